@@ -1,0 +1,74 @@
+/**
+ * Ksher's canonical string: the exact bytes that get signed (API.md §4.1, §4.2).
+ *
+ * Every parameter except `sign` becomes `key=value`; the pieces are sorted by plain
+ * code-unit order (never locale order) and joined with no separator. Values are raw:
+ * no URL-encoding, strings as they are, integers in decimal, arrays and objects as
+ * compact JSON with sorted keys. `undefined` and `null` are dropped, because a field
+ * that is not sent cannot be part of what the server verifies.
+ */
+
+export type CanonicalValue = unknown;
+
+export interface CanonicalOptions {
+	/** Sort object keys inside nested JSON (default true). */
+	sortNestedKeys?: boolean;
+	/** Escape non-ASCII characters inside nested JSON as \uXXXX (default false). */
+	asciiNestedJson?: boolean;
+}
+
+function asciiEscape(json: string): string {
+	return json.replace(/[\u007f-\uffff]/g, (ch) => '\\u' + ch.charCodeAt(0).toString(16).padStart(4, '0'));
+}
+
+function normaliseNested(value: unknown, sortKeys: boolean): unknown {
+	if (Array.isArray(value)) return value.map((v) => normaliseNested(v, sortKeys));
+	if (value !== null && typeof value === 'object') {
+		const keys = Object.keys(value as Record<string, unknown>);
+		if (sortKeys) keys.sort(compareCodeUnits);
+		// Object.fromEntries defines own data properties, so a "__proto__" key stays data.
+		return Object.fromEntries(
+			keys.map((k) => [k, normaliseNested((value as Record<string, unknown>)[k], sortKeys)]),
+		);
+	}
+	return value;
+}
+
+export function compareCodeUnits(a: string, b: string): number {
+	return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Renders one parameter value as it appears in the canonical string. */
+export function renderValue(value: unknown, options: CanonicalOptions = {}): string {
+	if (typeof value === 'string') return value;
+	if (typeof value === 'number') {
+		if (!Number.isFinite(value)) throw new TypeError('Cannot sign a non-finite number');
+		return String(value);
+	}
+	if (typeof value === 'bigint') return value.toString();
+	if (typeof value === 'boolean') return value ? 'true' : 'false';
+	if (typeof value === 'object' && value !== null) {
+		const json = JSON.stringify(normaliseNested(value, options.sortNestedKeys !== false));
+		return options.asciiNestedJson ? asciiEscape(json) : json;
+	}
+	throw new TypeError(`Cannot sign a value of type ${typeof value}`);
+}
+
+export function canonicalString(
+	params: Record<string, unknown>,
+	options: CanonicalOptions = {},
+): string {
+	const pieces: string[] = [];
+	for (const key of Object.keys(params)) {
+		if (key === 'sign') continue;
+		const value = params[key];
+		if (value === undefined || value === null) continue;
+		pieces.push(`${key}=${renderValue(value, options)}`);
+	}
+	return pieces.sort(compareCodeUnits).join('');
+}
+
+/** True when a parameter set holds nested JSON, where Ksher's exact rendering is unknown. */
+export function hasNestedValues(params: Record<string, unknown>): boolean {
+	return Object.keys(params).some((k) => k !== 'sign' && typeof params[k] === 'object' && params[k] !== null);
+}

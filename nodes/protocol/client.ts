@@ -1,0 +1,238 @@
+import { randomBytes, type KeyObject } from 'crypto';
+
+import { canonicalString } from './canonical';
+import { apiErrorFrom, KsherInputError, KsherTransportError } from './errors';
+import { endpointUrl, PRODUCTION_API_URL, PRODUCTION_GATEWAY_URL } from './hosts';
+import { ksherPublicKey, parsePrivateKey, parsePublicKey, type SignVersion } from './keys';
+import { isPlainObject, signCanonical, verifyData } from './signature';
+import { fetchTransport, transportFailure, type KsherTransport } from './transport';
+
+export interface KsherClientOptions {
+	appId: string;
+	/** Parsed once here; pass a KeyObject to share it between clients. */
+	privateKey: KeyObject | string;
+	signVersion?: SignVersion;
+	/** Overrides Ksher's built-in public key for the sign version. */
+	ksherPublicKey?: KeyObject | string;
+	gatewayUrl?: string;
+	apiUrl?: string;
+	transport?: KsherTransport;
+	timeoutMs?: number;
+}
+
+export interface PreparedRequest {
+	endpoint: string;
+	url: string;
+	headers: Record<string, string>;
+	body: string;
+	nonce: string;
+	params: Record<string, string>;
+}
+
+export interface KsherEnvelope {
+	code: unknown;
+	msg?: unknown;
+	message?: unknown;
+	data?: unknown;
+	sign?: unknown;
+	[key: string]: unknown;
+}
+
+export interface KsherResult {
+	data: Record<string, unknown>;
+	envelope: KsherEnvelope;
+}
+
+/** Operations that change state at Ksher: an unknown outcome there means money may have moved. */
+const MUTATING = new Set(['gateway_pay', 'cancel_order', 'order_refund']);
+
+export const DEFAULT_TIMEOUT_MS = 30_000;
+
+/** `YYYYMMDDHHmmss` in Thai time (UTC+7); Ksher does not validate the zone, but this is what a Thai merchant sees. */
+export function ksherTimestamp(now: Date = new Date()): string {
+	const t = new Date(now.getTime() + 7 * 3600_000);
+	const p = (n: number, w = 2) => String(n).padStart(w, '0');
+	return `${p(t.getUTCFullYear(), 4)}${p(t.getUTCMonth() + 1)}${p(t.getUTCDate())}${p(t.getUTCHours())}${p(t.getUTCMinutes())}${p(t.getUTCSeconds())}`;
+}
+
+export function newNonce(): string {
+	return randomBytes(16).toString('hex');
+}
+
+export function checkAppId(appId: unknown): string {
+	const value = typeof appId === 'string' ? appId.trim() : '';
+	if (!/^mch[0-9A-Za-z_-]{1,29}$/.test(value)) {
+		throw new KsherInputError(
+			'App ID',
+			value === '' ? 'The App ID is empty' : `The App ID "${value.slice(0, 40)}" does not look like a Ksher app id`,
+			'Use the app id shown in the Ksher merchant portal, "mch" followed by your merchant number, e.g. mch35000.',
+		);
+	}
+	return value;
+}
+
+export function checkBaseUrl(url: unknown, field: string): string {
+	const value = typeof url === 'string' ? url.trim().replace(/\/+$/, '') : '';
+	let parsed: URL | undefined;
+	try {
+		parsed = new URL(value);
+	} catch {
+		parsed = undefined;
+	}
+	if (!parsed || !/^https?:$/.test(parsed.protocol)) {
+		throw new KsherInputError(field, `${field} "${value}" is not an http(s) URL`, 'Enter a full base URL, e.g. http://127.0.0.1:8866/api for the local simulator.');
+	}
+	return value;
+}
+
+/** Drops what must not be sent (undefined, null, empty strings) and renders the rest as the strings the form body will carry. */
+export function formParams(params: Record<string, unknown>): Record<string, string> {
+	const out: Record<string, string> = {};
+	for (const [key, value] of Object.entries(params)) {
+		if (value === undefined || value === null || value === '') continue;
+		if (typeof value === 'string') out[key] = value;
+		else if (typeof value === 'number' && Number.isSafeInteger(value)) out[key] = String(value);
+		else if (typeof value === 'object') out[key] = canonicalString({ v: value }).slice(2);
+		else throw new KsherInputError(key, `Parameter ${key} has a value Ksher cannot take (${typeof value})`, 'Send text or whole numbers.');
+	}
+	return out;
+}
+
+export function parseEnvelope(text: string, endpoint: string, mutating: boolean): KsherEnvelope {
+	let parsed: unknown;
+	try {
+		parsed = JSON.parse(text);
+	} catch {
+		throw new KsherTransportError(
+			'not-json',
+			`Ksher's answer to ${endpoint} is not JSON${mutating ? ', so the outcome is unknown' : ''}`,
+			mutating ? 'Check the state before retrying (Get Payment or Get Many refunds).' : 'Try again; if it persists, check the API URLs in the credential.',
+			endpoint,
+			mutating,
+		);
+	}
+	if (!isPlainObject(parsed) || !('code' in parsed)) {
+		throw new KsherTransportError(
+			'bad-envelope',
+			`Ksher's answer to ${endpoint} is not a Ksher response (no "code")${mutating ? ', so the outcome is unknown' : ''}`,
+			'Check that the API URLs in the credential point at Ksher.',
+			endpoint,
+			mutating,
+		);
+	}
+	return parsed as KsherEnvelope;
+}
+
+function text(value: unknown): string {
+	return typeof value === 'string' ? value : value === undefined || value === null ? '' : String(value);
+}
+
+/** Where Ksher puts the error code is not documented for every case (API.md §3.1): look in all known places. */
+export function errorCodeOf(envelope: KsherEnvelope): { code: string; message: string } {
+	const data = isPlainObject(envelope.data) ? envelope.data : {};
+	const candidates = [data.err_code, envelope.err_code, envelope.status_code, envelope.msg].map(text);
+	const code = candidates.find((c) => /^[A-Z][A-Z0-9_]{2,}$/.test(c)) ?? (envelope.code !== 0 && envelope.code !== '0' ? `CODE_${text(envelope.code)}` : text(data.result));
+	const message = [data.err_msg, envelope.status_msg, envelope.message, envelope.msg].map(text).find((m) => m !== '' && m !== code) ?? '';
+	return { code, message };
+}
+
+export class KsherClient {
+	readonly appId: string;
+	readonly signVersion: SignVersion;
+	private readonly privateKey: KeyObject;
+	private readonly publicKey: KeyObject;
+	private readonly hosts: { gatewayUrl: string; apiUrl: string };
+	private readonly transport: KsherTransport;
+	readonly timeoutMs: number;
+
+	constructor(options: KsherClientOptions) {
+		this.appId = checkAppId(options.appId);
+		this.signVersion = options.signVersion === 'V2' ? 'V2' : 'V1';
+		this.privateKey = typeof options.privateKey === 'string' ? parsePrivateKey(options.privateKey) : options.privateKey;
+		this.publicKey =
+			typeof options.ksherPublicKey === 'string' && options.ksherPublicKey.trim() !== ''
+				? parsePublicKey(options.ksherPublicKey)
+				: typeof options.ksherPublicKey === 'object'
+					? options.ksherPublicKey
+					: ksherPublicKey(this.signVersion);
+		this.hosts = {
+			gatewayUrl: checkBaseUrl(options.gatewayUrl ?? PRODUCTION_GATEWAY_URL, 'Gateway URL'),
+			apiUrl: checkBaseUrl(options.apiUrl ?? PRODUCTION_API_URL, 'API URL'),
+		};
+		this.transport = options.transport ?? fetchTransport;
+		this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+	}
+
+	/** Builds the signed form body for one call (nonce, time stamp, appid, sign). */
+	prepare(endpoint: string, params: Record<string, unknown>): PreparedRequest {
+		const nonce = newNonce();
+		const fields = formParams({ ...params, appid: this.appId, nonce_str: nonce, time_stamp: ksherTimestamp() });
+		delete fields.sign;
+		const sign = signCanonical(canonicalString(fields), this.privateKey);
+		const body = new URLSearchParams({ ...fields, sign }).toString();
+		const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded;charset=utf-8', accept: 'application/json' };
+		if (this.signVersion === 'V2') headers['ksher-sign-version'] = 'V2';
+		return { endpoint, url: endpointUrl(endpoint, this.hosts), headers, body, nonce, params: fields };
+	}
+
+	/** Checks an envelope as the answer to a prepared request: code, signature, nonce, result. */
+	accept(prepared: PreparedRequest, envelope: KsherEnvelope): KsherResult {
+		const { endpoint } = prepared;
+		const mutating = MUTATING.has(endpoint);
+		if (envelope.code !== 0 && envelope.code !== '0') {
+			const { code, message } = errorCodeOf(envelope);
+			throw apiErrorFrom(endpoint, code, message, isPlainObject(envelope.data) ? envelope.data : undefined);
+		}
+		if (!isPlainObject(envelope.data) || !verifyData(envelope.data, envelope.sign, this.publicKey, endpoint)) {
+			throw new KsherTransportError(
+				'signature',
+				`Ksher's response to ${endpoint}: response signature invalid, so it was not used${mutating ? ' and the outcome is unknown' : ''}`,
+				`Check the Signature Version and Ksher Public Key in the credential (this request used ${this.signVersion}). If they are right, the answer did not come from Ksher: check the API URLs and your network.`,
+				endpoint,
+				mutating,
+			);
+		}
+		const echoed = envelope.data.nonce_str;
+		if (typeof echoed === 'string' && echoed !== '' && echoed !== prepared.nonce) {
+			throw new KsherTransportError(
+				'nonce-mismatch',
+				`Ksher's response to ${endpoint} answers a different request (nonce mismatch), so it was not used${mutating ? ' and the outcome is unknown' : ''}`,
+				'This points to a replayed or misrouted response. Check the API URLs and any proxy between n8n and Ksher.',
+				endpoint,
+				mutating,
+			);
+		}
+		if (text(envelope.data.result) === 'FAIL') {
+			const { code, message } = errorCodeOf(envelope);
+			throw apiErrorFrom(endpoint, code, message, envelope.data);
+		}
+		return { data: envelope.data, envelope };
+	}
+
+	async call(endpoint: string, params: Record<string, unknown> = {}): Promise<KsherResult> {
+		const prepared = this.prepare(endpoint, params);
+		const mutating = MUTATING.has(endpoint);
+		let response;
+		try {
+			response = await this.transport({ url: prepared.url, headers: prepared.headers, body: prepared.body, timeoutMs: this.timeoutMs });
+		} catch (error) {
+			throw transportFailure(error, endpoint, this.timeoutMs, mutating);
+		}
+		if (response.status !== 200) {
+			const unknown = mutating && (response.status >= 500 || response.status === 408);
+			throw new KsherTransportError(
+				'http-status',
+				`Ksher answered ${endpoint} with HTTP ${response.status}${unknown ? ', so the outcome is unknown' : ''}`,
+				response.status >= 500
+					? unknown
+						? 'Check the state before retrying (Get Payment or Get Many refunds).'
+						: 'Ksher had a server problem; try again in a moment.'
+					: 'Check the API URLs in the credential.',
+				endpoint,
+				unknown,
+				response.status,
+			);
+		}
+		return this.accept(prepared, parseEnvelope(response.body, endpoint, mutating));
+	}
+}

@@ -1,0 +1,110 @@
+import { KSHER_ERROR_CODES } from './errorCodes';
+
+/**
+ * Typed errors of the protocol core. Each carries what a person needs to act: what
+ * happened, what to do, and for calls that move money whether the operation may have
+ * happened at Ksher (`mayHaveSucceeded`). Messages never contain key material.
+ */
+export class KsherError extends Error {
+	constructor(
+		message: string,
+		readonly solution: string,
+	) {
+		super(message);
+		this.name = new.target.name;
+	}
+}
+
+/** A value we refuse before anything is sent. */
+export class KsherInputError extends KsherError {
+	constructor(
+		readonly field: string,
+		message: string,
+		solution: string,
+	) {
+		super(message, solution);
+	}
+}
+
+/** A key that cannot be used (wrong kind, encrypted, unreadable). */
+export class KsherKeyError extends KsherError {}
+
+/** Ksher answered, verifiably or not, that the call failed (`code` ≠ 0 or `result` FAIL). */
+export class KsherApiError extends KsherError {
+	constructor(
+		readonly code: string,
+		message: string,
+		solution: string,
+		readonly endpoint: string,
+		readonly ksherMessage: string,
+		readonly data?: Record<string, unknown>,
+	) {
+		super(message, solution);
+	}
+	/** Ksher refused the request, so nothing happened. */
+	readonly mayHaveSucceeded = false;
+}
+
+export type TransportFailure =
+	| 'connection'
+	| 'timeout'
+	| 'http-status'
+	| 'not-json'
+	| 'bad-envelope'
+	| 'signature'
+	| 'nonce-mismatch';
+
+/** The call's outcome could not be established from Ksher's answer. */
+export class KsherTransportError extends KsherError {
+	constructor(
+		readonly failure: TransportFailure,
+		message: string,
+		solution: string,
+		readonly endpoint: string,
+		readonly mayHaveSucceeded: boolean,
+		readonly httpStatus?: number,
+	) {
+		super(message, solution);
+	}
+}
+
+export interface ErrorExplanation {
+	code: string;
+	description: string;
+	solution: string;
+	known: boolean;
+}
+
+export function explainErrorCode(code: string): ErrorExplanation {
+	const info = Object.prototype.hasOwnProperty.call(KSHER_ERROR_CODES, code) ? KSHER_ERROR_CODES[code] : undefined;
+	if (info) {
+		const reason = info.reason && info.reason !== info.description ? ` (${info.reason.replace(/\.$/, '')})` : '';
+		return { code, description: `${info.description.replace(/\.$/, '')}${reason}`, solution: info.solution, known: true };
+	}
+	return {
+		code,
+		description: `Ksher returned error code ${code || '(none)'}`,
+		solution:
+			'This code is not in Ksher\'s published error table. Check the request values, then contact Ksher support with the code and the order number.',
+		known: false,
+	};
+}
+
+/** Builds the error for a Ksher answer that says the call failed. */
+export function apiErrorFrom(
+	endpoint: string,
+	code: string,
+	ksherMessage: string,
+	data?: Record<string, unknown>,
+): KsherApiError {
+	const explained = explainErrorCode(code);
+	const said = ksherMessage && ksherMessage !== code ? ` Ksher said: "${ksherMessage}".` : '';
+	return new KsherApiError(
+		code,
+		`Ksher ${endpoint} failed: ${explained.description} [${code || 'no code'}].${said}`,
+		explained.solution,
+		endpoint,
+		ksherMessage,
+		data,
+	);
+}

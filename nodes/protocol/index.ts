@@ -1,0 +1,11 @@
+/** The Ksher protocol core: plain TypeScript with no n8n imports, shared by both nodes and the tools. */
+export * from './amounts';
+export * from './canonical';
+export * from './channels';
+export * from './client';
+export * from './errorCodes';
+export * from './errors';
+export * from './hosts';
+export * from './keys';
+export * from './signature';
+export * from './transport';

@@ -1,0 +1,171 @@
+import { createPrivateKey, createPublicKey, type KeyObject } from 'crypto';
+
+import { KsherKeyError } from './errors';
+
+/** Ksher's own public keys (API.md §4.3). V1 signs every known response; V2 answers requests sent with `ksher-sign-version: V2`. */
+export const KSHER_PUBLIC_KEYS = Object.freeze({
+	V1: [
+		'-----BEGIN RSA PUBLIC KEY-----',
+		'MEgCQQC+/eeTgrjeCPHmDS/5osWViFyIAryFRIr5canaYhz3Di3UNkT0sf6TkabF',
+		'LvxPcM9JmEtj2O4TXNpgYATkE/sFAgMBAAE=',
+		'-----END RSA PUBLIC KEY-----',
+		'',
+	].join('\n'),
+	V2: [
+		'-----BEGIN RSA PUBLIC KEY-----',
+		'MIIBCgKCAQEA3WvHCgE/NVHjWG+IzjB2OeWFwjQJFPEi/O1AFaiLdsyXgQ8sROIM',
+		'pp7iyhbubKf+aNFdJx4+hwbVSd3BAUUdKQJyovdqjF0DLLrk0QLUZAnEX7lylugt',
+		'VL+eCKRhI8UzXxEFMt8vrhw1p9oaxBK/0mXcqUGvtM7hNAZo9jdfB/l+gAf6X3jR',
+		'1gj7lsz190A+FfDwzIhCWK8FcdroW7A00KAcCdAadzNdn16UNj4G0kGXhAMf+175',
+		'gTFuVuiZx1oSaInrOgnl05qqixTbrdm/BqwbFWGGYX1B6yKM0/Vus3DqkwgXr1q+',
+		'bWPtM3sDOQuQmkbo/jQbkMv+Ab8ij2f1gwIDAQAB',
+		'-----END RSA PUBLIC KEY-----',
+		'',
+	].join('\n'),
+});
+
+export type SignVersion = 'V1' | 'V2';
+
+const PORTAL_HINT =
+	'Paste the private key file (privatekey.pem) downloaded from the Ksher merchant portal (merchant.ksher.net → IT integration).';
+
+/** Undo what copying a key through JSON, env files or web forms does to it. */
+function normalisePem(input: string): string {
+	return input
+		.replace(/\\r\\n|\\n|\\r/g, '\n')
+		.replace(/\r\n?/g, '\n')
+		.split('\n')
+		.map((line) => line.trim())
+		.filter((line) => line.length > 0)
+		.join('\n');
+}
+
+function wrapBase64(body: string): string {
+	return body.replace(/(.{64})/g, '$1\n').replace(/\n$/, '');
+}
+
+function tryPrivateDer(base64: string): KeyObject | undefined {
+	const der = Buffer.from(base64, 'base64');
+	for (const type of ['pkcs1', 'pkcs8'] as const) {
+		try {
+			return createPrivateKey({ key: der, format: 'der', type });
+		} catch {
+			// Try the next encoding; the caller reports if none fits.
+		}
+	}
+	return undefined;
+}
+
+function requireRsa(key: KeyObject, what: string): KeyObject {
+	if (key.asymmetricKeyType !== 'rsa') {
+		throw new KsherKeyError(
+			`The ${what} is a ${String(key.asymmetricKeyType).toUpperCase()} key, not an RSA key`,
+			`Ksher signs with RSA. ${PORTAL_HINT}`,
+		);
+	}
+	return key;
+}
+
+/**
+ * Reads a merchant private key the way people paste it: PKCS#1 or PKCS#8 PEM, with CRLF,
+ * literal "\n" sequences, stray spaces, or the bare base64 body. Errors say what was
+ * recognised and never repeat any of the input.
+ */
+export function parsePrivateKey(input: unknown): KeyObject {
+	if (typeof input !== 'string' || input.trim() === '') {
+		throw new KsherKeyError('The private key is empty', PORTAL_HINT);
+	}
+	const text = normalisePem(input);
+	const header = /-----BEGIN ([A-Z0-9 ]+)-----/.exec(text)?.[1];
+	if (header !== undefined) {
+		if (/PUBLIC KEY/.test(header)) {
+			throw new KsherKeyError('This is a public key, not a private key', `Ksher needs your private key to sign requests. ${PORTAL_HINT}`);
+		}
+		if (/CERTIFICATE/.test(header)) {
+			throw new KsherKeyError('This is a certificate, not a private key', PORTAL_HINT);
+		}
+		if (/ENCRYPTED/.test(header) || /Proc-Type:\s*4,ENCRYPTED/i.test(text)) {
+			throw new KsherKeyError(
+				'This private key is encrypted with a passphrase',
+				'Remove the passphrase first (for example `openssl rsa -in privatekey.pem -out plain.pem`) and paste the result, or download the key again from the Ksher merchant portal.',
+			);
+		}
+		if (/OPENSSH/.test(header)) {
+			throw new KsherKeyError('This is an OpenSSH key, not a Ksher merchant key', PORTAL_HINT);
+		}
+		if (/^(EC|DSA) PRIVATE KEY$/.test(header)) {
+			throw new KsherKeyError(`This is an ${header.split(' ')[0]} key, not an RSA key`, `Ksher signs with RSA. ${PORTAL_HINT}`);
+		}
+		if (!/^(RSA )?PRIVATE KEY$/.test(header)) {
+			throw new KsherKeyError(`A PEM block of type "${header}" is not a private key`, PORTAL_HINT);
+		}
+		const end = new RegExp(`-----END ${header}-----`).test(text);
+		if (!end) {
+			throw new KsherKeyError('The private key is incomplete: its END line is missing', `Paste the whole file, from -----BEGIN to -----END. ${PORTAL_HINT}`);
+		}
+		const body = text
+			.replace(/-----(BEGIN|END) [A-Z0-9 ]+-----/g, '')
+			.replace(/\s+/g, '');
+		const pem = `-----BEGIN ${header}-----\n${wrapBase64(body)}\n-----END ${header}-----\n`;
+		try {
+			return requireRsa(createPrivateKey(pem), 'private key');
+		} catch (error) {
+			if (error instanceof KsherKeyError) throw error;
+			throw new KsherKeyError('The private key could not be read: its content is damaged or incomplete', `Paste the whole file unchanged. ${PORTAL_HINT}`);
+		}
+	}
+	const body = text.replace(/\s+/g, '');
+	if (!/^[A-Za-z0-9+/]+={0,2}$/.test(body)) {
+		throw new KsherKeyError('This does not look like a private key: no PEM header and not base64 text', PORTAL_HINT);
+	}
+	const key = tryPrivateDer(body);
+	if (key) return requireRsa(key, 'private key');
+	try {
+		createPublicKey({ key: Buffer.from(body, 'base64'), format: 'der', type: 'spki' });
+	} catch {
+		try {
+			createPublicKey({ key: Buffer.from(body, 'base64'), format: 'der', type: 'pkcs1' });
+		} catch {
+			throw new KsherKeyError('This base64 text is not an RSA private key', PORTAL_HINT);
+		}
+	}
+	throw new KsherKeyError('This is a public key, not a private key', `Ksher needs your private key to sign requests. ${PORTAL_HINT}`);
+}
+
+/** Reads a public key given as PEM (PKCS#1 or SPKI) or bare base64 SPKI/PKCS#1 body. */
+export function parsePublicKey(input: unknown, what = 'Ksher public key'): KeyObject {
+	if (typeof input !== 'string' || input.trim() === '') {
+		throw new KsherKeyError(`The ${what} is empty`, 'Leave the field empty to use Ksher\'s built-in key, or paste the PEM Ksher gave you.');
+	}
+	const text = normalisePem(input);
+	const header = /-----BEGIN ([A-Z0-9 ]+)-----/.exec(text)?.[1];
+	if (header && /PRIVATE/.test(header)) {
+		throw new KsherKeyError(`The ${what} field holds a private key`, 'Put only Ksher\'s public key here; your private key belongs in the Private Key field.');
+	}
+	try {
+		if (header) {
+			const body = text.replace(/-----(BEGIN|END) [A-Z0-9 ]+-----/g, '').replace(/\s+/g, '');
+			return requireRsa(createPublicKey(`-----BEGIN ${header}-----\n${wrapBase64(body)}\n-----END ${header}-----\n`), what);
+		}
+		const der = Buffer.from(text.replace(/\s+/g, ''), 'base64');
+		for (const type of ['spki', 'pkcs1'] as const) {
+			try {
+				return requireRsa(createPublicKey({ key: der, format: 'der', type }), what);
+			} catch (error) {
+				if (error instanceof KsherKeyError) throw error;
+			}
+		}
+	} catch (error) {
+		if (error instanceof KsherKeyError) throw error;
+	}
+	throw new KsherKeyError(`The ${what} could not be read`, 'Paste the PEM text exactly as published, from -----BEGIN to -----END, or leave the field empty to use the built-in key.');
+}
+
+const builtIn: Partial<Record<SignVersion, KeyObject>> = {};
+
+/** Ksher's key for a sign version, or the override when one is given. Built-in keys are parsed once per process. */
+export function ksherPublicKey(version: SignVersion = 'V1', override?: string): KeyObject {
+	if (override && override.trim() !== '') return parsePublicKey(override);
+	const v: SignVersion = version === 'V2' ? 'V2' : 'V1';
+	return (builtIn[v] ??= createPublicKey(KSHER_PUBLIC_KEYS[v]));
+}

@@ -1,0 +1,92 @@
+import { createSign, createVerify, type KeyObject } from 'crypto';
+
+import { canonicalString, hasNestedValues, type CanonicalOptions } from './canonical';
+import { ksherPublicKey, parsePrivateKey, parsePublicKey, type SignVersion } from './keys';
+
+/** Ksher signs with RSA PKCS#1 v1.5 over MD5 (API.md §4.1): deterministic, lowercase hex. */
+const ALGORITHM = 'RSA-MD5';
+
+/**
+ * Endpoints whose responses are signed over a subset of `data` only (API.md §4.2):
+ * merchant_info is documented, get_settlement_info was established from a real sample.
+ */
+export const SIGNED_SUBSETS: Readonly<Record<string, readonly string[]>> = {
+	merchant_info: ['mobile', 'mch_id', 'account_type', 'business_mode', 'nonce_str'],
+	get_settlement_info: ['begin_date', 'end_date', 'nonce_str'],
+};
+
+export function signCanonical(canonical: string, privateKey: KeyObject): string {
+	return createSign(ALGORITHM).update(canonical, 'utf8').sign(privateKey, 'hex');
+}
+
+/** Signs request parameters. Accepts a parsed key, or PEM text (parsed on every call: prefer a KeyObject). */
+export function signRequest(params: Record<string, unknown>, privateKey: KeyObject | string): string {
+	const key = typeof privateKey === 'string' ? parsePrivateKey(privateKey) : privateKey;
+	return signCanonical(canonicalString(params), key);
+}
+
+function signatureBytes(sign: unknown, key: KeyObject): Buffer | undefined {
+	if (typeof sign !== 'string') return undefined;
+	// Hex is case-insensitive (Ksher's .NET SDK sends upper case), but it must be exactly
+	// one modulus long: Buffer.from(…, 'hex') would otherwise silently drop a bad tail.
+	const modulusBytes = Math.ceil((key.asymmetricKeyDetails?.modulusLength ?? 0) / 8);
+	if (!/^[0-9a-fA-F]+$/.test(sign) || sign.length !== modulusBytes * 2) return undefined;
+	return Buffer.from(sign, 'hex');
+}
+
+export function verifyCanonical(canonical: string, sign: unknown, publicKey: KeyObject): boolean {
+	const bytes = signatureBytes(sign, publicKey);
+	if (!bytes) return false;
+	return createVerify(ALGORITHM).update(canonical, 'utf8').verify(publicKey, bytes);
+}
+
+/** The part of `data` that Ksher signs for an endpoint. */
+export function signedFields(data: Record<string, unknown>, endpoint?: string): Record<string, unknown> {
+	const subset = endpoint ? SIGNED_SUBSETS[endpoint] : undefined;
+	if (!subset) return data;
+	return Object.fromEntries(subset.filter((k) => Object.prototype.hasOwnProperty.call(data, k)).map((k) => [k, data[k]]));
+}
+
+// How Ksher renders nested JSON in what it signs is only known for key-sorted ASCII data
+// (refund_orders, vector R6). Where data holds nested values we accept the other plausible
+// renderings too; each one is still a full RSA check of an unambiguous rendering.
+const NESTED_VARIANTS: CanonicalOptions[] = [
+	{},
+	{ asciiNestedJson: true },
+	{ sortNestedKeys: false },
+	{ sortNestedKeys: false, asciiNestedJson: true },
+];
+
+/** Verifies Ksher's signature over a response's or notification's `data`. */
+export function verifyData(
+	data: Record<string, unknown>,
+	sign: unknown,
+	publicKey: KeyObject,
+	endpoint?: string,
+): boolean {
+	const fields = signedFields(data, endpoint);
+	const variants = hasNestedValues(fields) ? NESTED_VARIANTS : NESTED_VARIANTS.slice(0, 1);
+	return variants.some((options) => verifyCanonical(canonicalString(fields, options), sign, publicKey));
+}
+
+export interface VerifyOptions {
+	/** PEM or KeyObject overriding Ksher's built-in key. */
+	publicKey?: string | KeyObject;
+	signVersion?: SignVersion;
+	/** Selects the signed-field subset for merchant_info and get_settlement_info. */
+	endpoint?: string;
+}
+
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+	return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** True when an envelope's `data` carries a valid Ksher signature. Never throws for bad input. */
+export function verifyResponse(envelope: unknown, options: VerifyOptions = {}): boolean {
+	if (!isPlainObject(envelope) || !isPlainObject(envelope.data)) return false;
+	const key =
+		typeof options.publicKey === 'string'
+			? parsePublicKey(options.publicKey)
+			: (options.publicKey ?? ksherPublicKey(options.signVersion ?? 'V1'));
+	return verifyData(envelope.data, envelope.sign, key, options.endpoint);
+}
