@@ -115,7 +115,7 @@ export function parsePrivateKey(input: unknown): KeyObject {
 		}
 	}
 	const body = text.replace(/\s+/g, '');
-	if (!/^[A-Za-z0-9+/]+={0,2}$/.test(body)) {
+	if (!text.split('\n').every((line) => /^[A-Za-z0-9+/=]+$/.test(line)) || !/^[A-Za-z0-9+/]+={0,2}$/.test(body)) {
 		throw new KsherKeyError('This does not look like a private key: no PEM header and not base64 text', PORTAL_HINT);
 	}
 	const key = tryPrivateDer(body);
