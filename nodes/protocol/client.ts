@@ -100,9 +100,13 @@ export function formParams(params: Record<string, unknown>): Record<string, stri
 
 export function parseEnvelope(text: string, endpoint: string, mutating: boolean): KsherEnvelope {
 	let parsed: unknown;
+	let readable = true;
 	try {
 		parsed = JSON.parse(text);
 	} catch {
+		readable = false;
+	}
+	if (!readable) {
 		throw new KsherTransportError(
 			'not-json',
 			`Ksher's answer to ${endpoint} is not JSON${mutating ? ', so the outcome is unknown' : ''}`,
@@ -212,12 +216,11 @@ export class KsherClient {
 	async call(endpoint: string, params: Record<string, unknown> = {}): Promise<KsherResult> {
 		const prepared = this.prepare(endpoint, params);
 		const mutating = MUTATING.has(endpoint);
-		let response;
-		try {
-			response = await this.transport({ url: prepared.url, headers: prepared.headers, body: prepared.body, timeoutMs: this.timeoutMs });
-		} catch (error) {
-			throw transportFailure(error, endpoint, this.timeoutMs, mutating);
-		}
+		const response = await this.transport({ url: prepared.url, headers: prepared.headers, body: prepared.body, timeoutMs: this.timeoutMs }).then(
+			(ok) => ok,
+			(error: unknown) => transportFailure(error, endpoint, this.timeoutMs, mutating),
+		);
+		if (response instanceof KsherTransportError) throw response;
 		if (response.status !== 200) {
 			const unknown = mutating && (response.status >= 500 || response.status === 408);
 			throw new KsherTransportError(

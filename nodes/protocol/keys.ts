@@ -44,16 +44,21 @@ function wrapBase64(body: string): string {
 	return body.replace(/(.{64})/g, '$1\n').replace(/\n$/, '');
 }
 
+/** Runs a parser that throws on bad input; undefined instead of the (key-revealing) error. */
+function attempt<T>(parse: () => T): T | undefined {
+	try {
+		return parse();
+	} catch {
+		return undefined;
+	}
+}
+
 function tryPrivateDer(base64: string): KeyObject | undefined {
 	const der = Buffer.from(base64, 'base64');
-	for (const type of ['pkcs1', 'pkcs8'] as const) {
-		try {
-			return createPrivateKey({ key: der, format: 'der', type });
-		} catch {
-			// Try the next encoding; the caller reports if none fits.
-		}
-	}
-	return undefined;
+	return (
+		attempt(() => createPrivateKey({ key: der, format: 'der', type: 'pkcs1' })) ??
+		attempt(() => createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }))
+	);
 }
 
 function requireRsa(key: KeyObject, what: string): KeyObject {
@@ -107,12 +112,11 @@ export function parsePrivateKey(input: unknown): KeyObject {
 			.replace(/-----(BEGIN|END) [A-Z0-9 ]+-----/g, '')
 			.replace(/\s+/g, '');
 		const pem = `-----BEGIN ${header}-----\n${wrapBase64(body)}\n-----END ${header}-----\n`;
-		try {
-			return requireRsa(createPrivateKey(pem), 'private key');
-		} catch (error) {
-			if (error instanceof KsherKeyError) throw error;
+		const key = attempt(() => createPrivateKey(pem));
+		if (!key) {
 			throw new KsherKeyError('The private key could not be read: its content is damaged or incomplete', `Paste the whole file unchanged. ${PORTAL_HINT}`);
 		}
+		return requireRsa(key, 'private key');
 	}
 	const body = text.replace(/\s+/g, '');
 	if (!text.split('\n').every((line) => /^[A-Za-z0-9+/=]+$/.test(line)) || !/^[A-Za-z0-9+/]+={0,2}$/.test(body)) {
@@ -120,16 +124,11 @@ export function parsePrivateKey(input: unknown): KeyObject {
 	}
 	const key = tryPrivateDer(body);
 	if (key) return requireRsa(key, 'private key');
-	try {
-		createPublicKey({ key: Buffer.from(body, 'base64'), format: 'der', type: 'spki' });
-	} catch {
-		try {
-			createPublicKey({ key: Buffer.from(body, 'base64'), format: 'der', type: 'pkcs1' });
-		} catch {
-			throw new KsherKeyError('This base64 text is not an RSA private key', PORTAL_HINT);
-		}
+	const der = Buffer.from(body, 'base64');
+	if (attempt(() => createPublicKey({ key: der, format: 'der', type: 'spki' })) ?? attempt(() => createPublicKey({ key: der, format: 'der', type: 'pkcs1' }))) {
+		throw new KsherKeyError('This is a public key, not a private key', `Ksher needs your private key to sign requests. ${PORTAL_HINT}`);
 	}
-	throw new KsherKeyError('This is a public key, not a private key', `Ksher needs your private key to sign requests. ${PORTAL_HINT}`);
+	throw new KsherKeyError('This base64 text is not an RSA private key', PORTAL_HINT);
 }
 
 /** Reads a public key given as PEM (PKCS#1 or SPKI) or bare base64 SPKI/PKCS#1 body. */
@@ -142,23 +141,20 @@ export function parsePublicKey(input: unknown, what = 'Ksher public key'): KeyOb
 	if (header && /PRIVATE/.test(header)) {
 		throw new KsherKeyError(`The ${what} field holds a private key`, 'Put only Ksher\'s public key here; your private key belongs in the Private Key field.');
 	}
-	try {
-		if (header) {
-			const body = text.replace(/-----(BEGIN|END) [A-Z0-9 ]+-----/g, '').replace(/\s+/g, '');
-			return requireRsa(createPublicKey(`-----BEGIN ${header}-----\n${wrapBase64(body)}\n-----END ${header}-----\n`), what);
-		}
+	let key: KeyObject | undefined;
+	if (header) {
+		const body = text.replace(/-----(BEGIN|END) [A-Z0-9 ]+-----/g, '').replace(/\s+/g, '');
+		key = attempt(() => createPublicKey(`-----BEGIN ${header}-----\n${wrapBase64(body)}\n-----END ${header}-----\n`));
+	} else {
 		const der = Buffer.from(text.replace(/\s+/g, ''), 'base64');
-		for (const type of ['spki', 'pkcs1'] as const) {
-			try {
-				return requireRsa(createPublicKey({ key: der, format: 'der', type }), what);
-			} catch (error) {
-				if (error instanceof KsherKeyError) throw error;
-			}
-		}
-	} catch (error) {
-		if (error instanceof KsherKeyError) throw error;
+		key =
+			attempt(() => createPublicKey({ key: der, format: 'der', type: 'spki' })) ??
+			attempt(() => createPublicKey({ key: der, format: 'der', type: 'pkcs1' }));
 	}
-	throw new KsherKeyError(`The ${what} could not be read`, 'Paste the PEM text exactly as published, from -----BEGIN to -----END, or leave the field empty to use the built-in key.');
+	if (!key) {
+		throw new KsherKeyError(`The ${what} could not be read`, 'Paste the PEM text exactly as published, from -----BEGIN to -----END, or leave the field empty to use the built-in key.');
+	}
+	return requireRsa(key, what);
 }
 
 const builtIn: Partial<Record<SignVersion, KeyObject>> = {};

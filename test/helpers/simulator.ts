@@ -1,0 +1,57 @@
+import { KsherClient } from '../../nodes/protocol';
+import { startSimulator, type Simulator, type SimulatorOptions } from '../simulator/server';
+
+export interface SimulatorHarness {
+	sim: Simulator;
+	client: KsherClient;
+	control: <T = Record<string, unknown>>(path: string, body?: unknown) => Promise<{ status: number; body: T }>;
+	createOrder: (overrides?: Record<string, unknown>) => Promise<{ orderNo: string; payUrl: string }>;
+	payOrder: (orderNo: string, channel?: string) => Promise<void>;
+}
+
+let counter = 0;
+export function uniqueOrderNo(prefix = 'T'): string {
+	counter += 1;
+	return `${prefix}${Date.now().toString(36)}${counter}`.slice(0, 32);
+}
+
+export async function startHarness(options: SimulatorOptions = {}): Promise<SimulatorHarness> {
+	const sim = await startSimulator(options);
+	const client = new KsherClient({
+		appId: sim.info.appid,
+		privateKey: sim.info.merchantPrivateKey,
+		ksherPublicKey: sim.info.ksherPublicKey,
+		gatewayUrl: sim.info.gatewayUrl,
+		apiUrl: sim.info.apiUrl,
+		timeoutMs: 5000,
+	});
+	const control: SimulatorHarness['control'] = async (path, body) => {
+		const response = await fetch(`${sim.info.controlUrl}${path}`, {
+			method: body === undefined ? 'GET' : 'POST',
+			headers: { 'content-type': 'application/json' },
+			body: body === undefined ? undefined : JSON.stringify(body),
+		});
+		return { status: response.status, body: (await response.json()) as never };
+	};
+	const createOrder: SimulatorHarness['createOrder'] = async (overrides = {}) => {
+		const orderNo = (overrides.mch_order_no as string) ?? uniqueOrderNo();
+		const { data } = await client.call('gateway_pay', {
+			mch_order_no: orderNo,
+			total_fee: 15050,
+			fee_type: 'THB',
+			channel_list: 'promptpay,card,truemoney',
+			mch_code: orderNo,
+			mch_redirect_url: 'https://shop.example/ok',
+			mch_redirect_url_fail: 'https://shop.example/fail',
+			product_name: 'Test product',
+			refer_url: 'https://shop.example',
+			...overrides,
+		});
+		return { orderNo, payUrl: String(data.pay_content) };
+	};
+	const payOrder: SimulatorHarness['payOrder'] = async (orderNo, channel = 'promptpay') => {
+		const { status, body } = await control('/pay', { mch_order_no: orderNo, channel });
+		if (status !== 200) throw new Error(`pay failed: ${JSON.stringify(body)}`);
+	};
+	return { sim, client, control, createOrder, payOrder };
+}

@@ -1,0 +1,98 @@
+import { randomBytes, randomInt } from 'crypto';
+
+/** The simulator's view of the world: merchants, their gateway orders, refunds, deliveries. */
+export interface Refund {
+	mch_refund_no: string;
+	ksher_refund_no: string;
+	channel_refund_no: string;
+	refund_fee: number;
+	refund_state: 'REFUNDSUCCESS';
+	refund_time: string;
+}
+
+export type OrderState = 'NOTSURE' | 'SUCCESS' | 'CLOSED' | 'PAYERROR' | 'REFUND';
+
+export interface Order {
+	appid: string;
+	mch_order_no: string;
+	order_uuid: string;
+	pay_mch_order_no: string;
+	ksher_order_no: string;
+	total_fee: number;
+	fee_type: string;
+	channel_list: string[];
+	params: Record<string, string>;
+	state: OrderState;
+	cancelled: boolean;
+	expired: boolean;
+	card_in_progress: boolean;
+	channel: string;
+	time_end: string;
+	created_at: string;
+	refunds: Refund[];
+	failed_attempts: number;
+}
+
+export interface DeliveryAttempt {
+	id: number;
+	delivery: number;
+	attempt: number;
+	url: string;
+	mch_order_no: string;
+	event: string;
+	body: string;
+	status: number | null;
+	response: string;
+	acknowledged: boolean;
+	error?: string;
+	at: string;
+}
+
+export function ksherTime(date = new Date()): string {
+	// Ksher reports times as Bangkok wall-clock time, "YYYY-MM-DD HH:MM:SS".
+	const t = new Date(date.getTime() + 7 * 3600_000);
+	return t.toISOString().slice(0, 19).replace('T', ' ');
+}
+
+export function digits(n: number): string {
+	let s = String(randomInt(1, 10));
+	while (s.length < n) s += String(randomInt(0, 10));
+	return s;
+}
+
+export function hex(bytes: number): string {
+	return randomBytes(bytes).toString('hex');
+}
+
+export function refunded(order: Order): number {
+	return order.refunds.reduce((sum, r) => sum + r.refund_fee, 0);
+}
+
+/** What gateway_order_query reports for the order (and what a notification carries). */
+export function queryResult(order: Order): OrderState {
+	if (order.state === 'SUCCESS' && order.refunds.length > 0 && refunded(order) >= order.total_fee) return 'REFUND';
+	if ((order.cancelled || order.expired) && order.state !== 'SUCCESS') return 'CLOSED';
+	return order.state;
+}
+
+export function orderData(order: Order, nonce: string): Record<string, unknown> {
+	const paid = order.state === 'SUCCESS';
+	return {
+		appid: order.appid,
+		attach: order.params.attach ?? '',
+		cash_fee: paid ? order.total_fee : '',
+		cash_fee_type: paid ? order.fee_type : '',
+		channel: paid ? order.channel : '',
+		channel_order_no: paid ? `4200${order.pay_mch_order_no}` : '',
+		fee_type: order.fee_type,
+		ksher_order_no: paid ? order.ksher_order_no : '',
+		mch_order_no: order.mch_order_no,
+		nonce_str: nonce,
+		openid: '',
+		pay_mch_order_no: order.pay_mch_order_no,
+		rate: paid ? '1.000000' : '',
+		result: queryResult(order),
+		time_end: paid ? order.time_end : '',
+		total_fee: order.total_fee,
+	};
+}
