@@ -7,5 +7,7 @@ export * from './errorCodes';
 export * from './errors';
 export * from './hosts';
 export * from './keys';
+export * from './refunds';
 export * from './signature';
 export * from './transport';
+export * from './validation';

@@ -1,0 +1,99 @@
+import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
+
+import { checkOrderNumber, fromMinorUnits, parseMaybeJson, SUPPORTED_CURRENCIES, type KsherClient } from '../../protocol';
+
+/** One operation: reads its item's parameters, talks to Ksher, returns the output items' JSON. */
+export type OperationRunner = (ctx: IExecuteFunctions, client: KsherClient, itemIndex: number) => Promise<IDataObject[]>;
+
+export function show(resource: string, operation: string[]) {
+	return { show: { resource: [resource], operation } };
+}
+
+export function orderNumberField(resource: string, operations: string[], description: string): INodeProperties {
+	return {
+		displayName: 'Order Number',
+		name: 'orderNumber',
+		type: 'string',
+		required: true,
+		default: '',
+		placeholder: 'e.g. INV-1001',
+		description,
+		displayOptions: show(resource, operations),
+	};
+}
+
+export const currencyOptions = SUPPORTED_CURRENCIES.map((code) => ({ name: code, value: code }));
+
+export function stringParam(ctx: IExecuteFunctions, name: string, itemIndex: number, fallback = ''): string {
+	const value = ctx.getNodeParameter(name, itemIndex, fallback) as unknown;
+	if (value === undefined || value === null) return fallback;
+	return typeof value === 'string' ? value : String(value);
+}
+
+export function orderNumberParam(ctx: IExecuteFunctions, itemIndex: number): string {
+	return checkOrderNumber(ctx.getNodeParameter('orderNumber', itemIndex, '') as unknown);
+}
+
+/** Ksher's gateway results in words a workflow can branch on (API.md §3.3). */
+export function paymentStatus(result: string): string {
+	switch (result) {
+		case 'SUCCESS':
+			return 'paid';
+		case 'REFUND':
+			return 'refunded';
+		case 'CLOSED':
+			return 'closed';
+		case 'PAYERROR':
+			return 'failed';
+		case 'NOTSURE':
+		case 'NOTPAY':
+		case 'PENDING':
+		case 'USERPAYING':
+			return 'pending';
+		default:
+			return 'unknown';
+	}
+}
+
+/** Ksher reports Bangkok wall-clock time "YYYY-MM-DD HH:MM:SS"; we output ISO 8601 with +07:00. */
+export function ksherTimeToIso(value: unknown): string | null {
+	const text = typeof value === 'string' ? value.trim() : '';
+	const m = /^(\d{4}-\d\d-\d\d)[ T](\d\d:\d\d:\d\d)$/.exec(text);
+	return m ? `${m[1]}T${m[2]}+07:00` : text === '' ? null : text;
+}
+
+export function majorAmount(minor: unknown, currency: string): string | null {
+	if (minor === '' || minor === undefined || minor === null) return null;
+	return fromMinorUnits(minor, currency);
+}
+
+export function attachValue(value: unknown): unknown {
+	return value === '' || value === undefined ? null : parseMaybeJson(value);
+}
+
+/** The simplified view of a gateway order, shared by Get and the refund operations. */
+export function paymentSummary(orderNumber: string, data: Record<string, unknown>): IDataObject {
+	const currency = String(data.fee_type || 'THB');
+	const result = String(data.result ?? '');
+	return {
+		orderNumber,
+		status: paymentStatus(result),
+		result,
+		amount: majorAmount(data.total_fee, currency),
+		currency,
+		channel: data.channel ? String(data.channel) : null,
+		paidAt: ksherTimeToIso(data.time_end),
+		ksherOrderNumber: data.ksher_order_no ? String(data.ksher_order_no) : null,
+		payOrderNumber: data.pay_mch_order_no ? String(data.pay_mch_order_no) : null,
+		attach: attachValue(data.attach) as IDataObject[keyof IDataObject],
+	};
+}
+
+export const simplifyField = (resource: string, operations: string[]): INodeProperties => ({
+	displayName: 'Simplify',
+	name: 'simplify',
+	type: 'boolean',
+	default: true,
+	description: 'Whether to return a simplified version of the response instead of the raw data',
+	displayOptions: show(resource, operations),
+});

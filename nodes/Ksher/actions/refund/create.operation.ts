@@ -1,0 +1,141 @@
+import type { IDataObject, INodeProperties } from 'n8n-workflow';
+
+import {
+	deriveRefundNumber,
+	fromMinorUnits,
+	KsherApiError,
+	KsherInputError,
+	KsherTransportError,
+	refundedMinor,
+	toMinorUnits,
+	type KsherClient,
+	type KsherRefund,
+} from '../../../protocol';
+import { ksherTimeToIso, orderNumberField, orderNumberParam, show, stringParam, type OperationRunner } from '../common';
+import { listRefunds, paidOrder, type PaidOrder } from './lookup';
+
+const display = show('refund', ['create']);
+
+export const description: INodeProperties[] = [
+	orderNumberField('refund', ['create'], 'Your order number of the paid payment to refund (the one given to Create Payment).'),
+	{
+		displayName: 'Refund Amount',
+		name: 'amount',
+		type: 'string',
+		default: '',
+		placeholder: 'e.g. 50.00',
+		description: 'Amount to refund in major units, in the payment\'s currency. Empty: everything that has not been refunded yet.',
+		displayOptions: display,
+	},
+	{
+		displayName: 'Refund Number',
+		name: 'refundNumber',
+		type: 'string',
+		default: '',
+		placeholder: 'e.g. INV-1001-R1',
+		description:
+			'Your unique number for this refund, at most 32 characters. Empty: derived from the order number and the amount (e.g. INV-1001-R5000), so re-running the same row never refunds twice. Give your own numbers for two equal partial refunds of one order.',
+		displayOptions: display,
+	},
+];
+
+function refundOutput(orderNumber: string, order: PaidOrder, refund: KsherRefund, alreadyRefunded: boolean, extra: IDataObject = {}): IDataObject {
+	return {
+		orderNumber,
+		refundNumber: refund.mch_refund_no,
+		refundAmount: fromMinorUnits(refund.refund_fee, order.currency),
+		currency: order.currency,
+		status: /SUCCESS/.test(refund.refund_state) ? 'refunded' : refund.refund_state ? refund.refund_state.toLowerCase() : 'processing',
+		alreadyRefunded,
+		refundedAt: ksherTimeToIso(refund.refund_time),
+		ksherRefundNumber: refund.ksher_refund_no || null,
+		channelRefundNumber: refund.channel_refund_no || null,
+		...extra,
+	};
+}
+
+function checkRefundNumber(value: string): string {
+	const text = value.trim();
+	if (text.length > 32) throw new KsherInputError('Refund Number', `Refund Number is ${text.length} characters long; Ksher allows at most 32`, 'Use a shorter refund number.');
+	if (!/^[\x21-\x7e]+$/.test(text)) throw new KsherInputError('Refund Number', `Refund Number "${text}" contains spaces or other characters Ksher may not accept`, 'Use letters, digits and punctuation only, e.g. INV-1001-R1.');
+	return text;
+}
+
+async function findRefund(client: KsherClient, order: PaidOrder, refundNumber: string): Promise<KsherRefund | undefined> {
+	const list = await listRefunds(client, order, refundNumber);
+	return list?.find((r) => r.mch_refund_no === refundNumber);
+}
+
+function mayHaveHappened(orderNumber: string, refundNumber: string, cause: string): KsherTransportError {
+	return new KsherTransportError(
+		'timeout',
+		`The refund ${refundNumber} of order ${orderNumber} may have happened: ${cause}, and Ksher does not list it yet`,
+		`Do not refund again with a new number. Check with Refund → Get Many for order ${orderNumber} (or the Ksher merchant portal) in a few minutes. Re-running with the same refund number ${refundNumber} is safe: Ksher refuses a refund number it has already used.`,
+		'order_refund',
+		true,
+	);
+}
+
+export const execute: OperationRunner = async (ctx, client, itemIndex) => {
+	const orderNumber = orderNumberParam(ctx, itemIndex);
+	const amountText = stringParam(ctx, 'amount', itemIndex).trim();
+	const givenNumber = stringParam(ctx, 'refundNumber', itemIndex).trim();
+	// Refuse malformed input before any call to Ksher.
+	if (givenNumber) checkRefundNumber(givenNumber);
+	if (amountText) toMinorUnits(amountText, 'THB', { field: 'Refund Amount' });
+
+	const order = await paidOrder(client, orderNumber);
+	const requested = amountText ? toMinorUnits(amountText, order.currency, { field: 'Refund Amount' }) : undefined;
+	const refundNumber = givenNumber || deriveRefundNumber(orderNumber, requested ?? 'all');
+
+	const refunds = await listRefunds(client, order);
+	const existing = refunds?.find((r) => r.mch_refund_no === refundNumber);
+	if (existing) return [refundOutput(orderNumber, order, existing, true)];
+
+	const remaining = refunds ? order.total - refundedMinor(refunds) : undefined;
+	if (remaining !== undefined && remaining <= 0) {
+		throw new KsherInputError('Order Number', `Order ${orderNumber} is already fully refunded (${fromMinorUnits(order.total, order.currency)} ${order.currency})`, 'Nothing is left to refund. Use Refund → Get Many to see its refunds.');
+	}
+	const amount = requested ?? remaining ?? order.total;
+	if (remaining !== undefined && amount > remaining) {
+		throw new KsherInputError(
+			'Refund Amount',
+			`Refund Amount ${fromMinorUnits(amount, order.currency)} ${order.currency} exceeds what remains of order ${orderNumber}: ${fromMinorUnits(remaining, order.currency)} of ${fromMinorUnits(order.total, order.currency)} ${order.currency}`,
+			`Refund at most ${fromMinorUnits(remaining, order.currency)}, or leave Refund Amount empty to refund everything that remains.`,
+		);
+	}
+
+	const outcome = await client
+		.call('order_refund', { ...order.refundTarget, total_fee: order.total, fee_type: order.currency, refund_fee: amount, mch_refund_no: refundNumber })
+		.then(
+			({ data }) => ({ data }),
+			(error: unknown) => ({ error }),
+		);
+	if ('data' in outcome) {
+		const d = outcome.data;
+		return [
+			refundOutput(orderNumber, order, {
+				mch_refund_no: String(d.mch_refund_no || refundNumber),
+				ksher_refund_no: String(d.ksher_refund_no ?? ''),
+				channel_refund_no: String(d.channel_refund_no ?? ''),
+				refund_fee: Number.isSafeInteger(Number(d.refund_fee)) && Number(d.refund_fee) > 0 ? Number(d.refund_fee) : amount,
+				refund_state: String(d.refund_state || 'REFUNDSUCCESS'),
+				refund_time: String(d.refund_time ?? ''),
+			}, false),
+		];
+	}
+	const { error } = outcome;
+	// Ksher already has this refund number: the refund was done before (a re-run).
+	if (error instanceof KsherApiError && /DUPLICATED_REFUND|INVALID_REFUND_ORDER_NO/.test(error.code)) {
+		const found = await findRefund(client, order, refundNumber);
+		if (found) return [refundOutput(orderNumber, order, found, true)];
+		throw new KsherInputError('Refund Number', `Refund number ${refundNumber} was already used for another refund, not on order ${orderNumber}`, 'Refund numbers must be unique across your Ksher account: give a different Refund Number.');
+	}
+	// The outcome is unknown: look before anyone retries, never refund blindly again.
+	if (error instanceof KsherTransportError && error.mayHaveSucceeded) {
+		const found = await findRefund(client, order, refundNumber).catch(() => undefined);
+		if (found) return [refundOutput(orderNumber, order, found, false, { recoveredFrom: error.message })];
+		throw mayHaveHappened(orderNumber, refundNumber, error.message.replace(/, so .*$/, ''));
+	}
+	throw error;
+};

@@ -1,0 +1,52 @@
+import type { INodeProperties } from 'n8n-workflow';
+
+import { fromMinorUnits, KsherInputError } from '../../../protocol';
+import { ksherTimeToIso, orderNumberField, orderNumberParam, show, type OperationRunner } from '../common';
+import { listRefunds, paidOrder } from './lookup';
+
+const display = show('refund', ['getAll']);
+
+export const description: INodeProperties[] = [
+	orderNumberField('refund', ['getAll'], 'Your order number of the payment whose refunds to list.'),
+	{
+		displayName: 'Return All',
+		name: 'returnAll',
+		type: 'boolean',
+		default: true,
+		description: 'Whether to return all results or only up to a given limit',
+		displayOptions: display,
+	},
+	{
+		displayName: 'Limit',
+		name: 'limit',
+		type: 'number',
+		typeOptions: { minValue: 1 },
+		default: 50,
+		description: 'Max number of results to return',
+		displayOptions: { show: { resource: ['refund'], operation: ['getAll'], returnAll: [false] } },
+	},
+];
+
+/** One output item per refund; an order without refunds gives no items (turn on Always Output Data to continue). */
+export const execute: OperationRunner = async (ctx, client, itemIndex) => {
+	const orderNumber = orderNumberParam(ctx, itemIndex);
+	const returnAll = ctx.getNodeParameter('returnAll', itemIndex, true) as boolean;
+	const limit = returnAll ? Infinity : (ctx.getNodeParameter('limit', itemIndex, 50) as number);
+	const order = await paidOrder(client, orderNumber);
+	const refunds = await listRefunds(client, order);
+	if (!refunds) {
+		throw new KsherInputError('Order Number', `Ksher cannot list the refunds of order ${orderNumber} (refund queries are not supported for every wallet, e.g. PromptPay and Alipay)`, 'Check this order\'s refunds in the Ksher merchant portal.');
+	}
+	return refunds.slice(0, limit).map((r) => ({
+		orderNumber,
+		refundNumber: r.mch_refund_no,
+		amount: fromMinorUnits(r.refund_fee, order.currency),
+		currency: order.currency,
+		status: /SUCCESS/.test(r.refund_state) ? 'refunded' : r.refund_state.toLowerCase(),
+		refundedAt: ksherTimeToIso(r.refund_time),
+		ksherRefundNumber: r.ksher_refund_no || null,
+		channelRefundNumber: r.channel_refund_no || null,
+		ksherOrderNumber: order.data.ksher_order_no ? String(order.data.ksher_order_no) : null,
+		payOrderNumber: order.data.pay_mch_order_no ? String(order.data.pay_mch_order_no) : null,
+	}));
+};

@@ -1,0 +1,47 @@
+import {
+	KsherApiError,
+	KsherInputError,
+	refundsOf,
+	type KsherClient,
+	type KsherRefund,
+} from '../../../protocol';
+
+export interface PaidOrder {
+	data: Record<string, unknown>;
+	total: number;
+	currency: string;
+	/** The id Ksher refunds gateway orders by (§7.2): ksher_order_no for cards, else pay_mch_order_no. */
+	refundTarget: Record<string, string>;
+}
+
+/** Looks the user's order up and returns what refunds need, or explains why it cannot be refunded. */
+export async function paidOrder(client: KsherClient, orderNumber: string): Promise<PaidOrder> {
+	const { data } = await client.call('gateway_order_query', { mch_order_no: orderNumber });
+	const result = String(data.result ?? '');
+	if (result !== 'SUCCESS' && result !== 'REFUND') {
+		const why = result === 'CLOSED' ? 'was cancelled or expired' : result === 'PAYERROR' ? 'failed' : 'is not paid yet';
+		throw new KsherInputError('Order Number', `Order ${orderNumber} cannot be refunded: the payment ${why} (Ksher result ${result || 'unknown'})`, 'Only paid orders can be refunded. Check the order number, or use Get Payment to see its state.');
+	}
+	const total = Number(data.total_fee);
+	const payNo = String(data.pay_mch_order_no ?? '');
+	const ksherNo = String(data.ksher_order_no ?? '');
+	if (!Number.isSafeInteger(total) || total <= 0 || (!payNo && !ksherNo)) {
+		throw new KsherInputError('Order Number', `Ksher's record of order ${orderNumber} lacks the amount or the payment numbers needed for a refund`, 'Try again later; if it persists, refund in the Ksher merchant portal.');
+	}
+	const refundTarget: Record<string, string> =
+		data.channel === 'card' && ksherNo ? { ksher_order_no: ksherNo } : payNo ? { mch_order_no: payNo } : { ksher_order_no: ksherNo };
+	return { data, total, currency: String(data.fee_type || 'THB'), refundTarget };
+}
+
+/** The order's refunds, or undefined where Ksher cannot list them (refund_query is unsupported for some wallets). */
+export async function listRefunds(client: KsherClient, order: PaidOrder, refundNumber?: string): Promise<KsherRefund[] | undefined> {
+	const outcome = await client.call('refund_query', { ...order.refundTarget, mch_refund_no: refundNumber }).then(
+		({ data }) => refundsOf(data),
+		(error: unknown) => error,
+	);
+	if (Array.isArray(outcome)) return outcome;
+	// "Not found" for a specific refund number is an answer: there is no such refund.
+	if (refundNumber && outcome instanceof KsherApiError && /ORDER_NO|NOT_EXIST|NOTEXIST/.test(outcome.code)) return [];
+	if (outcome instanceof KsherApiError) return undefined;
+	throw outcome;
+}

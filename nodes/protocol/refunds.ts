@@ -1,0 +1,45 @@
+import { createHash } from 'crypto';
+
+import { isPlainObject } from './signature';
+
+/**
+ * Refund numbers (`mch_refund_no`) make refunds idempotent: Ksher refuses a number it
+ * has seen. When the user gives none we derive it from what the refund is, so re-running
+ * the same row can never refund twice:
+ *   - a given amount:   `<order number>-R<amount in minor units>`  (INV-1001-R5000)
+ *   - "all that remains": `<order number>-RALL`
+ * and, when that would exceed Ksher's 32 characters, `R` + 31 hex characters of
+ * SHA-256 over the same text.
+ */
+export function deriveRefundNumber(orderNumber: string, minor: number | 'all'): string {
+	const readable = `${orderNumber}-R${minor === 'all' ? 'ALL' : minor}`;
+	if (readable.length <= 32) return readable;
+	return `R${createHash('sha256').update(readable, 'utf8').digest('hex').slice(0, 31)}`;
+}
+
+export interface KsherRefund {
+	mch_refund_no: string;
+	ksher_refund_no: string;
+	channel_refund_no: string;
+	refund_fee: number;
+	refund_state: string;
+	refund_time: string;
+}
+
+/** Reads refund_query's `refund_orders` (amount field `mch_refund_fee`, a number or a digit string). */
+export function refundsOf(data: Record<string, unknown>): KsherRefund[] {
+	const list = Array.isArray(data.refund_orders) ? data.refund_orders : [];
+	return list.filter(isPlainObject).map((r) => ({
+		mch_refund_no: String(r.mch_refund_no ?? ''),
+		ksher_refund_no: String(r.ksher_refund_no ?? ''),
+		channel_refund_no: String(r.channel_refund_no ?? ''),
+		refund_fee: Number(r.mch_refund_fee ?? r.refund_fee ?? 0),
+		refund_state: String(r.refund_state ?? ''),
+		refund_time: String(r.refund_time ?? ''),
+	}));
+}
+
+/** Refunds that count against the order's balance (anything not reported as failed). */
+export function refundedMinor(refunds: KsherRefund[]): number {
+	return refunds.filter((r) => !/FAIL|CLOSE/.test(r.refund_state)).reduce((sum, r) => sum + (Number.isSafeInteger(r.refund_fee) ? r.refund_fee : 0), 0);
+}

@@ -1,0 +1,88 @@
+import { channelInfo, GATEWAY_CHANNELS } from './channels';
+import { KsherInputError } from './errors';
+
+/** Ksher's field rules, checked before anything is sent (API.md §2, §7). */
+
+export function checkOrderNumber(value: unknown, field = 'Order Number'): string {
+	const text = typeof value === 'string' ? value.trim() : typeof value === 'number' && Number.isSafeInteger(value) ? String(value) : '';
+	if (text === '') throw new KsherInputError(field, `${field} is empty`, 'Enter your own order number, e.g. INV-1001.');
+	if (text.length > 32) {
+		throw new KsherInputError(field, `${field} "${text.slice(0, 40)}…" is ${text.length} characters long; Ksher allows at most 32`, 'Use a shorter order number.');
+	}
+	if (!/^[\x21-\x7e]+$/.test(text)) {
+		throw new KsherInputError(
+			field,
+			`${field} "${text}" contains spaces or characters other than plain letters, digits and punctuation`,
+			'Use only A–Z, a–z, 0–9 and punctuation such as - _ . /, e.g. INV-1001.',
+		);
+	}
+	return text;
+}
+
+export function checkUrl(value: unknown, field: string, required = true): string | undefined {
+	const text = typeof value === 'string' ? value.trim() : '';
+	if (text === '') {
+		if (!required) return undefined;
+		throw new KsherInputError(field, `${field} is empty`, 'Enter a full URL starting with https://, e.g. https://shop.example/thank-you.');
+	}
+	let url: URL | undefined;
+	try {
+		url = new URL(text);
+	} catch {
+		url = undefined;
+	}
+	if (!url || !/^https?:$/.test(url.protocol) || !url.hostname || /\s/.test(text)) {
+		throw new KsherInputError(field, `${field} "${text.slice(0, 200)}" is not an absolute http(s) URL`, 'Enter a full URL starting with https://, e.g. https://shop.example/thank-you.');
+	}
+	return text;
+}
+
+export function checkMemberId(value: unknown): string | undefined {
+	const text = typeof value === 'string' ? value.trim() : typeof value === 'number' ? String(value) : '';
+	if (text === '') return undefined;
+	if (/^\d+$/.test(text)) {
+		throw new KsherInputError('Member ID', `Member ID "${text}" is only digits, which Ksher refuses`, 'Add a prefix, e.g. cust-' + text + '.');
+	}
+	if (text.length > 32) throw new KsherInputError('Member ID', `Member ID is ${text.length} characters long; Ksher allows at most 32`, 'Use a shorter customer identifier.');
+	return text;
+}
+
+/** Checks the channel list and, for THB, each channel's documented minimum amount. */
+export function checkChannels(value: unknown, totalMinor: number, currency: string): string[] {
+	const list = (Array.isArray(value) ? value : typeof value === 'string' ? value.split(',') : [])
+		.map((c) => String(c).trim())
+		.filter((c) => c !== '');
+	const channels = [...new Set(list)];
+	if (channels.length === 0) {
+		throw new KsherInputError('Channels', 'No payment channel is selected', 'Select at least one channel, e.g. PromptPay.');
+	}
+	const unknown = channels.filter((c) => !channelInfo(c));
+	if (unknown.length) {
+		throw new KsherInputError('Channels', `Unknown channel(s): ${unknown.join(', ')}`, `Use Ksher Gateway Pay channels: ${GATEWAY_CHANNELS.map((c) => c.value).join(', ')}.`);
+	}
+	if (currency === 'THB') {
+		for (const c of channels) {
+			const info = channelInfo(c)!;
+			if (info.minimumMinor !== undefined && totalMinor < info.minimumMinor) {
+				throw new KsherInputError(
+					'Channels',
+					`${info.name} needs at least ${(info.minimumMinor / 100).toFixed(2)} THB, but the amount is ${(totalMinor / 100).toFixed(2)} THB`,
+					`Remove ${info.name} from the channels for this amount, or raise the amount.`,
+				);
+			}
+		}
+	}
+	return channels;
+}
+
+/** Parses text that may hold JSON; returns it unchanged when it does not. */
+export function parseMaybeJson(value: unknown): unknown {
+	if (typeof value !== 'string') return value;
+	const text = value.trim();
+	if (!/^[[{]/.test(text)) return value;
+	try {
+		return JSON.parse(text);
+	} catch {
+		return value;
+	}
+}

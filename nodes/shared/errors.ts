@@ -1,0 +1,43 @@
+import { NodeApiError, NodeOperationError, type INode, type JsonObject } from 'n8n-workflow';
+
+import { KsherApiError, KsherError, KsherInputError, KsherTransportError } from '../protocol';
+
+const itemSuffix = (itemIndex?: number) => (itemIndex === undefined ? '' : ` [item ${itemIndex}]`);
+
+/** What Continue On Fail puts in the output item for a failed input. */
+export function errorOutput(error: unknown): JsonObject {
+	if (error instanceof KsherError) {
+		const out: JsonObject = { error: error.message, solution: error.solution };
+		if (error instanceof KsherApiError) out.code = error.code;
+		if (error instanceof KsherInputError) out.field = error.field;
+		if (error instanceof KsherTransportError) {
+			out.code = `TRANSPORT_${error.failure.toUpperCase().replace(/-/g, '_')}`;
+			out.mayHaveSucceeded = error.mayHaveSucceeded;
+		}
+		return out;
+	}
+	const n8nError = error as { message?: string; description?: string };
+	return { error: n8nError.message ?? String(error), solution: n8nError.description ?? '' };
+}
+
+/**
+ * Ksher's refusals and transport trouble become NodeApiError, our own validation and
+ * key problems NodeOperationError; both name the item and carry the solution. The
+ * original error is not passed on, so nothing can drag key material into the UI.
+ */
+export function toNodeError(node: INode, error: unknown, itemIndex?: number): NodeApiError | NodeOperationError {
+	if (error instanceof NodeApiError || error instanceof NodeOperationError) return error;
+	if (error instanceof KsherApiError || error instanceof KsherTransportError) {
+		const response: JsonObject = { message: error.message, ...errorOutput(error) };
+		return new NodeApiError(node, response, {
+			message: `${error.message}${itemSuffix(itemIndex)}`,
+			description: error.solution,
+			itemIndex,
+		});
+	}
+	if (error instanceof KsherError) {
+		return new NodeOperationError(node, `${error.message}${itemSuffix(itemIndex)}`, { description: error.solution, itemIndex });
+	}
+	const message = error instanceof Error ? error.message : String(error);
+	return new NodeOperationError(node, `${message}${itemSuffix(itemIndex)}`, { itemIndex });
+}

@@ -1,0 +1,152 @@
+import 'reflect-metadata';
+
+import { ExecutionLifecycleHooks, WorkflowExecute } from 'n8n-core';
+import {
+	ICredentialsHelper,
+	NodeConnectionTypes,
+	NodeHelpers,
+	Workflow,
+	type ICredentialDataDecryptedObject,
+	type ICredentials,
+	type IDataObject,
+	type IExecuteFunctions,
+	type IHttpRequestOptions,
+	type INode,
+	type INodeExecutionData,
+	type INodeProperties,
+	type INodeType,
+	type INodeTypes,
+	type IRun,
+	type IVersionedNodeType,
+	type IWorkflowExecuteAdditionalData,
+} from 'n8n-workflow';
+
+import { KsherApi } from '../../credentials/KsherApi.credentials';
+import { Ksher } from '../../nodes/Ksher/Ksher.node';
+
+/** A start node that emits the items it is given, so tests can feed the Ksher node a "sheet". */
+class Source implements INodeType {
+	description = {
+		displayName: 'Source',
+		name: 'source',
+		group: ['transform'],
+		version: 1,
+		description: 'Emits test items',
+		defaults: { name: 'Source' },
+		inputs: [NodeConnectionTypes.Main],
+		outputs: [NodeConnectionTypes.Main],
+		properties: [{ displayName: 'Items', name: 'items', type: 'json', default: '[]' }] as INodeProperties[],
+	};
+
+	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+		const items = JSON.parse(this.getNodeParameter('items', 0) as string) as IDataObject[];
+		return [items.map((json, i) => ({ json, pairedItem: { item: i === 0 ? 0 : 0 } }))];
+	}
+}
+
+const nodeTypeInstances: Record<string, INodeType> = {
+	'test.source': new Source(),
+	'n8n-nodes-ksher.ksher': new Ksher(),
+};
+
+const nodeTypes: INodeTypes = {
+	getByName: (type: string): INodeType | IVersionedNodeType => nodeTypeInstances[type],
+	getByNameAndVersion: (type: string, version?: number): INodeType => NodeHelpers.getVersionedNodeType(nodeTypeInstances[type], version),
+	getKnownTypes: () => ({}),
+};
+
+/** Hands our test credentials to nodes; the engine's real decryption is not what is under test. */
+class TestCredentialsHelper extends ICredentialsHelper {
+	constructor(private readonly data: ICredentialDataDecryptedObject) {
+		super();
+	}
+	getParentTypes(): string[] {
+		return [];
+	}
+	isCredentialUsableByNode(): boolean {
+		return true;
+	}
+	async authenticate(_c: ICredentialDataDecryptedObject, _t: string, requestOptions: IHttpRequestOptions): Promise<IHttpRequestOptions> {
+		return requestOptions;
+	}
+	async preAuthentication() {
+		return undefined;
+	}
+	async runPreAuthentication() {
+		return undefined;
+	}
+	async getCredentials(): Promise<ICredentials> {
+		throw new Error('not used');
+	}
+	async getDecrypted(): Promise<ICredentialDataDecryptedObject> {
+		return this.data;
+	}
+	async updateCredentials() {}
+	async updateCredentialsOauthTokenData() {}
+	getCredentialsProperties(): INodeProperties[] {
+		return new KsherApi().properties;
+	}
+}
+
+export interface NodeRun {
+	status: IRun['status'];
+	items: IDataObject[];
+	pairedItems: unknown[];
+	error?: { message: string; description?: string | null; itemIndex?: number; name: string };
+	run: IRun;
+}
+
+let executionCounter = 0;
+
+/** Runs Source → Ksher through n8n's real WorkflowExecute. */
+export async function runKsherNode(options: {
+	credentials: ICredentialDataDecryptedObject;
+	parameters: INode['parameters'];
+	items?: IDataObject[];
+	continueOnFail?: boolean;
+}): Promise<NodeRun> {
+	const nodes: INode[] = [
+		{ id: 'source', name: 'Source', type: 'test.source', typeVersion: 1, position: [0, 0], parameters: { items: JSON.stringify(options.items ?? [{}]) } },
+		{
+			id: 'ksher',
+			name: 'Ksher',
+			type: 'n8n-nodes-ksher.ksher',
+			typeVersion: 1,
+			position: [200, 0],
+			parameters: options.parameters,
+			credentials: { ksherApi: { id: 'cred-1', name: 'Ksher test' } },
+			...(options.continueOnFail ? { onError: 'continueRegularOutput' as const } : {}),
+		},
+	];
+	const connections = { Source: { main: [[{ node: 'Ksher', type: NodeConnectionTypes.Main, index: 0 }]] } };
+	const workflow = new Workflow({ id: 'wf-test', nodes, connections, active: false, nodeTypes });
+	const executionId = `exec-${++executionCounter}`;
+	const hooks = new ExecutionLifecycleHooks('manual', executionId, { id: 'wf-test', name: 'test', nodes, connections, active: false, settings: {} } as never);
+	const additionalData = {
+		hooks,
+		credentialsHelper: new TestCredentialsHelper(options.credentials),
+		executionId,
+		currentNodeExecutionIndex: 0,
+		variables: {},
+		userId: 'user-1',
+		restApiUrl: 'http://127.0.0.1/rest',
+		instanceBaseUrl: 'http://127.0.0.1/',
+		webhookBaseUrl: 'http://127.0.0.1/webhook',
+		webhookWaitingBaseUrl: 'http://127.0.0.1/webhook-waiting',
+		webhookTestBaseUrl: 'http://127.0.0.1/webhook-test',
+		formWaitingBaseUrl: 'http://127.0.0.1/form-waiting',
+		setExecutionStatus: () => undefined,
+		sendDataToUI: () => undefined,
+	} as unknown as IWorkflowExecuteAdditionalData;
+	const run = await new WorkflowExecute(additionalData, 'manual').run({ workflow, startNode: workflow.getNode('Source')! });
+	const task = run.data.resultData.runData.Ksher?.[0];
+	const output = task?.data?.main?.[0] ?? [];
+	const error = run.data.resultData.error as NodeRun['error'] & { context?: { itemIndex?: number } } | undefined;
+	return {
+		status: run.status,
+		items: output.map((o) => o.json),
+		pairedItems: output.map((o) => o.pairedItem),
+		error: error && { message: error.message, description: error.description, itemIndex: error.context?.itemIndex, name: error.name },
+		run,
+	};
+}
