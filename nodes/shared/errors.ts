@@ -4,10 +4,23 @@ import { KsherApiError, KsherError, KsherInputError, KsherTransportError } from 
 
 const itemSuffix = (itemIndex?: number) => (itemIndex === undefined ? '' : ` [item ${itemIndex}]`);
 
+/**
+ * n8n marks an execution "canceled" instead of "failed" when an error message contains
+ * that word (WorkflowExecute.processSuccessExecution), so Ksher's "has been canceled"
+ * would hide a real failure. The other spelling keeps the meaning and the status right.
+ */
+function forN8n(message: string): string {
+	return message.replace(/canceled/gi, (word) => word.replace(/led$/i, (m) => (m === 'LED' ? 'LLED' : 'lled')));
+}
+
+function withField(error: KsherError): string {
+	return error instanceof KsherInputError && !error.message.includes(error.field) ? `${error.field}: ${error.message}` : error.message;
+}
+
 /** What Continue On Fail puts in the output item for a failed input. */
 export function errorOutput(error: unknown): JsonObject {
 	if (error instanceof KsherError) {
-		const out: JsonObject = { error: error.message, solution: error.solution };
+		const out: JsonObject = { error: forN8n(withField(error)), solution: error.solution };
 		if (error instanceof KsherApiError) out.code = error.code;
 		if (error instanceof KsherInputError) out.field = error.field;
 		if (error instanceof KsherTransportError) {
@@ -17,7 +30,7 @@ export function errorOutput(error: unknown): JsonObject {
 		return out;
 	}
 	const n8nError = error as { message?: string; description?: string };
-	return { error: n8nError.message ?? String(error), solution: n8nError.description ?? '' };
+	return { error: forN8n(n8nError.message ?? String(error)), solution: n8nError.description ?? '' };
 }
 
 /**
@@ -28,16 +41,16 @@ export function errorOutput(error: unknown): JsonObject {
 export function toNodeError(node: INode, error: unknown, itemIndex?: number): NodeApiError | NodeOperationError {
 	if (error instanceof NodeApiError || error instanceof NodeOperationError) return error;
 	if (error instanceof KsherApiError || error instanceof KsherTransportError) {
-		const response: JsonObject = { message: error.message, ...errorOutput(error) };
+		const response: JsonObject = { message: forN8n(error.message), ...errorOutput(error) };
 		return new NodeApiError(node, response, {
-			message: `${error.message}${itemSuffix(itemIndex)}`,
+			message: `${forN8n(error.message)}${itemSuffix(itemIndex)}`,
 			description: error.solution,
 			itemIndex,
 		});
 	}
 	if (error instanceof KsherError) {
-		return new NodeOperationError(node, `${error.message}${itemSuffix(itemIndex)}`, { description: error.solution, itemIndex });
+		return new NodeOperationError(node, `${forN8n(withField(error))}${itemSuffix(itemIndex)}`, { description: error.solution, itemIndex });
 	}
 	const message = error instanceof Error ? error.message : String(error);
-	return new NodeOperationError(node, `${message}${itemSuffix(itemIndex)}`, { itemIndex });
+	return new NodeOperationError(node, `${forN8n(message)}${itemSuffix(itemIndex)}`, { itemIndex });
 }

@@ -3,6 +3,7 @@ import 'reflect-metadata';
 import { ExecutionLifecycleHooks, WorkflowExecute } from 'n8n-core';
 import {
 	ICredentialsHelper,
+	LoggerProxy,
 	NodeConnectionTypes,
 	NodeHelpers,
 	Workflow,
@@ -16,6 +17,7 @@ import {
 	type INodeProperties,
 	type INodeType,
 	type INodeTypes,
+	type INodeTypeDescription,
 	type IRun,
 	type IVersionedNodeType,
 	type IWorkflowExecuteAdditionalData,
@@ -24,9 +26,18 @@ import {
 import { KsherApi } from '../../credentials/KsherApi.credentials';
 import { Ksher } from '../../nodes/Ksher/Ksher.node';
 
+/** Everything n8n logs during the tests, kept for leak checks instead of printed. */
+export const n8nLog: string[] = [];
+const keep =
+	(level: string) =>
+	(message: string, meta?: object): void => {
+		n8nLog.push(`${level} ${message} ${meta ? JSON.stringify(meta, (_k, v: unknown) => (v instanceof Error ? { message: v.message, stack: v.stack } : v)) : ''}`);
+	};
+LoggerProxy.init({ error: keep('error'), warn: keep('warn'), info: keep('info'), debug: keep('debug') } as never);
+
 /** A start node that emits the items it is given, so tests can feed the Ksher node a "sheet". */
 class Source implements INodeType {
-	description = {
+	description: INodeTypeDescription = {
 		displayName: 'Source',
 		name: 'source',
 		group: ['transform'],
@@ -35,12 +46,12 @@ class Source implements INodeType {
 		defaults: { name: 'Source' },
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
-		properties: [{ displayName: 'Items', name: 'items', type: 'json', default: '[]' }] as INodeProperties[],
+		properties: [{ displayName: 'Items', name: 'items', type: 'json', default: '[]' }],
 	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		const items = JSON.parse(this.getNodeParameter('items', 0) as string) as IDataObject[];
-		return [items.map((json, i) => ({ json, pairedItem: { item: i === 0 ? 0 : 0 } }))];
+		return [items.map((json) => ({ json, pairedItem: { item: 0 } }))];
 	}
 }
 

@@ -57,6 +57,8 @@ export interface Simulator {
 	addMerchant(appid: string, publicKeyPem?: string): { appid: string; merchantPrivateKey?: string };
 	order(mchOrderNo: string, appid?: string): Order | undefined;
 	deliveries: DeliveryAttempt[];
+	/** Protocol requests being handled right now, and the most at once since start or reset. */
+	stats: { inFlight: number; peakInFlight: number };
 	requests: Array<{ endpoint: string; params: Record<string, string>; at: string }>;
 	close(): Promise<void>;
 }
@@ -123,6 +125,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
 	const deliveries: DeliveryAttempt[] = [];
 	const requests: Simulator['requests'] = [];
 	let faults: Fault[] = [];
+	const stats = { inFlight: 0, peakInFlight: 0 };
 	const timers = new Set<NodeJS.Timeout>();
 	let deliveryCounter = 0;
 	let attemptCounter = 0;
@@ -621,6 +624,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
 			deliveries.length = 0;
 			requests.length = 0;
 			faults = [];
+			stats.peakInFlight = stats.inFlight;
 			for (const t of timers) clearTimeout(t);
 			timers.clear();
 			return sendJson(res, 200, { reset: true });
@@ -665,8 +669,12 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
 		const path = new URL(req.url ?? '/', 'http://x').pathname;
 		const run = async () => {
 			const [, first, rest] = /^\/([^/]*)(\/.*)?$/.exec(path) ?? [];
-			if (first === 'api' && rest && GATEWAY.includes(rest.slice(1))) return protocol(req, res, rest.slice(1));
-			if (first === 'KsherPay' && rest && API.includes(rest.slice(1))) return protocol(req, res, rest.slice(1));
+			const endpoint = rest?.slice(1) ?? '';
+			if ((first === 'api' && GATEWAY.includes(endpoint)) || (first === 'KsherPay' && API.includes(endpoint))) {
+				stats.inFlight++;
+				stats.peakInFlight = Math.max(stats.peakInFlight, stats.inFlight);
+				return protocol(req, res, endpoint).finally(() => stats.inFlight--);
+			}
 			if (first === 'control') return control(req, res, rest ?? '/');
 			if (first === 'page') return checkout(req, res, path);
 			if (path === '/') return sendJson(res, 200, { simulator: 'Ksher Gateway Pay', ...publicInfo() });
@@ -703,6 +711,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
 		addMerchant,
 		order: (no, appid) => findOrder(no, appid),
 		deliveries,
+		stats,
 		requests,
 		close: async () => {
 			closing = true;

@@ -94,7 +94,7 @@ export const execute: OperationRunner = async (ctx, client, itemIndex) => {
 
 	const remaining = refunds ? order.total - refundedMinor(refunds) : undefined;
 	if (remaining !== undefined && remaining <= 0) {
-		throw new KsherInputError('Order Number', `Order ${orderNumber} is already fully refunded (${fromMinorUnits(order.total, order.currency)} ${order.currency})`, 'Nothing is left to refund. Use Refund → Get Many to see its refunds.');
+		throw new KsherInputError('Order Number', `Order Number ${orderNumber} is already fully refunded (${fromMinorUnits(order.total, order.currency)} ${order.currency})`, 'Nothing is left to refund. Use Refund → Get Many to see its refunds.');
 	}
 	const amount = requested ?? remaining ?? order.total;
 	if (remaining !== undefined && amount > remaining) {

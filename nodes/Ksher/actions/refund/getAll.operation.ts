@@ -35,7 +35,7 @@ export const execute: OperationRunner = async (ctx, client, itemIndex) => {
 	const order = await paidOrder(client, orderNumber);
 	const refunds = await listRefunds(client, order);
 	if (!refunds) {
-		throw new KsherInputError('Order Number', `Ksher cannot list the refunds of order ${orderNumber} (refund queries are not supported for every wallet, e.g. PromptPay and Alipay)`, 'Check this order\'s refunds in the Ksher merchant portal.');
+		throw new KsherInputError('Order Number', `Ksher cannot list the refunds of Order Number ${orderNumber} (refund queries are not supported for every wallet, e.g. PromptPay and Alipay)`, 'Check this order\'s refunds in the Ksher merchant portal.');
 	}
 	return refunds.slice(0, limit).map((r) => ({
 		orderNumber,

@@ -20,13 +20,13 @@ export async function paidOrder(client: KsherClient, orderNumber: string): Promi
 	const result = String(data.result ?? '');
 	if (result !== 'SUCCESS' && result !== 'REFUND') {
 		const why = result === 'CLOSED' ? 'was cancelled or expired' : result === 'PAYERROR' ? 'failed' : 'is not paid yet';
-		throw new KsherInputError('Order Number', `Order ${orderNumber} cannot be refunded: the payment ${why} (Ksher result ${result || 'unknown'})`, 'Only paid orders can be refunded. Check the order number, or use Get Payment to see its state.');
+		throw new KsherInputError('Order Number', `Order Number ${orderNumber} cannot be refunded: the payment ${why} (Ksher result ${result || 'unknown'})`, 'Only paid orders can be refunded. Check the order number, or use Get Payment to see its state.');
 	}
 	const total = Number(data.total_fee);
 	const payNo = String(data.pay_mch_order_no ?? '');
 	const ksherNo = String(data.ksher_order_no ?? '');
 	if (!Number.isSafeInteger(total) || total <= 0 || (!payNo && !ksherNo)) {
-		throw new KsherInputError('Order Number', `Ksher's record of order ${orderNumber} lacks the amount or the payment numbers needed for a refund`, 'Try again later; if it persists, refund in the Ksher merchant portal.');
+		throw new KsherInputError('Order Number', `Ksher's record of Order Number ${orderNumber} lacks the amount or the payment numbers needed for a refund`, 'Try again later; if it persists, refund in the Ksher merchant portal.');
 	}
 	const refundTarget: Record<string, string> =
 		data.channel === 'card' && ksherNo ? { ksher_order_no: ksherNo } : payNo ? { mch_order_no: payNo } : { ksher_order_no: ksherNo };
