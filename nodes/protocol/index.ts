@@ -7,6 +7,7 @@ export * from './errorCodes';
 export * from './errors';
 export * from './hosts';
 export * from './keys';
+export * from './notification';
 export * from './refunds';
 export * from './signature';
 export * from './transport';

@@ -25,6 +25,7 @@ import {
 
 import { KsherApi } from '../../credentials/KsherApi.credentials';
 import { Ksher } from '../../nodes/Ksher/Ksher.node';
+import { KsherTrigger } from '../../nodes/KsherTrigger/KsherTrigger.node';
 
 /** Everything n8n logs during the tests, kept for leak checks instead of printed. */
 export const n8nLog: string[] = [];
@@ -58,16 +59,17 @@ class Source implements INodeType {
 const nodeTypeInstances: Record<string, INodeType> = {
 	'test.source': new Source(),
 	'n8n-nodes-ksher.ksher': new Ksher(),
+	'n8n-nodes-ksher.ksherTrigger': new KsherTrigger(),
 };
 
-const nodeTypes: INodeTypes = {
+export const nodeTypes: INodeTypes = {
 	getByName: (type: string): INodeType | IVersionedNodeType => nodeTypeInstances[type],
 	getByNameAndVersion: (type: string, version?: number): INodeType => NodeHelpers.getVersionedNodeType(nodeTypeInstances[type], version),
 	getKnownTypes: () => ({}),
 };
 
 /** Hands our test credentials to nodes; the engine's real decryption is not what is under test. */
-class TestCredentialsHelper extends ICredentialsHelper {
+export class TestCredentialsHelper extends ICredentialsHelper {
 	constructor(private readonly data: ICredentialDataDecryptedObject) {
 		super();
 	}
@@ -109,6 +111,26 @@ export interface NodeRun {
 
 let executionCounter = 0;
 
+export function makeAdditionalData(credentials: ICredentialDataDecryptedObject, executionId: string, hooks?: ExecutionLifecycleHooks, extra: Record<string, unknown> = {}): IWorkflowExecuteAdditionalData {
+	return {
+		hooks,
+		credentialsHelper: new TestCredentialsHelper(credentials),
+		executionId,
+		currentNodeExecutionIndex: 0,
+		variables: {},
+		userId: 'user-1',
+		restApiUrl: 'http://127.0.0.1/rest',
+		instanceBaseUrl: 'http://127.0.0.1/',
+		webhookBaseUrl: 'http://127.0.0.1/webhook',
+		webhookWaitingBaseUrl: 'http://127.0.0.1/webhook-waiting',
+		webhookTestBaseUrl: 'http://127.0.0.1/webhook-test',
+		formWaitingBaseUrl: 'http://127.0.0.1/form-waiting',
+		setExecutionStatus: () => undefined,
+		sendDataToUI: () => undefined,
+		...extra,
+	} as unknown as IWorkflowExecuteAdditionalData;
+}
+
 /** Runs Source → Ksher through n8n's real WorkflowExecute. */
 export async function runKsherNode(options: {
 	credentials: ICredentialDataDecryptedObject;
@@ -133,22 +155,7 @@ export async function runKsherNode(options: {
 	const workflow = new Workflow({ id: 'wf-test', nodes, connections, active: false, nodeTypes });
 	const executionId = `exec-${++executionCounter}`;
 	const hooks = new ExecutionLifecycleHooks('manual', executionId, { id: 'wf-test', name: 'test', nodes, connections, active: false, settings: {} } as never);
-	const additionalData = {
-		hooks,
-		credentialsHelper: new TestCredentialsHelper(options.credentials),
-		executionId,
-		currentNodeExecutionIndex: 0,
-		variables: {},
-		userId: 'user-1',
-		restApiUrl: 'http://127.0.0.1/rest',
-		instanceBaseUrl: 'http://127.0.0.1/',
-		webhookBaseUrl: 'http://127.0.0.1/webhook',
-		webhookWaitingBaseUrl: 'http://127.0.0.1/webhook-waiting',
-		webhookTestBaseUrl: 'http://127.0.0.1/webhook-test',
-		formWaitingBaseUrl: 'http://127.0.0.1/form-waiting',
-		setExecutionStatus: () => undefined,
-		sendDataToUI: () => undefined,
-	} as unknown as IWorkflowExecuteAdditionalData;
+	const additionalData = makeAdditionalData(options.credentials, executionId, hooks);
 	const run = await new WorkflowExecute(additionalData, 'manual').run({ workflow, startNode: workflow.getNode('Source')! });
 	const task = run.data.resultData.runData.Ksher?.[0];
 	const output = task?.data?.main?.[0] ?? [];

@@ -56,6 +56,8 @@ export interface Simulator {
 	/** Registers (or replaces) a merchant; generates its key pair unless a public key is given. */
 	addMerchant(appid: string, publicKeyPem?: string): { appid: string; merchantPrivateKey?: string };
 	order(mchOrderNo: string, appid?: string): Order | undefined;
+	/** In-process only (never over HTTP): a notification envelope signed with the simulator's Ksher key, for tests. */
+	signedNotification(data: Record<string, unknown>): string;
 	deliveries: DeliveryAttempt[];
 	/** Protocol requests being handled right now, and the most at once since start or reset. */
 	stats: { inFlight: number; peakInFlight: number };
@@ -710,6 +712,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
 		info: publicInfo(),
 		addMerchant,
 		order: (no, appid) => findOrder(no, appid),
+		signedNotification: (data) => JSON.stringify({ code: 0, msg: '操作成功', data, sign: sign(data, 'mch_notify_url'), message: '操作成功' }),
 		deliveries,
 		stats,
 		requests,

@@ -1,6 +1,9 @@
 import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 
-import { checkOrderNumber, fromMinorUnits, parseMaybeJson, SUPPORTED_CURRENCIES, type KsherClient } from '../../protocol';
+import { checkOrderNumber, SUPPORTED_CURRENCIES, type KsherClient } from '../../protocol';
+import { attachValue, ksherTimeToIso, majorAmount } from '../../shared/format';
+
+export { ksherTimeToIso };
 
 /** One operation: reads its item's parameters, talks to Ksher, returns the output items' JSON. */
 export type OperationRunner = (ctx: IExecuteFunctions, client: KsherClient, itemIndex: number) => Promise<IDataObject[]>;
@@ -53,22 +56,6 @@ export function paymentStatus(result: string): string {
 		default:
 			return 'unknown';
 	}
-}
-
-/** Ksher reports Bangkok wall-clock time "YYYY-MM-DD HH:MM:SS"; we output ISO 8601 with +07:00. */
-export function ksherTimeToIso(value: unknown): string | null {
-	const text = typeof value === 'string' ? value.trim() : '';
-	const m = /^(\d{4}-\d\d-\d\d)[ T](\d\d:\d\d:\d\d)$/.exec(text);
-	return m ? `${m[1]}T${m[2]}+07:00` : text === '' ? null : text;
-}
-
-export function majorAmount(minor: unknown, currency: string): string | null {
-	if (minor === '' || minor === undefined || minor === null) return null;
-	return fromMinorUnits(minor, currency);
-}
-
-export function attachValue(value: unknown): unknown {
-	return value === '' || value === undefined ? null : parseMaybeJson(value);
 }
 
 /** The simplified view of a gateway order, shared by Get and the refund operations. */

@@ -1,0 +1,207 @@
+import {
+	NodeConnectionTypes,
+	type IDataObject,
+	type IHookFunctions,
+	type INodeType,
+	type INodeTypeDescription,
+	type IWebhookFunctions,
+	type IWebhookResponseData,
+} from 'n8n-workflow';
+
+import {
+	checkNotification,
+	KsherApiError,
+	NOTIFICATION_ACK,
+	refundsOf,
+	SeenNotifications,
+	type KsherClient,
+	type NotificationEvent,
+	type SeenState,
+} from '../protocol';
+import { clientFromCredentials, readCredentials, verificationKey } from '../shared/credentials';
+import { attachValue, ksherTimeToIso, majorAmount } from '../shared/format';
+import { testKsherCredentials } from '../shared/credentialTest';
+import { n8nTransport } from '../shared/transport';
+
+type Reply = { status: number; body: string };
+
+const rejected = (status: number, reason: string): Reply => ({ status, body: JSON.stringify({ result: 'FAIL', msg: reason }) });
+const ACKNOWLEDGED: Reply = { status: 200, body: NOTIFICATION_ACK };
+
+/** Amounts in a verified notification that are not whole minor units are shown as null, not guessed. */
+function amountOf(value: unknown, currency: string): string | null {
+	try {
+		return majorAmount(value, currency);
+	} catch {
+		return null;
+	}
+}
+
+function outputItem(event: NotificationEvent, data: Record<string, unknown>, dedupeKey: string): IDataObject {
+	const currency = String(data.fee_type || 'THB');
+	const item: IDataObject = {
+		event,
+		orderNumber: String(data.mch_order_no ?? ''),
+		amount: amountOf(data.total_fee, currency),
+		currency,
+		channel: data.channel ? String(data.channel) : null,
+		paidAt: ksherTimeToIso(data.time_end),
+		ksherOrderNumber: data.ksher_order_no ? String(data.ksher_order_no) : null,
+		payOrderNumber: data.pay_mch_order_no ? String(data.pay_mch_order_no) : null,
+		attach: attachValue(data.attach) as IDataObject[string],
+	};
+	if (event === 'refunded') {
+		item.refundNumber = data.mch_refund_no ? String(data.mch_refund_no) : null;
+		item.refundAmount = amountOf(data.refund_fee, currency);
+		item.refundedAt = ksherTimeToIso(data.refund_time);
+	}
+	if (event === 'other') item.result = String(data.result ?? '');
+	item.dedupeKey = dedupeKey;
+	item.raw = data as IDataObject;
+	return item;
+}
+
+/** Asks Ksher whether what the notification says is true. Undefined when Ksher could not be asked. */
+async function confirmedByKsher(client: KsherClient, event: NotificationEvent, data: Record<string, unknown>): Promise<boolean | undefined> {
+	const orderNumber = String(data.mch_order_no ?? '');
+	const query = await client.call('gateway_order_query', { mch_order_no: orderNumber }).then(
+		(r) => r.data,
+		() => undefined,
+	);
+	if (!query) return undefined;
+	if (String(query.total_fee) !== String(data.total_fee)) return false;
+	const result = String(query.result ?? '');
+	if (event === 'paid') return result === 'SUCCESS' || result === 'REFUND';
+	if (event === 'refunded') {
+		if (result === 'REFUND') return true;
+		const refundNumber = String(data.mch_refund_no ?? '');
+		if (result !== 'SUCCESS' || !refundNumber) return false;
+		const target = query.channel === 'card' && query.ksher_order_no ? { ksher_order_no: String(query.ksher_order_no) } : { mch_order_no: String(query.pay_mch_order_no ?? '') };
+		const refunds = await client.call('refund_query', { ...target, mch_refund_no: refundNumber }).then(
+			(r) => refundsOf(r.data),
+			(error: unknown) => (error instanceof KsherApiError ? [] : undefined),
+		);
+		return refunds === undefined ? undefined : refunds.some((r) => r.mch_refund_no === refundNumber);
+	}
+	return result === String(data.result ?? '');
+}
+
+export class KsherTrigger implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'Ksher Trigger',
+		name: 'ksherTrigger',
+		icon: { light: 'file:../../icons/ksher.svg', dark: 'file:../../icons/ksher.dark.svg' },
+		group: ['trigger'],
+		version: 1,
+		subtitle: '={{$parameter["events"].join(", ")}}',
+		description: 'Starts the workflow when Ksher notifies a payment, after verifying Ksher\'s signature',
+		defaults: { name: 'Ksher Trigger' },
+		inputs: [],
+		outputs: [NodeConnectionTypes.Main],
+		credentials: [{ name: 'ksherApi', required: true, testedBy: 'ksherApiTest' }],
+		webhooks: [{ name: 'default', httpMethod: 'POST', responseMode: 'onReceived', path: 'webhook' }],
+		properties: [
+			{
+				displayName:
+					'Copy the Production URL above into Create Payment\'s Notify URL (or your Ksher settings). The workflow must be active for Ksher\'s calls to reach it. Ksher is only known to notify successful payments; refund notifications are handled in case Ksher sends them.',
+				name: 'setupNotice',
+				type: 'notice',
+				default: '',
+			},
+			{
+				displayName: 'Events',
+				name: 'events',
+				type: 'multiOptions',
+				required: true,
+				options: [
+					{ name: 'Any Verified Notification', value: 'any', description: 'Every notification with a valid Ksher signature, whatever its result' },
+					{ name: 'Payment Paid', value: 'paid', description: 'A customer paid (Ksher result SUCCESS)' },
+					{ name: 'Payment Refunded', value: 'refunded', description: 'A payment was refunded (Ksher result REFUND)' },
+				],
+				default: ['paid', 'refunded'],
+			},
+			{
+				displayName: 'Options',
+				name: 'options',
+				type: 'collection',
+				placeholder: 'Add Option',
+				default: {},
+				options: [
+					{
+						displayName: 'Confirm With Ksher',
+						name: 'confirmWithKsher',
+						type: 'boolean',
+						default: false,
+						description:
+							'Whether to ask Ksher for the order\'s state before starting the workflow. If Ksher cannot be asked, or does not confirm yet, the notification is not acknowledged and Ksher sends it again later.',
+					},
+				],
+			},
+		],
+	};
+
+	methods = { credentialTest: { ksherApiTest: testKsherCredentials } };
+
+	// Ksher's notify URL is given per payment (Create Payment's Notify URL), so there is
+	// nothing to register with Ksher when the workflow is activated.
+	webhookMethods = {
+		default: {
+			async checkExists(this: IHookFunctions): Promise<boolean> {
+				return true;
+			},
+			async create(this: IHookFunctions): Promise<boolean> {
+				return true;
+			},
+			async delete(this: IHookFunctions): Promise<boolean> {
+				return true;
+			},
+		},
+	};
+
+	async webhook(this: IWebhookFunctions): Promise<IWebhookResponseData> {
+		const req = this.getRequestObject();
+		const res = this.getResponseObject();
+		const send = (reply: Reply) => {
+			res.status(reply.status);
+			res.setHeader('content-type', 'application/json; charset=utf-8');
+			res.end(reply.body);
+		};
+
+		const credentialData = await this.getCredentials('ksherApi');
+		const credentials = readCredentials(credentialData);
+		const raw = (req as { rawBody?: Buffer | string }).rawBody;
+		const check = checkNotification(raw, { publicKey: verificationKey(credentials), appId: credentials.appId });
+		if (!check.ok) {
+			send(rejected(check.status, check.reason));
+			return { noWebhookResponse: true };
+		}
+
+		const events = this.getNodeParameter('events', []) as string[];
+		const wanted = events.includes('any') || events.includes(check.event);
+		const seen = new SeenNotifications(this.getWorkflowStaticData('node') as SeenState);
+		if (!wanted || seen.has(check.dedupeKey)) {
+			// Genuine, so Ksher must stop retrying, but this one starts no run.
+			send(ACKNOWLEDGED);
+			return { noWebhookResponse: true };
+		}
+		// Claim it before any await, so a retry arriving meanwhile is dropped.
+		seen.add(check.dedupeKey);
+
+		const options = this.getNodeParameter('options', {}) as IDataObject;
+		if (options.confirmWithKsher === true) {
+			const client = clientFromCredentials(credentialData, n8nTransport(this.helpers), 15_000);
+			const confirmed = await confirmedByKsher(client, check.event, check.data);
+			if (confirmed !== true) {
+				seen.forget(check.dedupeKey);
+				send(rejected(confirmed === undefined ? 503 : 409, confirmed === undefined ? 'could not confirm with Ksher, retry later' : 'Ksher does not confirm this notification yet'));
+				return { noWebhookResponse: true };
+			}
+		}
+
+		send(ACKNOWLEDGED);
+		return {
+			noWebhookResponse: true,
+			workflowData: [this.helpers.returnJsonArray([outputItem(check.event, check.data, check.dedupeKey)])],
+		};
+	}
+}

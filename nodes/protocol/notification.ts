@@ -1,0 +1,123 @@
+import type { KeyObject } from 'crypto';
+
+import { isPlainObject, verifyData } from './signature';
+
+/** The only answer Ksher accepts as "received" (API.md §5.1); anything else is retried for ~29 hours. */
+export const NOTIFICATION_ACK = '{"result":"SUCCESS","msg":"OK"}';
+
+/** Real notifications are well under 2 KiB; anything far larger is not from Ksher. */
+export const MAX_NOTIFICATION_BYTES = 64 * 1024;
+
+export type NotificationEvent = 'paid' | 'refunded' | 'other';
+
+export type NotificationCheck =
+	| { ok: true; data: Record<string, unknown>; envelope: Record<string, unknown>; event: NotificationEvent; dedupeKey: string }
+	| { ok: false; status: 400 | 401; reason: string };
+
+export function notificationEvent(envelope: Record<string, unknown>, data: Record<string, unknown>): NotificationEvent {
+	if (envelope.code !== 0 && envelope.code !== '0') return 'other';
+	const result = String(data.result ?? '');
+	const refundShaped = ['mch_refund_no', 'ksher_refund_no', 'refund_fee', 'refund_orders'].some((k) => k in data);
+	if (result === 'REFUND' || (refundShaped && result !== 'FAIL')) return 'refunded';
+	if (result === 'SUCCESS') return 'paid';
+	return 'other';
+}
+
+/** What makes two deliveries "the same notification": merchant, order, event (and refund number for refunds). */
+export function notificationKey(data: Record<string, unknown>, event: NotificationEvent): string {
+	const refund = event === 'refunded' ? String(data.mch_refund_no ?? data.ksher_refund_no ?? '') : '';
+	const other = event === 'other' ? String(data.result ?? '') : '';
+	return [data.appid, data.mch_order_no, event, refund || other].map((v) => String(v ?? '')).join('|');
+}
+
+/**
+ * Checks a notification body exactly as it arrived: size, JSON, envelope shape, Ksher's
+ * signature over `data` with the given key, and that it is for this merchant.
+ */
+export function checkNotification(raw: string | Buffer | undefined, options: { publicKey: KeyObject; appId: string; maxBytes?: number }): NotificationCheck {
+	const size = raw === undefined ? 0 : Buffer.byteLength(raw);
+	if (size === 0) return { ok: false, status: 400, reason: 'empty body' };
+	if (size > (options.maxBytes ?? MAX_NOTIFICATION_BYTES)) return { ok: false, status: 400, reason: 'body too large' };
+	let envelope: unknown;
+	try {
+		envelope = JSON.parse(Buffer.isBuffer(raw) ? raw.toString('utf8') : (raw as string));
+	} catch {
+		envelope = undefined;
+	}
+	if (!isPlainObject(envelope)) return { ok: false, status: 400, reason: 'body is not a JSON object' };
+	if (!isPlainObject(envelope.data)) return { ok: false, status: 400, reason: 'no "data" object' };
+	if (typeof envelope.sign !== 'string' || envelope.sign === '') return { ok: false, status: 401, reason: 'unsigned notification' };
+	const data = envelope.data;
+	if (!verifyData(data, envelope.sign, options.publicKey)) return { ok: false, status: 401, reason: 'signature invalid' };
+	if (String(data.appid ?? '') !== options.appId) return { ok: false, status: 401, reason: 'notification is for another merchant' };
+	const event = notificationEvent(envelope, data);
+	return { ok: true, data, envelope, event, dedupeKey: notificationKey(data, event) };
+}
+
+/** Where the trigger keeps its memory: a plain JSON object (n8n's workflow static data). */
+export interface SeenState {
+	seen?: Record<string, number>;
+	seenCount?: number;
+	[key: string]: unknown;
+}
+
+/** Stored keys get a prefix, so that no key ("__proto__", "constructor") can be anything but data. */
+const stored = (key: string) => `#${key}`;
+
+/**
+ * Remembers which notifications already started a run. Bounded both by age (longer than
+ * Ksher's ~29-hour retry window) and by count, oldest first, so it cannot grow without
+ * limit; the count is kept beside the map so that no call has to count the keys.
+ */
+export class SeenNotifications {
+	static readonly MAX_ENTRIES = 10_000;
+	static readonly MAX_AGE_MS = 72 * 3600_000;
+
+	private readonly seen: Record<string, number>;
+
+	constructor(
+		private readonly state: SeenState,
+		private readonly maxEntries = SeenNotifications.MAX_ENTRIES,
+		private readonly maxAgeMs = SeenNotifications.MAX_AGE_MS,
+	) {
+		if (typeof state.seen !== 'object' || state.seen === null || Array.isArray(state.seen)) state.seen = {};
+		this.seen = state.seen;
+		if (typeof state.seenCount !== 'number') state.seenCount = Object.keys(this.seen).length;
+	}
+
+	has(key: string, now = Date.now()): boolean {
+		key = stored(key);
+		const at = Object.prototype.hasOwnProperty.call(this.seen, key) ? this.seen[key] : undefined;
+		return at !== undefined && now - at < this.maxAgeMs;
+	}
+
+	add(key: string, now = Date.now()): void {
+		this.forget(key);
+		this.seen[stored(key)] = now;
+		this.state.seenCount = (this.state.seenCount ?? 0) + 1;
+		this.prune(now);
+	}
+
+	forget(key: string): void {
+		this.drop(stored(key));
+	}
+
+	private drop(key: string): void {
+		if (Object.prototype.hasOwnProperty.call(this.seen, key)) {
+			delete this.seen[key];
+			this.state.seenCount = (this.state.seenCount ?? 1) - 1;
+		}
+	}
+
+	get size(): number {
+		return this.state.seenCount ?? 0;
+	}
+
+	/** Entries are kept in insertion order, so the oldest come first. */
+	private prune(now: number): void {
+		for (const key in this.seen) {
+			if ((this.state.seenCount ?? 0) <= this.maxEntries && now - this.seen[key] < this.maxAgeMs) break;
+			this.drop(key);
+		}
+	}
+}

@@ -1,0 +1,248 @@
+import vectorsFile from '../fixtures/vectors.json';
+import { makeKeyPair } from '../helpers/keys';
+import { createParams, runNode, simulatorCredentials } from '../helpers/node';
+import { waitFor } from '../helpers/receiver';
+import { startHarness, type SimulatorHarness } from '../helpers/simulator';
+import { startTrigger, type TriggerServer } from '../helpers/trigger';
+import type { ICredentialDataDecryptedObject } from 'n8n-workflow';
+
+const ACK = '{"result":"SUCCESS","msg":"OK"}';
+
+let h: SimulatorHarness;
+const triggers: TriggerServer[] = [];
+beforeAll(async () => {
+	h = await startHarness({ timeScale: 0.001 });
+});
+afterAll(async () => {
+	await Promise.all(triggers.map((t) => t.close()));
+	await h.sim.close();
+});
+
+async function trigger(parameters: Record<string, unknown> = {}, credentials: Record<string, unknown> = simulatorCredentials(h), mode?: 'webhook' | 'manual') {
+	const t = await startTrigger({ credentials: credentials as ICredentialDataDecryptedObject, parameters: parameters as never, mode });
+	triggers.push(t);
+	return t;
+}
+
+/** A genuine paid notification for a fresh simulator order. */
+async function genuinePaid(overrides: Record<string, unknown> = {}) {
+	const { orderNo } = await h.createOrder({ attach: '{"row":3}', ...overrides });
+	await h.payOrder(orderNo, 'card');
+	const order = h.sim.order(orderNo)!;
+	const data = {
+		appid: h.sim.info.appid,
+		attach: '{"row":3}',
+		cash_fee: order.total_fee,
+		cash_fee_type: 'THB',
+		channel: 'card',
+		channel_order_no: `4200${order.pay_mch_order_no}`,
+		fee_type: 'THB',
+		ksher_order_no: order.ksher_order_no,
+		mch_order_no: orderNo,
+		nonce_str: 'abcdefabcdefabcdefabcdefabcdefab',
+		openid: '',
+		pay_mch_order_no: order.pay_mch_order_no,
+		rate: '1.000000',
+		result: 'SUCCESS',
+		time_end: order.time_end,
+		total_fee: order.total_fee,
+	};
+	return { orderNo, data, body: h.sim.signedNotification(data) };
+}
+
+describe('Ksher Trigger: genuine notifications', () => {
+	it('answers exactly {"result":"SUCCESS","msg":"OK"} and emits one Payment Paid item', async () => {
+		const t = await trigger();
+		const { orderNo, body, data } = await genuinePaid();
+		const answer = await t.post(body);
+		expect(answer).toEqual({ status: 200, body: ACK });
+		expect(t.emitted).toEqual([
+			{
+				event: 'paid',
+				orderNumber: orderNo,
+				amount: '150.50',
+				currency: 'THB',
+				channel: 'card',
+				paidAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+07:00$/),
+				ksherOrderNumber: data.ksher_order_no,
+				payOrderNumber: data.pay_mch_order_no,
+				attach: { row: 3 },
+				dedupeKey: `${h.sim.info.appid}|${orderNo}|paid|`,
+				raw: data,
+			},
+		]);
+	});
+
+	it('accepts the S4 vector with the example key configured as the Ksher public key', async () => {
+		const keys = vectorsFile.keys;
+		const s4 = vectorsFile.vectors.find((v) => v.id === 'S4')!;
+		const t = await trigger({}, { appId: 'mch35005', privateKey: '', signVersion: 'V1', ksherPublicKey: keys.example_public, environment: 'production' });
+		const answer = await t.post(JSON.stringify(s4.body));
+		expect(answer).toEqual({ status: 200, body: ACK });
+		expect(t.emitted[0]).toMatchObject({ event: 'paid', orderNumber: 'INV-1001-A', amount: '150.50', channel: 'promptpay', paidAt: '2024-01-01T12:06:00+07:00', ksherOrderNumber: '70020240101120600000001', attach: null });
+		// The same body under Ksher's real V1 key is a forgery.
+		const v1 = await trigger({}, { appId: 'mch35005', privateKey: '', signVersion: 'V1', ksherPublicKey: '', environment: 'production' });
+		expect((await v1.post(JSON.stringify(s4.body))).status).toBe(401);
+		expect(v1.emitted).toEqual([]);
+	});
+
+	it('parses the raw body whatever the content type, including application/json', async () => {
+		const t = await trigger();
+		const a = await genuinePaid();
+		const b = await genuinePaid();
+		expect((await t.post(a.body, 'application/json')).body).toBe(ACK);
+		expect((await t.post(b.body, 'application/x-www-form-urlencoded')).body).toBe(ACK);
+		expect(t.emitted.map((i) => i.orderNumber)).toEqual([a.orderNo, b.orderNo]);
+	});
+
+	it('works the same in test ("listen for test event") mode', async () => {
+		const t = await trigger({}, simulatorCredentials(h), 'manual');
+		const { body } = await genuinePaid();
+		expect((await t.post(body)).body).toBe(ACK);
+		expect(t.emitted).toHaveLength(1);
+	});
+});
+
+describe('Ksher Trigger: rejections start no run', () => {
+	const otherKsher = makeKeyPair(1024);
+
+	it.each([
+		['forged (valid JSON, wrong signature)', 401, 'signature invalid', async () => {
+			const { body } = await genuinePaid();
+			const env = JSON.parse(body);
+			env.sign = env.sign.replace(/^./, (c: string) => (c === 'a' ? 'b' : 'a'));
+			return JSON.stringify(env);
+		}],
+		['tampered (amount changed)', 401, 'signature invalid', async () => {
+			const env = JSON.parse((await genuinePaid()).body);
+			env.data.total_fee = 1;
+			return JSON.stringify(env);
+		}],
+		['tampered (order number changed)', 401, 'signature invalid', async () => {
+			const env = JSON.parse((await genuinePaid()).body);
+			env.data.mch_order_no += 'X';
+			return JSON.stringify(env);
+		}],
+		['unsigned', 401, 'unsigned notification', async () => {
+			const env = JSON.parse((await genuinePaid()).body);
+			delete env.sign;
+			return JSON.stringify(env);
+		}],
+		['signed with another key', 401, 'signature invalid', async () => {
+			const { data } = await genuinePaid();
+			const { createSign } = await import('crypto');
+			const { canonicalString } = await import('../../nodes/protocol');
+			const sign = createSign('RSA-MD5').update(canonicalString(data), 'utf8').sign(otherKsher.privatePem, 'hex');
+			return JSON.stringify({ code: 0, msg: 'x', data, sign });
+		}],
+		['for another merchant', 401, 'notification is for another merchant', async () => {
+			const { data } = await genuinePaid();
+			return h.sim.signedNotification({ ...data, appid: 'mch99999' });
+		}],
+		['not JSON', 400, 'body is not a JSON object', async () => 'result=SUCCESS&mch_order_no=1'],
+		['empty', 400, 'empty body', async () => ''],
+		['a JSON array', 400, 'body is not a JSON object', async () => '[1,2]'],
+		['without data', 400, 'no "data" object', async () => JSON.stringify({ code: 0, sign: 'ab' })],
+		['oversized', 400, 'body too large', async () => JSON.stringify({ code: 0, data: { pad: 'x'.repeat(70_000) }, sign: 'ab' })],
+	] as Array<[string, number, string, () => Promise<string>]>)('%s → HTTP %d (%s)', async (_name, status, reason, makeBody) => {
+		const t = await trigger();
+		const answer = await t.post(await makeBody());
+		expect(answer.status).toBe(status);
+		expect(JSON.parse(answer.body)).toEqual({ result: 'FAIL', msg: reason });
+		expect(t.emitted).toEqual([]);
+		expect(t.deliveries[0].emitted).toEqual([]);
+	});
+});
+
+describe('Ksher Trigger: duplicates and filters', () => {
+	it('a duplicate storm (13 deliveries each, interleaved and concurrent) starts exactly one run per order', async () => {
+		const t = await trigger();
+		const notifications = await Promise.all(Array.from({ length: 5 }, () => genuinePaid()));
+		const storm = notifications.flatMap((n) => Array.from({ length: 13 }, () => n.body));
+		storm.sort(() => Math.random() - 0.5);
+		const answers = await Promise.all(storm.map((b) => t.post(b)));
+		expect(answers.every((a) => a.status === 200 && a.body === ACK)).toBe(true);
+		expect(t.emitted.map((i) => i.orderNumber).sort()).toEqual(notifications.map((n) => n.orderNo).sort());
+		// Later retries, after the first was processed, are still dropped.
+		for (const n of notifications) expect((await t.post(n.body)).body).toBe(ACK);
+		expect(t.emitted).toHaveLength(5);
+	});
+
+	it('events not selected are acknowledged but start no run; "Any Verified Notification" emits them', async () => {
+		const refundsOnly = await trigger({ events: ['refunded'] });
+		const paid = await genuinePaid();
+		expect((await refundsOnly.post(paid.body)).body).toBe(ACK);
+		expect(refundsOnly.emitted).toEqual([]);
+
+		const any = await trigger({ events: ['any'] });
+		const weird = h.sim.signedNotification({ ...paid.data, result: 'PAYERROR' });
+		expect((await any.post(weird)).body).toBe(ACK);
+		expect(any.emitted[0]).toMatchObject({ event: 'other', result: 'PAYERROR', orderNumber: paid.orderNo });
+		const paidOnly = await trigger({ events: ['paid'] });
+		expect((await paidOnly.post(weird)).body).toBe(ACK);
+		expect(paidOnly.emitted).toEqual([]);
+	});
+
+	it('refund notifications become Payment Refunded events, one per refund number', async () => {
+		const t = await trigger();
+		const paid = await genuinePaid();
+		const refund = (no: string, fee: number) => h.sim.signedNotification({ ...paid.data, result: 'REFUND', mch_refund_no: no, refund_fee: fee, refund_time: '2024-01-02 10:00:00' });
+		await t.post(paid.body);
+		await t.post(refund('R1', 5000));
+		await t.post(refund('R1', 5000));
+		await t.post(refund('R2', 1050));
+		expect(t.emitted.map((i) => [i.event, i.refundNumber ?? null, i.refundAmount ?? null])).toEqual([
+			['paid', null, null],
+			['refunded', 'R1', '50.00'],
+			['refunded', 'R2', '10.50'],
+		]);
+		expect(t.emitted[1].refundedAt).toBe('2024-01-02T10:00:00+07:00');
+	});
+});
+
+describe('Ksher Trigger: Confirm With Ksher', () => {
+	it('confirmed: emits; contradicted: no run and not acknowledged; query failing: Ksher is asked to retry', async () => {
+		const t = await trigger({ options: { confirmWithKsher: true } });
+		const good = await genuinePaid();
+		expect((await t.post(good.body)).body).toBe(ACK);
+		expect(t.emitted).toHaveLength(1);
+
+		const { orderNo } = await h.createOrder();
+		const unpaid = h.sim.order(orderNo)!;
+		const lie = h.sim.signedNotification({ ...good.data, mch_order_no: orderNo, pay_mch_order_no: unpaid.pay_mch_order_no, total_fee: unpaid.total_fee });
+		const contradicted = await t.post(lie);
+		expect(contradicted.status).toBe(409);
+		expect(JSON.parse(contradicted.body).result).toBe('FAIL');
+		expect(t.emitted).toHaveLength(1);
+
+		const later = await genuinePaid();
+		await h.control('/faults', { type: 'http500', endpoint: 'gateway_order_query' });
+		const failing = await t.post(later.body);
+		expect(failing.status).toBe(503);
+		expect(failing.body).not.toBe(ACK);
+		expect(t.emitted).toHaveLength(1);
+		// Ksher's retry, once the query works again, is confirmed and emitted once.
+		expect((await t.post(later.body)).body).toBe(ACK);
+		expect((await t.post(later.body)).body).toBe(ACK);
+		expect(t.emitted.map((i) => i.orderNumber)).toEqual([good.orderNo, later.orderNo]);
+	});
+});
+
+describe('Ksher Trigger: end to end with the Ksher node and the simulator', () => {
+	it('Create Payment with the trigger as Notify URL, pay in the simulator: exactly one Payment Paid event, and Ksher stops retrying', async () => {
+		const t = await trigger();
+		const orderNumber = `E2E-${Date.now()}`;
+		const created = await runNode(h, createParams(orderNumber, { notifyUrl: t.url, amount: '99.00' }));
+		expect(created.status).toBe('success');
+		await h.payOrder(orderNumber, 'promptpay');
+		await waitFor(() => t.emitted.length === 1, 5000, 'the paid event');
+		// The simulator also re-sends it (as Ksher's retries would); still one event.
+		await h.control('/notify', { mch_order_no: orderNumber });
+		await waitFor(() => h.sim.deliveries.filter((d) => d.mch_order_no === orderNumber).length === 2, 5000, 'the re-delivery');
+		await new Promise((resolve) => setTimeout(resolve, 200));
+		expect(t.emitted).toHaveLength(1);
+		expect(t.emitted[0]).toMatchObject({ event: 'paid', orderNumber, amount: '99.00', channel: 'promptpay' });
+		const attempts = h.sim.deliveries.filter((d) => d.mch_order_no === orderNumber);
+		expect(attempts.every((a) => a.acknowledged && a.status === 200)).toBe(true);
+	});
+});

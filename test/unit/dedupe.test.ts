@@ -1,0 +1,76 @@
+import { checkNotification, notificationEvent, notificationKey, SeenNotifications, type SeenState } from '../../nodes/protocol';
+import { parsePublicKey } from '../../nodes/protocol';
+import vectorsFile from '../fixtures/vectors.json';
+
+describe('SeenNotifications', () => {
+	it('remembers keys and forgets them after the age limit', () => {
+		const state: SeenState = {};
+		const seen = new SeenNotifications(state, 100, 1000);
+		seen.add('a', 0);
+		expect(seen.has('a', 999)).toBe(true);
+		expect(seen.has('a', 1000)).toBe(false);
+		expect(seen.has('b', 0)).toBe(false);
+		expect(state.seen).toEqual({ '#a': 0 });
+	});
+
+	it('stays bounded by count, dropping the oldest first, and keeps its count right', () => {
+		const state: SeenState = {};
+		const seen = new SeenNotifications(state, 50, 1e12);
+		for (let i = 0; i < 10_000; i++) seen.add(`k${i}`, i);
+		expect(seen.size).toBe(50);
+		expect(Object.keys(state.seen!)).toHaveLength(50);
+		expect(seen.has('k9999', 10_000)).toBe(true);
+		expect(seen.has('k9950', 10_000)).toBe(true);
+		expect(seen.has('k9949', 10_000)).toBe(false);
+	});
+
+	it('prunes expired entries as new ones arrive', () => {
+		const state: SeenState = {};
+		const seen = new SeenNotifications(state, 1000, 100);
+		for (let i = 0; i < 10; i++) seen.add(`old${i}`, 0);
+		seen.add('new', 500);
+		expect(Object.keys(state.seen!)).toEqual(['#new']);
+		expect(seen.size).toBe(1);
+	});
+
+	it('survives static data that was saved and loaded as JSON, or is missing the count', () => {
+		const state: SeenState = JSON.parse(JSON.stringify({ seen: { '#a': 1, '#b': 2 } }));
+		const seen = new SeenNotifications(state, 10, 1e12);
+		expect(seen.size).toBe(2);
+		seen.add('a', 3);
+		expect(seen.size).toBe(2);
+		expect(Object.keys(state.seen!)).toEqual(['#b', '#a']);
+		seen.forget('b');
+		seen.forget('b');
+		expect(seen.size).toBe(1);
+	});
+
+	it('keys such as __proto__ stay data', () => {
+		const state: SeenState = {};
+		const seen = new SeenNotifications(state, 10, 1e12);
+		seen.add('__proto__', 1);
+		expect(seen.has('__proto__', 2)).toBe(true);
+		expect(seen.has('constructor', 2)).toBe(false);
+	});
+});
+
+describe('notification classification', () => {
+	const s4 = vectorsFile.vectors.find((v) => v.id === 'S4')!.body as { data: Record<string, unknown> } & Record<string, unknown>;
+	it('S4 is a paid event for mch35005 under the example key', () => {
+		const check = checkNotification(JSON.stringify(s4), { publicKey: parsePublicKey(vectorsFile.keys.example_public), appId: 'mch35005' });
+		expect(check).toMatchObject({ ok: true, event: 'paid', dedupeKey: 'mch35005|INV-1001-A|paid|' });
+	});
+	it.each([
+		[{ result: 'SUCCESS' }, 0, 'paid'],
+		[{ result: 'REFUND' }, 0, 'refunded'],
+		[{ result: 'SUCCESS', mch_refund_no: 'R1' }, 0, 'refunded'],
+		[{ result: 'CLOSED' }, 0, 'other'],
+		[{ result: 'SUCCESS' }, 1, 'other'],
+		[{ result: 'FAIL', refund_fee: 1 }, 0, 'other'],
+	])('%p with code %p is %s', (data, code, event) => {
+		expect(notificationEvent({ code }, data)).toBe(event);
+	});
+	it('refund events are told apart by refund number', () => {
+		expect(notificationKey({ appid: 'm', mch_order_no: 'o', mch_refund_no: 'R1' }, 'refunded')).not.toBe(notificationKey({ appid: 'm', mch_order_no: 'o', mch_refund_no: 'R2' }, 'refunded'));
+	});
+});
