@@ -24,8 +24,8 @@ import {
 } from 'n8n-workflow';
 
 import { KsherApi } from '../../credentials/KsherApi.credentials';
-import { Ksher } from '../../nodes/Ksher/Ksher.node';
-import { KsherTrigger } from '../../nodes/KsherTrigger/KsherTrigger.node';
+import { Ksher } from '../../nodes/Ksher/Ksher.node.ts';
+import { KsherTrigger } from '../../nodes/KsherTrigger/KsherTrigger.node.ts';
 
 /** Everything n8n logs during the tests, kept for leak checks instead of printed. */
 export const n8nLog: string[] = [];

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'net';
 import { WebhookContext } from 'n8n-core';
 import { Workflow, type ICredentialDataDecryptedObject, type IDataObject, type INode, type IWebhookData, type IWebhookResponseData } from 'n8n-workflow';
 
-import { KsherTrigger } from '../../nodes/KsherTrigger/KsherTrigger.node';
+import { KsherTrigger } from '../../nodes/KsherTrigger/KsherTrigger.node.ts';
 import { makeAdditionalData, nodeTypes } from './n8n';
 
 export interface Delivery {

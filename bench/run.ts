@@ -1,0 +1,105 @@
+import { createPrivateKey, createPublicKey, createSign, createVerify, generateKeyPairSync } from 'crypto';
+import { mkdtempSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+
+// Same environment as the tests: n8n-core writes its settings into a temporary user folder.
+process.env.N8N_USER_FOLDER ??= mkdtempSync(join(tmpdir(), 'ksher-bench-'));
+process.env.N8N_EXPRESSION_ENGINE ??= 'legacy';
+process.env.N8N_LOG_OUTPUT ??= 'file';
+process.env.N8N_LOG_FILE_LOCATION ??= join(process.env.N8N_USER_FOLDER, 'n8n.log');
+
+import { canonicalString, checkNotification, KsherClient, parsePublicKey, signCanonical } from '../nodes/protocol';
+import { interleavedRatio } from './stats';
+
+const json = process.argv.includes('--json');
+const quick = process.argv.includes('--quick');
+const figures: Record<string, number> = {};
+const rows: Array<[string, string, string]> = [];
+const note = (name: string, value: number, unit: string, goal = '') => {
+	figures[name] = Number(value.toFixed(4));
+	rows.push([name, `${value.toFixed(value < 10 ? 3 : 1)} ${unit}`, goal]);
+};
+const progress = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+
+/** A realistic gateway_pay parameter set: about 400 bytes of canonical string. */
+function payParams(): Record<string, unknown> {
+	return {
+		mch_order_no: 'INV-2026-11-27-000123',
+		total_fee: 15050,
+		fee_type: 'THB',
+		channel_list: 'promptpay,card,truemoney,linepay',
+		mch_code: 'INV-2026-11-27-000123',
+		mch_redirect_url: 'https://shop.example/thank-you?order=INV-2026-11-27-000123',
+		mch_redirect_url_fail: 'https://shop.example/payment-failed',
+		mch_notify_url: 'https://n8n.example/webhook/5b0f3f5e-7c2a-4e4b-9a43-6b2f2b0d0001/webhook',
+		product_name: 'Thai silk scarf, blue',
+		refer_url: 'https://shop.example',
+	};
+}
+
+function cryptoFigures() {
+	const merchant = generateKeyPairSync('rsa', { modulusLength: 1024 });
+	const merchantPem = merchant.privateKey.export({ type: 'pkcs1', format: 'pem' }).toString();
+	const client = new KsherClient({ appId: 'mch35000', privateKey: merchantPem });
+	const prepared = client.prepare('gateway_pay', payParams());
+	const canonical = canonicalString(prepared.params);
+	progress(`canonical string: ${Buffer.byteLength(canonical)} bytes, 1024-bit merchant key`);
+	const parsed = createPrivateKey(merchantPem);
+	const bareSign = () => createSign('RSA-MD5').update(canonical, 'utf8').sign(parsed, 'hex');
+	const ours = () => client.prepare('gateway_pay', payParams());
+	const pemEachCall = () => createSign('RSA-MD5').update(canonical, 'utf8').sign(merchantPem, 'hex');
+	const sign = interleavedRatio(ours, bareSign, { calls: quick ? 200 : 1000 });
+	note('sign_overhead_ratio', sign.ratio, '×', '≤ 1.15');
+	note('prepare_request_us', sign.aMicros, 'µs');
+	note('bare_sign_us', sign.bMicros, 'µs');
+	const pem = interleavedRatio(pemEachCall, ours, { calls: quick ? 100 : 400 });
+	note('sign_vs_pem_per_call_speedup', pem.ratio, '×', '≥ 4');
+
+	// Ksher's real V1 key is 512-bit; verify a notification-sized body with a key of that size.
+	const ksher = generateKeyPairSync('rsa', { modulusLength: 512 });
+	const data = {
+		appid: 'mch35000', attach: '{"email":"customer@example.com"}', cash_fee: 15050, cash_fee_type: 'THB', channel: 'promptpay',
+		channel_order_no: '42002611271406000001', fee_type: 'THB', ksher_order_no: '70020261127140600000001', mch_order_no: 'INV-2026-11-27-000123',
+		nonce_str: 'abcdefabcdefabcdefabcdefabcdefab', openid: '', pay_mch_order_no: '2611271406000001', rate: '1.000000', result: 'SUCCESS',
+		time_end: '2026-11-27 14:06:00', total_fee: 15050,
+	};
+	const dataCanonical = canonicalString(data);
+	const body = JSON.stringify({ code: 0, msg: '操作成功', data, sign: signCanonical(dataCanonical, ksher.privateKey), message: '操作成功' });
+	const publicKey = parsePublicKey(ksher.publicKey.export({ type: 'spki', format: 'pem' }).toString());
+	const signature = Buffer.from(JSON.parse(body).sign as string, 'hex');
+	const bareVerify = () => createVerify('RSA-MD5').update(dataCanonical, 'utf8').verify(publicKey, signature);
+	const fullVerify = () => checkNotification(body, { publicKey, appId: 'mch35000' });
+	if (!fullVerify().ok || !bareVerify()) throw new Error('verification benchmark is not verifying');
+	const verify = interleavedRatio(fullVerify, bareVerify, { calls: quick ? 500 : 3000 });
+	note('verify_overhead_ratio', verify.ratio, '×', '≤ 1.5');
+	note('verify_notification_us', verify.aMicros, 'µs');
+	note('bare_verify_us', verify.bMicros, 'µs');
+	const pemVerify = () => createVerify('RSA-MD5').update(dataCanonical, 'utf8').verify(createPublicKey(ksher.publicKey.export({ type: 'spki', format: 'pem' })), signature);
+	note('verify_pem_each_call_us', interleavedRatio(pemVerify, bareVerify, { calls: quick ? 200 : 1000 }).aMicros, 'µs');
+}
+
+async function main() {
+	cryptoFigures();
+	const { clientFigures } = await import('./client');
+	await clientFigures(note, progress, quick);
+	const { nodeFigures } = await import('./node');
+	await nodeFigures(note, progress, quick);
+	const { triggerFigures } = await import('./trigger');
+	await triggerFigures(note, progress, quick);
+
+	const width = Math.max(...rows.map((r) => r[0].length));
+	process.stdout.write(`\nn8n-nodes-ksher benchmark (Node ${process.version}, medians over repeated rounds after a warm-up)\n\n`);
+	process.stdout.write(`${'figure'.padEnd(width)}  ${'value'.padStart(14)}  goal\n`);
+	for (const [name, value, goal] of rows) process.stdout.write(`${name.padEnd(width)}  ${value.padStart(14)}  ${goal}\n`);
+	if (json) process.stdout.write(`${JSON.stringify(figures)}\n`);
+}
+
+
+main().then(
+	() => process.exit(0),
+	(error: Error) => {
+		process.stderr.write(`${error.stack ?? error.message}\n`);
+		process.exit(1);
+	},
+);

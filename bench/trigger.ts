@@ -1,0 +1,72 @@
+import { WebhookContext } from 'n8n-core';
+import { Workflow, type INode, type IWebhookData } from 'n8n-workflow';
+
+import { KsherTrigger } from '../nodes/KsherTrigger/KsherTrigger.node.ts';
+import { makeAdditionalData, nodeTypes } from '../test/helpers/n8n';
+import { startSimulator } from '../test/simulator/server';
+import { percentile } from './stats';
+
+type Note = (name: string, value: number, unit: string, goal?: string) => void;
+
+/**
+ * The trigger's webhook() on genuine notifications, in-process through n8n-core's
+ * WebhookContext (verification, de-duplication, emit), and the heap growth of its
+ * seen-notification memory after 100,000 distinct notifications.
+ */
+export async function triggerFigures(note: Note, progress: (l: string) => void, quick: boolean): Promise<void> {
+	const sim = await startSimulator({ port: 0 });
+	await sim.close();
+	const credentials = { appId: sim.info.appid, privateKey: sim.info.merchantPrivateKey, signVersion: 'V1', ksherPublicKey: sim.info.ksherPublicKey, environment: 'custom', gatewayUrl: sim.info.gatewayUrl, apiUrl: sim.info.apiUrl };
+	const node: INode = {
+		id: 'trigger', name: 'Ksher Trigger', type: 'n8n-nodes-ksher.ksherTrigger', typeVersion: 1, position: [0, 0],
+		webhookId: '11111111-2222-4333-8444-555555555555', parameters: { events: ['paid', 'refunded'] },
+		credentials: { ksherApi: { id: 'cred-1', name: 'Ksher' } },
+	};
+	const workflow = new Workflow({ id: 'wf-bench', nodes: [node], connections: {}, active: true, nodeTypes, staticData: {} });
+	const trigger = new KsherTrigger();
+	const webhookData = { httpMethod: 'POST', node: node.name, path: 'webhook', webhookDescription: trigger.description.webhooks![0], workflowId: workflow.id } as unknown as IWebhookData;
+	const base = { appid: sim.info.appid, attach: '', cash_fee: 15050, cash_fee_type: 'THB', channel: 'promptpay', channel_order_no: '4200', fee_type: 'THB', ksher_order_no: '70020261127140600000001', nonce_str: 'abcdefabcdefabcdefabcdefabcdefab', openid: '', pay_mch_order_no: '2611271406000001', rate: '1.000000', result: 'SUCCESS', time_end: '2026-11-27 14:06:00', total_fee: 15050 };
+	const body = (i: number) => Buffer.from(sim.signedNotification({ ...base, mch_order_no: `N-${i}` }));
+
+	let emitted = 0;
+	const deliver = async (raw: Buffer) => {
+		const res = { statusCode: 0, status(c: number) { this.statusCode = c; return this; }, setHeader() { return this; }, end() { return this; } };
+		const req = { rawBody: raw, headers: {}, body: {}, params: {}, query: {} };
+		const context = new WebhookContext(workflow, node, makeAdditionalData(credentials, 'bench', undefined, { httpRequest: req, httpResponse: res }), 'webhook', webhookData, [], null);
+		const result = await trigger.webhook.call(context);
+		if (result.workflowData) emitted++;
+		return res.statusCode;
+	};
+
+	const count = quick ? 2000 : 20_000;
+	const bodies = Array.from({ length: count + 2000 }, (_, i) => body(i));
+	for (let i = 0; i < 2000; i++) await deliver(bodies[count + i]);
+	progress(`trigger: ${count} genuine notifications through webhook()`);
+	const latencies: number[] = [];
+	const started = process.hrtime.bigint();
+	for (let i = 0; i < count; i++) {
+		const t = process.hrtime.bigint();
+		if ((await deliver(bodies[i])) !== 200) throw new Error('a genuine notification was refused');
+		latencies.push(Number(process.hrtime.bigint() - t) / 1e6);
+	}
+	const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+	if (emitted !== count + 2000) throw new Error(`emitted ${emitted}, expected ${count + 2000}`);
+	note('trigger_notifications_per_s', count / seconds, '/s');
+	note('trigger_p99_ms', percentile(latencies, 99), 'ms');
+
+	// Memory: 100,000 distinct notifications into a fresh workflow's static data.
+	const gc = (globalThis as { gc?: () => void }).gc;
+	const heap = () => {
+		gc?.();
+		gc?.();
+		return process.memoryUsage().heapUsed;
+	};
+	(workflow as unknown as { staticData: object }).staticData = {};
+	const total = quick ? 10_000 : 100_000;
+	progress(`trigger: ${total} distinct notifications for the memory figure${gc ? '' : ' (run node with --expose-gc for an exact figure)'}`);
+	const before = heap();
+	// Distinct orders, each signed as Ksher would sign it.
+	for (let i = 0; i < total; i++) await deliver(body(1_000_000 + i));
+	const after = heap();
+	note('dedupe_memory_mb_after_100k', (after - before) / 1024 / 1024, 'MB', 'bounded (10,000 entries)');
+}
