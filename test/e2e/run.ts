@@ -1,3 +1,4 @@
+import { spawnSync } from 'child_process';
 import { generateKeyPairSync } from 'crypto';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
@@ -68,7 +69,7 @@ function csvRows(text: string): Array<Record<string, string>> {
 		out.push(cur);
 		return out;
 	};
-	const lines = text.split(/\r?\n/).filter((l) => l !== '');
+	const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/).filter((l) => l !== '');
 	const header = parseLine(lines[0]);
 	return lines.slice(1).map((l) => Object.fromEntries(parseLine(l).map((v, i) => [header[i], v])));
 }
@@ -86,7 +87,19 @@ async function main(): Promise<number> {
 		const t0 = Date.now();
 		const install = await ensureN8n();
 		timings.install = (Date.now() - t0) / 1000;
-		installPackage(userFolder, packPackage(work));
+		const tarball = packPackage(work);
+		await step('the packed package holds what n8n needs and nothing else', async () => {
+			const listing = spawnSync('tar', ['-tzf', tarball], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+			const must = ['package/package.json', 'package/index.js', 'package/LICENSE', 'package/README.md', 'package/dist/credentials/KsherApi.credentials.js', 'package/dist/nodes/Ksher/Ksher.node.js', 'package/dist/nodes/Ksher/Ksher.node.json', 'package/dist/nodes/KsherTrigger/KsherTrigger.node.js', 'package/dist/icons/ksher.svg', 'package/dist/icons/ksher.dark.svg'];
+			const missing = must.filter((f) => !listing.includes(f));
+			assert(missing.length === 0, `missing: ${missing.join(', ')}`);
+			const unwanted = listing.filter((f) => /(^package\/(test|bench|examples|scripts|nodes|credentials)\/)|\.test\.|\.ts$(?<!\.d\.ts)|\.pem$|\.npmrc$/.test(f));
+			assert(unwanted.length === 0, `unexpected files: ${unwanted.slice(0, 10).join(', ')}`);
+			const manifest = JSON.parse(spawnSync('tar', ['-xOzf', tarball, 'package/package.json'], { encoding: 'utf8' }).stdout) as { dependencies?: object };
+			assert(!manifest.dependencies || Object.keys(manifest.dependencies).length === 0, 'the package has runtime dependencies');
+			return `${listing.length} files, no runtime dependencies`;
+		});
+		installPackage(userFolder, tarball);
 		sim = await startSimulator({ timeScale: 0.001 });
 		smtp = await startSmtpSink({ dir: join(work, 'mail') });
 		n8n = await createN8n(install, userFolder, filesDir);
@@ -94,8 +107,9 @@ async function main(): Promise<number> {
 		const client = new KsherClient({ appId: sim.info.appid, privateKey: sim.info.merchantPrivateKey, ksherPublicKey: sim.info.ksherPublicKey, gatewayUrl: sim.info.gatewayUrl, apiUrl: sim.info.apiUrl });
 		const control = async (path: string, body: unknown) => {
 			const r = await fetch(`${sim!.info.controlUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-			assert(r.status === 200, `simulator ${path} answered ${r.status}: ${await r.text()}`);
-			return r.json() as Promise<Record<string, unknown>>;
+			const text = await r.text();
+			assert(r.status === 200, `simulator ${path} answered ${r.status}: ${text}`);
+			return JSON.parse(text) as Record<string, unknown>;
 		};
 
 		const credentials = credentialsFile({ sim: sim.info, smtp });
@@ -285,7 +299,7 @@ function report(timings: Record<string, number>): number {
 	for (const r of results) process.stdout.write(`${r.ok ? 'PASS' : 'FAIL'}  ${r.seconds.toFixed(1).padStart(6)} s  ${r.step}\n        ${r.detail}\n`);
 	process.stdout.write(`timings: ${Object.entries(timings).map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(', ')}\n`);
 	process.stdout.write(`e2e: ${passed} passed, ${failed} failed\n`);
-	return failed === 0 && results.length >= 7 ? 0 : 1;
+	return failed === 0 && results.length >= 9 ? 0 : 1;
 }
 
 main().then(

@@ -24,8 +24,10 @@ export const RETRY_SCHEDULE_S = [1, 2, 2, 10, 30, 60, 600, 3600, 10800, 18000, 2
 export interface SimulatorOptions {
 	port?: number;
 	host?: string;
-	/** Multiplies every retry delay: 0.001 runs Ksher's 29-hour schedule in about 30 s. */
+	/** Multiplies every retry delay: 0.001 runs Ksher's 29-hour schedule in about 2 minutes. */
 	timeScale?: number;
+	/** Multiplies `expire_time` (minutes), separately from the retry schedule (default 1). */
+	expiryScale?: number;
 	/** Folder to load/keep the keys in, so a demo keeps working across restarts. */
 	keysDir?: string;
 	appid?: string;
@@ -264,7 +266,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
 		orders.set(key(m.appid, order.mch_order_no), order);
 		byUuid.set(order.order_uuid, order);
 		if (p.expire_time) {
-			schedule(Number(p.expire_time) * 60_000 * timeScale, () => {
+			schedule(Number(p.expire_time) * 60_000 * (options.expiryScale ?? 1), () => {
 				if (order.state !== 'SUCCESS') order.expired = true;
 			});
 		}

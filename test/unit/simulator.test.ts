@@ -10,7 +10,7 @@ let h: SimulatorHarness;
 let receiver: Receiver;
 
 beforeAll(async () => {
-	h = await startHarness({ timeScale: 0.0001 });
+	h = await startHarness({ timeScale: 0.0001, expiryScale: 0.0001 });
 	receiver = await startReceiver();
 });
 afterAll(async () => {
