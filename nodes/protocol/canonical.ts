@@ -21,14 +21,18 @@ function asciiEscape(json: string): string {
 	return json.replace(/[\u007f-\uffff]/g, (ch) => '\\u' + ch.charCodeAt(0).toString(16).padStart(4, '0'));
 }
 
-function normaliseNested(value: unknown, sortKeys: boolean): unknown {
-	if (Array.isArray(value)) return value.map((v) => normaliseNested(v, sortKeys));
+/** Ksher's nested data is one or two levels deep; anything far deeper is hostile input. */
+export const MAX_NESTING = 32;
+
+function normaliseNested(value: unknown, sortKeys: boolean, depth = 0): unknown {
+	if (depth > MAX_NESTING) throw new TypeError(`Cannot sign values nested deeper than ${MAX_NESTING} levels`);
+	if (Array.isArray(value)) return value.map((v) => normaliseNested(v, sortKeys, depth + 1));
 	if (value !== null && typeof value === 'object') {
 		const keys = Object.keys(value as Record<string, unknown>);
 		if (sortKeys) keys.sort(compareCodeUnits);
 		// Object.fromEntries defines own data properties, so a "__proto__" key stays data.
 		return Object.fromEntries(
-			keys.map((k) => [k, normaliseNested((value as Record<string, unknown>)[k], sortKeys)]),
+			keys.map((k) => [k, normaliseNested((value as Record<string, unknown>)[k], sortKeys, depth + 1)]),
 		);
 	}
 	return value;

@@ -25,12 +25,24 @@ export function signRequest(params: Record<string, unknown>, privateKey: KeyObje
 	return signCanonical(canonicalString(params), key);
 }
 
+// Reading asymmetricKeyDetails crosses into C++ and builds an object each time: remember it per key.
+const modulusBytesOf = new WeakMap<KeyObject, number>();
+
+function modulusBytes(key: KeyObject): number {
+	let bytes = modulusBytesOf.get(key);
+	if (bytes === undefined) {
+		bytes = Math.ceil((key.asymmetricKeyDetails?.modulusLength ?? 0) / 8);
+		modulusBytesOf.set(key, bytes);
+	}
+	return bytes;
+}
+
 function signatureBytes(sign: unknown, key: KeyObject): Buffer | undefined {
 	if (typeof sign !== 'string') return undefined;
 	// Hex is case-insensitive (Ksher's .NET SDK sends upper case), but it must be exactly
 	// one modulus long: Buffer.from(…, 'hex') would otherwise silently drop a bad tail.
-	const modulusBytes = Math.ceil((key.asymmetricKeyDetails?.modulusLength ?? 0) / 8);
-	if (!/^[0-9a-fA-F]+$/.test(sign) || sign.length !== modulusBytes * 2) return undefined;
+	const length = modulusBytes(key);
+	if (sign.length !== length * 2 || !/^[0-9a-fA-F]+$/.test(sign)) return undefined;
 	return Buffer.from(sign, 'hex');
 }
 
@@ -64,9 +76,19 @@ export function verifyData(
 	publicKey: KeyObject,
 	endpoint?: string,
 ): boolean {
+	// Ksher's data never carries its own "sign" and no sample has a null value. A request's
+	// rule of dropping null fields must not let anyone add or blank out fields of an answer,
+	// and how Ksher would render a null is unknown: such data fails closed.
+	if (Object.prototype.hasOwnProperty.call(data, 'sign')) return false;
 	const fields = signedFields(data, endpoint);
+	if (Object.keys(fields).some((k) => fields[k] === null || fields[k] === undefined)) return false;
 	const variants = hasNestedValues(fields) ? NESTED_VARIANTS : NESTED_VARIANTS.slice(0, 1);
-	return variants.some((options) => verifyCanonical(canonicalString(fields, options), sign, publicKey));
+	try {
+		return variants.some((options) => verifyCanonical(canonicalString(fields, options), sign, publicKey));
+	} catch {
+		// Values that cannot be rendered (hostile nesting, non-finite numbers) were not signed by Ksher.
+		return false;
+	}
 }
 
 export interface VerifyOptions {
