@@ -5,5 +5,6 @@ module.exports = {
 	testMatch: ['**/*.test.ts'],
 	transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: 'test/tsconfig.json' }] },
 	setupFiles: ['<rootDir>/test/setup/env.ts'],
-	testTimeout: 30000,
+	testTimeout: 60000,
+	reporters: ['default', '<rootDir>/test/adversarial/reporter.js'],
 };

@@ -27,17 +27,17 @@ export interface AmountOptions {
 	allowZero?: boolean;
 }
 
-export function currencyDecimals(currency: string, field = 'Currency'): number {
+/** The currency code as Ksher expects it ("thb " → "THB"), or a clear refusal. */
+export function checkCurrency(currency: unknown, field = 'Currency'): string {
 	const code = typeof currency === 'string' ? currency.trim().toUpperCase() : '';
-	const decimals = CURRENCY_DECIMALS[code];
-	if (decimals === undefined) {
-		throw new KsherInputError(
-			field,
-			`${field} "${String(currency)}" is not supported by Ksher Gateway Pay`,
-			`Use one of: ${SUPPORTED_CURRENCIES.join(', ')}.`,
-		);
+	if (!Object.prototype.hasOwnProperty.call(CURRENCY_DECIMALS, code)) {
+		throw new KsherInputError(field, `${field} "${String(currency)}" is not supported by Ksher Gateway Pay`, `Use one of: ${SUPPORTED_CURRENCIES.join(', ')}.`);
 	}
-	return decimals;
+	return code;
+}
+
+export function currencyDecimals(currency: string, field = 'Currency'): number {
+	return CURRENCY_DECIMALS[checkCurrency(currency, field)];
 }
 
 function amountText(amount: unknown, field: string): string {
@@ -56,9 +56,9 @@ function amountText(amount: unknown, field: string): string {
 
 export function toMinorUnits(amount: unknown, currency = 'THB', options: AmountOptions = {}): number {
 	const field = options.field ?? 'Amount';
-	const decimals = currencyDecimals(currency);
+	const code = checkCurrency(currency);
+	const decimals = CURRENCY_DECIMALS[code];
 	const text = amountText(amount, field);
-	const code = currency.trim().toUpperCase();
 	if (text === '') {
 		throw new KsherInputError(field, `${field} is empty`, `Enter the amount in ${code}, e.g. 150.50.`);
 	}

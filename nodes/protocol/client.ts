@@ -160,8 +160,8 @@ export class KsherClient {
 					? options.ksherPublicKey
 					: ksherPublicKey(this.signVersion);
 		this.hosts = {
-			gatewayUrl: checkBaseUrl(options.gatewayUrl ?? PRODUCTION_GATEWAY_URL, 'Gateway URL'),
-			apiUrl: checkBaseUrl(options.apiUrl ?? PRODUCTION_API_URL, 'API URL'),
+			gatewayUrl: checkBaseUrl(options.gatewayUrl ?? PRODUCTION_GATEWAY_URL, 'Gateway Base URL'),
+			apiUrl: checkBaseUrl(options.apiUrl ?? PRODUCTION_API_URL, 'API Base URL'),
 		};
 		this.transport = options.transport ?? fetchTransport;
 		this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;

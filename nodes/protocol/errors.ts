@@ -26,8 +26,12 @@ export class KsherInputError extends KsherError {
 	}
 }
 
-/** A key that cannot be used (wrong kind, encrypted, unreadable). */
-export class KsherKeyError extends KsherError {}
+/** A key that cannot be used (wrong kind, encrypted, unreadable); `field` names the credential field. */
+export class KsherKeyError extends KsherInputError {
+	constructor(message: string, solution: string, field = 'Private Key') {
+		super(field, message, solution);
+	}
+}
 
 /** Ksher answered, verifiably or not, that the call failed (`code` ≠ 0 or `result` FAIL). */
 export class KsherApiError extends KsherError {

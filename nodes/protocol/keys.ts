@@ -61,11 +61,12 @@ function tryPrivateDer(base64: string): KeyObject | undefined {
 	);
 }
 
-function requireRsa(key: KeyObject, what: string): KeyObject {
+function requireRsa(key: KeyObject, what: string, field = 'Private Key'): KeyObject {
 	if (key.asymmetricKeyType !== 'rsa') {
 		throw new KsherKeyError(
 			`The ${what} is a ${String(key.asymmetricKeyType).toUpperCase()} key, not an RSA key`,
 			`Ksher signs with RSA. ${PORTAL_HINT}`,
+			field,
 		);
 	}
 	return key;
@@ -133,13 +134,14 @@ export function parsePrivateKey(input: unknown): KeyObject {
 
 /** Reads a public key given as PEM (PKCS#1 or SPKI) or bare base64 SPKI/PKCS#1 body. */
 export function parsePublicKey(input: unknown, what = 'Ksher public key'): KeyObject {
+	const field = 'Ksher Public Key';
 	if (typeof input !== 'string' || input.trim() === '') {
-		throw new KsherKeyError(`The ${what} is empty`, 'Leave the field empty to use Ksher\'s built-in key, or paste the PEM Ksher gave you.');
+		throw new KsherKeyError(`The ${what} is empty`, 'Leave the field empty to use Ksher\'s built-in key, or paste the PEM Ksher gave you.', field);
 	}
 	const text = normalisePem(input);
 	const header = /-----BEGIN ([A-Z0-9 ]+)-----/.exec(text)?.[1];
 	if (header && /PRIVATE/.test(header)) {
-		throw new KsherKeyError(`The ${what} field holds a private key`, 'Put only Ksher\'s public key here; your private key belongs in the Private Key field.');
+		throw new KsherKeyError(`The ${what} field holds a private key`, 'Put only Ksher\'s public key here; your private key belongs in the Private Key field.', field);
 	}
 	let key: KeyObject | undefined;
 	if (header) {
@@ -152,9 +154,9 @@ export function parsePublicKey(input: unknown, what = 'Ksher public key'): KeyOb
 			attempt(() => createPublicKey({ key: der, format: 'der', type: 'pkcs1' }));
 	}
 	if (!key) {
-		throw new KsherKeyError(`The ${what} could not be read`, 'Paste the PEM text exactly as published, from -----BEGIN to -----END, or leave the field empty to use the built-in key.');
+		throw new KsherKeyError(`The ${what} could not be read`, 'Paste the PEM text exactly as published, from -----BEGIN to -----END, or leave the field empty to use the built-in key.', field);
 	}
-	return requireRsa(key, what);
+	return requireRsa(key, what, field);
 }
 
 const builtIn: Partial<Record<SignVersion, KeyObject>> = {};

@@ -34,7 +34,9 @@ export function checkUrl(value: unknown, field: string, required = true): string
 	if (!url || !/^https?:$/.test(url.protocol) || !url.hostname || /\s/.test(text)) {
 		throw new KsherInputError(field, `${field} "${text.slice(0, 200)}" is not an absolute http(s) URL`, 'Enter a full URL starting with https://, e.g. https://shop.example/thank-you.');
 	}
-	return text;
+	// Plain URLs are sent as typed; others (Thai domains, unencoded characters) in their
+	// standard encoded form, so that what Ksher receives is unambiguous.
+	return /^[\x21-\x7e]+$/.test(text) ? text : url.href;
 }
 
 export function checkMemberId(value: unknown): string | undefined {
@@ -50,7 +52,7 @@ export function checkMemberId(value: unknown): string | undefined {
 /** Checks the channel list and, for THB, each channel's documented minimum amount. */
 export function checkChannels(value: unknown, totalMinor: number, currency: string): string[] {
 	const list = (Array.isArray(value) ? value : typeof value === 'string' ? value.split(',') : [])
-		.map((c) => String(c).trim())
+		.map((c) => String(c).trim().toLowerCase())
 		.filter((c) => c !== '');
 	const channels = [...new Set(list)];
 	if (channels.length === 0) {

@@ -612,6 +612,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
 			return sendJson(res, 200, { faults });
 		}
 		if (route === 'GET /faults') return sendJson(res, 200, { faults });
+		if (route === 'POST /faults/clear') {
+			faults = [];
+			return sendJson(res, 200, { faults });
+		}
 		if (route === 'POST /merchants') {
 			if (typeof input.appid !== 'string' || !/^mch\w{1,29}$/.test(input.appid)) return sendJson(res, 400, { error: 'appid must look like mch12345' });
 			if (input.publicKey !== undefined && typeof input.publicKey !== 'string') return sendJson(res, 400, { error: 'publicKey must be a PEM string' });

@@ -2,6 +2,7 @@ import type { IDataObject, INodeProperties } from 'n8n-workflow';
 
 import {
 	checkChannels,
+	checkCurrency,
 	checkMemberId,
 	checkUrl,
 	GATEWAY_CHANNELS,
@@ -288,7 +289,7 @@ function instalmentList(raw: unknown): Record<string, number[]> | undefined {
 
 export const execute: OperationRunner = async (ctx, client, itemIndex) => {
 	const orderNumber = orderNumberParam(ctx, itemIndex);
-	const currency = stringParam(ctx, 'currency', itemIndex, 'THB');
+	const currency = checkCurrency(stringParam(ctx, 'currency', itemIndex, 'THB'));
 	const total = toMinorUnits(ctx.getNodeParameter('amount', itemIndex, '') as unknown, currency);
 	const channels = checkChannels(ctx.getNodeParameter('channels', itemIndex, []) as unknown, total, currency);
 	const productName = stringParam(ctx, 'productName', itemIndex).trim();
