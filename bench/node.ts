@@ -1,27 +1,25 @@
 import { DEFAULT_CONCURRENCY } from '../nodes/Ksher/Ksher.node.ts';
 import { KsherClient } from '../nodes/protocol';
 import { runKsherNode } from '../test/helpers/n8n';
-import { startSimulator, type Simulator } from '../test/simulator/server';
+import type { SimulatorInfo } from '../test/simulator/server';
+import { control, startSimulatorProcess } from './simulatorProcess';
 
 type Note = (name: string, value: number, unit: string, goal?: string) => void;
 
-function credentials(sim: Simulator) {
+function credentials(sim: { info: SimulatorInfo }) {
 	return { appId: sim.info.appid, privateKey: sim.info.merchantPrivateKey, signVersion: 'V1', ksherPublicKey: sim.info.ksherPublicKey, environment: 'custom', gatewayUrl: sim.info.gatewayUrl, apiUrl: sim.info.apiUrl };
 }
 
-async function paidOrders(sim: Simulator, prefix: string, count: number): Promise<string[]> {
+async function paidOrders(sim: { info: SimulatorInfo }, prefix: string, count: number): Promise<string[]> {
 	const client = new KsherClient({ appId: sim.info.appid, privateKey: sim.info.merchantPrivateKey, ksherPublicKey: sim.info.ksherPublicKey, gatewayUrl: sim.info.gatewayUrl, apiUrl: sim.info.apiUrl });
 	const numbers = Array.from({ length: count }, (_, i) => `${prefix}-${i}`);
 	for (const no of numbers) {
 		await client.call('gateway_pay', { mch_order_no: no, total_fee: 10000, fee_type: 'THB', channel_list: 'promptpay', mch_code: no, mch_redirect_url: 'https://x.example', mch_redirect_url_fail: 'https://x.example', product_name: 'bench', refer_url: 'https://x.example' });
-		await fetch(`${sim.info.controlUrl}/pay`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ mch_order_no: no, channel: 'promptpay' }) });
+		await control(sim.info, '/pay', { mch_order_no: no, channel: 'promptpay' });
 	}
 	return numbers;
 }
 
-async function fault(sim: Simulator, body: unknown) {
-	await fetch(`${sim.info.controlUrl}/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-}
 
 /**
  * Refund Create over 1,000 items through n8n's WorkflowExecute, with 50 ms added to each
@@ -29,14 +27,14 @@ async function fault(sim: Simulator, body: unknown) {
  * node's default and 8; and Get Payment over 1,000 items with no added latency.
  */
 export async function nodeFigures(note: Note, progress: (l: string) => void, quick: boolean): Promise<void> {
-	const sim = await startSimulator({ port: 0 });
+	const sim = await startSimulatorProcess();
 	const items = quick ? 100 : 1000;
 	const latencyMs = 50;
 	try {
 		const seconds: Record<string, number> = {};
 		for (const concurrency of [1, DEFAULT_CONCURRENCY, 8]) {
 			const orders = await paidOrders(sim, `B${concurrency}`, items);
-			await fault(sim, { type: 'latency', ms: latencyMs, count: -1, endpoint: 'order_refund', stage: 'before' });
+			await control(sim.info, '/faults', { type: 'latency', ms: latencyMs, count: -1, endpoint: 'order_refund', stage: 'before' });
 			progress(`node: ${items} Refund Create items at concurrency ${concurrency}`);
 			const started = process.hrtime.bigint();
 			const result = await runKsherNode({
@@ -45,7 +43,7 @@ export async function nodeFigures(note: Note, progress: (l: string) => void, qui
 				items: orders.map((no) => ({ no })),
 			});
 			seconds[concurrency] = Number(process.hrtime.bigint() - started) / 1e9;
-			await fetch(`${sim.info.controlUrl}/reset`, { method: 'POST' });
+			await control(sim.info, '/reset');
 			if (result.status !== 'success' || result.items.length !== items) throw new Error(`batch failed: ${result.error?.message}`);
 		}
 		const ideal = (c: number) => (items * latencyMs) / 1000 / c;
@@ -67,6 +65,6 @@ export async function nodeFigures(note: Note, progress: (l: string) => void, qui
 		runs.sort((a, b) => a - b);
 		note('node_overhead_ms_per_item', runs[1], 'ms');
 	} finally {
-		await sim.close();
+		await sim.stop();
 	}
 }

@@ -58,21 +58,31 @@ export function renderValue(value: unknown, options: CanonicalOptions = {}): str
 	throw new TypeError(`Cannot sign a value of type ${typeof value}`);
 }
 
+/**
+ * Orders keys as their `key=value` pieces sort (Ksher's servers sort the joined pieces):
+ * a key that is a prefix of another compares as if followed by '='. Sorting the keys this
+ * way avoids building and comparing the long pieces.
+ */
+export function comparePieces(a: string, b: string): number {
+	const n = Math.min(a.length, b.length);
+	for (let i = 0; i < n; i++) {
+		const d = a.charCodeAt(i) - b.charCodeAt(i);
+		if (d !== 0) return d;
+	}
+	if (a.length === b.length) return 0;
+	return a.length < b.length ? 0x3d - b.charCodeAt(n) : a.charCodeAt(n) - 0x3d;
+}
+
 export function canonicalString(
 	params: Record<string, unknown>,
 	options: CanonicalOptions = {},
 ): string {
-	const pieces: string[] = [];
-	for (const key of Object.keys(params)) {
-		if (key === 'sign') continue;
+	const keys = Object.keys(params).sort(comparePieces);
+	let out = '';
+	for (const key of keys) {
 		const value = params[key];
-		if (value === undefined || value === null) continue;
-		pieces.push(`${key}=${renderValue(value, options)}`);
+		if (key === 'sign' || value === undefined || value === null) continue;
+		out += `${key}=${typeof value === 'string' ? value : renderValue(value, options)}`;
 	}
-	return pieces.sort(compareCodeUnits).join('');
-}
-
-/** True when a parameter set holds nested JSON, where Ksher's exact rendering is unknown. */
-export function hasNestedValues(params: Record<string, unknown>): boolean {
-	return Object.keys(params).some((k) => k !== 'sign' && typeof params[k] === 'object' && params[k] !== null);
+	return out;
 }

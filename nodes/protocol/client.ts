@@ -1,6 +1,6 @@
 import { randomBytes, type KeyObject } from 'crypto';
 
-import { canonicalString } from './canonical';
+import { canonicalString, renderValue } from './canonical';
 import { apiErrorFrom, KsherInputError, KsherTransportError } from './errors';
 import { endpointUrl, PRODUCTION_API_URL, PRODUCTION_GATEWAY_URL } from './hosts';
 import { ksherPublicKey, parsePrivateKey, parsePublicKey, type SignVersion } from './keys';
@@ -48,15 +48,43 @@ const MUTATING = new Set(['gateway_pay', 'cancel_order', 'order_refund']);
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
 
+let lastSecond = -1;
+let lastStamp = '';
+
 /** `YYYYMMDDHHmmss` in Thai time (UTC+7); Ksher does not validate the zone, but this is what a Thai merchant sees. */
 export function ksherTimestamp(now: Date = new Date()): string {
-	const t = new Date(now.getTime() + 7 * 3600_000);
+	const second = Math.floor(now.getTime() / 1000);
+	if (second === lastSecond) return lastStamp;
+	const t = new Date(second * 1000 + 7 * 3600_000);
 	const p = (n: number, w = 2) => String(n).padStart(w, '0');
-	return `${p(t.getUTCFullYear(), 4)}${p(t.getUTCMonth() + 1)}${p(t.getUTCDate())}${p(t.getUTCHours())}${p(t.getUTCMinutes())}${p(t.getUTCSeconds())}`;
+	lastStamp = `${p(t.getUTCFullYear(), 4)}${p(t.getUTCMonth() + 1)}${p(t.getUTCDate())}${p(t.getUTCHours())}${p(t.getUTCMinutes())}${p(t.getUTCSeconds())}`;
+	lastSecond = second;
+	return lastStamp;
 }
 
+// Nonces come from the CSPRNG in blocks: one system call per 256 requests instead of one each.
+const NONCE_BYTES = 16;
+let noncePool = Buffer.alloc(0);
+let noncePos = 0;
+
 export function newNonce(): string {
-	return randomBytes(16).toString('hex');
+	if (noncePos + NONCE_BYTES > noncePool.length) {
+		noncePool = randomBytes(NONCE_BYTES * 256);
+		noncePos = 0;
+	}
+	const nonce = noncePool.toString('hex', noncePos, noncePos + NONCE_BYTES);
+	noncePos += NONCE_BYTES;
+	return nonce;
+}
+
+const URL_SAFE = /^[\w.~-]*$/;
+const encode = (text: string) => (URL_SAFE.test(text) ? text : encodeURIComponent(text));
+
+/** The form body, encoded once (RFC 3986 style; Ksher accepts %20 and + alike, API.md §1.3). */
+function formBody(fields: Record<string, string>): string {
+	let body = '';
+	for (const key in fields) body += `${body ? '&' : ''}${encode(key)}=${encode(fields[key])}`;
+	return body;
 }
 
 export function checkAppId(appId: unknown): string {
@@ -85,14 +113,28 @@ export function checkBaseUrl(url: unknown, field: string): string {
 	return value;
 }
 
-/** Drops what must not be sent (undefined, null, empty strings) and renders the rest as the strings the form body will carry. */
+const SURROGATE = /[\uD800-\uDFFF]/;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+function isWellFormed(text: string): boolean {
+	return !SURROGATE.test(text) || !LONE_SURROGATE.test(text);
+}
+
+/**
+ * Drops what must not be sent (undefined, null, empty strings, a stray "sign") and renders
+ * the rest as the strings the form body will carry.
+ */
 export function formParams(params: Record<string, unknown>): Record<string, string> {
 	const out: Record<string, string> = {};
-	for (const [key, value] of Object.entries(params)) {
-		if (value === undefined || value === null || value === '') continue;
-		if (typeof value === 'string') out[key] = value;
-		else if (typeof value === 'number' && Number.isSafeInteger(value)) out[key] = String(value);
-		else if (typeof value === 'object') out[key] = canonicalString({ v: value }).slice(2);
+	for (const key in params) {
+		const value = params[key];
+		if (key === 'sign' || value === undefined || value === null || value === '' || !Object.prototype.hasOwnProperty.call(params, key)) continue;
+		if (typeof value === 'string') {
+			// A lone surrogate has no UTF-8 form: the signed bytes and the sent bytes would differ.
+			if (!isWellFormed(value)) throw new KsherInputError(key, `Parameter ${key} contains a broken Unicode character`, 'Remove the damaged character (often from text cut in the middle of an emoji).');
+			out[key] = value;
+		} else if (typeof value === 'number' && Number.isSafeInteger(value)) out[key] = String(value);
+		else if (typeof value === 'object') out[key] = renderValue(value);
 		else throw new KsherInputError(key, `Parameter ${key} has a value Ksher cannot take (${typeof value})`, 'Send text or whole numbers.');
 	}
 	return out;
@@ -170,10 +212,12 @@ export class KsherClient {
 	/** Builds the signed form body for one call (nonce, time stamp, appid, sign). */
 	prepare(endpoint: string, params: Record<string, unknown>): PreparedRequest {
 		const nonce = newNonce();
-		const fields = formParams({ ...params, appid: this.appId, nonce_str: nonce, time_stamp: ksherTimestamp() });
-		delete fields.sign;
+		const fields = formParams(params);
+		fields.appid = this.appId;
+		fields.nonce_str = nonce;
+		fields.time_stamp = ksherTimestamp();
 		const sign = signCanonical(canonicalString(fields), this.privateKey);
-		const body = new URLSearchParams({ ...fields, sign }).toString();
+		const body = `${formBody(fields)}&sign=${sign}`;
 		const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded;charset=utf-8', accept: 'application/json' };
 		if (this.signVersion === 'V2') headers['ksher-sign-version'] = 'V2';
 		return { endpoint, url: endpointUrl(endpoint, this.hosts), headers, body, nonce, params: fields };

@@ -30,25 +30,37 @@ export function notificationKey(data: Record<string, unknown>, event: Notificati
 	return [data.appid, data.mch_order_no, event, refund || other].map((v) => String(v ?? '')).join('|');
 }
 
-/**
- * Checks a notification body exactly as it arrived: size, JSON, envelope shape, Ksher's
- * signature over `data` with the given key, and that it is for this merchant.
- */
-export function checkNotification(raw: string | Buffer | undefined, options: { publicKey: KeyObject; appId: string; maxBytes?: number }): NotificationCheck {
-	const size = raw === undefined ? 0 : Buffer.byteLength(raw);
+export type VerifiedBody =
+	| { ok: true; data: Record<string, unknown>; envelope: Record<string, unknown> }
+	| { ok: false; status: 400 | 401; reason: string };
+
+/** Parses a body exactly as it arrived and verifies Ksher's signature over its `data`. */
+export function verifyNotificationBody(raw: string | Buffer | undefined, publicKey: KeyObject, maxBytes = MAX_NOTIFICATION_BYTES): VerifiedBody {
+	const size = raw === undefined ? 0 : typeof raw === 'string' ? raw.length : raw.byteLength;
 	if (size === 0) return { ok: false, status: 400, reason: 'empty body' };
-	if (size > (options.maxBytes ?? MAX_NOTIFICATION_BYTES)) return { ok: false, status: 400, reason: 'body too large' };
+	// A string's UTF-8 form is at most three bytes per UTF-16 unit: count exactly only when it matters.
+	if ((typeof raw === 'string' && size * 3 > maxBytes ? Buffer.byteLength(raw) : size) > maxBytes) return { ok: false, status: 400, reason: 'body too large' };
 	let envelope: unknown;
 	try {
-		envelope = JSON.parse(Buffer.isBuffer(raw) ? raw.toString('utf8') : (raw as string));
+		envelope = JSON.parse(typeof raw === 'string' ? raw : (raw as Buffer).toString('utf8'));
 	} catch {
 		envelope = undefined;
 	}
 	if (!isPlainObject(envelope)) return { ok: false, status: 400, reason: 'body is not a JSON object' };
 	if (!isPlainObject(envelope.data)) return { ok: false, status: 400, reason: 'no "data" object' };
 	if (typeof envelope.sign !== 'string' || envelope.sign === '') return { ok: false, status: 401, reason: 'unsigned notification' };
-	const data = envelope.data;
-	if (!verifyData(data, envelope.sign, options.publicKey)) return { ok: false, status: 401, reason: 'signature invalid' };
+	if (!verifyData(envelope.data, envelope.sign, publicKey)) return { ok: false, status: 401, reason: 'signature invalid' };
+	return { ok: true, data: envelope.data, envelope };
+}
+
+/**
+ * Checks a notification body exactly as it arrived: size, JSON, envelope shape, Ksher's
+ * signature over `data` with the given key, and that it is for this merchant.
+ */
+export function checkNotification(raw: string | Buffer | undefined, options: { publicKey: KeyObject; appId: string; maxBytes?: number }): NotificationCheck {
+	const verified = verifyNotificationBody(raw, options.publicKey, options.maxBytes);
+	if (!verified.ok) return verified;
+	const { data, envelope } = verified;
 	if (String(data.appid ?? '') !== options.appId) return { ok: false, status: 401, reason: 'notification is for another merchant' };
 	const event = notificationEvent(envelope, data);
 	return { ok: true, data, envelope, event, dedupeKey: notificationKey(data, event) };

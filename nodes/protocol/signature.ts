@@ -1,6 +1,6 @@
 import { createSign, createVerify, type KeyObject } from 'crypto';
 
-import { canonicalString, hasNestedValues, type CanonicalOptions } from './canonical';
+import { canonicalString, type CanonicalOptions } from './canonical';
 import { ksherPublicKey, parsePrivateKey, parsePublicKey, type SignVersion } from './keys';
 
 /** Ksher signs with RSA PKCS#1 v1.5 over MD5 (API.md §4.1): deterministic, lowercase hex. */
@@ -81,10 +81,15 @@ export function verifyData(
 	// and how Ksher would render a null is unknown: such data fails closed.
 	if (Object.prototype.hasOwnProperty.call(data, 'sign')) return false;
 	const fields = signedFields(data, endpoint);
-	if (Object.keys(fields).some((k) => fields[k] === null || fields[k] === undefined)) return false;
-	const variants = hasNestedValues(fields) ? NESTED_VARIANTS : NESTED_VARIANTS.slice(0, 1);
+	let nested = false;
+	for (const key in fields) {
+		const value = fields[key];
+		if (value === null || value === undefined) return false;
+		if (typeof value === 'object') nested = true;
+	}
 	try {
-		return variants.some((options) => verifyCanonical(canonicalString(fields, options), sign, publicKey));
+		if (!nested) return verifyCanonical(canonicalString(fields), sign, publicKey);
+		return NESTED_VARIANTS.some((options) => verifyCanonical(canonicalString(fields, options), sign, publicKey));
 	} catch {
 		// Values that cannot be rendered (hostile nesting, non-finite numbers) were not signed by Ksher.
 		return false;

@@ -193,6 +193,11 @@ describe('KsherClient', () => {
 		expect((error as Error).message).toMatch(/nothing happened/);
 	});
 
+	it('refuses text with a broken Unicode character before signing (its signed and sent bytes would differ)', () => {
+		expect(() => client.prepare('gateway_pay', { product_name: 'scarf \uD83D' })).toThrow(/product_name contains a broken Unicode character/);
+		expect(client.prepare('gateway_pay', { product_name: 'scarf 🧣' }).body).toContain('product_name=scarf%20%F0%9F%A7%A3');
+	});
+
 	it('refuses a bad app id or base URL before any request', () => {
 		expect(() => new KsherClient({ appId: '35005', privateKey: merchant.privatePem })).toThrow(/does not look like a Ksher app id/);
 		expect(() => new KsherClient({ appId: 'mch1', privateKey: merchant.privatePem, apiUrl: 'ftp://x' })).toThrow(/not an http\(s\) URL/);

@@ -150,6 +150,14 @@ describe('canonical string rules', () => {
 		expect(canonicalString({ url: 'https://x.test/a?b=1&c=%20+', name: 'สินค้า 🎉' })).toBe('name=สินค้า 🎉url=https://x.test/a?b=1&c=%20+');
 	});
 
+	it('orders as the joined key=value pieces sort, also when a key is a prefix of another', () => {
+		// '0' (0x30) sorts before '=' (0x3D): the piece "a0=2" comes before "a=1".
+		expect(canonicalString({ a: '1', a0: '2', ab: '3', 'a-': '4' })).toBe('a-=4a0=2a=1ab=3');
+		const keys = ['mch_order_no', 'mch_order', 'mch_order_no2', 'mch-order', 'z', 'A', '_'];
+		const params = Object.fromEntries(keys.map((k, i) => [k, String(i)]));
+		expect(canonicalString(params)).toBe(keys.map((k, i) => `${k}=${i}`).sort().join(''));
+	});
+
 	it('a number and its decimal string sign the same bytes', () => {
 		expect(canonicalString({ total_fee: 100 })).toBe(canonicalString({ total_fee: '100' }));
 	});

@@ -76,6 +76,26 @@ function mayHaveHappened(orderNumber: string, refundNumber: string, cause: strin
 	);
 }
 
+function fullyRefunded(orderNumber: string, order: PaidOrder): KsherInputError {
+	return new KsherInputError('Order Number', `Order Number ${orderNumber} is already fully refunded (${fromMinorUnits(order.total, order.currency)} ${order.currency})`, 'Nothing is left to refund. Use Refund → Get Many to see its refunds.');
+}
+
+function exceedsRemaining(orderNumber: string, order: PaidOrder, amount: number, remaining: number): KsherInputError {
+	const money = (minor: number) => fromMinorUnits(minor, order.currency);
+	return new KsherInputError(
+		'Refund Amount',
+		`Refund Amount ${money(amount)} ${order.currency} exceeds what remains of order ${orderNumber}: ${money(remaining)} of ${money(order.total)} ${order.currency}`,
+		`Refund at most ${money(remaining)}, or leave Refund Amount empty to refund everything that remains.`,
+	);
+}
+
+/**
+ * Looks the payment up, then asks Ksher to refund under a refund number that identifies
+ * this refund (so a re-run cannot refund twice: Ksher refuses a used number). The order's
+ * refund list is only fetched when it is needed: to refund "everything that remains", when
+ * the order shows as fully refunded, or to explain Ksher's refusal. That keeps an ordinary
+ * row at two calls to Ksher.
+ */
 export const execute: OperationRunner = async (ctx, client, itemIndex) => {
 	const orderNumber = orderNumberParam(ctx, itemIndex);
 	const amountText = stringParam(ctx, 'amount', itemIndex).trim();
@@ -87,22 +107,19 @@ export const execute: OperationRunner = async (ctx, client, itemIndex) => {
 	const order = await paidOrder(client, orderNumber);
 	const requested = amountText ? toMinorUnits(amountText, order.currency, { field: 'Refund Amount' }) : undefined;
 	const refundNumber = givenNumber || deriveRefundNumber(orderNumber, requested ?? 'all');
-
-	const refunds = await listRefunds(client, order);
-	const existing = refunds?.find((r) => r.mch_refund_no === refundNumber);
-	if (existing) return [refundOutput(orderNumber, order, existing, true)];
-
-	const remaining = refunds ? order.total - refundedMinor(refunds) : undefined;
-	if (remaining !== undefined && remaining <= 0) {
-		throw new KsherInputError('Order Number', `Order Number ${orderNumber} is already fully refunded (${fromMinorUnits(order.total, order.currency)} ${order.currency})`, 'Nothing is left to refund. Use Refund → Get Many to see its refunds.');
+	if (requested !== undefined && requested > order.total) {
+		const refunds = await listRefunds(client, order);
+		throw exceedsRemaining(orderNumber, order, requested, refunds ? order.total - refundedMinor(refunds) : order.total);
 	}
-	const amount = requested ?? remaining ?? order.total;
-	if (remaining !== undefined && amount > remaining) {
-		throw new KsherInputError(
-			'Refund Amount',
-			`Refund Amount ${fromMinorUnits(amount, order.currency)} ${order.currency} exceeds what remains of order ${orderNumber}: ${fromMinorUnits(remaining, order.currency)} of ${fromMinorUnits(order.total, order.currency)} ${order.currency}`,
-			`Refund at most ${fromMinorUnits(remaining, order.currency)}, or leave Refund Amount empty to refund everything that remains.`,
-		);
+
+	let amount = requested;
+	if (amount === undefined || order.data.result === 'REFUND') {
+		const refunds = await listRefunds(client, order);
+		const existing = refunds?.find((r) => r.mch_refund_no === refundNumber);
+		if (existing) return [refundOutput(orderNumber, order, existing, true)];
+		const remaining = refunds ? order.total - refundedMinor(refunds) : order.data.result === 'REFUND' ? 0 : undefined;
+		if (remaining !== undefined && remaining <= 0) throw fullyRefunded(orderNumber, order);
+		amount ??= remaining ?? order.total;
 	}
 
 	const outcome = await client
@@ -127,9 +144,25 @@ export const execute: OperationRunner = async (ctx, client, itemIndex) => {
 	const { error } = outcome;
 	// Ksher already has this refund number: the refund was done before (a re-run).
 	if (error instanceof KsherApiError && /DUPLICATED_REFUND|INVALID_REFUND_ORDER_NO/.test(error.code)) {
-		const found = await findRefund(client, order, refundNumber);
+		const refunds = await listRefunds(client, order, refundNumber);
+		const found = refunds?.find((r) => r.mch_refund_no === refundNumber);
 		if (found) return [refundOutput(orderNumber, order, found, true)];
+		if (refunds === undefined) {
+			// Ksher cannot list this payment's refunds (some wallets): trust its word that the number is used.
+			return [refundOutput(orderNumber, order, { mch_refund_no: refundNumber, ksher_refund_no: '', channel_refund_no: '', refund_fee: amount, refund_state: 'REFUNDSUCCESS', refund_time: '' }, true, { note: 'Ksher reports this refund number as used and cannot list this payment\'s refunds to show its details.' })];
+		}
 		throw new KsherInputError('Refund Number', `Refund number ${refundNumber} was already used for another refund, not on order ${orderNumber}`, 'Refund numbers must be unique across your Ksher account: give a different Refund Number.');
+	}
+	// Ksher refused the amount: explain with what remains (or find this very refund, done before).
+	if (error instanceof KsherApiError && /REFUND_BALANCE|INVALID_REFUND_FEE$|ALREADY_REFUND/.test(error.code)) {
+		const refunds = await listRefunds(client, order);
+		const existing = refunds?.find((r) => r.mch_refund_no === refundNumber);
+		if (existing) return [refundOutput(orderNumber, order, existing, true)];
+		if (refunds) {
+			const remaining = order.total - refundedMinor(refunds);
+			throw remaining <= 0 ? fullyRefunded(orderNumber, order) : exceedsRemaining(orderNumber, order, amount, remaining);
+		}
+		throw error;
 	}
 	// The outcome is unknown: look before anyone retries, never refund blindly again.
 	if (error instanceof KsherTransportError && error.mayHaveSucceeded) {

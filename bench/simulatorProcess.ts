@@ -1,0 +1,36 @@
+import { spawn, type ChildProcess } from 'child_process';
+import { join } from 'path';
+
+import type { SimulatorInfo } from '../test/simulator/server';
+
+/**
+ * The simulator in a process of its own, as Ksher is a different machine: its signing and
+ * HTTP work then does not compete with n8n's event loop in the figures.
+ */
+export async function startSimulatorProcess(): Promise<{ info: SimulatorInfo; stop: () => Promise<void> }> {
+	const root = join(__dirname, '..');
+	const child: ChildProcess = spawn(process.execPath, [join(root, 'node_modules/tsx/dist/cli.mjs'), join(root, 'test/simulator/cli.ts'), '--port', '0', '--quiet'], { stdio: ['ignore', 'pipe', 'inherit'] });
+	const info = await new Promise<SimulatorInfo>((resolve, reject) => {
+		let out = '';
+		child.stdout!.on('data', (c: Buffer) => {
+			out += c.toString();
+			const nl = out.indexOf('\n');
+			if (nl >= 0) resolve(JSON.parse(out.slice(0, nl)) as SimulatorInfo);
+		});
+		child.once('exit', (code) => reject(new Error(`the simulator exited with ${code}`)));
+	});
+	return {
+		info,
+		stop: () =>
+			new Promise<void>((resolve) => {
+				if (child.exitCode !== null) return resolve();
+				child.once('exit', () => resolve());
+				child.kill('SIGTERM');
+			}),
+	};
+}
+
+export async function control(info: SimulatorInfo, path: string, body: unknown = {}): Promise<void> {
+	const response = await fetch(`${info.controlUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+	if (response.status !== 200) throw new Error(`simulator ${path}: ${response.status} ${await response.text()}`);
+}
