@@ -8,10 +8,10 @@ import {
 } from 'n8n-workflow';
 
 import type { KsherClient } from '../protocol';
-import { clientFromCredentials } from '../shared/credentials';
-import { testKsherCredentials } from '../shared/credentialTest';
-import { errorOutput, toNodeError } from '../shared/errors';
-import { n8nTransport } from '../shared/transport';
+import { clientFromCredentials } from '../adapters/credentials';
+import { testKsherCredentials } from '../adapters/credentialTest';
+import { errorOutput, toNodeError } from '../adapters/errors';
+import { n8nTransport } from '../adapters/transport';
 import type { OperationRunner } from './actions/common';
 import * as paymentCancel from './actions/payment/cancel.operation';
 import * as paymentCreate from './actions/payment/create.operation';

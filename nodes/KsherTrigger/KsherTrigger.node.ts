@@ -18,10 +18,10 @@ import {
 	type NotificationEvent,
 	type SeenState,
 } from '../protocol';
-import { clientFromCredentials, readCredentials, verificationKey } from '../shared/credentials';
-import { attachValue, ksherTimeToIso, majorAmount } from '../shared/format';
-import { testKsherCredentials } from '../shared/credentialTest';
-import { n8nTransport } from '../shared/transport';
+import { clientFromCredentials, readCredentials, verificationKey } from '../adapters/credentials';
+import { attachValue, ksherTimeToIso, majorAmount } from '../adapters/format';
+import { testKsherCredentials } from '../adapters/credentialTest';
+import { n8nTransport } from '../adapters/transport';
 
 type Reply = { status: number; body: string };
 

@@ -77,7 +77,17 @@ export function canonicalString(
 	params: Record<string, unknown>,
 	options: CanonicalOptions = {},
 ): string {
-	const keys = Object.keys(params).sort(comparePieces);
+	// The engine's own sort is much faster and gives the same order unless a key is
+	// followed by one of its extensions with a next character below '=': then that
+	// extension sorts right after it, so one look at neighbours tells.
+	const keys = Object.keys(params).sort();
+	for (let i = 1; i < keys.length; i++) {
+		const before = keys[i - 1];
+		if (keys[i].startsWith(before) && keys[i].charCodeAt(before.length) < 0x3d) {
+			keys.sort(comparePieces);
+			break;
+		}
+	}
 	let out = '';
 	for (const key of keys) {
 		const value = params[key];

@@ -3,7 +3,7 @@ import { join } from 'path';
 
 import type { ICredentialDataDecryptedObject, ICredentialsDecrypted, ICredentialTestFunctions, IDataObject } from 'n8n-workflow';
 
-import { testKsherCredentials } from '../../nodes/shared/credentialTest';
+import { testKsherCredentials } from '../../nodes/adapters/credentialTest';
 import { keyBodyLines, makeKeyPair } from '../helpers/keys';
 import { n8nLog } from '../helpers/n8n';
 import { createParams, runNode, simulatorCredentials } from '../helpers/node';

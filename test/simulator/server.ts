@@ -31,8 +31,10 @@ export interface SimulatorOptions {
 	/** Folder to load/keep the keys in, so a demo keeps working across restarts. */
 	keysDir?: string;
 	appid?: string;
-	/** Bits of the generated keys (Ksher's real merchant keys are 1024-bit). */
+	/** Bits of the generated merchant keys (Ksher's real merchant keys are 1024-bit). */
 	keyBits?: number;
+	/** Bits of the simulator's own "Ksher" key (Ksher's real V1 key is 512-bit). */
+	ksherKeyBits?: number;
 	log?: (line: string) => void;
 }
 
@@ -80,12 +82,12 @@ function keyPair(bits: number) {
 	};
 }
 
-function loadOrCreateKeys(dir: string | undefined, bits: number) {
+function loadOrCreateKeys(dir: string | undefined, bits: number, ksherBits: number) {
 	const files = dir && { ksher: join(dir, 'ksher-private.pem'), merchant: join(dir, 'merchant-private.pem') };
 	if (files && existsSync(files.ksher) && existsSync(files.merchant)) {
 		return { ksherPrivatePem: readFileSync(files.ksher, 'utf8'), merchantPrivatePem: readFileSync(files.merchant, 'utf8') };
 	}
-	const keys = { ksherPrivatePem: keyPair(bits).privatePem, merchantPrivatePem: keyPair(bits).privatePem };
+	const keys = { ksherPrivatePem: keyPair(ksherBits).privatePem, merchantPrivatePem: keyPair(bits).privatePem };
 	if (files && dir) {
 		mkdirSync(dir, { recursive: true });
 		writeFileSync(files.ksher, keys.ksherPrivatePem, { mode: 0o600 });
@@ -117,10 +119,10 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
 	const host = options.host ?? '127.0.0.1';
 	const timeScale = options.timeScale ?? 1;
 	const log = options.log ?? (() => undefined);
-	const keys = loadOrCreateKeys(options.keysDir, options.keyBits ?? 1024);
+	const keys = loadOrCreateKeys(options.keysDir, options.keyBits ?? 1024, options.ksherKeyBits ?? 512);
 	const ksherKey = createPrivateKey(keys.ksherPrivatePem);
 	const ksherPublicPem = createPublicKey(ksherKey).export({ type: 'spki', format: 'pem' }).toString();
-	const wrongKey = createPrivateKey(keyPair(options.keyBits ?? 1024).privatePem);
+	const wrongKey = createPrivateKey(keyPair(options.ksherKeyBits ?? 512).privatePem);
 
 	const merchants = new Map<string, Merchant>();
 	const orders = new Map<string, Order>();

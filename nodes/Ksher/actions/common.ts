@@ -1,7 +1,7 @@
 import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 
 import { checkOrderNumber, SUPPORTED_CURRENCIES, type KsherClient } from '../../protocol';
-import { attachValue, ksherTimeToIso, majorAmount } from '../../shared/format';
+import { attachValue, ksherTimeToIso, majorAmount } from '../../adapters/format';
 
 export { ksherTimeToIso };
 
