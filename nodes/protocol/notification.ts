@@ -79,13 +79,17 @@ const stored = (key: string) => `#${key}`;
 /**
  * Remembers which notifications already started a run. Bounded both by age (longer than
  * Ksher's ~29-hour retry window) and by count, oldest first, so it cannot grow without
- * limit; the count is kept beside the map so that no call has to count the keys.
+ * limit; the count is kept beside the map so that no call has to count the keys. Old
+ * entries are removed in batches (a tenth of the capacity at a time): walking the map's
+ * keys costs time in proportion to its size, so doing it on every notification would make
+ * a full memory slow.
  */
 export class SeenNotifications {
 	static readonly MAX_ENTRIES = 10_000;
 	static readonly MAX_AGE_MS = 72 * 3600_000;
 
 	private readonly seen: Record<string, number>;
+	private readonly slack: number;
 
 	constructor(
 		private readonly state: SeenState,
@@ -95,6 +99,7 @@ export class SeenNotifications {
 		if (typeof state.seen !== 'object' || state.seen === null || Array.isArray(state.seen)) state.seen = {};
 		this.seen = state.seen;
 		if (typeof state.seenCount !== 'number') state.seenCount = Object.keys(this.seen).length;
+		this.slack = Math.max(1, Math.floor(maxEntries / 10));
 	}
 
 	has(key: string, now = Date.now()): boolean {
@@ -107,7 +112,7 @@ export class SeenNotifications {
 		this.forget(key);
 		this.seen[stored(key)] = now;
 		this.state.seenCount = (this.state.seenCount ?? 0) + 1;
-		this.prune(now);
+		if (this.state.seenCount > this.maxEntries + this.slack) this.prune(now);
 	}
 
 	forget(key: string): void {
@@ -125,7 +130,7 @@ export class SeenNotifications {
 		return this.state.seenCount ?? 0;
 	}
 
-	/** Entries are kept in insertion order, so the oldest come first. */
+	/** Entries are kept in insertion order, so the oldest come first; expired ones go too. */
 	private prune(now: number): void {
 		for (const key in this.seen) {
 			if ((this.state.seenCount ?? 0) <= this.maxEntries && now - this.seen[key] < this.maxAgeMs) break;
