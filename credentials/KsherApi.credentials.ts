@@ -16,8 +16,8 @@ export class KsherApi implements ICredentialType {
 
 	documentationUrl = 'https://github.com/n8n-nodes-ksher/n8n-nodes-ksher#credentials';
 
-	// The private key moves money: no other node, not even HTTP Request, may read it.
-	restrictToSupportedNodes = true as const;
+	// Not `restrictToSupportedNodes`: n8n 2.41 leaves the AI-tool variant ("Ksher Tool")
+	// out of a credential's supported nodes, so the restriction would break the node as a tool.
 
 	properties: INodeProperties[] = [
 		{
