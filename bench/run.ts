@@ -14,6 +14,9 @@ import { interleavedRatio } from './stats';
 
 const json = process.argv.includes('--json');
 const quick = process.argv.includes('--quick');
+// --only=crypto,client,node,trigger runs just those parts.
+const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
+const part = (name: string) => !only || only.includes(name);
 const figures: Record<string, number> = {};
 const rows: Array<[string, string, string]> = [];
 const note = (name: string, value: number, unit: string, goal = '') => {
@@ -81,13 +84,10 @@ function cryptoFigures() {
 }
 
 async function main() {
-	cryptoFigures();
-	const { clientFigures } = await import('./client');
-	await clientFigures(note, progress, quick);
-	const { nodeFigures } = await import('./node');
-	await nodeFigures(note, progress, quick);
-	const { triggerFigures } = await import('./trigger');
-	await triggerFigures(note, progress, quick);
+	if (part('crypto')) cryptoFigures();
+	if (part('client')) await (await import('./client')).clientFigures(note, progress, quick);
+	if (part('node')) await (await import('./node')).nodeFigures(note, progress, quick);
+	if (part('trigger')) await (await import('./trigger')).triggerFigures(note, progress, quick);
 
 	const width = Math.max(...rows.map((r) => r[0].length));
 	process.stdout.write(`\nn8n-nodes-ksher benchmark (Node ${process.version}, medians over repeated rounds after a warm-up)\n\n`);
