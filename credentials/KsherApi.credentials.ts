@@ -36,7 +36,7 @@ export class KsherApi implements ICredentialType {
 			typeOptions: { password: true, rows: 6 },
 			default: '',
 			required: true,
-			placeholder: '-----BEGIN RSA PRIVATE KEY-----',
+			placeholder: 'Paste the whole privatekey.pem file',
 			description:
 				'The privatekey.pem file from the Ksher merchant portal (IT integration → Reset → download). Paste the whole file. Resetting the key in the portal invalidates the old one.',
 		},

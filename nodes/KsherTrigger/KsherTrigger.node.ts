@@ -19,7 +19,7 @@ import {
 	type SeenState,
 } from '../protocol';
 import { clientFromCredentials, readCredentials, verificationKey } from '../adapters/credentials';
-import { attachValue, ksherTimeToIso, majorAmount } from '../adapters/format';
+import { ksherTimeToIso, majorAmount, orderFields } from '../adapters/format';
 import { testKsherCredentials } from '../adapters/credentialTest';
 import { n8nTransport } from '../adapters/transport';
 
@@ -28,31 +28,11 @@ type Reply = { status: number; body: string };
 const rejected = (status: number, reason: string): Reply => ({ status, body: JSON.stringify({ result: 'FAIL', msg: reason }) });
 const ACKNOWLEDGED: Reply = { status: 200, body: NOTIFICATION_ACK };
 
-/** Amounts in a verified notification that are not whole minor units are shown as null, not guessed. */
-function amountOf(value: unknown, currency: string): string | null {
-	try {
-		return majorAmount(value, currency);
-	} catch {
-		return null;
-	}
-}
-
 function outputItem(event: NotificationEvent, data: Record<string, unknown>, dedupeKey: string): IDataObject {
-	const currency = String(data.fee_type || 'THB');
-	const item: IDataObject = {
-		event,
-		orderNumber: String(data.mch_order_no ?? ''),
-		amount: amountOf(data.total_fee, currency),
-		currency,
-		channel: data.channel ? String(data.channel) : null,
-		paidAt: ksherTimeToIso(data.time_end),
-		ksherOrderNumber: data.ksher_order_no ? String(data.ksher_order_no) : null,
-		payOrderNumber: data.pay_mch_order_no ? String(data.pay_mch_order_no) : null,
-		attach: attachValue(data.attach) as IDataObject[string],
-	};
+	const item: IDataObject = { event, orderNumber: String(data.mch_order_no ?? ''), ...orderFields(data) };
 	if (event === 'refunded') {
 		item.refundNumber = data.mch_refund_no ? String(data.mch_refund_no) : null;
-		item.refundAmount = amountOf(data.refund_fee, currency);
+		item.refundAmount = majorAmount(data.refund_fee, String(item.currency));
 		item.refundedAt = ksherTimeToIso(data.refund_time);
 	}
 	if (event === 'other') item.result = String(data.result ?? '');

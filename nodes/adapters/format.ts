@@ -1,3 +1,5 @@
+import type { IDataObject } from 'n8n-workflow';
+
 import { fromMinorUnits, parseMaybeJson } from '../protocol';
 
 /** Ksher reports Bangkok wall-clock time "YYYY-MM-DD HH:MM:SS"; outputs use ISO 8601 with +07:00. */
@@ -7,13 +9,31 @@ export function ksherTimeToIso(value: unknown): string | null {
 	return m ? `${m[1]}T${m[2]}+07:00` : text === '' ? null : text;
 }
 
-/** Minor units from Ksher as a major-unit decimal string; null when Ksher sent none. */
+/** Minor units from Ksher as a major-unit decimal string; null when Ksher sent none or no whole number (never guessed). */
 export function majorAmount(minor: unknown, currency: string): string | null {
 	if (minor === '' || minor === undefined || minor === null) return null;
-	return fromMinorUnits(minor, currency);
+	try {
+		return fromMinorUnits(minor, currency);
+	} catch {
+		return null;
+	}
 }
 
 /** The merchant's `attach` data, parsed when it is JSON. */
 export function attachValue(value: unknown): unknown {
 	return value === '' || value === undefined || value === null ? null : parseMaybeJson(value);
+}
+
+/** The order fields that Get Payment and the trigger's items share, from Ksher's (verified) data. */
+export function orderFields(data: Record<string, unknown>): IDataObject {
+	const currency = String(data.fee_type || 'THB');
+	return {
+		amount: majorAmount(data.total_fee, currency),
+		currency,
+		channel: data.channel ? String(data.channel) : null,
+		paidAt: ksherTimeToIso(data.time_end),
+		ksherOrderNumber: data.ksher_order_no ? String(data.ksher_order_no) : null,
+		payOrderNumber: data.pay_mch_order_no ? String(data.pay_mch_order_no) : null,
+		attach: attachValue(data.attach) as IDataObject[string],
+	};
 }

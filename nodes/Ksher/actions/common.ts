@@ -1,7 +1,7 @@
 import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 
 import { checkOrderNumber, SUPPORTED_CURRENCIES, type KsherClient } from '../../protocol';
-import { attachValue, ksherTimeToIso, majorAmount } from '../../adapters/format';
+import { ksherTimeToIso, orderFields } from '../../adapters/format';
 
 export { ksherTimeToIso };
 
@@ -60,20 +60,8 @@ export function paymentStatus(result: string): string {
 
 /** The simplified view of a gateway order, shared by Get and the refund operations. */
 export function paymentSummary(orderNumber: string, data: Record<string, unknown>): IDataObject {
-	const currency = String(data.fee_type || 'THB');
 	const result = String(data.result ?? '');
-	return {
-		orderNumber,
-		status: paymentStatus(result),
-		result,
-		amount: majorAmount(data.total_fee, currency),
-		currency,
-		channel: data.channel ? String(data.channel) : null,
-		paidAt: ksherTimeToIso(data.time_end),
-		ksherOrderNumber: data.ksher_order_no ? String(data.ksher_order_no) : null,
-		payOrderNumber: data.pay_mch_order_no ? String(data.pay_mch_order_no) : null,
-		attach: attachValue(data.attach) as IDataObject[keyof IDataObject],
-	};
+	return { orderNumber, status: paymentStatus(result), result, ...orderFields(data) };
 }
 
 export const simplifyField = (resource: string, operations: string[]): INodeProperties => ({
