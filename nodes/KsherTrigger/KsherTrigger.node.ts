@@ -1,3 +1,5 @@
+import type { KeyObject } from 'crypto';
+
 import {
 	NodeConnectionTypes,
 	type IDataObject,
@@ -149,8 +151,17 @@ export class KsherTrigger implements INodeType {
 
 		const credentialData = await this.getCredentials('ksherApi');
 		const credentials = readCredentials(credentialData);
+		let publicKey: KeyObject;
+		try {
+			publicKey = verificationKey(credentials);
+		} catch (error) {
+			// A broken Ksher Public Key in the credential: nothing can be verified. Not acknowledging
+			// makes Ksher deliver again later, after the credential is fixed.
+			send(rejected(500, `trigger misconfigured: ${(error as Error).message}`));
+			return { noWebhookResponse: true };
+		}
 		const raw = (req as { rawBody?: Buffer | string }).rawBody;
-		const check = checkNotification(raw, { publicKey: verificationKey(credentials), appId: credentials.appId });
+		const check = checkNotification(raw, { publicKey, appId: credentials.appId });
 		if (!check.ok) {
 			send(rejected(check.status, check.reason));
 			return { noWebhookResponse: true };

@@ -154,6 +154,17 @@ describe('Ksher Trigger: rejections start no run', () => {
 	});
 });
 
+describe('Ksher Trigger: misconfiguration', () => {
+	it('a broken Ksher Public Key in the credential answers 500 with the reason, so Ksher retries later; nothing runs', async () => {
+		const t = await trigger({}, simulatorCredentials(h, { ksherPublicKey: 'not a key' }));
+		const { body } = await genuinePaid();
+		const answer = await t.post(body);
+		expect(answer.status).toBe(500);
+		expect(JSON.parse(answer.body)).toEqual({ result: 'FAIL', msg: expect.stringMatching(/^trigger misconfigured: The Ksher public key could not be read/) });
+		expect(t.emitted).toEqual([]);
+	});
+});
+
 describe('Ksher Trigger: duplicates and filters', () => {
 	it('a duplicate storm (13 deliveries each, interleaved and concurrent) starts exactly one run per order', async () => {
 		const t = await trigger();
