@@ -10,7 +10,7 @@ const itemSuffix = (itemIndex?: number) => (itemIndex === undefined ? '' : ` [it
  * would hide a real failure. The other spelling keeps the meaning and the status right.
  */
 function forN8n(message: string): string {
-	return message.replace(/canceled/gi, (word) => word.replace(/led$/i, (m) => (m === 'LED' ? 'LLED' : 'lled')));
+	return message.replace(/(cancel)(ed)/gi, (_word, stem: string, ending: string) => `${stem}${ending === 'ED' ? 'LED' : 'led'}`);
 }
 
 function withField(error: KsherError): string {
