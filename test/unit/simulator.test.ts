@@ -104,8 +104,8 @@ describe('simulator: gateway_pay rules', () => {
 	});
 
 	it('accepts channel minimums exactly at the limit and a valid member id', async () => {
-		await expect(h.createOrder({ channel_list: 'atome,kplus', total_fee: 2000, member_id: 'cust-42' })).resolves.toBeDefined();
-		await expect(h.createOrder({ channel_list: 'ktc_instal', total_fee: 300000 })).resolves.toBeDefined();
+		await expect(h.createOrder({ channel_list: 'atome,kplus', total_fee: 2000, member_id: 'cust-42' })).resolves.toMatchObject({ payUrl: expect.stringContaining('/page?order_uuid=') });
+		await expect(h.createOrder({ channel_list: 'ktc_instal', total_fee: 300000 })).resolves.toMatchObject({ payUrl: expect.stringContaining('/page?order_uuid=') });
 	});
 
 	it('refuses a duplicate order number', async () => {
@@ -325,7 +325,7 @@ describe('simulator: control API and faults', () => {
 		const error = await h.client.call('gateway_order_query', { mch_order_no: orderNo }).catch((e: unknown) => e);
 		expect(error).toBeInstanceOf(KsherTransportError);
 		check(error);
-		await expect(h.client.call('gateway_order_query', { mch_order_no: orderNo })).resolves.toBeDefined();
+		await expect(h.client.call('gateway_order_query', { mch_order_no: orderNo })).resolves.toMatchObject({ data: { mch_order_no: orderNo, result: 'NOTSURE' } });
 	});
 
 	it('latency after processing: the client times out although Ksher acted', async () => {
@@ -346,7 +346,7 @@ describe('simulator: control API and faults', () => {
 		await h.control('/faults', { type: 'http500', count: -1 });
 		await expect(h.client.call('merchant_info')).rejects.toBeInstanceOf(KsherTransportError);
 		await h.control('/reset', {});
-		await expect(h.client.call('merchant_info')).resolves.toBeDefined();
+		await expect(h.client.call('merchant_info')).resolves.toMatchObject({ data: { mch_id: '20001' } });
 		expect(h.sim.order(orderNo)).toBeUndefined();
 	});
 });
