@@ -112,6 +112,8 @@ export interface N8nInstance {
 /** Environment for an offline n8n on 127.0.0.1 (see n8n/E2E.md). */
 export function n8nEnvironment(install: N8nInstall, userFolder: string, port: number, brokerPort: number, filesDir: string): NodeJS.ProcessEnv {
 	return {
+		NODE_OPTIONS: `--require ${join(HARNESS_DIR, 'netguard.js')}`,
+		KSHER_E2E_NETLOG: join(userFolder, 'outbound.log'),
 		PATH: `${install.binDir}:${process.env.PATH}`,
 		HOME: userFolder,
 		N8N_USER_FOLDER: userFolder,

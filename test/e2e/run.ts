@@ -1,6 +1,6 @@
 import { spawnSync } from 'child_process';
 import { generateKeyPairSync } from 'crypto';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 
@@ -282,6 +282,14 @@ async function main(): Promise<number> {
 			assert(cancel?.cancelled === true && sim!.order(cancelNo)?.cancelled === true, `cancel: ${JSON.stringify(cancel)}`);
 			return `get: ${String(get.status)}, refunds: ${refunds.length}, cancelled: ${cancelNo}`;
 		});
+		await step('n8n made no connection outside this machine', async () => {
+			const netlog = join(userFolder, 'outbound.log');
+			const guarded = existsSync(`${netlog}.loaded`) ? readFileSync(`${netlog}.loaded`, 'utf8').trim().split('\n').length : 0;
+			assert(guarded >= 5, `the network guard was loaded in only ${guarded} n8n processes`);
+			const attempts = existsSync(netlog) ? readFileSync(netlog, 'utf8').trim() : '';
+			assert(attempts === '', `outbound attempts: ${attempts.split('\n').slice(0, 5).join('; ')}`);
+			return `no DNS lookup or connection to any non-loopback address in ${guarded} n8n processes (checked by a preload)`;
+		});
 	} finally {
 		await n8n?.stop().catch(() => undefined);
 		await smtp?.close().catch(() => undefined);
@@ -299,7 +307,7 @@ function report(timings: Record<string, number>): number {
 	for (const r of results) process.stdout.write(`${r.ok ? 'PASS' : 'FAIL'}  ${r.seconds.toFixed(1).padStart(6)} s  ${r.step}\n        ${r.detail}\n`);
 	process.stdout.write(`timings: ${Object.entries(timings).map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(', ')}\n`);
 	process.stdout.write(`e2e: ${passed} passed, ${failed} failed\n`);
-	return failed === 0 && results.length >= 9 ? 0 : 1;
+	return failed === 0 && results.length >= 10 ? 0 : 1;
 }
 
 main().then(
