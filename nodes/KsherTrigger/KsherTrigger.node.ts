@@ -15,6 +15,7 @@ import {
 	KsherApiError,
 	NOTIFICATION_ACK,
 	refundsOf,
+	refundTargetOf,
 	SeenNotifications,
 	type KsherClient,
 	type NotificationEvent,
@@ -57,8 +58,8 @@ async function confirmedByKsher(client: KsherClient, event: NotificationEvent, d
 	if (event === 'refunded') {
 		if (result === 'REFUND') return true;
 		const refundNumber = String(data.mch_refund_no ?? '');
-		if (result !== 'SUCCESS' || !refundNumber) return false;
-		const target = query.channel === 'card' && query.ksher_order_no ? { ksher_order_no: String(query.ksher_order_no) } : { mch_order_no: String(query.pay_mch_order_no ?? '') };
+		const target = refundTargetOf(query);
+		if (result !== 'SUCCESS' || !refundNumber || !target) return false;
 		const refunds = await client.call('refund_query', { ...target, mch_refund_no: refundNumber }).then(
 			(r) => refundsOf(r.data),
 			(error: unknown) => (error instanceof KsherApiError ? [] : undefined),

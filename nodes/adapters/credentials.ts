@@ -1,6 +1,6 @@
 import type { ICredentialDataDecryptedObject } from 'n8n-workflow';
 
-import { KsherClient, ksherPublicKey, parsePrivateKey, parsePublicKey, type KsherTransport, type SignVersion } from '../protocol';
+import { KsherClient, ksherPublicKey, parsePrivateKey, type KsherTransport, type SignVersion } from '../protocol';
 
 export interface KsherCredentialValues {
 	appId: string;
@@ -27,7 +27,7 @@ export function readCredentials(data: ICredentialDataDecryptedObject): KsherCred
 
 /** The key that signs Ksher's answers and notifications for these credentials. */
 export function verificationKey(values: KsherCredentialValues) {
-	return values.ksherPublicKey.trim() ? parsePublicKey(values.ksherPublicKey) : ksherPublicKey(values.signVersion);
+	return ksherPublicKey(values.signVersion, values.ksherPublicKey);
 }
 
 /** One client per execution: keys are parsed here once, never per item. */

@@ -161,9 +161,21 @@ export function parsePublicKey(input: unknown, what = 'Ksher public key'): KeyOb
 
 const builtIn: Partial<Record<SignVersion, KeyObject>> = {};
 
-/** Ksher's key for a sign version, or the override when one is given. Built-in keys are parsed once per process. */
+// Public keys are not secret: a custom Ksher key is parsed once per process, not on every
+// notification. Bounded, since credentials can change over a process's life.
+const customKeys = new Map<string, KeyObject>();
+
+/** Ksher's key for a sign version, or the override when one is given. Keys are parsed once per process. */
 export function ksherPublicKey(version: SignVersion = 'V1', override?: string): KeyObject {
-	if (override && override.trim() !== '') return parsePublicKey(override);
+	if (override && override.trim() !== '') {
+		let key = customKeys.get(override);
+		if (!key) {
+			key = parsePublicKey(override);
+			if (customKeys.size >= 32) customKeys.delete(customKeys.keys().next().value as string);
+			customKeys.set(override, key);
+		}
+		return key;
+	}
 	const v: SignVersion = version === 'V2' ? 'V2' : 'V1';
 	return (builtIn[v] ??= createPublicKey(KSHER_PUBLIC_KEYS[v]));
 }

@@ -17,6 +17,18 @@ export function deriveRefundNumber(orderNumber: string, minor: number | 'all'): 
 	return `R${createHash('sha256').update(readable, 'utf8').digest('hex').slice(0, 31)}`;
 }
 
+/**
+ * How Ksher addresses a paid gateway order in order_refund and refund_query (API.md §7.2):
+ * by ksher_order_no for card payments, otherwise by pay_mch_order_no (sent as mch_order_no).
+ * Undefined when the order data carries neither number.
+ */
+export function refundTargetOf(data: Record<string, unknown>): Record<string, string> | undefined {
+	const payNo = String(data.pay_mch_order_no ?? '');
+	const ksherNo = String(data.ksher_order_no ?? '');
+	if (ksherNo && (data.channel === 'card' || !payNo)) return { ksher_order_no: ksherNo };
+	return payNo ? { mch_order_no: payNo } : undefined;
+}
+
 export interface KsherRefund {
 	mch_refund_no: string;
 	ksher_refund_no: string;

@@ -1,4 +1,4 @@
-import { checkNotification, notificationEvent, notificationKey, SeenNotifications, type SeenState } from '../../nodes/protocol';
+import { checkNotification, notificationEvent, notificationKey, refundTargetOf, SeenNotifications, type SeenState } from '../../nodes/protocol';
 import { parsePublicKey } from '../../nodes/protocol';
 import vectorsFile from '../fixtures/vectors.json';
 
@@ -85,5 +85,15 @@ describe('notification classification', () => {
 	});
 	it('refund events are told apart by refund number', () => {
 		expect(notificationKey({ appid: 'm', mch_order_no: 'o', mch_refund_no: 'R1' }, 'refunded')).not.toBe(notificationKey({ appid: 'm', mch_order_no: 'o', mch_refund_no: 'R2' }, 'refunded'));
+	});
+});
+
+describe('refundTargetOf', () => {
+	it('addresses card payments by ksher_order_no and others by pay_mch_order_no (API.md §7.2)', () => {
+		expect(refundTargetOf({ channel: 'card', ksher_order_no: 'K', pay_mch_order_no: 'P' })).toEqual({ ksher_order_no: 'K' });
+		expect(refundTargetOf({ channel: 'promptpay', ksher_order_no: 'K', pay_mch_order_no: 'P' })).toEqual({ mch_order_no: 'P' });
+		expect(refundTargetOf({ channel: 'promptpay', ksher_order_no: 'K', pay_mch_order_no: '' })).toEqual({ ksher_order_no: 'K' });
+		expect(refundTargetOf({ channel: 'card', ksher_order_no: '', pay_mch_order_no: 'P' })).toEqual({ mch_order_no: 'P' });
+		expect(refundTargetOf({ ksher_order_no: '', pay_mch_order_no: '' })).toBeUndefined();
 	});
 });

@@ -1,6 +1,6 @@
 import { generateKeyPairSync } from 'crypto';
 
-import { KsherKeyError, parsePrivateKey, parsePublicKey, signRequest, verifyCanonical, canonicalString } from '../../nodes/protocol';
+import { canonicalString, KsherKeyError, ksherPublicKey, parsePrivateKey, parsePublicKey, signRequest, verifyCanonical } from '../../nodes/protocol';
 import { keyBodyLines, sharedKeyPair } from '../helpers/keys';
 
 const pair = sharedKeyPair(1024);
@@ -90,5 +90,16 @@ describe('merchant private key input', () => {
 			expect(parsePublicKey(input).asymmetricKeyDetails?.modulusLength).toBe(1024);
 		}
 		expect(() => parsePublicKey('nonsense')).toThrow(/could not be read/);
+	});
+});
+
+describe('Ksher public key selection', () => {
+	it('a custom key is parsed once and reused; the built-in keys otherwise', () => {
+		const a = ksherPublicKey('V1', pair.publicPem);
+		expect(ksherPublicKey('V1', pair.publicPem)).toBe(a);
+		expect(a.asymmetricKeyDetails?.modulusLength).toBe(1024);
+		expect(ksherPublicKey('V1', '').asymmetricKeyDetails?.modulusLength).toBe(512);
+		expect(ksherPublicKey('V2').asymmetricKeyDetails?.modulusLength).toBe(2048);
+		expect(() => ksherPublicKey('V1', 'not a key')).toThrow(/could not be read/);
 	});
 });

@@ -2,6 +2,7 @@ import {
 	KsherApiError,
 	KsherInputError,
 	refundsOf,
+	refundTargetOf,
 	type KsherClient,
 	type KsherRefund,
 } from '../../../protocol';
@@ -10,7 +11,7 @@ export interface PaidOrder {
 	data: Record<string, unknown>;
 	total: number;
 	currency: string;
-	/** The id Ksher refunds gateway orders by (§7.2): ksher_order_no for cards, else pay_mch_order_no. */
+	/** The id Ksher refunds gateway orders by (refundTargetOf). */
 	refundTarget: Record<string, string>;
 }
 
@@ -23,13 +24,10 @@ export async function paidOrder(client: KsherClient, orderNumber: string): Promi
 		throw new KsherInputError('Order Number', `Order Number ${orderNumber} cannot be refunded: the payment ${why} (Ksher result ${result || 'unknown'})`, 'Only paid orders can be refunded. Check the order number, or use Get Payment to see its state.');
 	}
 	const total = Number(data.total_fee);
-	const payNo = String(data.pay_mch_order_no ?? '');
-	const ksherNo = String(data.ksher_order_no ?? '');
-	if (!Number.isSafeInteger(total) || total <= 0 || (!payNo && !ksherNo)) {
+	const refundTarget = refundTargetOf(data);
+	if (!Number.isSafeInteger(total) || total <= 0 || !refundTarget) {
 		throw new KsherInputError('Order Number', `Ksher's record of Order Number ${orderNumber} lacks the amount or the payment numbers needed for a refund`, 'Try again later; if it persists, refund in the Ksher merchant portal.');
 	}
-	const refundTarget: Record<string, string> =
-		data.channel === 'card' && ksherNo ? { ksher_order_no: ksherNo } : payNo ? { mch_order_no: payNo } : { ksher_order_no: ksherNo };
 	return { data, total, currency: String(data.fee_type || 'THB'), refundTarget };
 }
 
