@@ -4,14 +4,6 @@ export const PRODUCTION_API_URL = 'https://api.mch.ksher.net/KsherPay';
 
 const GATEWAY_ENDPOINTS = new Set(['gateway_pay', 'gateway_order_query', 'cancel_order']);
 
-export type KsherEndpoint =
-	| 'gateway_pay'
-	| 'gateway_order_query'
-	| 'cancel_order'
-	| 'order_refund'
-	| 'refund_query'
-	| 'merchant_info';
-
 export function isGatewayEndpoint(endpoint: string): boolean {
 	return GATEWAY_ENDPOINTS.has(endpoint);
 }
