@@ -13,9 +13,10 @@ interface FullResponse {
 
 /**
  * Carries the protocol core's signed form bodies over n8n's own HTTP helper (proxy
- * settings, SSRF rules, keep-alive). Ksher authenticates by a signature inside the body
- * that the core computes and whose nonce the signed answer must echo, so no credential
- * is attached here.
+ * settings, SSRF rules). Ksher authenticates by a signature inside the body that the core
+ * computes and whose nonce the signed answer must echo, so no credential is attached here.
+ * n8n 2.41's helper opens a new connection per request (it builds a new agent each time),
+ * so there is no keep-alive to ask for.
  */
 export function n8nTransport(helpers: HttpHelpers): KsherTransport {
 	return async (request) => {
@@ -29,6 +30,9 @@ export function n8nTransport(helpers: HttpHelpers): KsherTransport {
 			ignoreHttpStatusErrors: true,
 			json: false,
 			encoding: 'text',
+			// Ksher never redirects an API call; following one would re-send the signed body to
+			// wherever Location points. A 3xx ends as an HTTP status error instead.
+			disableFollowRedirect: true,
 		})) as FullResponse;
 		const { body } = response;
 		const text =

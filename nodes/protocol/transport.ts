@@ -72,6 +72,8 @@ export const fetchTransport: KsherTransport = async (request) => {
 		headers: request.headers,
 		body: request.body,
 		signal: AbortSignal.timeout(request.timeoutMs),
+		// Never re-send a signed body to wherever a redirect points: a 3xx is an HTTP status error.
+		redirect: 'manual',
 	});
 	return { status: response.status, body: await response.text() };
 };

@@ -1,4 +1,5 @@
-import { createParams, runNode } from '../helpers/node';
+import { createParams, runNode, simulatorCredentials } from '../helpers/node';
+import { startScriptedServer } from '../helpers/scriptedServer';
 import { startHarness, uniqueOrderNo, type SimulatorHarness } from '../helpers/simulator';
 
 let h: SimulatorHarness;
@@ -129,6 +130,24 @@ describe('Payment → Create', () => {
 		expect(again.error?.name).toBe('NodeApiError');
 		expect(again.error?.message).toMatch(/The merchant order no already used.*\[KSHER_DUPLICATED_ORDERNO\].*\[item 0\]/);
 		expect(again.error?.description).toBeTruthy();
+	});
+});
+
+describe('Payment → Create behind a redirect', () => {
+	it('never follows a redirect with the signed body: the request stops with an error that names the status', async () => {
+		// A 307 would make an HTTP client re-send the signed POST to wherever Location points.
+		const redirector = await startScriptedServer();
+		try {
+			redirector.handle((_req, _body, res) => void res.writeHead(307, { location: `${h.sim.info.gatewayUrl}/gateway_pay` }).end());
+			const orderNumber = uniqueOrderNo('R');
+			const result = await runNode(h, createParams(orderNumber), { credentials: simulatorCredentials(h, { gatewayUrl: `${redirector.url}/api` }) });
+			expect(result.status).toBe('error');
+			expect(result.error?.message).toMatch(/HTTP 307/);
+			expect(redirector.requests).toHaveLength(1);
+			expect(h.sim.requests.filter((r) => r.params.mch_order_no === orderNumber)).toEqual([]);
+		} finally {
+			await redirector.close();
+		}
 	});
 });
 

@@ -171,6 +171,17 @@ describe('KsherClient', () => {
 		expect(replay.message).toMatch(/nonce mismatch/);
 	});
 
+	it('does not follow a redirect with the signed body (fetch transport)', async () => {
+		server.handle((req, _body, res) => {
+			if (req.url === '/elsewhere') return void res.writeHead(200).end(signedEnvelope({ result: 'SUCCESS' }));
+			res.writeHead(307, { location: `${server.url}/elsewhere` }).end();
+		});
+		const error = (await failure()) as KsherTransportError;
+		expect(error.failure).toBe('http-status');
+		expect(error.httpStatus).toBe(307);
+		expect(server.requests.map((r) => r.url)).toEqual(['/KsherPay/order_refund']);
+	});
+
 	it('times out and says the refund may have happened', async () => {
 		server.handle(() => {
 			// Never answer.
