@@ -73,10 +73,8 @@ export function comparePieces(a: string, b: string): number {
 	return a.length < b.length ? 0x3d - b.charCodeAt(n) : a.charCodeAt(n) - 0x3d;
 }
 
-export function canonicalString(
-	params: Record<string, unknown>,
-	options: CanonicalOptions = {},
-): string {
+/** The keys of `params` in canonical order. */
+export function sortedKeys(params: Record<string, unknown>): string[] {
 	// The engine's own sort is much faster and gives the same order unless a key is
 	// followed by one of its extensions with a next character below '=': then that
 	// extension sorts right after it, so one look at neighbours tells.
@@ -88,6 +86,15 @@ export function canonicalString(
 			break;
 		}
 	}
+	return keys;
+}
+
+/** `keys` may be passed when the caller already has them from sortedKeys(params). */
+export function canonicalString(
+	params: Record<string, unknown>,
+	options: CanonicalOptions = {},
+	keys: readonly string[] = sortedKeys(params),
+): string {
 	let out = '';
 	for (const key of keys) {
 		const value = params[key];

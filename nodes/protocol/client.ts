@@ -52,8 +52,8 @@ let lastSecond = -1;
 let lastStamp = '';
 
 /** `YYYYMMDDHHmmss` in Thai time (UTC+7); Ksher does not validate the zone, but this is what a Thai merchant sees. */
-export function ksherTimestamp(now: Date = new Date()): string {
-	const second = Math.floor(now.getTime() / 1000);
+export function ksherTimestamp(now?: Date): string {
+	const second = Math.floor((now ? now.getTime() : Date.now()) / 1000);
 	if (second === lastSecond) return lastStamp;
 	const t = new Date(second * 1000 + 7 * 3600_000);
 	const p = (n: number, w = 2) => String(n).padStart(w, '0');
@@ -62,18 +62,19 @@ export function ksherTimestamp(now: Date = new Date()): string {
 	return lastStamp;
 }
 
-// Nonces come from the CSPRNG in blocks: one system call per 256 requests instead of one each.
-const NONCE_BYTES = 16;
-let noncePool = Buffer.alloc(0);
+// Nonces come from the CSPRNG in blocks, hex-encoded once: one system call and one
+// conversion per 256 requests instead of one each. Every nonce is a distinct slice.
+const NONCE_HEX = 32;
+let noncePool = '';
 let noncePos = 0;
 
 export function newNonce(): string {
-	if (noncePos + NONCE_BYTES > noncePool.length) {
-		noncePool = randomBytes(NONCE_BYTES * 256);
+	if (noncePos + NONCE_HEX > noncePool.length) {
+		noncePool = randomBytes((NONCE_HEX / 2) * 256).toString('hex');
 		noncePos = 0;
 	}
-	const nonce = noncePool.toString('hex', noncePos, noncePos + NONCE_BYTES);
-	noncePos += NONCE_BYTES;
+	const nonce = noncePool.slice(noncePos, noncePos + NONCE_HEX);
+	noncePos += NONCE_HEX;
 	return nonce;
 }
 

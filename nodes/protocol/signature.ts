@@ -1,6 +1,6 @@
 import { createSign, createVerify, type KeyObject } from 'crypto';
 
-import { canonicalString, type CanonicalOptions } from './canonical';
+import { canonicalString, sortedKeys, type CanonicalOptions } from './canonical';
 import { ksherPublicKey, parsePrivateKey, parsePublicKey, type SignVersion } from './keys';
 
 /** Ksher signs with RSA PKCS#1 v1.5 over MD5 (API.md §4.1): deterministic, lowercase hex. */
@@ -42,8 +42,10 @@ function signatureBytes(sign: unknown, key: KeyObject): Buffer | undefined {
 	// Hex is case-insensitive (Ksher's .NET SDK sends upper case), but it must be exactly
 	// one modulus long: Buffer.from(…, 'hex') would otherwise silently drop a bad tail.
 	const length = modulusBytes(key);
-	if (sign.length !== length * 2 || !/^[0-9a-fA-F]+$/.test(sign)) return undefined;
-	return Buffer.from(sign, 'hex');
+	if (sign.length !== length * 2) return undefined;
+	// Decoding stops at the first pair that is not hex, so a bad character shows as a short result.
+	const bytes = Buffer.from(sign, 'hex');
+	return bytes.length === length ? bytes : undefined;
 }
 
 export function verifyCanonical(canonical: string, sign: unknown, publicKey: KeyObject): boolean {
@@ -81,15 +83,16 @@ export function verifyData(
 	// and how Ksher would render a null is unknown: such data fails closed.
 	if (Object.prototype.hasOwnProperty.call(data, 'sign')) return false;
 	const fields = signedFields(data, endpoint);
+	const keys = sortedKeys(fields);
 	let nested = false;
-	for (const key in fields) {
+	for (const key of keys) {
 		const value = fields[key];
 		if (value === null || value === undefined) return false;
 		if (typeof value === 'object') nested = true;
 	}
 	try {
-		if (!nested) return verifyCanonical(canonicalString(fields), sign, publicKey);
-		return NESTED_VARIANTS.some((options) => verifyCanonical(canonicalString(fields, options), sign, publicKey));
+		if (!nested) return verifyCanonical(canonicalString(fields, {}, keys), sign, publicKey);
+		return NESTED_VARIANTS.some((options) => verifyCanonical(canonicalString(fields, options, keys), sign, publicKey));
 	} catch {
 		// Values that cannot be rendered (hostile nesting, non-finite numbers) were not signed by Ksher.
 		return false;

@@ -109,6 +109,8 @@ function variantsOf(g: (typeof genuine)[number], other: (typeof genuine)[number]
 		['signature truncated by one character', s.slice(0, -1)],
 		['signature extended', `${s}00`],
 		['signature with a non-hex tail', `${s.slice(0, -1)}g`],
+		['signature with a non-hex character inside', `${s.slice(0, 40)}x${s.slice(41)}`],
+		['signature with a space inside', `${s.slice(0, 40)} ${s.slice(41)}`],
 		['signature of another genuine notification', other.sign],
 		['empty signature', ''],
 		['signature as a number', 12345],
