@@ -9,7 +9,8 @@ import type { SimulatorInfo } from '../test/simulator/server';
  */
 export async function startSimulatorProcess(): Promise<{ info: SimulatorInfo; stop: () => Promise<void> }> {
 	const root = join(__dirname, '..');
-	const child: ChildProcess = spawn(process.execPath, [join(root, 'node_modules/tsx/dist/cli.mjs'), join(root, 'test/simulator/cli.ts'), '--port', '0', '--quiet'], { stdio: ['ignore', 'pipe', 'inherit'] });
+	// Straight under node (tsx as an import hook, not its CLI) so that the simulator is one process.
+	const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', join(root, 'test/simulator/cli.ts'), '--port', '0', '--quiet'], { stdio: ['ignore', 'pipe', 'inherit'] });
 	const info = await new Promise<SimulatorInfo>((resolve, reject) => {
 		let out = '';
 		child.stdout!.on('data', (c: Buffer) => {

@@ -25,25 +25,36 @@ export function microsPerCall(fn: () => unknown, options: { calls?: number; roun
 }
 
 /**
- * Ratio a/b measured in interleaved rounds, so that both sides see the same machine
- * load; returns the median of the per-round ratios and the two medians.
+ * Ratio a/b measured in many short interleaved rounds (a b, then b a, alternately), so
+ * that both sides see the same machine load and drift cancels out; returns the median of
+ * the per-round ratios and the two medians. This machine changes speed by up to 2× from
+ * one second to the next, so short rounds matter more than long ones.
  */
 export function interleavedRatio(a: () => unknown, b: () => unknown, options: { calls?: number; rounds?: number } = {}): { ratio: number; aMicros: number; bMicros: number } {
-	const calls = options.calls ?? 1000;
-	const rounds = options.rounds ?? 9;
+	const calls = options.calls ?? 100;
+	const rounds = options.rounds ?? 101;
 	const time = (fn: () => unknown) => {
 		const start = process.hrtime.bigint();
 		for (let i = 0; i < calls; i++) fn();
 		return Number(process.hrtime.bigint() - start) / 1000 / calls;
 	};
-	time(a);
-	time(b);
+	for (let i = 0; i < 5; i++) {
+		time(a);
+		time(b);
+	}
 	const ratios: number[] = [];
 	const as: number[] = [];
 	const bs: number[] = [];
 	for (let r = 0; r < rounds; r++) {
-		const ta = time(a);
-		const tb = time(b);
+		let ta: number;
+		let tb: number;
+		if (r % 2 === 0) {
+			ta = time(a);
+			tb = time(b);
+		} else {
+			tb = time(b);
+			ta = time(a);
+		}
 		as.push(ta);
 		bs.push(tb);
 		ratios.push(ta / tb);

@@ -62,6 +62,11 @@ const nodeTypeInstances: Record<string, INodeType> = {
 	'n8n-nodes-ksher.ksherTrigger': new KsherTrigger(),
 };
 
+/** Lets tools (the benchmark's ceiling node) run a node type of their own through the same harness. */
+export function registerNodeType(type: string, node: INodeType): void {
+	nodeTypeInstances[type] = node;
+}
+
 export const nodeTypes: INodeTypes = {
 	getByName: (type: string): INodeType | IVersionedNodeType => nodeTypeInstances[type],
 	getByNameAndVersion: (type: string, version?: number): INodeType => NodeHelpers.getVersionedNodeType(nodeTypeInstances[type], version),
@@ -137,13 +142,15 @@ export async function runKsherNode(options: {
 	parameters: INode['parameters'];
 	items?: IDataObject[];
 	continueOnFail?: boolean;
+	/** Another registered node type in the Ksher node's place (default: the Ksher node). */
+	nodeType?: string;
 }): Promise<NodeRun> {
 	const nodes: INode[] = [
 		{ id: 'source', name: 'Source', type: 'test.source', typeVersion: 1, position: [0, 0], parameters: { items: JSON.stringify(options.items ?? [{}]) } },
 		{
 			id: 'ksher',
 			name: 'Ksher',
-			type: 'n8n-nodes-ksher.ksher',
+			type: options.nodeType ?? 'n8n-nodes-ksher.ksher',
 			typeVersion: 1,
 			position: [200, 0],
 			parameters: options.parameters,

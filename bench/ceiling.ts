@@ -1,0 +1,80 @@
+import { spawn } from 'child_process';
+import { join } from 'path';
+
+import { NodeConnectionTypes, type IExecuteFunctions, type INodeExecutionData, type INodeType, type INodeTypeDescription } from 'n8n-workflow';
+
+import { n8nTransport } from '../nodes/adapters/transport';
+import { registerNodeType } from '../test/helpers/n8n';
+
+/**
+ * The same shape as a Refund Create item with none of the Ksher work: read the order
+ * number (an expression), then two POSTs through the very transport the Ksher node uses
+ * (n8n's httpRequest helper), the second one to the slow path. No signing, no
+ * verification, no money rules. Its efficiency is what n8n's engine and HTTP helper
+ * allow on this machine: the ceiling for the Ksher node's batch figure.
+ */
+class HttpPairCeiling implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'HTTP Pair Ceiling',
+		name: 'httpPairCeiling',
+		group: ['transform'],
+		version: 1,
+		description: 'Benchmark ceiling: two HTTP calls per item',
+		defaults: { name: 'HTTP Pair Ceiling' },
+		inputs: [NodeConnectionTypes.Main],
+		outputs: [NodeConnectionTypes.Main],
+		properties: [
+			{ displayName: 'Order Number', name: 'orderNumber', type: 'string', default: '' },
+			{ displayName: 'Base URL', name: 'baseUrl', type: 'string', default: '' },
+			{ displayName: 'Concurrency', name: 'concurrency', type: 'number', default: 8 },
+		],
+	};
+
+	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+		const items = this.getInputData();
+		const baseUrl = this.getNodeParameter('baseUrl', 0) as string;
+		const concurrency = this.getNodeParameter('concurrency', 0) as number;
+		const transport = n8nTransport(this.helpers);
+		const headers = { 'content-type': 'application/x-www-form-urlencoded;charset=utf-8', accept: 'application/json' };
+		const out: INodeExecutionData[] = new Array(items.length);
+		let next = 0;
+		const worker = async () => {
+			while (next < items.length) {
+				const i = next++;
+				const orderNumber = this.getNodeParameter('orderNumber', i) as string;
+				const body = `appid=mch35000&mch_order_no=${orderNumber}&nonce_str=${'0'.repeat(32)}&time_stamp=20261127140600&sign=${'0'.repeat(256)}`;
+				const first = await transport({ url: `${baseUrl}/fast`, headers, body, timeoutMs: 10_000 });
+				const second = await transport({ url: `${baseUrl}/slow`, headers, body: `${body}&refund_fee=1000`, timeoutMs: 10_000 });
+				out[i] = { json: { orderNumber, status: [first.status, second.status] }, pairedItem: { item: i } };
+			}
+		};
+		await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+		return [out];
+	}
+}
+
+export const CEILING_NODE_TYPE = 'bench.httpPairCeiling';
+registerNodeType(CEILING_NODE_TYPE, new HttpPairCeiling());
+
+/** The bare server of bench/plainServer.ts in a process of its own. */
+export async function startPlainServer(latencyMs: number): Promise<{ baseUrl: string; stop: () => Promise<void> }> {
+	const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'plainServer.ts'), String(latencyMs)], { stdio: ['ignore', 'pipe', 'inherit'] });
+	const port = await new Promise<number>((resolve, reject) => {
+		let out = '';
+		child.stdout.on('data', (c: Buffer) => {
+			out += c.toString();
+			const nl = out.indexOf('\n');
+			if (nl >= 0) resolve((JSON.parse(out.slice(0, nl)) as { port: number }).port);
+		});
+		child.once('exit', (code) => reject(new Error(`the plain server exited with ${code}`)));
+	});
+	return {
+		baseUrl: `http://127.0.0.1:${port}`,
+		stop: () =>
+			new Promise<void>((resolve) => {
+				if (child.exitCode !== null) return resolve();
+				child.once('exit', () => resolve());
+				child.kill('SIGTERM');
+			}),
+	};
+}
