@@ -1,10 +1,10 @@
-import { spawn } from 'child_process';
 import { join } from 'path';
 
 import { NodeConnectionTypes, type IExecuteFunctions, type INodeExecutionData, type INodeType, type INodeTypeDescription } from 'n8n-workflow';
 
 import { n8nTransport } from '../nodes/adapters/transport';
 import { registerNodeType } from '../test/helpers/n8n';
+import { startScriptProcess } from './simulatorProcess';
 
 /**
  * The same shape as a Refund Create item with none of the Ksher work: read the order
@@ -58,23 +58,6 @@ registerNodeType(CEILING_NODE_TYPE, new HttpPairCeiling());
 
 /** The bare server of bench/plainServer.ts in a process of its own. */
 export async function startPlainServer(latencyMs: number): Promise<{ baseUrl: string; stop: () => Promise<void> }> {
-	const child = spawn(process.execPath, ['--import', 'tsx', join(__dirname, 'plainServer.ts'), String(latencyMs)], { stdio: ['ignore', 'pipe', 'inherit'] });
-	const port = await new Promise<number>((resolve, reject) => {
-		let out = '';
-		child.stdout.on('data', (c: Buffer) => {
-			out += c.toString();
-			const nl = out.indexOf('\n');
-			if (nl >= 0) resolve((JSON.parse(out.slice(0, nl)) as { port: number }).port);
-		});
-		child.once('exit', (code) => reject(new Error(`the plain server exited with ${code}`)));
-	});
-	return {
-		baseUrl: `http://127.0.0.1:${port}`,
-		stop: () =>
-			new Promise<void>((resolve) => {
-				if (child.exitCode !== null) return resolve();
-				child.once('exit', () => resolve());
-				child.kill('SIGTERM');
-			}),
-	};
+	const { info, stop } = await startScriptProcess<{ port: number }>(join(__dirname, 'plainServer.ts'), [String(latencyMs)]);
+	return { baseUrl: `http://127.0.0.1:${info.port}`, stop };
 }

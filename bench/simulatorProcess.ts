@@ -4,21 +4,19 @@ import { join } from 'path';
 import type { SimulatorInfo } from '../test/simulator/server';
 
 /**
- * The simulator in a process of its own, as Ksher is a different machine: its signing and
- * HTTP work then does not compete with n8n's event loop in the figures.
+ * A TypeScript script in a process of its own, straight under node (tsx as an import hook,
+ * not its CLI, so it is one process), whose first line of output is a JSON description.
  */
-export async function startSimulatorProcess(): Promise<{ info: SimulatorInfo; stop: () => Promise<void> }> {
-	const root = join(__dirname, '..');
-	// Straight under node (tsx as an import hook, not its CLI) so that the simulator is one process.
-	const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', join(root, 'test/simulator/cli.ts'), '--port', '0', '--quiet'], { stdio: ['ignore', 'pipe', 'inherit'] });
-	const info = await new Promise<SimulatorInfo>((resolve, reject) => {
+export async function startScriptProcess<T>(script: string, args: string[]): Promise<{ info: T; stop: () => Promise<void> }> {
+	const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', script, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+	const info = await new Promise<T>((resolve, reject) => {
 		let out = '';
 		child.stdout!.on('data', (c: Buffer) => {
 			out += c.toString();
 			const nl = out.indexOf('\n');
-			if (nl >= 0) resolve(JSON.parse(out.slice(0, nl)) as SimulatorInfo);
+			if (nl >= 0) resolve(JSON.parse(out.slice(0, nl)) as T);
 		});
-		child.once('exit', (code) => reject(new Error(`the simulator exited with ${code}`)));
+		child.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
 	});
 	return {
 		info,
@@ -29,6 +27,14 @@ export async function startSimulatorProcess(): Promise<{ info: SimulatorInfo; st
 				child.kill('SIGTERM');
 			}),
 	};
+}
+
+/**
+ * The simulator in a process of its own, as Ksher is a different machine: its signing and
+ * HTTP work then does not compete with n8n's event loop in the figures.
+ */
+export function startSimulatorProcess(): Promise<{ info: SimulatorInfo; stop: () => Promise<void> }> {
+	return startScriptProcess<SimulatorInfo>(join(__dirname, '..', 'test/simulator/cli.ts'), ['--port', '0', '--quiet']);
 }
 
 export async function control(info: SimulatorInfo, path: string, body: unknown = {}): Promise<void> {

@@ -39,11 +39,11 @@ function modulusBytes(key: KeyObject): number {
 
 function signatureBytes(sign: unknown, key: KeyObject): Buffer | undefined {
 	if (typeof sign !== 'string') return undefined;
-	// Hex is case-insensitive (Ksher's .NET SDK sends upper case), but it must be exactly
-	// one modulus long: Buffer.from(…, 'hex') would otherwise silently drop a bad tail.
+	// Hex is case-insensitive (Ksher's .NET SDK sends upper case), but it must be exactly one
+	// modulus long and all hex: Buffer.from(…, 'hex') stops at the first pair that is not hex
+	// and ignores what follows, so both show as a length that is not the modulus length.
 	const length = modulusBytes(key);
 	if (sign.length !== length * 2) return undefined;
-	// Decoding stops at the first pair that is not hex, so a bad character shows as a short result.
 	const bytes = Buffer.from(sign, 'hex');
 	return bytes.length === length ? bytes : undefined;
 }
