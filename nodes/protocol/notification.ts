@@ -53,14 +53,44 @@ export function verifyNotificationBody(raw: string | Buffer | undefined, publicK
 	return { ok: true, data: envelope.data, envelope };
 }
 
+/** The fields of Ksher's payment notification (API.md §5.1), and those of refund-shaped data. */
+const NOTIFICATION_FIELDS = [
+	'appid', 'attach', 'cash_fee', 'cash_fee_type', 'channel', 'channel_order_no', 'fee_type', 'ksher_order_no', 'mch_order_no',
+	'nonce_str', 'openid', 'pay_mch_order_no', 'rate', 'result', 'time_end', 'total_fee',
+	'mch_refund_no', 'ksher_refund_no', 'channel_refund_no', 'refund_fee', 'refund_state', 'refund_time', 'refund_orders', 'refund_count',
+];
+
+/**
+ * Ksher's canonical string has no separators, so {a: "1", b: "2"}, {a: "1b=2"} and
+ * {"a=1b": "2"} sign the same bytes: a captured genuine notification could be re-shaped
+ * (a field folded into the one before it gives a new order number, a missing field) and
+ * still verify. Ksher's field names never hold "=", and its values never hold the "name="
+ * of one of its fields in that field's place: either one is a re-shaped notification.
+ * Returns what gives it away, or undefined.
+ */
+export function reshapedContent(data: Record<string, unknown>): string | undefined {
+	for (const key of Object.keys(data)) {
+		if (key.includes('=')) return `field name "${key.slice(0, 40)}" holds "="`;
+		const value = data[key];
+		if (typeof value !== 'string' || !value.includes('=')) continue;
+		for (const name of NOTIFICATION_FIELDS) {
+			if (!Object.prototype.hasOwnProperty.call(data, name) && value.includes(`${name}=`)) return `${key} holds the missing field ${name}`;
+		}
+	}
+	return undefined;
+}
+
 /**
  * Checks a notification body exactly as it arrived: size, JSON, envelope shape, Ksher's
- * signature over `data` with the given key, and that it is for this merchant.
+ * signature over `data` with the given key, that its fields were not re-shaped within
+ * the signed text, and that it is for this merchant.
  */
 export function checkNotification(raw: string | Buffer | undefined, options: { publicKey: KeyObject; appId: string; maxBytes?: number }): NotificationCheck {
 	const verified = verifyNotificationBody(raw, options.publicKey, options.maxBytes);
 	if (!verified.ok) return verified;
 	const { data, envelope } = verified;
+	const reshaped = reshapedContent(data);
+	if (reshaped) return { ok: false, status: 401, reason: `signed fields re-shaped: ${reshaped}` };
 	if (String(data.appid ?? '') !== options.appId) return { ok: false, status: 401, reason: 'notification is for another merchant' };
 	const event = notificationEvent(envelope, data);
 	return { ok: true, data, envelope, event, dedupeKey: notificationKey(data, event) };

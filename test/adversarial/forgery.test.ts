@@ -83,6 +83,30 @@ function variantsOf(g: (typeof genuine)[number], other: (typeof genuine)[number]
 		out.push({ name: `${key} as null`, body: envelopeOf({ ...data, [key]: null }, sign) });
 		out.push({ name: `${key} as an object`, body: envelopeOf({ ...data, [key]: { value } }, sign) });
 	}
+	// Ksher's canonical string has no separators: folding a field into the one before it
+	// ("mch_order_no=INV-1" + "nonce_str=abc" → mch_order_no "INV-1nonce_str=abc") or
+	// splitting one at a "name=" keeps the signed bytes, and so the signature, while the data
+	// changes (a new order number, a missing field). Each variant below is checked to sign
+	// the very same bytes, so only the trigger's own rule can refuse it.
+	const ordered = Object.keys(data).sort();
+	const canonical = canonicalString(data);
+	const reshaped = (name: string, shaped: Record<string, unknown>) => {
+		expect({ name, canonical: canonicalString(shaped) }).toEqual({ name, canonical });
+		out.push({ name, body: envelopeOf(shaped, sign) });
+	};
+	for (let i = 0; i + 1 < ordered.length; i++) {
+		const [key, next] = [ordered[i], ordered[i + 1]];
+		const { [next]: _folded, ...rest } = data;
+		reshaped(`${next} folded into ${key}`, { ...rest, [key]: `${String(data[key])}${next}=${String(data[next])}` });
+		if (i + 2 < ordered.length) {
+			const after = ordered[i + 2];
+			const { [next]: _a, [after]: _b, ...fewer } = data;
+			reshaped(`${next} and ${after} folded into ${key}`, { ...fewer, [key]: `${String(data[key])}${next}=${String(data[next])}${after}=${String(data[after])}` });
+		}
+		// The same fold written as a key that holds "=": {"mch_order_no=INV-1nonce_str": "abc"}.
+		const { [key]: _k, [next]: _n, ...others } = data;
+		reshaped(`${key} and ${next} as one key holding "="`, { ...others, [`${key}=${String(data[key])}${next}`]: String(data[next]) });
+	}
 	for (const [name, extra] of [
 		['added field', { extra: 'x' }],
 		['added empty field', { extra: '' }],

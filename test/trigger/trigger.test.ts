@@ -86,6 +86,30 @@ describe('Ksher Trigger: genuine notifications', () => {
 		expect(v1.emitted).toEqual([]);
 	});
 
+	it('accepts "=" inside values (attach text, URLs), and refuses the same signed text re-shaped into other fields', async () => {
+		const t = await trigger();
+		const { orderNo } = await h.createOrder();
+		await h.payOrder(orderNo);
+		const order = h.sim.order(orderNo)!;
+		const attach = 'ref=A1&back=https://shop.example/?order=1&channel=line';
+		const data: Record<string, unknown> = {
+			appid: h.sim.info.appid, attach, cash_fee: order.total_fee, cash_fee_type: 'THB', channel: 'promptpay', channel_order_no: `4200${order.pay_mch_order_no}`,
+			fee_type: 'THB', ksher_order_no: order.ksher_order_no, mch_order_no: orderNo, nonce_str: 'abcdefabcdefabcdefabcdefabcdefab', openid: '',
+			pay_mch_order_no: order.pay_mch_order_no, rate: '1.000000', result: 'SUCCESS', time_end: order.time_end, total_fee: order.total_fee,
+		};
+		// mch_order_no=<order> + nonce_str=<nonce> signs the same bytes as mch_order_no=<order>nonce_str=<nonce>.
+		const { nonce_str: nonce, ...withoutNonce } = data;
+		const folded = { ...withoutNonce, mch_order_no: `${orderNo}nonce_str=${String(nonce)}` };
+		const signed = JSON.parse(h.sim.signedNotification(data)) as { sign: string };
+		const answer = await t.post(JSON.stringify({ code: 0, msg: '操作成功', data: folded, sign: signed.sign, message: '操作成功' }));
+		expect(answer).toEqual({ status: 401, body: '{"result":"FAIL","msg":"signed fields re-shaped: mch_order_no holds the missing field nonce_str"}' });
+		expect(t.emitted).toEqual([]);
+
+		expect(await t.post(h.sim.signedNotification(data))).toEqual({ status: 200, body: ACK });
+		expect(t.emitted).toHaveLength(1);
+		expect(t.emitted[0]).toMatchObject({ event: 'paid', orderNumber: orderNo, attach });
+	});
+
 	it('parses the raw body whatever the content type, including application/json', async () => {
 		const t = await trigger();
 		const a = await genuinePaid();
