@@ -53,11 +53,16 @@ export function verifyNotificationBody(raw: string | Buffer | undefined, publicK
 	return { ok: true, data: envelope.data, envelope };
 }
 
-/** The fields of Ksher's payment notification (API.md §5.1), and those of refund-shaped data. */
+/**
+ * The fields of Ksher's payment notification (API.md §5.1), of refund-shaped and of failed
+ * data. Only documented data fields: request parameters such as lang are left out, because
+ * a URL in Attach may well hold "lang=" while no notification carries lang.
+ */
 const NOTIFICATION_FIELDS = [
 	'appid', 'attach', 'cash_fee', 'cash_fee_type', 'channel', 'channel_order_no', 'fee_type', 'ksher_order_no', 'mch_order_no',
 	'nonce_str', 'openid', 'pay_mch_order_no', 'rate', 'result', 'time_end', 'total_fee',
-	'mch_refund_no', 'ksher_refund_no', 'channel_refund_no', 'refund_fee', 'refund_state', 'refund_time', 'refund_orders', 'refund_count',
+	'mch_refund_no', 'ksher_refund_no', 'channel_refund_no', 'refund_fee', 'mch_refund_fee', 'refund_state', 'refund_time', 'refund_orders', 'refund_count',
+	'err_code', 'err_msg',
 ];
 
 /**
