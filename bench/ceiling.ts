@@ -3,6 +3,7 @@ import { join } from 'path';
 import { NodeConnectionTypes, type IExecuteFunctions, type INodeExecutionData, type INodeType, type INodeTypeDescription } from 'n8n-workflow';
 
 import { n8nTransport } from '../nodes/adapters/transport';
+import { runBounded } from '../nodes/Ksher/Ksher.node.ts';
 import { registerNodeType } from '../test/helpers/n8n';
 import { startScriptProcess } from './simulatorProcess';
 
@@ -37,18 +38,14 @@ class HttpPairCeiling implements INodeType {
 		const transport = n8nTransport(this.helpers);
 		const headers = { 'content-type': 'application/x-www-form-urlencoded;charset=utf-8', accept: 'application/json' };
 		const out: INodeExecutionData[] = new Array(items.length);
-		let next = 0;
-		const worker = async () => {
-			while (next < items.length) {
-				const i = next++;
-				const orderNumber = this.getNodeParameter('orderNumber', i) as string;
-				const body = `appid=mch35000&mch_order_no=${orderNumber}&nonce_str=${'0'.repeat(32)}&time_stamp=20261127140600&sign=${'0'.repeat(256)}`;
-				const first = await transport({ url: `${baseUrl}/fast`, headers, body, timeoutMs: 10_000 });
-				const second = await transport({ url: `${baseUrl}/slow`, headers, body: `${body}&refund_fee=1000`, timeoutMs: 10_000 });
-				out[i] = { json: { orderNumber, status: [first.status, second.status] }, pairedItem: { item: i } };
-			}
-		};
-		await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+		// The Ksher node's own worker pool, so that only the Ksher work differs.
+		await runBounded(items.length, concurrency, async (i) => {
+			const orderNumber = this.getNodeParameter('orderNumber', i) as string;
+			const body = `appid=mch35000&mch_order_no=${orderNumber}&nonce_str=${'0'.repeat(32)}&time_stamp=20261127140600&sign=${'0'.repeat(256)}`;
+			const first = await transport({ url: `${baseUrl}/fast`, headers, body, timeoutMs: 10_000 });
+			const second = await transport({ url: `${baseUrl}/slow`, headers, body: `${body}&refund_fee=1000`, timeoutMs: 10_000 });
+			out[i] = { json: { orderNumber, status: [first.status, second.status] }, pairedItem: { item: i } };
+		});
 		return [out];
 	}
 }

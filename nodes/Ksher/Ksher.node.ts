@@ -28,7 +28,7 @@ export const DEFAULT_CONCURRENCY = 4;
 export const MAX_CONCURRENCY = 20;
 
 /** Runs items with at most `limit` in flight; after the first failure no new item starts. */
-async function runBounded(count: number, limit: number, run: (index: number) => Promise<void>): Promise<void> {
+export async function runBounded(count: number, limit: number, run: (index: number) => Promise<void>): Promise<void> {
 	let next = 0;
 	let failure: { error: unknown } | undefined;
 	const worker = async () => {
