@@ -14,23 +14,67 @@ export interface Delivery {
 }
 
 /**
- * The Ksher Trigger behind a real HTTP server: each POST becomes a real request object
- * (with n8n's `rawBody`) handed to the node's webhook() through n8n-core's WebhookContext,
- * against one long-lived workflow whose static data persists between calls, as in an
- * active n8n workflow.
+ * The Ksher Trigger behind a real HTTP server, handled the way a real n8n (2.41) handles a
+ * production webhook request (packages/cli/src/webhooks/live-webhooks.ts, webhook-helpers.ts,
+ * workflow-runner.ts):
+ * - for every request the workflow and its static data are loaded afresh from the
+ *   "database" (here `store.json`), never shared with other requests;
+ * - webhook() runs through n8n-core's WebhookContext with a real request (n8n's `rawBody`)
+ *   and response;
+ * - when it returns workflow data, the run starts: the request's static data is wrapped in a
+ *   second Workflow (which clears its "changed" mark), the run reloads the static data from
+ *   the database and the execution is stored; then the request's static data is saved whole
+ *   if it is marked changed (last writer wins), and only then does the answer go out: the
+ *   description's responseData, else the node's `webhookResponse` (responseMode onReceived);
+ * - otherwise the static data is saved, then the node's own answer (or webhookResponse) goes out.
+ * Each step that touches the database yields, so concurrent requests interleave as they do
+ * in n8n. `restart()` models a new n8n process: the node's modules are loaded afresh, and
+ * only the database survives.
  */
 export interface TriggerServer {
 	url: string;
 	/** Every answer the trigger gave, in order. */
 	deliveries: Delivery[];
-	/** Every item that would have started a workflow run. */
+	/** Every item of a stored execution, i.e. of a run n8n started. */
 	emitted: IDataObject[];
+	/** The static data as stored in the "database". */
 	staticData: () => IDataObject;
+	/** How many times a request saved the static data. */
+	saves: () => number;
 	post: (body: string | Buffer, contentType?: string) => Promise<{ status: number; body: string }>;
+	/** A new process: the trigger's modules are loaded afresh; the stored static data stays. */
+	restart: () => void;
 	close: () => Promise<void>;
 }
 
-export async function startTrigger(options: { credentials: ICredentialDataDecryptedObject; parameters?: INode['parameters']; mode?: 'webhook' | 'manual' }): Promise<TriggerServer> {
+export interface TriggerOptions {
+	credentials: ICredentialDataDecryptedObject;
+	parameters?: INode['parameters'];
+	mode?: 'webhook' | 'manual';
+	/**
+	 * Models a workflow whose other nodes change static data (a Code node, another trigger):
+	 * each run saves the copy it loaded when it started, this many ms after it started.
+	 */
+	runSavesStaleCopyAfterMs?: number;
+	/** Makes storing the execution fail for these delivery numbers (1-based), as a database error would. */
+	failStoringExecution?: (delivery: number) => boolean;
+}
+
+type TriggerClass = new () => KsherTrigger;
+
+/** The trigger class from a fresh module registry: what a restarted n8n process loads. */
+function freshTriggerClass(): TriggerClass {
+	let loaded: TriggerClass | undefined;
+	jest.isolateModules(() => {
+		// eslint-disable-next-line @typescript-eslint/no-require-imports
+		loaded = (require('../../nodes/KsherTrigger/KsherTrigger.node.ts') as { KsherTrigger: TriggerClass }).KsherTrigger;
+	});
+	return loaded!;
+}
+
+const databaseLatency = () => new Promise<void>((resolve) => setTimeout(resolve, Math.random() * 3));
+
+export async function startTrigger(options: TriggerOptions): Promise<TriggerServer> {
 	const node: INode = {
 		id: 'trigger',
 		name: 'Ksher Trigger',
@@ -41,25 +85,44 @@ export async function startTrigger(options: { credentials: ICredentialDataDecryp
 		parameters: { events: ['paid', 'refunded'], ...(options.parameters ?? {}) },
 		credentials: { ksherApi: { id: 'cred-1', name: 'Ksher test' } },
 	};
-	const workflow = new Workflow({ id: 'wf-trigger', nodes: [node], connections: {}, active: true, nodeTypes, staticData: {} });
-	const trigger = new KsherTrigger();
+	const workflowId = `wf-trigger-${++harnessCount}`;
+	const store = { json: '{}', saves: 0 };
+	let trigger = new KsherTrigger();
 	const deliveries: Delivery[] = [];
 	const emitted: IDataObject[] = [];
 	let counter = 0;
 
+	const save = async (workflow: Workflow) => {
+		await databaseLatency();
+		if (workflow.staticData.__dataChanged === true) {
+			store.json = JSON.stringify(workflow.staticData);
+			store.saves++;
+			workflow.staticData.__dataChanged = false;
+		}
+	};
+
 	const handle = async (req: IncomingMessage & { rawBody?: Buffer }, res: ServerResponse) => {
+		const delivery = ++counter;
 		const chunks: Buffer[] = [];
 		for await (const chunk of req) chunks.push(chunk as Buffer);
 		req.rawBody = Buffer.concat(chunks);
-		// The two express additions the node uses.
+		// The express additions the node and n8n use.
 		const response = Object.assign(res, {
 			status(code: number) {
 				res.statusCode = code;
 				return response;
 			},
+			json(body: unknown) {
+				res.setHeader('content-type', 'application/json; charset=utf-8');
+				res.end(JSON.stringify(body));
+				return response;
+			},
 		});
-		const webhookData = { httpMethod: 'POST', node: node.name, path: 'webhook', webhookDescription: trigger.description.webhooks![0], workflowId: workflow.id } as unknown as IWebhookData;
-		const additionalData = makeAdditionalData(options.credentials, `hook-${++counter}`, undefined, { httpRequest: req, httpResponse: response });
+		await databaseLatency();
+		const loaded = JSON.parse(store.json) as IDataObject;
+		const workflow = new Workflow({ id: workflowId, nodes: [node], connections: {}, active: true, nodeTypes, staticData: loaded });
+		const webhookData = { httpMethod: 'POST', node: node.name, path: 'webhook', webhookDescription: trigger.description.webhooks![0], workflowId } as unknown as IWebhookData;
+		const additionalData = makeAdditionalData(options.credentials, `hook-${delivery}`, undefined, { httpRequest: req, httpResponse: response });
 		const context = new WebhookContext(workflow, node, additionalData, options.mode ?? 'webhook', webhookData, [], null);
 		let result: IWebhookResponseData;
 		try {
@@ -68,9 +131,36 @@ export async function startTrigger(options: { credentials: ICredentialDataDecryp
 			if (!res.headersSent) res.writeHead(500).end(JSON.stringify({ error: (error as Error).message }));
 			throw error;
 		}
-		const items = (result.workflowData?.[0] ?? []).map((i) => i.json);
+		if (result.workflowData === undefined) {
+			await save(workflow);
+			if (!result.noWebhookResponse) response.status(200).json(result.webhookResponse ?? { message: 'Webhook call received' });
+			return [];
+		}
+		// WorkflowRunner.run(): establishContextForPersistence() wraps the request's static data
+		// in a second Workflow, which clears its "changed" mark; then the run's own copy of the
+		// static data is loaded, and the execution stored.
+		new Workflow({ id: workflowId, nodes: [node], connections: {}, active: true, nodeTypes, staticData: loaded });
+		const runStaticData = store.json;
+		await databaseLatency();
+		if (options.failStoringExecution?.(delivery)) {
+			if (!res.headersSent) response.status(500).json({ code: 0, message: 'Error in workflow' });
+			return [];
+		}
+		const items = result.workflowData[0].map((i) => i.json);
 		emitted.push(...items);
-		if (!result.noWebhookResponse && !res.writableEnded) res.writeHead(200).end(JSON.stringify({ message: 'Workflow was started' }));
+		if (options.runSavesStaleCopyAfterMs !== undefined) {
+			setTimeout(() => {
+				store.json = runStaticData;
+				store.saves++;
+			}, options.runSavesStaleCopyAfterMs);
+		}
+		await save(workflow);
+		// extractWebhookOnReceivedResponse(): the description's responseData wins over webhookResponse.
+		const onReceived = trigger.description.webhooks![0].responseData ?? result.webhookResponse ?? { message: 'Workflow was started' };
+		if (!result.noWebhookResponse && !res.headersSent) {
+			if (typeof onReceived === 'string') response.status(200).end(onReceived);
+			else response.status(200).json(onReceived);
+		}
 		return items;
 	};
 
@@ -81,21 +171,31 @@ export async function startTrigger(options: { credentials: ICredentialDataDecryp
 			if (typeof chunk === 'string' || Buffer.isBuffer(chunk)) body += chunk.toString();
 			return originalEnd(chunk as never, ...(rest as never[]));
 		}) as typeof res.end;
-		handle(req, res).then(
-			(items) => deliveries.push({ status: res.statusCode, body, emitted: items }),
-			() => deliveries.push({ status: 500, body, emitted: [] }),
+		const handled = handle(req, res).then(
+			(items) => void deliveries.push({ status: res.statusCode, body, emitted: items }),
+			() => void deliveries.push({ status: 500, body, emitted: [] }),
 		);
+		active.add(handled);
+		void handled.finally(() => active.delete(handled));
 	});
+	// n8n may still be saving after the answer went out: post() resolves once that is done too.
+	const active = new Set<Promise<void>>();
 	await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
 	const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/webhook/${node.webhookId}/webhook`;
 	return {
 		url,
 		deliveries,
 		emitted,
-		staticData: () => workflow.staticData as IDataObject,
+		staticData: () => JSON.parse(store.json) as IDataObject,
+		saves: () => store.saves,
 		post: async (body, contentType = 'text/plain;charset=utf-8') => {
 			const response = await fetch(url, { method: 'POST', headers: { 'content-type': contentType }, body });
-			return { status: response.status, body: await response.text() };
+			const answer = { status: response.status, body: await response.text() };
+			await Promise.all([...active]);
+			return answer;
+		},
+		restart: () => {
+			trigger = new (freshTriggerClass())();
 		},
 		close: () =>
 			new Promise<void>((resolve) => {
@@ -104,3 +204,5 @@ export async function startTrigger(options: { credentials: ICredentialDataDecryp
 			}),
 	};
 }
+
+let harnessCount = 0;
