@@ -16,7 +16,6 @@ import {
 	NOTIFICATION_ACK,
 	refundsOf,
 	refundTargetOf,
-	SeenNotifications,
 	type KsherClient,
 	type NotificationEvent,
 	type SeenState,
@@ -25,11 +24,17 @@ import { clientFromCredentials, readCredentials, verificationKey } from '../adap
 import { ksherTimeToIso, majorAmount, orderFields } from '../adapters/format';
 import { testKsherCredentials } from '../adapters/credentialTest';
 import { n8nTransport } from '../adapters/transport';
+import { keepMarkedUntilAnswered, settledWithin, whenAnswered } from './answer';
+import { ledgerFor } from './ledger';
 
 type Reply = { status: number; body: string };
 
 const rejected = (status: number, reason: string): Reply => ({ status, body: JSON.stringify({ result: 'FAIL', msg: reason }) });
-const ACKNOWLEDGED: Reply = { status: 200, body: NOTIFICATION_ACK };
+/** Given to n8n, which sends it as JSON: exactly NOTIFICATION_ACK. */
+const ACKNOWLEDGEMENT = JSON.parse(NOTIFICATION_ACK) as IDataObject;
+
+/** How long a copy waits for another copy's outcome before asking Ksher to send it again. */
+const IN_FLIGHT_WAIT_MS = 60_000;
 
 function outputItem(event: NotificationEvent, data: Record<string, unknown>, dedupeKey: string): IDataObject {
 	const item: IDataObject = { event, orderNumber: String(data.mch_order_no ?? ''), ...orderFields(data) };
@@ -82,7 +87,9 @@ export class KsherTrigger implements INodeType {
 		inputs: [],
 		outputs: [NodeConnectionTypes.Main],
 		credentials: [{ name: 'ksherApi', required: true, testedBy: 'ksherApiTest' }],
-		webhooks: [{ name: 'default', httpMethod: 'POST', responseMode: 'onReceived', path: 'webhook' }],
+		// onReceived: n8n answers once it has stored the execution the notification starts;
+		// responseData is that answer's body (n8n's default would be the text "firstEntryJson").
+		webhooks: [{ name: 'default', httpMethod: 'POST', responseMode: 'onReceived', responseData: NOTIFICATION_ACK, path: 'webhook' }],
 		properties: [
 			{
 				displayName:
@@ -169,30 +176,51 @@ export class KsherTrigger implements INodeType {
 		}
 
 		const events = this.getNodeParameter('events', []) as string[];
-		const wanted = events.includes('any') || events.includes(check.event);
-		const seen = new SeenNotifications(this.getWorkflowStaticData('node') as SeenState);
-		if (!wanted || seen.has(check.dedupeKey)) {
+		if (!events.includes('any') && !events.includes(check.event)) {
 			// Genuine, so Ksher must stop retrying, but this one starts no run.
-			send(ACKNOWLEDGED);
-			return { noWebhookResponse: true };
+			return { webhookResponse: ACKNOWLEDGEMENT };
 		}
-		// Claim it before any await, so a retry arriving meanwhile is dropped.
-		seen.add(check.dedupeKey);
 
+		const ledger = ledgerFor(this.getWorkflow().id, this.getNode().id);
+		const stored = this.getWorkflowStaticData('node') as SeenState;
+		if (ledger.absorb(stored)) ledger.persistInto(stored);
+		const waitUntil = Date.now() + IN_FLIGHT_WAIT_MS;
+		// Another copy of this notification is being handled: its outcome decides this one.
+		for (let inFlight = ledger.inFlight(check.dedupeKey); inFlight; inFlight = ledger.inFlight(check.dedupeKey)) {
+			const ran = await settledWithin(inFlight, waitUntil);
+			if (ran === undefined) {
+				send(rejected(503, 'another delivery of this notification is still being handled, retry later'));
+				return { noWebhookResponse: true };
+			}
+		}
+		if (ledger.has(check.dedupeKey)) return { webhookResponse: ACKNOWLEDGEMENT };
+
+		// Claimed with no await since the checks above: no other request in this process
+		// can claim it in between.
+		const claim = ledger.claim(check.dedupeKey);
 		const options = this.getNodeParameter('options', {}) as IDataObject;
 		if (options.confirmWithKsher === true) {
 			const client = clientFromCredentials(credentialData, n8nTransport(this.helpers), 15_000);
-			const confirmed = await confirmedByKsher(client, check.event, check.data);
+			const confirmed = await confirmedByKsher(client, check.event, check.data).catch(() => undefined);
 			if (confirmed !== true) {
-				seen.forget(check.dedupeKey);
+				claim.settle(false);
 				send(rejected(confirmed === undefined ? 503 : 409, confirmed === undefined ? 'could not confirm with Ksher, retry later' : 'Ksher does not confirm this notification yet'));
 				return { noWebhookResponse: true };
 			}
 		}
-
-		send(ACKNOWLEDGED);
+		claim.record();
+		ledger.persistInto(stored);
+		// n8n answers only after it has stored the execution and saved the static data: a 200
+		// means the run exists; anything else gives the claim back.
+		whenAnswered(res, (status) => claim.settle(status === 200));
+		// As it starts the run, n8n 2.41 wraps this request's static data in a second Workflow
+		// (WorkflowRunner.establishContextForPersistence), which clears its "changed" mark, so
+		// the save before the answer would skip the claim. Marking it again after that, until
+		// the answer, keeps the claim in that save.
+		keepMarkedUntilAnswered(res, () => ledger.persistInto(stored));
+		res.setHeader('content-type', 'application/json; charset=utf-8');
 		return {
-			noWebhookResponse: true,
+			webhookResponse: ACKNOWLEDGEMENT,
 			workflowData: [this.helpers.returnJsonArray([outputItem(check.event, check.data, check.dedupeKey)])],
 		};
 	}

@@ -1,0 +1,42 @@
+import { sleep } from 'n8n-workflow';
+
+/**
+ * What the trigger needs to know about n8n's answer to a request: whether it went out
+ * with a 200, and a way to act until it has. (n8n's rules for community nodes allow no
+ * timers of their own: waits use n8n's sleep.)
+ */
+export type Answerable = { once?: (event: 'close', listener: () => void) => unknown; writableFinished?: boolean; statusCode?: number };
+
+/** The outcome, or undefined once the deadline (epoch ms) has passed without one. */
+export async function settledWithin(outcome: Promise<boolean>, deadline: number): Promise<boolean | undefined> {
+	let settled: boolean | undefined;
+	void outcome.then((ran) => (settled = ran));
+	while (settled === undefined && Date.now() < deadline) {
+		await Promise.race([outcome, sleep(Math.min(250, Math.max(1, deadline - Date.now())))]);
+	}
+	return settled;
+}
+
+/** Calls back with the status n8n answered with, or 0 when the connection ended without an answer. */
+export function whenAnswered(res: Answerable, callback: (status: number) => void): void {
+	if (typeof res.once !== 'function') {
+		// Not an HTTP response (an in-process benchmark): nothing will be answered on it.
+		callback(200);
+		return;
+	}
+	res.once('close', () => callback(res.writableFinished ? (res.statusCode ?? 0) : 0));
+}
+
+/** Calls mark() on the next turn of the event loop, then every 10 ms, until the answer has gone out. */
+export function keepMarkedUntilAnswered(res: Answerable, mark: () => void): void {
+	if (typeof res.once !== 'function') return;
+	let answered = false;
+	res.once('close', () => (answered = true));
+	void (async () => {
+		await sleep(0);
+		while (!answered) {
+			mark();
+			await sleep(10);
+		}
+	})();
+}

@@ -1,0 +1,128 @@
+import type { ICredentialDataDecryptedObject } from 'n8n-workflow';
+
+import { simulatorCredentials } from '../helpers/node';
+import { startHarness, type SimulatorHarness } from '../helpers/simulator';
+import { startTrigger, type TriggerOptions, type TriggerServer } from '../helpers/trigger';
+
+/**
+ * Exactly one run per notification, with n8n's real storage semantics (the harness reloads
+ * the static data for every request, saves it whole afterwards, and answers only after
+ * storing the execution): concurrent copies, concurrent different orders, runs that save
+ * an older copy, a restart, and an execution n8n could not store.
+ */
+const ACK = '{"result":"SUCCESS","msg":"OK"}';
+let h: SimulatorHarness;
+const triggers: TriggerServer[] = [];
+beforeAll(async () => {
+	h = await startHarness({ timeScale: 0.001 });
+});
+afterAll(async () => {
+	await Promise.all(triggers.map((t) => t.close()));
+	await h.sim.close();
+});
+
+async function trigger(options: Partial<TriggerOptions> = {}) {
+	const t = await startTrigger({ credentials: simulatorCredentials(h) as ICredentialDataDecryptedObject, ...options });
+	triggers.push(t);
+	return t;
+}
+
+let nonce = 0;
+async function paidNotification(): Promise<{ orderNo: string; body: string }> {
+	const { orderNo } = await h.createOrder();
+	await h.payOrder(orderNo);
+	const o = h.sim.order(orderNo)!;
+	const body = h.sim.signedNotification({
+		appid: h.sim.info.appid, attach: '', cash_fee: o.total_fee, cash_fee_type: 'THB', channel: 'promptpay', channel_order_no: '', fee_type: 'THB',
+		ksher_order_no: o.ksher_order_no, mch_order_no: orderNo, nonce_str: `x${++nonce}`.padEnd(32, '0'), openid: '', pay_mch_order_no: o.pay_mch_order_no,
+		rate: '1.000000', result: 'SUCCESS', time_end: o.time_end, total_fee: o.total_fee,
+	});
+	return { orderNo, body };
+}
+
+const runsPerOrder = (t: TriggerServer) => {
+	const counts = new Map<string, number>();
+	for (const item of t.emitted) counts.set(String(item.orderNumber), (counts.get(String(item.orderNumber)) ?? 0) + 1);
+	return counts;
+};
+
+it.each([2, 12, 50])('%d concurrent copies of one notification: one run, every copy acknowledged', async (copies) => {
+	const t = await trigger();
+	const { orderNo, body } = await paidNotification();
+	const answers = await Promise.all(Array.from({ length: copies }, () => t.post(body)));
+	expect(answers.filter((a) => a.status !== 200 || a.body !== ACK)).toEqual([]);
+	expect(t.emitted.map((i) => i.orderNumber)).toEqual([orderNo]);
+});
+
+it('30 orders at once, then each again one by one, with runs saving older copies: 30 runs; after a restart, none', async () => {
+	const t = await trigger({ runSavesStaleCopyAfterMs: 5 });
+	const orders = await Promise.all(Array.from({ length: 30 }, () => paidNotification()));
+	const first = await Promise.all(orders.map((o) => t.post(o.body)));
+	expect(first.every((a) => a.status === 200 && a.body === ACK)).toBe(true);
+	await new Promise((r) => setTimeout(r, 50));
+	for (const o of orders) expect(await t.post(o.body)).toEqual({ status: 200, body: ACK });
+	expect(t.emitted).toHaveLength(30);
+
+	// The runs' late saves wrote older copies; the next request's save puts everything back.
+	await new Promise((r) => setTimeout(r, 50));
+	expect(await t.post(orders[0].body)).toEqual({ status: 200, body: ACK });
+	const stored = Object.keys((t.staticData()['node:Ksher Trigger'] as { seen: object }).seen);
+	expect(stored).toHaveLength(30);
+
+	t.restart();
+	for (const o of orders) expect(await t.post(o.body)).toEqual({ status: 200, body: ACK });
+	expect(t.emitted).toHaveLength(30);
+	expect([...runsPerOrder(t).values()].every((n) => n === 1)).toBe(true);
+});
+
+it('when n8n cannot store the execution, the copy is not acknowledged and the next delivery starts the run', async () => {
+	const t = await trigger({ failStoringExecution: (delivery) => delivery === 1 });
+	const { orderNo, body } = await paidNotification();
+	const failed = await t.post(body);
+	expect(failed.status).toBe(500);
+	expect(failed.body).not.toBe(ACK);
+	expect(t.emitted).toEqual([]);
+	expect(await t.post(body)).toEqual({ status: 200, body: ACK });
+	expect(await t.post(body)).toEqual({ status: 200, body: ACK });
+	expect(t.emitted.map((i) => i.orderNumber)).toEqual([orderNo]);
+});
+
+it('copies arriving while the first one fails to be stored wait for it, then one of them starts the run', async () => {
+	const t = await trigger({ failStoringExecution: (delivery) => delivery === 1 });
+	const { orderNo, body } = await paidNotification();
+	const first = t.post(body);
+	await new Promise((r) => setTimeout(r, 1));
+	const answers = [await first, ...(await Promise.all(Array.from({ length: 5 }, () => t.post(body))))];
+	expect(answers.filter((a) => a.status === 200 && a.body === ACK)).toHaveLength(5);
+	expect(t.emitted.map((i) => i.orderNumber)).toEqual([orderNo]);
+});
+
+it('a restart mid-stream: what was stored before it is remembered, nothing is run twice', async () => {
+	const t = await trigger();
+	const orders = await Promise.all(Array.from({ length: 20 }, () => paidNotification()));
+	await Promise.all(orders.slice(0, 10).map((o) => t.post(o.body)));
+	t.restart();
+	await Promise.all(orders.flatMap((o) => [t.post(o.body), t.post(o.body)]));
+	expect(t.emitted).toHaveLength(20);
+	expect([...runsPerOrder(t).values()].every((n) => n === 1)).toBe(true);
+});
+
+it('30 orders at once, then a restart straight away: the last save held every claim, so nothing runs twice', async () => {
+	const t = await trigger();
+	const orders = await Promise.all(Array.from({ length: 30 }, () => paidNotification()));
+	await Promise.all(orders.map((o) => t.post(o.body)));
+	expect(Object.keys((t.staticData()['node:Ksher Trigger'] as { seen: object }).seen)).toHaveLength(30);
+	t.restart();
+	await Promise.all(orders.map((o) => t.post(o.body)));
+	expect(t.emitted).toHaveLength(30);
+});
+
+it('the claim is saved before n8n answers, although n8n clears the "changed" mark as it starts the run', async () => {
+	const t = await trigger();
+	for (let i = 0; i < 5; i++) {
+		const { orderNo, body } = await paidNotification();
+		expect(await t.post(body)).toEqual({ status: 200, body: ACK });
+		const stored = Object.keys((t.staticData()['node:Ksher Trigger'] as { seen: object }).seen);
+		expect(stored.filter((k) => k.includes(`|${orderNo}|`))).toHaveLength(1);
+	}
+});
