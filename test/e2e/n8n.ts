@@ -203,18 +203,23 @@ export async function createN8n(install: N8nInstall, userFolder: string, filesDi
 	const stop = async () => {
 		const proc = child;
 		child = undefined;
-		if (!proc || proc.exitCode !== null) return;
-		await new Promise<void>((resolvePromise) => {
-			const timer = setTimeout(() => proc.kill('SIGKILL'), 15_000);
-			proc.once('exit', () => {
-				clearTimeout(timer);
-				resolvePromise();
-			});
-			proc.kill('SIGTERM');
-		});
+		if (proc) await stopChild(proc);
 	};
 
 	return { url, port, userFolder, env, cli, start, stop, logFile };
+}
+
+/** SIGTERM, then SIGKILL after 15 s; resolves once the process has exited. */
+export function stopChild(child: ChildProcess): Promise<void> {
+	if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+	return new Promise<void>((resolvePromise) => {
+		const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+		child.once('exit', () => {
+			clearTimeout(timer);
+			resolvePromise();
+		});
+		child.kill('SIGTERM');
+	});
 }
 
 /** The JSON document `n8n execute --rawOutput` prints among its log lines. */

@@ -46,6 +46,34 @@ export class N8nRest {
 		return ((result.json as { data?: Array<Record<string, unknown>> }).data ?? []) as Array<Record<string, unknown>>;
 	}
 
+	/** The order number of every execution of a workflow started by its Ksher Trigger, all pages. */
+	async triggeredOrders(workflowId: string, node = 'Ksher Trigger'): Promise<string[]> {
+		const orders: string[] = [];
+		let cursor = '';
+		do {
+			const result = await this.call('GET', `/api/v1/executions?workflowId=${workflowId}&includeData=true&limit=100${cursor ? `&cursor=${cursor}` : ''}`, undefined, { 'X-N8N-API-KEY': this.apiKey });
+			if (result.status !== 200) throw new Error(`listing executions failed: ${result.status}`);
+			const page = result.json as { data?: Array<{ data?: { resultData?: { runData?: Record<string, Array<{ data?: { main?: Array<Array<{ json?: { orderNumber?: string } }>> } }>> } } }>; nextCursor?: string | null };
+			for (const execution of page.data ?? []) orders.push(String(execution.data?.resultData?.runData?.[node]?.[0]?.data?.main?.[0]?.[0]?.json?.orderNumber ?? '?'));
+			cursor = page.nextCursor ?? '';
+		} while (cursor);
+		return orders;
+	}
+
+	/** How many executions a workflow has (any status), all pages. */
+	async executionCount(workflowId: string): Promise<number> {
+		let count = 0;
+		let cursor = '';
+		do {
+			const result = await this.call('GET', `/api/v1/executions?workflowId=${workflowId}&limit=250${cursor ? `&cursor=${cursor}` : ''}`, undefined, { 'X-N8N-API-KEY': this.apiKey });
+			if (result.status !== 200) throw new Error(`listing executions failed: ${result.status}`);
+			const page = result.json as { data?: unknown[]; nextCursor?: string | null };
+			count += page.data?.length ?? 0;
+			cursor = page.nextCursor ?? '';
+		} while (cursor);
+		return count;
+	}
+
 	/** The editor's "Test" button for a credential. */
 	async testCredential(credential: { id: string; name: string; type: string; data: Record<string, unknown> }): Promise<{ status: string; message: string }> {
 		const result = await this.call('POST', '/rest/credentials/test', { credentials: credential });

@@ -4,7 +4,11 @@ import { join } from 'path';
 import { REPO_DIR } from './n8n';
 
 export const TRIGGER_WEBHOOK_ID = '5b0f3f5e-7c2a-4e4b-9a43-6b2f2b0d0001';
-export const WORKFLOW_IDS = { receipt: 'ksherReceipt0001', refundSheet: 'ksherRefundCsv01', paymentLink: 'ksherPayLink0001' };
+export const WORKFLOW_IDS = { receipt: 'ksherReceipt0001', refundSheet: 'ksherRefundCsv01', paymentLink: 'ksherPayLink0001', onceOnly: 'ksherOnceOnly001', load: 'ksherLoadOnly001', webhookNode: 'n8nWebhookLoad01' };
+export const ONCE_ONLY_WEBHOOK_ID = '5b0f3f5e-7c2a-4e4b-9a43-6b2f2b0d0002';
+export const LOAD_WEBHOOK_ID = '5b0f3f5e-7c2a-4e4b-9a43-6b2f2b0d0004';
+/** n8n's own Webhook node (isFullPath): /webhook/<path>. */
+export const WEBHOOK_NODE_PATH = 'ksher-compare';
 export const CREDENTIAL_IDS = { ksher: 'ksherCredential01', smtp: 'smtpCredential001' };
 
 type Workflow = { id: string; name: string; nodes: Array<Record<string, unknown> & { name: string; parameters: Record<string, unknown> }>; [key: string]: unknown };
@@ -26,6 +30,66 @@ export function exampleWorkflows(options: { filesDir: string; triggerUrl: string
 	create.parameters.notifyUrl = options.triggerUrl;
 	create.parameters.additionalFields = { ...(create.parameters.additionalFields as object), attach: JSON.stringify({ email: options.email ?? 'customer@example.com' }) };
 	return [receipt, sheet, link];
+}
+
+/**
+ * Ksher Trigger → Wait (1 s): a run that is still going when later copies arrive, for the
+ * exactly-once checks.
+ */
+export function onceOnlyWorkflow(): Workflow {
+	const id = WORKFLOW_IDS.onceOnly;
+	return {
+		id,
+		name: 'e2e: one run per notification',
+		active: false,
+		settings: { executionOrder: 'v1' },
+		nodes: [
+			{
+				id: `${id}-trigger`,
+				name: 'Ksher Trigger',
+				type: 'n8n-nodes-ksher.ksherTrigger',
+				typeVersion: 1,
+				position: [0, 0],
+				webhookId: ONCE_ONLY_WEBHOOK_ID,
+				parameters: { events: ['paid'], options: {} },
+				credentials: { ksherApi: { id: CREDENTIAL_IDS.ksher, name: 'Ksher account' } },
+			},
+			{ id: `${id}-wait`, name: 'Wait', type: 'n8n-nodes-base.wait', typeVersion: 1.1, position: [240, 0], parameters: { resume: 'timeInterval', amount: 1, unit: 'seconds' }, webhookId: '5b0f3f5e-7c2a-4e4b-9a43-6b2f2b0d0003' },
+		],
+		connections: { 'Ksher Trigger': { main: [[{ node: 'Wait', type: 'main', index: 0 }]] } },
+	};
+}
+
+/** A Ksher Trigger alone, and n8n's own Webhook node alone: the load comparison's two receivers. */
+export function loadWorkflows(): Workflow[] {
+	return [
+		{
+			id: WORKFLOW_IDS.load,
+			name: 'e2e: Ksher Trigger under load',
+			active: false,
+			settings: { executionOrder: 'v1' },
+			nodes: [
+				{
+					id: `${WORKFLOW_IDS.load}-trigger`, name: 'Ksher Trigger', type: 'n8n-nodes-ksher.ksherTrigger', typeVersion: 1, position: [0, 0],
+					webhookId: LOAD_WEBHOOK_ID, parameters: { events: ['paid'], options: {} }, credentials: { ksherApi: { id: CREDENTIAL_IDS.ksher, name: 'Ksher account' } },
+				},
+			],
+			connections: {},
+		},
+		{
+			id: WORKFLOW_IDS.webhookNode,
+			name: 'e2e: n8n Webhook node under load',
+			active: false,
+			settings: { executionOrder: 'v1' },
+			nodes: [
+				{
+					id: `${WORKFLOW_IDS.webhookNode}-webhook`, name: 'Webhook', type: 'n8n-nodes-base.webhook', typeVersion: 2, position: [0, 0],
+					webhookId: '5b0f3f5e-7c2a-4e4b-9a43-6b2f2b0d0005', parameters: { httpMethod: 'POST', path: WEBHOOK_NODE_PATH, responseMode: 'onReceived', options: {} },
+				},
+			],
+			connections: {},
+		},
+	];
 }
 
 /** A Manual Trigger → Ksher workflow for one operation. */

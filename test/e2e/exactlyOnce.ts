@@ -1,0 +1,120 @@
+import type { Simulator } from '../simulator/server';
+
+/**
+ * Deliveries of genuine, correctly signed notifications straight to a trigger URL, the way
+ * Ksher (or a replay) would send them, with controlled concurrency; and the checks of how
+ * many executions they started.
+ */
+export const ACK = '{"result":"SUCCESS","msg":"OK"}';
+
+export interface Answer {
+	status: number;
+	body: string;
+	ms: number;
+}
+
+let serial = 0;
+
+/** A genuine paid notification for an order number that is unique to this run. */
+export function paidNotification(sim: Simulator, prefix: string): { orderNo: string; body: string } {
+	const n = ++serial;
+	const orderNo = `${prefix}-${Date.now().toString(36)}-${n}`;
+	const body = sim.signedNotification({
+		appid: sim.info.appid, attach: '', cash_fee: 15050, cash_fee_type: 'THB', channel: 'promptpay', channel_order_no: '', fee_type: 'THB',
+		ksher_order_no: `7002026113000${String(n).padStart(10, '0')}`, mch_order_no: orderNo, nonce_str: `e2e${n}`.padEnd(32, '0'), openid: '',
+		pay_mch_order_no: `2611300000${String(n).padStart(6, '0')}`, rate: '1.000000', result: 'SUCCESS', time_end: '2026-11-30 12:00:00', total_fee: 15050,
+	});
+	return { orderNo, body };
+}
+
+export async function deliver(url: string, body: string): Promise<Answer> {
+	const started = performance.now();
+	try {
+		const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'text/plain;charset=utf-8' }, body });
+		return { status: response.status, body: await response.text(), ms: performance.now() - started };
+	} catch (error) {
+		return { status: 0, body: (error as Error).message, ms: performance.now() - started };
+	}
+}
+
+/** Sends each (url, body) with at most `inFlight` requests open at once; answers in input order. */
+export async function deliverAll(jobs: Array<{ url: string; body: string }>, inFlight: number): Promise<Answer[]> {
+	const answers: Answer[] = new Array<Answer>(jobs.length);
+	let next = 0;
+	const worker = async () => {
+		while (next < jobs.length) {
+			const i = next++;
+			answers[i] = await deliver(jobs[i].url, jobs[i].body);
+		}
+	};
+	await Promise.all(Array.from({ length: Math.min(inFlight, jobs.length) }, worker));
+	return answers;
+}
+
+/**
+ * Sends at a steady rate (slots per second), each request on its own whatever the answers
+ * take; jobs that share a slot go out at the same moment.
+ */
+export async function deliverAtRate(jobs: Array<{ url: string; body: string; slot?: number }>, perSecond: number): Promise<Answer[]> {
+	const started = performance.now();
+	return Promise.all(
+		jobs.map(async (job, i) => {
+			const due = started + ((job.slot ?? i) * 1000) / perSecond;
+			const wait = due - performance.now();
+			if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+			return deliver(job.url, job.body);
+		}),
+	);
+}
+
+export function shuffle<T>(items: T[]): T[] {
+	for (let i = items.length - 1; i > 0; i--) {
+		const j = Math.floor(Math.random() * (i + 1));
+		[items[i], items[j]] = [items[j], items[i]];
+	}
+	return items;
+}
+
+export const notAcknowledged = (answers: Answer[]) => answers.filter((a) => a.status !== 200 || a.body !== ACK);
+
+export function describeAnswers(answers: Answer[]): string {
+	const counts = new Map<string, number>();
+	for (const a of answers) counts.set(`${a.status} ${a.body.slice(0, 80)}`, (counts.get(`${a.status} ${a.body.slice(0, 80)}`) ?? 0) + 1);
+	return [...counts].map(([k, n]) => `${n}× ${k}`).join('; ');
+}
+
+/** Order numbers that started more than one run, and those that started none. */
+export function runCheck(expected: string[], started: string[]): { twice: string[]; missing: string[]; extra: string[] } {
+	const counts = new Map<string, number>();
+	for (const o of started) counts.set(o, (counts.get(o) ?? 0) + 1);
+	const want = new Set(expected);
+	return {
+		twice: [...counts].filter(([, n]) => n > 1).map(([o]) => o),
+		missing: expected.filter((o) => !counts.has(o)),
+		extra: [...counts.keys()].filter((o) => !want.has(o)),
+	};
+}
+
+export function percentile(values: number[], p: number): number {
+	const sorted = [...values].sort((a, b) => a - b);
+	return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? 0;
+}
+
+/**
+ * The runs a workflow's trigger started, once n8n has them all: an execution is stored
+ * before the trigger is answered, but its trigger output appears only when it runs (on a
+ * worker, in queue mode). Waits until every execution shows its order and the count is
+ * at least the expected one, then compares.
+ */
+export async function settledRunCheck(list: () => Promise<string[]>, expected: string[], timeoutMs = 120_000): Promise<ReturnType<typeof runCheck> & { executions: number }> {
+	const started = Date.now();
+	let orders = await list();
+	while ((orders.includes('?') || orders.length < expected.length) && Date.now() - started < timeoutMs) {
+		await new Promise((r) => setTimeout(r, 500));
+		orders = await list();
+	}
+	// A moment more, so that a late duplicate would be seen too.
+	await new Promise((r) => setTimeout(r, 1000));
+	orders = await list();
+	return { ...runCheck(expected, orders), executions: orders.length };
+}

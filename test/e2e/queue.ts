@@ -1,0 +1,131 @@
+import { spawn, type ChildProcess } from 'child_process';
+import { createWriteStream, existsSync, readFileSync } from 'fs';
+import { join } from 'path';
+
+import { freePort, n8nEnvironment, stopChild, type N8nInstall } from './n8n';
+import { startPostgres, startRedis, type Postgres, type Service } from './services';
+
+/**
+ * n8n in queue mode on this machine, as merchants run it when one n8n is not enough:
+ * PostgreSQL, Redis, one main process, workers (`n8n worker`) that run the executions, and
+ * webhook processes (`n8n webhook`) that receive production webhooks. All share one user
+ * folder (with the community package) and one encryption key. The main process serves the
+ * editor and the API only (N8N_DISABLE_PRODUCTION_MAIN_PROCESS), as in n8n's guide.
+ */
+export interface QueueProcess {
+	role: 'main' | 'worker' | 'webhook';
+	url: string;
+	logFile: string;
+	child?: ChildProcess;
+}
+
+export interface QueueCluster {
+	main: QueueProcess;
+	workers: QueueProcess[];
+	webhooks: QueueProcess[];
+	/** An n8n CLI command against the same database (run before main starts to publish). */
+	cli: (args: string[]) => Promise<{ code: number; stdout: string; stderr: string }>;
+	start: (options: { workers: number; webhooks: number }) => Promise<void>;
+	stop: () => Promise<void>;
+	/** The PostgreSQL database n8n uses. */
+	database: { port: number; database: string; user: string; password: string };
+	/** Which worker logs name an execution id as started there. */
+	workerOf: (executionId: string) => string[];
+}
+
+const log = (line: string) => process.stderr.write(`[e2e] ${line}\n`);
+
+export async function createQueueCluster(install: N8nInstall, userFolder: string, filesDir: string, servicesDir: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<QueueCluster> {
+	let postgres: Postgres | undefined;
+	let redis: Service | undefined;
+	const started = Date.now();
+	postgres = await startPostgres();
+	redis = await startRedis(servicesDir);
+	log(`queue mode: PostgreSQL on ${postgres.port}, Redis on ${redis.port} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+
+	const base = (port: number, name: string): NodeJS.ProcessEnv => ({
+		...n8nEnvironment(install, userFolder, port, 0, filesDir),
+		N8N_ENCRYPTION_KEY: 'ksher-e2e-queue-mode-encryption-key',
+		EXECUTIONS_MODE: 'queue',
+		QUEUE_BULL_REDIS_HOST: '127.0.0.1',
+		QUEUE_BULL_REDIS_PORT: String(redis!.port),
+		DB_TYPE: 'postgresdb',
+		DB_POSTGRESDB_HOST: '127.0.0.1',
+		DB_POSTGRESDB_PORT: String(postgres!.port),
+		DB_POSTGRESDB_DATABASE: postgres!.database,
+		DB_POSTGRESDB_USER: postgres!.user,
+		DB_POSTGRESDB_PASSWORD: postgres!.password,
+		N8N_EVENTBUS_LOGWRITER_LOGBASENAME: `n8nEventLog-${name}`,
+		N8N_DISABLE_PRODUCTION_MAIN_PROCESS: 'true',
+		...extraEnv,
+	});
+
+	const processes: QueueProcess[] = [];
+	const spawnN8n = async (role: QueueProcess['role'], index: number): Promise<QueueProcess> => {
+		const port = await freePort();
+		const name = `${role}${index}`;
+		const env = { ...base(port, name), N8N_RUNNERS_BROKER_PORT: String(await freePort()) };
+		let health = `http://127.0.0.1:${port}/healthz/readiness`;
+		if (role === 'worker') {
+			const healthPort = await freePort();
+			Object.assign(env, { QUEUE_HEALTH_CHECK_ACTIVE: 'true', QUEUE_HEALTH_CHECK_PORT: String(healthPort), N8N_WORKER_SERVER_ADDRESS: '127.0.0.1' });
+			health = `http://127.0.0.1:${healthPort}/healthz/readiness`;
+		}
+		const logFile = join(userFolder, `${name}.log`);
+		const out = createWriteStream(logFile, { flags: 'a' });
+		const child = spawn(install.node, [install.n8n, role === 'main' ? 'start' : role], { cwd: userFolder, env, stdio: ['ignore', 'pipe', 'pipe'] });
+		child.stdout?.pipe(out);
+		child.stderr?.pipe(out);
+		const proc: QueueProcess = { role, url: `http://127.0.0.1:${port}`, logFile, child };
+		processes.push(proc);
+		const since = Date.now();
+		for (;;) {
+			if (child.exitCode !== null) throw new Error(`n8n ${role} exited with ${child.exitCode} while starting; see ${logFile}`);
+			if (Date.now() - since > 180_000) throw new Error(`n8n ${role} did not become ready within 180 s; see ${logFile}`);
+			const ready = await fetch(health).then((r) => r.status === 200, () => false);
+			if (ready) break;
+			await new Promise((r) => setTimeout(r, 500));
+		}
+		log(`queue mode: ${name} ready in ${((Date.now() - since) / 1000).toFixed(1)} s`);
+		return proc;
+	};
+
+	const cluster: QueueCluster = {
+		main: { role: 'main', url: '', logFile: '' },
+		database: { port: postgres.port, database: postgres.database, user: postgres.user, password: postgres.password },
+		workers: [],
+		webhooks: [],
+		cli: async (args) => {
+			const env = { ...base(await freePort(), 'cli'), N8N_RUNNERS_BROKER_PORT: String(await freePort()) };
+			return new Promise((resolvePromise) => {
+				const proc = spawn(install.node, [install.n8n, ...args], { cwd: userFolder, env, stdio: ['ignore', 'pipe', 'pipe'] });
+				let stdout = '';
+				let stderr = '';
+				proc.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+				proc.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+				proc.on('exit', (code) => resolvePromise({ code: code ?? 1, stdout, stderr }));
+			});
+		},
+		start: async ({ workers, webhooks }) => {
+			// Main first: its first start runs the database migrations.
+			cluster.main = await spawnN8n('main', 0);
+			const rest = await Promise.all([
+				...Array.from({ length: workers }, (_, i) => spawnN8n('worker', i + 1)),
+				...Array.from({ length: webhooks }, (_, i) => spawnN8n('webhook', i + 1)),
+			]);
+			cluster.workers = rest.filter((p) => p.role === 'worker');
+			cluster.webhooks = rest.filter((p) => p.role === 'webhook');
+		},
+		stop: async () => {
+			await Promise.all(processes.filter((p) => p.role !== 'main').map((p) => (p.child ? stopChild(p.child) : undefined)));
+			await Promise.all(processes.filter((p) => p.role === 'main').map((p) => (p.child ? stopChild(p.child) : undefined)));
+			await redis?.stop();
+			await postgres?.stop();
+			redis = undefined;
+			postgres = undefined;
+		},
+		workerOf: (executionId) =>
+			cluster.workers.filter((w) => existsSync(w.logFile) && readFileSync(w.logFile, 'utf8').includes(`Worker started execution ${executionId} `)).map((w) => w.logFile),
+	};
+	return cluster;
+}

@@ -1,0 +1,61 @@
+import { existsSync, readFileSync } from 'fs';
+import { join } from 'path';
+
+import { N8N_VERSION, NODE_VERSION } from './n8n';
+
+/** The e2e's steps: each runs, is timed, and ends as one PASS/FAIL line of the report. */
+export const results: Array<{ step: string; ok: boolean; seconds: number; detail: string }> = [];
+export const log = (line: string) => process.stderr.write(`[e2e] ${line}\n`);
+
+export function assert(condition: unknown, message: string): asserts condition {
+	if (!condition) throw new Error(message);
+}
+
+export async function step(name: string, fn: () => Promise<string | void>): Promise<boolean> {
+	const started = Date.now();
+	log(`▶ ${name}`);
+	try {
+		const detail = (await fn()) ?? '';
+		results.push({ step: name, ok: true, seconds: (Date.now() - started) / 1000, detail });
+		return true;
+	} catch (error) {
+		results.push({ step: name, ok: false, seconds: (Date.now() - started) / 1000, detail: (error as Error).message });
+		log(`✗ ${name}: ${(error as Error).message}`);
+		return false;
+	}
+}
+
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 60_000): Promise<T> {
+	const started = Date.now();
+	for (;;) {
+		const value = await check();
+		if (value !== undefined && value !== false) return value;
+		if (Date.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
+		await new Promise((r) => setTimeout(r, 250));
+	}
+}
+
+export function report(timings: Record<string, number>): number {
+	const passed = results.filter((r) => r.ok).length;
+	const failed = results.length - passed;
+	process.stdout.write(`\nEnd-to-end in a real n8n ${N8N_VERSION} (Node ${NODE_VERSION}), package installed as a community package\n`);
+	for (const r of results) process.stdout.write(`${r.ok ? 'PASS' : 'FAIL'}  ${r.seconds.toFixed(1).padStart(6)} s  ${r.step}\n        ${r.detail}\n`);
+	process.stdout.write(`timings: ${Object.entries(timings).map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(', ')}\n`);
+	process.stdout.write(`e2e: ${passed} passed, ${failed} failed\n`);
+	return failed === 0 && results.length >= 6 ? 0 : 1;
+}
+
+
+/**
+ * What the network guard preloaded into every n8n process of a user folder recorded
+ * (netguard.js): throws when it was loaded in fewer than `minProcesses` or saw any attempt
+ * to reach beyond this machine; returns how many processes it watched.
+ */
+export function assertStayedOffline(userFolder: string, minProcesses: number): number {
+	const netlog = join(userFolder, 'outbound.log');
+	const guarded = existsSync(`${netlog}.loaded`) ? readFileSync(`${netlog}.loaded`, 'utf8').trim().split('\n').length : 0;
+	assert(guarded >= minProcesses, `the network guard was loaded in only ${guarded} n8n processes`);
+	const attempts = existsSync(netlog) ? readFileSync(netlog, 'utf8').trim() : '';
+	assert(attempts === '', `outbound attempts: ${attempts.split('\n').slice(0, 5).join('; ')}`);
+	return guarded;
+}
