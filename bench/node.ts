@@ -45,7 +45,7 @@ export async function nodeFigures(note: Note, progress: (l: string) => void, qui
 			const started = process.hrtime.bigint();
 			const result = await runKsherNode({
 				credentials: credentials(sim),
-				parameters: { resource: 'refund', operation: 'create', orderNumber: '={{ $json.no }}', amount: '10', options: { concurrency } },
+				parameters: { resource: 'refund', operation: 'create', orderNumber: '={{ $json.no }}', refundAmount: '10', options: { concurrency } },
 				items: orders.map((no) => ({ no })),
 			});
 			const seconds = Number(process.hrtime.bigint() - started) / 1e9;

@@ -66,14 +66,14 @@ it('no output, error, answer or log line ever contains a piece of the private ke
 	const scenarios: Array<[string, Record<string, unknown>, Record<string, unknown>, { rows?: Array<Record<string, unknown>>; fault?: Record<string, unknown> }?]> = [];
 	for (const [name, key] of Object.entries(damagedKeys)) {
 		scenarios.push([`key ${name}: create`, createParams(`L-${name.length}-${Date.now()}`), withKey(key)]);
-		scenarios.push([`key ${name}: refund`, { resource: 'refund', operation: 'create', orderNumber: orderNo, amount: '1' }, withKey(key)]);
+		scenarios.push([`key ${name}: refund`, { resource: 'refund', operation: 'create', orderNumber: orderNo, refundAmount: '1' }, withKey(key)]);
 	}
 	scenarios.push(['validation errors', { ...createParams('={{ $json.no }}'), amount: '={{ $json.amount }}' }, withKey(privateKey), { rows: [{ no: 'bad no', amount: '1' }, { no: 'A1', amount: '1,0' }, { no: 'A2', amount: '-1' }, { no: 'x'.repeat(40), amount: '1' }] }]);
 	scenarios.push(['Ksher errors', { resource: 'payment', operation: 'get', orderNumber: '={{ $json.no }}' }, withKey(privateKey), { rows: [{ no: 'missing-1' }, { no: 'missing-2' }] }]);
 	scenarios.push(['bad app id', { resource: 'payment', operation: 'get', orderNumber: orderNo }, simulatorCredentials(h, { appId: 'mch404' })]);
 	scenarios.push(['unreachable Ksher', { resource: 'payment', operation: 'get', orderNumber: orderNo }, simulatorCredentials(h, { gatewayUrl: 'http://127.0.0.1:1/api' })]);
 	for (const type of ['wrongkey', 'tampered', 'nosign', 'nonjson', 'http500', 'reset', 'nonce']) {
-		scenarios.push([`fault ${type}`, { resource: 'refund', operation: 'create', orderNumber: orderNo, amount: '0.01', refundNumber: `L-${type}` }, withKey(privateKey), { fault: { type, endpoint: 'order_refund' } }]);
+		scenarios.push([`fault ${type}`, { resource: 'refund', operation: 'create', orderNumber: orderNo, refundAmount: '0.01', refundNumber: `L-${type}` }, withKey(privateKey), { fault: { type, endpoint: 'order_refund' } }]);
 	}
 
 	for (const [name, parameters, credentials, extra] of scenarios) {

@@ -40,7 +40,7 @@ it('faults on every call, then re-runs of the same sheet: every order refunded e
 	}
 	const refunded = (no: string) => (h.sim.order(no)?.refunds ?? []).reduce((s, r) => s + r.refund_fee, 0);
 	const overRefunded = () => [...asked].filter(([no, amount]) => refunded(no) > amount).map(([no]) => no);
-	const params = { resource: 'refund', operation: 'create', orderNumber: '={{ $json.no }}', amount: '={{ $json.amount }}', refundNumber: '={{ $json.ref || "" }}', options: { concurrency: 4, timeout: 1 } };
+	const params = { resource: 'refund', operation: 'create', orderNumber: '={{ $json.no }}', refundAmount: '={{ $json.amount }}', refundNumber: '={{ $json.ref || "" }}', options: { concurrency: 4, timeout: 1 } };
 
 	let faultsInjected = 0;
 	const uncertain: string[] = [];

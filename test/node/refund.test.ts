@@ -37,7 +37,7 @@ describe('Refund → Create', () => {
 	it('partial refunds get derived numbers; re-runs are no-ops; explicit numbers allow equal partial refunds', async () => {
 		const orderNo = await paidOrder();
 		const sheet = [{ no: orderNo, amount: '50.00' }, { no: orderNo, amount: '20' }];
-		const params = refund('={{ $json.no }}', { amount: '={{ $json.amount }}', options: { concurrency: 1 } });
+		const params = refund('={{ $json.no }}', { refundAmount: '={{ $json.amount }}', options: { concurrency: 1 } });
 		const first = await runNode(h, params, { rows: sheet });
 		expect(first.items.map((i) => [i.refundNumber, i.refundAmount, i.alreadyRefunded])).toEqual([
 			[`${orderNo}-R5000`, '50.00', false],
@@ -47,7 +47,7 @@ describe('Refund → Create', () => {
 		expect(rerun.items.map((i) => i.alreadyRefunded)).toEqual([true, true]);
 		expect(refundsAtKsher(orderNo).map((r) => r.refund_fee)).toEqual([5000, 2000]);
 
-		const twins = await runNode(h, refund('={{ $json.no }}', { amount: '10', refundNumber: '={{ $json.ref }}' }), { rows: [{ no: orderNo, ref: `${orderNo}-a` }, { no: orderNo, ref: `${orderNo}-b` }] });
+		const twins = await runNode(h, refund('={{ $json.no }}', { refundAmount: '10', refundNumber: '={{ $json.ref }}' }), { rows: [{ no: orderNo, ref: `${orderNo}-a` }, { no: orderNo, ref: `${orderNo}-b` }] });
 		expect(twins.items.map((i) => i.alreadyRefunded)).toEqual([false, false]);
 		expect(refundsAtKsher(orderNo).map((r) => r.refund_fee)).toEqual([5000, 2000, 1000, 1000]);
 
@@ -58,15 +58,15 @@ describe('Refund → Create', () => {
 
 	it('refuses an amount above what remains, with what remains', async () => {
 		const orderNo = await paidOrder();
-		await runNode(h, refund(orderNo, { amount: '100' }));
-		const over = await runNode(h, refund(orderNo, { amount: '60' }));
+		await runNode(h, refund(orderNo, { refundAmount: '100' }));
+		const over = await runNode(h, refund(orderNo, { refundAmount: '60' }));
 		expect(over.status).toBe('error');
 		expect(over.error?.name).toBe('NodeOperationError');
 		expect(over.error?.message).toMatch(/Refund Amount 60.00 THB exceeds what remains of order .*: 50.50 of 150.50 THB \[item 0\]/);
 		expect(over.error?.description).toMatch(/at most 50.50/);
 		expect(refundsAtKsher(orderNo)).toHaveLength(1);
 		await runNode(h, refund(orderNo));
-		const nothingLeft = await runNode(h, refund(orderNo, { amount: '1' }));
+		const nothingLeft = await runNode(h, refund(orderNo, { refundAmount: '1' }));
 		expect(nothingLeft.error?.message).toMatch(/already fully refunded/);
 	});
 
@@ -85,15 +85,15 @@ describe('Refund → Create', () => {
 		['unknown', async () => 'no-such-order', /This order does not exist/],
 	])('refuses a %s order with a clear error', async (_name, prepare, message) => {
 		const orderNo = await prepare();
-		const result = await runNode(h, refund(orderNo, { amount: '10' }));
+		const result = await runNode(h, refund(orderNo, { refundAmount: '10' }));
 		expect(result.status).toBe('error');
 		expect(result.error?.message).toMatch(message);
 		expect(h.sim.requests.some((r) => r.endpoint === 'order_refund' && r.params.mch_refund_no?.startsWith(orderNo))).toBe(false);
 	});
 
 	it.each([
-		['a malformed amount', { amount: '12,50' }, /comma/],
-		['three decimals', { amount: '1.005' }, /more than 2 decimals/],
+		['a malformed amount', { refundAmount: '12,50' }, /comma/],
+		['three decimals', { refundAmount: '1.005' }, /more than 2 decimals/],
 		['a long refund number', { refundNumber: 'R'.repeat(33) }, /at most 32/],
 	])('refuses %s before any call', async (_name, extra, message) => {
 		const before = h.sim.requests.length;
@@ -105,8 +105,8 @@ describe('Refund → Create', () => {
 	it('refunds card payments by ksher_order_no and other channels by pay_mch_order_no (§7.2)', async () => {
 		const card = await paidOrder({}, 'card');
 		const qr = await paidOrder({}, 'promptpay');
-		await runNode(h, refund(card, { amount: '1' }));
-		await runNode(h, refund(qr, { amount: '1' }));
+		await runNode(h, refund(card, { refundAmount: '1' }));
+		await runNode(h, refund(qr, { refundAmount: '1' }));
 		const sent = h.sim.requests.filter((r) => r.endpoint === 'order_refund').slice(-2).map((r) => r.params);
 		expect(sent[0].ksher_order_no).toBe(h.sim.order(card)!.ksher_order_no);
 		expect(sent[0].mch_order_no).toBeUndefined();
@@ -117,8 +117,8 @@ describe('Refund → Create', () => {
 	it('a refund number already used on another order is an error, not a second refund', async () => {
 		const a = await paidOrder();
 		const b = await paidOrder();
-		await runNode(h, refund(a, { amount: '1', refundNumber: `SHARED-${a}`.slice(0, 32) }));
-		const clash = await runNode(h, refund(b, { amount: '1', refundNumber: `SHARED-${a}`.slice(0, 32) }));
+		await runNode(h, refund(a, { refundAmount: '1', refundNumber: `SHARED-${a}`.slice(0, 32) }));
+		const clash = await runNode(h, refund(b, { refundAmount: '1', refundNumber: `SHARED-${a}`.slice(0, 32) }));
 		expect(clash.status).toBe('error');
 		expect(clash.error?.message).toMatch(/was already used for another refund/);
 		expect(refundsAtKsher(b)).toHaveLength(0);
@@ -129,10 +129,10 @@ describe('Refund → Create when the answer is lost (money must not move twice)'
 	it('timeout after Ksher refunded: the node finds the refund and reports it; a re-run refunds nothing more', async () => {
 		const orderNo = await paidOrder();
 		await h.control('/faults', { type: 'latency', ms: 1500, endpoint: 'order_refund' });
-		const result = await runNode(h, refund(orderNo, { amount: '30', options: { timeout: 1 } }));
+		const result = await runNode(h, refund(orderNo, { refundAmount: '30', options: { timeout: 1 } }));
 		expect(result.status).toBe('success');
 		expect(result.items[0]).toMatchObject({ refundNumber: `${orderNo}-R3000`, refundAmount: '30.00', alreadyRefunded: false, recoveredFrom: expect.stringMatching(/did not answer order_refund/) });
-		const rerun = await runNode(h, refund(orderNo, { amount: '30' }));
+		const rerun = await runNode(h, refund(orderNo, { refundAmount: '30' }));
 		expect(rerun.items[0]).toMatchObject({ alreadyRefunded: true });
 		expect(refundsAtKsher(orderNo)).toHaveLength(1);
 	});
@@ -140,10 +140,10 @@ describe('Refund → Create when the answer is lost (money must not move twice)'
 	it.each(['reset', 'tampered', 'nosign', 'wrongkey', 'nonjson', 'http500'])('%s after Ksher refunded: reported once, never repeated', async (type) => {
 		const orderNo = await paidOrder();
 		await h.control('/faults', { type, endpoint: 'order_refund' });
-		const result = await runNode(h, refund(orderNo, { amount: '15' }));
+		const result = await runNode(h, refund(orderNo, { refundAmount: '15' }));
 		expect(result.status).toBe('success');
 		expect(result.items[0]).toMatchObject({ refundAmount: '15.00', alreadyRefunded: false, recoveredFrom: expect.any(String) });
-		await runNode(h, refund(orderNo, { amount: '15' }));
+		await runNode(h, refund(orderNo, { refundAmount: '15' }));
 		expect(refundsAtKsher(orderNo)).toHaveLength(1);
 	});
 
@@ -152,12 +152,12 @@ describe('Refund → Create when the answer is lost (money must not move twice)'
 		// The refund call fails without Ksher acting, and the check afterwards fails too: the node must not guess.
 		await h.control('/faults', { type: 'http500', endpoint: 'order_refund', stage: 'before' });
 		await h.control('/faults', { type: 'http500', endpoint: 'refund_query' });
-		const first = await runNode(h, refund(orderNo, { amount: '15' }), { continueOnFail: true });
+		const first = await runNode(h, refund(orderNo, { refundAmount: '15' }), { continueOnFail: true });
 		expect(first.items[0]).toMatchObject({ mayHaveSucceeded: true, error: expect.stringMatching(/may have happened/), solution: expect.stringMatching(/Re-running with the same refund number .* is safe/) });
 		expect(refundsAtKsher(orderNo)).toHaveLength(0);
-		const second = await runNode(h, refund(orderNo, { amount: '15' }));
+		const second = await runNode(h, refund(orderNo, { refundAmount: '15' }));
 		expect(second.items[0]).toMatchObject({ refundAmount: '15.00', alreadyRefunded: false });
-		const third = await runNode(h, refund(orderNo, { amount: '15' }));
+		const third = await runNode(h, refund(orderNo, { refundAmount: '15' }));
 		expect(third.items[0]).toMatchObject({ alreadyRefunded: true });
 		expect(refundsAtKsher(orderNo)).toHaveLength(1);
 	});
@@ -166,9 +166,9 @@ describe('Refund → Create when the answer is lost (money must not move twice)'
 		const orderNo = await paidOrder();
 		const calls = () => h.sim.requests.filter((r) => r.params.mch_order_no === orderNo || r.params.mch_order_no === h.sim.order(orderNo)!.pay_mch_order_no).length;
 		const before = calls();
-		await runNode(h, refund(orderNo, { amount: '5' }));
+		await runNode(h, refund(orderNo, { refundAmount: '5' }));
 		expect(calls() - before).toBe(2);
-		await runNode(h, refund(orderNo, { amount: '5' }));
+		await runNode(h, refund(orderNo, { refundAmount: '5' }));
 		expect(calls() - before).toBe(5);
 	});
 });
@@ -176,8 +176,8 @@ describe('Refund → Create when the answer is lost (money must not move twice)'
 describe('Refund → Get Many', () => {
 	it('one item per refund, limit honoured, none for an order without refunds', async () => {
 		const orderNo = await paidOrder();
-		await runNode(h, refund(orderNo, { amount: '1' }));
-		await runNode(h, refund(orderNo, { amount: '2' }));
+		await runNode(h, refund(orderNo, { refundAmount: '1' }));
+		await runNode(h, refund(orderNo, { refundAmount: '2' }));
 		const all = await runNode(h, { resource: 'refund', operation: 'getAll', orderNumber: orderNo });
 		expect(all.items.map((i) => [i.refundNumber, i.amount, i.status])).toEqual([
 			[`${orderNo}-R100`, '1.00', 'refunded'],
@@ -205,7 +205,7 @@ describe('Refund sheet with Continue On Fail', () => {
 			{ no: a, amount: 'ten' },
 			{ no: uniqueOrderNo('X'), amount: '5' },
 		];
-		const params = refund('={{ $json.no }}', { amount: '={{ $json.amount }}', options: { concurrency: 1 } });
+		const params = refund('={{ $json.no }}', { refundAmount: '={{ $json.amount }}', options: { concurrency: 1 } });
 		const first = await runNode(h, params, { rows, continueOnFail: true });
 		expect(first.status).toBe('success');
 		expect(first.items).toHaveLength(6);

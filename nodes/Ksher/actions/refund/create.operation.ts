@@ -20,7 +20,9 @@ export const description: INodeProperties[] = [
 	orderNumberField('refund', ['create'], 'Your order number of the paid payment to refund (the one given to Create Payment).'),
 	{
 		displayName: 'Refund Amount',
-		name: 'amount',
+		// Not "amount": n8n keeps a value when the operation changes if the name is the same, and a
+		// payment's Amount carried over as the Refund Amount would refund the wrong sum.
+		name: 'refundAmount',
 		type: 'string',
 		default: '',
 		placeholder: 'e.g. 50.00',
@@ -98,7 +100,7 @@ function exceedsRemaining(orderNumber: string, order: PaidOrder, amount: number,
  */
 export const execute: OperationRunner = async (ctx, client, itemIndex) => {
 	const orderNumber = orderNumberParam(ctx, itemIndex);
-	const amountText = stringParam(ctx, 'amount', itemIndex).trim();
+	const amountText = stringParam(ctx, 'refundAmount', itemIndex).trim();
 	const givenNumber = stringParam(ctx, 'refundNumber', itemIndex).trim();
 	// Refuse malformed input before any call to Ksher.
 	if (givenNumber) checkRefundNumber(givenNumber);
