@@ -43,6 +43,17 @@ export async function runBounded(count: number, limit: number, run: (index: numb
 	if (failure) throw failure.error;
 }
 
+/** The item's Order Number for its error item, or null when that is what could not be read. */
+function orderNumberOrNull(ctx: IExecuteFunctions, itemIndex: number): string | null {
+	try {
+		const orderNumber = ctx.getNodeParameter('orderNumber', itemIndex, '') as unknown;
+		return typeof orderNumber === 'string' ? orderNumber : null;
+	} catch {
+		// The Order Number expression itself failed: the error item already says why.
+		return null;
+	}
+}
+
 export class Ksher implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'Ksher',
@@ -156,8 +167,7 @@ export class Ksher implements INodeType {
 				results[itemIndex] = output.map((json) => ({ json, pairedItem: { item: itemIndex } }));
 			} catch (error) {
 				if (!this.continueOnFail()) throw toNodeError(this.getNode(), error, itemIndex);
-				const orderNumber = this.getNodeParameter('orderNumber', itemIndex, '') as unknown;
-				results[itemIndex] = [{ json: { orderNumber: typeof orderNumber === 'string' ? orderNumber : null, ...errorOutput(error) }, pairedItem: { item: itemIndex } }];
+				results[itemIndex] = [{ json: { orderNumber: orderNumberOrNull(this, itemIndex), ...errorOutput(error) }, pairedItem: { item: itemIndex } }];
 			}
 		});
 		return [results.flat()];
