@@ -51,6 +51,16 @@ export function refundsOf(data: Record<string, unknown>): KsherRefund[] {
 	}));
 }
 
+/**
+ * A refund's state as the nodes report it: `refunded` once Ksher says SUCCESS, `processing`
+ * while Ksher gives no state yet (it counts against the balance then, see refundedMinor),
+ * otherwise Ksher's state in lower case (e.g. `refundfail`).
+ */
+export function refundStatus(refundState: string): string {
+	if (/SUCCESS/.test(refundState)) return 'refunded';
+	return refundState ? refundState.toLowerCase() : 'processing';
+}
+
 /** Refunds that count against the order's balance (anything not reported as failed). */
 export function refundedMinor(refunds: KsherRefund[]): number {
 	return refunds.filter((r) => !/FAIL|CLOSE/.test(r.refund_state)).reduce((sum, r) => sum + (Number.isSafeInteger(r.refund_fee) ? r.refund_fee : 0), 0);

@@ -1,6 +1,6 @@
 import type { INodeProperties } from 'n8n-workflow';
 
-import { fromMinorUnits, KsherInputError } from '../../../protocol';
+import { fromMinorUnits, KsherInputError, refundStatus } from '../../../protocol';
 import { ksherTimeToIso, orderNumberField, orderNumberParam, show, type OperationRunner } from '../common';
 import { listRefunds, paidOrder } from './lookup';
 
@@ -42,7 +42,7 @@ export const execute: OperationRunner = async (ctx, client, itemIndex) => {
 		refundNumber: r.mch_refund_no,
 		amount: fromMinorUnits(r.refund_fee, order.currency),
 		currency: order.currency,
-		status: /SUCCESS/.test(r.refund_state) ? 'refunded' : r.refund_state.toLowerCase(),
+		status: refundStatus(r.refund_state),
 		refundedAt: ksherTimeToIso(r.refund_time),
 		ksherRefundNumber: r.ksher_refund_no || null,
 		channelRefundNumber: r.channel_refund_no || null,
