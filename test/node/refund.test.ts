@@ -154,6 +154,8 @@ describe('Refund → Create when the answer is lost (money must not move twice)'
 		await h.control('/faults', { type: 'http500', endpoint: 'refund_query' });
 		const first = await runNode(h, refund(orderNo, { refundAmount: '15' }), { continueOnFail: true });
 		expect(first.items[0]).toMatchObject({ mayHaveSucceeded: true, error: expect.stringMatching(/may have happened/), solution: expect.stringMatching(/Re-running with the same refund number .* is safe/) });
+		// It says what actually happened: an HTTP 500, not a timeout.
+		expect(first.items[0]).toMatchObject({ code: 'TRANSPORT_HTTP_STATUS', error: expect.stringMatching(/may have happened: Ksher answered order_refund with HTTP 500, and Ksher does not list it yet$/) });
 		expect(refundsAtKsher(orderNo)).toHaveLength(0);
 		const second = await runNode(h, refund(orderNo, { refundAmount: '15' }));
 		expect(second.items[0]).toMatchObject({ refundAmount: '15.00', alreadyRefunded: false });

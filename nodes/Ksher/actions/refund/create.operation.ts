@@ -69,13 +69,17 @@ async function findRefund(client: KsherClient, order: PaidOrder, refundNumber: s
 	return list?.find((r) => r.mch_refund_no === refundNumber);
 }
 
-function mayHaveHappened(orderNumber: string, refundNumber: string, cause: string): KsherTransportError {
+/** A refund call whose outcome is unknown and which Ksher does not list yet: the original failure, said plainly. */
+function mayHaveHappened(orderNumber: string, refundNumber: string, cause: KsherTransportError): KsherTransportError {
+	// The transport's messages end by saying the outcome is unknown, which this message says itself.
+	const happened = cause.message.replace(/(, so| and) (the outcome is unknown|Ksher may or may not have processed it)$/, '');
 	return new KsherTransportError(
-		'timeout',
-		`The refund ${refundNumber} of order ${orderNumber} may have happened: ${cause}, and Ksher does not list it yet`,
+		cause.failure,
+		`The refund ${refundNumber} of order ${orderNumber} may have happened: ${happened}, and Ksher does not list it yet`,
 		`Do not refund again with a new number. Check with Refund → Get Many for order ${orderNumber} (or the Ksher merchant portal) in a few minutes. Re-running with the same refund number ${refundNumber} is safe: Ksher refuses a refund number it has already used.`,
 		'order_refund',
 		true,
+		cause.httpStatus,
 	);
 }
 
@@ -171,7 +175,7 @@ export const execute: OperationRunner = async (ctx, client, itemIndex) => {
 	if (error instanceof KsherTransportError && error.mayHaveSucceeded) {
 		const found = await findRefund(client, order, refundNumber).catch(() => undefined);
 		if (found) return [refundOutput(orderNumber, order, found, false, { recoveredFrom: error.message })];
-		throw mayHaveHappened(orderNumber, refundNumber, error.message.replace(/, so .*$/, ''));
+		throw mayHaveHappened(orderNumber, refundNumber, error);
 	}
 	throw error;
 };
