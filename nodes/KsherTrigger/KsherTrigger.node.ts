@@ -198,6 +198,9 @@ export class KsherTrigger implements INodeType {
 		// Claimed with no await since the checks above: no other request in this process
 		// can claim it in between.
 		const claim = ledger.claim(check.dedupeKey);
+		// n8n answers only after it has stored the execution and saved the static data: a 200
+		// means the run exists; anything else (a refusal below, an error) gives the claim back.
+		whenAnswered(res, (status) => claim.settle(status === 200));
 		const options = this.getNodeParameter('options', {}) as IDataObject;
 		if (options.confirmWithKsher === true) {
 			const client = clientFromCredentials(credentialData, n8nTransport(this.helpers), 15_000);
@@ -210,9 +213,6 @@ export class KsherTrigger implements INodeType {
 		}
 		claim.record();
 		ledger.persistInto(stored);
-		// n8n answers only after it has stored the execution and saved the static data: a 200
-		// means the run exists; anything else gives the claim back.
-		whenAnswered(res, (status) => claim.settle(status === 200));
 		// As it starts the run, n8n 2.41 wraps this request's static data in a second Workflow
 		// (WorkflowRunner.establishContextForPersistence), which clears its "changed" mark, so
 		// the save before the answer would skip the claim. Marking it again after that, until
