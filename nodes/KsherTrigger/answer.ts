@@ -27,16 +27,20 @@ export function whenAnswered(res: Answerable, callback: (status: number) => void
 	res.once('close', () => callback(res.writableFinished ? (res.statusCode ?? 0) : 0));
 }
 
-/** Calls mark() on the next turn of the event loop, then every 10 ms, until the answer has gone out. */
+/**
+ * Calls mark() on the next turn of the event loop, then a few more times with growing gaps
+ * (5 ms … 2 s), until the answer has gone out. A few wake-ups per request, not one every
+ * few milliseconds: under load many answers are pending at once.
+ */
 export function keepMarkedUntilAnswered(res: Answerable, mark: () => void): void {
 	if (typeof res.once !== 'function') return;
 	let answered = false;
 	res.once('close', () => (answered = true));
 	void (async () => {
-		await sleep(0);
-		while (!answered) {
+		for (const gap of [0, 5, 20, 100, 500, 2000]) {
+			await sleep(gap);
+			if (answered) return;
 			mark();
-			await sleep(10);
 		}
 	})();
 }
