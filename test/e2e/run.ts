@@ -6,10 +6,10 @@ import { join } from 'path';
 
 import { KsherClient } from '../../nodes/protocol';
 import { startSimulator, type Simulator } from '../simulator/server';
-import { createN8n, ensureN8n, installPackage, packPackage, parseExecuteOutput, type N8nInstance } from './n8n';
+import { activateArgs, createN8n, ensureN8n, installPackage, linesFromArgs, N8N_LINES, packPackage, parseExecuteOutput, type N8nInstance, type N8nLine } from './n8n';
 import { queueModeSteps } from './queueSteps';
 import { N8nRest } from './rest';
-import { assert, assertStayedOffline, log, report, results, step, waitFor } from './steps';
+import { assert, assertStayedOffline, log, report, results, runningIn, step, waitFor } from './steps';
 import { startSmtpSink, type SmtpSink } from './smtp';
 import { ACK, deliverAll, describeAnswers, notAcknowledged, paidNotification, settledRunCheck, shuffle } from './exactlyOnce';
 import { credentialsFile, exampleWorkflows, ONCE_ONLY_WEBHOOK_ID, onceOnlyWorkflow, operationWorkflow, TRIGGER_WEBHOOK_ID, WORKFLOW_IDS } from './workflows';
@@ -45,10 +45,19 @@ function csvRows(text: string): Array<Record<string, string>> {
 	return lines.slice(1).map((l) => Object.fromEntries(parseLine(l).map((v, i) => [header[i], v])));
 }
 
-/** `-- --only=regular` or `-- --only=queue` runs one part (for development; npm test runs both). */
+/**
+ * `-- --n8n=1` or `-- --n8n=2` runs one n8n line (default: both, 1.x first); `-- --only=regular`
+ * or `-- --only=queue` one part (queue mode runs on the 2.x line).
+ */
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
+const timings: Record<string, number> = {};
 
 async function main(): Promise<number> {
+	for (const line of linesFromArgs(process.argv, N8N_LINES)) await runLine(line);
+	return report(timings);
+}
+
+async function runLine(line: N8nLine): Promise<void> {
 	const work = mkdtempSync(join(tmpdir(), 'ksher-e2e-'));
 	const userFolder = join(work, 'n8n');
 	const filesDir = join(work, 'files');
@@ -56,11 +65,11 @@ async function main(): Promise<number> {
 	let sim: Simulator | undefined;
 	let smtp: SmtpSink | undefined;
 	let n8n: N8nInstance | undefined;
-	const timings: Record<string, number> = {};
 	try {
 		const t0 = Date.now();
-		const install = await ensureN8n();
-		timings.install = (Date.now() - t0) / 1000;
+		const install = await ensureN8n(line);
+		runningIn(install);
+		timings[`install ${line}.x`] = (Date.now() - t0) / 1000;
 		const tarball = packPackage(work);
 		await step('the packed package holds what n8n needs and nothing else', async () => {
 			const listing = spawnSync('tar', ['-tzf', tarball], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
@@ -119,8 +128,8 @@ async function main(): Promise<number> {
 			const setupOk = await step('import credentials and example workflows, publish the receipt workflow', async () => {
 				await cliOk(['import:credentials', `--input=${join(work, 'credentials.json')}`]);
 				await cliOk(['import:workflow', '--separate', `--input=${join(work, 'workflows')}`]);
-				await cliOk(['publish:workflow', `--id=${WORKFLOW_IDS.receipt}`]);
-				await cliOk(['publish:workflow', `--id=${WORKFLOW_IDS.onceOnly}`]);
+				await cliOk(activateArgs(install, WORKFLOW_IDS.receipt));
+				await cliOk(activateArgs(install, WORKFLOW_IDS.onceOnly));
 				const types = await cliOk(['export:nodes', `--output=${join(work, 'nodes.json')}`]);
 				const exported = JSON.parse(readFileSync(join(work, 'nodes.json'), 'utf8')) as Array<{ name: string }>;
 				const names = exported.map((n) => n.name).filter((n) => n.startsWith('n8n-nodes-ksher.'));
@@ -141,7 +150,7 @@ async function main(): Promise<number> {
 
 			const started = Date.now();
 			await n8n.start();
-			timings.n8nStart = (Date.now() - started) / 1000;
+			timings[`n8n ${line}.x start`] = (Date.now() - started) / 1000;
 			const rest = new N8nRest(n8n.url);
 			await rest.login();
 			await rest.createApiKey();
@@ -268,7 +277,7 @@ async function main(): Promise<number> {
 
 			const stopStarted = Date.now();
 			await n8n.stop();
-			timings.n8nStop = (Date.now() - stopStarted) / 1000;
+			timings[`n8n ${line}.x stop`] = (Date.now() - stopStarted) / 1000;
 
 			await step('refund spreadsheet (50 rows): valid rows refunded once, bad rows explained, a re-run refunds nothing', async () => {
 				const rows: Array<{ orderNumber: string; amount: string; reason: string; expect: 'full' | 'partial' | 'fail' }> = [];
@@ -338,7 +347,6 @@ async function main(): Promise<number> {
 		if (results.every((r) => r.ok) && !process.env.KSHER_E2E_KEEP) rmSync(work, { recursive: true, force: true });
 		else log(`kept the run's files (logs, mail, CSVs) in ${work}`);
 	}
-	return report(timings);
 }
 
 main().then(

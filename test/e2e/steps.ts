@@ -1,10 +1,16 @@
 import { existsSync, readFileSync } from 'fs';
 import { join } from 'path';
 
-import { N8N_VERSION, NODE_VERSION } from './n8n';
+import type { N8nInstall } from './n8n';
 
 /** The e2e's steps: each runs, is timed, and ends as one PASS/FAIL line of the report. */
-export const results: Array<{ step: string; ok: boolean; seconds: number; detail: string }> = [];
+export const results: Array<{ step: string; ok: boolean; seconds: number; detail: string; line: string }> = [];
+
+/** The n8n the next steps run in ("n8n 2.41.1 (Node 24.21.0)"), for the report. */
+let current = 'no n8n';
+export function runningIn(install: N8nInstall): void {
+	current = `n8n ${install.version} (Node ${install.nodeVersion})`;
+}
 export const log = (line: string) => process.stderr.write(`[e2e] ${line}\n`);
 
 export function assert(condition: unknown, message: string): asserts condition {
@@ -13,13 +19,13 @@ export function assert(condition: unknown, message: string): asserts condition {
 
 export async function step(name: string, fn: () => Promise<string | void>): Promise<boolean> {
 	const started = Date.now();
-	log(`▶ ${name}`);
+	log(`▶ [${current}] ${name}`);
 	try {
 		const detail = (await fn()) ?? '';
-		results.push({ step: name, ok: true, seconds: (Date.now() - started) / 1000, detail });
+		results.push({ step: name, ok: true, seconds: (Date.now() - started) / 1000, detail, line: current });
 		return true;
 	} catch (error) {
-		results.push({ step: name, ok: false, seconds: (Date.now() - started) / 1000, detail: (error as Error).message });
+		results.push({ step: name, ok: false, seconds: (Date.now() - started) / 1000, detail: (error as Error).message, line: current });
 		log(`✗ ${name}: ${(error as Error).message}`);
 		return false;
 	}
@@ -36,15 +42,21 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
 }
 
 export function report(timings: Record<string, number>): number {
+	const lines = [...new Set(results.map((r) => r.line))];
+	for (const line of lines) {
+		process.stdout.write(`\nEnd-to-end in a real ${line}, package installed as a community package\n`);
+		for (const r of results.filter((x) => x.line === line)) process.stdout.write(`${r.ok ? 'PASS' : 'FAIL'}  ${r.seconds.toFixed(1).padStart(6)} s  ${r.step}\n        ${r.detail}\n`);
+	}
+	process.stdout.write(`timings: ${Object.entries(timings).map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(', ')}\n\n`);
+	for (const line of lines) {
+		const mine = results.filter((x) => x.line === line);
+		process.stdout.write(`${line}: ${mine.filter((r) => r.ok).length}/${mine.length} steps passed\n`);
+	}
 	const passed = results.filter((r) => r.ok).length;
 	const failed = results.length - passed;
-	process.stdout.write(`\nEnd-to-end in a real n8n ${N8N_VERSION} (Node ${NODE_VERSION}), package installed as a community package\n`);
-	for (const r of results) process.stdout.write(`${r.ok ? 'PASS' : 'FAIL'}  ${r.seconds.toFixed(1).padStart(6)} s  ${r.step}\n        ${r.detail}\n`);
-	process.stdout.write(`timings: ${Object.entries(timings).map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(', ')}\n`);
 	process.stdout.write(`e2e: ${passed} passed, ${failed} failed\n`);
 	return failed === 0 && results.length >= 6 ? 0 : 1;
 }
-
 
 /**
  * What the network guard preloaded into every n8n process of a user folder recorded
