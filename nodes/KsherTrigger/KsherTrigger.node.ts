@@ -18,14 +18,13 @@ import {
 	refundTargetOf,
 	type KsherClient,
 	type NotificationEvent,
-	type SeenState,
 } from '../protocol';
 import { clientFromCredentials, readCredentials, verificationKey } from '../adapters/credentials';
 import { ksherTimeToIso, majorAmount, orderFields } from '../adapters/format';
 import { testKsherCredentials } from '../adapters/credentialTest';
 import { n8nTransport } from '../adapters/transport';
 import { keepMarkedUntilAnswered, settledWithin, whenAnswered } from './answer';
-import { ledgerFor } from './ledger';
+import { ledgerFor, type StoredMemory } from './ledger';
 
 type Reply = { status: number; body: string };
 
@@ -182,7 +181,7 @@ export class KsherTrigger implements INodeType {
 		}
 
 		const ledger = ledgerFor(this.getWorkflow().id, this.getNode().id);
-		const stored = this.getWorkflowStaticData('node') as SeenState;
+		const stored = this.getWorkflowStaticData('node') as StoredMemory;
 		if (ledger.absorb(stored)) ledger.persistInto(stored);
 		const waitUntil = Date.now() + IN_FLIGHT_WAIT_MS;
 		// Another copy of this notification is being handled: its outcome decides this one.

@@ -1,4 +1,4 @@
-import { SeenNotifications, type SeenState } from '../protocol';
+import { createHash } from 'crypto';
 
 /**
  * The Ksher Trigger's memory of which notifications already started a run, one per
@@ -16,55 +16,96 @@ import { SeenNotifications, type SeenState } from '../protocol';
  *
  * - every request first absorbs what the database holds (after a restart, or what another
  *   process of a queue-mode n8n recorded);
- * - the static data is given this ledger's own record object, not a copy, whenever the
- *   stored copy lacks an entry, so whichever request saves last writes everything the
- *   process knows at the moment of that save;
+ * - whenever the stored copy lacks an entry, the static data is given a view of this
+ *   ledger that n8n serializes when it saves (toJSON), so whichever request saves last
+ *   writes everything the process knows at the moment of that save;
  * - a claim stays pending until n8n has answered Ksher: n8n sends the trigger's answer
  *   only after it stored the execution, so a 200 means the run exists. Any other outcome
  *   (n8n could not store it, the connection broke) releases the claim, and Ksher's next
  *   delivery starts the run. Copies arriving meanwhile wait for that outcome instead of
  *   being answered blindly.
+ *
+ * n8n reads and writes the whole blob several times per notification (the request, the
+ * run, the stored execution, the save), so the memory is stored packed: one string of
+ * 12-byte records (8 bytes of SHA-256 of the notification key, 4 bytes of minutes since
+ * 1970), about 16 characters per notification instead of an object key of about 50.
  */
+export interface StoredMemory {
+	/** Packed records, "v1:" + base64. */
+	ksherSeen?: unknown;
+	/** The unpacked form of earlier versions: "#" + key → epoch ms. Read, then replaced. */
+	seen?: unknown;
+	seenCount?: unknown;
+	[key: string]: unknown;
+}
+
+const MINUTE_MS = 60_000;
+const RECORD_BYTES = 12;
+const PACKED_PREFIX = 'v1:';
+
 export class NotificationLedger {
-	private readonly record: SeenState = {};
-	private readonly seen = new SeenNotifications(this.record);
+	static readonly MAX_ENTRIES = 10_000;
+	/** Longer than Ksher's ~29-hour retry window. */
+	static readonly MAX_AGE_MS = 72 * 3600_000;
+
+	/** Notification id (8-byte hash, hex) → minutes since 1970, oldest first. */
+	private readonly entries = new Map<string, number>();
 	private readonly pending = new Map<string, Promise<boolean>>();
 	/** Released claims: a stored copy saved before the release must not bring them back. */
 	private readonly released = new Set<string>();
+	/** The packed form of the entries as they are now; cleared on every change. */
+	private packedCache: string | undefined;
+	/** What the static data holds: n8n serializes it (toJSON) when it saves, so it is never stale. */
+	private readonly view = { toJSON: () => this.packed() };
+
+	constructor(
+		private readonly maxEntries = NotificationLedger.MAX_ENTRIES,
+		private readonly maxAgeMs = NotificationLedger.MAX_AGE_MS,
+	) {}
 
 	/**
 	 * Merges entries from a stored copy (n8n's static data for this node). Returns whether
 	 * the stored copy lacks something this ledger knows, i.e. whether it should be saved.
 	 */
-	absorb(stored: SeenState, now = Date.now()): boolean {
-		const entries = stored.seen;
-		if (entries === this.record.seen) return false;
-		let common = 0;
-		if (typeof entries === 'object' && entries !== null && !Array.isArray(entries)) {
-			for (const stored of Object.keys(entries)) {
-				const at = entries[stored];
-				const key = stored.slice(1);
-				if (typeof at !== 'number' || !stored.startsWith('#') || this.released.has(key)) continue;
-				if (!this.seen.has(key, now) && now - at < SeenNotifications.MAX_AGE_MS) this.seen.add(key, at);
-				if (this.seen.has(key, now)) common++;
+	absorb(stored: StoredMemory, now = Date.now()): boolean {
+		let known = 0;
+		let legacy = false;
+		const packed = stored.ksherSeen;
+		if (typeof packed === 'string' && packed === this.packedCache) {
+			// Exactly what this ledger wrote, and nothing was added since.
+			known = this.entries.size;
+		} else if (typeof packed === 'string' && packed.startsWith(PACKED_PREFIX)) {
+			const records = Buffer.from(packed.slice(PACKED_PREFIX.length), 'base64');
+			for (let at = 0; at + RECORD_BYTES <= records.length; at += RECORD_BYTES) {
+				if (this.take(records.toString('hex', at, at + 8), records.readUInt32BE(at + 8), now)) known++;
 			}
 		}
-		return common !== this.seen.size;
+		if (typeof stored.seen === 'object' && stored.seen !== null && !Array.isArray(stored.seen)) {
+			legacy = true;
+			const old = stored.seen as Record<string, unknown>;
+			for (const key of Object.keys(old)) {
+				const at = old[key];
+				if (typeof at === 'number' && key.startsWith('#')) this.take(idOf(key.slice(1)), Math.floor(at / MINUTE_MS), now);
+			}
+		}
+		return legacy || known !== this.entries.size;
 	}
 
-	/** Makes the stored copy this ledger's own record, so that n8n's next save writes all of it. */
-	persistInto(stored: SeenState): void {
-		stored.seen = this.record.seen;
-		stored.seenCount = this.record.seenCount;
+	/** Makes the stored copy a view of this ledger, so that n8n's next save writes all of it. */
+	persistInto(stored: StoredMemory): void {
+		stored.ksherSeen = this.view;
+		if (stored.seen !== undefined) delete stored.seen;
+		if (stored.seenCount !== undefined) delete stored.seenCount;
 	}
 
-	has(key: string): boolean {
-		return this.seen.has(key);
+	has(key: string, now = Date.now()): boolean {
+		const at = this.entries.get(idOf(key));
+		return at !== undefined && now - at * MINUTE_MS < this.maxAgeMs;
 	}
 
 	/** The outcome of a claim still in flight for this key (true: its run was stored), if any. */
 	inFlight(key: string): Promise<boolean> | undefined {
-		return this.pending.get(key);
+		return this.pending.get(idOf(key));
 	}
 
 	/**
@@ -73,24 +114,26 @@ export class NotificationLedger {
 	 * carries it); settle(false) takes it back and lets the next delivery claim it.
 	 */
 	claim(key: string): { record: () => void; settle: (ran: boolean) => void } {
+		const id = idOf(key);
 		let resolve!: (ran: boolean) => void;
-		this.pending.set(key, new Promise<boolean>((r) => (resolve = r)));
-		this.released.delete(key);
+		this.pending.set(id, new Promise<boolean>((r) => (resolve = r)));
+		this.released.delete(id);
 		let settled = false;
 		let recorded = false;
 		return {
 			record: () => {
 				recorded = true;
-				this.seen.add(key);
+				this.put(id, Math.floor(Date.now() / MINUTE_MS));
 			},
 			settle: (ran) => {
 				if (settled) return;
 				settled = true;
-				this.pending.delete(key);
+				this.pending.delete(id);
 				if (!ran && recorded) {
-					this.seen.forget(key);
-					if (this.released.size >= SeenNotifications.MAX_ENTRIES) this.released.clear();
-					this.released.add(key);
+					this.entries.delete(id);
+					this.packedCache = undefined;
+					if (this.released.size >= this.maxEntries) this.released.clear();
+					this.released.add(id);
 				}
 				resolve(ran);
 			},
@@ -98,8 +141,60 @@ export class NotificationLedger {
 	}
 
 	get size(): number {
-		return this.seen.size;
+		return this.entries.size;
 	}
+
+	/** Adds a stored entry unless it is released, expired or known; returns whether it is known now. */
+	private take(id: string, minutes: number, now: number): boolean {
+		if (this.released.has(id)) return false;
+		if (this.entries.has(id)) return true;
+		if (now - minutes * MINUTE_MS >= this.maxAgeMs) return false;
+		this.put(id, minutes);
+		return true;
+	}
+
+	private put(id: string, minutes: number): void {
+		this.entries.delete(id);
+		this.entries.set(id, minutes);
+		this.packedCache = undefined;
+		// Drop the oldest in batches, so that a full memory is not walked on every notification.
+		if (this.entries.size > this.maxEntries + Math.max(1, Math.floor(this.maxEntries / 10))) {
+			for (const old of this.entries.keys()) {
+				if (this.entries.size <= this.maxEntries) break;
+				this.entries.delete(old);
+			}
+		}
+	}
+
+	private packed(): string {
+		if (this.packedCache === undefined) {
+			const records = Buffer.alloc(this.entries.size * RECORD_BYTES);
+			let at = 0;
+			for (const [id, minutes] of this.entries) {
+				records.write(id, at, 8, 'hex');
+				records.writeUInt32BE(minutes, at + 8);
+				at += RECORD_BYTES;
+			}
+			this.packedCache = PACKED_PREFIX + records.toString('base64');
+		}
+		return this.packedCache;
+	}
+}
+
+/** 8 bytes of SHA-256 of the notification key, as hex: collisions are out of reach at 10,000 entries. */
+export function idOf(key: string): string {
+	return createHash('sha256').update(key, 'utf8').digest('hex').slice(0, 16);
+}
+
+/** The notification ids a stored copy holds (packed or in the earlier form), for checks and tests. */
+export function storedIds(stored: StoredMemory): Set<string> {
+	const ids = new Set<string>();
+	if (typeof stored.ksherSeen === 'string' && stored.ksherSeen.startsWith(PACKED_PREFIX)) {
+		const records = Buffer.from(stored.ksherSeen.slice(PACKED_PREFIX.length), 'base64');
+		for (let at = 0; at + RECORD_BYTES <= records.length; at += RECORD_BYTES) ids.add(records.toString('hex', at, at + 8));
+	}
+	if (typeof stored.seen === 'object' && stored.seen !== null) for (const key of Object.keys(stored.seen)) ids.add(idOf(key.slice(1)));
+	return ids;
 }
 
 const ledgers = new Map<string, NotificationLedger>();

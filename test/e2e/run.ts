@@ -4,6 +4,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs'
 import { tmpdir } from 'os';
 import { join } from 'path';
 
+import { idOf, storedIds, type StoredMemory } from '../../nodes/KsherTrigger/ledger';
 import { KsherClient } from '../../nodes/protocol';
 import { startSimulator, type Simulator } from '../simulator/server';
 import { activateArgs, createN8n, ensureN8n, installPackage, linesFromArgs, N8N_LINES, packPackage, parseExecuteOutput, type N8nInstance, type N8nLine } from './n8n';
@@ -261,10 +262,10 @@ async function runLine(line: N8nLine): Promise<void> {
 				await n8n!.stop();
 				const exported = join(work, 'once-only.json');
 				await cliOk(['export:workflow', `--id=${WORKFLOW_IDS.onceOnly}`, `--output=${exported}`]);
-				const workflow = JSON.parse(readFileSync(exported, 'utf8')) as Array<{ staticData?: Record<string, { seen?: Record<string, number> }> }> | { staticData?: Record<string, { seen?: Record<string, number> }> };
+				const workflow = JSON.parse(readFileSync(exported, 'utf8')) as Array<{ staticData?: Record<string, StoredMemory> }> | { staticData?: Record<string, StoredMemory> };
 				const staticData = (Array.isArray(workflow) ? workflow[0] : workflow).staticData ?? {};
-				const stored = Object.keys(staticData['node:Ksher Trigger']?.seen ?? {});
-				const missing = onceOrders.filter((o) => !stored.some((k) => k.includes(`|${o.orderNo}|`)));
+				const stored = storedIds(staticData['node:Ksher Trigger'] ?? {});
+				const missing = onceOrders.filter((o) => !stored.has(idOf(`${sim!.info.appid}|${o.orderNo}|paid|`)));
 				assert(missing.length === 0, `${missing.length} of ${onceOrders.length} orders are missing from the stored memory, e.g. ${missing.slice(0, 3).map((o) => o.orderNo).join(', ')}`);
 				await n8n!.start();
 				await rest.login();
@@ -272,7 +273,7 @@ async function runLine(line: N8nLine): Promise<void> {
 				const answers = await deliverAll(onceOrders.map((o) => ({ url: onceUrl, body: o.body })), 10);
 				assert(notAcknowledged(answers).length === 0, `after the restart: ${describeAnswers(answers)}`);
 				const total = await checkRuns('after the restart');
-				return `${stored.length} entries stored; ${answers.length} deliveries after the restart → 0 new executions (${total} in all)`;
+				return `${stored.size} entries stored; ${answers.length} deliveries after the restart → 0 new executions (${total} in all)`;
 			});
 
 			const stopStarted = Date.now();

@@ -1,38 +1,95 @@
-import { NotificationLedger, ledgerFor } from '../../nodes/KsherTrigger/ledger';
-import type { SeenState } from '../../nodes/protocol';
+import { idOf, ledgerFor, NotificationLedger, storedIds, type StoredMemory } from '../../nodes/KsherTrigger/ledger';
 
 /** A stored copy as n8n would load it from its database: a fresh parse of what was saved. */
-const reload = (stored: SeenState): SeenState => JSON.parse(JSON.stringify(stored)) as SeenState;
+const reload = (stored: StoredMemory): StoredMemory => JSON.parse(JSON.stringify(stored)) as StoredMemory;
+const claimed = (ledger: NotificationLedger, key: string) => {
+	const claim = ledger.claim(key);
+	claim.record();
+	claim.settle(true);
+};
+
+afterEach(() => jest.useRealTimers());
 
 describe('NotificationLedger', () => {
-	it('absorbs what the database holds, and says when the stored copy lacks something', () => {
-		const ledger = new NotificationLedger();
-		const now = Date.now();
-		expect(ledger.absorb({ seen: { '#a': now - 1000, '#b': now - 2000 } })).toBe(false);
-		expect(ledger.has('a') && ledger.has('b')).toBe(true);
-		const claim = ledger.claim('c');
-		claim.record();
-		expect(ledger.absorb({ seen: { '#a': now - 1000, '#b': now - 2000 } })).toBe(true);
+	it('stores its memory packed, and a new process takes it back from the stored copy', () => {
+		const first = new NotificationLedger();
+		const stored: StoredMemory = {};
+		for (const key of ['mch1|A|paid|', 'mch1|B|paid|', 'mch1|C|refunded|R1']) claimed(first, key);
+		first.persistInto(stored);
+		const saved = reload(stored);
+		expect(saved.ksherSeen).toEqual(expect.stringMatching(/^v1:[A-Za-z0-9+/=]+$/));
+		expect(String(saved.ksherSeen).length).toBeLessThan(3 + 3 * 16 + 4);
+		const second = new NotificationLedger();
+		expect(second.absorb(saved)).toBe(false);
+		expect(second.has('mch1|A|paid|') && second.has('mch1|C|refunded|R1')).toBe(true);
+		expect(second.has('mch1|D|paid|')).toBe(false);
 	});
 
-	it('ignores expired, malformed and un-prefixed stored entries', () => {
+	it('says when the stored copy lacks something it knows', () => {
 		const ledger = new NotificationLedger();
-		const now = Date.now();
-		ledger.absorb({ seen: { '#old': now - 73 * 3600_000, '#bad': 'x' as unknown as number, plain: now, '#ok': now } });
-		expect(ledger.has('old')).toBe(false);
-		expect(ledger.has('bad')).toBe(false);
-		expect(ledger.has('lain')).toBe(false);
-		expect(ledger.has('ok')).toBe(true);
-		expect(ledger.size).toBe(1);
-	});
-
-	it('gives the stored copy its own record, so a later save writes entries claimed after it was given', () => {
-		const ledger = new NotificationLedger();
-		const stored: SeenState = {};
-		ledger.claim('a').record();
+		const stored: StoredMemory = {};
+		claimed(ledger, 'a');
 		ledger.persistInto(stored);
-		ledger.claim('b').record();
-		expect(Object.keys(reload(stored).seen ?? {})).toEqual(['#a', '#b']);
+		const saved = reload(stored);
+		expect(ledger.absorb(saved)).toBe(false);
+		claimed(ledger, 'b');
+		expect(ledger.absorb(saved)).toBe(true);
+	});
+
+	it('reads the unpacked memory of earlier versions, and replaces it when it saves', () => {
+		const now = Date.now();
+		const ledger = new NotificationLedger();
+		const stored: StoredMemory = { seen: { '#mch1|OLD|paid|': now - 1000, '#mch1|EXPIRED|paid|': now - 73 * 3600_000, plain: now }, seenCount: 3 };
+		expect(ledger.absorb(stored)).toBe(true);
+		expect(ledger.has('mch1|OLD|paid|')).toBe(true);
+		expect(ledger.has('mch1|EXPIRED|paid|')).toBe(false);
+		ledger.persistInto(stored);
+		const saved = reload(stored);
+		expect(Object.keys(saved)).toEqual(['ksherSeen']);
+		expect(storedIds(saved)).toEqual(new Set([idOf('mch1|OLD|paid|')]));
+	});
+
+	it('ignores what is not its packed form', () => {
+		const ledger = new NotificationLedger();
+		for (const ksherSeen of [42, 'v2:AAAA', 'not base64 at all', null, ['x']]) expect(ledger.absorb({ ksherSeen })).toBe(false);
+		expect(ledger.size).toBe(0);
+	});
+
+	it('gives the stored copy a view, so a later save writes entries claimed after it was given', () => {
+		const ledger = new NotificationLedger();
+		const stored: StoredMemory = {};
+		claimed(ledger, 'a');
+		ledger.persistInto(stored);
+		claimed(ledger, 'b');
+		expect(storedIds(reload(stored))).toEqual(new Set([idOf('a'), idOf('b')]));
+	});
+
+	it('forgets entries after the age limit, to the minute', () => {
+		jest.useFakeTimers({ now: new Date('2026-11-30T00:00:30Z') });
+		const ledger = new NotificationLedger(100, 3600_000);
+		claimed(ledger, 'a');
+		expect(ledger.has('a', Date.parse('2026-11-30T00:59:00Z'))).toBe(true);
+		expect(ledger.has('a', Date.parse('2026-11-30T01:00:00Z'))).toBe(false);
+	});
+
+	it('stays bounded by count (plus a tenth, dropped in batches), oldest first, over 100,000 notifications', () => {
+		const ledger = new NotificationLedger();
+		for (let i = 0; i < 100_000; i++) {
+			claimed(ledger, `k${i}`);
+			expect(ledger.size).toBeLessThanOrEqual(NotificationLedger.MAX_ENTRIES * 1.1);
+		}
+		expect(ledger.has('k99999')).toBe(true);
+		expect(ledger.has('k0')).toBe(false);
+		const stored: StoredMemory = {};
+		ledger.persistInto(stored);
+		expect(storedIds(reload(stored)).size).toBe(ledger.size);
+	});
+
+	it('keys such as __proto__ stay data', () => {
+		const ledger = new NotificationLedger();
+		claimed(ledger, '__proto__');
+		expect(ledger.has('__proto__')).toBe(true);
+		expect(ledger.has('constructor')).toBe(false);
 	});
 
 	it('a claim in flight is visible to other copies until it is settled', async () => {
@@ -47,9 +104,9 @@ describe('NotificationLedger', () => {
 		expect(ledger.has('k')).toBe(true);
 	});
 
-	it('a failed claim is taken back, and a stored copy saved before that does not bring it back', async () => {
+	it('a failed claim is taken back, and a stored copy saved before that does not bring it back', () => {
 		const ledger = new NotificationLedger();
-		const stored: SeenState = {};
+		const stored: StoredMemory = {};
 		const claim = ledger.claim('k');
 		claim.record();
 		ledger.persistInto(stored);
@@ -59,7 +116,7 @@ describe('NotificationLedger', () => {
 		ledger.absorb(savedMeanwhile);
 		expect(ledger.has('k')).toBe(false);
 		// Claimed again later, it is remembered as usual.
-		ledger.claim('k').record();
+		claimed(ledger, 'k');
 		expect(ledger.has('k')).toBe(true);
 	});
 
