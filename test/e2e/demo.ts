@@ -91,7 +91,7 @@ async function main() {
  n8n editor      ${n8n.url}
    login         ${OWNER.email}  /  ${OWNER.password}
  Checkout link   ${payment?.paymentUrl ?? '(could not create one; see .demo/n8n/n8n.log)'}
-   order         ${payment?.orderNumber ?? ''} (150.50 THB) — open it, pick a channel, press Pay
+   order         ${payment?.orderNumber ?? ''} (150.50 THB) — open it and click a channel: it pays at once
  Received email  ${smtp.viewerUrl}  (files in .demo/mail/)
  Simulator       ${sim.info.controlUrl.replace(/\/control$/, '')}  (control API under /control)
 
