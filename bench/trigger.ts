@@ -1,5 +1,5 @@
 import { WebhookContext } from 'n8n-core';
-import { Workflow, type INode, type IWebhookData } from 'n8n-workflow';
+import { Workflow, type IDataObject, type INode, type IWebhookData } from 'n8n-workflow';
 
 import { KsherTrigger } from '../nodes/KsherTrigger/KsherTrigger.node.ts';
 import { makeAdditionalData, nodeTypes } from '../test/helpers/n8n';
@@ -22,9 +22,11 @@ export async function triggerFigures(note: Note, progress: (l: string) => void, 
 		webhookId: '11111111-2222-4333-8444-555555555555', parameters: { events: ['paid', 'refunded'] },
 		credentials: { ksherApi: { id: 'cred-1', name: 'Ksher' } },
 	};
-	let workflow = new Workflow({ id: 'wf-bench', nodes: [node], connections: {}, active: true, nodeTypes, staticData: {} });
+	// As n8n does for every request: the workflow and its static data loaded afresh, saved whole afterwards.
+	let workflowId = 'wf-bench';
+	let storedStaticData = '{}';
 	const trigger = new KsherTrigger();
-	const webhookData = { httpMethod: 'POST', node: node.name, path: 'webhook', webhookDescription: trigger.description.webhooks![0], workflowId: workflow.id } as unknown as IWebhookData;
+	const webhookData = { httpMethod: 'POST', node: node.name, path: 'webhook', webhookDescription: trigger.description.webhooks![0], workflowId } as unknown as IWebhookData;
 	const base = { appid: sim.info.appid, attach: '', cash_fee: 15050, cash_fee_type: 'THB', channel: 'promptpay', channel_order_no: '4200', fee_type: 'THB', ksher_order_no: '70020261127140600000001', nonce_str: 'abcdefabcdefabcdefabcdefabcdefab', openid: '', pay_mch_order_no: '2611271406000001', rate: '1.000000', result: 'SUCCESS', time_end: '2026-11-27 14:06:00', total_fee: 15050 };
 	const body = (i: number) => Buffer.from(sim.signedNotification({ ...base, mch_order_no: `N-${i}` }));
 
@@ -32,8 +34,10 @@ export async function triggerFigures(note: Note, progress: (l: string) => void, 
 	const deliver = async (raw: Buffer) => {
 		const res = { statusCode: 0, status(c: number) { this.statusCode = c; return this; }, setHeader() { return this; }, end() { return this; } };
 		const req = { rawBody: raw, headers: {}, body: {}, params: {}, query: {} };
+		const workflow = new Workflow({ id: workflowId, nodes: [node], connections: {}, active: true, nodeTypes, staticData: JSON.parse(storedStaticData) as IDataObject });
 		const context = new WebhookContext(workflow, node, makeAdditionalData(credentials, 'bench', undefined, { httpRequest: req, httpResponse: res }), 'webhook', webhookData, [], null);
 		const result = await trigger.webhook.call(context);
+		if (workflow.staticData.__dataChanged === true) storedStaticData = JSON.stringify(workflow.staticData);
 		if (result.workflowData) emitted++;
 		// A genuine notification is answered by n8n with the node's webhookResponse (200).
 		return result.webhookResponse !== undefined ? 200 : res.statusCode;
@@ -63,7 +67,8 @@ export async function triggerFigures(note: Note, progress: (l: string) => void, 
 		return process.memoryUsage().heapUsed;
 	};
 	// A fresh workflow: the trigger's memory is per workflow (and per process).
-	workflow = new Workflow({ id: 'wf-bench-memory', nodes: [node], connections: {}, active: true, nodeTypes, staticData: {} });
+	workflowId = 'wf-bench-memory';
+	storedStaticData = '{}';
 	const total = quick ? 10_000 : 100_000;
 	progress(`trigger: ${total} distinct notifications for the memory figure${gc ? '' : ' (run node with --expose-gc for an exact figure)'}`);
 	const before = heap();

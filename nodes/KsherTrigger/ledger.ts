@@ -1,4 +1,4 @@
-import { createHash } from 'crypto';
+import { createHash, randomBytes } from 'crypto';
 
 /**
  * The Ksher Trigger's memory of which notifications already started a run, one per
@@ -28,10 +28,12 @@ import { createHash } from 'crypto';
  * n8n reads and writes the whole blob several times per notification (the request, the
  * run, the stored execution, the save), so the memory is stored packed: one string of
  * 12-byte records (8 bytes of SHA-256 of the notification key, 4 bytes of minutes since
- * 1970), about 16 characters per notification instead of an object key of about 50.
+ * 1970), about 16 characters per notification instead of an object key of about 50. The
+ * string starts with who wrote it and at which change of their ledger, so that a request
+ * can see without decoding it that the stored copy is one this ledger wrote.
  */
 export interface StoredMemory {
-	/** Packed records, "v1:" + base64. */
+	/** Packed records: "v1:" + writer + "@" + change + ":" + base64. */
 	ksherSeen?: unknown;
 	/** The unpacked form of earlier versions: "#" + key → epoch ms. Read, then replaced. */
 	seen?: unknown;
@@ -42,6 +44,9 @@ export interface StoredMemory {
 const MINUTE_MS = 60_000;
 const RECORD_BYTES = 12;
 const PACKED_PREFIX = 'v1:';
+/** Tells this process's writings from other processes' (random, so a restart is another writer). */
+const WRITER = randomBytes(6).toString('hex');
+let ledgerCount = 0;
 
 export class NotificationLedger {
 	static readonly MAX_ENTRIES = 10_000;
@@ -55,6 +60,9 @@ export class NotificationLedger {
 	private readonly released = new Set<string>();
 	/** The packed form of the entries as they are now; cleared on every change. */
 	private packedCache: string | undefined;
+	/** Counts changes: the packed form names the change it was written at. */
+	private version = 0;
+	private readonly writer = `${WRITER}.${(ledgerCount++).toString(36)}`;
 	/** What the static data holds: n8n serializes it (toJSON) when it saves, so it is never stale. */
 	private readonly view = { toJSON: () => this.packed() };
 
@@ -71,13 +79,17 @@ export class NotificationLedger {
 		let known = 0;
 		let legacy = false;
 		const packed = stored.ksherSeen;
-		if (typeof packed === 'string' && packed === this.packedCache) {
-			// Exactly what this ledger wrote, and nothing was added since.
-			known = this.entries.size;
-		} else if (typeof packed === 'string' && packed.startsWith(PACKED_PREFIX)) {
-			const records = Buffer.from(packed.slice(PACKED_PREFIX.length), 'base64');
-			for (let at = 0; at + RECORD_BYTES <= records.length; at += RECORD_BYTES) {
-				if (this.take(records.toString('hex', at, at + 8), records.readUInt32BE(at + 8), now)) known++;
+		const header = typeof packed === 'string' && packed.startsWith(PACKED_PREFIX) ? packed.indexOf(':', PACKED_PREFIX.length) : -1;
+		if (typeof packed === 'string' && header > 0) {
+			const [writer, version] = packed.slice(PACKED_PREFIX.length, header).split('@');
+			if (writer === this.writer && Number(version) <= this.version) {
+				// Written by this ledger: everything in it is known (or was released or dropped since).
+				known = Number(version) === this.version ? this.entries.size : -1;
+			} else {
+				const records = Buffer.from(packed.slice(header + 1), 'base64');
+				for (let at = 0; at + RECORD_BYTES <= records.length; at += RECORD_BYTES) {
+					if (this.take(records.toString('hex', at, at + 8), records.readUInt32BE(at + 8), now)) known++;
+				}
 			}
 		}
 		if (typeof stored.seen === 'object' && stored.seen !== null && !Array.isArray(stored.seen)) {
@@ -131,7 +143,7 @@ export class NotificationLedger {
 				this.pending.delete(id);
 				if (!ran && recorded) {
 					this.entries.delete(id);
-					this.packedCache = undefined;
+					this.changed();
 					if (this.released.size >= this.maxEntries) this.released.clear();
 					this.released.add(id);
 				}
@@ -156,7 +168,7 @@ export class NotificationLedger {
 	private put(id: string, minutes: number): void {
 		this.entries.delete(id);
 		this.entries.set(id, minutes);
-		this.packedCache = undefined;
+		this.changed();
 		// Drop the oldest in batches, so that a full memory is not walked on every notification.
 		if (this.entries.size > this.maxEntries + Math.max(1, Math.floor(this.maxEntries / 10))) {
 			for (const old of this.entries.keys()) {
@@ -164,6 +176,11 @@ export class NotificationLedger {
 				this.entries.delete(old);
 			}
 		}
+	}
+
+	private changed(): void {
+		this.version++;
+		this.packedCache = undefined;
 	}
 
 	private packed(): string {
@@ -175,7 +192,7 @@ export class NotificationLedger {
 				records.writeUInt32BE(minutes, at + 8);
 				at += RECORD_BYTES;
 			}
-			this.packedCache = PACKED_PREFIX + records.toString('base64');
+			this.packedCache = `${PACKED_PREFIX}${this.writer}@${this.version}:${records.toString('base64')}`;
 		}
 		return this.packedCache;
 	}
@@ -189,8 +206,9 @@ export function idOf(key: string): string {
 /** The notification ids a stored copy holds (packed or in the earlier form), for checks and tests. */
 export function storedIds(stored: StoredMemory): Set<string> {
 	const ids = new Set<string>();
-	if (typeof stored.ksherSeen === 'string' && stored.ksherSeen.startsWith(PACKED_PREFIX)) {
-		const records = Buffer.from(stored.ksherSeen.slice(PACKED_PREFIX.length), 'base64');
+	const header = typeof stored.ksherSeen === 'string' && stored.ksherSeen.startsWith(PACKED_PREFIX) ? stored.ksherSeen.indexOf(':', PACKED_PREFIX.length) : -1;
+	if (typeof stored.ksherSeen === 'string' && header > 0) {
+		const records = Buffer.from(stored.ksherSeen.slice(header + 1), 'base64');
 		for (let at = 0; at + RECORD_BYTES <= records.length; at += RECORD_BYTES) ids.add(records.toString('hex', at, at + 8));
 	}
 	if (typeof stored.seen === 'object' && stored.seen !== null) for (const key of Object.keys(stored.seen)) ids.add(idOf(key.slice(1)));

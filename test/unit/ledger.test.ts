@@ -17,12 +17,29 @@ describe('NotificationLedger', () => {
 		for (const key of ['mch1|A|paid|', 'mch1|B|paid|', 'mch1|C|refunded|R1']) claimed(first, key);
 		first.persistInto(stored);
 		const saved = reload(stored);
-		expect(saved.ksherSeen).toEqual(expect.stringMatching(/^v1:[A-Za-z0-9+/=]+$/));
-		expect(String(saved.ksherSeen).length).toBeLessThan(3 + 3 * 16 + 4);
+		expect(saved.ksherSeen).toEqual(expect.stringMatching(/^v1:[0-9a-f]{12}\.[0-9a-z]+@\d+:[A-Za-z0-9+/=]+$/));
+		expect(String(saved.ksherSeen).replace(/^.*:/, '')).toHaveLength(48);
 		const second = new NotificationLedger();
 		expect(second.absorb(saved)).toBe(false);
 		expect(second.has('mch1|A|paid|') && second.has('mch1|C|refunded|R1')).toBe(true);
 		expect(second.has('mch1|D|paid|')).toBe(false);
+	});
+
+	it('knows its own writing without decoding it, and still reads another process\'s', () => {
+		const mine = new NotificationLedger();
+		const stored: StoredMemory = {};
+		claimed(mine, 'a');
+		mine.persistInto(stored);
+		const saved = reload(stored);
+		expect(mine.absorb(saved)).toBe(false);
+		// The same bytes under another writer's name are decoded and taken in.
+		const other = new NotificationLedger();
+		expect(other.absorb(saved)).toBe(false);
+		expect(other.has('a')).toBe(true);
+		claimed(other, 'b');
+		other.persistInto(stored);
+		expect(mine.absorb(reload(stored))).toBe(false);
+		expect(mine.has('b')).toBe(true);
 	});
 
 	it('says when the stored copy lacks something it knows', () => {
@@ -51,7 +68,7 @@ describe('NotificationLedger', () => {
 
 	it('ignores what is not its packed form', () => {
 		const ledger = new NotificationLedger();
-		for (const ksherSeen of [42, 'v2:AAAA', 'not base64 at all', null, ['x']]) expect(ledger.absorb({ ksherSeen })).toBe(false);
+		for (const ksherSeen of [42, 'v2:AAAA', 'v1:AAAA', 'not base64 at all', null, ['x']]) expect(ledger.absorb({ ksherSeen })).toBe(false);
 		expect(ledger.size).toBe(0);
 	});
 
