@@ -39,8 +39,6 @@ export interface TriggerServer {
 	emitted: IDataObject[];
 	/** The static data as stored in the "database". */
 	staticData: () => IDataObject;
-	/** How many times a request saved the static data. */
-	saves: () => number;
 	post: (body: string | Buffer, contentType?: string) => Promise<{ status: number; body: string }>;
 	/** A new process: the trigger's modules are loaded afresh; the stored static data stays. */
 	restart: () => void;
@@ -86,7 +84,7 @@ export async function startTrigger(options: TriggerOptions): Promise<TriggerServ
 		credentials: { ksherApi: { id: 'cred-1', name: 'Ksher test' } },
 	};
 	const workflowId = `wf-trigger-${++harnessCount}`;
-	const store = { json: '{}', saves: 0 };
+	const store = { json: '{}' };
 	let trigger = new KsherTrigger();
 	const deliveries: Delivery[] = [];
 	const emitted: IDataObject[] = [];
@@ -96,7 +94,6 @@ export async function startTrigger(options: TriggerOptions): Promise<TriggerServ
 		await databaseLatency();
 		if (workflow.staticData.__dataChanged === true) {
 			store.json = JSON.stringify(workflow.staticData);
-			store.saves++;
 			workflow.staticData.__dataChanged = false;
 		}
 	};
@@ -151,7 +148,6 @@ export async function startTrigger(options: TriggerOptions): Promise<TriggerServ
 		if (options.runSavesStaleCopyAfterMs !== undefined) {
 			setTimeout(() => {
 				store.json = runStaticData;
-				store.saves++;
 			}, options.runSavesStaleCopyAfterMs);
 		}
 		await save(workflow);
@@ -187,7 +183,6 @@ export async function startTrigger(options: TriggerOptions): Promise<TriggerServ
 		deliveries,
 		emitted,
 		staticData: () => JSON.parse(store.json) as IDataObject,
-		saves: () => store.saves,
 		post: async (body, contentType = 'text/plain;charset=utf-8') => {
 			const response = await fetch(url, { method: 'POST', headers: { 'content-type': contentType }, body });
 			const answer = { status: response.status, body: await response.text() };
