@@ -16,11 +16,12 @@ import type { OperationRunner } from './actions/common';
 import * as paymentCancel from './actions/payment/cancel.operation';
 import * as paymentCreate from './actions/payment/create.operation';
 import * as paymentGet from './actions/payment/get.operation';
+import * as paymentWatch from './actions/payment/watch.operation';
 import * as refundCreate from './actions/refund/create.operation';
 import * as refundGetAll from './actions/refund/getAll.operation';
 
 const OPERATIONS: Record<string, Record<string, OperationRunner>> = {
-	payment: { create: paymentCreate.execute, get: paymentGet.execute, cancel: paymentCancel.execute },
+	payment: { create: paymentCreate.execute, get: paymentGet.execute, cancel: paymentCancel.execute, watch: paymentWatch.execute },
 	refund: { create: refundCreate.execute, getAll: refundGetAll.execute },
 };
 
@@ -90,6 +91,12 @@ export class Ksher implements INodeType {
 					{ name: 'Cancel', value: 'cancel', description: 'Cancel an unpaid payment link', action: 'Cancel a payment' },
 					{ name: 'Create', value: 'create', description: 'Create a payment link to send to the customer', action: 'Create a payment' },
 					{ name: 'Get', value: 'get', description: 'Get the state of a payment', action: 'Get a payment' },
+					{
+						name: 'Watch for Changes',
+						value: 'watch',
+						description: 'Report what Ksher does not notify: refunds, payments it missed, cancellations. Use after a Schedule Trigger.',
+						action: 'Watch a payment for changes',
+					},
 				],
 				default: 'create',
 			},
@@ -108,6 +115,7 @@ export class Ksher implements INodeType {
 			...paymentCreate.description,
 			...paymentGet.description,
 			...paymentCancel.description,
+			...paymentWatch.description,
 			...refundCreate.description,
 			...refundGetAll.description,
 			{

@@ -12,6 +12,7 @@ import {
 
 import {
 	checkNotification,
+	initialWatchState,
 	KsherApiError,
 	NOTIFICATION_ACK,
 	refundsOf,
@@ -35,6 +36,12 @@ const ACKNOWLEDGEMENT = JSON.parse(NOTIFICATION_ACK) as IDataObject;
 /** How long a copy waits for another copy's outcome before asking Ksher to send it again. */
 const IN_FLIGHT_WAIT_MS = 60_000;
 
+/** When watching for refunds starts: Ksher's payment time, or now when it sent none. */
+function paidSince(paidAt: unknown): Date {
+	const time = typeof paidAt === 'string' ? Date.parse(paidAt) : NaN;
+	return Number.isNaN(time) ? new Date() : new Date(time);
+}
+
 function outputItem(event: NotificationEvent, data: Record<string, unknown>, dedupeKey: string): IDataObject {
 	const item: IDataObject = { event, orderNumber: String(data.mch_order_no ?? ''), ...orderFields(data) };
 	if (event === 'refunded') {
@@ -44,6 +51,8 @@ function outputItem(event: NotificationEvent, data: Record<string, unknown>, ded
 	}
 	if (event === 'other') item.result = String(data.result ?? '');
 	item.dedupeKey = dedupeKey;
+	// Stored with the order, it lets Payment → Watch for Changes report the refunds without reporting this payment again.
+	if (event === 'paid') item.watchState = initialWatchState('paid', paidSince(item.paidAt));
 	item.raw = data as IDataObject;
 	return item;
 }
@@ -92,7 +101,7 @@ export class KsherTrigger implements INodeType {
 		properties: [
 			{
 				displayName:
-					'Copy the Production URL above into Create Payment\'s Notify URL (or your Ksher settings). The workflow must be active for Ksher\'s calls to reach it. Ksher is only known to notify successful payments; refund notifications are handled in case Ksher sends them.',
+					'Copy the Production URL above into Create Payment\'s Notify URL (or your Ksher settings). The workflow must be active for Ksher\'s calls to reach it. Ksher notifies successful payments only: for refunds, and payments Ksher did not notify, use the Ksher node\'s Payment → Watch for Changes on a schedule (see the README).',
 				name: 'setupNotice',
 				type: 'notice',
 				default: '',

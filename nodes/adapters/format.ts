@@ -1,6 +1,6 @@
 import type { IDataObject } from 'n8n-workflow';
 
-import { fromMinorUnits, parseMaybeJson } from '../protocol';
+import { channelName, fromMinorUnits, parseMaybeJson } from '../protocol';
 
 /** Ksher reports Bangkok wall-clock time "YYYY-MM-DD HH:MM:SS"; outputs use ISO 8601 with +07:00. */
 export function ksherTimeToIso(value: unknown): string | null {
@@ -31,6 +31,8 @@ export function orderFields(data: Record<string, unknown>): IDataObject {
 		amount: majorAmount(data.total_fee, currency),
 		currency,
 		channel: data.channel ? String(data.channel) : null,
+		// Ksher's code is for branching; the name ("PromptPay") is for people, e.g. in a receipt.
+		channelName: data.channel ? channelName(String(data.channel)) : null,
 		paidAt: ksherTimeToIso(data.time_end),
 		ksherOrderNumber: data.ksher_order_no ? String(data.ksher_order_no) : null,
 		payOrderNumber: data.pay_mch_order_no ? String(data.pay_mch_order_no) : null,

@@ -8,15 +8,17 @@ export interface ChannelInfo {
 	/** Smallest amount Ksher accepts for this channel, in satang. */
 	minimumMinor?: number;
 	note?: string;
+	/** False where Ksher's refund_query page says it cannot list the refunds ("Promptpay and Alipay not support this feature"). */
+	refundList?: false;
 }
 
 export const GATEWAY_CHANNELS: readonly ChannelInfo[] = [
-	{ value: 'promptpay', name: 'PromptPay' },
+	{ value: 'promptpay', name: 'PromptPay', refundList: false },
 	{ value: 'card', name: 'Credit/Debit Card' },
 	{ value: 'truemoney', name: 'TrueMoney' },
 	{ value: 'airpay', name: 'ShopeePay', note: 'not usable inside in-app browsers' },
 	{ value: 'linepay', name: 'LINE Pay' },
-	{ value: 'alipay', name: 'Alipay' },
+	{ value: 'alipay', name: 'Alipay', refundList: false },
 	{ value: 'alipayplus', name: 'Alipay+' },
 	{ value: 'wechat', name: 'WeChat Pay', note: 'works only inside the WeChat browser on mobile' },
 	{ value: 'atome', name: 'Atome', minimumMinor: 2000 },
@@ -36,4 +38,14 @@ const BY_VALUE = new Map(GATEWAY_CHANNELS.map((c) => [c.value, c]));
 
 export function channelInfo(value: string): ChannelInfo | undefined {
 	return BY_VALUE.get(value);
+}
+
+/** The name people know a channel by ("PromptPay" for promptpay); Ksher's code itself when it is not one we know. */
+export function channelName(value: string): string {
+	return BY_VALUE.get(value)?.name ?? value;
+}
+
+/** Whether Ksher can list a paid order's refunds (refund_query) for this channel. */
+export function canListRefunds(channel: string): boolean {
+	return BY_VALUE.get(channel)?.refundList !== false;
 }

@@ -12,3 +12,4 @@ export * from './refunds';
 export * from './signature';
 export * from './transport';
 export * from './validation';
+export * from './watch';

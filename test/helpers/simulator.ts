@@ -49,7 +49,8 @@ export async function startHarness(options: SimulatorOptions = {}): Promise<Simu
 		});
 		return { orderNo, payUrl: String(data.pay_content) };
 	};
-	const payOrder: SimulatorHarness['payOrder'] = async (orderNo, channel = 'promptpay') => {
+	// TrueMoney: Ksher can list its refunds (not PromptPay's or Alipay's), which most refund tests need.
+	const payOrder: SimulatorHarness['payOrder'] = async (orderNo, channel = 'truemoney') => {
 		const { status, body } = await control('/pay', { mch_order_no: orderNo, channel });
 		if (status !== 200) throw new Error(`pay failed: ${JSON.stringify(body)}`);
 	};

@@ -31,7 +31,17 @@ describe('Payment → Create', () => {
 			},
 		}));
 		expect(result.status).toBe('success');
-		expect(result.items).toEqual([{ orderNumber, paymentUrl: expect.stringContaining('/page?order_uuid='), amount: '1234.56', currency: 'THB', channels: ['promptpay', 'card'] }]);
+		expect(result.items).toEqual([
+			{
+				orderNumber,
+				paymentUrl: expect.stringContaining('/page?order_uuid='),
+				amount: '1234.56',
+				currency: 'THB',
+				channels: ['promptpay', 'card'],
+				// Stored with the order, Payment → Watch for Changes starts from "created, unpaid, now".
+				watchState: expect.stringMatching(/^\{"v":1,"since":"\d{4}-\d\d-\d\dT[\d:.]+Z","status":"pending","refunds":\[\]\}$/),
+			},
+		]);
 		expect(result.pairedItems).toEqual([{ item: 0 }]);
 		const sent = h.sim.requests.filter((r) => r.endpoint === 'gateway_pay' && r.params.mch_order_no === orderNumber)[0].params;
 		expect(sent).toMatchObject({

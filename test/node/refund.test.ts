@@ -12,8 +12,9 @@ afterEach(async () => {
 	if (body.faults.length) await h.control('/reset', {});
 });
 
-async function paidOrder(overrides: Record<string, unknown> = {}, channel = 'promptpay') {
-	const { orderNo } = await h.createOrder({ total_fee: 15050, channel_list: 'promptpay,card', ...overrides });
+/** Paid with TrueMoney by default: Ksher lists its refunds (it cannot for PromptPay and Alipay). */
+async function paidOrder(overrides: Record<string, unknown> = {}, channel = 'truemoney') {
+	const { orderNo } = await h.createOrder({ total_fee: 15050, channel_list: 'promptpay,card,truemoney', ...overrides });
 	await h.payOrder(orderNo, channel);
 	return orderNo;
 }
@@ -222,5 +223,19 @@ describe('Refund sheet with Continue On Fail', () => {
 		expect(second.items[1]).toMatchObject({ alreadyRefunded: true });
 		expect(refundsAtKsher(a)).toHaveLength(1);
 		expect(refundsAtKsher(b)).toHaveLength(1);
+	});
+});
+
+describe('Refunds of PromptPay payments (Ksher cannot list them)', () => {
+	it('Refund → Create refunds once and a re-run moves no money; Get Many says why it cannot list', async () => {
+		const orderNo = await paidOrder({}, 'promptpay');
+		const first = await runNode(h, refund(orderNo, { refundAmount: '10' }));
+		expect(first.items[0]).toMatchObject({ refundNumber: `${orderNo}-R1000`, refundAmount: '10.00', alreadyRefunded: false });
+		const again = await runNode(h, refund(orderNo, { refundAmount: '10' }));
+		expect(again.items[0]).toMatchObject({ refundNumber: `${orderNo}-R1000`, alreadyRefunded: true });
+		expect(refundsAtKsher(orderNo).map((r) => r.refund_fee)).toEqual([1000]);
+		const list = await runNode(h, { resource: 'refund', operation: 'getAll', orderNumber: orderNo });
+		expect(list.status).toBe('error');
+		expect(list.error?.message).toMatch(/cannot list the refunds of Order Number .*PromptPay and Alipay/);
 	});
 });

@@ -5,6 +5,7 @@ import type { AddressInfo, Socket } from 'net';
 import { join } from 'path';
 
 import {
+	canListRefunds,
 	canonicalString,
 	channelInfo,
 	CURRENCY_DECIMALS,
@@ -16,7 +17,7 @@ import {
 } from '../../nodes/protocol';
 import { checkoutPage } from './checkout';
 import { parseFault, takeFault, type Fault } from './faults';
-import { digits, hex, ksherTime, orderData, queryResult, refunded, type DeliveryAttempt, type Order } from './state';
+import { digits, hex, ksherTime, orderData, queryResult, refunded, type DeliveryAttempt, type Order, type Refund } from './state';
 
 /** Ksher's documented retry delays after a failed notification (API.md §5.1), in seconds. */
 export const RETRY_SCHEDULE_S = [1, 2, 2, 10, 30, 60, 600, 3600, 10800, 18000, 28800, 43200];
@@ -311,17 +312,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
 		const remaining = order.total_fee - refunded(order);
 		if (remaining <= 0) return fail('ORDER_ALREADY_REFUND');
 		if (Number(p.refund_fee) > remaining) return fail('KSHER_INVALID_REFUND_BALANCE');
-		const refund = {
-			mch_refund_no: p.mch_refund_no,
-			ksher_refund_no: `700${digits(20)}`,
-			channel_refund_no: `5020${digits(25)}`,
-			refund_fee: Number(p.refund_fee),
-			refund_state: 'REFUNDSUCCESS' as const,
-			refund_time: ksherTime(),
-		};
-		order.refunds.push(refund);
-		used.add(p.mch_refund_no);
-		usedRefundNos.set(m.appid, used);
+		const refund = addRefund(order, p.mch_refund_no, Number(p.refund_fee));
 		return {
 			data: {
 				appid: m.appid,
@@ -342,10 +333,29 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
 		};
 	}
 
+	/** Records a refund, as order_refund or a refund made in the merchant portal does. */
+	function addRefund(order: Order, refundNo: string, fee: number): Refund {
+		const refund: Refund = {
+			mch_refund_no: refundNo,
+			ksher_refund_no: `700${digits(20)}`,
+			channel_refund_no: `5020${digits(25)}`,
+			refund_fee: fee,
+			refund_state: 'REFUNDSUCCESS',
+			refund_time: ksherTime(),
+		};
+		order.refunds.push(refund);
+		const used = usedRefundNos.get(order.appid) ?? new Set<string>();
+		used.add(refundNo);
+		usedRefundNos.set(order.appid, used);
+		return refund;
+	}
+
 	function refundQuery(m: Merchant, p: Record<string, string>, nonce: string): Answer {
 		const target = refundTarget(m.appid, p);
 		if (typeof target === 'string') return fail(target);
 		const order = target;
+		// Ksher's refund_query page: "Promptpay and Aliapy not support this feature". Which code it answers is unknown.
+		if (!canListRefunds(order.channel)) return fail('KSHER_INVALID_PARAM', `refund_query is not supported for ${order.channel} payments`);
 		const list = order.refunds.filter((r) => !p.mch_refund_no || r.mch_refund_no === p.mch_refund_no);
 		if (p.mch_refund_no && list.length === 0) return fail('KSHER_INVALID_ORDER_NO', `no refund ${p.mch_refund_no} on this order`);
 		return {
@@ -478,7 +488,8 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
 		return delivery;
 	}
 
-	function markPaid(order: Order, channel: string): string | undefined {
+	/** `notify: false` pays without a notification, as when Ksher's 2-hour watch or the Notify URL missed it. */
+	function markPaid(order: Order, channel: string, notify = true): string | undefined {
 		if (!order.channel_list.includes(channel)) return `channel ${channel} is not offered on this order (offered: ${order.channel_list.join(', ')})`;
 		if (order.state === 'SUCCESS') return 'the order is already paid';
 		if (order.cancelled) return 'the order was cancelled; its payment page no longer accepts payment';
@@ -487,7 +498,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
 		order.channel = channel;
 		order.time_end = ksherTime();
 		order.card_in_progress = false;
-		if (order.params.mch_notify_url) deliver(order, 'paid', order.params.mch_notify_url);
+		if (notify && order.params.mch_notify_url) deliver(order, 'paid', order.params.mch_notify_url);
 		return undefined;
 	}
 
@@ -583,8 +594,22 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
 			const order = orderFromInput();
 			if (!order) return;
 			const channel = typeof input.channel === 'string' ? input.channel : order.channel_list[0];
-			const problem = markPaid(order, channel);
+			const problem = markPaid(order, channel, input.notify !== false);
 			return problem ? sendJson(res, 409, { error: problem }) : sendJson(res, 200, { ...order, result: queryResult(order) });
+		}
+		if (route === 'POST /refund') {
+			// A refund made outside the API (the merchant portal): no notification, as with Ksher.
+			const order = orderFromInput();
+			if (!order) return;
+			if (order.state !== 'SUCCESS') return sendJson(res, 409, { error: 'only a paid order can be refunded' });
+			const remaining = order.total_fee - refunded(order);
+			const fee = input.refund_fee === undefined ? remaining : Number(input.refund_fee);
+			if (!Number.isSafeInteger(fee) || fee <= 0) return sendJson(res, 400, { error: 'refund_fee must be a positive integer in minor units' });
+			if (fee > remaining) return sendJson(res, 409, { error: `refund_fee ${fee} exceeds what remains (${remaining})` });
+			const refundNo = typeof input.mch_refund_no === 'string' && input.mch_refund_no !== '' ? input.mch_refund_no : `PORTAL-${digits(10)}`;
+			if (usedRefundNos.get(order.appid)?.has(refundNo)) return sendJson(res, 409, { error: `refund number ${refundNo} was already used` });
+			const refund = addRefund(order, refundNo, fee);
+			return sendJson(res, 200, { refund, result: queryResult(order), refunded_fee: refunded(order) });
 		}
 		if (route === 'POST /fail' || route === 'POST /expire' || route === 'POST /card-in-progress') {
 			const order = orderFromInput();

@@ -63,11 +63,14 @@ describe('Ksher Trigger: genuine notifications', () => {
 				amount: '150.50',
 				currency: 'THB',
 				channel: 'card',
+				channelName: 'Credit/Debit Card',
 				paidAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+07:00$/),
 				ksherOrderNumber: data.ksher_order_no,
 				payOrderNumber: data.pay_mch_order_no,
 				attach: { row: 3 },
 				dedupeKey: `${h.sim.info.appid}|${orderNo}|paid|`,
+				// Watching for refunds starts at Ksher's payment time, and this payment counts as reported.
+				watchState: JSON.stringify({ v: 1, since: new Date(String(t.emitted[0]?.paidAt)).toISOString(), status: 'paid', refunds: [] }),
 				raw: data,
 			},
 		]);
@@ -79,7 +82,7 @@ describe('Ksher Trigger: genuine notifications', () => {
 		const t = await trigger({}, { appId: 'mch35005', privateKey: '', signVersion: 'V1', ksherPublicKey: keys.example_public, environment: 'production' });
 		const answer = await t.post(JSON.stringify(s4.body));
 		expect(answer).toEqual({ status: 200, body: ACK });
-		expect(t.emitted[0]).toMatchObject({ event: 'paid', orderNumber: 'INV-1001-A', amount: '150.50', channel: 'promptpay', paidAt: '2024-01-01T12:06:00+07:00', ksherOrderNumber: '70020240101120600000001', attach: null });
+		expect(t.emitted[0]).toMatchObject({ event: 'paid', orderNumber: 'INV-1001-A', amount: '150.50', channel: 'promptpay', channelName: 'PromptPay', paidAt: '2024-01-01T12:06:00+07:00', ksherOrderNumber: '70020240101120600000001', attach: null });
 		// The same body under Ksher's real V1 key is a forgery.
 		const v1 = await trigger({}, { appId: 'mch35005', privateKey: '', signVersion: 'V1', ksherPublicKey: '', environment: 'production' });
 		expect((await v1.post(JSON.stringify(s4.body))).status).toBe(401);

@@ -11,6 +11,7 @@ import {
 	renderValue,
 	toMinorUnits,
 	fromMinorUnits,
+	initialWatchState,
 } from '../../../protocol';
 import { currencyOptions, orderNumberField, orderNumberParam, show, stringParam, type OperationRunner } from '../common';
 
@@ -341,5 +342,6 @@ export const execute: OperationRunner = async (ctx, client, itemIndex) => {
 	};
 	const { data } = await client.call('gateway_pay', params);
 	const paymentUrl = typeof data.pay_content === 'string' ? data.pay_content : '';
-	return [{ orderNumber, paymentUrl, amount: fromMinorUnits(total, currency), currency, channels }];
+	// watchState: store it with the order to have Payment → Watch for Changes report what Ksher does not notify.
+	return [{ orderNumber, paymentUrl, amount: fromMinorUnits(total, currency), currency, channels, watchState: initialWatchState('pending', new Date()) }];
 };

@@ -1,0 +1,95 @@
+import type { IDataObject, INodeProperties } from 'n8n-workflow';
+
+import {
+	canListRefunds,
+	DEFAULT_WATCH_DAYS,
+	formatWatchState,
+	isWatched,
+	KsherInputError,
+	parseWatchState,
+	refundTargetOf,
+	watchChanges,
+	type KsherRefund,
+	type WatchChange,
+} from '../../../protocol';
+import { ksherTimeToIso, majorAmount, orderFields } from '../../../adapters/format';
+import { orderNumberField, orderNumberParam, show, type OperationRunner } from '../common';
+import { listRefunds } from '../refund/lookup';
+
+const display = show('payment', ['watch']);
+
+export const description: INodeProperties[] = [
+	orderNumberField('payment', ['watch'], 'Your order number of the payment to watch.'),
+	{
+		displayName: 'Last Watch State',
+		name: 'watchState',
+		type: 'string',
+		default: '',
+		placeholder: 'e.g. {{ $json.watchState }}',
+		description:
+			'The "watchState" stored for this order: what this operation output last time, or what Create Payment or the Ksher Trigger output. Empty for an order never watched: then everything about it counts as new.',
+		displayOptions: display,
+	},
+	{
+		displayName: 'Watch For (Days)',
+		name: 'watchDays',
+		type: 'number',
+		typeOptions: { minValue: 1, maxValue: 3650 },
+		default: DEFAULT_WATCH_DAYS,
+		description: 'How long after it was paid (or first watched, while unpaid) an order is still checked. Older orders cost no calls to Ksher and give no items.',
+		displayOptions: display,
+	},
+];
+
+/**
+ * One output item per change (`paid`, `refunded`, `closed`), shaped like the Ksher Trigger's
+ * items, each with the `watchState` to store once it is handled and the `previousWatchState`
+ * it replaces (a compare-and-set key: see the README). An order without changes gives no items.
+ * At most two calls per order: the order, and its refund list when it is paid and Ksher can list it.
+ */
+export const execute: OperationRunner = async (ctx, client, itemIndex) => {
+	const orderNumber = orderNumberParam(ctx, itemIndex);
+	const given = ctx.getNodeParameter('watchState', itemIndex, '') as unknown;
+	const previous = parseWatchState(given);
+	const days = ctx.getNodeParameter('watchDays', itemIndex, DEFAULT_WATCH_DAYS) as number;
+	if (!(typeof days === 'number' && days >= 1)) {
+		throw new KsherInputError('Watch For (Days)', `Watch For (Days) must be a number of days, 1 or more; got ${JSON.stringify(days)}`, `Use e.g. ${DEFAULT_WATCH_DAYS}.`);
+	}
+	const now = new Date();
+	if (!isWatched(previous, now, days)) return [];
+
+	const { data } = await client.call('gateway_order_query', { mch_order_no: orderNumber });
+	const result = String(data.result ?? '');
+	const paid = result === 'SUCCESS' || result === 'REFUND';
+	const totalMinor = Number(data.total_fee);
+	let refunds: KsherRefund[] | undefined;
+	const target = refundTargetOf(data);
+	if (paid && target && canListRefunds(String(data.channel ?? ''))) {
+		// A Ksher refusal means it cannot list this order's refunds: the REFUND state is all there is then.
+		refunds = await listRefunds(client, { data, total: totalMinor, currency: String(data.fee_type || 'THB'), refundTarget: target });
+	}
+	const { changes } = watchChanges(previous, { result, paidAt: ksherTimeToIso(data.time_end), totalMinor, refunds }, now);
+
+	const base = { orderNumber, ...orderFields(data) };
+	let before = typeof given === 'string' ? given : previous ? formatWatchState(previous) : '';
+	return changes.map((change) => {
+		const item = changeItem(client.appId, base, change, before);
+		before = String(item.watchState);
+		return item;
+	});
+};
+
+function changeItem(appId: string, base: IDataObject, change: WatchChange, previousWatchState: string): IDataObject {
+	const item: IDataObject = { event: change.event, ...base };
+	const refundNumber = change.refund?.mch_refund_no || null;
+	if (change.event === 'refunded') {
+		item.refundNumber = refundNumber;
+		item.refundAmount = change.refund ? majorAmount(change.refund.refund_fee, String(base.currency)) : null;
+		item.refundedAt = change.refund ? ksherTimeToIso(change.refund.refund_time) : null;
+	}
+	// The same form as the Ksher Trigger's key, so one workflow can handle both sources.
+	item.dedupeKey = [appId, base.orderNumber, change.event, change.event === 'refunded' ? (refundNumber ?? change.refund?.ksher_refund_no ?? '') : ''].join('|');
+	item.watchState = formatWatchState(change.stateAfter);
+	item.previousWatchState = previousWatchState;
+	return item;
+}
