@@ -1,5 +1,5 @@
 import { DEFAULT_CONCURRENCY } from '../nodes/Ksher/Ksher.node.ts';
-import { KsherClient } from '../nodes/protocol';
+import { initialWatchState, KsherClient } from '../nodes/protocol';
 import { runKsherNode } from '../test/helpers/n8n';
 import type { SimulatorInfo } from '../test/simulator/server';
 import { CEILING_NODE_TYPE, startPlainServer } from './ceiling';
@@ -24,6 +24,46 @@ async function paidOrders(sim: { info: SimulatorInfo }, prefix: string, count: n
 	return numbers;
 }
 
+/**
+ * Payment → Watch for Changes over `count` paid TrueMoney orders (so each costs both calls:
+ * the order and its refund list), one in ten refunded at the portal since the stored state,
+ * with 50 ms added to every Ksher call, at the node's default concurrency.
+ */
+export async function watchFigures(note: Note, progress: (l: string) => void, quick: boolean): Promise<void> {
+	const sim = await startSimulatorProcess();
+	try {
+		const count = quick ? 200 : 2000;
+		note(`watch_${count}_orders_seconds`, await watchSeconds(sim, count, progress), 's', quick ? '' : '≤ 120 (50 ms per Ksher call, node default concurrency)');
+	} finally {
+		await sim.stop();
+	}
+}
+
+async function watchSeconds(sim: { info: SimulatorInfo }, count: number, progress: (l: string) => void): Promise<number> {
+	const client = new KsherClient({ appId: sim.info.appid, privateKey: sim.info.merchantPrivateKey, ksherPublicKey: sim.info.ksherPublicKey, gatewayUrl: sim.info.gatewayUrl, apiUrl: sim.info.apiUrl });
+	const rows: Array<{ no: string; state: string }> = [];
+	progress(`node: preparing ${count} watched orders`);
+	for (let i = 0; i < count; i++) {
+		const no = `W-${i}`;
+		await client.call('gateway_pay', { mch_order_no: no, total_fee: 10000, fee_type: 'THB', channel_list: 'truemoney', mch_code: no, mch_redirect_url: 'https://x.example', mch_redirect_url_fail: 'https://x.example', product_name: 'bench', refer_url: 'https://x.example' });
+		await control(sim.info, '/pay', { mch_order_no: no, channel: 'truemoney', notify: false });
+		if (i % 10 === 0) await control(sim.info, '/refund', { mch_order_no: no, refund_fee: 100 });
+		rows.push({ no, state: initialWatchState('paid', new Date()) });
+	}
+	await control(sim.info, '/faults', { type: 'latency', ms: LATENCY_MS, count: -1, stage: 'before' });
+	progress(`node: watching ${count} orders at concurrency ${DEFAULT_CONCURRENCY}`);
+	const started = process.hrtime.bigint();
+	const result = await runKsherNode({
+		credentials: credentials(sim),
+		parameters: { resource: 'payment', operation: 'watch', orderNumber: '={{ $json.no }}', watchState: '={{ $json.state }}' },
+		items: rows,
+	});
+	const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+	await control(sim.info, '/reset');
+	const refunds = result.items.filter((i) => i.event === 'refunded').length;
+	if (result.status !== 'success' || refunds !== Math.ceil(count / 10)) throw new Error(`watch batch failed: ${result.error?.message ?? `${refunds} refunds reported`}`);
+	return seconds;
+}
 
 /**
  * Refund Create over 1,000 items through n8n's WorkflowExecute, with 50 ms added to each

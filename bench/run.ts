@@ -14,7 +14,7 @@ import { interleavedRatio } from './stats';
 
 const json = process.argv.includes('--json');
 const quick = process.argv.includes('--quick');
-// --only=crypto,client,node,trigger runs just those parts.
+// --only=crypto,client,node,watch,trigger runs just those parts.
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
 const part = (name: string) => !only || only.includes(name);
 const figures: Record<string, number> = {};
@@ -108,6 +108,7 @@ async function main() {
 	if (part('crypto')) cryptoFigures();
 	if (part('client')) await (await import('./client')).clientFigures(note, progress, quick);
 	if (part('node')) await (await import('./node')).nodeFigures(note, progress, quick);
+	if (part('watch')) await (await import('./node')).watchFigures(note, progress, quick);
 	if (part('trigger')) await (await import('./trigger')).triggerFigures(note, progress, quick);
 
 	const width = Math.max(...rows.map((r) => r[0].length));

@@ -62,18 +62,57 @@ export class N8nRest {
 		return orders;
 	}
 
-	/** How many executions a workflow has (any status), all pages. */
-	async executionCount(workflowId: string): Promise<number> {
+	/** Every item a node output, across all executions of a workflow. */
+	async nodeItems(workflowId: string, node: string): Promise<Array<Record<string, unknown>>> {
+		const items: Array<Record<string, unknown>> = [];
+		let cursor = '';
+		do {
+			const result = await this.call('GET', `/api/v1/executions?workflowId=${workflowId}&includeData=true&limit=100${cursor ? `&cursor=${cursor}` : ''}`, undefined, { 'X-N8N-API-KEY': this.apiKey });
+			if (result.status !== 200) throw new Error(`listing executions failed: ${result.status}`);
+			const page = result.json as { data?: Array<{ data?: { resultData?: { runData?: Record<string, Array<{ data?: { main?: Array<Array<{ json?: Record<string, unknown> }>> } }>> } } }>; nextCursor?: string | null };
+			for (const execution of page.data ?? []) {
+				for (const run of execution.data?.resultData?.runData?.[node] ?? []) for (const item of run.data?.main?.[0] ?? []) if (item.json) items.push(item.json);
+			}
+			cursor = page.nextCursor ?? '';
+		} while (cursor);
+		return items;
+	}
+
+	/** How many executions a workflow has (any status, or one status), all pages. */
+	async executionCount(workflowId: string, status?: 'success' | 'error'): Promise<number> {
 		let count = 0;
 		let cursor = '';
 		do {
-			const result = await this.call('GET', `/api/v1/executions?workflowId=${workflowId}&limit=250${cursor ? `&cursor=${cursor}` : ''}`, undefined, { 'X-N8N-API-KEY': this.apiKey });
+			const result = await this.call('GET', `/api/v1/executions?workflowId=${workflowId}${status ? `&status=${status}` : ''}&limit=250${cursor ? `&cursor=${cursor}` : ''}`, undefined, { 'X-N8N-API-KEY': this.apiKey });
 			if (result.status !== 200) throw new Error(`listing executions failed: ${result.status}`);
 			const page = result.json as { data?: unknown[]; nextCursor?: string | null };
 			count += page.data?.length ?? 0;
 			cursor = page.nextCursor ?? '';
 		} while (cursor);
 		return count;
+	}
+
+	private async data<T>(method: string, path: string, body?: unknown): Promise<T> {
+		const result = await this.call(method, path, body);
+		const data = (result.json as { data?: T }).data;
+		if (result.status !== 200 || data === undefined) throw new Error(`${method} ${path} failed: ${result.status} ${JSON.stringify(result.json).slice(0, 300)}`);
+		return data;
+	}
+
+	/** Creates a Data Table of text columns in the owner's personal project; returns its id. */
+	async createDataTable(name: string, columns: string[]): Promise<{ projectId: string; tableId: string }> {
+		const project = await this.data<{ id: string }>('GET', '/rest/projects/personal');
+		const table = await this.data<{ id: string }>('POST', `/rest/projects/${project.id}/data-tables`, { name, columns: columns.map((c) => ({ name: c, type: 'string' })) });
+		return { projectId: project.id, tableId: table.id };
+	}
+
+	async dataTableRows(table: { projectId: string; tableId: string }): Promise<Array<Record<string, unknown>>> {
+		const page = await this.data<{ data: Array<Record<string, unknown>> }>('GET', `/rest/projects/${table.projectId}/data-tables/${table.tableId}/rows?take=1000`);
+		return page.data;
+	}
+
+	async insertDataTableRows(table: { projectId: string; tableId: string }, rows: Array<Record<string, string>>): Promise<void> {
+		await this.data('POST', `/rest/projects/${table.projectId}/data-tables/${table.tableId}/insert`, { data: rows, returnType: 'count' });
 	}
 
 	/** The editor's "Test" button for a credential. */

@@ -4,7 +4,9 @@ import { join } from 'path';
 import { REPO_DIR } from './n8n';
 
 export const TRIGGER_WEBHOOK_ID = '5b0f3f5e-7c2a-4e4b-9a43-6b2f2b0d0001';
-export const WORKFLOW_IDS = { receipt: 'ksherReceipt0001', refundSheet: 'ksherRefundCsv01', paymentLink: 'ksherPayLink0001', onceOnly: 'ksherOnceOnly001', load: 'ksherLoadOnly001', webhookNode: 'n8nWebhookLoad01' };
+export const WORKFLOW_IDS = { receipt: 'ksherReceipt0001', refundSheet: 'ksherRefundCsv01', paymentLink: 'ksherPayLink0001', onceOnly: 'ksherOnceOnly001', load: 'ksherLoadOnly001', webhookNode: 'n8nWebhookLoad01', recordPaid: 'ksherRecordPaid1', watch: 'ksherWatchOrder1' };
+export const RECORD_WEBHOOK_ID = '5b0f3f5e-7c2a-4e4b-9a43-6b2f2b0d0401';
+export const WATCH_TABLE_COLUMNS = ['orderNumber', 'email', 'watchState'];
 export const ONCE_ONLY_WEBHOOK_ID = '5b0f3f5e-7c2a-4e4b-9a43-6b2f2b0d0002';
 export const LOAD_WEBHOOK_ID = '5b0f3f5e-7c2a-4e4b-9a43-6b2f2b0d0004';
 /** n8n's own Webhook node (isFullPath): /webhook/<path>. */
@@ -30,6 +32,20 @@ export function exampleWorkflows(options: { filesDir: string; triggerUrl: string
 	create.parameters.notifyUrl = options.triggerUrl;
 	create.parameters.additionalFields = { ...(create.parameters.additionalFields as object), attach: JSON.stringify({ email: options.email ?? 'customer@example.com' }) };
 	return [receipt, sheet, link];
+}
+
+/**
+ * The two watch examples, pointed at this n8n's Data Table (users pick theirs in the node) and,
+ * for a test that cannot wait 5 minutes per run, scheduled every `seconds` instead.
+ */
+export function watchWorkflows(tableId: string, seconds: number): Workflow[] {
+	const record = loadExample('record-paid-orders.json');
+	const watch = loadExample('watch-orders-email-refunds.json');
+	for (const node of [...record.nodes, ...watch.nodes]) {
+		if (node.type === 'n8n-nodes-base.dataTable') node.parameters.dataTableId = { __rl: true, mode: 'id', value: tableId };
+		if (node.type === 'n8n-nodes-base.scheduleTrigger') node.parameters.rule = { interval: [{ field: 'seconds', secondsInterval: seconds }] };
+	}
+	return [record, watch];
 }
 
 /**

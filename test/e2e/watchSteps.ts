@@ -1,0 +1,152 @@
+import { mkdirSync, writeFileSync } from 'fs';
+import { join } from 'path';
+
+import { initialWatchState, type KsherClient } from '../../nodes/protocol';
+import type { Simulator } from '../simulator/server';
+import { activateArgs, type N8nInstall, type N8nInstance } from './n8n';
+import type { N8nRest } from './rest';
+import type { SmtpSink } from './smtp';
+import { assert, step, waitFor } from './steps';
+import { RECORD_WEBHOOK_ID, WATCH_TABLE_COLUMNS, watchWorkflows, WORKFLOW_IDS } from './workflows';
+
+type Table = { projectId: string; tableId: string };
+
+export interface WatchContext {
+	install: N8nInstall;
+	n8n: N8nInstance;
+	rest: N8nRest;
+	sim: Simulator;
+	smtp: SmtpSink;
+	client: KsherClient;
+	work: string;
+	cli: (args: string[]) => Promise<unknown>;
+	control: (path: string, body: unknown) => Promise<Record<string, unknown>>;
+}
+
+/** While n8n runs: the Data Table the watch examples use (n8n creates tables through its REST API only). */
+export function createWatchTable(rest: N8nRest): Promise<Table> {
+	return rest.createDataTable(`Ksher orders ${Date.now()}`, WATCH_TABLE_COLUMNS);
+}
+
+/**
+ * Refund events and missed payments through Payment → Watch for Changes, in the real n8n:
+ * the two examples import and run on a schedule (every 2 s here), and each change reaches the
+ * customer once, across runs and across a restart. Entered and left with n8n stopped.
+ */
+export async function watchSteps(ctx: WatchContext, table: Table): Promise<void> {
+	const { sim, smtp, rest, n8n } = ctx;
+	const recordUrl = `${n8n.url}/webhook/${RECORD_WEBHOOK_ID}/webhook`;
+	const mailsFor = (orderNo: string, subject: string) => smtp.mails.filter((m) => m.subject === `${subject} for order ${orderNo}`);
+	/** Returns once `count` more scheduled runs have finished: the last began after anything done before the call. */
+	const runsAfter = async (count: number) => {
+		const base = await rest.executionCount(WORKFLOW_IDS.watch, 'success');
+		await waitFor(`${count} more watch runs`, async () => ((await rest.executionCount(WORKFLOW_IDS.watch, 'success')) >= base + count + 1 ? true : undefined), 60_000);
+		const failed = await rest.executionCount(WORKFLOW_IDS.watch, 'error');
+		assert(failed === 0, `${failed} watch runs failed`);
+	};
+	const order = async (prefix: string, notify: boolean) => {
+		const no = `${prefix}-${Date.now().toString(36)}`;
+		await ctx.client.call('gateway_pay', {
+			mch_order_no: no, total_fee: 15050, fee_type: 'THB', channel_list: 'promptpay,card,truemoney', mch_code: no,
+			mch_redirect_url: 'https://shop.example/ok', mch_redirect_url_fail: 'https://shop.example/ok', product_name: 'e2e watched item',
+			refer_url: 'https://shop.example', attach: JSON.stringify({ email: 'watcher@example.com' }), ...(notify ? { mch_notify_url: recordUrl } : {}),
+		});
+		return no;
+	};
+	let watched = '';
+	let unnotified = '';
+
+	const ready = await step('watch examples: import with a Data Table, publish, start n8n', async () => {
+		const dir = join(ctx.work, 'watch-workflows');
+		mkdirSync(dir, { recursive: true });
+		for (const wf of watchWorkflows(table.tableId, 2)) writeFileSync(join(dir, `${wf.id}.json`), JSON.stringify(wf));
+		await ctx.cli(['import:workflow', '--separate', `--input=${dir}`]);
+		await ctx.cli(activateArgs(ctx.install, WORKFLOW_IDS.recordPaid));
+		await ctx.cli(activateArgs(ctx.install, WORKFLOW_IDS.watch));
+		await n8n.start();
+		await rest.login();
+		await waitFor('the record workflow\'s webhook', async () => (await fetch(recordUrl, { method: 'POST', body: 'x' })).status === 400 || undefined, 30_000);
+		await runsAfter(1);
+		return `table ${table.tableId}, watch every 2 s`;
+	});
+	if (!ready) return;
+
+	await step('a notified payment is recorded by the trigger workflow; the watch does not report it again', async () => {
+		watched = await order('WATCH', true);
+		await ctx.control('/pay', { mch_order_no: watched, channel: 'truemoney' });
+		const row = await waitFor('the recorded row', async () => (await rest.dataTableRows(table)).find((r) => r.orderNumber === watched && /"status":"paid"/.test(String(r.watchState))));
+		await runsAfter(2);
+		const mails = smtp.mails.filter((m) => m.subject.endsWith(watched));
+		assert(mails.length === 0, `emails about a payment the trigger already reported: ${mails.map((m) => m.subject).join('; ')}`);
+		return `row ${String(row.orderNumber)} → ${String(row.email)}, state ${String(row.watchState)}`;
+	});
+
+	await step('a refund made at Ksher (not through n8n): exactly one refund email after the next run, none from later runs', async () => {
+		await ctx.control('/refund', { mch_order_no: watched, refund_fee: 5000 });
+		const mail = await waitFor('the refund email', () => mailsFor(watched, 'Refund')[0], 30_000);
+		await runsAfter(2);
+		assert(mailsFor(watched, 'Refund').length === 1, `${mailsFor(watched, 'Refund').length} refund emails`);
+		assert(mail.text.includes('Refunded: 50.00 THB') && mail.text.includes('paid with TrueMoney') && mail.to.includes('watcher@example.com'), `email: ${mail.to.join(', ')} ${mail.text}`);
+		return `"${mail.subject}": ${mail.text.split('\n')[1]}`;
+	});
+
+	await step('a second partial refund: a second email, once', async () => {
+		await ctx.control('/refund', { mch_order_no: watched, refund_fee: 1000 });
+		await waitFor('the second refund email', () => mailsFor(watched, 'Refund')[1], 30_000);
+		await runsAfter(2);
+		const mails = mailsFor(watched, 'Refund');
+		assert(mails.length === 2 && mails[1].text.includes('Refunded: 10.00 THB'), `${mails.length} refund emails: ${mails.map((m) => m.text.split('\n')[1]).join('; ')}`);
+		return mails.map((m) => m.text.split('\n')[1]).join(', ');
+	});
+
+	await step('overlapping runs (each takes 5 s, one starts every 2 s): a refund still gives exactly one email', async () => {
+		await ctx.control('/faults', { type: 'latency', ms: 5000, count: -1, endpoint: 'refund_query', stage: 'before' });
+		try {
+			await new Promise((r) => setTimeout(r, 6000));
+			await ctx.control('/refund', { mch_order_no: watched, refund_fee: 500 });
+			await waitFor('the third refund email', () => mailsFor(watched, 'Refund')[2], 30_000);
+			// Every run in flight when the refund happened, and two after, have finished.
+			await new Promise((r) => setTimeout(r, 12_000));
+		} finally {
+			await ctx.control('/faults/clear', {});
+		}
+		await runsAfter(1);
+		const mails = mailsFor(watched, 'Refund');
+		const saw = (await rest.nodeItems(WORKFLOW_IDS.watch, 'Watch for Changes')).filter((i) => i.orderNumber === watched && i.refundAmount === '5.00').length;
+		assert(mails.length === 3, `${mails.length} refund emails (expected 3): ${mails.map((m) => m.text.split('\n')[1]).join('; ')}`);
+		assert(saw >= 2, `only ${saw} runs reported the refund: the runs did not overlap, so this step proved nothing`);
+		return `${saw} overlapping runs reported the 5.00 THB refund; 1 stored it and emailed`;
+	});
+
+	await step('a payment made with notifications suppressed: exactly one paid item and one email', async () => {
+		unnotified = await order('SILENT', false);
+		// The row as Create Payment's output would be stored: its watchState says "created, unpaid".
+		await rest.insertDataTableRows(table, [{ orderNumber: unnotified, email: 'watcher@example.com', watchState: initialWatchState('pending', new Date()) }]);
+		await runsAfter(1);
+		await ctx.control('/pay', { mch_order_no: unnotified, channel: 'card', notify: false });
+		const mail = await waitFor('the payment email', () => mailsFor(unnotified, 'Payment received')[0], 30_000);
+		await runsAfter(2);
+		assert(sim.deliveries.every((d) => d.mch_order_no !== unnotified), 'Ksher notified the payment after all');
+		assert(mailsFor(unnotified, 'Payment received').length === 1, `${mailsFor(unnotified, 'Payment received').length} payment emails`);
+		const paidItems = await rest.nodeItems(WORKFLOW_IDS.watch, 'Watch for Changes');
+		const paid = paidItems.filter((i) => i.orderNumber === unnotified && i.event === 'paid');
+		assert(paid.length === 1, `${paid.length} paid items for ${unnotified}`);
+		return `"${mail.subject}": ${mail.text.split('\n')[2]}`;
+	});
+
+	await step('restart n8n between runs, with a refund made while it was down: one email for it, nothing repeated', async () => {
+		const before = smtp.mails.length;
+		await n8n.stop();
+		await ctx.control('/refund', { mch_order_no: watched, refund_fee: 2000 });
+		await n8n.start();
+		await rest.login();
+		await waitFor('the fourth refund email', () => mailsFor(watched, 'Refund')[3], 60_000);
+		await runsAfter(3);
+		const refunds = mailsFor(watched, 'Refund').length;
+		const payments = mailsFor(unnotified, 'Payment received').length;
+		assert(refunds === 4 && payments === 1 && smtp.mails.length === before + 1, `after the restart: ${refunds} refund emails, ${payments} payment emails, ${smtp.mails.length - before} new emails`);
+		const rows = await rest.dataTableRows(table);
+		await n8n.stop();
+		return `${refunds} refund emails, ${payments} payment email; stored states: ${rows.map((r) => `${String(r.orderNumber)} ${String(JSON.parse(String(r.watchState)).status)}`).join(', ')}`;
+	});
+}
