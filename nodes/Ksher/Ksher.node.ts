@@ -62,6 +62,8 @@ export class Ksher implements INodeType {
 		icon: { light: 'file:../../icons/ksher.svg', dark: 'file:../../icons/ksher.dark.svg' },
 		group: ['transform'],
 		version: 1,
+		// The editor opens this as given; the codex link gets `?utm_source=…` appended after its #section, which breaks it.
+		documentationUrl: 'https://github.com/n8n-nodes-ksher/n8n-nodes-ksher#ksher-node',
 		subtitle: '={{$parameter["operation"] + ": " + $parameter["resource"]}}',
 		description: 'Take payments with Ksher Gateway Pay: payment links, payment status, refunds and cancellations',
 		defaults: { name: 'Ksher' },
@@ -174,8 +176,9 @@ export class Ksher implements INodeType {
 				const output = await runner(this, client, itemIndex);
 				results[itemIndex] = output.map((json) => ({ json, pairedItem: { item: itemIndex } }));
 			} catch (error) {
-				if (!this.continueOnFail()) throw toNodeError(this.getNode(), error, itemIndex);
-				results[itemIndex] = [{ json: { orderNumber: orderNumberOrNull(this, itemIndex), ...errorOutput(error) }, pairedItem: { item: itemIndex } }];
+				const orderNumber = orderNumberOrNull(this, itemIndex);
+				if (!this.continueOnFail()) throw toNodeError(this.getNode(), error, itemIndex, orderNumber);
+				results[itemIndex] = [{ json: { orderNumber, ...errorOutput(error, orderNumber) }, pairedItem: { item: itemIndex } }];
 			}
 		});
 		return [results.flat()];

@@ -89,6 +89,8 @@ export class KsherTrigger implements INodeType {
 		icon: { light: 'file:../../icons/ksher.svg', dark: 'file:../../icons/ksher.dark.svg' },
 		group: ['trigger'],
 		version: 1,
+		// The editor opens this as given; the codex link gets `?utm_source=…` appended after its #section, which breaks it.
+		documentationUrl: 'https://github.com/n8n-nodes-ksher/n8n-nodes-ksher#ksher-trigger',
 		subtitle: '={{$parameter["events"].join(", ")}}',
 		description: 'Starts the workflow when Ksher notifies a payment, after verifying Ksher\'s signature',
 		defaults: { name: 'Ksher Trigger' },

@@ -13,14 +13,20 @@ function forN8n(message: string): string {
 	return message.replace(/(cancel)(ed)/gi, (_word, stem: string, ending: string) => `${stem}${ending === 'ED' ? 'LED' : 'led'}`);
 }
 
+/** "Create Payment failed: …" becomes "Create Payment failed for order INV-1: …": people think in their orders. */
+function withOrder(message: string, orderNumber?: string | null): string {
+	if (!orderNumber || message.includes(orderNumber)) return message;
+	return message.replace(/^([^:]*? failed): /, `$1 for order ${orderNumber}: `);
+}
+
 function withField(error: KsherError): string {
 	return error instanceof KsherInputError && !error.message.includes(error.field) ? `${error.field}: ${error.message}` : error.message;
 }
 
 /** What Continue On Fail puts in the output item for a failed input. */
-export function errorOutput(error: unknown): JsonObject {
+export function errorOutput(error: unknown, orderNumber?: string | null): JsonObject {
 	if (error instanceof KsherError) {
-		const out: JsonObject = { error: forN8n(withField(error)), solution: error.solution };
+		const out: JsonObject = { error: forN8n(withOrder(withField(error), orderNumber)), solution: error.solution };
 		if (error instanceof KsherApiError) out.code = error.code;
 		if (error instanceof KsherInputError) out.field = error.field;
 		if (error instanceof KsherTransportError) {
@@ -38,12 +44,13 @@ export function errorOutput(error: unknown): JsonObject {
  * key problems NodeOperationError; both name the item and carry the solution. The
  * original error is not passed on, so nothing can drag key material into the UI.
  */
-export function toNodeError(node: INode, error: unknown, itemIndex?: number): NodeApiError | NodeOperationError {
+export function toNodeError(node: INode, error: unknown, itemIndex?: number, orderNumber?: string | null): NodeApiError | NodeOperationError {
 	if (error instanceof NodeApiError || error instanceof NodeOperationError) return error;
 	if (error instanceof KsherApiError || error instanceof KsherTransportError) {
-		const response: JsonObject = { message: forN8n(error.message), ...errorOutput(error) };
+		const message = forN8n(withOrder(error.message, orderNumber));
+		const response: JsonObject = { message, ...errorOutput(error, orderNumber) };
 		return new NodeApiError(node, response, {
-			message: `${forN8n(error.message)}${itemSuffix(itemIndex)}`,
+			message: `${message}${itemSuffix(itemIndex)}`,
 			description: error.solution,
 			itemIndex,
 		});

@@ -94,6 +94,22 @@ export function explainErrorCode(code: string): ErrorExplanation {
 	};
 }
 
+/** Calls as people know them: error messages speak of what the user did, not Ksher's endpoint names. */
+const CALL_NAMES: Readonly<Record<string, string>> = {
+	gateway_pay: 'Create Payment',
+	gateway_order_query: 'Looking up the payment',
+	cancel_order: 'Cancel Payment',
+	order_refund: 'Refund',
+	refund_query: 'Looking up the refunds',
+	merchant_info: 'Checking the Ksher account',
+};
+
+export function callName(endpoint: string): string {
+	return CALL_NAMES[endpoint] ?? `Ksher ${endpoint}`;
+}
+
+const words = (text: string) => text.toLowerCase().replace(/[^a-z0-9]+/g, ' ').trim();
+
 /** Builds the error for a Ksher answer that says the call failed. */
 export function apiErrorFrom(
 	endpoint: string,
@@ -102,10 +118,12 @@ export function apiErrorFrom(
 	data?: Record<string, unknown>,
 ): KsherApiError {
 	const explained = explainErrorCode(code);
-	const said = ksherMessage && ksherMessage !== code ? ` Ksher said: "${ksherMessage}".` : '';
+	// Ksher's own words only when they add something to the table's explanation.
+	const adds = ksherMessage && ksherMessage !== code && !words(explained.description).includes(words(ksherMessage));
+	const said = adds ? ` (Ksher: "${ksherMessage}")` : '';
 	return new KsherApiError(
 		code,
-		`Ksher ${endpoint} failed: ${explained.description} [${code || 'no code'}].${said}`,
+		`${callName(endpoint)} failed: ${explained.description.replace(/\.$/, '')} [${code || 'no code'}]${said}`,
 		explained.solution,
 		endpoint,
 		ksherMessage,

@@ -1,6 +1,10 @@
+import { readFileSync } from 'fs';
+import { join } from 'path';
+
 import type { INodeProperties } from 'n8n-workflow';
 
 import { Ksher } from '../../nodes/Ksher/Ksher.node';
+import { KsherTrigger } from '../../nodes/KsherTrigger/KsherTrigger.node';
 
 /**
  * n8n keeps a parameter's value when the user switches operation, if the other operation has
@@ -27,5 +31,19 @@ describe('Ksher node description', () => {
 		const names = (label: string) => new Ksher().description.properties.filter((p) => p.displayName === label).map((p) => p.name);
 		expect(names('Refund Amount')).toEqual(['refundAmount']);
 		expect(names('Amount')).not.toContain('refundAmount');
+	});
+});
+
+describe('documentation links', () => {
+	// n8n's editor opens a node's documentationUrl as given, but appends "?utm_source=…" to the
+	// codex link, after its #section, so that link would never reach the section.
+	it.each([
+		['Ksher', new Ksher().description.documentationUrl, 'ksher-node'],
+		['Ksher Trigger', new KsherTrigger().description.documentationUrl, 'ksher-trigger'],
+	])('%s links straight to its README section', (_node, url, section) => {
+		expect(url).toBe(`https://github.com/n8n-nodes-ksher/n8n-nodes-ksher#${section}`);
+		const readme = readFileSync(join(__dirname, '../../README.md'), 'utf8');
+		const anchors = [...readme.matchAll(/^#+ (.+)$/gm)].map((m) => m[1].toLowerCase().replace(/[^\w\- ]/g, '').replace(/ /g, '-'));
+		expect(anchors).toContain(section);
 	});
 });

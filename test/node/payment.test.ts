@@ -138,8 +138,11 @@ describe('Payment → Create', () => {
 		const again = await runNode(h, createParams(orderNumber));
 		expect(again.status).toBe('error');
 		expect(again.error?.name).toBe('NodeApiError');
-		expect(again.error?.message).toMatch(/The merchant order no already used.*\[KSHER_DUPLICATED_ORDERNO\].*\[item 0\]/);
-		expect(again.error?.description).toBeTruthy();
+		// In the user's words (the operation, their order number), each thing said once.
+		expect(again.error?.message).toBe(`Create Payment failed for order ${orderNumber}: The merchant order no already used [KSHER_DUPLICATED_ORDERNO] [item 0]`);
+		expect(again.error?.description).toBe('Use a new order no to make the order again.');
+		const tolerant = await runNode(h, createParams(orderNumber), { continueOnFail: true });
+		expect(tolerant.items[0]).toMatchObject({ orderNumber, error: `Create Payment failed for order ${orderNumber}: The merchant order no already used [KSHER_DUPLICATED_ORDERNO]`, code: 'KSHER_DUPLICATED_ORDERNO' });
 	});
 });
 
