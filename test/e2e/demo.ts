@@ -63,7 +63,8 @@ async function main() {
 		const setupDir = join(DEMO, 'setup');
 		mkdirSync(join(setupDir, 'workflows'), { recursive: true });
 		writeFileSync(join(setupDir, 'credentials.json'), JSON.stringify(credentialsFile({ sim: sim.info, smtp })));
-		for (const wf of exampleWorkflows({ filesDir, triggerUrl, email: 'customer@example.com' })) writeFileSync(join(setupDir, 'workflows', `${wf.id}.json`), JSON.stringify(wf));
+		const resultUrl = `${sim.info.checkoutUrl}/result?mail=${encodeURIComponent(smtp.viewerUrl)}`;
+		for (const wf of exampleWorkflows({ filesDir, triggerUrl, email: 'customer@example.com', resultUrl })) writeFileSync(join(setupDir, 'workflows', `${wf.id}.json`), JSON.stringify(wf));
 		if (!existsSync(join(filesDir, 'refunds.csv'))) writeFileSync(join(filesDir, 'refunds.csv'), 'orderNumber,amount,reason\n');
 
 		log('Importing the Ksher credential and the example workflows…');

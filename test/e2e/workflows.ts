@@ -20,7 +20,7 @@ export function loadExample(file: string): Workflow {
 }
 
 /** The example workflows, pointed at this run's files, trigger URL and payment details. */
-export function exampleWorkflows(options: { filesDir: string; triggerUrl: string; email?: string }): Workflow[] {
+export function exampleWorkflows(options: { filesDir: string; triggerUrl: string; email?: string; resultUrl?: string }): Workflow[] {
 	const receipt = loadExample('receipt-on-payment.json');
 	const sheet = loadExample('refund-from-spreadsheet.json');
 	for (const node of sheet.nodes) {
@@ -30,6 +30,11 @@ export function exampleWorkflows(options: { filesDir: string; triggerUrl: string
 	const link = loadExample('create-payment-link.json');
 	const create = link.nodes.find((n) => n.name === 'Create Payment')!;
 	create.parameters.notifyUrl = options.triggerUrl;
+	// The payer lands on a page that exists here (the simulator's order page), not on shop.example.
+	if (options.resultUrl) {
+		create.parameters.successRedirectUrl = options.resultUrl;
+		create.parameters.failureRedirectUrl = options.resultUrl;
+	}
 	create.parameters.additionalFields = { ...(create.parameters.additionalFields as object), attach: JSON.stringify({ email: options.email ?? 'customer@example.com' }) };
 	return [receipt, sheet, link];
 }

@@ -15,7 +15,7 @@ import {
 	signedFields,
 	verifyCanonical,
 } from '../../nodes/protocol';
-import { checkoutPage } from './checkout';
+import { checkoutPage, resultPage } from './checkout';
 import { parseFault, takeFault, type Fault } from './faults';
 import { digits, hex, ksherTime, orderData, queryResult, refunded, type DeliveryAttempt, type Order, type Refund } from './state';
 
@@ -678,6 +678,12 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
 			const result = queryResult(order);
 			const open = result === 'NOTSURE' || result === 'PAYERROR';
 			return html(200, checkoutPage(order, open, result === 'SUCCESS' || result === 'REFUND' ? 'This order is already paid.' : ''));
+		}
+		if (req.method === 'GET' && path === '/page/result') {
+			const query = new URL(req.url ?? '', 'http://x').searchParams;
+			const no = query.get('mch_order_no') ?? '';
+			const order = findOrder(no, query.get('appid') ?? defaultAppid);
+			return html(order ? 200 : 404, resultPage(no, order, order ? queryResult(order) : '', query.get('mail') ?? undefined));
 		}
 		if (req.method === 'POST' && (path === '/page/pay' || path === '/page/fail')) {
 			const form = new URLSearchParams(await readBody(req));

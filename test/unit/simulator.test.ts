@@ -138,6 +138,23 @@ describe('simulator: payer side and order life cycle', () => {
 		expect(await (await fetch(payUrl)).text()).toContain('already paid');
 	});
 
+	it('a success URL on the simulator\'s result page lands on the order\'s state, with the demo\'s mail link', async () => {
+		const resultUrl = `${h.sim.info.checkoutUrl}/result?mail=${encodeURIComponent('http://127.0.0.1:9/')}`;
+		const { orderNo, payUrl } = await h.createOrder({ mch_redirect_url: resultUrl, mch_redirect_url_fail: resultUrl });
+		const uuid = new URL(payUrl).searchParams.get('order_uuid')!;
+		const pay = await fetch(new URL('page/pay', payUrl), { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `order_uuid=${uuid}&channel=promptpay` });
+		expect(pay.status).toBe(200);
+		expect(pay.url).toBe(`${resultUrl}&mch_order_no=${orderNo}`);
+		const page = await pay.text();
+		expect(page).toContain(`Order ${orderNo}`);
+		expect(page).toContain('Paid with PromptPay');
+		expect(page).toContain('150.50 THB');
+		expect(page).toContain('<a href="http://127.0.0.1:9/">See the emails n8n sent');
+		const unknown = await fetch(`${h.sim.info.checkoutUrl}/result?mch_order_no=NOPE`);
+		expect(unknown.status).toBe(404);
+		expect(await unknown.text()).toContain('Unknown order');
+	});
+
 	it('the Fail button redirects to the failure URL and the order stays payable', async () => {
 		const { orderNo, payUrl } = await h.createOrder();
 		const uuid = new URL(payUrl).searchParams.get('order_uuid')!;
