@@ -172,6 +172,9 @@ export function n8nEnvironment(install: N8nInstall, userFolder: string, port: nu
 		N8N_RESTRICT_FILE_ACCESS_TO: filesDir,
 		N8N_COMMUNITY_PACKAGES_ENABLED: 'true',
 		N8N_UNVERIFIED_PACKAGES_ENABLED: 'true',
+		// Both lines: otherwise the editor's nodes panel makes n8n fetch its list of verified
+		// community nodes from api.n8n.io (api-staging.n8n.io outside production).
+		N8N_VERIFIED_PACKAGES_ENABLED: 'false',
 		N8N_LOG_LEVEL: 'info',
 		TZ: 'Asia/Bangkok',
 		GENERIC_TIMEZONE: 'Asia/Bangkok',

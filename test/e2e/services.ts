@@ -21,16 +21,21 @@ function sh(cmd: string, args: string[], options: { user?: string; cwd?: string 
 
 const onPath = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).status === 0;
 
-export function ensureRedisInstalled(): string {
-	if (onPath('redis-server')) return 'redis-server';
-	if (process.getuid?.() !== 0) throw new Error('redis-server is missing; install Debian\'s redis-server package (apt-get install redis-server)');
-	log('installing Debian\'s redis-server (apt-get)…');
+/** A Debian package's command, installed with apt-get when missing (CI runs as root on a fresh machine). */
+export function ensureDebianCommand(cmd: string, pkg = cmd): string {
+	if (onPath(cmd)) return cmd;
+	if (process.getuid?.() !== 0) throw new Error(`${cmd} is missing; install Debian's ${pkg} package (apt-get install ${pkg})`);
+	log(`installing Debian's ${pkg} (apt-get)…`);
 	const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-	for (const args of [['update', '-qq'], ['install', '-y', '-qq', '--no-install-recommends', 'redis-server']]) {
+	for (const args of [['update', '-qq'], ['install', '-y', '-qq', '--no-install-recommends', pkg]]) {
 		const r = spawnSync('apt-get', args, { encoding: 'utf8', env });
 		if (r.status !== 0) throw new Error(`apt-get ${args.join(' ')} failed: ${(r.stderr || r.stdout).slice(-800)}`);
 	}
-	return 'redis-server';
+	return cmd;
+}
+
+export function ensureRedisInstalled(): string {
+	return ensureDebianCommand('redis-server');
 }
 
 function postgresBinDir(): string {

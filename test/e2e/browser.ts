@@ -1,0 +1,135 @@
+import { spawnSync } from 'child_process';
+import { mkdirSync } from 'fs';
+import { join } from 'path';
+
+import { chromium, type Browser, type Page } from 'playwright-core';
+
+import { ensureDebianCommand } from './services';
+import { assert, log, step, waitFor } from './steps';
+
+/**
+ * What a new user meets in a real browser: Debian's Chromium driven by playwright-core (no
+ * browser download). The payer's side (checkout page → the order page → the mail page), then
+ * the editor: sign in, every example workflow opens with known nodes, and a Ksher node's panel
+ * switched from Payment → Create to Refund → Create shows an empty Refund Amount. Every
+ * request the pages make to anything but this machine is refused and reported.
+ */
+export interface BrowserInput {
+	editorUrl: string;
+	login: { email: string; password: string };
+	payment: { payUrl: string; orderNumber: string };
+	mailUrl: string;
+	/** Example workflows (id → name) to open; `panelWorkflow` holds the "Create Payment" node. */
+	workflows: Record<string, string>;
+	panelWorkflow: string;
+	artifactsDir: string;
+}
+
+const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+export async function browserSteps(input: BrowserInput): Promise<void> {
+	mkdirSync(input.artifactsDir, { recursive: true });
+	log(`browser screenshots go to ${input.artifactsDir}`);
+	let browser: Browser | undefined;
+	const outside: string[] = [];
+	const pageErrors: string[] = [];
+	let shot = 0;
+	const screenshot = async (page: Page, name: string) => {
+		const file = join(input.artifactsDir, `${String(++shot).padStart(2, '0')}-${name}.png`);
+		await page.screenshot({ path: file, fullPage: false });
+		return file;
+	};
+	try {
+		const started = await step('browser: Debian\'s Chromium starts under playwright-core', async () => {
+			const bin = spawnSync('sh', ['-c', `command -v ${ensureDebianCommand('chromium')}`], { encoding: 'utf8' }).stdout.trim();
+			browser = await chromium.launch({
+				executablePath: bin,
+				headless: true,
+				// Root in CI; and none of Chromium's own background calls (updates, safe browsing, sync).
+				args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-default-apps', '--disable-domain-reliability'],
+			});
+			return `${bin} ${browser.version()}`;
+		});
+		if (!started || !browser) return;
+		const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+		await context.route('**/*', (route) => {
+			const url = new URL(route.request().url());
+			if (LOOPBACK.has(url.hostname) || url.protocol === 'data:' || url.protocol === 'blob:') return route.continue();
+			outside.push(url.href);
+			return route.abort();
+		});
+		const page = await context.newPage();
+		page.on('pageerror', (error) => pageErrors.push(error.message));
+
+		await step('browser: pay the checkout link with PromptPay, land on the order page, find the receipt on the mail page', async () => {
+			await page.goto(input.payment.payUrl);
+			await page.getByText('150.50 THB').first().waitFor();
+			await screenshot(page, 'checkout');
+			await Promise.all([page.waitForURL(/\/page\/result\?/), page.getByRole('button', { name: 'PromptPay' }).click()]);
+			const state = (await page.locator('#state').textContent()) ?? '';
+			assert(state === 'Paid with PromptPay', `the order page says "${state}"`);
+			await screenshot(page, 'order-page');
+			await Promise.all([page.waitForURL(input.mailUrl), page.getByRole('link', { name: /See the emails n8n sent/ }).click()]);
+			const subject = `Receipt for order ${input.payment.orderNumber}`;
+			await waitFor('the receipt on the mail page', async () => {
+				if ((await page.getByText(subject).count()) > 0) return true;
+				await page.reload();
+				return undefined;
+			}, 30_000);
+			const receipt = (await page.locator('article', { hasText: subject }).textContent()) ?? '';
+			assert(receipt.includes('Paid with: PromptPay') && receipt.includes('150.50 THB'), `the receipt reads: ${receipt}`);
+			await screenshot(page, 'mail-page');
+			return `"${subject}" with "Paid with: PromptPay"`;
+		});
+
+		await step('browser: sign in to the editor; every example workflow opens with known nodes', async () => {
+			await page.goto(`${input.editorUrl}/signin`);
+			await page.locator('input[type="email"]').fill(input.login.email);
+			await page.locator('input[type="password"]').fill(input.login.password);
+			await Promise.all([page.waitForURL((url) => !url.pathname.includes('signin'), { timeout: 30_000 }), page.locator('input[type="password"]').press('Enter')]);
+			for (const name of Object.values(input.workflows)) await page.getByText(name, { exact: true }).first().waitFor({ timeout: 30_000 });
+			await screenshot(page, 'workflows');
+			const opened: string[] = [];
+			for (const [id, name] of Object.entries(input.workflows)) {
+				await page.goto(`${input.editorUrl}/workflow/${id}`);
+				await page.locator('[data-test-id="canvas-node"]').first().waitFor({ timeout: 30_000 });
+				const nodes = await page.locator('[data-test-id="canvas-node"]').count();
+				const text = await page.locator('body').innerText();
+				assert(!/not (currently )?installed|unknown node|Install this node/i.test(text), `${name}: the editor reports a missing node`);
+				await screenshot(page, `workflow-${id}`);
+				opened.push(`${name} (${nodes} nodes)`);
+			}
+			return opened.join('; ');
+		});
+
+		await step('browser: a Ksher node\'s panel switched from Payment → Create to Refund → Create shows an empty Refund Amount', async () => {
+			await page.goto(`${input.editorUrl}/workflow/${input.panelWorkflow}`);
+			const node = page.locator('[data-test-id="canvas-node"]', { hasText: 'Create Payment' });
+			await node.waitFor({ timeout: 30_000 });
+			await node.dblclick();
+			const amount = page.locator('[data-test-id="parameter-input-amount"] input');
+			await amount.waitFor({ timeout: 15_000 });
+			const paymentAmount = await amount.inputValue();
+			assert(paymentAmount === '150.50', `Payment → Create's Amount shows "${paymentAmount}"`);
+			await screenshot(page, 'panel-payment-create');
+			await page.locator('[data-test-id="parameter-input-resource"]').click();
+			await page.locator('.el-select-dropdown__item:visible', { hasText: /^Refund$/ }).click();
+			const operation = await page.locator('[data-test-id="parameter-input-operation"] input').inputValue();
+			assert(operation === 'Create', `the operation shows "${operation}"`);
+			const refundAmount = page.locator('[data-test-id="parameter-input-refundAmount"] input');
+			await refundAmount.waitFor({ timeout: 15_000 });
+			const value = await refundAmount.inputValue();
+			assert(value === '', `Refund Amount came up as "${value}" (it must be empty: empty refunds everything that remains)`);
+			await screenshot(page, 'panel-refund-create');
+			return 'Amount 150.50 → Refund Amount empty';
+		});
+
+		await step('browser: no page error, no request beyond this machine', async () => {
+			assert(outside.length === 0, `requests to outside hosts (refused): ${[...new Set(outside)].slice(0, 5).join(', ')}`);
+			assert(pageErrors.length === 0, `page errors: ${pageErrors.slice(0, 3).join(' | ')}`);
+			return `${shot} screenshots in ${input.artifactsDir}`;
+		});
+	} finally {
+		await browser?.close().catch(() => undefined);
+	}
+}
