@@ -114,6 +114,7 @@ export async function browserSteps(input: BrowserInput): Promise<void> {
 			await screenshot(page, 'panel-payment-create');
 			await page.locator('[data-test-id="parameter-input-resource"]').click();
 			await page.locator('.el-select-dropdown__item:visible', { hasText: /^Refund$/ }).click();
+			await page.locator('.el-select-dropdown__item:visible').first().waitFor({ state: 'hidden' });
 			const operation = await page.locator('[data-test-id="parameter-input-operation"] input').inputValue();
 			assert(operation === 'Create', `the operation shows "${operation}"`);
 			const refundAmount = page.locator('[data-test-id="parameter-input-refundAmount"] input');

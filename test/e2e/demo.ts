@@ -91,6 +91,7 @@ async function main() {
 
  n8n editor      ${n8n.url}
    login         ${OWNER.email}  /  ${OWNER.password}
+   receipt flow  ${n8n.url}/workflow/${WORKFLOW_IDS.receipt}
  Checkout link   ${payment?.paymentUrl ?? '(could not create one; see .demo/n8n/n8n.log)'}
    order         ${payment?.orderNumber ?? ''} (150.50 THB) — open it and click a channel: it pays at once
  Received email  ${smtp.viewerUrl}  (files in .demo/mail/)
@@ -99,7 +100,7 @@ async function main() {
  Paying runs the active workflow "Ksher: email a receipt when a customer pays":
  the Ksher Trigger verifies the simulator's signed notification and Send Email
  delivers the receipt to the mail page above. The other example workflows are
- in the editor too. Press Ctrl-C to stop everything.
+ in the editor too. Ctrl-C (or SIGINT/SIGTERM to npm) stops everything.
 ────────────────────────────────────────────────────────────────────────`);
 		await new Promise(() => undefined);
 	} catch (error) {

@@ -7,14 +7,15 @@ import { join } from 'path';
 import { idOf, storedIds, type StoredMemory } from '../../nodes/KsherTrigger/ledger';
 import { KsherClient } from '../../nodes/protocol';
 import { startSimulator, type Simulator } from '../simulator/server';
-import { activateArgs, createN8n, ensureN8n, installPackage, linesFromArgs, N8N_LINES, packPackage, parseExecuteOutput, type N8nInstance, type N8nLine } from './n8n';
+import { activateArgs, createN8n, ensureN8n, installPackage, linesFromArgs, N8N_LINES, packPackage, parseExecuteOutput, REPO_DIR, type N8nInstance, type N8nLine } from './n8n';
 import { queueModeSteps } from './queueSteps';
-import { N8nRest } from './rest';
+import { N8nRest, OWNER } from './rest';
 import { assert, assertStayedOffline, log, report, results, runningIn, step, waitFor } from './steps';
 import { startSmtpSink, type SmtpSink } from './smtp';
 import { ACK, deliverAll, describeAnswers, notAcknowledged, paidNotification, settledRunCheck, shuffle } from './exactlyOnce';
+import { browserSteps } from './browser';
 import { createWatchTable, watchSteps } from './watchSteps';
-import { credentialsFile, exampleWorkflows, ONCE_ONLY_WEBHOOK_ID, onceOnlyWorkflow, operationWorkflow, TRIGGER_WEBHOOK_ID, WORKFLOW_IDS } from './workflows';
+import { credentialsFile, exampleWorkflows, ONCE_ONLY_WEBHOOK_ID, onceOnlyWorkflow, operationWorkflow, TRIGGER_WEBHOOK_ID, watchWorkflows, WORKFLOW_IDS } from './workflows';
 
 /**
  * `npm run test:e2e`: the package as users get it (packed, installed into a real n8n's
@@ -337,6 +338,25 @@ async function runLine(line: N8nLine): Promise<void> {
 				return `get: ${String(get.status)}, refunds: ${refunds.length}, cancelled: ${cancelNo}`;
 			});
 			await watchSteps({ install, n8n, rest, sim, smtp, client, work, cli: cliOk, control }, watchTable);
+
+			// A new user's first minutes, in a real browser, against this n8n (still running).
+			const browserOrder = `BROWSER-${Date.now().toString(36)}`;
+			const resultUrl = `${sim.info.checkoutUrl}/result?mail=${encodeURIComponent(smtp.viewerUrl)}`;
+			const { data: link } = await client.call('gateway_pay', {
+				mch_order_no: browserOrder, total_fee: 15050, fee_type: 'THB', channel_list: 'promptpay,card,truemoney,linepay', mch_code: browserOrder,
+				mch_redirect_url: resultUrl, mch_redirect_url_fail: resultUrl, mch_notify_url: triggerUrl, product_name: 'Thai silk scarf',
+				refer_url: 'https://shop.example', attach: JSON.stringify({ email: 'buyer@example.com' }),
+			});
+			await browserSteps({
+				editorUrl: n8n.url,
+				login: { email: OWNER.email, password: OWNER.password },
+				payment: { payUrl: String(link.pay_content), orderNumber: browserOrder },
+				mailUrl: smtp.viewerUrl,
+				workflows: Object.fromEntries([...exampleWorkflows({ filesDir, triggerUrl }), ...watchWorkflows('', 2)].map((wf) => [wf.id, wf.name])),
+				panelWorkflow: WORKFLOW_IDS.paymentLink,
+				artifactsDir: join(REPO_DIR, '.e2e-artifacts', `n8n-${install.version}`),
+			});
+			await n8n.stop();
 
 			await step('n8n made no connection outside this machine', async () => {
 				const guarded = assertStayedOffline(userFolder, 5);

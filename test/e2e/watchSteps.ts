@@ -31,7 +31,7 @@ export function createWatchTable(rest: N8nRest): Promise<Table> {
 /**
  * Refund events and missed payments through Payment → Watch for Changes, in the real n8n:
  * the two examples import and run on a schedule (every 2 s here), and each change reaches the
- * customer once, across runs and across a restart. Entered and left with n8n stopped.
+ * customer once, across runs and across a restart. Entered with n8n stopped; leaves it running.
  */
 export async function watchSteps(ctx: WatchContext, table: Table): Promise<void> {
 	const { sim, smtp, rest, n8n } = ctx;
@@ -146,7 +146,6 @@ export async function watchSteps(ctx: WatchContext, table: Table): Promise<void>
 		const payments = mailsFor(unnotified, 'Payment received').length;
 		assert(refunds === 4 && payments === 1 && smtp.mails.length === before + 1, `after the restart: ${refunds} refund emails, ${payments} payment emails, ${smtp.mails.length - before} new emails`);
 		const rows = await rest.dataTableRows(table);
-		await n8n.stop();
 		return `${refunds} refund emails, ${payments} payment email; stored states: ${rows.map((r) => `${String(r.orderNumber)} ${String(JSON.parse(String(r.watchState)).status)}`).join(', ')}`;
 	});
 }
