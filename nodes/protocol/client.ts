@@ -1,7 +1,7 @@
 import { randomBytes, type KeyObject } from 'crypto';
 
 import { canonicalString, renderValue } from './canonical';
-import { apiErrorFrom, KsherInputError, KsherTransportError } from './errors';
+import { apiErrorFrom, callName, KsherInputError, KsherTransportError } from './errors';
 import { endpointUrl, PRODUCTION_API_URL, PRODUCTION_GATEWAY_URL } from './hosts';
 import { ksherPublicKey, parsePrivateKey, parsePublicKey, type SignVersion } from './keys';
 import { isPlainObject, signCanonical, verifyData } from './signature';
@@ -152,7 +152,7 @@ export function parseEnvelope(text: string, endpoint: string, mutating: boolean)
 	if (!readable) {
 		throw new KsherTransportError(
 			'not-json',
-			`Ksher's answer to ${endpoint} is not JSON${mutating ? ', so the outcome is unknown' : ''}`,
+			`Ksher's answer to ${callName(endpoint)} is not JSON${mutating ? ', so the outcome is unknown' : ''}`,
 			mutating ? 'Check the state before retrying (Get Payment or Get Many refunds).' : 'Try again; if it persists, check the API URLs in the credential.',
 			endpoint,
 			mutating,
@@ -161,7 +161,7 @@ export function parseEnvelope(text: string, endpoint: string, mutating: boolean)
 	if (!isPlainObject(parsed) || !('code' in parsed)) {
 		throw new KsherTransportError(
 			'bad-envelope',
-			`Ksher's answer to ${endpoint} is not a Ksher response (no "code")${mutating ? ', so the outcome is unknown' : ''}`,
+			`Ksher's answer to ${callName(endpoint)} is not a Ksher response (no "code")${mutating ? ', so the outcome is unknown' : ''}`,
 			'Check that the API URLs in the credential point at Ksher.',
 			endpoint,
 			mutating,
@@ -235,7 +235,7 @@ export class KsherClient {
 		if (!isPlainObject(envelope.data) || !verifyData(envelope.data, envelope.sign, this.publicKey, endpoint)) {
 			throw new KsherTransportError(
 				'signature',
-				`Ksher's response to ${endpoint}: response signature invalid, so it was not used${mutating ? ' and the outcome is unknown' : ''}`,
+				`Ksher's response to ${callName(endpoint)}: response signature invalid, so it was not used${mutating ? ' and the outcome is unknown' : ''}`,
 				`Check the Signature Version and Ksher Public Key in the credential (this request used ${this.signVersion}). If they are right, the answer did not come from Ksher: check the API URLs and your network.`,
 				endpoint,
 				mutating,
@@ -245,7 +245,7 @@ export class KsherClient {
 		if (typeof echoed === 'string' && echoed !== '' && echoed !== prepared.nonce) {
 			throw new KsherTransportError(
 				'nonce-mismatch',
-				`Ksher's response to ${endpoint} answers a different request (nonce mismatch), so it was not used${mutating ? ' and the outcome is unknown' : ''}`,
+				`Ksher's response to ${callName(endpoint)} answers a different request (nonce mismatch), so it was not used${mutating ? ' and the outcome is unknown' : ''}`,
 				'This points to a replayed or misrouted response. Check the API URLs and any proxy between n8n and Ksher.',
 				endpoint,
 				mutating,
@@ -270,7 +270,7 @@ export class KsherClient {
 			const unknown = mutating && (response.status >= 500 || response.status === 408);
 			throw new KsherTransportError(
 				'http-status',
-				`Ksher answered ${endpoint} with HTTP ${response.status}${unknown ? ', so the outcome is unknown' : ''}`,
+				`Ksher answered ${callName(endpoint)} with HTTP ${response.status}${unknown ? ', so the outcome is unknown' : ''}`,
 				response.status >= 500
 					? unknown
 						? 'Check the state before retrying (Get Payment or Get Many refunds).'

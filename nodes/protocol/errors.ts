@@ -94,19 +94,21 @@ export function explainErrorCode(code: string): ErrorExplanation {
 	};
 }
 
-/** Calls as people know them: error messages speak of what the user did, not Ksher's endpoint names. */
+/** Calls as people know them: messages speak of what the user did, not Ksher's endpoint names. */
 const CALL_NAMES: Readonly<Record<string, string>> = {
 	gateway_pay: 'Create Payment',
-	gateway_order_query: 'Looking up the payment',
+	gateway_order_query: 'the payment lookup',
 	cancel_order: 'Cancel Payment',
-	order_refund: 'Refund',
-	refund_query: 'Looking up the refunds',
-	merchant_info: 'Checking the Ksher account',
+	order_refund: 'the refund',
+	refund_query: 'the refund lookup',
+	merchant_info: 'the account check',
 };
 
 export function callName(endpoint: string): string {
-	return CALL_NAMES[endpoint] ?? `Ksher ${endpoint}`;
+	return CALL_NAMES[endpoint] ?? `Ksher's ${endpoint}`;
 }
+
+const capitalised = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
 
 const words = (text: string) => text.toLowerCase().replace(/[^a-z0-9]+/g, ' ').trim();
 
@@ -123,7 +125,7 @@ export function apiErrorFrom(
 	const said = adds ? ` (Ksher: "${ksherMessage}")` : '';
 	return new KsherApiError(
 		code,
-		`${callName(endpoint)} failed: ${explained.description.replace(/\.$/, '')} [${code || 'no code'}]${said}`,
+		`${capitalised(callName(endpoint))} failed: ${explained.description.replace(/\.$/, '')} [${code || 'no code'}]${said}`,
 		explained.solution,
 		endpoint,
 		ksherMessage,

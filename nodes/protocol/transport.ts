@@ -1,4 +1,4 @@
-import { KsherTransportError } from './errors';
+import { callName, KsherTransportError } from './errors';
 
 /** One HTTP exchange. The client is given a transport so that nodes can use n8n's helper and tools can use fetch. */
 export interface KsherHttpRequest {
@@ -37,7 +37,7 @@ export function transportFailure(error: unknown, endpoint: string, timeoutMs: nu
 	if (TIMEOUT_CODES.has(code)) {
 		return new KsherTransportError(
 			'timeout',
-			`Ksher did not answer ${endpoint} within ${Math.round(timeoutMs / 1000)} s, so ${maybe}`,
+			`Ksher did not answer ${callName(endpoint)} within ${Math.round(timeoutMs / 1000)} s, so ${maybe}`,
 			mutating
 				? 'Do not repeat the operation blindly: check its state first (Get Payment or Get Many refunds), then retry only if nothing happened.'
 				: 'Try again in a moment; if it keeps happening, raise the timeout or check the network to Ksher.',
@@ -48,7 +48,7 @@ export function transportFailure(error: unknown, endpoint: string, timeoutMs: nu
 	if (NOT_SENT_CODES.has(code)) {
 		return new KsherTransportError(
 			'connection',
-			`Could not reach Ksher for ${endpoint} (${code}); the request was not delivered, so nothing happened`,
+			`Could not reach Ksher for ${callName(endpoint)} (${code}); the request was not delivered, so nothing happened`,
 			'Check the network and the API URLs in the Ksher credential, then try again.',
 			endpoint,
 			false,
@@ -56,7 +56,7 @@ export function transportFailure(error: unknown, endpoint: string, timeoutMs: nu
 	}
 	return new KsherTransportError(
 		'connection',
-		`The connection to Ksher broke during ${endpoint} (${code}), so ${maybe}`,
+		`The connection to Ksher broke during ${callName(endpoint)} (${code}), so ${maybe}`,
 		mutating
 			? 'Do not repeat the operation blindly: check its state first (Get Payment or Get Many refunds), then retry only if nothing happened.'
 			: 'Try again; if it keeps happening, check the network to Ksher.',

@@ -1,4 +1,4 @@
-import { KsherClient, KsherTransportError } from '../../nodes/protocol';
+import { callName, KsherClient, KsherTransportError } from '../../nodes/protocol';
 import { runNode } from '../helpers/node';
 import { startHarness, type SimulatorHarness } from '../helpers/simulator';
 import { recordFigure } from './figures';
@@ -64,7 +64,9 @@ it('every fault on every endpoint becomes a typed error that says whether Ksher 
 				typed !== undefined &&
 				typed.failure === fault.failure &&
 				typed.mayHaveSucceeded === mutating &&
-				typed.message.includes(endpoint) &&
+				typed.endpoint === endpoint &&
+				// Named as the user knows the call ("the refund"), not by Ksher's endpoint.
+				typed.message.includes(callName(endpoint)) &&
 				typed.solution.length > 20;
 			if (!ok) unclear.push(`${fault.type} on ${endpoint}: ${error instanceof Error ? `${error.name} ${error.message}` : 'no error'}`);
 			await h.control('/reset', {});

@@ -132,7 +132,7 @@ describe('Refund → Create when the answer is lost (money must not move twice)'
 		await h.control('/faults', { type: 'latency', ms: 1500, endpoint: 'order_refund' });
 		const result = await runNode(h, refund(orderNo, { refundAmount: '30', options: { timeout: 1 } }));
 		expect(result.status).toBe('success');
-		expect(result.items[0]).toMatchObject({ refundNumber: `${orderNo}-R3000`, refundAmount: '30.00', alreadyRefunded: false, recoveredFrom: expect.stringMatching(/did not answer order_refund/) });
+		expect(result.items[0]).toMatchObject({ refundNumber: `${orderNo}-R3000`, refundAmount: '30.00', alreadyRefunded: false, recoveredFrom: expect.stringMatching(/did not answer the refund within/) });
 		const rerun = await runNode(h, refund(orderNo, { refundAmount: '30' }));
 		expect(rerun.items[0]).toMatchObject({ alreadyRefunded: true });
 		expect(refundsAtKsher(orderNo)).toHaveLength(1);
@@ -156,7 +156,7 @@ describe('Refund → Create when the answer is lost (money must not move twice)'
 		const first = await runNode(h, refund(orderNo, { refundAmount: '15' }), { continueOnFail: true });
 		expect(first.items[0]).toMatchObject({ mayHaveSucceeded: true, error: expect.stringMatching(/may have happened/), solution: expect.stringMatching(/Re-running with the same refund number .* is safe/) });
 		// It says what actually happened: an HTTP 500, not a timeout.
-		expect(first.items[0]).toMatchObject({ code: 'TRANSPORT_HTTP_STATUS', error: expect.stringMatching(/may have happened: Ksher answered order_refund with HTTP 500, and Ksher does not list it yet$/) });
+		expect(first.items[0]).toMatchObject({ code: 'TRANSPORT_HTTP_STATUS', error: expect.stringMatching(/may have happened: Ksher answered the refund with HTTP 500, and Ksher does not list it yet$/) });
 		expect(refundsAtKsher(orderNo)).toHaveLength(0);
 		const second = await runNode(h, refund(orderNo, { refundAmount: '15' }));
 		expect(second.items[0]).toMatchObject({ refundAmount: '15.00', alreadyRefunded: false });
