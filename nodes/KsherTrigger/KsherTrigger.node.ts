@@ -13,9 +13,8 @@ import {
 import {
 	checkNotification,
 	initialWatchState,
-	KsherApiError,
+	listRefunds,
 	NOTIFICATION_ACK,
-	refundsOf,
 	refundTargetOf,
 	type KsherClient,
 	type NotificationEvent,
@@ -73,10 +72,8 @@ async function confirmedByKsher(client: KsherClient, event: NotificationEvent, d
 		const refundNumber = String(data.mch_refund_no ?? '');
 		const target = refundTargetOf(query);
 		if (result !== 'SUCCESS' || !refundNumber || !target) return false;
-		const refunds = await client.call('refund_query', { ...target, mch_refund_no: refundNumber }).then(
-			(r) => refundsOf(r.data),
-			(error: unknown) => (error instanceof KsherApiError ? [] : undefined),
-		);
+		// The same rule as the Refund operations: no such refund → not confirmed; Ksher cannot list or cannot be asked → unknown.
+		const refunds = await listRefunds(client, target, refundNumber).catch(() => undefined);
 		return refunds === undefined ? undefined : refunds.some((r) => r.mch_refund_no === refundNumber);
 	}
 	return result === String(data.result ?? '');

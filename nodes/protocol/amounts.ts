@@ -54,13 +54,11 @@ function amountText(amount: unknown, field: string): string {
 	throw new KsherInputError(field, `${field} must be a number or a decimal text, got ${typeof amount}`, 'Enter an amount such as 150.50.');
 }
 
-export function toMinorUnits(amount: unknown, currency = 'THB', options: AmountOptions = {}): number {
-	const field = options.field ?? 'Amount';
-	const code = checkCurrency(currency);
-	const decimals = CURRENCY_DECIMALS[code];
+/** An amount's form, checked without a currency: digits with an optional decimal part. */
+function parseDecimal(amount: unknown, field: string, currencyHint: string): { text: string; whole: string; fraction: string } {
 	const text = amountText(amount, field);
 	if (text === '') {
-		throw new KsherInputError(field, `${field} is empty`, `Enter the amount in ${code}, e.g. 150.50.`);
+		throw new KsherInputError(field, `${field} is empty`, `Enter the amount${currencyHint ? ` in ${currencyHint}` : ''}, e.g. 150.50.`);
 	}
 	if (text.startsWith('-')) {
 		throw new KsherInputError(field, `${field} "${text}" is negative`, 'Enter a positive amount.');
@@ -90,15 +88,22 @@ export function toMinorUnits(amount: unknown, currency = 'THB', options: AmountO
 			'Use digits with an optional decimal point, e.g. 150.50.',
 		);
 	}
-	const whole = match[1];
-	const fraction = (match[2] ?? '').replace(/0+$/, '');
+	return { text, whole: match[1], fraction: match[2] ?? '' };
+}
+
+export function toMinorUnits(amount: unknown, currency = 'THB', options: AmountOptions = {}): number {
+	const field = options.field ?? 'Amount';
+	const code = checkCurrency(currency);
+	const decimals = CURRENCY_DECIMALS[code];
+	const { text, whole, fraction: written } = parseDecimal(amount, field, code);
+	const fraction = written.replace(/0+$/, '');
 	if (fraction.length > decimals) {
 		throw new KsherInputError(
 			field,
 			decimals === 0
 				? `${field} "${text}" has decimals, but ${code} has no minor unit`
 				: `${field} "${text}" has more than ${decimals} decimals, which ${code} cannot represent`,
-			decimals === 0 ? `Enter a whole number of ${code}.` : `Round the amount to ${decimals} decimals yourself, e.g. ${whole}.${(match[2] ?? '').slice(0, decimals)}.`,
+			decimals === 0 ? `Enter a whole number of ${code}.` : `Round the amount to ${decimals} decimals yourself, e.g. ${whole}.${written.slice(0, decimals)}.`,
 		);
 	}
 	const minor = BigInt(whole + fraction.padEnd(decimals, '0'));
@@ -109,6 +114,19 @@ export function toMinorUnits(amount: unknown, currency = 'THB', options: AmountO
 		throw new KsherInputError(field, `${field} must be greater than zero`, 'Enter a positive amount.');
 	}
 	return Number(minor);
+}
+
+/**
+ * Checks an amount's form (a positive decimal number, no comma, no exponent) before its
+ * currency is known; toMinorUnits then checks the decimals that currency allows.
+ */
+export function checkDecimalAmount(amount: unknown, field = 'Amount'): void {
+	const { text, whole, fraction } = parseDecimal(amount, field, '');
+	const most = Math.max(...Object.values(CURRENCY_DECIMALS));
+	if (fraction.replace(/0+$/, '').length > most) {
+		throw new KsherInputError(field, `${field} "${text}" has more than ${most} decimals, which no currency Ksher takes can represent`, `Round the amount to the decimals of the payment's currency (at most ${most}).`);
+	}
+	if (/^0*$/.test(whole + fraction)) throw new KsherInputError(field, `${field} must be greater than zero`, 'Enter a positive amount.');
 }
 
 /** The exact inverse of toMinorUnits: 15050 → "150.50". Accepts Ksher's numbers or digit strings. */

@@ -1,5 +1,7 @@
 import { createHash } from 'crypto';
 
+import type { KsherClient } from './client';
+import { KsherApiError } from './errors';
 import { isPlainObject } from './signature';
 
 /**
@@ -64,4 +66,21 @@ export function refundStatus(refundState: string): string {
 /** Refunds that count against the order's balance (anything not reported as failed). */
 export function refundedMinor(refunds: KsherRefund[]): number {
 	return refunds.filter((r) => !/FAIL|CLOSE/.test(r.refund_state)).reduce((sum, r) => sum + (Number.isSafeInteger(r.refund_fee) ? r.refund_fee : 0), 0);
+}
+
+/**
+ * The one rule for reading an order's refunds, used by every operation and the trigger:
+ * the list (or, with a refund number, that refund: an empty list when Ksher says it does not
+ * exist); undefined when Ksher refuses to list them (it cannot for some wallets, e.g. PromptPay
+ * and Alipay); a transport error is thrown, since then nothing is known.
+ */
+export async function listRefunds(client: KsherClient, refundTarget: Record<string, string>, refundNumber?: string): Promise<KsherRefund[] | undefined> {
+	const outcome = await client.call('refund_query', { ...refundTarget, mch_refund_no: refundNumber }).then(
+		({ data }) => refundsOf(data),
+		(error: unknown) => error,
+	);
+	if (Array.isArray(outcome)) return outcome;
+	if (refundNumber && outcome instanceof KsherApiError && /ORDER_NO|NOT_EXIST|NOTEXIST/.test(outcome.code)) return [];
+	if (outcome instanceof KsherApiError) return undefined;
+	throw outcome;
 }

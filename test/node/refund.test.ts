@@ -103,6 +103,17 @@ describe('Refund → Create', () => {
 		expect(h.sim.requests.length).toBe(before);
 	});
 
+	it('checks the Refund Amount\'s decimals against the payment\'s currency, never against THB', async () => {
+		const yen = await paidOrder({ total_fee: 1000, fee_type: 'JPY' });
+		const tooFine = await runNode(h, refund(yen, { refundAmount: '1.005' }));
+		expect(tooFine.error?.message).toMatch(/more than 2 decimals, which no currency Ksher takes can represent/);
+		expect(tooFine.error?.message).not.toMatch(/THB/);
+		const half = await runNode(h, refund(yen, { refundAmount: '10.5' }));
+		expect(half.error?.message).toMatch(/has decimals, but JPY has no minor unit/);
+		const whole = await runNode(h, refund(yen, { refundAmount: '10' }));
+		expect(whole.items[0]).toMatchObject({ refundAmount: '10', currency: 'JPY' });
+	});
+
 	it('refunds card payments by ksher_order_no and other channels by pay_mch_order_no (§7.2)', async () => {
 		const card = await paidOrder({}, 'card');
 		const qr = await paidOrder({}, 'promptpay');

@@ -266,6 +266,35 @@ describe('Ksher Trigger: Confirm With Ksher', () => {
 	});
 });
 
+describe('Ksher Trigger: Confirm With Ksher on refunds, under the Refund operations\' one lookup rule', () => {
+	const refundNotification = (orderNo: string, refundNo: string) => {
+		const order = h.sim.order(orderNo)!;
+		return h.sim.signedNotification({
+			appid: h.sim.info.appid, mch_order_no: orderNo, pay_mch_order_no: order.pay_mch_order_no, ksher_order_no: order.ksher_order_no,
+			channel: order.channel, fee_type: 'THB', total_fee: order.total_fee, result: 'REFUND', mch_refund_no: refundNo, refund_fee: 100,
+			refund_time: '2026-11-30 10:00:00', nonce_str: 'n',
+		});
+	};
+
+	it('a listed refund is confirmed; a refund Ksher says does not exist is not; one Ksher cannot list is asked again later', async () => {
+		const t = await trigger({ events: ['refunded'], options: { confirmWithKsher: true } });
+		const listed = (await h.createOrder()).orderNo;
+		await h.payOrder(listed, 'truemoney');
+		await h.control('/refund', { mch_order_no: listed, refund_fee: 100, mch_refund_no: `${listed}-R1` });
+		expect((await t.post(refundNotification(listed, `${listed}-R1`))).body).toBe(ACK);
+		expect((await t.post(refundNotification(listed, `${listed}-R9`))).status).toBe(409);
+
+		// PromptPay: Ksher refuses to list its refunds. That is "cannot tell yet" (503, retried), as Get Many
+		// says "cannot list", not "no such refund" (409) as the trigger's own rule used to decide.
+		const qr = (await h.createOrder()).orderNo;
+		await h.payOrder(qr, 'promptpay');
+		await h.control('/refund', { mch_order_no: qr, refund_fee: 100, mch_refund_no: `${qr}-R1` });
+		const unknown = await t.post(refundNotification(qr, `${qr}-R1`));
+		expect(unknown.status).toBe(503);
+		expect(t.emitted.map((i) => i.refundNumber)).toEqual([`${listed}-R1`]);
+	});
+});
+
 describe('Ksher Trigger: end to end with the Ksher node and the simulator', () => {
 	it('Create Payment with the trigger as Notify URL, pay in the simulator: exactly one Payment Paid event, and Ksher stops retrying', async () => {
 		const t = await trigger();

@@ -6,6 +6,7 @@ import {
 	formatWatchState,
 	isWatched,
 	KsherInputError,
+	listRefunds,
 	parseWatchState,
 	refundTargetOf,
 	watchChanges,
@@ -14,7 +15,6 @@ import {
 } from '../../../protocol';
 import { ksherTimeToIso, majorAmount, orderFields } from '../../../adapters/format';
 import { orderNumberField, orderNumberParam, show, type OperationRunner } from '../common';
-import { listRefunds } from '../refund/lookup';
 
 const display = show('payment', ['watch']);
 
@@ -66,7 +66,7 @@ export const execute: OperationRunner = async (ctx, client, itemIndex) => {
 	const target = refundTargetOf(data);
 	if (paid && target && canListRefunds(String(data.channel ?? ''))) {
 		// A Ksher refusal means it cannot list this order's refunds: the REFUND state is all there is then.
-		refunds = await listRefunds(client, { data, total: totalMinor, currency: String(data.fee_type || 'THB'), refundTarget: target });
+		refunds = await listRefunds(client, target);
 	}
 	const { changes } = watchChanges(previous, { result, paidAt: ksherTimeToIso(data.time_end), totalMinor, refunds }, now);
 

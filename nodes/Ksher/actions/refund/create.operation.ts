@@ -6,14 +6,16 @@ import {
 	KsherApiError,
 	KsherInputError,
 	KsherTransportError,
+	listRefunds,
 	refundedMinor,
 	refundStatus,
 	toMinorUnits,
+	checkDecimalAmount,
 	type KsherClient,
 	type KsherRefund,
 } from '../../../protocol';
 import { ksherTimeToIso, orderNumberField, orderNumberParam, show, stringParam, type OperationRunner } from '../common';
-import { listRefunds, paidOrder, type PaidOrder } from './lookup';
+import { paidOrder, type PaidOrder } from './lookup';
 
 const display = show('refund', ['create']);
 
@@ -65,7 +67,7 @@ function checkRefundNumber(value: string): string {
 }
 
 async function findRefund(client: KsherClient, order: PaidOrder, refundNumber: string): Promise<KsherRefund | undefined> {
-	const list = await listRefunds(client, order, refundNumber);
+	const list = await listRefunds(client, order.refundTarget, refundNumber);
 	return list?.find((r) => r.mch_refund_no === refundNumber);
 }
 
@@ -109,19 +111,20 @@ export const execute: OperationRunner = async (ctx, client, itemIndex) => {
 	const givenNumber = stringParam(ctx, 'refundNumber', itemIndex).trim();
 	// Refuse malformed input before any call to Ksher.
 	if (givenNumber) checkRefundNumber(givenNumber);
-	if (amountText) toMinorUnits(amountText, 'THB', { field: 'Refund Amount' });
+	// The form only: how many decimals are allowed depends on the payment's currency, known after the lookup.
+	if (amountText) checkDecimalAmount(amountText, 'Refund Amount');
 
 	const order = await paidOrder(client, orderNumber);
 	const requested = amountText ? toMinorUnits(amountText, order.currency, { field: 'Refund Amount' }) : undefined;
 	const refundNumber = givenNumber || deriveRefundNumber(orderNumber, requested ?? 'all');
 	if (requested !== undefined && requested > order.total) {
-		const refunds = await listRefunds(client, order);
+		const refunds = await listRefunds(client, order.refundTarget);
 		throw exceedsRemaining(orderNumber, order, requested, refunds ? order.total - refundedMinor(refunds) : order.total);
 	}
 
 	let amount = requested;
 	if (amount === undefined || order.data.result === 'REFUND') {
-		const refunds = await listRefunds(client, order);
+		const refunds = await listRefunds(client, order.refundTarget);
 		const existing = refunds?.find((r) => r.mch_refund_no === refundNumber);
 		if (existing) return [refundOutput(orderNumber, order, existing, true)];
 		const remaining = refunds ? order.total - refundedMinor(refunds) : order.data.result === 'REFUND' ? 0 : undefined;
@@ -151,7 +154,7 @@ export const execute: OperationRunner = async (ctx, client, itemIndex) => {
 	const { error } = outcome;
 	// Ksher already has this refund number: the refund was done before (a re-run).
 	if (error instanceof KsherApiError && /DUPLICATED_REFUND|INVALID_REFUND_ORDER_NO/.test(error.code)) {
-		const refunds = await listRefunds(client, order, refundNumber);
+		const refunds = await listRefunds(client, order.refundTarget, refundNumber);
 		const found = refunds?.find((r) => r.mch_refund_no === refundNumber);
 		if (found) return [refundOutput(orderNumber, order, found, true)];
 		if (refunds === undefined) {
@@ -162,7 +165,7 @@ export const execute: OperationRunner = async (ctx, client, itemIndex) => {
 	}
 	// Ksher refused the amount: explain with what remains (or find this very refund, done before).
 	if (error instanceof KsherApiError && /REFUND_BALANCE|INVALID_REFUND_FEE$|ALREADY_REFUND/.test(error.code)) {
-		const refunds = await listRefunds(client, order);
+		const refunds = await listRefunds(client, order.refundTarget);
 		const existing = refunds?.find((r) => r.mch_refund_no === refundNumber);
 		if (existing) return [refundOutput(orderNumber, order, existing, true)];
 		if (refunds) {

@@ -1,8 +1,8 @@
 import type { INodeProperties } from 'n8n-workflow';
 
-import { fromMinorUnits, KsherInputError, refundStatus } from '../../../protocol';
+import { fromMinorUnits, KsherInputError, listRefunds, refundStatus } from '../../../protocol';
 import { ksherTimeToIso, orderNumberField, orderNumberParam, show, type OperationRunner } from '../common';
-import { listRefunds, paidOrder } from './lookup';
+import { paidOrder } from './lookup';
 
 const display = show('refund', ['getAll']);
 
@@ -33,7 +33,7 @@ export const execute: OperationRunner = async (ctx, client, itemIndex) => {
 	const returnAll = ctx.getNodeParameter('returnAll', itemIndex, true) as boolean;
 	const limit = returnAll ? Infinity : (ctx.getNodeParameter('limit', itemIndex, 50) as number);
 	const order = await paidOrder(client, orderNumber);
-	const refunds = await listRefunds(client, order);
+	const refunds = await listRefunds(client, order.refundTarget);
 	if (!refunds) {
 		throw new KsherInputError('Order Number', `Ksher cannot list the refunds of Order Number ${orderNumber} (refund queries are not supported for every wallet, e.g. PromptPay and Alipay)`, 'Check this order\'s refunds in the Ksher merchant portal.');
 	}

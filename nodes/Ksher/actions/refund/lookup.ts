@@ -1,10 +1,7 @@
 import {
-	KsherApiError,
 	KsherInputError,
-	refundsOf,
 	refundTargetOf,
 	type KsherClient,
-	type KsherRefund,
 } from '../../../protocol';
 
 export interface PaidOrder {
@@ -29,17 +26,4 @@ export async function paidOrder(client: KsherClient, orderNumber: string): Promi
 		throw new KsherInputError('Order Number', `Ksher's record of Order Number ${orderNumber} lacks the amount or the payment numbers needed for a refund`, 'Try again later; if it persists, refund in the Ksher merchant portal.');
 	}
 	return { data, total, currency: String(data.fee_type || 'THB'), refundTarget };
-}
-
-/** The order's refunds, or undefined where Ksher cannot list them (refund_query is unsupported for some wallets). */
-export async function listRefunds(client: KsherClient, order: PaidOrder, refundNumber?: string): Promise<KsherRefund[] | undefined> {
-	const outcome = await client.call('refund_query', { ...order.refundTarget, mch_refund_no: refundNumber }).then(
-		({ data }) => refundsOf(data),
-		(error: unknown) => error,
-	);
-	if (Array.isArray(outcome)) return outcome;
-	// "Not found" for a specific refund number is an answer: there is no such refund.
-	if (refundNumber && outcome instanceof KsherApiError && /ORDER_NO|NOT_EXIST|NOTEXIST/.test(outcome.code)) return [];
-	if (outcome instanceof KsherApiError) return undefined;
-	throw outcome;
 }
