@@ -13,6 +13,7 @@ import { testKsherCredentials } from '../adapters/credentialTest';
 import { errorOutput, toNodeError } from '../adapters/errors';
 import { n8nTransport } from '../adapters/transport';
 import type { OperationRunner } from './actions/common';
+import * as accountGet from './actions/account/get.operation';
 import * as paymentCancel from './actions/payment/cancel.operation';
 import * as paymentCreate from './actions/payment/create.operation';
 import * as paymentGet from './actions/payment/get.operation';
@@ -23,6 +24,7 @@ import * as refundGetAll from './actions/refund/getAll.operation';
 const OPERATIONS: Record<string, Record<string, OperationRunner>> = {
 	payment: { create: paymentCreate.execute, get: paymentGet.execute, cancel: paymentCancel.execute, watch: paymentWatch.execute },
 	refund: { create: refundCreate.execute, getAll: refundGetAll.execute },
+	account: { get: accountGet.execute },
 };
 
 export const DEFAULT_CONCURRENCY = 4;
@@ -78,6 +80,7 @@ export class Ksher implements INodeType {
 				type: 'options',
 				noDataExpression: true,
 				options: [
+					{ name: 'Account', value: 'account' },
 					{ name: 'Payment', value: 'payment' },
 					{ name: 'Refund', value: 'refund' },
 				],
@@ -114,6 +117,18 @@ export class Ksher implements INodeType {
 				],
 				default: 'create',
 			},
+			{
+				displayName: 'Operation',
+				name: 'operation',
+				type: 'options',
+				noDataExpression: true,
+				displayOptions: { show: { resource: ['account'] } },
+				options: [
+					{ name: 'Get', value: 'get', description: 'Get the merchant account: its channels, limits, settlement cycles and refund settings', action: 'Get the merchant account' },
+				],
+				default: 'get',
+			},
+			...accountGet.description,
 			...paymentCreate.description,
 			...paymentGet.description,
 			...paymentCancel.description,

@@ -54,6 +54,8 @@ interface Merchant {
 	publicKey: KeyObject;
 	privateKeyPem?: string;
 	mch_id: string;
+	/** merchant_info's allow_partial_refund; N makes order_refund refuse partial refunds. */
+	allow_partial_refund: 'Y' | 'N';
 }
 
 export interface Simulator {
@@ -147,7 +149,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
 			privateKeyPem = pair.privatePem;
 			publicKey = createPublicKey(createPrivateKey(pair.privatePem));
 		}
-		merchants.set(appid, { appid, publicKey, privateKeyPem, mch_id: appid.replace(/^mch/, '') });
+		merchants.set(appid, { appid, publicKey, privateKeyPem, mch_id: appid.replace(/^mch/, ''), allow_partial_refund: 'Y' });
 		return { appid, merchantPrivateKey: privateKeyPem };
 	}
 	const defaultAppid = options.appid ?? 'mch20001';
@@ -312,6 +314,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
 		const remaining = order.total_fee - refunded(order);
 		if (remaining <= 0) return fail('ORDER_ALREADY_REFUND');
 		if (Number(p.refund_fee) > remaining) return fail('KSHER_INVALID_REFUND_BALANCE');
+		if (m.allow_partial_refund === 'N' && Number(p.refund_fee) !== order.total_fee) return fail('KSHER_INVALID_REFUND_AMOUNT');
 		const refund = addRefund(order, p.mch_refund_no, Number(p.refund_fee));
 		return {
 			data: {
@@ -389,7 +392,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
 		return {
 			data: {
 				account_type: 'Test',
-				allow_partial_refund: 'Y',
+				allow_partial_refund: m.allow_partial_refund,
 				allow_remote_pay: 'Y',
 				business_mode: 'online',
 				mch_appid: m.appid,
@@ -651,6 +654,13 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
 			} catch {
 				return sendJson(res, 400, { error: 'publicKey is not a readable RSA public key' });
 			}
+		}
+		if (route === 'POST /merchant-settings') {
+			const merchant = merchants.get(appid);
+			if (!merchant) return sendJson(res, 404, { error: `unknown merchant ${appid}` });
+			if (input.allow_partial_refund !== 'Y' && input.allow_partial_refund !== 'N') return sendJson(res, 400, { error: 'allow_partial_refund must be "Y" or "N"' });
+			merchant.allow_partial_refund = input.allow_partial_refund;
+			return sendJson(res, 200, { appid, allow_partial_refund: merchant.allow_partial_refund });
 		}
 		if (route === 'POST /reset') {
 			orders.clear();

@@ -174,6 +174,18 @@ export const execute: OperationRunner = async (ctx, client, itemIndex) => {
 		}
 		throw error;
 	}
+	// Ksher refuses partial refunds for some accounts: say so in the user's terms when its account settings agree.
+	if (error instanceof KsherApiError && error.code === 'KSHER_INVALID_REFUND_AMOUNT') {
+		const partialAllowed = await client.call('merchant_info').then(({ data }) => data.allow_partial_refund, () => undefined);
+		if (partialAllowed === 'N') {
+			throw new KsherInputError(
+				'Refund Amount',
+				`Refund Amount ${fromMinorUnits(amount, order.currency)} ${order.currency} of order ${orderNumber} was refused: partial refunds are not enabled for this Ksher account [KSHER_INVALID_REFUND_AMOUNT]`,
+				'Leave Refund Amount empty to refund the whole payment, or ask Ksher to enable partial refunds for your account.',
+			);
+		}
+		throw error;
+	}
 	// The outcome is unknown: look before anyone retries, never refund blindly again.
 	if (error instanceof KsherTransportError && error.mayHaveSucceeded) {
 		const found = await findRefund(client, order, refundNumber).catch(() => undefined);
