@@ -164,6 +164,8 @@ export function n8nEnvironment(install: N8nInstall, userFolder: string, port: nu
 		N8N_VERSION_NOTIFICATIONS_ENABLED: 'false',
 		N8N_TEMPLATES_ENABLED: 'false',
 		N8N_HIRING_BANNER_ENABLED: 'false',
+		// The editor in the browser would otherwise fetch its banners from api.n8n.io (seen on 1.123).
+		N8N_DYNAMIC_BANNERS_ENABLED: 'false',
 		EXTERNAL_FRONTEND_HOOKS_URLS: '',
 		N8N_ENFORCE_SETTINGS_FILE_PERMISSIONS: 'true',
 		N8N_SECURE_COOKIE: 'false',
