@@ -184,6 +184,9 @@ export class Ksher implements INodeType {
 			setupError = error;
 		}
 
+		// As an AI Agent's tool (n8n names that node type "<type>Tool"), a thrown error reaches the
+		// agent as an empty answer, so a failure is returned as an item it can read and act on.
+		const asTool = this.getNode().type.endsWith('Tool');
 		const results: INodeExecutionData[][] = new Array(items.length);
 		await runBounded(items.length, concurrency, async (itemIndex) => {
 			try {
@@ -192,7 +195,7 @@ export class Ksher implements INodeType {
 				results[itemIndex] = output.map((json) => ({ json, pairedItem: { item: itemIndex } }));
 			} catch (error) {
 				const orderNumber = orderNumberOrNull(this, itemIndex);
-				if (!this.continueOnFail()) throw toNodeError(this.getNode(), error, itemIndex, orderNumber);
+				if (!this.continueOnFail() && !asTool) throw toNodeError(this.getNode(), error, itemIndex, orderNumber);
 				results[itemIndex] = [{ json: { orderNumber, ...errorOutput(error, orderNumber) }, pairedItem: { item: itemIndex } }];
 			}
 		});

@@ -13,7 +13,9 @@ import { N8nRest, OWNER } from './rest';
 import { assert, assertStayedOffline, log, report, results, runningIn, step, waitFor } from './steps';
 import { startSmtpSink, type SmtpSink } from './smtp';
 import { ACK, deliverAll, describeAnswers, notAcknowledged, paidNotification, settledRunCheck, shuffle } from './exactlyOnce';
+import { agentSteps } from './agentSteps';
 import { browserSteps } from './browser';
+import { startFakeOpenAi, type FakeOpenAi } from './fakeOpenAi';
 import { createWatchTable, watchSteps } from './watchSteps';
 import { credentialsFile, exampleWorkflows, ONCE_ONLY_WEBHOOK_ID, onceOnlyWorkflow, operationWorkflow, TRIGGER_WEBHOOK_ID, watchWorkflows, WORKFLOW_IDS } from './workflows';
 
@@ -67,6 +69,7 @@ async function runLine(line: N8nLine): Promise<void> {
 	mkdirSync(filesDir, { recursive: true });
 	let sim: Simulator | undefined;
 	let smtp: SmtpSink | undefined;
+	let fake: FakeOpenAi | undefined;
 	let n8n: N8nInstance | undefined;
 	try {
 		const t0 = Date.now();
@@ -88,6 +91,7 @@ async function runLine(line: N8nLine): Promise<void> {
 		installPackage(userFolder, tarball);
 		sim = await startSimulator({ timeScale: 0.001 });
 		smtp = await startSmtpSink({ dir: join(work, 'mail') });
+		fake = await startFakeOpenAi();
 		const regularMode = async () => {
 			if (!sim || !smtp) return;
 			n8n = await createN8n(install, userFolder, filesDir);
@@ -100,7 +104,7 @@ async function runLine(line: N8nLine): Promise<void> {
 				return JSON.parse(text) as Record<string, unknown>;
 			};
 
-			const credentials = credentialsFile({ sim: sim.info, smtp });
+			const credentials = credentialsFile({ sim: sim.info, smtp, openAiUrl: fake?.url });
 			writeFileSync(join(work, 'credentials.json'), JSON.stringify(credentials));
 			mkdirSync(join(work, 'workflows'));
 			for (const wf of [...exampleWorkflows({ filesDir, triggerUrl, email: 'buyer@example.com' }), onceOnlyWorkflow()]) writeFileSync(join(work, 'workflows', `${wf.id}.json`), JSON.stringify(wf));
@@ -337,6 +341,8 @@ async function runLine(line: N8nLine): Promise<void> {
 				assert(cancel?.cancelled === true && sim!.order(cancelNo)?.cancelled === true, `cancel: ${JSON.stringify(cancel)}`);
 				return `get: ${String(get.status)}, refunds: ${refunds.length}, cancelled: ${cancelNo}`;
 			});
+			if (fake) await agentSteps({ n8n, work, sim, fake, control });
+
 			await watchSteps({ install, n8n, rest, sim, smtp, client, work, cli: cliOk, control }, watchTable);
 
 			// A new user's first minutes, in a real browser, against this n8n (still running).
@@ -369,6 +375,7 @@ async function runLine(line: N8nLine): Promise<void> {
 	} finally {
 		await n8n?.stop().catch(() => undefined);
 		await smtp?.close().catch(() => undefined);
+		await fake?.close().catch(() => undefined);
 		await sim?.close().catch(() => undefined);
 		if (results.every((r) => r.ok) && !process.env.KSHER_E2E_KEEP) rmSync(work, { recursive: true, force: true });
 		else log(`kept the run's files (logs, mail, CSVs) in ${work}`);

@@ -11,7 +11,7 @@ export const ONCE_ONLY_WEBHOOK_ID = '5b0f3f5e-7c2a-4e4b-9a43-6b2f2b0d0002';
 export const LOAD_WEBHOOK_ID = '5b0f3f5e-7c2a-4e4b-9a43-6b2f2b0d0004';
 /** n8n's own Webhook node (isFullPath): /webhook/<path>. */
 export const WEBHOOK_NODE_PATH = 'ksher-compare';
-export const CREDENTIAL_IDS = { ksher: 'ksherCredential01', smtp: 'smtpCredential001' };
+export const CREDENTIAL_IDS = { ksher: 'ksherCredential01', smtp: 'smtpCredential001', openAi: 'openAiFakeCred01' };
 
 type Workflow = { id: string; name: string; nodes: Array<Record<string, unknown> & { name: string; parameters: Record<string, unknown> }>; [key: string]: unknown };
 
@@ -136,7 +136,7 @@ export function operationWorkflow(id: string, name: string, parameters: Record<s
 	};
 }
 
-export function credentialsFile(options: { sim: { appid: string; merchantPrivateKey: string; ksherPublicKey: string; gatewayUrl: string; apiUrl: string }; smtp: { host: string; port: number } }) {
+export function credentialsFile(options: { sim: { appid: string; merchantPrivateKey: string; ksherPublicKey: string; gatewayUrl: string; apiUrl: string }; smtp: { host: string; port: number }; openAiUrl?: string }) {
 	return [
 		{
 			id: CREDENTIAL_IDS.ksher,
@@ -158,5 +158,52 @@ export function credentialsFile(options: { sim: { appid: string; merchantPrivate
 			type: 'smtp',
 			data: { user: '', password: '', host: options.smtp.host, port: options.smtp.port, secure: false, disableStartTls: true },
 		},
+		...(options.openAiUrl ? [{ id: CREDENTIAL_IDS.openAi, name: 'Local chat model', type: 'openAiApi', data: { apiKey: 'sk-local-no-model', url: options.openAiUrl } }] : []),
 	];
+}
+
+/**
+ * Manual Trigger → AI Agent, with a chat model at `openAiUrl` (the e2e's fake) and three Ksher
+ * Tool nodes, each fixed to one operation: the agent fills only the values marked $fromAI.
+ */
+export function agentWorkflow(id: string, prompt: string): Workflow {
+	const ksherCredential = { ksherApi: { id: CREDENTIAL_IDS.ksher, name: 'Ksher account' } };
+	const tool = (name: string, y: number, description: string, parameters: Record<string, unknown>) => ({
+		id: `${id}-${name.replace(/ /g, '')}`, name, type: 'n8n-nodes-ksher.ksherTool', typeVersion: 1, position: [y, 240],
+		parameters: { descriptionType: 'manual', toolDescription: description, ...parameters, options: {} }, credentials: ksherCredential,
+	});
+	const fromAi = (key: string, description: string) => `={{ $fromAI('${key}', '${description}', 'string') }}`;
+	return {
+		id,
+		name: `e2e: AI Agent with the Ksher Tool (${id})`,
+		active: false,
+		settings: { executionOrder: 'v1' },
+		nodes: [
+			{ id: `${id}-start`, name: 'Start', type: 'n8n-nodes-base.manualTrigger', typeVersion: 1, position: [0, 0], parameters: {} },
+			{
+				id: `${id}-agent`, name: 'AI Agent', type: '@n8n/n8n-nodes-langchain.agent', typeVersion: 2.2, position: [240, 0],
+				parameters: { promptType: 'define', text: prompt, options: { systemMessage: 'You take payments for a shop with the Ksher tools.', maxIterations: 10 } },
+			},
+			{
+				id: `${id}-model`, name: 'Chat Model', type: '@n8n/n8n-nodes-langchain.lmChatOpenAi', typeVersion: 1.2, position: [120, 240],
+				parameters: { model: { __rl: true, mode: 'id', value: 'gpt-4o-mini' }, options: {} },
+				credentials: { openAiApi: { id: CREDENTIAL_IDS.openAi, name: 'Local chat model' } },
+			},
+			tool('Create Payment', 280, 'Create a Ksher payment link for an order', {
+				resource: 'payment', operation: 'create', orderNumber: fromAi('orderNumber', 'the shop order number'), amount: fromAi('amount', 'the amount in THB, e.g. 99.00'),
+				productName: 'Order from the assistant', channels: ['promptpay', 'card'], successRedirectUrl: 'https://shop.example/thank-you',
+			}),
+			tool('Get Payment', 440, 'Get the state of a Ksher payment', { resource: 'payment', operation: 'get', orderNumber: fromAi('orderNumber', 'the shop order number') }),
+			tool('Refund Payment', 600, 'Refund a paid Ksher payment', {
+				resource: 'refund', operation: 'create', orderNumber: fromAi('orderNumber', 'the shop order number'), refundAmount: fromAi('refundAmount', 'the amount to refund in THB'),
+			}),
+		],
+		connections: {
+			Start: { main: [[{ node: 'AI Agent', type: 'main', index: 0 }]] },
+			'Chat Model': { ai_languageModel: [[{ node: 'AI Agent', type: 'ai_languageModel', index: 0 }]] },
+			'Create Payment': { ai_tool: [[{ node: 'AI Agent', type: 'ai_tool', index: 0 }]] },
+			'Get Payment': { ai_tool: [[{ node: 'AI Agent', type: 'ai_tool', index: 0 }]] },
+			'Refund Payment': { ai_tool: [[{ node: 'AI Agent', type: 'ai_tool', index: 0 }]] },
+		},
+	};
 }

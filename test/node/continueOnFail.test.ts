@@ -1,5 +1,7 @@
-import { createParams, runNode } from '../helpers/node';
-import { startHarness, type SimulatorHarness } from '../helpers/simulator';
+import { Ksher } from '../../nodes/Ksher/Ksher.node';
+import { registerNodeType, runKsherNode } from '../helpers/n8n';
+import { createParams, runNode, simulatorCredentials } from '../helpers/node';
+import { startHarness, uniqueOrderNo, type SimulatorHarness } from '../helpers/simulator';
 
 let h: SimulatorHarness;
 beforeAll(async () => {
@@ -18,5 +20,27 @@ describe('Continue On Fail', () => {
 		expect(result.status).toBe('success');
 		expect(result.items).toHaveLength(2);
 		for (const item of result.items) expect(item.error).toEqual(expect.stringMatching(/Referenced node doesn't exist/));
+	});
+});
+
+describe('as an AI Agent\'s tool', () => {
+	// n8n runs a node used as a tool under the type "<type>Tool"; a thrown error would reach the
+	// agent as an empty answer (seen in n8n 1.123 and 2.41), so failures come back as items.
+	it('a refusal is an item the agent can read, with the solution and whether anything happened', async () => {
+		registerNodeType('n8n-nodes-ksher.ksherTool', new Ksher());
+		const orderNumber = uniqueOrderNo('TOOL');
+		await runNode(h, createParams(orderNumber));
+		const again = await runKsherNode({ credentials: simulatorCredentials(h) as never, nodeType: 'n8n-nodes-ksher.ksherTool', parameters: createParams(orderNumber) as never });
+		expect(again.status).toBe('success');
+		expect(again.items).toEqual([
+			{
+				orderNumber,
+				error: `Create Payment failed for order ${orderNumber}: The merchant order no already used [KSHER_DUPLICATED_ORDERNO]`,
+				solution: 'Use a new order no to make the order again.',
+				code: 'KSHER_DUPLICATED_ORDERNO',
+			},
+		]);
+		// The plain node, without Continue On Fail, still fails the run.
+		expect((await runNode(h, createParams(orderNumber))).status).toBe('error');
 	});
 });
