@@ -1,4 +1,4 @@
-import { DEFAULT_CONCURRENCY } from '../nodes/Ksher/Ksher.node.ts';
+import { DEFAULT_CONCURRENCY } from '../nodes/Ksher/actions/batch.ts';
 import { initialWatchState, KsherClient } from '../nodes/protocol';
 import { runKsherNode } from '../test/helpers/n8n';
 import type { SimulatorInfo } from '../test/simulator/server';

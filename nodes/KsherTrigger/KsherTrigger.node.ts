@@ -16,6 +16,7 @@ import {
 	listRefunds,
 	NOTIFICATION_ACK,
 	refundTargetOf,
+	TIMEOUTS,
 	type KsherClient,
 	type NotificationEvent,
 } from '../protocol';
@@ -210,7 +211,7 @@ export class KsherTrigger implements INodeType {
 		whenAnswered(res, (status) => claim.settle(status === 200));
 		const options = this.getNodeParameter('options', {}) as IDataObject;
 		if (options.confirmWithKsher === true) {
-			const client = clientFromCredentials(credentialData, n8nTransport(this.helpers), 15_000);
+			const client = clientFromCredentials(credentialData, n8nTransport(this.helpers), TIMEOUTS.triggerConfirmMs);
 			const confirmed = await confirmedByKsher(client, check.event, check.data).catch(() => undefined);
 			if (confirmed !== true) {
 				claim.settle(false);

@@ -1,6 +1,6 @@
 import type { ICredentialsDecrypted, ICredentialTestFunctions, INodeCredentialTestResult } from 'n8n-workflow';
 
-import { fetchTransport, KsherApiError, KsherError, KsherTransportError } from '../protocol';
+import { fetchTransport, KsherApiError, KsherError, KsherTransportError, TIMEOUTS } from '../protocol';
 import { clientFromCredentials, readCredentials } from './credentials';
 
 /**
@@ -16,7 +16,7 @@ export async function testKsherCredentials(
 	const { appId } = readCredentials(data);
 	let problem: unknown;
 	try {
-		const client = clientFromCredentials(data, fetchTransport, 20_000);
+		const client = clientFromCredentials(data, fetchTransport, TIMEOUTS.credentialTestMs);
 		const first = await client.call('merchant_info').then(
 			(result) => ({ result }),
 			(error: unknown) => ({ error }),

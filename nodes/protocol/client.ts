@@ -5,6 +5,7 @@ import { apiErrorFrom, callName, KsherInputError, KsherTransportError } from './
 import { endpointUrl, PRODUCTION_API_URL, PRODUCTION_GATEWAY_URL } from './hosts';
 import { ksherPublicKey, parsePrivateKey, parsePublicKey, type SignVersion } from './keys';
 import { isPlainObject, signCanonical, verifyData } from './signature';
+import { TIMEOUTS } from './timeouts';
 import { fetchTransport, transportFailure, type KsherTransport } from './transport';
 
 export interface KsherClientOptions {
@@ -46,7 +47,7 @@ export interface KsherResult {
 /** Operations that change state at Ksher: an unknown outcome there means money may have moved. */
 const MUTATING = new Set(['gateway_pay', 'cancel_order', 'order_refund']);
 
-export const DEFAULT_TIMEOUT_MS = 30_000;
+export const DEFAULT_TIMEOUT_MS = TIMEOUTS.callMs;
 
 let lastSecond = -1;
 let lastStamp = '';

@@ -13,3 +13,4 @@ export * from './signature';
 export * from './transport';
 export * from './validation';
 export * from './watch';
+export * from './timeouts';

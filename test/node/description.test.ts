@@ -3,7 +3,11 @@ import { join } from 'path';
 
 import type { INodeProperties } from 'n8n-workflow';
 
+import * as account from '../../nodes/Ksher/actions/account/Account.resource';
+import * as payment from '../../nodes/Ksher/actions/payment/Payment.resource';
+import * as refund from '../../nodes/Ksher/actions/refund/Refund.resource';
 import { Ksher } from '../../nodes/Ksher/Ksher.node';
+import { TIMEOUTS } from '../../nodes/protocol';
 import { KsherTrigger } from '../../nodes/KsherTrigger/KsherTrigger.node';
 
 /**
@@ -45,5 +49,24 @@ describe('documentation links', () => {
 		const readme = readFileSync(join(__dirname, '../../README.md'), 'utf8');
 		const anchors = [...readme.matchAll(/^#+ (.+)$/gm)].map((m) => m[1].toLowerCase().replace(/[^\w\- ]/g, '').replace(/ /g, '-'));
 		expect(anchors).toContain(section);
+	});
+});
+
+describe('one home for each rule', () => {
+	it('the Timeout option\'s default is the protocol\'s call timeout, and its maximum the allowed maximum', () => {
+		const options = new Ksher().description.properties.find((p) => p.name === 'options')!.options as INodeProperties[];
+		const timeout = options.find((o) => o.name === 'timeout')!;
+		expect(timeout.default).toBe(TIMEOUTS.callMs / 1000);
+		expect(timeout.typeOptions?.maxValue).toBe(TIMEOUTS.maxCallMs / 1000);
+	});
+
+	it('every operation the editor offers has a runner in its resource file, and no runner is unreachable', () => {
+		const resources = { account: account.operations, payment: payment.operations, refund: refund.operations } as Record<string, Record<string, unknown>>;
+		const properties = new Ksher().description.properties;
+		const offered = properties
+			.filter((p) => p.name === 'operation')
+			.flatMap((p) => (p.options as Array<{ value: string }>).map((o) => `${String(p.displayOptions?.show?.resource)}:${o.value}`));
+		const runnable = Object.entries(resources).flatMap(([resource, ops]) => Object.keys(ops).map((op) => `${resource}:${op}`));
+		expect(offered.sort()).toEqual(runnable.sort());
 	});
 });

@@ -8,11 +8,7 @@ export { ksherTimeToIso };
 /** One operation: reads its item's parameters, talks to Ksher, returns the output items' JSON. */
 export type OperationRunner = (ctx: IExecuteFunctions, client: KsherClient, itemIndex: number) => Promise<IDataObject[]>;
 
-export function show(resource: string, operation: string[]) {
-	return { show: { resource: [resource], operation } };
-}
-
-export function orderNumberField(resource: string, operations: string[], description: string): INodeProperties {
+export function orderNumberField(description: string): INodeProperties {
 	return {
 		displayName: 'Order Number',
 		name: 'orderNumber',
@@ -21,7 +17,6 @@ export function orderNumberField(resource: string, operations: string[], descrip
 		default: '',
 		placeholder: 'e.g. INV-1001',
 		description,
-		displayOptions: show(resource, operations),
 	};
 }
 
@@ -64,11 +59,10 @@ export function paymentSummary(orderNumber: string, data: Record<string, unknown
 	return { orderNumber, status: paymentStatus(result), result, ...orderFields(data) };
 }
 
-export const simplifyField = (resource: string, operations: string[]): INodeProperties => ({
+export const simplifyField = (): INodeProperties => ({
 	displayName: 'Simplify',
 	name: 'simplify',
 	type: 'boolean',
 	default: true,
 	description: 'Whether to return a simplified version of the response instead of the raw data',
-	displayOptions: show(resource, operations),
 });

@@ -1,19 +1,20 @@
-import type { IDataObject, INodeProperties } from 'n8n-workflow';
+import { type IDataObject, type INodeProperties, updateDisplayOptions } from 'n8n-workflow';
 
 import { channelName } from '../../../protocol';
 import { simplifyField, type OperationRunner } from '../common';
 
-export const description: INodeProperties[] = [
+const properties: INodeProperties[] = [
 	{
 		displayName:
 			'Ksher signs only part of this answer (mobile, merchant ID, account type, business mode): the channels, limits and refund settings come unsigned over HTTPS from Ksher\'s host',
 		name: 'accountNotice',
 		type: 'notice',
 		default: '',
-		displayOptions: { show: { resource: ['account'], operation: ['get'] } },
 	},
-	simplifyField('account', ['get']),
+	simplifyField(),
 ];
+
+export const description = updateDisplayOptions({ show: { resource: ['account'], operation: ['get'] } }, properties);
 
 const flag = (value: unknown) => (value === 'Y' ? true : value === 'N' ? false : null);
 /** Ksher's limit as given: -1 means unlimited; Ksher does not document the unit, so it is not converted. */

@@ -1,17 +1,18 @@
-import type { INodeProperties } from 'n8n-workflow';
+import { type INodeProperties, updateDisplayOptions } from 'n8n-workflow';
 
 import { orderNumberField, orderNumberParam, type OperationRunner } from '../common';
 
-export const description: INodeProperties[] = [
+const properties: INodeProperties[] = [
 	{
 		displayName: 'Only unpaid payments can be cancelled. The payment link stops working, but a QR code the customer already saved may still be payable, and card payments in progress cannot be cancelled.',
 		name: 'cancelNotice',
 		type: 'notice',
 		default: '',
-		displayOptions: { show: { resource: ['payment'], operation: ['cancel'] } },
 	},
-	orderNumberField('payment', ['cancel'], 'Your order number of the unpaid payment to cancel.'),
+	orderNumberField('Your order number of the unpaid payment to cancel.'),
 ];
+
+export const description = updateDisplayOptions({ show: { resource: ['payment'], operation: ['cancel'] } }, properties);
 
 export const execute: OperationRunner = async (ctx, client, itemIndex) => {
 	const orderNumber = orderNumberParam(ctx, itemIndex);

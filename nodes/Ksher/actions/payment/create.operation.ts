@@ -1,4 +1,4 @@
-import type { IDataObject, INodeProperties } from 'n8n-workflow';
+import { type IDataObject, type INodeProperties, updateDisplayOptions } from 'n8n-workflow';
 
 import {
 	checkChannels,
@@ -13,12 +13,11 @@ import {
 	fromMinorUnits,
 	initialWatchState,
 } from '../../../protocol';
-import { currencyOptions, orderNumberField, orderNumberParam, show, stringParam, type OperationRunner } from '../common';
+import { currencyOptions, orderNumberField, orderNumberParam, stringParam, type OperationRunner } from '../common';
 
-const display = show('payment', ['create']);
 
-export const description: INodeProperties[] = [
-	orderNumberField('payment', ['create'], 'Your own unique order number, at most 32 characters. Ksher refuses a number it has seen before.'),
+const properties: INodeProperties[] = [
+	orderNumberField('Your own unique order number, at most 32 characters. Ksher refuses a number it has seen before.'),
 	{
 		displayName: 'Amount',
 		name: 'amount',
@@ -27,7 +26,6 @@ export const description: INodeProperties[] = [
 		default: '',
 		placeholder: 'e.g. 150.50',
 		description: 'Amount in major units (baht, not satang), with at most 2 decimals for THB',
-		displayOptions: display,
 	},
 	{
 		displayName: 'Currency',
@@ -35,7 +33,6 @@ export const description: INodeProperties[] = [
 		type: 'options',
 		options: currencyOptions,
 		default: 'THB',
-		displayOptions: display,
 	},
 	{
 		displayName: 'Product Name',
@@ -45,7 +42,6 @@ export const description: INodeProperties[] = [
 		default: '',
 		placeholder: 'e.g. Order INV-1001',
 		description: 'What the customer pays for, shown on the payment page. Plain English text avoids display problems in some wallets.',
-		displayOptions: display,
 	},
 	{
 		displayName: 'Channels',
@@ -59,7 +55,6 @@ export const description: INodeProperties[] = [
 		})),
 		default: ['promptpay', 'card'],
 		description: 'How the customer may pay. One channel sends the customer straight to it; several show Ksher\'s checkout page.',
-		displayOptions: display,
 	},
 	{
 		displayName: 'Success Redirect URL',
@@ -69,7 +64,6 @@ export const description: INodeProperties[] = [
 		default: '',
 		placeholder: 'e.g. https://shop.example/thank-you',
 		description: 'Where the customer\'s browser goes after paying. Ksher adds ?mch_order_no=… to it. This redirect is not proof of payment: use the Ksher Trigger or Get Payment.',
-		displayOptions: display,
 	},
 	{
 		displayName: 'Failure Redirect URL',
@@ -78,7 +72,6 @@ export const description: INodeProperties[] = [
 		default: '',
 		placeholder: 'e.g. https://shop.example/payment-failed',
 		description: 'Where the browser goes when the payment fails or is cancelled. Empty: the success redirect URL.',
-		displayOptions: display,
 	},
 	{
 		displayName: 'Notify URL',
@@ -87,7 +80,6 @@ export const description: INodeProperties[] = [
 		default: '',
 		placeholder: 'e.g. https://n8n.example/webhook/…/webhook',
 		description: 'Paste the Production URL of a Ksher Trigger node here to start a workflow when the customer pays. Empty: Ksher sends no notification.',
-		displayOptions: display,
 	},
 	{
 		displayName: 'Website URL',
@@ -96,7 +88,6 @@ export const description: INodeProperties[] = [
 		default: '',
 		placeholder: 'e.g. https://shop.example',
 		description: 'Your shop\'s website (Ksher\'s refer_url). Empty: the address of the success redirect URL\'s site.',
-		displayOptions: display,
 	},
 	{
 		displayName: 'Additional Fields',
@@ -104,7 +95,6 @@ export const description: INodeProperties[] = [
 		type: 'collection',
 		placeholder: 'Add Field',
 		default: {},
-		displayOptions: display,
 		options: [
 			{
 				displayName: 'Attach',
@@ -266,6 +256,8 @@ export const description: INodeProperties[] = [
 		],
 	},
 ];
+
+export const description = updateDisplayOptions({ show: { resource: ['payment'], operation: ['create'] } }, properties);
 
 function instalmentList(raw: unknown): Record<string, number[]> | undefined {
 	const plans = (raw as { plans?: Array<{ channel?: string; months?: string }> } | undefined)?.plans ?? [];

@@ -1,11 +1,13 @@
-import type { IDataObject, INodeProperties } from 'n8n-workflow';
+import { type IDataObject, type INodeProperties, updateDisplayOptions } from 'n8n-workflow';
 
 import { orderNumberField, orderNumberParam, paymentSummary, simplifyField, type OperationRunner } from '../common';
 
-export const description: INodeProperties[] = [
-	orderNumberField('payment', ['get'], 'Your order number, as given to Create Payment.'),
-	simplifyField('payment', ['get']),
+const properties: INodeProperties[] = [
+	orderNumberField('Your order number, as given to Create Payment.'),
+	simplifyField(),
 ];
+
+export const description = updateDisplayOptions({ show: { resource: ['payment'], operation: ['get'] } }, properties);
 
 export const execute: OperationRunner = async (ctx, client, itemIndex) => {
 	const orderNumber = orderNumberParam(ctx, itemIndex);

@@ -1,4 +1,4 @@
-import type { IDataObject, INodeProperties } from 'n8n-workflow';
+import { type IDataObject, type INodeProperties, updateDisplayOptions } from 'n8n-workflow';
 
 import {
 	canListRefunds,
@@ -14,12 +14,11 @@ import {
 	type WatchChange,
 } from '../../../protocol';
 import { ksherTimeToIso, majorAmount, orderFields } from '../../../adapters/format';
-import { orderNumberField, orderNumberParam, show, type OperationRunner } from '../common';
+import { orderNumberField, orderNumberParam, type OperationRunner } from '../common';
 
-const display = show('payment', ['watch']);
 
-export const description: INodeProperties[] = [
-	orderNumberField('payment', ['watch'], 'Your order number of the payment to watch.'),
+const properties: INodeProperties[] = [
+	orderNumberField('Your order number of the payment to watch.'),
 	{
 		displayName: 'Last Watch State',
 		name: 'watchState',
@@ -28,7 +27,6 @@ export const description: INodeProperties[] = [
 		placeholder: 'e.g. {{ $json.watchState }}',
 		description:
 			'The "watchState" stored for this order: what this operation output last time, or what Create Payment or the Ksher Trigger output. Empty for an order never watched: then everything about it counts as new.',
-		displayOptions: display,
 	},
 	{
 		displayName: 'Watch For (Days)',
@@ -37,9 +35,10 @@ export const description: INodeProperties[] = [
 		typeOptions: { minValue: 1, maxValue: 3650 },
 		default: DEFAULT_WATCH_DAYS,
 		description: 'How long after it was paid (or first watched, while unpaid) an order is still checked. Older orders cost no calls to Ksher and give no items.',
-		displayOptions: display,
 	},
 ];
+
+export const description = updateDisplayOptions({ show: { resource: ['payment'], operation: ['watch'] } }, properties);
 
 /**
  * One output item per change (`paid`, `refunded`, `closed`), shaped like the Ksher Trigger's

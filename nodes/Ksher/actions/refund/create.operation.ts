@@ -1,4 +1,4 @@
-import type { IDataObject, INodeProperties } from 'n8n-workflow';
+import { type IDataObject, type INodeProperties, updateDisplayOptions } from 'n8n-workflow';
 
 import {
 	deriveRefundNumber,
@@ -14,13 +14,12 @@ import {
 	type KsherClient,
 	type KsherRefund,
 } from '../../../protocol';
-import { ksherTimeToIso, orderNumberField, orderNumberParam, show, stringParam, type OperationRunner } from '../common';
+import { ksherTimeToIso, orderNumberField, orderNumberParam, stringParam, type OperationRunner } from '../common';
 import { paidOrder, type PaidOrder } from './lookup';
 
-const display = show('refund', ['create']);
 
-export const description: INodeProperties[] = [
-	orderNumberField('refund', ['create'], 'Your order number of the paid payment to refund (the one given to Create Payment).'),
+const properties: INodeProperties[] = [
+	orderNumberField('Your order number of the paid payment to refund (the one given to Create Payment).'),
 	{
 		displayName: 'Refund Amount',
 		// Not "amount": n8n keeps a value when the operation changes if the name is the same, and a
@@ -30,7 +29,6 @@ export const description: INodeProperties[] = [
 		default: '',
 		placeholder: 'e.g. 50.00',
 		description: 'Amount to refund in major units, in the payment\'s currency. Empty: everything that has not been refunded yet.',
-		displayOptions: display,
 	},
 	{
 		displayName: 'Refund Number',
@@ -40,9 +38,10 @@ export const description: INodeProperties[] = [
 		placeholder: 'e.g. INV-1001-R1',
 		description:
 			'Your unique number for this refund, at most 32 characters. Empty: derived from the order number and the amount (e.g. INV-1001-R5000), so re-running the same row never refunds twice. Give your own numbers for two equal partial refunds of one order.',
-		displayOptions: display,
 	},
 ];
+
+export const description = updateDisplayOptions({ show: { resource: ['refund'], operation: ['create'] } }, properties);
 
 function refundOutput(orderNumber: string, order: PaidOrder, refund: KsherRefund, alreadyRefunded: boolean, extra: IDataObject = {}): IDataObject {
 	return {

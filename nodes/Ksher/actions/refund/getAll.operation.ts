@@ -1,20 +1,18 @@
-import type { INodeProperties } from 'n8n-workflow';
+import { type INodeProperties, updateDisplayOptions } from 'n8n-workflow';
 
 import { fromMinorUnits, KsherInputError, listRefunds, refundStatus } from '../../../protocol';
-import { ksherTimeToIso, orderNumberField, orderNumberParam, show, type OperationRunner } from '../common';
+import { ksherTimeToIso, orderNumberField, orderNumberParam, type OperationRunner } from '../common';
 import { paidOrder } from './lookup';
 
-const display = show('refund', ['getAll']);
 
-export const description: INodeProperties[] = [
-	orderNumberField('refund', ['getAll'], 'Your order number of the payment whose refunds to list.'),
+const properties: INodeProperties[] = [
+	orderNumberField('Your order number of the payment whose refunds to list.'),
 	{
 		displayName: 'Return All',
 		name: 'returnAll',
 		type: 'boolean',
 		default: true,
 		description: 'Whether to return all results or only up to a given limit',
-		displayOptions: display,
 	},
 	{
 		displayName: 'Limit',
@@ -23,9 +21,11 @@ export const description: INodeProperties[] = [
 		typeOptions: { minValue: 1 },
 		default: 50,
 		description: 'Max number of results to return',
-		displayOptions: { show: { resource: ['refund'], operation: ['getAll'], returnAll: [false] } },
+		displayOptions: { show: { returnAll: [false] } },
 	},
 ];
+
+export const description = updateDisplayOptions({ show: { resource: ['refund'], operation: ['getAll'] } }, properties);
 
 /** One output item per refund; an order without refunds gives no items (turn on Always Output Data to continue). */
 export const execute: OperationRunner = async (ctx, client, itemIndex) => {

@@ -1,0 +1,25 @@
+import type { INodeProperties } from 'n8n-workflow';
+
+import type { OperationRunner } from '../common';
+import * as get from './get.operation';
+
+export type AccountOperation = 'get';
+
+export const operations: Record<AccountOperation, OperationRunner> = {
+	get: get.execute,
+};
+
+export const description: INodeProperties[] = [
+	{
+		displayName: 'Operation',
+		name: 'operation',
+		type: 'options',
+		noDataExpression: true,
+		displayOptions: { show: { resource: ['account'] } },
+		options: [
+			{ name: 'Get', value: 'get', description: 'Get the merchant account: its channels, limits, settlement cycles and refund settings', action: 'Get the merchant account' },
+		],
+		default: 'get',
+	},
+	...get.description,
+];

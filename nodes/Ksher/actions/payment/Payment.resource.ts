@@ -1,0 +1,42 @@
+import type { INodeProperties } from 'n8n-workflow';
+
+import type { OperationRunner } from '../common';
+import * as cancel from './cancel.operation';
+import * as create from './create.operation';
+import * as get from './get.operation';
+import * as watch from './watch.operation';
+
+export type PaymentOperation = 'create' | 'get' | 'cancel' | 'watch';
+
+export const operations: Record<PaymentOperation, OperationRunner> = {
+	create: create.execute,
+	get: get.execute,
+	cancel: cancel.execute,
+	watch: watch.execute,
+};
+
+export const description: INodeProperties[] = [
+	{
+		displayName: 'Operation',
+		name: 'operation',
+		type: 'options',
+		noDataExpression: true,
+		displayOptions: { show: { resource: ['payment'] } },
+		options: [
+			{ name: 'Cancel', value: 'cancel', description: 'Cancel an unpaid payment link', action: 'Cancel a payment' },
+			{ name: 'Create', value: 'create', description: 'Create a payment link to send to the customer', action: 'Create a payment' },
+			{ name: 'Get', value: 'get', description: 'Get the state of a payment', action: 'Get a payment' },
+			{
+				name: 'Watch for Changes',
+				value: 'watch',
+				description: 'Report what Ksher does not notify: refunds, payments it missed, cancellations. Use after a Schedule Trigger.',
+				action: 'Watch a payment for changes',
+			},
+		],
+		default: 'create',
+	},
+	...create.description,
+	...get.description,
+	...cancel.description,
+	...watch.description,
+];

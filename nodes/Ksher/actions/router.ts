@@ -1,0 +1,81 @@
+import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
+
+import { TIMEOUTS, type KsherClient } from '../../protocol';
+import { clientFromCredentials } from '../../adapters/credentials';
+import { errorOutput, toNodeError } from '../../adapters/errors';
+import { n8nTransport } from '../../adapters/transport';
+import * as account from './account/Account.resource';
+import { DEFAULT_CONCURRENCY, MAX_CONCURRENCY, runBounded } from './batch';
+import type { OperationRunner } from './common';
+import * as payment from './payment/Payment.resource';
+import * as refund from './refund/Refund.resource';
+
+/** Every resource with its operations: the compiler checks each pair has a runner. */
+export type KsherNodeType =
+	| { resource: 'account'; operation: account.AccountOperation }
+	| { resource: 'payment'; operation: payment.PaymentOperation }
+	| { resource: 'refund'; operation: refund.RefundOperation };
+
+function runnerFor(node: KsherNodeType): OperationRunner | undefined {
+	switch (node.resource) {
+		case 'account':
+			return account.operations[node.operation];
+		case 'payment':
+			return payment.operations[node.operation];
+		case 'refund':
+			return refund.operations[node.operation];
+		default:
+			return undefined;
+	}
+}
+
+/** The item's Order Number for its error item, or null when that is what could not be read. */
+function orderNumberOrNull(ctx: IExecuteFunctions, itemIndex: number): string | null {
+	try {
+		const orderNumber = ctx.getNodeParameter('orderNumber', itemIndex, '') as unknown;
+		return typeof orderNumber === 'string' ? orderNumber : null;
+	} catch {
+		// The Order Number expression itself failed: the error item already says why.
+		return null;
+	}
+}
+
+/**
+ * Runs the chosen operation for every item: credentials read and keys parsed once, items sent
+ * `concurrency` at a time with the output in input order, and the per-item error policy.
+ */
+export async function router(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+	const items = this.getInputData();
+	const node = { resource: this.getNodeParameter('resource', 0), operation: this.getNodeParameter('operation', 0) } as KsherNodeType;
+	const runner = runnerFor(node);
+	if (!runner) throw toNodeError(this.getNode(), new Error(`Unknown operation ${String(node.resource)} ${String(node.operation)}`));
+	const options = this.getNodeParameter('options', 0, {}) as IDataObject;
+	const concurrency = Math.min(MAX_CONCURRENCY, Math.max(1, Math.floor(Number(options.concurrency ?? DEFAULT_CONCURRENCY)) || 1));
+	const timeoutMs = Math.min(TIMEOUTS.maxCallMs, Math.max(1000, (Number(options.timeout) || TIMEOUTS.callMs / 1000) * 1000));
+
+	// Credentials are read and the keys parsed once per execution, never per item.
+	let client: KsherClient | undefined;
+	let setupError: unknown;
+	try {
+		client = clientFromCredentials(await this.getCredentials('ksherApi'), n8nTransport(this.helpers), timeoutMs);
+	} catch (error) {
+		setupError = error;
+	}
+
+	// As an AI Agent's tool (n8n names that node type "<type>Tool"), a thrown error reaches the
+	// agent as an empty answer, so a failure is returned as an item it can read and act on.
+	const asTool = this.getNode().type.endsWith('Tool');
+	const results: INodeExecutionData[][] = new Array(items.length);
+	await runBounded(items.length, concurrency, async (itemIndex) => {
+		try {
+			if (!client) throw setupError;
+			const output = await runner(this, client, itemIndex);
+			results[itemIndex] = output.map((json) => ({ json, pairedItem: { item: itemIndex } }));
+		} catch (error) {
+			const orderNumber = orderNumberOrNull(this, itemIndex);
+			if (!this.continueOnFail() && !asTool) throw toNodeError(this.getNode(), error, itemIndex, orderNumber);
+			results[itemIndex] = [{ json: { orderNumber, ...errorOutput(error, orderNumber) }, pairedItem: { item: itemIndex } }];
+		}
+	});
+	return [results.flat()];
+}
