@@ -92,7 +92,7 @@ function cryptoFigures() {
 	};
 	if (!floorVerify()) throw new Error('the verification floor is not verifying');
 	note('verify_floor_ratio', interleavedRatio(floorVerify, bareVerify, { calls: 200, rounds: quick ? 21 : 151 }).ratio, '×', '(parse + join + verify, no checks)');
-	// The same verification with a key the size of Ksher's V2 key (2048-bit, API.md §4.5).
+	// The same verification with a key the size of Ksher's V2 key (2048-bit).
 	const v2 = generateKeyPairSync('rsa', { modulusLength: 2048 });
 	const v2Body = JSON.stringify({ code: 0, msg: '操作成功', data, sign: signCanonical(dataCanonical, v2.privateKey), message: '操作成功' });
 	const v2Key = parsePublicKey(v2.publicKey.export({ type: 'spki', format: 'pem' }).toString());

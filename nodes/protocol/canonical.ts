@@ -1,5 +1,5 @@
 /**
- * Ksher's canonical string: the exact bytes that get signed (API.md §4.1, §4.2).
+ * Ksher's canonical string: the exact bytes that get signed (Ksher's signature page).
  *
  * Every parameter except `sign` becomes `key=value`; the pieces are sorted by plain
  * code-unit order (never locale order) and joined with no separator. Values are raw:
@@ -7,9 +7,6 @@
  * compact JSON with sorted keys. `undefined` and `null` are dropped, because a field
  * that is not sent cannot be part of what the server verifies.
  */
-
-export type CanonicalValue = unknown;
-
 export interface CanonicalOptions {
 	/** Sort object keys inside nested JSON (default true). */
 	sortNestedKeys?: boolean;

@@ -1,6 +1,6 @@
 /**
- * Gateway Pay channels (API.md §2.7) with the names people know them by, and the
- * minimum amounts Ksher documents (§7.6), in THB minor units.
+ * Gateway Pay channels (Ksher's gateway_pay page) with the names people know them by, and the
+ * minimum amounts Ksher documents for them, in THB minor units.
  */
 export interface ChannelInfo {
 	value: string;

@@ -82,7 +82,7 @@ export function newNonce(): string {
 const URL_SAFE = /^[\w.~-]*$/;
 const encode = (text: string) => (URL_SAFE.test(text) ? text : encodeURIComponent(text));
 
-/** The form body, encoded once (RFC 3986 style; Ksher accepts %20 and + alike, API.md §1.3). */
+/** The form body, encoded once (RFC 3986 style; Ksher accepts %20 and + alike). */
 function formBody(fields: Record<string, string>): string {
 	let body = '';
 	for (const key in fields) body += `${body ? '&' : ''}${encode(key)}=${encode(fields[key])}`;
@@ -175,7 +175,7 @@ function text(value: unknown): string {
 	return typeof value === 'string' ? value : value === undefined || value === null ? '' : String(value);
 }
 
-/** Where Ksher puts the error code is not documented for every case (API.md §3.1): look in all known places. */
+/** Where Ksher puts the error code is not documented for every case: look in all known places. */
 export function errorCodeOf(envelope: KsherEnvelope): { code: string; message: string } {
 	const data = isPlainObject(envelope.data) ? envelope.data : {};
 	const candidates = [data.err_code, envelope.err_code, envelope.status_code, envelope.msg].map(text);
@@ -231,7 +231,7 @@ export class KsherClient {
 		const mutating = MUTATING.has(endpoint);
 		if (envelope.code !== 0 && envelope.code !== '0') {
 			const { code, message } = errorCodeOf(envelope);
-			throw apiErrorFrom(endpoint, code, message, isPlainObject(envelope.data) ? envelope.data : undefined);
+			throw apiErrorFrom(endpoint, code, message);
 		}
 		if (!isPlainObject(envelope.data) || !verifyData(envelope.data, envelope.sign, this.publicKey, endpoint)) {
 			throw new KsherTransportError(
@@ -254,7 +254,7 @@ export class KsherClient {
 		}
 		if (text(envelope.data.result) === 'FAIL') {
 			const { code, message } = errorCodeOf(envelope);
-			throw apiErrorFrom(endpoint, code, message, envelope.data);
+			throw apiErrorFrom(endpoint, code, message);
 		}
 		return { data: envelope.data, envelope };
 	}

@@ -40,8 +40,6 @@ export class KsherApiError extends KsherError {
 		message: string,
 		solution: string,
 		readonly endpoint: string,
-		readonly ksherMessage: string,
-		readonly data?: Record<string, unknown>,
 	) {
 		super(message, solution);
 	}
@@ -113,12 +111,7 @@ const capitalised = (text: string) => text.charAt(0).toUpperCase() + text.slice(
 const words = (text: string) => text.toLowerCase().replace(/[^a-z0-9]+/g, ' ').trim();
 
 /** Builds the error for a Ksher answer that says the call failed. */
-export function apiErrorFrom(
-	endpoint: string,
-	code: string,
-	ksherMessage: string,
-	data?: Record<string, unknown>,
-): KsherApiError {
+export function apiErrorFrom(endpoint: string, code: string, ksherMessage: string): KsherApiError {
 	const explained = explainErrorCode(code);
 	// Ksher's own words only when they add something to the table's explanation.
 	const adds = ksherMessage && ksherMessage !== code && !words(explained.description).includes(words(ksherMessage));
@@ -128,7 +121,5 @@ export function apiErrorFrom(
 		`${capitalised(callName(endpoint))} failed: ${explained.description.replace(/\.$/, '')} [${code || 'no code'}]${said}`,
 		explained.solution,
 		endpoint,
-		ksherMessage,
-		data,
 	);
 }

@@ -1,4 +1,4 @@
-/** Where each endpoint lives (API.md §1.1, §1.2). */
+/** Where each endpoint lives: gateway_* on the gateway host, the rest on api.mch.ksher.net/KsherPay (Ksher's SDKs and API pages). */
 export const PRODUCTION_GATEWAY_URL = 'https://gateway.ksher.com/api';
 export const PRODUCTION_API_URL = 'https://api.mch.ksher.net/KsherPay';
 
@@ -8,7 +8,7 @@ export function isGatewayEndpoint(endpoint: string): boolean {
 	return GATEWAY_ENDPOINTS.has(endpoint);
 }
 
+/** The hosts come from checkBaseUrl (no trailing slash) or the production constants. */
 export function endpointUrl(endpoint: string, hosts: { gatewayUrl: string; apiUrl: string }): string {
-	const base = isGatewayEndpoint(endpoint) ? hosts.gatewayUrl : hosts.apiUrl;
-	return `${base.replace(/\/+$/, '')}/${endpoint}`;
+	return `${isGatewayEndpoint(endpoint) ? hosts.gatewayUrl : hosts.apiUrl}/${endpoint}`;
 }

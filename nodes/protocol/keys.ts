@@ -2,7 +2,7 @@ import { createPrivateKey, createPublicKey, type KeyObject } from 'crypto';
 
 import { KsherKeyError } from './errors';
 
-/** Ksher's own public keys (API.md §4.3). V1 signs every known response; V2 answers requests sent with `ksher-sign-version: V2`. */
+/** Ksher's own public keys, as published in its SDKs. V1 signs every known response; V2 answers requests sent with `ksher-sign-version: V2`. */
 export const KSHER_PUBLIC_KEYS = Object.freeze({
 	V1: [
 		'-----BEGIN RSA PUBLIC KEY-----',

@@ -2,7 +2,7 @@ import type { KeyObject } from 'crypto';
 
 import { isPlainObject, verifyData } from './signature';
 
-/** The only answer Ksher accepts as "received" (API.md §5.1); anything else is retried for ~29 hours. */
+/** The only answer Ksher accepts as "received" (Ksher's notify page); anything else is retried for ~29 hours. */
 export const NOTIFICATION_ACK = '{"result":"SUCCESS","msg":"OK"}';
 
 /** Real notifications are well under 2 KiB; anything far larger is not from Ksher. */
@@ -54,7 +54,7 @@ export function verifyNotificationBody(raw: string | Buffer | undefined, publicK
 }
 
 /**
- * The fields of Ksher's payment notification (API.md §5.1), of refund-shaped and of failed
+ * The fields of Ksher's payment notification (its notify page and SDKs), of refund-shaped and of failed
  * data. Only documented data fields: request parameters such as lang are left out, because
  * a URL in Attach may well hold "lang=" while no notification carries lang.
  */

@@ -20,7 +20,7 @@ export function deriveRefundNumber(orderNumber: string, minor: number | 'all'): 
 }
 
 /**
- * How Ksher addresses a paid gateway order in order_refund and refund_query (API.md §7.2):
+ * How Ksher addresses a paid gateway order in order_refund and refund_query (Ksher's order_refund page):
  * by ksher_order_no for card payments, otherwise by pay_mch_order_no (sent as mch_order_no).
  * Undefined when the order data carries neither number.
  */

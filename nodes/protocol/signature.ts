@@ -3,11 +3,11 @@ import { createSign, createVerify, type KeyObject } from 'crypto';
 import { canonicalString, sortedKeys, type CanonicalOptions } from './canonical';
 import { ksherPublicKey, parsePrivateKey, parsePublicKey, type SignVersion } from './keys';
 
-/** Ksher signs with RSA PKCS#1 v1.5 over MD5 (API.md §4.1): deterministic, lowercase hex. */
+/** Ksher signs with RSA PKCS#1 v1.5 over MD5 (its signature page): deterministic, lowercase hex. */
 const ALGORITHM = 'RSA-MD5';
 
 /**
- * Endpoints whose responses are signed over a subset of `data` only (API.md §4.2):
+ * Endpoints whose responses are signed over a subset of `data` only:
  * merchant_info is documented, get_settlement_info was established from a real sample.
  */
 export const SIGNED_SUBSETS: Readonly<Record<string, readonly string[]>> = {

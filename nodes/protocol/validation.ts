@@ -1,7 +1,7 @@
 import { channelInfo, GATEWAY_CHANNELS } from './channels';
 import { KsherInputError } from './errors';
 
-/** Ksher's field rules, checked before anything is sent (API.md §2, §7). */
+/** Ksher's field rules (its API pages, SDKs and error table), checked before anything is sent. */
 
 export function checkOrderNumber(value: unknown, field = 'Order Number'): string {
 	const text = typeof value === 'string' ? value.trim() : typeof value === 'number' && Number.isSafeInteger(value) ? String(value) : '';

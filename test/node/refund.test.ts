@@ -114,7 +114,7 @@ describe('Refund → Create', () => {
 		expect(whole.items[0]).toMatchObject({ refundAmount: '10', currency: 'JPY' });
 	});
 
-	it('refunds card payments by ksher_order_no and other channels by pay_mch_order_no (§7.2)', async () => {
+	it('refunds card payments by ksher_order_no and other channels by pay_mch_order_no', async () => {
 		const card = await paidOrder({}, 'card');
 		const qr = await paidOrder({}, 'promptpay');
 		await runNode(h, refund(card, { refundAmount: '1' }));

@@ -19,7 +19,7 @@ import { checkoutPage, resultPage } from './checkout';
 import { parseFault, takeFault, type Fault } from './faults';
 import { digits, hex, ksherTime, orderData, queryResult, refunded, type DeliveryAttempt, type Order, type Refund } from './state';
 
-/** Ksher's documented retry delays after a failed notification (API.md §5.1), in seconds. */
+/** Ksher's documented retry delays after a failed notification (its notify page), in seconds. */
 export const RETRY_SCHEDULE_S = [1, 2, 2, 10, 30, 60, 600, 3600, 10800, 18000, 28800, 43200];
 
 export interface SimulatorOptions {
@@ -158,7 +158,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
 	const key = (appid: string, no: string) => `${appid}\u0000${no}`;
 	const findOrder = (no: string, appid = defaultAppid) => orders.get(key(appid, no));
 
-	/** Finds the order that order_refund/refund_query address: by pay_mch_order_no or ksher_order_no, like Ksher (§7.2). */
+	/** Finds the order that order_refund/refund_query address: by pay_mch_order_no or ksher_order_no, like Ksher. */
 	function refundTarget(appid: string, params: Record<string, string>): Order | string {
 		const all = [...orders.values()].filter((o) => o.appid === appid);
 		if (params.ksher_order_no) {

@@ -24,7 +24,7 @@ describe('notification classification', () => {
 });
 
 describe('refundTargetOf', () => {
-	it('addresses card payments by ksher_order_no and others by pay_mch_order_no (API.md §7.2)', () => {
+	it('addresses card payments by ksher_order_no and others by pay_mch_order_no', () => {
 		expect(refundTargetOf({ channel: 'card', ksher_order_no: 'K', pay_mch_order_no: 'P' })).toEqual({ ksher_order_no: 'K' });
 		expect(refundTargetOf({ channel: 'promptpay', ksher_order_no: 'K', pay_mch_order_no: 'P' })).toEqual({ mch_order_no: 'P' });
 		expect(refundTargetOf({ channel: 'promptpay', ksher_order_no: 'K', pay_mch_order_no: '' })).toEqual({ ksher_order_no: 'K' });

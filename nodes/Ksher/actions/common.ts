@@ -32,7 +32,7 @@ export function orderNumberParam(ctx: IExecuteFunctions, itemIndex: number): str
 	return checkOrderNumber(ctx.getNodeParameter('orderNumber', itemIndex, '') as unknown);
 }
 
-/** Ksher's gateway results in words a workflow can branch on (API.md §3.3). */
+/** Ksher's gateway results (gateway_order_query's `result`) in words a workflow can branch on. */
 export function paymentStatus(result: string): string {
 	switch (result) {
 		case 'SUCCESS':
