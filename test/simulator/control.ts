@@ -1,0 +1,118 @@
+import type { IncomingMessage, ServerResponse } from 'http';
+
+import { parseFault } from './faults';
+import { readBody, sendJson } from './http';
+import { deliver, markPaid } from './notifications';
+import { digits, queryResult, refunded, type Order } from './state';
+import type { World } from './world';
+
+/** The control API (JSON under /control): what a test or a person does to the world outside the protocol. */
+export async function handleControl(world: World, req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+	let input: Record<string, unknown> = {};
+	if (req.method === 'POST') {
+		const text = await readBody(req);
+		if (text.trim() !== '') {
+			try {
+				input = JSON.parse(text);
+			} catch {
+				return sendJson(res, 400, { error: 'the body must be JSON' });
+			}
+			if (typeof input !== 'object' || input === null || Array.isArray(input)) return sendJson(res, 400, { error: 'the body must be a JSON object' });
+		}
+	}
+	const appid = typeof input.appid === 'string' ? input.appid : world.defaultAppid;
+	const orderFromInput = (): Order | undefined => {
+		const no = input.mch_order_no;
+		if (typeof no !== 'string' || no === '') {
+			sendJson(res, 400, { error: 'mch_order_no is required' });
+			return undefined;
+		}
+		const order = world.findOrder(no, appid);
+		if (!order) sendJson(res, 404, { error: `unknown order ${no} for ${appid}` });
+		return order;
+	};
+	const route = `${req.method} ${path}`;
+	if (route === 'GET /notifications') return sendJson(res, 200, world.deliveries);
+	if (route === 'GET /requests') return sendJson(res, 200, world.requests);
+	if (req.method === 'GET' && path.startsWith('/orders/')) {
+		const no = decodeURIComponent(path.slice('/orders/'.length));
+		const wanted = new URL(req.url ?? '', 'http://x').searchParams.get('appid') ?? world.defaultAppid;
+		const order = world.findOrder(no, wanted);
+		if (!order) return sendJson(res, 404, { error: `unknown order ${no} for ${wanted}` });
+		return sendJson(res, 200, { ...order, result: queryResult(order), refunded_fee: refunded(order) });
+	}
+	if (route === 'POST /pay') {
+		const order = orderFromInput();
+		if (!order) return;
+		const channel = typeof input.channel === 'string' ? input.channel : order.channel_list[0];
+		const problem = markPaid(world, order, channel, input.notify !== false);
+		return problem ? sendJson(res, 409, { error: problem }) : sendJson(res, 200, { ...order, result: queryResult(order) });
+	}
+	if (route === 'POST /refund') {
+		// A refund made outside the API (the merchant portal): no notification, as with Ksher.
+		const order = orderFromInput();
+		if (!order) return;
+		if (order.state !== 'SUCCESS') return sendJson(res, 409, { error: 'only a paid order can be refunded' });
+		const remaining = order.total_fee - refunded(order);
+		const fee = input.refund_fee === undefined ? remaining : Number(input.refund_fee);
+		if (!Number.isSafeInteger(fee) || fee <= 0) return sendJson(res, 400, { error: 'refund_fee must be a positive integer in minor units' });
+		if (fee > remaining) return sendJson(res, 409, { error: `refund_fee ${fee} exceeds what remains (${remaining})` });
+		const refundNo = typeof input.mch_refund_no === 'string' && input.mch_refund_no !== '' ? input.mch_refund_no : `PORTAL-${digits(10)}`;
+		if (world.usedRefundNos.get(order.appid)?.has(refundNo)) return sendJson(res, 409, { error: `refund number ${refundNo} was already used` });
+		const refund = world.addRefund(order, refundNo, fee);
+		return sendJson(res, 200, { refund, result: queryResult(order), refunded_fee: refunded(order) });
+	}
+	if (route === 'POST /fail' || route === 'POST /expire' || route === 'POST /card-in-progress') {
+		const order = orderFromInput();
+		if (!order) return;
+		if (order.state === 'SUCCESS') return sendJson(res, 409, { error: 'the order is already paid' });
+		if (path === '/fail') {
+			order.state = 'PAYERROR';
+			order.failed_attempts++;
+		}
+		if (path === '/expire') order.expired = true;
+		if (path === '/card-in-progress') order.card_in_progress = input.active !== false;
+		return sendJson(res, 200, { ...order, result: queryResult(order) });
+	}
+	if (route === 'POST /notify') {
+		const order = orderFromInput();
+		if (!order) return;
+		const event = input.event === undefined ? (queryResult(order) === 'REFUND' ? 'refunded' : 'paid') : input.event;
+		if (event !== 'paid' && event !== 'refunded') return sendJson(res, 400, { error: 'event must be "paid" or "refunded"' });
+		const url = typeof input.url === 'string' ? input.url : order.params.mch_notify_url;
+		if (!url) return sendJson(res, 400, { error: 'the order has no mch_notify_url; pass "url"' });
+		return sendJson(res, 200, { delivery: deliver(world, order, event, url, input.retry !== false) });
+	}
+	if (route === 'POST /faults') {
+		const fault = parseFault(input);
+		if (typeof fault === 'string') return sendJson(res, 400, { error: fault });
+		world.faults.push(fault);
+		return sendJson(res, 200, { faults: world.faults });
+	}
+	if (route === 'GET /faults') return sendJson(res, 200, { faults: world.faults });
+	if (route === 'POST /faults/clear') {
+		world.faults = [];
+		return sendJson(res, 200, { faults: world.faults });
+	}
+	if (route === 'POST /merchants') {
+		if (typeof input.appid !== 'string' || !/^mch\w{1,29}$/.test(input.appid)) return sendJson(res, 400, { error: 'appid must look like mch12345' });
+		if (input.publicKey !== undefined && typeof input.publicKey !== 'string') return sendJson(res, 400, { error: 'publicKey must be a PEM string' });
+		try {
+			return sendJson(res, 200, world.addMerchant(input.appid, input.publicKey as string | undefined));
+		} catch {
+			return sendJson(res, 400, { error: 'publicKey is not a readable RSA public key' });
+		}
+	}
+	if (route === 'POST /merchant-settings') {
+		const merchant = world.merchants.get(appid);
+		if (!merchant) return sendJson(res, 404, { error: `unknown merchant ${appid}` });
+		if (input.allow_partial_refund !== 'Y' && input.allow_partial_refund !== 'N') return sendJson(res, 400, { error: 'allow_partial_refund must be "Y" or "N"' });
+		merchant.allow_partial_refund = input.allow_partial_refund;
+		return sendJson(res, 200, { appid, allow_partial_refund: merchant.allow_partial_refund });
+	}
+	if (route === 'POST /reset') {
+		world.reset();
+		return sendJson(res, 200, { reset: true });
+	}
+	return sendJson(res, 404, { error: `no control route ${route}` });
+}

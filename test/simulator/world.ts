@@ -1,0 +1,167 @@
+import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'fs';
+import { join } from 'path';
+
+import { canonicalString, signCanonical, signedFields } from '../../nodes/protocol';
+import type { Fault } from './faults';
+import { digits, ksherTime, type DeliveryAttempt, type Order, type Refund } from './state';
+
+export interface Merchant {
+	appid: string;
+	publicKey: KeyObject;
+	privateKeyPem?: string;
+	mch_id: string;
+	/** merchant_info's allow_partial_refund; N makes order_refund refuse partial refunds. */
+	allow_partial_refund: 'Y' | 'N';
+}
+
+export interface WorldOptions {
+	timeScale: number;
+	expiryScale: number;
+	keysDir?: string;
+	appid: string;
+	keyBits: number;
+	ksherKeyBits: number;
+	log: (line: string) => void;
+}
+
+function keyPair(bits: number) {
+	const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: bits });
+	return {
+		privatePem: privateKey.export({ type: 'pkcs1', format: 'pem' }).toString(),
+		publicPem: publicKey.export({ type: 'pkcs1', format: 'pem' }).toString(),
+	};
+}
+
+function loadOrCreateKeys(dir: string | undefined, bits: number, ksherBits: number) {
+	const files = dir && { ksher: join(dir, 'ksher-private.pem'), merchant: join(dir, 'merchant-private.pem') };
+	if (files && existsSync(files.ksher) && existsSync(files.merchant)) {
+		return { ksherPrivatePem: readFileSync(files.ksher, 'utf8'), merchantPrivatePem: readFileSync(files.merchant, 'utf8') };
+	}
+	const keys = { ksherPrivatePem: keyPair(ksherBits).privatePem, merchantPrivatePem: keyPair(bits).privatePem };
+	if (files && dir) {
+		mkdirSync(dir, { recursive: true });
+		writeFileSync(files.ksher, keys.ksherPrivatePem, { mode: 0o600 });
+		writeFileSync(files.merchant, keys.merchantPrivatePem, { mode: 0o600 });
+	}
+	return keys;
+}
+
+/**
+ * The simulator's state and the few things every part does with it: merchants and their keys,
+ * gateway orders, refunds, notification deliveries, faults, timers. The protocol endpoints, the
+ * notifications, the control API and the pages each work on one World.
+ */
+export class World {
+	readonly keys: { ksherPrivatePem: string; merchantPrivatePem: string };
+	readonly ksherKey: KeyObject;
+	readonly ksherPublicPem: string;
+	/** A key that is not Ksher's, for the "wrongkey" fault. */
+	readonly wrongKey: KeyObject;
+	readonly defaultAppid: string;
+	readonly merchants = new Map<string, Merchant>();
+	readonly orders = new Map<string, Order>();
+	readonly byUuid = new Map<string, Order>();
+	readonly usedRefundNos = new Map<string, Set<string>>();
+	readonly deliveries: DeliveryAttempt[] = [];
+	readonly requests: Array<{ endpoint: string; params: Record<string, string>; at: string }> = [];
+	faults: Fault[] = [];
+	readonly stats = { inFlight: 0, peakInFlight: 0 };
+	readonly timers = new Set<NodeJS.Timeout>();
+	deliveryCounter = 0;
+	attemptCounter = 0;
+	closing = false;
+	baseUrl = '';
+	readonly log: (line: string) => void;
+	readonly timeScale: number;
+
+	constructor(readonly options: WorldOptions) {
+		this.keys = loadOrCreateKeys(options.keysDir, options.keyBits, options.ksherKeyBits);
+		this.ksherKey = createPrivateKey(this.keys.ksherPrivatePem);
+		this.ksherPublicPem = createPublicKey(this.ksherKey).export({ type: 'spki', format: 'pem' }).toString();
+		this.wrongKey = createPrivateKey(keyPair(options.ksherKeyBits).privatePem);
+		this.log = options.log;
+		this.timeScale = options.timeScale;
+		this.defaultAppid = options.appid;
+		this.addMerchant(this.defaultAppid);
+	}
+
+	/** Registers (or replaces) a merchant; generates its key pair unless a public key is given. */
+	addMerchant(appid: string, publicKeyPem?: string): { appid: string; merchantPrivateKey?: string } {
+		let privateKeyPem: string | undefined;
+		let publicKey: KeyObject;
+		if (publicKeyPem) publicKey = createPublicKey(publicKeyPem);
+		else {
+			privateKeyPem = appid === this.defaultAppid ? this.keys.merchantPrivatePem : keyPair(this.options.keyBits).privatePem;
+			publicKey = createPublicKey(createPrivateKey(privateKeyPem));
+		}
+		this.merchants.set(appid, { appid, publicKey, privateKeyPem, mch_id: appid.replace(/^mch/, ''), allow_partial_refund: 'Y' });
+		return { appid, merchantPrivateKey: privateKeyPem };
+	}
+
+	findOrder(no: string, appid = this.defaultAppid): Order | undefined {
+		return this.orders.get(`${appid}\u0000${no}`);
+	}
+
+	addOrder(order: Order): void {
+		this.orders.set(`${order.appid}\u0000${order.mch_order_no}`, order);
+		this.byUuid.set(order.order_uuid, order);
+	}
+
+	/** Finds the order that order_refund/refund_query address: by pay_mch_order_no or ksher_order_no, like Ksher. */
+	refundTarget(appid: string, params: Record<string, string>): Order | string {
+		const all = [...this.orders.values()].filter((o) => o.appid === appid);
+		if (params.ksher_order_no) {
+			return all.find((o) => o.ksher_order_no === params.ksher_order_no && o.state === 'SUCCESS') ?? 'KSHER_INVALID_ORDER_NO';
+		}
+		if (!params.mch_order_no) return 'KSHER_ERROR_ORDER_NO';
+		const order = all.find((o) => o.pay_mch_order_no === params.mch_order_no);
+		if (order) return order;
+		// The merchant's own gateway order number is not the refundable order id.
+		if (this.findOrder(params.mch_order_no, appid)) return 'INVALID_ORDER_NO';
+		return 'KSHER_INVALID_ORDER_NO';
+	}
+
+	/** Records a refund, as order_refund or a refund made in the merchant portal does. */
+	addRefund(order: Order, refundNo: string, fee: number): Refund {
+		const refund: Refund = {
+			mch_refund_no: refundNo,
+			ksher_refund_no: `700${digits(20)}`,
+			channel_refund_no: `5020${digits(25)}`,
+			refund_fee: fee,
+			refund_state: 'REFUNDSUCCESS',
+			refund_time: ksherTime(),
+		};
+		order.refunds.push(refund);
+		const used = this.usedRefundNos.get(order.appid) ?? new Set<string>();
+		used.add(refundNo);
+		this.usedRefundNos.set(order.appid, used);
+		return refund;
+	}
+
+	sign(data: Record<string, unknown>, endpoint: string, signer = this.ksherKey): string {
+		return signCanonical(canonicalString(signedFields(data, endpoint)), signer);
+	}
+
+	schedule(ms: number, fn: () => void): void {
+		if (this.closing) return;
+		const timer = setTimeout(() => {
+			this.timers.delete(timer);
+			fn();
+		}, ms);
+		this.timers.add(timer);
+	}
+
+	/** Forgets every order, refund, delivery, request and fault (the merchants and keys stay). */
+	reset(): void {
+		this.orders.clear();
+		this.byUuid.clear();
+		this.usedRefundNos.clear();
+		this.deliveries.length = 0;
+		this.requests.length = 0;
+		this.faults = [];
+		this.stats.peakInFlight = this.stats.inFlight;
+		for (const t of this.timers) clearTimeout(t);
+		this.timers.clear();
+	}
+}
