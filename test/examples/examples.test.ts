@@ -1,0 +1,117 @@
+import { readdirSync, readFileSync } from 'fs';
+import { join } from 'path';
+
+import { NodeHelpers, type IDataObject, type INode, type INodeProperties } from 'n8n-workflow';
+
+import { Ksher } from '../../nodes/Ksher/Ksher.node';
+import { KsherTrigger } from '../../nodes/KsherTrigger/KsherTrigger.node';
+import { initialWatchState } from '../../nodes/protocol';
+import { runKsherNode } from '../helpers/n8n';
+import { simulatorCredentials } from '../helpers/node';
+import { startHarness, type SimulatorHarness } from '../helpers/simulator';
+import { startTrigger } from '../helpers/trigger';
+
+/**
+ * Every example workflow, checked in seconds (the real-n8n e2e imports and runs them too, in
+ * minutes): our nodes' parameters are ones the node has, for the chosen operation; each Ksher
+ * node runs as configured, through n8n's engine against the simulator, with the input its
+ * previous node would give; and every field the rest of the workflow reads from a Ksher node
+ * (`$json.x` right after it, `$('Name').item.json.x` anywhere) is in that node's output.
+ */
+type Workflow = { name: string; nodes: Array<INode & { parameters: IDataObject }>; connections: Record<string, { main?: Array<Array<{ node: string }>> }> };
+
+const dir = join(__dirname, '../../examples');
+const examples = readdirSync(dir)
+	.filter((f) => f.endsWith('.json'))
+	.map((file) => [file, JSON.parse(readFileSync(join(dir, file), 'utf8')) as Workflow] as const);
+
+const OURS: Record<string, INodeProperties[]> = {
+	'n8n-nodes-ksher.ksher': new Ksher().description.properties,
+	'n8n-nodes-ksher.ksherTrigger': new KsherTrigger().description.properties,
+};
+
+let h: SimulatorHarness;
+beforeAll(async () => {
+	h = await startHarness();
+});
+afterAll(() => h.sim.close());
+
+/** What the node before each Ksher node hands it in that example, given real orders at the simulator. */
+async function inputFor(file: string): Promise<IDataObject[]> {
+	const paid = async (channel = 'truemoney') => {
+		const { orderNo } = await h.createOrder();
+		await h.payOrder(orderNo, channel);
+		return orderNo;
+	};
+	// With a row that fails: the example writes each row's error and solution to its result sheet.
+	if (file === 'refund-from-spreadsheet.json') return [{ orderNumber: await paid(), amount: '', reason: 'returned' }, { orderNumber: await paid(), amount: '25.50', reason: 'partly' }, { orderNumber: await paid(), amount: 'ten', reason: 'typo' }];
+	if (file === 'watch-orders-email-refunds.json') {
+		const refundedNo = await paid();
+		await h.control('/refund', { mch_order_no: refundedNo, refund_fee: 5000 });
+		const { orderNo: silent } = await h.createOrder();
+		const pending = initialWatchState('pending', new Date());
+		await h.control('/pay', { mch_order_no: silent, channel: 'card', notify: false });
+		return [
+			{ orderNumber: refundedNo, email: 'a@example.com', watchState: initialWatchState('paid', new Date()) },
+			{ orderNumber: silent, email: 'b@example.com', watchState: pending },
+		];
+	}
+	return [{}];
+}
+
+/** The output fields a workflow reads from a node: `$json.x` in its direct successors, `$('Name').item.json.x` anywhere. */
+function fieldsRead(workflow: Workflow, nodeName: string): string[] {
+	const next = new Set((workflow.connections[nodeName]?.main ?? []).flat().map((c) => c.node));
+	const fields = new Set<string>();
+	for (const node of workflow.nodes) {
+		const text = JSON.stringify(node.parameters);
+		const named = new RegExp(`\\$\\('${nodeName}'\\)\\.item\\.json\\.(\\w+)`, 'g');
+		for (const m of text.matchAll(named)) fields.add(m[1]);
+		if (next.has(node.name)) for (const m of text.matchAll(/\$json\.(\w+)/g)) fields.add(m[1]);
+	}
+	return [...fields];
+}
+
+describe.each(examples)('example %s', (file, workflow) => {
+	const ours = workflow.nodes.filter((n) => n.type in OURS);
+
+	it('uses our nodes, and only parameters they have for the chosen operation', () => {
+		expect(ours.length).toBeGreaterThan(0);
+		for (const node of ours) {
+			const effective = NodeHelpers.getNodeParameters(OURS[node.type], node.parameters, true, false, node) ?? {};
+			const unknown = Object.keys(node.parameters).filter((k) => !(k in effective));
+			expect({ node: node.name, unknown }).toEqual({ node: node.name, unknown: [] });
+		}
+		const names = new Set(workflow.nodes.map((n) => n.name));
+		for (const [from, outputs] of Object.entries(workflow.connections)) {
+			expect(names.has(from)).toBe(true);
+			for (const c of Object.values(outputs).flat(2) as Array<{ node: string }>) expect(names.has(c.node)).toBe(true);
+		}
+	});
+
+	it('runs each of our nodes as configured and gives every field the workflow reads', async () => {
+		for (const node of ours) {
+			let items: IDataObject[];
+			if (node.type === 'n8n-nodes-ksher.ksherTrigger') {
+				const trigger = await startTrigger({ credentials: simulatorCredentials(h) as never, parameters: node.parameters });
+				const { orderNo } = await h.createOrder({ attach: JSON.stringify({ email: 'buyer@example.com' }) });
+				await h.control('/pay', { mch_order_no: orderNo, channel: 'promptpay' });
+				await h.control('/notify', { mch_order_no: orderNo, url: trigger.url, retry: false });
+				for (let i = 0; i < 100 && trigger.emitted.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+				items = trigger.emitted;
+				await trigger.close();
+			} else {
+				const run = await runKsherNode({ credentials: simulatorCredentials(h) as never, parameters: node.parameters, items: await inputFor(file), continueOnFail: node.onError === 'continueRegularOutput' });
+				expect({ node: node.name, status: run.status, error: run.error?.message }).toEqual({ node: node.name, status: 'success', error: undefined });
+				items = run.items;
+			}
+			// Failures only where the example continues on them (and then only the row meant to fail).
+			const failed = items.filter((i) => i.error !== undefined);
+			expect(failed.length).toBe(node.onError === 'continueRegularOutput' ? 1 : 0);
+			expect(items.length).toBeGreaterThan(failed.length);
+			const produced = new Set(items.flatMap((i) => Object.keys(i)));
+			const missing = fieldsRead(workflow, node.name).filter((f) => !produced.has(f));
+			expect({ node: node.name, missing }).toEqual({ node: node.name, missing: [] });
+		}
+	});
+});
