@@ -4,7 +4,6 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs'
 import { tmpdir } from 'os';
 import { join } from 'path';
 
-import { idOf, storedIds, type StoredMemory } from '../../nodes/KsherTrigger/ledger';
 import { KsherClient } from '../../nodes/protocol';
 import { startSimulator, type Simulator } from '../simulator/server';
 import { activateArgs, createN8n, ensureN8n, installPackage, linesFromArgs, N8N_LINES, packPackage, parseExecuteOutput, REPO_DIR, type N8nInstance, type N8nLine } from './n8n';
@@ -12,43 +11,19 @@ import { queueModeSteps } from './queueSteps';
 import { N8nRest, OWNER } from './rest';
 import { assert, assertStayedOffline, log, report, results, runningIn, step, waitFor } from './steps';
 import { startSmtpSink, type SmtpSink } from './smtp';
-import { ACK, deliverAll, describeAnswers, notAcknowledged, paidNotification, settledRunCheck, shuffle } from './exactlyOnce';
+import { ACK } from './exactlyOnce';
 import { agentSteps } from './agentSteps';
 import { browserSteps } from './browser';
 import { startFakeOpenAi, type FakeOpenAi } from './fakeOpenAi';
+import { executeSteps } from './executeSteps';
+import { exactlyOnceSteps } from './exactlyOnceSteps';
 import { createWatchTable, watchSteps } from './watchSteps';
-import { credentialsFile, exampleWorkflows, ONCE_ONLY_WEBHOOK_ID, onceOnlyWorkflow, operationWorkflow, TRIGGER_WEBHOOK_ID, watchWorkflows, WORKFLOW_IDS } from './workflows';
+import { credentialsFile, exampleWorkflows, onceOnlyWorkflow, TRIGGER_WEBHOOK_ID, watchWorkflows, WORKFLOW_IDS } from './workflows';
 
 /**
  * `npm run test:e2e`: the package as users get it (packed, installed into a real n8n's
  * community-nodes folder), against the simulator and a local SMTP sink, fully offline.
  */
-function csvRows(text: string): Array<Record<string, string>> {
-	const parseLine = (line: string) => {
-		const out: string[] = [];
-		let cur = '';
-		let quoted = false;
-		for (let i = 0; i < line.length; i++) {
-			const c = line[i];
-			if (quoted) {
-				if (c === '"' && line[i + 1] === '"') {
-					cur += '"';
-					i++;
-				} else if (c === '"') quoted = false;
-				else cur += c;
-			} else if (c === '"') quoted = true;
-			else if (c === ',') {
-				out.push(cur);
-				cur = '';
-			} else cur += c;
-		}
-		out.push(cur);
-		return out;
-	};
-	const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/).filter((l) => l !== '');
-	const header = parseLine(lines[0]);
-	return lines.slice(1).map((l) => Object.fromEntries(parseLine(l).map((v, i) => [header[i], v])));
-}
 
 /**
  * `-- --n8n=1` or `-- --n8n=2` runs one n8n line (default: both, 1.x first); `-- --only=regular`
@@ -108,14 +83,8 @@ async function runLine(line: N8nLine): Promise<void> {
 			writeFileSync(join(work, 'credentials.json'), JSON.stringify(credentials));
 			mkdirSync(join(work, 'workflows'));
 			for (const wf of [...exampleWorkflows({ filesDir, triggerUrl, email: 'buyer@example.com' }), onceOnlyWorkflow()]) writeFileSync(join(work, 'workflows', `${wf.id}.json`), JSON.stringify(wf));
-			const ops = [
-				operationWorkflow('ksherE2eGetPay01', 'e2e: get payment', { resource: 'payment', operation: 'get', orderNumber: '' }),
-				operationWorkflow('ksherE2eRefunds1', 'e2e: get many refunds', { resource: 'refund', operation: 'getAll', orderNumber: '' }),
-				operationWorkflow('ksherE2eCancel01', 'e2e: cancel payment', { resource: 'payment', operation: 'cancel', orderNumber: '' }),
-			];
 
 			let orderNumber = '';
-			let fullyRefunded = '';
 			const unpaidOrder = async (no: string, total = 10000) => {
 				await client.call('gateway_pay', { mch_order_no: no, total_fee: total, fee_type: 'THB', channel_list: 'promptpay,card,truemoney', mch_code: no, mch_redirect_url: 'https://shop.example/ok', mch_redirect_url_fail: 'https://shop.example/ok', product_name: 'e2e item', refer_url: 'https://shop.example' });
 				return no;
@@ -219,128 +188,13 @@ async function runLine(line: N8nLine): Promise<void> {
 				return `OK: "${good.message}" / Error: "${bad.message.slice(0, 90)}…"`;
 			});
 
-			// Exactly once, in this real n8n: every copy is answered by n8n only after the execution
-			// it started (if any) was stored, so the counts below are final when the answers are in.
-			const onceUrl = `${n8n.url}/webhook/${ONCE_ONLY_WEBHOOK_ID}/webhook`;
-			const onceOrders: Array<{ orderNo: string; body: string }> = [];
-			const checkRuns = async (what: string) => {
-				const check = await settledRunCheck(() => rest.triggeredOrders(WORKFLOW_IDS.onceOnly), onceOrders.map((o) => o.orderNo));
-				assert(check.twice.length === 0 && check.missing.length === 0 && check.extra.length === 0, `${what}: ${check.twice.length} orders ran twice (${check.twice.slice(0, 3).join(', ')}), ${check.missing.length} never ran, ${check.extra.length} unexpected`);
-				return onceOrders.length;
-			};
-			await step('one n8n: 2, 12 and 50 concurrent copies of one notification start exactly 1 execution each, every copy acknowledged', async () => {
-				const counts = [];
-				for (const copies of [2, 12, 50]) {
-					const n = paidNotification(sim!, `ONCE${copies}`);
-					onceOrders.push(n);
-					const answers = await Promise.all(Array.from({ length: copies }, () => fetch(onceUrl, { method: 'POST', headers: { 'content-type': 'text/plain;charset=utf-8' }, body: n.body }).then(async (r) => ({ status: r.status, body: await r.text(), ms: 0 }))));
-					assert(notAcknowledged(answers).length === 0, `${copies} copies: ${describeAnswers(answers)}`);
-					counts.push(`${copies} copies → 1`);
-				}
-				await checkRuns('after the concurrent copies');
-				return counts.join(', ');
-			});
-			await step('one n8n: 30 orders notified at once, then each once more one by one: exactly 30 executions', async () => {
-				const batch = Array.from({ length: 30 }, () => paidNotification(sim!, 'BURST'));
-				onceOrders.push(...batch);
-				const first = await Promise.all(batch.map((o) => deliverAll([{ url: onceUrl, body: o.body }], 1).then((a) => a[0])));
-				assert(notAcknowledged(first).length === 0, `at once: ${describeAnswers(first)}`);
-				const again = await deliverAll(batch.map((o) => ({ url: onceUrl, body: o.body })), 1);
-				assert(notAcknowledged(again).length === 0, `one by one: ${describeAnswers(again)}`);
-				await checkRuns('after 30 at once and each again');
-				return '30 + 30 deliveries → 30 executions';
-			});
-			await step('one n8n: 200 orders × 3 deliveries, shuffled, 25 in flight: exactly 200 executions; one more of each: none', async () => {
-				const batch = Array.from({ length: 200 }, () => paidNotification(sim!, 'LOAD'));
-				onceOrders.push(...batch);
-				const jobs = shuffle(batch.flatMap((o) => [o, o, o]).map((o) => ({ url: onceUrl, body: o.body })));
-				const answers = await deliverAll(jobs, 25);
-				assert(notAcknowledged(answers).length === 0, `600 deliveries: ${describeAnswers(answers)}`);
-				await checkRuns('after 600 shuffled deliveries');
-				// Runs that end after later deliveries were handled (each waits 1 s) must not have
-				// saved an older copy of the trigger's memory over a newer one.
-				await new Promise((r) => setTimeout(r, 3000));
-				const more = await deliverAll(onceOrders.map((o) => ({ url: onceUrl, body: o.body })), 10);
-				assert(notAcknowledged(more).length === 0, `one more of each: ${describeAnswers(more)}`);
-				const total = await checkRuns('after one more delivery of each');
-				return `600 + ${more.length} deliveries → ${total} executions in all, none twice`;
-			});
-			await step('restart n8n: the trigger\'s stored memory holds every order; delivering each again starts nothing', async () => {
-				await n8n!.stop();
-				const exported = join(work, 'once-only.json');
-				await cliOk(['export:workflow', `--id=${WORKFLOW_IDS.onceOnly}`, `--output=${exported}`]);
-				const workflow = JSON.parse(readFileSync(exported, 'utf8')) as Array<{ staticData?: Record<string, StoredMemory> }> | { staticData?: Record<string, StoredMemory> };
-				const staticData = (Array.isArray(workflow) ? workflow[0] : workflow).staticData ?? {};
-				const stored = storedIds(staticData['node:Ksher Trigger'] ?? {});
-				const missing = onceOrders.filter((o) => !stored.has(idOf(`${sim!.info.appid}|${o.orderNo}|paid|`)));
-				assert(missing.length === 0, `${missing.length} of ${onceOrders.length} orders are missing from the stored memory, e.g. ${missing.slice(0, 3).map((o) => o.orderNo).join(', ')}`);
-				await n8n!.start();
-				await rest.login();
-				await waitFor('the trigger webhooks to be registered again', async () => (await fetch(onceUrl, { method: 'POST', body: 'x' })).status === 400 || undefined, 30_000);
-				const answers = await deliverAll(onceOrders.map((o) => ({ url: onceUrl, body: o.body })), 10);
-				assert(notAcknowledged(answers).length === 0, `after the restart: ${describeAnswers(answers)}`);
-				const total = await checkRuns('after the restart');
-				return `${stored.size} entries stored; ${answers.length} deliveries after the restart → 0 new executions (${total} in all)`;
-			});
+			await exactlyOnceSteps({ n8n, rest, sim, work, cli: cliOk });
 
 			const stopStarted = Date.now();
 			await n8n.stop();
 			timings[`n8n ${line}.x stop`] = (Date.now() - stopStarted) / 1000;
 
-			await step('refund spreadsheet (50 rows): valid rows refunded once, bad rows explained, a re-run refunds nothing', async () => {
-				const rows: Array<{ orderNumber: string; amount: string; reason: string; expect: 'full' | 'partial' | 'fail' }> = [];
-				const paid = (prefix: string) => unpaidOrder(`${prefix}-${Date.now().toString(36)}-${rows.length}`);
-				for (let i = 0; i < 40; i++) rows.push({ orderNumber: await paid('FULL'), amount: '', reason: 'customer returned it', expect: 'full' });
-				for (let i = 0; i < 4; i++) rows.push({ orderNumber: await paid('PART'), amount: '25.50', reason: 'partial refund', expect: 'partial' });
-				for (let i = 0; i < 2; i++) rows.push({ orderNumber: await paid('OVER'), amount: '500.00', reason: 'over-refund', expect: 'fail' });
-				for (let i = 0; i < 2; i++) rows.push({ orderNumber: await paid('UNPAID'), amount: '10', reason: 'never paid', expect: 'fail' });
-				rows.push({ orderNumber: await paid('BADAMT'), amount: '12,50', reason: 'malformed amount', expect: 'fail' });
-				rows.push({ orderNumber: await paid('BADAMT'), amount: 'ten', reason: 'malformed amount', expect: 'fail' });
-				// TrueMoney: Ksher lists its refunds (Get Many below needs that; PromptPay's it cannot).
-				for (const row of rows) if (!row.orderNumber.startsWith('UNPAID')) await control('/pay', { mch_order_no: row.orderNumber, channel: 'truemoney' });
-				assert(rows.length === 50, `${rows.length} rows`);
-				writeFileSync(join(filesDir, 'refunds.csv'), `orderNumber,amount,reason\n${rows.map((r) => `${r.orderNumber},"${r.amount}",${r.reason}`).join('\n')}\n`);
-
-				const refundTotals = () => rows.map((r) => (sim!.order(r.orderNumber)?.refunds ?? []).reduce((s, x) => s + x.refund_fee, 0));
-				const expected = rows.map((r) => (r.expect === 'full' ? 10000 : r.expect === 'partial' ? 2550 : 0));
-				for (const run of [1, 2]) {
-					await execute(WORKFLOW_IDS.refundSheet);
-					const out = csvRows(readFileSync(join(filesDir, 'refund-results.csv'), 'utf8'));
-					assert(out.length === 50, `run ${run}: ${out.length} result rows`);
-					out.forEach((o, i) => {
-						const want = rows[i];
-						assert(o.orderNumber === want.orderNumber, `run ${run} row ${i}: order ${o.orderNumber}`);
-						if (want.expect === 'fail') assert(o.status === 'failed' && o.error && o.solution, `run ${run} row ${i} (${want.reason}): ${JSON.stringify(o)}`);
-						else assert(o.status === (run === 1 ? 'refunded' : 'already refunded') && o.refundNumber, `run ${run} row ${i}: ${JSON.stringify(o)}`);
-					});
-					const totals = refundTotals();
-					assert(JSON.stringify(totals) === JSON.stringify(expected), `run ${run}: refunded amounts differ from what was asked`);
-					assert(rows.every((r) => (sim!.order(r.orderNumber)?.refunds.length ?? 0) <= 1), `run ${run}: an order was refunded twice`);
-				}
-				fullyRefunded = rows[0].orderNumber;
-				const sample = csvRows(readFileSync(join(filesDir, 'refund-results.csv'), 'utf8'));
-				return `44 refunded once, 6 explained (e.g. "${sample[44].error.slice(0, 70)}…")`;
-			});
-
-			await step('Get Payment, Get Many refunds and Cancel through `n8n execute`', async () => {
-				assert(orderNumber && fullyRefunded, 'earlier steps did not produce the orders to look at');
-				const paidNo = orderNumber;
-				const cancelNo = await unpaidOrder(`CANCEL-${Date.now()}`);
-				ops[0].nodes[1].parameters.orderNumber = paidNo;
-				ops[1].nodes[1].parameters.orderNumber = fullyRefunded;
-				ops[2].nodes[1].parameters.orderNumber = cancelNo;
-				rmSync(join(work, 'ops'), { recursive: true, force: true });
-				mkdirSync(join(work, 'ops'));
-				for (const wf of ops) writeFileSync(join(work, 'ops', `${wf.id}.json`), JSON.stringify(wf));
-				await cliOk(['import:workflow', '--separate', `--input=${join(work, 'ops')}`]);
-				const [get] = (await execute(ops[0].id))('Ksher');
-				assert(get?.status === 'paid' && get.orderNumber === paidNo && get.amount === '150.50' && get.channel === 'promptpay', `get: ${JSON.stringify(get)}`);
-				const refunds = (await execute(ops[1].id))('Ksher');
-				assert(refunds.length === 1 && refunds[0].amount === '100.00' && refunds[0].status === 'refunded', `get many: ${JSON.stringify(refunds)}`);
-				const [cancel] = (await execute(ops[2].id))('Ksher');
-				assert(cancel?.cancelled === true && sim!.order(cancelNo)?.cancelled === true, `cancel: ${JSON.stringify(cancel)}`);
-				return `get: ${String(get.status)}, refunds: ${refunds.length}, cancelled: ${cancelNo}`;
-			});
+			await executeSteps({ sim, work, filesDir, orderNumber, cli: cliOk, execute, control, unpaidOrder });
 			if (fake) await agentSteps({ n8n, work, sim, fake, control });
 
 			await watchSteps({ install, n8n, rest, sim, smtp, client, work, cli: cliOk, control }, watchTable);

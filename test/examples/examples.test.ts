@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'fs';
 import { join } from 'path';
 
-import { NodeHelpers, type IDataObject, type INode, type INodeProperties } from 'n8n-workflow';
+import { NodeHelpers, type IDataObject, type INode, type INodeTypeDescription } from 'n8n-workflow';
 
 import { Ksher } from '../../nodes/Ksher/Ksher.node';
 import { KsherTrigger } from '../../nodes/KsherTrigger/KsherTrigger.node';
@@ -25,9 +25,9 @@ const examples = readdirSync(dir)
 	.filter((f) => f.endsWith('.json'))
 	.map((file) => [file, JSON.parse(readFileSync(join(dir, file), 'utf8')) as Workflow] as const);
 
-const OURS: Record<string, INodeProperties[]> = {
-	'n8n-nodes-ksher.ksher': new Ksher().description.properties,
-	'n8n-nodes-ksher.ksherTrigger': new KsherTrigger().description.properties,
+const OURS: Record<string, INodeTypeDescription> = {
+	'n8n-nodes-ksher.ksher': new Ksher().description,
+	'n8n-nodes-ksher.ksherTrigger': new KsherTrigger().description,
 };
 
 let h: SimulatorHarness;
@@ -78,7 +78,7 @@ describe.each(examples)('example %s', (file, workflow) => {
 	it('uses our nodes, and only parameters they have for the chosen operation', () => {
 		expect(ours.length).toBeGreaterThan(0);
 		for (const node of ours) {
-			const effective = NodeHelpers.getNodeParameters(OURS[node.type], node.parameters, true, false, node) ?? {};
+			const effective = NodeHelpers.getNodeParameters(OURS[node.type].properties, node.parameters, true, false, node, OURS[node.type]) ?? {};
 			const unknown = Object.keys(node.parameters).filter((k) => !(k in effective));
 			expect({ node: node.name, unknown }).toEqual({ node: node.name, unknown: [] });
 		}
