@@ -1,6 +1,6 @@
 import type { IDataObject } from 'n8n-workflow';
 
-import { channelName, fromMinorUnits, parseMaybeJson } from '../protocol';
+import { channelName, fromMinorUnits, parseMaybeJson, refundStatus, type KsherRefund } from '../protocol';
 
 /** Ksher reports Bangkok wall-clock time "YYYY-MM-DD HH:MM:SS"; outputs use ISO 8601 with +07:00. */
 export function ksherTimeToIso(value: unknown): string | null {
@@ -37,5 +37,19 @@ export function orderFields(data: Record<string, unknown>): IDataObject {
 		ksherOrderNumber: data.ksher_order_no ? String(data.ksher_order_no) : null,
 		payOrderNumber: data.pay_mch_order_no ? String(data.pay_mch_order_no) : null,
 		attach: attachValue(data.attach) as IDataObject[string],
+	};
+}
+
+/** One refund, the same in every output that has one (Refund → Create, Refund → Get Many). */
+export function refundFields(orderNumber: string, currency: string, refund: KsherRefund): IDataObject {
+	return {
+		orderNumber,
+		refundNumber: refund.mch_refund_no,
+		refundAmount: fromMinorUnits(refund.refund_fee, currency),
+		currency,
+		status: refundStatus(refund.refund_state),
+		refundedAt: ksherTimeToIso(refund.refund_time),
+		ksherRefundNumber: refund.ksher_refund_no || null,
+		channelRefundNumber: refund.channel_refund_no || null,
 	};
 }

@@ -82,7 +82,7 @@ export async function executeSteps(ctx: {
 		const [get] = (await execute(ops[0].id))('Ksher');
 		assert(get?.status === 'paid' && get.orderNumber === paidNo && get.amount === '150.50' && get.channel === 'promptpay', `get: ${JSON.stringify(get)}`);
 		const refunds = (await execute(ops[1].id))('Ksher');
-		assert(refunds.length === 1 && refunds[0].amount === '100.00' && refunds[0].status === 'refunded', `get many: ${JSON.stringify(refunds)}`);
+		assert(refunds.length === 1 && refunds[0].refundAmount === '100.00' && refunds[0].status === 'refunded', `get many: ${JSON.stringify(refunds)}`);
 		const [cancel] = (await execute(ops[2].id))('Ksher');
 		assert(cancel?.cancelled === true && sim!.order(cancelNo)?.cancelled === true, `cancel: ${JSON.stringify(cancel)}`);
 		return `get: ${String(get.status)}, refunds: ${refunds.length}, cancelled: ${cancelNo}`;

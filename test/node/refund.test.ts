@@ -193,11 +193,16 @@ describe('Refund → Get Many', () => {
 		await runNode(h, refund(orderNo, { refundAmount: '1' }));
 		await runNode(h, refund(orderNo, { refundAmount: '2' }));
 		const all = await runNode(h, { resource: 'refund', operation: 'getAll', orderNumber: orderNo });
-		expect(all.items.map((i) => [i.refundNumber, i.amount, i.status])).toEqual([
+		expect(all.items.map((i) => [i.refundNumber, i.refundAmount, i.status])).toEqual([
 			[`${orderNo}-R100`, '1.00', 'refunded'],
 			[`${orderNo}-R200`, '2.00', 'refunded'],
 		]);
 		expect(all.items[0]).toMatchObject({ orderNumber: orderNo, currency: 'THB', ksherOrderNumber: expect.stringMatching(/^700/), payOrderNumber: expect.stringMatching(/^\d{16}$/) });
+		// One shape for a refund wherever one comes out: Get Many's items have Refund → Create's fields.
+		const created = await runNode(h, refund(orderNo, { refundAmount: '1' }));
+		const { alreadyRefunded, ...createFields } = created.items[0];
+		expect(alreadyRefunded).toBe(true);
+		expect(all.items[0]).toMatchObject(createFields);
 		const limited = await runNode(h, { resource: 'refund', operation: 'getAll', orderNumber: orderNo, returnAll: false, limit: 1 });
 		expect(limited.items).toHaveLength(1);
 		const none = await runNode(h, { resource: 'refund', operation: 'getAll', orderNumber: await paidOrder() });

@@ -8,13 +8,13 @@ import {
 	KsherTransportError,
 	listRefunds,
 	refundedMinor,
-	refundStatus,
 	toMinorUnits,
 	checkDecimalAmount,
 	type KsherClient,
 	type KsherRefund,
 } from '../../../protocol';
-import { ksherTimeToIso, orderNumberField, orderNumberParam, stringParam, type OperationRunner } from '../common';
+import { refundFields } from '../../../adapters/format';
+import { orderNumberField, orderNumberParam, stringParam, type OperationRunner } from '../common';
 import { paidOrder, type PaidOrder } from './lookup';
 
 
@@ -44,18 +44,7 @@ const properties: INodeProperties[] = [
 export const description = updateDisplayOptions({ show: { resource: ['refund'], operation: ['create'] } }, properties);
 
 function refundOutput(orderNumber: string, order: PaidOrder, refund: KsherRefund, alreadyRefunded: boolean, extra: IDataObject = {}): IDataObject {
-	return {
-		orderNumber,
-		refundNumber: refund.mch_refund_no,
-		refundAmount: fromMinorUnits(refund.refund_fee, order.currency),
-		currency: order.currency,
-		status: refundStatus(refund.refund_state),
-		alreadyRefunded,
-		refundedAt: ksherTimeToIso(refund.refund_time),
-		ksherRefundNumber: refund.ksher_refund_no || null,
-		channelRefundNumber: refund.channel_refund_no || null,
-		...extra,
-	};
+	return { ...refundFields(orderNumber, order.currency, refund), alreadyRefunded, ...extra };
 }
 
 function checkRefundNumber(value: string): string {

@@ -1,7 +1,8 @@
 import { type INodeProperties, updateDisplayOptions } from 'n8n-workflow';
 
-import { fromMinorUnits, KsherInputError, listRefunds, refundStatus } from '../../../protocol';
-import { ksherTimeToIso, orderNumberField, orderNumberParam, type OperationRunner } from '../common';
+import { KsherInputError, listRefunds } from '../../../protocol';
+import { refundFields } from '../../../adapters/format';
+import { orderNumberField, orderNumberParam, type OperationRunner } from '../common';
 import { paidOrder } from './lookup';
 
 
@@ -38,14 +39,7 @@ export const execute: OperationRunner = async (ctx, client, itemIndex) => {
 		throw new KsherInputError('Order Number', `Ksher cannot list the refunds of Order Number ${orderNumber} (refund queries are not supported for every wallet, e.g. PromptPay and Alipay)`, 'Check this order\'s refunds in the Ksher merchant portal.');
 	}
 	return refunds.slice(0, limit).map((r) => ({
-		orderNumber,
-		refundNumber: r.mch_refund_no,
-		amount: fromMinorUnits(r.refund_fee, order.currency),
-		currency: order.currency,
-		status: refundStatus(r.refund_state),
-		refundedAt: ksherTimeToIso(r.refund_time),
-		ksherRefundNumber: r.ksher_refund_no || null,
-		channelRefundNumber: r.channel_refund_no || null,
+		...refundFields(orderNumber, order.currency, r),
 		ksherOrderNumber: order.data.ksher_order_no ? String(order.data.ksher_order_no) : null,
 		payOrderNumber: order.data.pay_mch_order_no ? String(order.data.pay_mch_order_no) : null,
 	}));
