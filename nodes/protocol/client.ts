@@ -7,6 +7,7 @@ import { ksherPublicKey, parsePrivateKey, parsePublicKey, type SignVersion } fro
 import { isPlainObject, signCanonical, verifyData } from './signature';
 import { TIMEOUTS } from './timeouts';
 import { fetchTransport, transportFailure, type KsherTransport } from './transport';
+import { checkAppId, checkBaseUrl } from './validation';
 
 export interface KsherClientOptions {
 	appId: string;
@@ -87,32 +88,6 @@ function formBody(fields: Record<string, string>): string {
 	let body = '';
 	for (const key in fields) body += `${body ? '&' : ''}${encode(key)}=${encode(fields[key])}`;
 	return body;
-}
-
-export function checkAppId(appId: unknown): string {
-	const value = typeof appId === 'string' ? appId.trim() : '';
-	if (!/^mch[0-9A-Za-z_-]{1,29}$/.test(value)) {
-		throw new KsherInputError(
-			'App ID',
-			value === '' ? 'The App ID is empty' : `The App ID "${value.slice(0, 40)}" does not look like a Ksher app id`,
-			'Use the app id shown in the Ksher merchant portal, "mch" followed by your merchant number, e.g. mch35000.',
-		);
-	}
-	return value;
-}
-
-export function checkBaseUrl(url: unknown, field: string): string {
-	const value = typeof url === 'string' ? url.trim().replace(/\/+$/, '') : '';
-	let parsed: URL | undefined;
-	try {
-		parsed = new URL(value);
-	} catch {
-		parsed = undefined;
-	}
-	if (!parsed || !/^https?:$/.test(parsed.protocol)) {
-		throw new KsherInputError(field, `${field} "${value}" is not an http(s) URL`, 'Enter a full base URL, e.g. http://127.0.0.1:8866/api for the local simulator.');
-	}
-	return value;
 }
 
 const SURROGATE = /[\uD800-\uDFFF]/;

@@ -3,20 +3,28 @@ import { KsherInputError } from './errors';
 
 /** Ksher's field rules (its API pages, SDKs and error table), checked before anything is sent. */
 
-export function checkOrderNumber(value: unknown, field = 'Order Number'): string {
+/**
+ * Ksher's merchant-chosen ids (mch_order_no, mch_refund_no): 1–32 printable ASCII characters,
+ * no spaces. One rule for both; `example` shows the user a valid one.
+ */
+export function checkKsherId(value: unknown, field: string, example: string): string {
 	const text = typeof value === 'string' ? value.trim() : typeof value === 'number' && Number.isSafeInteger(value) ? String(value) : '';
-	if (text === '') throw new KsherInputError(field, `${field} is empty`, 'Enter your own order number, e.g. INV-1001.');
+	if (text === '') throw new KsherInputError(field, `${field} is empty`, `Enter your own ${field.toLowerCase()}, e.g. ${example}.`);
 	if (text.length > 32) {
-		throw new KsherInputError(field, `${field} "${text.slice(0, 40)}…" is ${text.length} characters long; Ksher allows at most 32`, 'Use a shorter order number.');
+		throw new KsherInputError(field, `${field} "${text.slice(0, 40)}…" is ${text.length} characters long; Ksher allows at most 32`, `Use a shorter ${field.toLowerCase()}.`);
 	}
 	if (!/^[\x21-\x7e]+$/.test(text)) {
 		throw new KsherInputError(
 			field,
 			`${field} "${text}" contains spaces or characters other than plain letters, digits and punctuation`,
-			'Use only A–Z, a–z, 0–9 and punctuation such as - _ . /, e.g. INV-1001.',
+			`Use only A–Z, a–z, 0–9 and punctuation such as - _ . /, e.g. ${example}.`,
 		);
 	}
 	return text;
+}
+
+export function checkOrderNumber(value: unknown, field = 'Order Number'): string {
+	return checkKsherId(value, field, 'INV-1001');
 }
 
 export function checkUrl(value: unknown, field: string, required = true): string | undefined {
@@ -87,4 +95,30 @@ export function parseMaybeJson(value: unknown): unknown {
 	} catch {
 		return value;
 	}
+}
+
+export function checkAppId(appId: unknown): string {
+	const value = typeof appId === 'string' ? appId.trim() : '';
+	if (!/^mch[0-9A-Za-z_-]{1,29}$/.test(value)) {
+		throw new KsherInputError(
+			'App ID',
+			value === '' ? 'The App ID is empty' : `The App ID "${value.slice(0, 40)}" does not look like a Ksher app id`,
+			'Use the app id shown in the Ksher merchant portal, "mch" followed by your merchant number, e.g. mch35000.',
+		);
+	}
+	return value;
+}
+
+export function checkBaseUrl(url: unknown, field: string): string {
+	const value = typeof url === 'string' ? url.trim().replace(/\/+$/, '') : '';
+	let parsed: URL | undefined;
+	try {
+		parsed = new URL(value);
+	} catch {
+		parsed = undefined;
+	}
+	if (!parsed || !/^https?:$/.test(parsed.protocol)) {
+		throw new KsherInputError(field, `${field} "${value}" is not an http(s) URL`, 'Enter a full base URL, e.g. http://127.0.0.1:8866/api for the local simulator.');
+	}
+	return value;
 }

@@ -10,6 +10,7 @@ import {
 	refundedMinor,
 	toMinorUnits,
 	checkDecimalAmount,
+	checkKsherId,
 	type KsherClient,
 	type KsherRefund,
 } from '../../../protocol';
@@ -45,13 +46,6 @@ export const description = updateDisplayOptions({ show: { resource: ['refund'], 
 
 function refundOutput(orderNumber: string, order: PaidOrder, refund: KsherRefund, alreadyRefunded: boolean, extra: IDataObject = {}): IDataObject {
 	return { ...refundFields(orderNumber, order.currency, refund), alreadyRefunded, ...extra };
-}
-
-function checkRefundNumber(value: string): string {
-	const text = value.trim();
-	if (text.length > 32) throw new KsherInputError('Refund Number', `Refund Number is ${text.length} characters long; Ksher allows at most 32`, 'Use a shorter refund number.');
-	if (!/^[\x21-\x7e]+$/.test(text)) throw new KsherInputError('Refund Number', `Refund Number "${text}" contains spaces or other characters Ksher may not accept`, 'Use letters, digits and punctuation only, e.g. INV-1001-R1.');
-	return text;
 }
 
 async function findRefund(client: KsherClient, order: PaidOrder, refundNumber: string): Promise<KsherRefund | undefined> {
@@ -98,7 +92,7 @@ export const execute: OperationRunner = async (ctx, client, itemIndex) => {
 	const amountText = stringParam(ctx, 'refundAmount', itemIndex).trim();
 	const givenNumber = stringParam(ctx, 'refundNumber', itemIndex).trim();
 	// Refuse malformed input before any call to Ksher.
-	if (givenNumber) checkRefundNumber(givenNumber);
+	if (givenNumber) checkKsherId(givenNumber, 'Refund Number', 'INV-1001-R1');
 	// The form only: how many decimals are allowed depends on the payment's currency, known after the lookup.
 	if (amountText) checkDecimalAmount(amountText, 'Refund Amount');
 
