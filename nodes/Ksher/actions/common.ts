@@ -1,9 +1,7 @@
 import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
 
 import { checkOrderNumber, SUPPORTED_CURRENCIES, type KsherClient } from '../../protocol';
-import { ksherTimeToIso, orderFields } from '../../adapters/format';
-
-export { ksherTimeToIso };
+import { orderFields } from '../../adapters/format';
 
 /** One operation: reads its item's parameters, talks to Ksher, returns the output items' JSON. */
 export type OperationRunner = (ctx: IExecuteFunctions, client: KsherClient, itemIndex: number) => Promise<IDataObject[]>;
