@@ -1,6 +1,7 @@
 import type { KeyObject } from 'crypto';
 
 import { isPlainObject, verifyData } from './signature';
+import type { WatchEvent } from './watch';
 
 /** The only answer Ksher accepts as "received" (Ksher's notify page); anything else is retried for ~29 hours. */
 export const NOTIFICATION_ACK = '{"result":"SUCCESS","msg":"OK"}';
@@ -23,8 +24,11 @@ export function notificationEvent(envelope: Record<string, unknown>, data: Recor
 	return 'other';
 }
 
-/** What makes two deliveries "the same notification": merchant, order, event (and refund number for refunds). */
-export function notificationKey(data: Record<string, unknown>, event: NotificationEvent): string {
+/**
+ * What makes two deliveries "the same notification": merchant, order, event (and refund number for refunds).
+ * Payment → Watch for Changes keys its changes the same way, so one workflow can handle both sources.
+ */
+export function notificationKey(data: Record<string, unknown>, event: NotificationEvent | WatchEvent): string {
 	const refund = event === 'refunded' ? String(data.mch_refund_no ?? data.ksher_refund_no ?? '') : '';
 	const other = event === 'other' ? String(data.result ?? '') : '';
 	return [data.appid, data.mch_order_no, event, refund || other].map((v) => String(v ?? '')).join('|');

@@ -7,6 +7,7 @@ import {
 	isWatched,
 	KsherInputError,
 	listRefunds,
+	notificationKey,
 	parseWatchState,
 	refundTargetOf,
 	watchChanges,
@@ -86,8 +87,7 @@ function changeItem(appId: string, base: IDataObject, change: WatchChange, previ
 		item.refundAmount = change.refund ? majorAmount(change.refund.refund_fee, String(base.currency)) : null;
 		item.refundedAt = change.refund ? ksherTimeToIso(change.refund.refund_time) : null;
 	}
-	// The same form as the Ksher Trigger's key, so one workflow can handle both sources.
-	item.dedupeKey = [appId, base.orderNumber, change.event, change.event === 'refunded' ? (refundNumber ?? change.refund?.ksher_refund_no ?? '') : ''].join('|');
+	item.dedupeKey = notificationKey({ appid: appId, mch_order_no: base.orderNumber, mch_refund_no: refundNumber ?? change.refund?.ksher_refund_no }, change.event);
 	item.watchState = formatWatchState(change.stateAfter);
 	item.previousWatchState = previousWatchState;
 	return item;
