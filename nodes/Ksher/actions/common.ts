@@ -1,10 +1,23 @@
-import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
+import type { IDataObject, IExecuteFunctions, INodeProperties, INodePropertyOptions } from 'n8n-workflow';
 
 import { checkOrderNumber, SUPPORTED_CURRENCIES, type KsherClient } from '../../protocol';
 import { orderFields } from '../../adapters/format';
 
 /** One operation: reads its item's parameters, talks to Ksher, returns the output items' JSON. */
 export type OperationRunner = (ctx: IExecuteFunctions, client: KsherClient, itemIndex: number) => Promise<IDataObject[]>;
+
+/** A resource's Operation selector (n8n's idiom: one per resource, shown only for it). */
+export function operationSelector(resource: string, options: INodePropertyOptions[], defaultOperation: string): INodeProperties {
+	return {
+		displayName: 'Operation',
+		name: 'operation',
+		type: 'options',
+		noDataExpression: true,
+		displayOptions: { show: { resource: [resource] } },
+		options,
+		default: defaultOperation,
+	};
+}
 
 export function orderNumberField(description: string): INodeProperties {
 	return {

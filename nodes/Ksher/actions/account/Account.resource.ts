@@ -1,6 +1,6 @@
 import type { INodeProperties } from 'n8n-workflow';
 
-import type { OperationRunner } from '../common';
+import { operationSelector, type OperationRunner } from '../common';
 import * as get from './get.operation';
 
 export type AccountOperation = 'get';
@@ -10,16 +10,12 @@ export const operations: Record<AccountOperation, OperationRunner> = {
 };
 
 export const description: INodeProperties[] = [
-	{
-		displayName: 'Operation',
-		name: 'operation',
-		type: 'options',
-		noDataExpression: true,
-		displayOptions: { show: { resource: ['account'] } },
-		options: [
+	operationSelector(
+		'account',
+		[
 			{ name: 'Get', value: 'get', description: 'Get the merchant account: its channels, limits, settlement cycles and refund settings', action: 'Get the merchant account' },
 		],
-		default: 'get',
-	},
+		'get',
+	),
 	...get.description,
 ];

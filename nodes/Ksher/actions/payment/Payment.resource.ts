@@ -1,6 +1,6 @@
 import type { INodeProperties } from 'n8n-workflow';
 
-import type { OperationRunner } from '../common';
+import { operationSelector, type OperationRunner } from '../common';
 import * as cancel from './cancel.operation';
 import * as create from './create.operation';
 import * as get from './get.operation';
@@ -16,13 +16,9 @@ export const operations: Record<PaymentOperation, OperationRunner> = {
 };
 
 export const description: INodeProperties[] = [
-	{
-		displayName: 'Operation',
-		name: 'operation',
-		type: 'options',
-		noDataExpression: true,
-		displayOptions: { show: { resource: ['payment'] } },
-		options: [
+	operationSelector(
+		'payment',
+		[
 			{ name: 'Cancel', value: 'cancel', description: 'Cancel an unpaid payment link', action: 'Cancel a payment' },
 			{ name: 'Create', value: 'create', description: 'Create a payment link to send to the customer', action: 'Create a payment' },
 			{ name: 'Get', value: 'get', description: 'Get the state of a payment', action: 'Get a payment' },
@@ -33,8 +29,8 @@ export const description: INodeProperties[] = [
 				action: 'Watch a payment for changes',
 			},
 		],
-		default: 'create',
-	},
+		'create',
+	),
 	...create.description,
 	...get.description,
 	...cancel.description,

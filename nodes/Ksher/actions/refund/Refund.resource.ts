@@ -1,6 +1,6 @@
 import type { INodeProperties } from 'n8n-workflow';
 
-import type { OperationRunner } from '../common';
+import { operationSelector, type OperationRunner } from '../common';
 import * as create from './create.operation';
 import * as getAll from './getAll.operation';
 
@@ -12,18 +12,14 @@ export const operations: Record<RefundOperation, OperationRunner> = {
 };
 
 export const description: INodeProperties[] = [
-	{
-		displayName: 'Operation',
-		name: 'operation',
-		type: 'options',
-		noDataExpression: true,
-		displayOptions: { show: { resource: ['refund'] } },
-		options: [
+	operationSelector(
+		'refund',
+		[
 			{ name: 'Create', value: 'create', description: 'Refund a paid payment, fully or partly', action: 'Create a refund' },
 			{ name: 'Get Many', value: 'getAll', description: 'Get the refunds of a payment', action: 'Get many refunds' },
 		],
-		default: 'create',
-	},
+		'create',
+	),
 	...create.description,
 	...getAll.description,
 ];
