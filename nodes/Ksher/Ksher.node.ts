@@ -15,7 +15,10 @@ export class Ksher implements INodeType {
 		name: 'ksher',
 		icon: { light: 'file:../../icons/ksher.svg', dark: 'file:../../icons/ksher.dark.svg' },
 		group: ['transform'],
-		version: 1,
+		// 2: Refund → Create asks What to Refund (an empty amount is an error, never a full refund),
+		// checks every row first, previews and caps a run. Workflows saved with 1 keep its rules.
+		version: [1, 2],
+		defaultVersion: 2,
 		// The editor opens this as given; the codex link gets `?utm_source=…` appended after its #section, which breaks it.
 		documentationUrl: 'https://github.com/n8n-nodes-ksher/n8n-nodes-ksher#ksher-node',
 		subtitle: '={{$parameter["operation"] + ": " + $parameter["resource"]}}',

@@ -2,7 +2,11 @@ import { NodeApiError, NodeOperationError, type INode, type JsonObject } from 'n
 
 import { KsherApiError, KsherError, KsherInputError, KsherTransportError } from '../protocol';
 
-const itemSuffix = (itemIndex?: number) => (itemIndex === undefined ? '' : ` [item ${itemIndex}]`);
+/** n8n's " [item 0]" (counted from 0), unless the message names rows itself (counted from 1, as in a sheet). */
+function itemSuffix(message: string, itemIndex?: number): string {
+	if (itemIndex === undefined || /\(row \d+\)/.test(message)) return '';
+	return ` [item ${itemIndex}]`;
+}
 
 /**
  * n8n marks an execution "canceled" instead of "failed" when an error message contains
@@ -50,14 +54,15 @@ export function toNodeError(node: INode, error: unknown, itemIndex?: number, ord
 		const message = forN8n(withOrder(error.message, orderNumber));
 		const response: JsonObject = { message, ...errorOutput(error, orderNumber) };
 		return new NodeApiError(node, response, {
-			message: `${message}${itemSuffix(itemIndex)}`,
+			message: `${message}${itemSuffix(message, itemIndex)}`,
 			description: error.solution,
 			itemIndex,
 		});
 	}
 	if (error instanceof KsherError) {
-		return new NodeOperationError(node, `${forN8n(withField(error))}${itemSuffix(itemIndex)}`, { description: error.solution, itemIndex });
+		const message = forN8n(withField(error));
+		return new NodeOperationError(node, `${message}${itemSuffix(message, itemIndex)}`, { description: error.solution, itemIndex });
 	}
-	const message = error instanceof Error ? error.message : String(error);
-	return new NodeOperationError(node, `${forN8n(message)}${itemSuffix(itemIndex)}`, { itemIndex });
+	const message = forN8n(error instanceof Error ? error.message : String(error));
+	return new NodeOperationError(node, `${message}${itemSuffix(message, itemIndex)}`, { itemIndex });
 }

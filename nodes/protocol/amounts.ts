@@ -111,7 +111,7 @@ export function toMinorUnits(amount: unknown, currency = 'THB', options: AmountO
 		throw new KsherInputError(field, `${field} "${text}" is too large`, 'Check the amount; it exceeds any amount Ksher can process.');
 	}
 	if (minor === BigInt(0) && !options.allowZero) {
-		throw new KsherInputError(field, `${field} must be greater than zero`, 'Enter a positive amount.');
+		throw new KsherInputError(field, `${field} "${text}" is zero: it must be greater than zero`, 'Enter a positive amount.');
 	}
 	return Number(minor);
 }
@@ -123,10 +123,11 @@ export function toMinorUnits(amount: unknown, currency = 'THB', options: AmountO
 export function checkDecimalAmount(amount: unknown, field = 'Amount'): void {
 	const { text, whole, fraction } = parseDecimal(amount, field, '');
 	const most = Math.max(...Object.values(CURRENCY_DECIMALS));
-	if (fraction.replace(/0+$/, '').length > most) {
-		throw new KsherInputError(field, `${field} "${text}" has more than ${most} decimals, which no currency Ksher takes can represent`, `Round the amount to the decimals of the payment's currency (at most ${most}).`);
+	const decimals = fraction.replace(/0+$/, '').length;
+	if (decimals > most) {
+		throw new KsherInputError(field, `${field} "${text}" has ${decimals} decimals; Ksher's currencies have at most ${most}`, `Round the amount to the decimals of the payment's currency (at most ${most}).`);
 	}
-	if (/^0*$/.test(whole + fraction)) throw new KsherInputError(field, `${field} must be greater than zero`, 'Enter a positive amount.');
+	if (/^0*$/.test(whole + fraction)) throw new KsherInputError(field, `${field} "${text}" is zero: it must be greater than zero`, 'Enter a positive amount.');
 }
 
 /** The exact inverse of toMinorUnits: 15050 → "150.50". Accepts Ksher's numbers or digit strings. */

@@ -13,6 +13,11 @@ export class KsherError extends Error {
 		super(message);
 		this.name = new.target.name;
 	}
+
+	/** The same error with another solution (e.g. what else happened because of it). */
+	withSolution(solution: string): this {
+		return Object.assign(Object.create(Object.getPrototypeOf(this) as object) as this, this, { solution, message: this.message, stack: this.stack });
+	}
 }
 
 /** A value we refuse before anything is sent. */

@@ -9,6 +9,8 @@ export * from './hosts';
 export * from './keys';
 export * from './notification';
 export * from './refunds';
+export * from './refundAmounts';
+export * from './refundPlan';
 export * from './signature';
 export * from './transport';
 export * from './validation';

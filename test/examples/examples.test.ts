@@ -44,7 +44,17 @@ async function inputFor(file: string): Promise<IDataObject[]> {
 		return orderNo;
 	};
 	// With a row that fails: the example writes each row's error and solution to its result sheet.
-	if (file === 'refund-from-spreadsheet.json') return [{ orderNumber: await paid(), amount: '', reason: 'returned' }, { orderNumber: await paid(), amount: '25.50', reason: 'partly' }, { orderNumber: await paid(), amount: 'ten', reason: 'typo' }];
+	// Preview Only, as the example ships: the row with an empty amount is the one that fails.
+	if (file === 'refund-from-spreadsheet.json') return [{ orderNumber: await paid(), amount: '150.50', reason: 'returned' }, { orderNumber: await paid(), amount: '25.50', reason: 'partly' }, { orderNumber: await paid(), amount: '', reason: 'blank cell' }];
+	// Rows of the refund queue table: one approved row is fine, the other has an empty amount cell.
+	if (file === 'refund-queue-data-table.json') {
+		return [
+			{ id: 1, orderNumber: await paid(), amount: '20.00', status: 'approved', reason: null, refundNumber: null },
+			{ id: 2, orderNumber: await paid(), amount: null, status: 'approved', reason: null, refundNumber: null },
+		];
+	}
+	// The form's answer; the refund reads it by the form's node name (see paramsFor).
+	if (file === 'refund-with-approval.json') return [{ 'Order Number': await paid(), Amount: '25.00', Reason: 'damaged on arrival' }];
 	if (file === 'watch-orders-email-refunds.json') {
 		const refundedNo = await paid();
 		await h.control('/refund', { mch_order_no: refundedNo, refund_fee: 5000 });
@@ -57,6 +67,15 @@ async function inputFor(file: string): Promise<IDataObject[]> {
 		];
 	}
 	return [{}];
+}
+
+/**
+ * A node's parameters as the test runs it alone: a reference to the node that produced its input
+ * (`$('Refund Request').item.json`) reads that input here (`$json`), since only the Ksher node runs.
+ */
+function paramsFor(file: string, node: INode & { parameters: IDataObject }): IDataObject {
+	if (file !== 'refund-with-approval.json') return node.parameters;
+	return JSON.parse(JSON.stringify(node.parameters).replace(/\$\('Refund Request'\)\.item\.json/g, '$json')) as IDataObject;
 }
 
 /** The output fields a workflow reads from a node: `$json.x` in its direct successors, `$('Name').item.json.x` anywhere. */
@@ -101,7 +120,7 @@ describe.each(examples)('example %s', (file, workflow) => {
 				items = trigger.emitted;
 				await trigger.close();
 			} else {
-				const run = await runKsherNode({ credentials: simulatorCredentials(h) as never, parameters: node.parameters, items: await inputFor(file), continueOnFail: node.onError === 'continueRegularOutput' });
+				const run = await runKsherNode({ credentials: simulatorCredentials(h) as never, parameters: paramsFor(file, node) as INode["parameters"], typeVersion: node.typeVersion, items: await inputFor(file), continueOnFail: node.onError === 'continueRegularOutput' });
 				expect({ node: node.name, status: run.status, error: run.error?.message }).toEqual({ node: node.name, status: 'success', error: undefined });
 				items = run.items;
 			}

@@ -56,6 +56,9 @@ class Source implements INodeType {
 	}
 }
 
+/** The Ksher node's newest version: what a node added in the editor today gets. */
+export const KSHER_NODE_VERSION = Math.max(...[new Ksher().description.version].flat());
+
 const nodeTypeInstances: Record<string, INodeType> = {
 	'test.source': new Source(),
 	'n8n-nodes-ksher.ksher': new Ksher(),
@@ -144,6 +147,8 @@ export async function runKsherNode(options: {
 	continueOnFail?: boolean;
 	/** Another registered node type in the Ksher node's place (default: the Ksher node). */
 	nodeType?: string;
+	/** The node's typeVersion (default: the newest, what a node added today gets). */
+	typeVersion?: number;
 }): Promise<NodeRun> {
 	const nodes: INode[] = [
 		{ id: 'source', name: 'Source', type: 'test.source', typeVersion: 1, position: [0, 0], parameters: { items: JSON.stringify(options.items ?? [{}]) } },
@@ -151,7 +156,7 @@ export async function runKsherNode(options: {
 			id: 'ksher',
 			name: 'Ksher',
 			type: options.nodeType ?? 'n8n-nodes-ksher.ksher',
-			typeVersion: 1,
+			typeVersion: options.typeVersion ?? KSHER_NODE_VERSION,
 			position: [200, 0],
 			parameters: options.parameters,
 			credentials: { ksherApi: { id: 'cred-1', name: 'Ksher test' } },

@@ -28,10 +28,10 @@ describe('Refund → Create on an account without partial refunds', () => {
 		await h.payOrder(orderNo);
 		const partial = await runNode(h, { resource: 'refund', operation: 'create', orderNumber: orderNo, refundAmount: '10' });
 		expect(partial.status).toBe('error');
-		expect(partial.error?.message).toBe(`Refund Amount 10.00 THB of order ${orderNo} was refused: partial refunds are not enabled for this Ksher account [KSHER_INVALID_REFUND_AMOUNT] [item 0]`);
-		expect(partial.error?.description).toMatch(/Leave Refund Amount empty to refund the whole payment/);
+		expect(partial.error?.message).toBe(`Refund Amount 10.00 THB of order ${orderNo} was refused: partial refunds are not enabled for this Ksher account [KSHER_INVALID_REFUND_AMOUNT] (row 1)`);
+		expect(partial.error?.description).toMatch(/Choose "Everything That Remains" to refund the whole payment/);
 		expect(h.sim.order(orderNo)?.refunds).toEqual([]);
-		const whole = await runNode(h, { resource: 'refund', operation: 'create', orderNumber: orderNo });
+		const whole = await runNode(h, { resource: 'refund', operation: 'create', orderNumber: orderNo, whatToRefund: 'remaining' });
 		expect(whole.items[0]).toMatchObject({ refundAmount: '150.50', status: 'refunded' });
 	});
 });

@@ -20,17 +20,21 @@ async function paidOrder(overrides: Record<string, unknown> = {}, channel = 'tru
 }
 
 const refund = (orderNumber: string, extra: Record<string, unknown> = {}) => ({ resource: 'refund', operation: 'create', orderNumber, ...extra });
+/** Everything That Remains, asked for explicitly (version 2). */
+const refundAll = (orderNumber: string, extra: Record<string, unknown> = {}) => refund(orderNumber, { whatToRefund: 'remaining', ...extra });
+/** Row by row, each row on its own (Check All Rows First off): the node's behaviour before version 2. */
+const rowByRow = (orderNumber: string, extra: Record<string, unknown> = {}) => refund(orderNumber, { checkAllRowsFirst: false, ...extra });
 const refundsAtKsher = (orderNo: string) => h.sim.order(orderNo)?.refunds ?? [];
 
 describe('Refund → Create', () => {
-	it('an empty amount refunds everything; re-running returns the same refund and moves no money', async () => {
+	it('Everything That Remains refunds everything; re-running returns the same refund and moves no money', async () => {
 		const orderNo = await paidOrder();
-		const first = await runNode(h, refund(orderNo));
+		const first = await runNode(h, refundAll(orderNo));
 		expect(first.status).toBe('success');
 		expect(first.items[0]).toMatchObject({ orderNumber: orderNo, refundNumber: `${orderNo}-RALL`, refundAmount: '150.50', currency: 'THB', status: 'refunded', alreadyRefunded: false });
 		expect(first.items[0].refundedAt).toMatch(/\+07:00$/);
 		expect(first.items[0].ksherRefundNumber).toMatch(/^700/);
-		const again = await runNode(h, refund(orderNo));
+		const again = await runNode(h, refundAll(orderNo));
 		expect(again.items[0]).toMatchObject({ refundNumber: `${orderNo}-RALL`, refundAmount: '150.50', alreadyRefunded: true });
 		expect(refundsAtKsher(orderNo)).toHaveLength(1);
 	});
@@ -52,7 +56,7 @@ describe('Refund → Create', () => {
 		expect(twins.items.map((i) => i.alreadyRefunded)).toEqual([false, false]);
 		expect(refundsAtKsher(orderNo).map((r) => r.refund_fee)).toEqual([5000, 2000, 1000, 1000]);
 
-		const rest = await runNode(h, refund(orderNo));
+		const rest = await runNode(h, refundAll(orderNo));
 		expect(rest.items[0]).toMatchObject({ refundAmount: '60.50', alreadyRefunded: false });
 		expect(refundsAtKsher(orderNo).reduce((s, r) => s + r.refund_fee, 0)).toBe(15050);
 	});
@@ -63,10 +67,13 @@ describe('Refund → Create', () => {
 		const over = await runNode(h, refund(orderNo, { refundAmount: '60' }));
 		expect(over.status).toBe('error');
 		expect(over.error?.name).toBe('NodeOperationError');
-		expect(over.error?.message).toMatch(/Refund Amount 60.00 THB exceeds what remains of order .*: 50.50 of 150.50 THB \[item 0\]/);
+		expect(over.error?.message).toMatch(/^Refund Amount 60.00 THB exceeds what remains of order .*: 50.50 of 150.50 THB \(row 1\)$/);
 		expect(over.error?.description).toMatch(/at most 50.50/);
 		expect(refundsAtKsher(orderNo)).toHaveLength(1);
-		await runNode(h, refund(orderNo));
+		// Row by row (Ksher's own refusal explained) says the same.
+		const overRowByRow = await runNode(h, rowByRow(orderNo, { refundAmount: '60' }));
+		expect(overRowByRow.error?.message).toBe(over.error?.message);
+		await runNode(h, refundAll(orderNo));
 		const nothingLeft = await runNode(h, refund(orderNo, { refundAmount: '1' }));
 		expect(nothingLeft.error?.message).toMatch(/already fully refunded/);
 	});
@@ -94,8 +101,8 @@ describe('Refund → Create', () => {
 
 	it.each([
 		['a malformed amount', { refundAmount: '12,50' }, /comma/],
-		['three decimals', { refundAmount: '1.005' }, /more than 2 decimals/],
-		['a long refund number', { refundNumber: 'R'.repeat(33) }, /at most 32/],
+		['three decimals', { refundAmount: '1.005' }, /"1.005" has 3 decimals/],
+		['a long refund number', { refundAmount: '1', refundNumber: 'R'.repeat(33) }, /at most 32/],
 	])('refuses %s before any call', async (_name, extra, message) => {
 		const before = h.sim.requests.length;
 		const result = await runNode(h, refund('ANY-ORDER', extra));
@@ -106,7 +113,7 @@ describe('Refund → Create', () => {
 	it('checks the Refund Amount\'s decimals against the payment\'s currency, never against THB', async () => {
 		const yen = await paidOrder({ total_fee: 1000, fee_type: 'JPY' });
 		const tooFine = await runNode(h, refund(yen, { refundAmount: '1.005' }));
-		expect(tooFine.error?.message).toMatch(/more than 2 decimals, which no currency Ksher takes can represent/);
+		expect(tooFine.error?.message).toMatch(/"1.005" has 3 decimals; Ksher's currencies have at most 2/);
 		expect(tooFine.error?.message).not.toMatch(/THB/);
 		const half = await runNode(h, refund(yen, { refundAmount: '10.5' }));
 		expect(half.error?.message).toMatch(/has decimals, but JPY has no minor unit/);
@@ -164,7 +171,7 @@ describe('Refund → Create when the answer is lost (money must not move twice)'
 		// The refund call fails without Ksher acting, and the check afterwards fails too: the node must not guess.
 		await h.control('/faults', { type: 'http500', endpoint: 'order_refund', stage: 'before' });
 		await h.control('/faults', { type: 'http500', endpoint: 'refund_query' });
-		const first = await runNode(h, refund(orderNo, { refundAmount: '15' }), { continueOnFail: true });
+		const first = await runNode(h, rowByRow(orderNo, { refundAmount: '15' }), { continueOnFail: true });
 		expect(first.items[0]).toMatchObject({ mayHaveSucceeded: true, error: expect.stringMatching(/may have happened/), solution: expect.stringMatching(/Re-running with the same refund number .* is safe/) });
 		// It says what actually happened: an HTTP 500, not a timeout.
 		expect(first.items[0]).toMatchObject({ code: 'TRANSPORT_HTTP_STATUS', error: expect.stringMatching(/may have happened: Ksher answered the refund with HTTP 500, and Ksher does not list it yet$/) });
@@ -176,14 +183,25 @@ describe('Refund → Create when the answer is lost (money must not move twice)'
 		expect(refundsAtKsher(orderNo)).toHaveLength(1);
 	});
 
-	it('an ordinary refund row costs two calls to Ksher; a re-run three', async () => {
+	it('row by row, an ordinary refund row costs two calls to Ksher; a re-run three', async () => {
 		const orderNo = await paidOrder();
 		const calls = () => h.sim.requests.filter((r) => r.params.mch_order_no === orderNo || r.params.mch_order_no === h.sim.order(orderNo)!.pay_mch_order_no).length;
 		const before = calls();
-		await runNode(h, refund(orderNo, { refundAmount: '5' }));
+		await runNode(h, rowByRow(orderNo, { refundAmount: '5' }));
 		expect(calls() - before).toBe(2);
-		await runNode(h, refund(orderNo, { refundAmount: '5' }));
+		await runNode(h, rowByRow(orderNo, { refundAmount: '5' }));
 		expect(calls() - before).toBe(5);
+	});
+
+	it('checked first, a row costs the lookup, the refund list and the refund; a re-run two calls and no refund call', async () => {
+		const orderNo = await paidOrder();
+		const calls = () => h.sim.requests.filter((r) => r.params.mch_order_no === orderNo || r.params.mch_order_no === h.sim.order(orderNo)!.pay_mch_order_no).map((r) => r.endpoint);
+		const before = calls().length;
+		await runNode(h, refund(orderNo, { refundAmount: '5' }));
+		expect(calls().slice(before)).toEqual(['gateway_order_query', 'refund_query', 'order_refund']);
+		const again = await runNode(h, refund(orderNo, { refundAmount: '5' }));
+		expect(again.items[0]).toMatchObject({ refundAmount: '5.00', alreadyRefunded: true });
+		expect(calls().slice(before + 3)).toEqual(['gateway_order_query', 'refund_query']);
 	});
 });
 
@@ -217,14 +235,14 @@ describe('Refund sheet with Continue On Fail', () => {
 		const b = await paidOrder();
 		const unpaid = (await h.createOrder()).orderNo;
 		const rows = [
-			{ no: a, amount: '' },
+			{ no: a, all: true },
 			{ no: b, amount: '50' },
 			{ no: b, amount: '200' },
 			{ no: unpaid, amount: '10' },
 			{ no: a, amount: 'ten' },
 			{ no: uniqueOrderNo('X'), amount: '5' },
 		];
-		const params = refund('={{ $json.no }}', { refundAmount: '={{ $json.amount }}', options: { concurrency: 1 } });
+		const params = rowByRow('={{ $json.no }}', { whatToRefund: '={{ $json.all ? "remaining" : "amount" }}', refundAmount: '={{ $json.amount }}', options: { concurrency: 1 } });
 		const first = await runNode(h, params, { rows, continueOnFail: true });
 		expect(first.status).toBe('success');
 		expect(first.items).toHaveLength(6);

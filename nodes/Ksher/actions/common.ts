@@ -3,8 +3,22 @@ import type { IDataObject, IExecuteFunctions, INodeProperties, INodePropertyOpti
 import { checkOrderNumber, SUPPORTED_CURRENCIES, type KsherClient } from '../../protocol';
 import { orderFields } from '../../adapters/format';
 
-/** One operation: reads its item's parameters, talks to Ksher, returns the output items' JSON. */
-export type OperationRunner = (ctx: IExecuteFunctions, client: KsherClient, itemIndex: number) => Promise<IDataObject[]>;
+/**
+ * One operation: reads its item's parameters, talks to Ksher, returns the output items' JSON.
+ * An operation that must see every item before any runs (Refund → Create's checks) also has
+ * `prepare`, which returns the runner to use for this execution's items.
+ */
+export type OperationRunner = ((ctx: IExecuteFunctions, client: KsherClient, itemIndex: number) => Promise<IDataObject[]>) & {
+	prepare?: (ctx: IExecuteFunctions, client: KsherClient, itemCount: number, concurrency: number) => Promise<OperationRunner>;
+};
+
+/**
+ * As an AI Agent's tool (n8n names that node type "<type>Tool"): a thrown error would reach the
+ * agent as an empty answer, and messages speak to the agent rather than to a sheet's author.
+ */
+export function isTool(ctx: IExecuteFunctions): boolean {
+	return ctx.getNode().type.endsWith('Tool');
+}
 
 /** A resource's Operation selector (n8n's idiom: one per resource, shown only for it). */
 export function operationSelector(resource: string, options: INodePropertyOptions[], defaultOperation: string): INodeProperties {

@@ -6,7 +6,7 @@ import { errorOutput, toNodeError } from '../../adapters/errors';
 import { n8nTransport } from '../../adapters/transport';
 import * as account from './account/Account.resource';
 import { DEFAULT_CONCURRENCY, MAX_CONCURRENCY, runBounded } from './batch';
-import type { OperationRunner } from './common';
+import { isTool, type OperationRunner } from './common';
 import * as payment from './payment/Payment.resource';
 import * as refund from './refund/Refund.resource';
 
@@ -62,14 +62,26 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 		setupError = error;
 	}
 
-	// As an AI Agent's tool (n8n names that node type "<type>Tool"), a thrown error reaches the
-	// agent as an empty answer, so a failure is returned as an item it can read and act on.
-	const asTool = this.getNode().type.endsWith('Tool');
+	// An operation that checks every item first (Refund → Create) prepares this execution's runner;
+	// if that cannot even start, every item fails with the reason.
+	let run: OperationRunner = runner;
+	if (client && runner.prepare) {
+		try {
+			run = await runner.prepare(this, client, items.length, concurrency);
+		} catch (error) {
+			client = undefined;
+			setupError = error;
+		}
+	}
+
+	// As an AI Agent's tool a thrown error reaches the agent as an empty answer, so a failure is
+	// returned as an item it can read and act on.
+	const asTool = isTool(this);
 	const results: INodeExecutionData[][] = new Array(items.length);
 	await runBounded(items.length, concurrency, async (itemIndex) => {
 		try {
 			if (!client) throw setupError;
-			const output = await runner(this, client, itemIndex);
+			const output = await run(this, client, itemIndex);
 			results[itemIndex] = output.map((json) => ({ json, pairedItem: { item: itemIndex } }));
 		} catch (error) {
 			const orderNumber = orderNumberOrNull(this, itemIndex);

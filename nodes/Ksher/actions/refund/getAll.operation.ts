@@ -1,9 +1,8 @@
 import { type INodeProperties, updateDisplayOptions } from 'n8n-workflow';
 
-import { KsherInputError, listRefunds } from '../../../protocol';
+import { KsherInputError, listRefunds, paidOrder } from '../../../protocol';
 import { refundFields } from '../../../adapters/format';
 import { orderNumberField, orderNumberParam, type OperationRunner } from '../common';
-import { paidOrder } from './lookup';
 
 
 const properties: INodeProperties[] = [
