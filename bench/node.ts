@@ -85,7 +85,8 @@ export async function nodeFigures(note: Note, progress: (l: string) => void, qui
 			const started = process.hrtime.bigint();
 			const result = await runKsherNode({
 				credentials: credentials(sim),
-				parameters: { resource: 'refund', operation: 'create', orderNumber: '={{ $json.no }}', refundAmount: '10', options: { concurrency } },
+				// Row by row, as before version 2's sheet check: one lookup and one refund per item.
+				parameters: { resource: 'refund', operation: 'create', orderNumber: '={{ $json.no }}', refundAmount: '10', checkAllRowsFirst: false, options: { concurrency } },
 				items: orders.map((no) => ({ no })),
 			});
 			const seconds = Number(process.hrtime.bigint() - started) / 1e9;
@@ -139,5 +140,68 @@ export async function nodeFigures(note: Note, progress: (l: string) => void, qui
 		note('node_overhead_ms_per_item', runs[1], 'ms');
 	} finally {
 		await Promise.all([sim.stop(), plain.stop()]);
+	}
+}
+
+/** The endpoints the simulator was called on since `from` (its request log, in order). */
+async function callsSince(info: SimulatorInfo, from: number): Promise<{ total: number; byEndpoint: Record<string, number> }> {
+	const log = (await (await fetch(`${info.controlUrl}/requests`)).json()) as Array<{ endpoint: string }>;
+	const byEndpoint: Record<string, number> = {};
+	for (const r of log.slice(from)) byEndpoint[r.endpoint] = (byEndpoint[r.endpoint] ?? 0) + 1;
+	return { total: log.length - from, byEndpoint };
+}
+
+/**
+ * A refund sheet of 1,000 rows over 500 orders (two partial refunds each), 50 ms added to every
+ * Ksher call, at the node's default concurrency: row by row (each row looks its order up, as
+ * before version 2), then checked first (each order looked up once, its refunds listed once,
+ * then one refund call per row). Alternated, twice each; the calls are counted at the simulator.
+ */
+export async function refundFigures(note: Note, progress: (l: string) => void, quick: boolean): Promise<void> {
+	const sim = await startSimulatorProcess();
+	const rows = quick ? 100 : 1000;
+	try {
+		let sheet = 0;
+		const run = async (checkAllRowsFirst: boolean) => {
+			const orders = await paidOrders(sim, `S${++sheet}`, rows / 2);
+			const items = orders.flatMap((no) => [{ no, amount: '10' }, { no, amount: '20' }]);
+			await control(sim.info, '/faults', { type: 'latency', ms: LATENCY_MS, count: -1, stage: 'before' });
+			const from = ((await (await fetch(`${sim.info.controlUrl}/requests`)).json()) as unknown[]).length;
+			progress(`refund: ${rows} rows over ${orders.length} orders, ${checkAllRowsFirst ? 'checked first' : 'row by row'}`);
+			const started = process.hrtime.bigint();
+			const result = await runKsherNode({
+				credentials: credentials(sim),
+				parameters: { resource: 'refund', operation: 'create', orderNumber: '={{ $json.no }}', refundAmount: '={{ $json.amount }}', checkAllRowsFirst },
+				items,
+			});
+			const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+			const calls = await callsSince(sim.info, from);
+			await control(sim.info, '/faults/clear');
+			if (result.status !== 'success' || result.items.some((i) => i.alreadyRefunded !== false)) throw new Error(`refund sheet failed: ${result.error?.message}`);
+			if ((calls.byEndpoint.order_refund ?? 0) !== rows) throw new Error(`${calls.byEndpoint.order_refund} refund calls for ${rows} rows`);
+			return { seconds, calls };
+		};
+		const unchecked: number[] = [];
+		const checked: number[] = [];
+		let checkedCalls = { total: 0, byEndpoint: {} as Record<string, number> };
+		let uncheckedCalls = checkedCalls;
+		for (let round = 0; round < 2; round++) {
+			const a = await run(false);
+			unchecked.push(a.seconds);
+			uncheckedCalls = a.calls;
+			const b = await run(true);
+			checked.push(b.seconds);
+			checkedCalls = b.calls;
+		}
+		const lookups = checkedCalls.byEndpoint.gateway_order_query ?? 0;
+		const lists = checkedCalls.byEndpoint.refund_query ?? 0;
+		if (lookups > rows / 2 || lists > rows / 2) throw new Error(`checked sheet: ${lookups} lookups and ${lists} refund lists for ${rows / 2} orders`);
+		note(`refund_${rows}_unchecked_calls`, uncheckedCalls.total, 'calls', `(row by row: ${uncheckedCalls.byEndpoint.gateway_order_query ?? 0} lookups + ${uncheckedCalls.byEndpoint.order_refund ?? 0} refunds)`);
+		note(`refund_${rows}_unchecked_seconds`, median(unchecked), 's', '(50 ms per Ksher call, default concurrency)');
+		note(`refund_${rows}_checked_calls`, checkedCalls.total, 'calls', `(${lookups} lookups + ${lists} refund lists for ${rows / 2} orders + ${checkedCalls.byEndpoint.order_refund ?? 0} refunds)`);
+		note(`refund_${rows}_checked_seconds`, median(checked), 's');
+		note(`refund_${rows}_checked_time_ratio`, median(checked) / median(unchecked), '×', '≤ 1.1 (checked ÷ row by row)');
+	} finally {
+		await sim.stop();
 	}
 }

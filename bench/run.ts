@@ -14,9 +14,10 @@ import { interleavedRatio } from './stats';
 
 const json = process.argv.includes('--json');
 const quick = process.argv.includes('--quick');
-// --only=crypto,client,node,watch,trigger runs just those parts.
+// --only=crypto,client,node,refund,watch,trigger,engine runs just those parts. `engine` starts the
+// real n8n of the e2e for each engine (several minutes), so it runs only when asked for.
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
-const part = (name: string) => !only || only.includes(name);
+const part = (name: string) => (!only && name !== 'engine') || !!only?.includes(name);
 const figures: Record<string, number> = {};
 const rows: Array<[string, string, string]> = [];
 const note = (name: string, value: number, unit: string, goal = '') => {
@@ -108,8 +109,10 @@ async function main() {
 	if (part('crypto')) cryptoFigures();
 	if (part('client')) await (await import('./client')).clientFigures(note, progress, quick);
 	if (part('node')) await (await import('./node')).nodeFigures(note, progress, quick);
+	if (part('refund')) await (await import('./node')).refundFigures(note, progress, quick);
 	if (part('watch')) await (await import('./node')).watchFigures(note, progress, quick);
 	if (part('trigger')) await (await import('./trigger')).triggerFigures(note, progress, quick);
+	if (part('engine')) await (await import('./engine')).engineFigures(note, progress, quick);
 
 	const width = Math.max(...rows.map((r) => r[0].length));
 	process.stdout.write(`\nn8n-nodes-ksher benchmark (Node ${process.version}, medians over repeated rounds after a warm-up)\n\n`);

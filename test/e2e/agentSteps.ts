@@ -20,6 +20,7 @@ export async function agentSteps(ctx: { n8n: N8nInstance; work: string; sim: Sim
 		ksherAgentRun001: `call Create_Payment {"orderNumber":"${order}","amount":"99.00"}\ncall Get_Payment {"orderNumber":"${order}"}`,
 		ksherAgentRun002: `call Create_Payment {"orderNumber":"${order}","amount":"99.00"}`,
 		ksherAgentRun003: `call Refund_Payment {"orderNumber":"${order}","refundAmount":"10.00"}\ncall Refund_Payment {"orderNumber":"${order}","refundAmount":"10.00"}`,
+		ksherAgentRun004: `call Refund_Payment {"orderNumber":"${order}"}\ncall Refund_Payment {"orderNumber":"${order}","whatToRefund":"remaining"}`,
 	};
 	const agentOutput = async (id: string): Promise<string> => {
 		const r = await ctx.n8n.cli(['execute', `--id=${id}`, '--rawOutput']);
@@ -62,5 +63,14 @@ export async function agentSteps(ctx: { n8n: N8nInstance; work: string; sim: Sim
 		const [first, second] = output.split('\n').filter((l) => l.startsWith('result'));
 		assert(/"alreadyRefunded":\s*false/.test(first ?? '') && /"alreadyRefunded":\s*true/.test(second ?? ''), `the agent saw: ${output.slice(0, 800)}`);
 		return `1 refund of 10.00 THB; the second call answered alreadyRefunded: true`;
+	});
+
+	await step('AI Agent → Ksher Tool: a refund without an amount is an answer telling the agent so; everything that remains only when it asks for it', async () => {
+		const output = await agentOutput('ksherAgentRun004');
+		const refunds = ctx.sim.order(order)?.refunds ?? [];
+		const [missing, remaining] = output.split('\n').filter((l) => l.startsWith('result'));
+		assert(/Refund Amount is empty .*give the amount to refund, or ask explicitly for everything that remains/.test(missing ?? ''), `the agent saw: ${output.slice(0, 800)}`);
+		assert(/"refundAmount":\s*"89.00"/.test(remaining ?? '') && refunds.map((r) => r.refund_fee).join() === '1000,8900', `refunds at Ksher: ${JSON.stringify(refunds.map((r) => r.refund_fee))}; the agent saw: ${output.slice(0, 800)}`);
+		return `no amount → "${(missing ?? '').slice(10, 120)}…"; whatToRefund "remaining" → 89.00 THB`;
 	});
 }

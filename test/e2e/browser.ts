@@ -27,6 +27,28 @@ export interface BrowserInput {
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
+/** Debian's Chromium (apt-installed when missing) under playwright-core: no browser download. */
+export async function launchBrowser(): Promise<Browser> {
+	const bin = spawnSync('sh', ['-c', `command -v ${ensureDebianCommand('chromium')}`], { encoding: 'utf8' }).stdout.trim();
+	return await chromium.launch({
+		executablePath: bin,
+		headless: true,
+		// Root in CI; and none of Chromium's own background calls (updates, safe browsing, sync).
+		args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-default-apps', '--disable-domain-reliability'],
+	});
+}
+
+/** Numbered screenshots in `dir`, `<prefix>-NN-<name>.png`. */
+export function screenshotter(dir: string, prefix: string): (page: Page, name: string) => Promise<string> {
+	mkdirSync(dir, { recursive: true });
+	let shot = 0;
+	return async (page, name) => {
+		const file = join(dir, `${prefix}-${String(++shot).padStart(2, '0')}-${name}.png`);
+		await page.screenshot({ path: file, fullPage: false });
+		return file;
+	};
+}
+
 export async function browserSteps(input: BrowserInput): Promise<void> {
 	mkdirSync(input.artifactsDir, { recursive: true });
 	log(`browser screenshots go to ${input.artifactsDir}`);
@@ -46,14 +68,8 @@ export async function browserSteps(input: BrowserInput): Promise<void> {
 	};
 	try {
 		const started = await step('browser: Debian\'s Chromium starts under playwright-core', async () => {
-			const bin = spawnSync('sh', ['-c', `command -v ${ensureDebianCommand('chromium')}`], { encoding: 'utf8' }).stdout.trim();
-			browser = await chromium.launch({
-				executablePath: bin,
-				headless: true,
-				// Root in CI; and none of Chromium's own background calls (updates, safe browsing, sync).
-				args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-default-apps', '--disable-domain-reliability'],
-			});
-			return `${bin} ${browser.version()}`;
+			browser = await launchBrowser();
+			return `Chromium ${browser.version()}`;
 		});
 		if (!started || !browser) return;
 		const context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
@@ -126,10 +142,12 @@ export async function browserSteps(input: BrowserInput): Promise<void> {
 			const refundAmount = page.locator('[data-test-id="parameter-input-refundAmount"] input');
 			await refundAmount.waitFor({ timeout: 15_000 });
 			const value = await refundAmount.inputValue();
-			assert(value === '', `Refund Amount came up as "${value}" (it must be empty: empty refunds everything that remains)`);
+			assert(value === '', `Refund Amount came up as "${value}" (the payment's Amount must not carry over into a refund)`);
+			const what = await page.locator('[data-test-id="parameter-input-whatToRefund"] input').inputValue();
+			assert(what === 'An Amount', `What to Refund shows "${what}" (a new node must start on An Amount)`);
 			await collectToasts(page, 'the Refund → Create panel');
 			await screenshot(page, 'panel-refund-create');
-			return 'Amount 150.50 → Refund Amount empty';
+			return 'Amount 150.50 → What to Refund "An Amount", Refund Amount empty';
 		});
 
 		await step('browser: no error shown to the user, none from our nodes, no request beyond this machine', async () => {

@@ -205,9 +205,9 @@ export function packPackage(outDir: string): string {
 	return join(outDir, filename);
 }
 
-export async function createN8n(install: N8nInstall, userFolder: string, filesDir: string, fixedPort?: number): Promise<N8nInstance> {
+export async function createN8n(install: N8nInstall, userFolder: string, filesDir: string, fixedPort?: number, overrides: NodeJS.ProcessEnv = {}): Promise<N8nInstance> {
 	const port = fixedPort ?? (await freePort());
-	const env = n8nEnvironment(install, userFolder, port, await freePort(), filesDir);
+	const env = { ...n8nEnvironment(install, userFolder, port, await freePort(), filesDir), ...overrides };
 	const logFile = join(userFolder, 'n8n.log');
 	mkdirSync(dirname(logFile), { recursive: true });
 	let child: ChildProcess | undefined;

@@ -111,8 +111,14 @@ export class N8nRest {
 		return page.data;
 	}
 
-	async insertDataTableRows(table: { projectId: string; tableId: string }, rows: Array<Record<string, string>>): Promise<void> {
+	async insertDataTableRows(table: { projectId: string; tableId: string }, rows: Array<Record<string, string | null>>): Promise<void> {
 		await this.data('POST', `/rest/projects/${table.projectId}/data-tables/${table.tableId}/insert`, { data: rows, returnType: 'count' });
+	}
+
+	/** Sets `data` on the rows where every `where` column equals its value (what a person editing the table does). */
+	async updateDataTableRows(table: { projectId: string; tableId: string }, where: Record<string, string | number>, data: Record<string, string | null>): Promise<void> {
+		const filters = Object.entries(where).map(([columnName, value]) => ({ columnName, condition: 'eq', value }));
+		await this.data('PATCH', `/rest/projects/${table.projectId}/data-tables/${table.tableId}/rows`, { filter: { type: 'and', filters }, data });
 	}
 
 	/** The editor's "Test" button for a credential. */

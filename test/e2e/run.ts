@@ -18,7 +18,8 @@ import { startFakeOpenAi, type FakeOpenAi } from './fakeOpenAi';
 import { executeSteps } from './executeSteps';
 import { exactlyOnceSteps } from './exactlyOnceSteps';
 import { createWatchTable, watchSteps } from './watchSteps';
-import { credentialsFile, exampleWorkflows, onceOnlyWorkflow, TRIGGER_WEBHOOK_ID, watchWorkflows, WORKFLOW_IDS } from './workflows';
+import { refundWorkflowSteps } from './refundSteps';
+import { credentialsFile, exampleWorkflows, onceOnlyWorkflow, REFUND_QUEUE_COLUMNS, refundSheetForReal, refundWorkflows, TRIGGER_WEBHOOK_ID, watchWorkflows, WORKFLOW_IDS } from './workflows';
 
 /**
  * `npm run test:e2e`: the package as users get it (packed, installed into a real n8n's
@@ -82,7 +83,7 @@ async function runLine(line: N8nLine): Promise<void> {
 			const credentials = credentialsFile({ sim: sim.info, smtp, openAiUrl: fake?.url });
 			writeFileSync(join(work, 'credentials.json'), JSON.stringify(credentials));
 			mkdirSync(join(work, 'workflows'));
-			for (const wf of [...exampleWorkflows({ filesDir, triggerUrl, email: 'buyer@example.com' }), onceOnlyWorkflow()]) writeFileSync(join(work, 'workflows', `${wf.id}.json`), JSON.stringify(wf));
+			for (const wf of [...exampleWorkflows({ filesDir, triggerUrl, email: 'buyer@example.com' }), refundSheetForReal(filesDir), onceOnlyWorkflow()]) writeFileSync(join(work, 'workflows', `${wf.id}.json`), JSON.stringify(wf));
 
 			let orderNumber = '';
 			const unpaidOrder = async (no: string, total = 10000) => {
@@ -131,6 +132,7 @@ async function runLine(line: N8nLine): Promise<void> {
 			await rest.login();
 			await rest.createApiKey();
 			const watchTable = await createWatchTable(rest);
+			const refundQueueTable = await rest.createDataTable(`Ksher refund queue ${Date.now()}`, REFUND_QUEUE_COLUMNS);
 			await waitFor('the trigger webhook to be registered', async () => (await fetch(triggerUrl, { method: 'POST', body: 'x' })).status === 400 || undefined, 30_000);
 
 			await step('paying calls the production webhook: exactly one receipt execution and one email', async () => {
@@ -197,7 +199,18 @@ async function runLine(line: N8nLine): Promise<void> {
 			await executeSteps({ sim, work, filesDir, orderNumber, cli: cliOk, execute, control, unpaidOrder });
 			if (fake) await agentSteps({ n8n, work, sim, fake, control });
 
+			// The refund queue and the refund with approval, imported and active before n8n starts again.
+			await step('refund queue and refund-with-approval examples: import with a Data Table, publish', async () => {
+				mkdirSync(join(work, 'refund-workflows'));
+				for (const wf of refundWorkflows(refundQueueTable.tableId, 2)) writeFileSync(join(work, 'refund-workflows', `${wf.id}.json`), JSON.stringify(wf));
+				await cliOk(['import:workflow', '--separate', `--input=${join(work, 'refund-workflows')}`]);
+				await cliOk(activateArgs(install, WORKFLOW_IDS.refundQueue));
+				await cliOk(activateArgs(install, WORKFLOW_IDS.refundApproval));
+				return `table ${refundQueueTable.tableId}, queue every 2 s`;
+			});
+
 			await watchSteps({ install, n8n, rest, sim, smtp, client, work, cli: cliOk, control }, watchTable);
+			await refundWorkflowSteps({ n8n, rest, sim, smtp, client, control, artifactsDir: join(REPO_DIR, '.e2e-artifacts', `n8n-${install.version}`) }, refundQueueTable);
 
 			// A new user's first minutes, in a real browser, against this n8n (still running).
 			const browserOrder = `BROWSER-${Date.now().toString(36)}`;
@@ -212,7 +225,7 @@ async function runLine(line: N8nLine): Promise<void> {
 				login: { email: OWNER.email, password: OWNER.password },
 				payment: { payUrl: String(link.pay_content), orderNumber: browserOrder },
 				mailUrl: smtp.viewerUrl,
-				workflows: Object.fromEntries([...exampleWorkflows({ filesDir, triggerUrl }), ...watchWorkflows('', 2)].map((wf) => [wf.id, wf.name])),
+				workflows: Object.fromEntries([...exampleWorkflows({ filesDir, triggerUrl }), ...watchWorkflows('', 2), ...refundWorkflows('', 2)].map((wf) => [wf.id, wf.name])),
 				panelWorkflow: WORKFLOW_IDS.paymentLink,
 				artifactsDir: join(REPO_DIR, '.e2e-artifacts', `n8n-${install.version}`),
 			});

@@ -4,7 +4,12 @@ import { join } from 'path';
 import { REPO_DIR } from './n8n';
 
 export const TRIGGER_WEBHOOK_ID = '5b0f3f5e-7c2a-4e4b-9a43-6b2f2b0d0001';
-export const WORKFLOW_IDS = { receipt: 'ksherReceipt0001', refundSheet: 'ksherRefundCsv01', paymentLink: 'ksherPayLink0001', onceOnly: 'ksherOnceOnly001', load: 'ksherLoadOnly001', webhookNode: 'n8nWebhookLoad01', recordPaid: 'ksherRecordPaid1', watch: 'ksherWatchOrder1' };
+export const WORKFLOW_IDS = {
+	receipt: 'ksherReceipt0001', refundSheet: 'ksherRefundCsv01', refundSheetForReal: 'ksherRefundCsvGo', paymentLink: 'ksherPayLink0001', onceOnly: 'ksherOnceOnly001',
+	load: 'ksherLoadOnly001', webhookNode: 'n8nWebhookLoad01', recordPaid: 'ksherRecordPaid1', watch: 'ksherWatchOrder1', refundQueue: 'ksherRefundQueue', refundApproval: 'ksherRefundOkay1',
+};
+export const REFUND_QUEUE_COLUMNS = ['orderNumber', 'amount', 'status', 'reason', 'refundNumber'];
+export const REFUND_FORM_WEBHOOK_ID = '5b0f3f5e-7c2a-4e4b-9a43-6b2f2b0d0801';
 export const RECORD_WEBHOOK_ID = '5b0f3f5e-7c2a-4e4b-9a43-6b2f2b0d0401';
 export const WATCH_TABLE_COLUMNS = ['orderNumber', 'email', 'watchState'];
 export const ONCE_ONLY_WEBHOOK_ID = '5b0f3f5e-7c2a-4e4b-9a43-6b2f2b0d0002';
@@ -37,6 +42,29 @@ export function exampleWorkflows(options: { filesDir: string; triggerUrl: string
 	}
 	create.parameters.additionalFields = { ...(create.parameters.additionalFields as object), attach: JSON.stringify({ email: options.email ?? 'customer@example.com' }) };
 	return [receipt, sheet, link];
+}
+
+/**
+ * The refund sheet as a user runs it after looking at the preview: the same workflow with
+ * Preview Only turned off (a copy, so the e2e need not re-import between the two).
+ */
+export function refundSheetForReal(filesDir: string): Workflow {
+	const [, sheet] = exampleWorkflows({ filesDir, triggerUrl: '' });
+	sheet.id = WORKFLOW_IDS.refundSheetForReal;
+	sheet.name = `${sheet.name} (Preview Only off)`;
+	const refund = sheet.nodes.find((n) => n.name === 'Refund')!;
+	refund.parameters.previewOnly = false;
+	return sheet;
+}
+
+/** The refund queue (pointed at this n8n's table, every `seconds` instead of 10 minutes) and the approval example. */
+export function refundWorkflows(queueTableId: string, seconds: number): Workflow[] {
+	const queue = loadExample('refund-queue-data-table.json');
+	for (const node of queue.nodes) {
+		if (node.type === 'n8n-nodes-base.dataTable') node.parameters.dataTableId = { __rl: true, mode: 'id', value: queueTableId };
+		if (node.type === 'n8n-nodes-base.scheduleTrigger') node.parameters.rule = { interval: [{ field: 'seconds', secondsInterval: seconds }] };
+	}
+	return [queue, loadExample('refund-with-approval.json')];
 }
 
 /**
@@ -169,10 +197,11 @@ export function credentialsFile(options: { sim: { appid: string; merchantPrivate
 export function agentWorkflow(id: string, prompt: string): Workflow {
 	const ksherCredential = { ksherApi: { id: CREDENTIAL_IDS.ksher, name: 'Ksher account' } };
 	const tool = (name: string, y: number, description: string, parameters: Record<string, unknown>) => ({
-		id: `${id}-${name.replace(/ /g, '')}`, name, type: 'n8n-nodes-ksher.ksherTool', typeVersion: 1, position: [y, 240],
+		id: `${id}-${name.replace(/ /g, '')}`, name, type: 'n8n-nodes-ksher.ksherTool', typeVersion: 2, position: [y, 240],
 		parameters: { descriptionType: 'manual', toolDescription: description, ...parameters, options: {} }, credentials: ksherCredential,
 	});
-	const fromAi = (key: string, description: string) => `={{ $fromAI('${key}', '${description}', 'string') }}`;
+	// With a default the agent may leave the value out (n8n makes it optional in the tool's schema).
+	const fromAi = (key: string, description: string, fallback?: string) => `={{ $fromAI('${key}', '${description}', 'string'${fallback === undefined ? '' : `, '${fallback}'`}) }}`;
 	return {
 		id,
 		name: `e2e: AI Agent with the Ksher Tool (${id})`,
@@ -195,7 +224,9 @@ export function agentWorkflow(id: string, prompt: string): Workflow {
 			}),
 			tool('Get Payment', 440, 'Get the state of a Ksher payment', { resource: 'payment', operation: 'get', orderNumber: fromAi('orderNumber', 'the shop order number') }),
 			tool('Refund Payment', 600, 'Refund a paid Ksher payment', {
-				resource: 'refund', operation: 'create', orderNumber: fromAi('orderNumber', 'the shop order number'), refundAmount: fromAi('refundAmount', 'the amount to refund in THB'),
+				resource: 'refund', operation: 'create', orderNumber: fromAi('orderNumber', 'the shop order number'),
+				whatToRefund: fromAi('whatToRefund', 'amount to refund refundAmount, or remaining to refund everything not refunded yet', 'amount'),
+				refundAmount: fromAi('refundAmount', 'the amount to refund in THB', ''),
 			}),
 		],
 		connections: {

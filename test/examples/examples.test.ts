@@ -120,7 +120,7 @@ describe.each(examples)('example %s', (file, workflow) => {
 				items = trigger.emitted;
 				await trigger.close();
 			} else {
-				const run = await runKsherNode({ credentials: simulatorCredentials(h) as never, parameters: paramsFor(file, node) as INode["parameters"], typeVersion: node.typeVersion, items: await inputFor(file), continueOnFail: node.onError === 'continueRegularOutput' });
+				const run = await runKsherNode({ credentials: simulatorCredentials(h) as never, parameters: paramsFor(file, node) as INode['parameters'], typeVersion: node.typeVersion, items: await inputFor(file), continueOnFail: node.onError === 'continueRegularOutput' });
 				expect({ node: node.name, status: run.status, error: run.error?.message }).toEqual({ node: node.name, status: 'success', error: undefined });
 				items = run.items;
 			}
