@@ -71,12 +71,15 @@ export async function watchSteps(ctx: WatchContext, table: Table): Promise<void>
 	});
 	if (!ready) return;
 
-	await step('a notified payment is recorded by the trigger workflow; the watch does not report it again', async () => {
+	await step('a notified payment: one trigger workflow emails the receipt and records the order; the watch does not report it again', async () => {
 		watched = await order('WATCH', true);
 		await ctx.control('/pay', { mch_order_no: watched, channel: 'truemoney' });
 		const row = await waitFor('the recorded row', async () => (await rest.dataTableRows(table)).find((r) => r.orderNumber === watched && /"status":"paid"/.test(String(r.watchState))));
 		await runsAfter(2);
-		const mails = smtp.mails.filter((m) => m.subject.endsWith(watched));
+		// One trigger workflow does both: the receipt, and the row the watch reads.
+		const receipts = mailsFor(watched, 'Receipt');
+		const mails = smtp.mails.filter((m) => m.subject.endsWith(watched) && !m.subject.startsWith('Receipt'));
+		assert(receipts.length === 1, `${receipts.length} receipts for the recorded payment`);
 		assert(mails.length === 0, `emails about a payment the trigger already reported: ${mails.map((m) => m.subject).join('; ')}`);
 		return `row ${String(row.orderNumber)} → ${String(row.email)}, state ${String(row.watchState)}`;
 	});
@@ -132,6 +135,22 @@ export async function watchSteps(ctx: WatchContext, table: Table): Promise<void>
 		const paid = paidItems.filter((i) => i.orderNumber === unnotified && i.event === 'paid');
 		assert(paid.length === 1, `${paid.length} paid items for ${unnotified}`);
 		return `"${mail.subject}": ${mail.text.split('\n')[2]}`;
+	});
+
+	await step('rows typed by hand: a state left empty (null) is reported once, not on every run; an order Ksher does not know goes to the error output and the other rows still run', async () => {
+		const typed = await order('TYPED', false);
+		await ctx.control('/pay', { mch_order_no: typed, channel: 'card', notify: false });
+		const unknown = `NOPE-${Date.now().toString(36)}`;
+		// The unknown order first: it must not keep the rows after it from being checked.
+		await rest.insertDataTableRows(table, [{ orderNumber: unknown, email: 'watcher@example.com', watchState: null }, { orderNumber: typed, email: 'watcher@example.com', watchState: null }]);
+		const mail = await waitFor('the payment email', () => mailsFor(typed, 'Payment received')[0], 30_000);
+		await runsAfter(3);
+		assert(mailsFor(typed, 'Payment received').length === 1, `${mailsFor(typed, 'Payment received').length} payment emails for a row whose state was null`);
+		const problems = (await rest.nodeItems(WORKFLOW_IDS.watch, 'Rows With Problems')).filter((p) => p.orderNumber === unknown);
+		assert(problems.length >= 3 && /ORDER_NOT_EXIST/.test(String(problems[0].error)), `the unknown order on the error output: ${JSON.stringify(problems[0])}`);
+		const stored = (await rest.dataTableRows(table)).find((r) => r.orderNumber === typed);
+		assert(/"status":"paid"/.test(String(stored?.watchState)), `the null state was not replaced: ${JSON.stringify(stored)}`);
+		return `"${mail.subject}" once; ${problems.length} runs sent ${unknown} to the error output ("${String(problems[0].error).slice(0, 70)}…")`;
 	});
 
 	await step('restart n8n between runs, with a refund made while it was down: one email for it, nothing repeated', async () => {

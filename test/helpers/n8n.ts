@@ -112,6 +112,8 @@ export class TestCredentialsHelper extends ICredentialsHelper {
 export interface NodeRun {
 	status: IRun['status'];
 	items: IDataObject[];
+	/** What went to the error output (On Error: Continue (using error output)). */
+	errorItems: IDataObject[];
 	pairedItems: unknown[];
 	error?: { message: string; description?: string | null; itemIndex?: number; name: string };
 	run: IRun;
@@ -145,6 +147,8 @@ export async function runKsherNode(options: {
 	parameters: INode['parameters'];
 	items?: IDataObject[];
 	continueOnFail?: boolean;
+	/** n8n's On Error setting (Continue On Fail is `continueRegularOutput`). */
+	onError?: 'continueRegularOutput' | 'continueErrorOutput';
 	/** Another registered node type in the Ksher node's place (default: the Ksher node). */
 	nodeType?: string;
 	/** The node's typeVersion (default: the newest, what a node added today gets). */
@@ -160,7 +164,7 @@ export async function runKsherNode(options: {
 			position: [200, 0],
 			parameters: options.parameters,
 			credentials: { ksherApi: { id: 'cred-1', name: 'Ksher test' } },
-			...(options.continueOnFail ? { onError: 'continueRegularOutput' as const } : {}),
+			...(options.onError || options.continueOnFail ? { onError: options.onError ?? ('continueRegularOutput' as const) } : {}),
 		},
 	];
 	const connections = { Source: { main: [[{ node: 'Ksher', type: NodeConnectionTypes.Main, index: 0 }]] } };
@@ -175,6 +179,7 @@ export async function runKsherNode(options: {
 	return {
 		status: run.status,
 		items: output.map((o) => o.json),
+		errorItems: (task?.data?.main?.[1] ?? []).map((o) => o.json),
 		pairedItems: output.map((o) => o.pairedItem),
 		error: error && { message: error.message, description: error.description, itemIndex: error.context?.itemIndex, name: error.name },
 		run,

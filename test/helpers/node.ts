@@ -17,12 +17,13 @@ export function simulatorCredentials(h: SimulatorHarness, overrides: IDataObject
 }
 
 /** Runs the Ksher node against the simulator: one item per entry of `rows`, parameters may be expressions. */
-export function runNode(h: SimulatorHarness, parameters: IDataObject, options: { rows?: IDataObject[]; continueOnFail?: boolean; credentials?: IDataObject; typeVersion?: number } = {}): Promise<NodeRun> {
+export function runNode(h: SimulatorHarness, parameters: IDataObject, options: { rows?: IDataObject[]; continueOnFail?: boolean; onError?: 'continueRegularOutput' | 'continueErrorOutput'; credentials?: IDataObject; typeVersion?: number } = {}): Promise<NodeRun> {
 	return runKsherNode({
 		credentials: (options.credentials ?? simulatorCredentials(h)) as ICredentialDataDecryptedObject,
 		parameters: parameters as never,
 		items: options.rows,
 		continueOnFail: options.continueOnFail,
+		onError: options.onError,
 		typeVersion: options.typeVersion,
 	});
 }

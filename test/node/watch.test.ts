@@ -164,4 +164,23 @@ describe('Payment → Watch for Changes', () => {
 		const tolerant = await runNode(h, watch(), { rows, continueOnFail: true });
 		expect(tolerant.items.map((i) => i.event ?? 'error')).toEqual(['error', 'paid']);
 	});
+
+	it('a state stored as null counts as never watched, and previousWatchState gives back that null (the compare-and-set matches the cell)', async () => {
+		const { orderNo } = await h.createOrder();
+		await h.payOrder(orderNo);
+		for (const stored of [null, '']) {
+			const result = await runNode(h, watch(), { rows: [{ orderNumber: orderNo, watchState: stored }] });
+			expect(result.items.map((i) => [i.event, i.previousWatchState])).toEqual([['paid', stored]]);
+		}
+	});
+
+	it('with the error output (as the example), an order Ksher does not know goes there with the reason, and the other rows still run', async () => {
+		const { orderNo } = await h.createOrder();
+		await h.payOrder(orderNo);
+		const result = await runNode(h, watch(), { rows: [{ orderNumber: 'NO-SUCH-ORDER', watchState: '' }, { orderNumber: orderNo, watchState: '' }], onError: 'continueErrorOutput' });
+		expect(result.status).toBe('success');
+		expect(result.items.map((i) => [i.orderNumber, i.event])).toEqual([[orderNo, 'paid']]);
+		// The failed row as it came in, with what went wrong and what to do.
+		expect(result.errorItems).toEqual([{ orderNumber: 'NO-SUCH-ORDER', watchState: '', error: expect.stringMatching(/NO-SUCH-ORDER.*\[ORDER_NOT_EXIST\]/), details: expect.objectContaining({ orderNumber: 'NO-SUCH-ORDER', code: 'ORDER_NOT_EXIST', solution: expect.any(String) }) }]);
+	});
 });

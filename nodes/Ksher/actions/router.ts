@@ -86,7 +86,12 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 		} catch (error) {
 			const orderNumber = orderNumberOrNull(this, itemIndex);
 			if (!this.continueOnFail() && !asTool) throw toNodeError(this.getNode(), error, itemIndex, orderNumber);
-			results[itemIndex] = [{ json: { orderNumber, ...errorOutput(error, orderNumber) }, pairedItem: { item: itemIndex } }];
+			const { error: message, ...details }: IDataObject = { orderNumber, ...errorOutput(error, orderNumber) };
+			// With On Error "Continue (using error output)", n8n sends an item to the error output when
+			// its JSON holds only `error`, `message` and `details`, and adds the input row's fields to it;
+			// otherwise the item carries every field at the top, as Continue On Fail always gave.
+			const toErrorOutput = this.getNode().onError === 'continueErrorOutput' && !asTool;
+			results[itemIndex] = [{ json: toErrorOutput ? { error: message, details } : { error: message, ...details }, pairedItem: { item: itemIndex } }];
 		}
 	});
 	return [results.flat()];

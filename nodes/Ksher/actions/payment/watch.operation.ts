@@ -71,7 +71,9 @@ export const execute: OperationRunner = async (ctx, client, itemIndex) => {
 	const { changes } = watchChanges(previous, { result, paidAt: ksherTimeToIso(data.time_end), totalMinor, refunds }, now);
 
 	const base = { orderNumber, ...orderFields(data) };
-	let before = typeof given === 'string' ? given : previous ? formatWatchState(previous) : '';
+	// Exactly what the row held (null stays null, "" stays ""), so that a compare-and-set on the
+	// stored cell matches it: n8n's Data Table compares null as IS NULL and "" as = ''.
+	let before: string | null = given === null || typeof given === 'string' ? given : previous ? formatWatchState(previous) : '';
 	return changes.map((change) => {
 		const item = changeItem(client.appId, base, change, before);
 		before = String(item.watchState);
@@ -79,7 +81,7 @@ export const execute: OperationRunner = async (ctx, client, itemIndex) => {
 	});
 };
 
-function changeItem(appId: string, base: IDataObject, change: WatchChange, previousWatchState: string): IDataObject {
+function changeItem(appId: string, base: IDataObject, change: WatchChange, previousWatchState: string | null): IDataObject {
 	const item: IDataObject = { event: change.event, ...base };
 	const refundNumber = change.refund?.mch_refund_no || null;
 	if (change.event === 'refunded') {
