@@ -1,12 +1,25 @@
 import { NodeConnectionTypes, type IExecuteFunctions, type INodeExecutionData, type INodeType, type INodeTypeDescription } from 'n8n-workflow';
 
 import { TIMEOUTS } from '../protocol';
+import { PACKAGE_DESCRIPTION } from '../adapters/descriptions';
 import { testKsherCredentials } from '../adapters/credentialTest';
 import * as account from './actions/account/Account.resource';
 import { DEFAULT_CONCURRENCY, MAX_CONCURRENCY } from './actions/batch';
 import * as payment from './actions/payment/Payment.resource';
 import * as refund from './actions/refund/Refund.resource';
 import { router } from './actions/router';
+
+/**
+ * The operation as the editor's action list names it ("Create a refund"), not its raw values
+ * ("create: refund"), under the node on the canvas.
+ */
+const OPERATION_SUBTITLE = `={{ ${JSON.stringify(
+	Object.fromEntries(
+		[...account.description, ...payment.description, ...refund.description]
+			.filter((p) => p.name === 'operation')
+			.flatMap((p) => (p.options as Array<{ value: string; action?: string }>).map((o) => [`${String(p.displayOptions?.show?.resource)}:${o.value}`, o.action])),
+	),
+)}[$parameter["resource"] + ":" + $parameter["operation"]] }}`;
 
 /** The node is its description and a router: each resource file brings its operations and their fields. */
 export class Ksher implements INodeType {
@@ -21,8 +34,8 @@ export class Ksher implements INodeType {
 		defaultVersion: 2,
 		// The editor opens this as given; the codex link gets `?utm_source=…` appended after its #section, which breaks it.
 		documentationUrl: 'https://github.com/n8n-nodes-ksher/n8n-nodes-ksher#ksher-node',
-		subtitle: '={{$parameter["operation"] + ": " + $parameter["resource"]}}',
-		description: 'Take payments with Ksher Gateway Pay: payment links, payment status, refunds and cancellations',
+		subtitle: OPERATION_SUBTITLE,
+		description: PACKAGE_DESCRIPTION,
 		defaults: { name: 'Ksher' },
 		usableAsTool: true,
 		inputs: [NodeConnectionTypes.Main],

@@ -24,6 +24,7 @@ import { clientFromCredentials, readCredentials, verificationKey } from '../adap
 import { ksherTimeToIso, majorAmount, orderFields } from '../adapters/format';
 import { testKsherCredentials } from '../adapters/credentialTest';
 import { n8nTransport } from '../adapters/transport';
+import { PACKAGE_DESCRIPTION } from '../adapters/descriptions';
 import { keepMarkedUntilAnswered, settledWithin, whenAnswered } from './answer';
 import { ledgerFor, type StoredMemory } from './ledger';
 
@@ -89,8 +90,9 @@ export class KsherTrigger implements INodeType {
 		version: 1,
 		// The editor opens this as given; the codex link gets `?utm_source=…` appended after its #section, which breaks it.
 		documentationUrl: 'https://github.com/n8n-nodes-ksher/n8n-nodes-ksher#ksher-trigger',
-		subtitle: '={{$parameter["events"].join(", ")}}',
-		description: 'Starts the workflow when Ksher notifies a payment, after verifying Ksher\'s signature',
+		// The events as the editor names them ("Payment Paid"), not their raw values.
+		subtitle: '={{ $parameter["events"].map((e) => ({ any: "Any Verified Notification", paid: "Payment Paid", refunded: "Payment Refunded" })[e] || e).join(", ") }}',
+		description: PACKAGE_DESCRIPTION,
 		defaults: { name: 'Ksher Trigger' },
 		inputs: [],
 		outputs: [NodeConnectionTypes.Main],
@@ -101,7 +103,7 @@ export class KsherTrigger implements INodeType {
 		properties: [
 			{
 				displayName:
-					'Copy the Production URL above into Create Payment\'s Notify URL (or your Ksher settings). The workflow must be active for Ksher\'s calls to reach it. Ksher notifies successful payments only: for refunds, and payments Ksher did not notify, use the Ksher node\'s Payment → Watch for Changes on a schedule (see the README).',
+					'Copy the Production URL above into Create Payment\'s Notify URL: Ksher takes the notify URL with each payment. The workflow must be active (published) for Ksher\'s calls to reach it. Ksher notifies successful payments only; refunds, and payments Ksher did not notify, come from the Ksher node\'s Payment → Watch for Changes on a schedule. <a href="https://github.com/n8n-nodes-ksher/n8n-nodes-ksher#ksher-trigger" target="_blank">How the trigger works</a>',
 				name: 'setupNotice',
 				type: 'notice',
 				default: '',
@@ -114,7 +116,11 @@ export class KsherTrigger implements INodeType {
 				options: [
 					{ name: 'Any Verified Notification', value: 'any', description: 'Every notification with a valid Ksher signature, whatever its result' },
 					{ name: 'Payment Paid', value: 'paid', description: 'A customer paid (Ksher result SUCCESS)' },
-					{ name: 'Payment Refunded', value: 'refunded', description: 'A payment was refunded (Ksher result REFUND)' },
+					{
+						name: 'Payment Refunded',
+						value: 'refunded',
+						description: 'Ksher does not send refund notifications today (it notifies successful payments only): use the Ksher node\'s Payment → Watch for Changes for refunds. Handled in case Ksher sends one (result REFUND).',
+					},
 				],
 				default: ['paid', 'refunded'],
 			},

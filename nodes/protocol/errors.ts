@@ -1,4 +1,5 @@
 import { KSHER_ERROR_CODES } from './errorCodes';
+import { ERROR_WORDS } from './errorWords';
 
 /**
  * Typed errors of the protocol core. Each carries what a person needs to act: what
@@ -82,11 +83,15 @@ export interface ErrorExplanation {
 	known: boolean;
 }
 
+const own = (table: object, code: string) => Object.prototype.hasOwnProperty.call(table, code);
+
+/** What a Ksher error code means and what to do: in plain words where we have them (errorWords.ts), else Ksher's table. */
 export function explainErrorCode(code: string): ErrorExplanation {
-	const info = Object.prototype.hasOwnProperty.call(KSHER_ERROR_CODES, code) ? KSHER_ERROR_CODES[code] : undefined;
+	if (own(ERROR_WORDS, code)) return { code, ...ERROR_WORDS[code], known: true };
+	const info = own(KSHER_ERROR_CODES, code) ? KSHER_ERROR_CODES[code] : undefined;
 	if (info) {
-		const reason = info.reason && info.reason !== info.description ? ` (${info.reason.replace(/\.$/, '')})` : '';
-		return { code, description: `${info.description.replace(/\.$/, '')}${reason}`, solution: info.solution, known: true };
+		const capitalised = info.description.charAt(0).toUpperCase() + info.description.slice(1);
+		return { code, description: capitalised.replace(/\.$/, ''), solution: info.solution, known: true };
 	}
 	return {
 		code,
@@ -118,8 +123,10 @@ const words = (text: string) => text.toLowerCase().replace(/[^a-z0-9]+/g, ' ').t
 /** Builds the error for a Ksher answer that says the call failed. */
 export function apiErrorFrom(endpoint: string, code: string, ksherMessage: string): KsherApiError {
 	const explained = explainErrorCode(code);
-	// Ksher's own words only when they add something to the table's explanation.
-	const adds = ksherMessage && ksherMessage !== code && !words(explained.description).includes(words(ksherMessage));
+	// Ksher's own words only when they add something to the explanation or to Ksher's table.
+	const table = own(KSHER_ERROR_CODES, code) ? KSHER_ERROR_CODES[code] : undefined;
+	const known = [explained.description, table?.description ?? '', table?.reason ?? ''].map(words);
+	const adds = ksherMessage && ksherMessage !== code && !known.some((text) => text.includes(words(ksherMessage)));
 	const said = adds ? ` (Ksher: "${ksherMessage}")` : '';
 	return new KsherApiError(
 		code,

@@ -4,6 +4,7 @@ export * from './canonical';
 export * from './channels';
 export * from './client';
 export * from './errorCodes';
+export * from './errorWords';
 export * from './errors';
 export * from './hosts';
 export * from './keys';

@@ -51,7 +51,7 @@ export async function agentSteps(ctx: { n8n: N8nInstance; work: string; sim: Sim
 
 	await step('AI Agent → Ksher Tool: a refused call comes back to the agent as text it can act on, not a failed run', async () => {
 		const output = await agentOutput('ksherAgentRun002');
-		assert(/already used/i.test(output) && output.includes(order) && output.includes('Use a new order no'), `the agent saw: ${output.slice(0, 600)}`);
+		assert(/already used/i.test(output) && output.includes(order) && output.includes('Every payment link needs its own order number'), `the agent saw: ${output.slice(0, 600)}`);
 		return output.split('\n')[1]?.slice(0, 160) ?? output.slice(0, 160);
 	});
 

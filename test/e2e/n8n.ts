@@ -138,6 +138,8 @@ export interface N8nInstance {
 	cli: (args: string[]) => Promise<{ code: number; stdout: string; stderr: string }>;
 	start: () => Promise<void>;
 	stop: () => Promise<void>;
+	/** The running n8n's process id (undefined while stopped). */
+	pid: () => number | undefined;
 	logFile: string;
 }
 
@@ -234,7 +236,7 @@ export async function createN8n(install: N8nInstall, userFolder: string, filesDi
 		child.on('exit', (code) => (exited = code ?? 1));
 		const started = Date.now();
 		for (;;) {
-			if (exited !== null) throw new Error(`n8n exited with ${exited} while starting; see ${logFile}`);
+			if (exited !== null) throw new Error(`n8n exited with ${exited} while starting: ${firstRealError(readFileSync(logFile, 'utf8'))} (see ${logFile})`);
 			if (Date.now() - started > 180_000) throw new Error(`n8n did not become ready within 180 s; see ${logFile}`);
 			const ready = await fetch(`${url}/healthz/readiness`).then(
 				(r) => r.status === 200,
@@ -251,7 +253,7 @@ export async function createN8n(install: N8nInstall, userFolder: string, filesDi
 		if (proc) await stopChild(proc);
 	};
 
-	return { url, port, userFolder, env, cli, start, stop, logFile };
+	return { url, port, userFolder, env, cli, start, stop, pid: () => child?.pid, logFile };
 }
 
 /** SIGTERM, then SIGKILL after 15 s; resolves once the process has exited. */
@@ -267,6 +269,17 @@ export function stopChild(child: ChildProcess): Promise<void> {
 	});
 }
 
+/**
+ * The line that says what went wrong in n8n's output (the first error, not the tail of a stack):
+ * e.g. "Cannot find module …/Ksher.node.js" rather than "at Module._load (…)".
+ */
+export function firstRealError(output: string): string {
+	const lines = output.split('\n').map((l) => l.trim()).filter(Boolean);
+	const noise = /^at |^\^|^node:internal|Python task runner|deprecat|^Node\.js v|isolated-vm|EBADENGINE/i;
+	const found = lines.find((l) => !noise.test(l) && /(error|cannot|unrecognized|not found|failed|refused|denied|permission|EADDRINUSE|ENOENT)/i.test(l));
+	return (found ?? lines.filter((l) => !noise.test(l)).slice(-1)[0] ?? 'no output').slice(0, 400);
+}
+
 /** The JSON document `n8n execute --rawOutput` prints among its log lines. */
 export function parseExecuteOutput(stdout: string): Record<string, unknown> {
 	const lines = stdout.split('\n');
@@ -276,6 +289,6 @@ export function parseExecuteOutput(stdout: string): Record<string, unknown> {
 		last = i;
 		break;
 	}
-	if (first < 0 || last < first) throw new Error(`no execution JSON in the output:\n${stdout.slice(-2000)}`);
+	if (first < 0 || last < first) throw new Error(`n8n printed no execution: ${firstRealError(stdout)}`);
 	return JSON.parse(lines.slice(first, last + 1).join('\n')) as Record<string, unknown>;
 }

@@ -53,7 +53,7 @@ const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt
  * Email node really sends and nothing leaves the machine. Messages are kept in memory
  * and, when `dir` is given, written there as .eml files.
  */
-export async function startSmtpSink(options: { dir?: string; host?: string } = {}): Promise<SmtpSink> {
+export async function startSmtpSink(options: { dir?: string; host?: string; viewerPort?: number } = {}): Promise<SmtpSink> {
 	const host = options.host ?? '127.0.0.1';
 	const mails: ReceivedMail[] = [];
 	if (options.dir) mkdirSync(options.dir, { recursive: true });
@@ -148,7 +148,8 @@ export async function startSmtpSink(options: { dir?: string; host?: string } = {
 <style>body{font-family:system-ui,sans-serif;max-width:50rem;margin:2rem auto;padding:0 1rem}article{border:1px solid #ddd;border-radius:.4rem;padding:0 1rem;margin:1rem 0}pre{white-space:pre-wrap}</style>
 <h1>Received emails (${mails.length})</h1>${rows || '<p>No email yet. Pay a checkout link and this page refreshes by itself.</p>'}`);
 	});
-	await new Promise<void>((resolve) => viewer.listen(0, host, resolve));
+	// A fixed viewer port (the demo's) keeps the links on earlier pages working across restarts.
+	await new Promise<void>((resolve) => viewer.listen(options.viewerPort ?? 0, host, resolve));
 	return {
 		host,
 		port: (server.address() as AddressInfo).port,

@@ -58,11 +58,11 @@ export function refundSheetForReal(filesDir: string): Workflow {
 }
 
 /** The refund queue (pointed at this n8n's table, every `seconds` instead of 10 minutes) and the approval example. */
-export function refundWorkflows(queueTableId: string, seconds: number): Workflow[] {
+export function refundWorkflows(queueTableId: string, seconds?: number): Workflow[] {
 	const queue = loadExample('refund-queue-data-table.json');
 	for (const node of queue.nodes) {
 		if (node.type === 'n8n-nodes-base.dataTable') node.parameters.dataTableId = { __rl: true, mode: 'id', value: queueTableId };
-		if (node.type === 'n8n-nodes-base.scheduleTrigger') node.parameters.rule = { interval: [{ field: 'seconds', secondsInterval: seconds }] };
+		if (node.type === 'n8n-nodes-base.scheduleTrigger' && seconds) node.parameters.rule = { interval: [{ field: 'seconds', secondsInterval: seconds }] };
 	}
 	return [queue, loadExample('refund-with-approval.json')];
 }
@@ -71,12 +71,12 @@ export function refundWorkflows(queueTableId: string, seconds: number): Workflow
  * The two watch examples, pointed at this n8n's Data Table (users pick theirs in the node) and,
  * for a test that cannot wait 5 minutes per run, scheduled every `seconds` instead.
  */
-export function watchWorkflows(tableId: string, seconds: number): Workflow[] {
+export function watchWorkflows(tableId: string, seconds?: number): Workflow[] {
 	const record = loadExample('record-paid-orders.json');
 	const watch = loadExample('watch-orders-email-refunds.json');
 	for (const node of [...record.nodes, ...watch.nodes]) {
 		if (node.type === 'n8n-nodes-base.dataTable') node.parameters.dataTableId = { __rl: true, mode: 'id', value: tableId };
-		if (node.type === 'n8n-nodes-base.scheduleTrigger') node.parameters.rule = { interval: [{ field: 'seconds', secondsInterval: seconds }] };
+		if (node.type === 'n8n-nodes-base.scheduleTrigger' && seconds) node.parameters.rule = { interval: [{ field: 'seconds', secondsInterval: seconds }] };
 	}
 	return [record, watch];
 }

@@ -1,3 +1,4 @@
+import { Ksher } from '../../nodes/Ksher/Ksher.node';
 import { runNode } from '../helpers/node';
 import { startHarness, type SimulatorHarness } from '../helpers/simulator';
 
@@ -15,6 +16,9 @@ describe('Account → Get', () => {
 		const [account] = result.items;
 		expect(account).toMatchObject({ appId: h.sim.info.appid, merchantName: 'Ksher Simulator Merchant', accountType: 'Test', businessMode: 'online', allowPartialRefunds: true, currency: 'THB', timeZone: '+07:00' });
 		expect(account.channels).toEqual(expect.arrayContaining([{ channel: 'promptpay', channelName: 'PromptPay', settlement: 'T+1', singleOrderLimit: null, dailyLimit: null }]));
+		// Which fields Ksher's signature covers is said in the item, not as a warning in the editor.
+		expect(account.signedByKsher).toEqual(['merchantId', 'accountType', 'businessMode']);
+		expect(new Ksher().description.properties.filter((p) => p.type === 'notice' && JSON.stringify(p.displayOptions).includes('account'))).toEqual([]);
 		expect(account.raw).toBeUndefined();
 		const raw = await runNode(h, { resource: 'account', operation: 'get', simplify: false });
 		expect(raw.items[0].raw).toMatchObject({ mch_appid: h.sim.info.appid, allow_partial_refund: 'Y' });

@@ -35,8 +35,8 @@ describe('as an AI Agent\'s tool', () => {
 		expect(again.items).toEqual([
 			{
 				orderNumber,
-				error: `Create Payment failed for order ${orderNumber}: The merchant order no already used [KSHER_DUPLICATED_ORDERNO]`,
-				solution: 'Use a new order no to make the order again.',
+				error: `Create Payment failed for order ${orderNumber}: This order number was already used for another payment [KSHER_DUPLICATED_ORDERNO]`,
+				solution: expect.stringMatching(/^Every payment link needs its own order number/),
 				code: 'KSHER_DUPLICATED_ORDERNO',
 			},
 		]);

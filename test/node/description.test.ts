@@ -70,3 +70,39 @@ describe('one home for each rule', () => {
 		expect(offered.sort()).toEqual(runnable.sort());
 	});
 });
+
+describe('words in the editor', () => {
+	/** The subtitle n8n shows under a node on the canvas, for these parameters. */
+	const subtitle = (template: unknown, parameters: Record<string, unknown>) => {
+		const expression = String(template).replace(/^=\{\{/, '').replace(/\}\}$/, '');
+		return new Function('$parameter', `return ${expression};`)(parameters) as string;
+	};
+
+	it('the canvas shows each operation by its action name, not its raw values', () => {
+		const description = new Ksher().description;
+		const operations = description.properties.filter((p) => p.name === 'operation');
+		for (const selector of operations) {
+			for (const option of selector.options as Array<{ value: string; action: string }>) {
+				expect(subtitle(description.subtitle, { resource: selector.displayOptions?.show?.resource?.[0], operation: option.value })).toBe(option.action);
+			}
+		}
+		expect(subtitle(description.subtitle, { resource: 'refund', operation: 'create' })).toBe('Create a refund');
+	});
+
+	it('the trigger shows its events by name', () => {
+		expect(subtitle(new KsherTrigger().description.subtitle, { events: ['paid', 'refunded'] })).toBe('Payment Paid, Payment Refunded');
+	});
+
+	it('both nodes describe the package (n8n\'s node search shows one description for both)', () => {
+		expect(new KsherTrigger().description.description).toBe(new Ksher().description.description);
+		expect(new Ksher().description.description).toMatch(/payment links.*refunds.*verified payments/);
+	});
+
+	it('the trigger\'s notice links to the README and does not send people to Ksher settings for the Notify URL', () => {
+		const notice = new KsherTrigger().description.properties.find((p) => p.type === 'notice')!;
+		expect(notice.displayName).toContain('href="https://github.com/n8n-nodes-ksher/n8n-nodes-ksher#ksher-trigger"');
+		expect(notice.displayName).not.toMatch(/Ksher settings|see the README\)/);
+		const refunded = (new KsherTrigger().description.properties.find((p) => p.name === 'events')!.options as Array<{ value: string; description: string }>).find((o) => o.value === 'refunded')!;
+		expect(refunded.description).toMatch(/does not send refund notifications/);
+	});
+});

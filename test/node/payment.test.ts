@@ -139,10 +139,10 @@ describe('Payment → Create', () => {
 		expect(again.status).toBe('error');
 		expect(again.error?.name).toBe('NodeApiError');
 		// In the user's words (the operation, their order number), each thing said once.
-		expect(again.error?.message).toBe(`Create Payment failed for order ${orderNumber}: The merchant order no already used [KSHER_DUPLICATED_ORDERNO] [item 0]`);
-		expect(again.error?.description).toBe('Use a new order no to make the order again.');
+		expect(again.error?.message).toBe(`Create Payment failed for order ${orderNumber}: This order number was already used for another payment [KSHER_DUPLICATED_ORDERNO] [item 0]`);
+		expect(again.error?.description).toMatch(/^Every payment link needs its own order number/);
 		const tolerant = await runNode(h, createParams(orderNumber), { continueOnFail: true });
-		expect(tolerant.items[0]).toMatchObject({ orderNumber, error: `Create Payment failed for order ${orderNumber}: The merchant order no already used [KSHER_DUPLICATED_ORDERNO]`, code: 'KSHER_DUPLICATED_ORDERNO' });
+		expect(tolerant.items[0]).toMatchObject({ orderNumber, error: `Create Payment failed for order ${orderNumber}: This order number was already used for another payment [KSHER_DUPLICATED_ORDERNO]`, code: 'KSHER_DUPLICATED_ORDERNO' });
 	});
 });
 
@@ -231,7 +231,7 @@ describe('Payment → Get and Cancel', () => {
 		expect(result.items).toHaveLength(4);
 		expect(result.pairedItems).toEqual([{ item: 0 }, { item: 1 }, { item: 2 }, { item: 3 }]);
 		expect(result.items[0]).toMatchObject({ orderNumber: good.orderNo, status: 'pending' });
-		expect(result.items[1]).toMatchObject({ orderNumber: 'does-not-exist', code: 'ORDER_NOT_EXIST', error: expect.stringContaining('This order does not exist'), solution: expect.any(String) });
+		expect(result.items[1]).toMatchObject({ orderNumber: 'does-not-exist', code: 'ORDER_NOT_EXIST', error: expect.stringContaining('Ksher has no payment with this order number'), solution: expect.any(String) });
 		expect(result.items[2]).toMatchObject({ orderNumber: 'has space', field: 'Order Number', error: expect.stringContaining('contains spaces'), solution: expect.any(String) });
 		expect(result.items[3]).toMatchObject({ orderNumber: good.orderNo, status: 'pending' });
 	});

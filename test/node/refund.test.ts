@@ -90,7 +90,7 @@ describe('Refund → Create', () => {
 			await h.control('/fail', { mch_order_no: orderNo });
 			return orderNo;
 		}, /payment failed/],
-		['unknown', async () => 'no-such-order', /This order does not exist/],
+		['unknown', async () => 'no-such-order', /Ksher has no payment with this order number/],
 	])('refuses a %s order with a clear error', async (_name, prepare, message) => {
 		const orderNo = await prepare();
 		const result = await runNode(h, refund(orderNo, { refundAmount: '10' }));

@@ -129,8 +129,8 @@ describe('KsherClient', () => {
 		const error = (await failure()) as KsherApiError;
 		expect(error).toBeInstanceOf(KsherApiError);
 		expect(error.code).toBe('KSHER_INVALID_REFUND_BALANCE');
-		expect(error.message).toMatch(/balance amount of this order/);
-		expect(error.solution).toBe('Check the amount to refund.');
+		expect(error.message).toMatch(/more than what remains of this payment/);
+		expect(error.solution).toMatch(/^Refund at most what remains/);
 	});
 
 	it('turns a verified result FAIL into a Ksher error using err_code', async () => {
@@ -139,7 +139,7 @@ describe('KsherClient', () => {
 		);
 		const error = (await failure('gateway_order_query')) as KsherApiError;
 		expect(error.code).toBe('ORDER_NOT_EXIST');
-		expect(error.message).toMatch(/This order does not exist/);
+		expect(error.message).toMatch(/Ksher has no payment with this order number/);
 		expect(error.message).toMatch(/order not found/);
 	});
 

@@ -1,4 +1,4 @@
-import { apiErrorFrom, explainErrorCode, KSHER_ERROR_CODES } from '../../nodes/protocol';
+import { apiErrorFrom, ERROR_WORDS, explainErrorCode, KSHER_ERROR_CODES } from '../../nodes/protocol';
 import table from '../fixtures/error-codes.json';
 
 describe('Ksher error codes', () => {
@@ -12,12 +12,24 @@ describe('Ksher error codes', () => {
 
 	it.each(table.map((row) => [row.code, row] as const))('%s becomes a message with what happened and the solution', (code, row) => {
 		const error = apiErrorFrom('order_refund', code, 'raw text from Ksher');
+		// In plain words where the package has them, else Ksher's table.
+		const words = ERROR_WORDS[code] ?? { description: row.description, solution: row.solution };
 		expect(error.code).toBe(code);
-		expect(error.message).toContain(row.description.replace(/\.$/, ''));
+		expect(error.message.toLowerCase()).toContain(words.description.replace(/\.$/, '').toLowerCase());
 		expect(error.message).toContain(`[${code}]`);
 		expect(error.message).toContain('raw text from Ksher');
-		expect(error.solution).toBe(row.solution);
+		expect(error.solution).toBe(words.solution);
+		// Ksher's terse "reason" is not repeated beside the explanation.
+		if (row.reason !== row.description) expect(error.message).not.toContain(`(${row.reason.replace(/\.$/, '')})`);
 		expect(error.mayHaveSucceeded).toBe(false);
+	});
+
+	it('the plain words are for codes of Ksher\'s table, and say something Ksher\'s words did not', () => {
+		for (const [code, words] of Object.entries(ERROR_WORDS)) {
+			expect(KSHER_ERROR_CODES[code]).toBeDefined();
+			expect(words.solution).not.toMatch(/mch order no|order no\b/i);
+		}
+		expect(apiErrorFrom('gateway_order_query', 'ORDER_NOT_EXIST', 'Not found this order').message).toBe('The payment lookup failed: Ksher has no payment with this order number [ORDER_NOT_EXIST]');
 	});
 
 	it('unknown codes still give a clear message with the raw code', () => {

@@ -3,16 +3,9 @@ import { type IDataObject, type INodeProperties, updateDisplayOptions } from 'n8
 import { channelName } from '../../../protocol';
 import { simplifyField, type OperationRunner } from '../common';
 
-const properties: INodeProperties[] = [
-	{
-		displayName:
-			'Ksher signs only part of this answer (mobile, merchant ID, account type, business mode): the channels, limits and refund settings come unsigned over HTTPS from Ksher\'s host',
-		name: 'accountNotice',
-		type: 'notice',
-		default: '',
-	},
-	simplifyField(),
-];
+// Ksher signs only part of this answer; that fact is in the README and in the item
+// (signedByKsher), not a warning in the editor the user can do nothing about.
+const properties: INodeProperties[] = [simplifyField()];
 
 export const description = updateDisplayOptions({ show: { resource: ['account'], operation: ['get'] } }, properties);
 
@@ -42,6 +35,9 @@ export function accountSummary(data: Record<string, unknown>): IDataObject {
 			singleOrderLimit: limit(c.single_order_limit),
 			dailyLimit: limit(c.day_sum_limit),
 		})),
+		// Ksher's signature covers mobile, merchant ID, account type and business mode (and the nonce);
+		// the channels, limits and refund settings arrive unsigned over HTTPS from Ksher's host.
+		signedByKsher: ['merchantId', 'accountType', 'businessMode'],
 	};
 }
 
