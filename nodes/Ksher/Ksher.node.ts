@@ -7,6 +7,7 @@ import * as account from './actions/account/Account.resource';
 import { DEFAULT_CONCURRENCY, MAX_CONCURRENCY } from './actions/batch';
 import * as payment from './actions/payment/Payment.resource';
 import * as refund from './actions/refund/Refund.resource';
+import * as settlement from './actions/settlement/Settlement.resource';
 import { router } from './actions/router';
 
 /**
@@ -15,7 +16,7 @@ import { router } from './actions/router';
  */
 const OPERATION_SUBTITLE = `={{ ${JSON.stringify(
 	Object.fromEntries(
-		[...account.description, ...payment.description, ...refund.description]
+		[...account.description, ...payment.description, ...refund.description, ...settlement.description]
 			.filter((p) => p.name === 'operation')
 			.flatMap((p) => (p.options as Array<{ value: string; action?: string }>).map((o) => [`${String(p.displayOptions?.show?.resource)}:${o.value}`, o.action])),
 	),
@@ -51,12 +52,14 @@ export class Ksher implements INodeType {
 					{ name: 'Account', value: 'account' },
 					{ name: 'Payment', value: 'payment' },
 					{ name: 'Refund', value: 'refund' },
+					{ name: 'Settlement', value: 'settlement' },
 				],
 				default: 'payment',
 			},
 			...account.description,
 			...payment.description,
 			...refund.description,
+			...settlement.description,
 			{
 				displayName: 'Options',
 				name: 'options',

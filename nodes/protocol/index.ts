@@ -12,6 +12,7 @@ export * from './notification';
 export * from './refunds';
 export * from './refundAmounts';
 export * from './refundPlan';
+export * from './settlements';
 export * from './signature';
 export * from './transport';
 export * from './validation';

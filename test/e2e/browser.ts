@@ -4,6 +4,9 @@ import { join } from 'path';
 
 import { chromium, type Browser, type Page } from 'playwright-core';
 
+import { PACKAGE_DESCRIPTION } from '../../nodes/adapters/descriptions';
+import { checkDocsImage } from './docsImages';
+import type { N8nLine } from './n8n';
 import { ensureDebianCommand } from './services';
 import { assert, log, step, waitFor } from './steps';
 
@@ -22,7 +25,18 @@ export interface BrowserInput {
 	/** Example workflows (id → name) to open; `panelWorkflow` holds the "Create Payment" node. */
 	workflows: Record<string, string>;
 	panelWorkflow: string;
+	/** The workflow the README shows (the receipt-and-record one), and the refund sheet whose Refund panel it shows. */
+	receiptWorkflow: string;
+	refundSheetWorkflow: string;
 	artifactsDir: string;
+	/** The README's pictures are checked against this line's editor (2). */
+	line: N8nLine;
+	/**
+	 * The watch path as the README tells it: import the example file in the editor, save, pick the
+	 * Data Table in its two Data Table nodes, run; `refundedOrder` makes a watched order refunded
+	 * since its stored state, and the refund email must arrive.
+	 */
+	watch: { exampleFile: string; tables: { orders: string; refunds: string }; refundedOrder: () => Promise<string>; mailSubjects: () => string[] };
 }
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
@@ -66,6 +80,11 @@ export async function browserSteps(input: BrowserInput): Promise<void> {
 		await page.screenshot({ path: file, fullPage: false });
 		return file;
 	};
+	const docsImages: string[] = [];
+	/** A README picture: checked against docs/images/ on the 2.x line (whose editor it shows). */
+	const docsImage = (name: string, file: string) => {
+		if (input.line === '2') docsImages.push(checkDocsImage(name, file));
+	};
 	try {
 		const started = await step('browser: Debian\'s Chromium starts under playwright-core', async () => {
 			browser = await launchBrowser();
@@ -97,9 +116,14 @@ export async function browserSteps(input: BrowserInput): Promise<void> {
 				await page.reload();
 				return undefined;
 			}, 30_000);
-			const receipt = (await page.locator('article', { hasText: subject }).textContent()) ?? '';
+			const article = page.locator('article', { hasText: subject });
+			const receipt = (await article.textContent()) ?? '';
 			assert(receipt.includes('Paid with: PromptPay') && receipt.includes('150.50 THB'), `the receipt reads: ${receipt}`);
+			assert(!/T\d\d:\d\d:\d\d\+07:00/.test(receipt), `the receipt shows a raw time stamp: ${receipt}`);
 			await screenshot(page, 'mail-page');
+			const emailShot = join(input.artifactsDir, 'receipt-email.png');
+			await article.screenshot({ path: emailShot });
+			docsImage('receipt-email.png', emailShot);
 			return `"${subject}" with "Paid with: PromptPay"`;
 		});
 
@@ -124,6 +148,41 @@ export async function browserSteps(input: BrowserInput): Promise<void> {
 			return opened.join('; ');
 		});
 
+		await step('browser: the node search shows the package\'s description (not the trigger\'s) for Ksher', async () => {
+			await page.goto(`${input.editorUrl}/workflow/new`);
+			await page.locator('[data-test-id="node-creator-plus-button"]').first().click();
+			await page.keyboard.type('Ksher');
+			const entry = page.getByText(PACKAGE_DESCRIPTION).first();
+			await entry.waitFor({ timeout: 15_000 });
+			const shown = (await page.locator('body').innerText()).includes('Starts the workflow when Ksher notifies');
+			assert(!shown, 'the old trigger description is still shown');
+			await screenshot(page, 'node-search');
+			return `"${PACKAGE_DESCRIPTION}"`;
+		});
+
+		await step('browser: the README\'s pictures: the receipt workflow, and the refund-sheet example\'s Refund → Create panel', async () => {
+			await page.goto(`${input.editorUrl}/workflow/${input.receiptWorkflow}`);
+			await page.locator('[data-test-id="canvas-node"]').first().waitFor({ timeout: 30_000 });
+			// 2.41 opens a "Production Checklist" over a published workflow: closed, as a user would.
+			const checklist = page.getByText('Production Checklist');
+			if (await checklist.isVisible().catch(() => false)) {
+				await checklist.locator('xpath=ancestor::*[.//button][1]').locator('button').first().click();
+				await checklist.waitFor({ state: 'hidden', timeout: 5_000 }).catch(() => undefined);
+			}
+			await page.waitForTimeout(1000);
+			docsImage('receipt-workflow.png', await screenshot(page, 'receipt-workflow'));
+			const nodes = (await page.locator('[data-test-id="canvas-node"]').allInnerTexts()).map((t) => t.split('\n')[0]).join(', ');
+			await page.goto(`${input.editorUrl}/workflow/${input.refundSheetWorkflow}`);
+			const refundNode = page.locator('[data-test-id="canvas-node"]', { hasText: 'Refund' }).first();
+			await refundNode.waitFor({ timeout: 30_000 });
+			await refundNode.dblclick();
+			await page.locator('[data-test-id="parameter-input-whatToRefund"]').waitFor({ timeout: 15_000 });
+			await page.waitForTimeout(800);
+			docsImage('refund-create-panel.png', await screenshot(page, 'refund-sheet-panel'));
+			await page.keyboard.press('Escape');
+			return nodes;
+		});
+
 		await step('browser: a Ksher node\'s panel switched from Payment → Create to Refund → Create shows an empty Refund Amount', async () => {
 			await page.goto(`${input.editorUrl}/workflow/${input.panelWorkflow}`);
 			const node = page.locator('[data-test-id="canvas-node"]', { hasText: 'Create Payment' });
@@ -145,9 +204,39 @@ export async function browserSteps(input: BrowserInput): Promise<void> {
 			assert(value === '', `Refund Amount came up as "${value}" (the payment's Amount must not carry over into a refund)`);
 			const what = await page.locator('[data-test-id="parameter-input-whatToRefund"] input').inputValue();
 			assert(what === 'An Amount', `What to Refund shows "${what}" (a new node must start on An Amount)`);
+			const panelText = await page.locator('body').innerText();
+			for (const label of ['What to Refund', 'Refund Amount', 'Refund Number', 'Preview Only', 'Check All Rows First', 'Stop Above Total']) assert(panelText.includes(label), `the panel lacks "${label}"`);
 			await collectToasts(page, 'the Refund → Create panel');
 			await screenshot(page, 'panel-refund-create');
 			return 'Amount 150.50 → What to Refund "An Amount", Refund Amount empty';
+		});
+
+		await step('browser: the watch example as the README tells it: import the file, save, pick the Data Table in each table node, run; the refund email arrives', async () => {
+			await page.goto(`${input.editorUrl}/workflow/new`);
+			await page.locator('input[type=file]').first().setInputFiles(input.watch.exampleFile);
+			await page.locator('[data-test-id="canvas-node"]', { hasText: 'Store New State' }).waitFor({ timeout: 30_000 });
+			// n8n 1.x lists Data Tables only for a saved workflow: save first, as the README says.
+			await page.keyboard.press('Control+s');
+			await page.waitForTimeout(1500);
+			for (const [name, table] of [['Watched Orders', input.watch.tables.orders], ['Store New State', input.watch.tables.orders], ['Record Refund', input.watch.tables.refunds]]) {
+				await page.locator('[data-test-id="canvas-node"]', { hasText: name }).dblclick();
+				await page.getByPlaceholder('Choose...').first().click();
+				await page.locator('[data-test-id="rlc-item"]', { hasText: table }).first().click();
+				await page.waitForTimeout(800);
+				if (name === 'Store New State') await screenshot(page, 'watch-table-picked');
+				await page.keyboard.press('Escape');
+				await page.waitForTimeout(400);
+			}
+			await page.keyboard.press('Control+s');
+			await page.waitForTimeout(1500);
+			const orderNumber = await input.watch.refundedOrder();
+			await page.locator('[data-test-id="execute-workflow-button"]').first().click({ force: true });
+			const subject = `Refund for order ${orderNumber}`;
+			await waitFor('the refund email', () => (input.watch.mailSubjects().includes(subject) ? true : undefined), 60_000);
+			await page.waitForTimeout(1000);
+			await collectToasts(page, 'the imported watch workflow');
+			await screenshot(page, 'watch-run');
+			return `"${subject}" after import, save, three table picks and a run`;
 		});
 
 		await step('browser: no error shown to the user, none from our nodes, no request beyond this machine', async () => {
@@ -158,7 +247,7 @@ export async function browserSteps(input: BrowserInput): Promise<void> {
 			// n8n's own editor may throw where the user sees nothing (1.123: its version check reads
 			// settings that are not loaded yet right after sign-in); reported, not ours to fix.
 			const theirs = pageErrors.length ? `; n8n's own page errors (no message shown): ${[...new Set(pageErrors)].slice(0, 2).join(' | ')}` : '';
-			return `${shot} screenshots in ${input.artifactsDir}${theirs}`;
+			return `${shot} screenshots in ${input.artifactsDir}${docsImages.length ? `; ${docsImages.join(', ')}` : ''}${theirs}`;
 		});
 	} finally {
 		await browser?.close().catch(() => undefined);

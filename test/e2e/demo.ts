@@ -7,7 +7,7 @@ import { startSimulator, type Simulator } from '../simulator/server';
 import { activateArgs, createN8n, ensureN8n, firstRealError, freePort, installPackage, linesFromArgs, packPackage, parseExecuteOutput, REPO_DIR, type N8nInstall, type N8nInstance } from './n8n';
 import { N8nRest, OWNER } from './rest';
 import { startSmtpSink, type SmtpSink } from './smtp';
-import { credentialsFile, exampleWorkflows, RECORD_WEBHOOK_ID, REFUND_QUEUE_COLUMNS, refundWorkflows, WATCH_TABLE_COLUMNS, watchWorkflows, WORKFLOW_IDS } from './workflows';
+import { booksWorkflow, credentialsFile, exampleWorkflows, RECORD_WEBHOOK_ID, REFUND_QUEUE_COLUMNS, REFUNDS_TABLE_COLUMNS, refundWorkflows, WATCH_TABLE_COLUMNS, watchWorkflows, WORKFLOW_IDS } from './workflows';
 
 /**
  * `npm start`: n8n with this package installed, against the local Ksher simulator and an SMTP
@@ -24,7 +24,7 @@ const log = (line: string) => process.stdout.write(`${line}\n`);
 
 /** What the demo's n8n database holds once its first set-up has finished. */
 interface DemoState {
-	tables: { orders: string; refundQueue: string };
+	tables: { orders: string; refunds: string; refundQueue: string };
 }
 
 async function portOr(preferred: number): Promise<number> {
@@ -68,14 +68,15 @@ async function cliOk(n8n: N8nInstance, args: string[]): Promise<string> {
 
 /** The first set-up of a demo database: the owner and the two Data Tables the examples use (n8n creates tables only over its REST API). */
 async function firstSetup(n8n: N8nInstance): Promise<DemoState> {
-	log('First start of this demo database: creating the owner and the Data Tables (Ksher orders, Ksher refund queue)…');
+	log('First start of this demo database: creating the owner and the Data Tables (Ksher orders, Ksher refunds, Ksher refund queue)…');
 	await n8n.start();
 	try {
 		const rest = new N8nRest(n8n.url);
 		await rest.login();
 		const orders = await rest.createDataTable('Ksher orders', WATCH_TABLE_COLUMNS);
+		const refunds = await rest.createDataTable('Ksher refunds', REFUNDS_TABLE_COLUMNS);
 		const refundQueue = await rest.createDataTable('Ksher refund queue', REFUND_QUEUE_COLUMNS);
-		return { tables: { orders: orders.tableId, refundQueue: refundQueue.tableId } };
+		return { tables: { orders: orders.tableId, refunds: refunds.tableId, refundQueue: refundQueue.tableId } };
 	} finally {
 		await n8n.stop();
 	}
@@ -102,6 +103,8 @@ async function startDemo(install: N8nInstall, userFolder: string, sim: Simulator
 
 	const stateFile = join(userFolder, 'demo-state.json');
 	const state: DemoState = existsSync(stateFile) ? (JSON.parse(readFileSync(stateFile, 'utf8')) as DemoState) : await firstSetup(n8n);
+	// A database set up by an earlier version of the demo lacks a table: start it afresh.
+	if (!state.tables?.orders || !state.tables.refunds || !state.tables.refundQueue) throw new Error('the demo database was set up by an earlier version of the demo');
 	writeFileSync(stateFile, JSON.stringify(state));
 
 	// Payments made through the demo notify the workflow that both emails the receipt and records the order.
@@ -109,7 +112,8 @@ async function startDemo(install: N8nInstall, userFolder: string, sim: Simulator
 	const resultUrl = `${sim.info.checkoutUrl}/result?mail=${encodeURIComponent(smtp.viewerUrl)}`;
 	const workflows = [
 		...exampleWorkflows({ filesDir, triggerUrl: notifyUrl, email: 'customer@example.com', resultUrl }),
-		...watchWorkflows(state.tables.orders),
+		...watchWorkflows(state.tables),
+		booksWorkflow(state.tables),
 		...refundWorkflows(state.tables.refundQueue),
 	];
 	rmSync(join(setupDir, 'workflows'), { recursive: true, force: true });
@@ -118,7 +122,7 @@ async function startDemo(install: N8nInstall, userFolder: string, sim: Simulator
 	if (!existsSync(join(filesDir, 'refunds.csv'))) writeFileSync(join(filesDir, 'refunds.csv'), 'orderNumber,amount,reason\n');
 	log(`Importing the ${workflows.length} example workflows…`);
 	await cliOk(n8n, ['import:workflow', '--separate', `--input=${join(setupDir, 'workflows')}`]);
-	for (const id of [WORKFLOW_IDS.recordPaid, WORKFLOW_IDS.watch, WORKFLOW_IDS.refundQueue, WORKFLOW_IDS.refundApproval]) await cliOk(n8n, activateArgs(install, id));
+	for (const id of [WORKFLOW_IDS.recordPaid, WORKFLOW_IDS.watch, WORKFLOW_IDS.refundQueue, WORKFLOW_IDS.refundApproval, WORKFLOW_IDS.books]) await cliOk(n8n, activateArgs(install, id));
 
 	log('Creating a payment link with the Ksher node (n8n execute)…');
 	const created = await cliOk(n8n, ['execute', `--id=${WORKFLOW_IDS.paymentLink}`, '--rawOutput']);
@@ -203,8 +207,9 @@ async function main() {
  Trigger verifies the simulator's signed notification, the receipt goes to the
  mail page above and the order to the Data Table "Ksher orders", which "email the
  customer when a refund happens" watches every 5 minutes (refund at the simulator:
- POST /control/refund). The refund queue and the refund-with-approval form are
- active too; all 7 example workflows are in the editor.
+ POST /control/refund). The refund queue, the refund-with-approval form and the
+ daily reconciliation (every morning at 8) are active too; all 8 example workflows
+ are in the editor.
  Ctrl-C (or SIGINT/SIGTERM to npm) stops everything; npm start -- --reset starts over.
 ────────────────────────────────────────────────────────────────────────`);
 		await new Promise(() => undefined);

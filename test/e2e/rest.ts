@@ -121,6 +121,12 @@ export class N8nRest {
 		await this.data('PATCH', `/rest/projects/${table.projectId}/data-tables/${table.tableId}/rows`, { filter: { type: 'and', filters }, data });
 	}
 
+	/** Deletes the rows where every `where` column equals its value. */
+	async deleteDataTableRows(table: { projectId: string; tableId: string }, where: Record<string, string | number>): Promise<void> {
+		const filter = JSON.stringify({ type: 'and', filters: Object.entries(where).map(([columnName, value]) => ({ columnName, condition: 'eq', value })) });
+		await this.data('DELETE', `/rest/projects/${table.projectId}/data-tables/${table.tableId}/rows?filter=${encodeURIComponent(filter)}`);
+	}
+
 	/** The editor's "Test" button for a credential. */
 	async testCredential(credential: { id: string; name: string; type: string; data: Record<string, unknown> }): Promise<{ status: string; message: string }> {
 		const result = await this.call('POST', '/rest/credentials/test', { credentials: credential });

@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs'
 import { tmpdir } from 'os';
 import { join } from 'path';
 
-import { KsherClient } from '../../nodes/protocol';
+import { initialWatchState, KsherClient } from '../../nodes/protocol';
 import { startSimulator, type Simulator } from '../simulator/server';
 import { activateArgs, createN8n, ensureN8n, installPackage, linesFromArgs, N8N_LINES, packPackage, parseExecuteOutput, REPO_DIR, type N8nInstance, type N8nLine } from './n8n';
 import { queueModeSteps } from './queueSteps';
@@ -17,9 +17,9 @@ import { browserSteps } from './browser';
 import { startFakeOpenAi, type FakeOpenAi } from './fakeOpenAi';
 import { executeSteps } from './executeSteps';
 import { exactlyOnceSteps } from './exactlyOnceSteps';
-import { createWatchTable, watchSteps } from './watchSteps';
+import { createExampleTables, watchSteps } from './watchSteps';
 import { refundWorkflowSteps } from './refundSteps';
-import { credentialsFile, exampleWorkflows, onceOnlyWorkflow, REFUND_QUEUE_COLUMNS, refundSheetForReal, refundWorkflows, TRIGGER_WEBHOOK_ID, watchWorkflows, WORKFLOW_IDS } from './workflows';
+import { booksWorkflow, credentialsFile, exampleWorkflows, loadExample, onceOnlyWorkflow, REFUND_QUEUE_COLUMNS, refundSheetForReal, refundWorkflows, TRIGGER_WEBHOOK_ID, watchWorkflows, WORKFLOW_IDS } from './workflows';
 
 /**
  * `npm run test:e2e`: the package as users get it (packed, installed into a real n8n's
@@ -131,7 +131,7 @@ async function runLine(line: N8nLine): Promise<void> {
 			const rest = new N8nRest(n8n.url);
 			await rest.login();
 			await rest.createApiKey();
-			const watchTable = await createWatchTable(rest);
+			const exampleTables = await createExampleTables(rest);
 			const refundQueueTable = await rest.createDataTable(`Ksher refund queue ${Date.now()}`, REFUND_QUEUE_COLUMNS);
 			await waitFor('the trigger webhook to be registered', async () => (await fetch(triggerUrl, { method: 'POST', body: 'x' })).status === 400 || undefined, 30_000);
 
@@ -209,12 +209,14 @@ async function runLine(line: N8nLine): Promise<void> {
 				return `table ${refundQueueTable.tableId}, queue every 2 s`;
 			});
 
-			await watchSteps({ install, n8n, rest, sim, smtp, client, work, cli: cliOk, control }, watchTable);
+			await watchSteps({ install, n8n, rest, sim, smtp, client, work, cli: cliOk, control }, exampleTables);
 			await refundWorkflowSteps({ n8n, rest, sim, smtp, client, control, artifactsDir: join(REPO_DIR, '.e2e-artifacts', `n8n-${install.version}`) }, refundQueueTable);
 
 			// A new user's first minutes, in a real browser, against this n8n (still running).
 			const browserOrder = `BROWSER-${Date.now().toString(36)}`;
 			const resultUrl = `${sim.info.checkoutUrl}/result?mail=${encodeURIComponent(smtp.viewerUrl)}`;
+			// Tables of their own, which no active workflow watches: the email must come from the run in the browser.
+			const browserTables = await createExampleTables(rest);
 			const { data: link } = await client.call('gateway_pay', {
 				mch_order_no: browserOrder, total_fee: 15050, fee_type: 'THB', channel_list: 'promptpay,card,truemoney,linepay', mch_code: browserOrder,
 				mch_redirect_url: resultUrl, mch_redirect_url_fail: resultUrl, mch_notify_url: triggerUrl, product_name: 'Thai silk scarf',
@@ -225,9 +227,30 @@ async function runLine(line: N8nLine): Promise<void> {
 				login: { email: OWNER.email, password: OWNER.password },
 				payment: { payUrl: String(link.pay_content), orderNumber: browserOrder },
 				mailUrl: smtp.viewerUrl,
-				workflows: Object.fromEntries([...exampleWorkflows({ filesDir, triggerUrl }), ...watchWorkflows('', 2), ...refundWorkflows('', 2)].map((wf) => [wf.id, wf.name])),
+				workflows: Object.fromEntries([...exampleWorkflows({ filesDir, triggerUrl }), ...watchWorkflows({ orders: '', refunds: '' }, 2), booksWorkflow({ orders: '', refunds: '' }), ...refundWorkflows('', 2)].map((wf) => [wf.id, wf.name])),
 				panelWorkflow: WORKFLOW_IDS.paymentLink,
+				receiptWorkflow: WORKFLOW_IDS.recordPaid,
+				refundSheetWorkflow: WORKFLOW_IDS.refundSheet,
 				artifactsDir: join(REPO_DIR, '.e2e-artifacts', `n8n-${install.version}`),
+				line,
+				watch: {
+					// The example file as users download it: no table picked, every 5 minutes.
+					exampleFile: (() => {
+						const file = join(work, 'watch-orders-email-refunds.json');
+						writeFileSync(file, JSON.stringify(loadExample('watch-orders-email-refunds.json')));
+						return file;
+					})(),
+					tables: { orders: browserTables.orders.name, refunds: browserTables.refunds.name },
+					refundedOrder: async () => {
+						const no = `UI-WATCH-${Date.now().toString(36)}`;
+						await unpaidOrder(no, 15050);
+						await control('/pay', { mch_order_no: no, channel: 'truemoney', notify: false });
+						await rest.insertDataTableRows(browserTables.orders, [{ orderNumber: no, email: 'ui-watch@example.com', watchState: initialWatchState('paid', new Date()) }]);
+						await control('/refund', { mch_order_no: no, refund_fee: 5000 });
+						return no;
+					},
+					mailSubjects: () => smtp!.mails.map((m) => m.subject),
+				},
 			});
 			await n8n.stop();
 

@@ -7,9 +7,11 @@ import { activateArgs, type N8nInstall, type N8nInstance } from './n8n';
 import type { N8nRest } from './rest';
 import type { SmtpSink } from './smtp';
 import { assert, step, waitFor } from './steps';
-import { RECORD_WEBHOOK_ID, WATCH_TABLE_COLUMNS, watchWorkflows, WORKFLOW_IDS } from './workflows';
+import { BOOKS_WEBHOOK_PATH, booksWorkflow, RECORD_WEBHOOK_ID, REFUNDS_TABLE_COLUMNS, WATCH_TABLE_COLUMNS, watchWorkflows, WORKFLOW_IDS } from './workflows';
 
-type Table = { projectId: string; tableId: string };
+type Table = { projectId: string; tableId: string; name: string };
+/** The example tables of one n8n: recorded orders and recorded refunds. */
+export type Tables = { orders: Table; refunds: Table };
 
 export interface WatchContext {
 	install: N8nInstall;
@@ -23,17 +25,23 @@ export interface WatchContext {
 	control: (path: string, body: unknown) => Promise<Record<string, unknown>>;
 }
 
-/** While n8n runs: the Data Table the watch examples use (n8n creates tables through its REST API only). */
-export function createWatchTable(rest: N8nRest): Promise<Table> {
-	return rest.createDataTable(`Ksher orders ${Date.now()}`, WATCH_TABLE_COLUMNS);
+/** While n8n runs: the Data Tables the order-keeping examples use (n8n creates tables through its REST API only). */
+export async function createExampleTables(rest: N8nRest): Promise<Tables> {
+	const stamp = Date.now();
+	const create = async (name: string, columns: string[]) => ({ ...(await rest.createDataTable(name, columns)), name });
+	return { orders: await create(`Ksher orders ${stamp}`, WATCH_TABLE_COLUMNS), refunds: await create(`Ksher refunds ${stamp}`, REFUNDS_TABLE_COLUMNS) };
 }
+
+/** The workflows' view of the tables: their ids. */
+export const tableIds = (tables: Tables) => ({ orders: tables.orders.tableId, refunds: tables.refunds.tableId });
 
 /**
  * Refund events and missed payments through Payment → Watch for Changes, in the real n8n:
  * the two examples import and run on a schedule (every 2 s here), and each change reaches the
  * customer once, across runs and across a restart. Entered with n8n stopped; leaves it running.
  */
-export async function watchSteps(ctx: WatchContext, table: Table): Promise<void> {
+export async function watchSteps(ctx: WatchContext, tables: Tables): Promise<void> {
+	const table = tables.orders;
 	const { sim, smtp, rest, n8n } = ctx;
 	const recordUrl = `${n8n.url}/webhook/${RECORD_WEBHOOK_ID}/webhook`;
 	const mailsFor = (orderNo: string, subject: string) => smtp.mails.filter((m) => m.subject === `${subject} for order ${orderNo}`);
@@ -59,10 +67,11 @@ export async function watchSteps(ctx: WatchContext, table: Table): Promise<void>
 	const ready = await step('watch examples: import with a Data Table, publish, start n8n', async () => {
 		const dir = join(ctx.work, 'watch-workflows');
 		mkdirSync(dir, { recursive: true });
-		for (const wf of watchWorkflows(table.tableId, 2)) writeFileSync(join(dir, `${wf.id}.json`), JSON.stringify(wf));
+		for (const wf of [...watchWorkflows(tableIds(tables), 2), booksWorkflow(tableIds(tables), true)]) writeFileSync(join(dir, `${wf.id}.json`), JSON.stringify(wf));
 		await ctx.cli(['import:workflow', '--separate', `--input=${dir}`]);
 		await ctx.cli(activateArgs(ctx.install, WORKFLOW_IDS.recordPaid));
 		await ctx.cli(activateArgs(ctx.install, WORKFLOW_IDS.watch));
+		await ctx.cli(activateArgs(ctx.install, WORKFLOW_IDS.books));
 		await n8n.start();
 		await rest.login();
 		await waitFor('the record workflow\'s webhook', async () => (await fetch(recordUrl, { method: 'POST', body: 'x' })).status === 400 || undefined, 30_000);
@@ -165,6 +174,69 @@ export async function watchSteps(ctx: WatchContext, table: Table): Promise<void>
 		const payments = mailsFor(unnotified, 'Payment received').length;
 		assert(refunds === 4 && payments === 1 && smtp.mails.length === before + 1, `after the restart: ${refunds} refund emails, ${payments} payment emails, ${smtp.mails.length - before} new emails`);
 		const rows = await rest.dataTableRows(table);
-		return `${refunds} refund emails, ${payments} payment email; stored states: ${rows.map((r) => `${String(r.orderNumber)} ${String(JSON.parse(String(r.watchState)).status)}`).join(', ')}`;
+		const state = (r: Record<string, unknown>) => (r.watchState ? String((JSON.parse(String(r.watchState)) as { status?: string }).status) : 'no state (Ksher does not know the order)');
+		return `${refunds} refund emails, ${payments} payment email; stored states: ${rows.map((r) => `${String(r.orderNumber)} ${state(r)}`).join(', ')}`;
+	});
+
+	await booksSteps(ctx, tables, recordUrl);
+}
+
+/**
+ * The books (issue #26): payments recorded by the receipt-and-record workflow and refunds
+ * recorded by the watch, against what the simulator settles, through the daily reconciliation
+ * example. On a day of their own (the simulator's clock moved forward), so that only these
+ * orders are on it.
+ */
+async function booksSteps(ctx: WatchContext, tables: Tables, recordUrl: string): Promise<void> {
+	const { rest, smtp, sim } = ctx;
+	const booksUrl = `${ctx.n8n.url}/webhook/${BOOKS_WEBHOOK_PATH}`;
+	const reconcile = async (day: string) => {
+		const before = smtp.mails.length;
+		const r = await fetch(booksUrl, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ day }) });
+		assert(r.status === 200, `the reconciliation webhook answered ${r.status}`);
+		return await waitFor('the reconciliation email', () => smtp.mails.slice(before).find((m) => m.subject.startsWith(`Ksher reconciliation for ${day}`)), 60_000);
+	};
+	let day = '';
+	const orders: Record<string, string> = {};
+
+	const recorded = await step('books: on a day of their own, 3 payments on two channels recorded by the trigger, one refunded in part and recorded by the watch', async () => {
+		const clock = await ctx.control('/clock', { advanceDays: 10 });
+		day = String(clock.bangkok).slice(0, 10);
+		for (const [name, total, channel] of [['BOOKS-A', 15050, 'promptpay'], ['BOOKS-B', 10000, 'promptpay'], ['BOOKS-C', 50000, 'truemoney']] as const) {
+			const no = `${name}-${Date.now().toString(36)}`;
+			await ctx.client.call('gateway_pay', {
+				mch_order_no: no, total_fee: total, fee_type: 'THB', channel_list: 'promptpay,truemoney', mch_code: no, mch_redirect_url: 'https://shop.example/ok',
+				mch_redirect_url_fail: 'https://shop.example/ok', product_name: 'e2e books item', refer_url: 'https://shop.example', attach: JSON.stringify({ email: 'books@example.com' }), mch_notify_url: recordUrl,
+			});
+			await ctx.control('/pay', { mch_order_no: no, channel });
+			orders[name] = no;
+		}
+		await waitFor('the 3 recorded payments', async () => ((await rest.dataTableRows(tables.orders)).filter((r) => Object.values(orders).includes(String(r.orderNumber)) && String(r.paidAt).startsWith(day)).length === 3 ? true : undefined), 60_000);
+		await ctx.control('/refund', { mch_order_no: orders['BOOKS-A'], refund_fee: 5050 });
+		const refund = await waitFor('the recorded refund', async () => (await rest.dataTableRows(tables.refunds)).find((r) => r.orderNumber === orders['BOOKS-A']), 60_000);
+		assert(refund.refundAmount === '50.50' && String(refund.refundedAt).startsWith(day), `recorded refund: ${JSON.stringify(refund)}`);
+		return `trading day ${day}: ${Object.values(orders).join(', ')}; refund ${String(refund.refundNumber)} 50.50`;
+	});
+	if (!recorded) return;
+
+	await step('books: the next morning, the reconciliation email shows what Ksher settled per channel, commission and VAT, and 0 mismatches', async () => {
+		await ctx.control('/clock', { advanceDays: 1 });
+		const mail = await reconcile(day);
+		assert(mail.subject === `Ksher reconciliation for ${day}: 0 mismatches`, `subject: ${mail.subject}\n${mail.text}`);
+		// PromptPay: 150.50 + 100.00 paid, 50.50 refunded → 200.00; 1.5 % of 250.50 = 3.76, VAT 0.26. TrueMoney: 500.00; 7.50, 0.53.
+		for (const expected of ['PromptPay: paid 250.50, refunded 50.50; Ksher settled 200.00', 'commission -3.76, VAT -0.26', 'TrueMoney: paid 500.00, refunded 0.00; Ksher settled 500.00', 'commission -7.50, VAT -0.53', '0 mismatches']) {
+			assert(mail.text.includes(expected), `the email lacks "${expected}":\n${mail.text}`);
+		}
+		const settled = sim.requests.filter((r) => r.endpoint === 'get_settlement_info').at(-1);
+		assert(settled?.params.begin_date === day && settled.params.end_date === day, `asked Ksher for ${settled?.params.begin_date}..${settled?.params.end_date}`);
+		return mail.text.split('\n').filter((l) => /settled|mismatch/.test(l)).join(' | ');
+	});
+
+	await step('books: a recorded payment deleted from the table: run again, exactly that payment is the one mismatch', async () => {
+		await rest.deleteDataTableRows(tables.orders, { orderNumber: orders['BOOKS-C'] });
+		const mail = await reconcile(day);
+		assert(mail.subject === `Ksher reconciliation for ${day}: 1 mismatch`, `subject: ${mail.subject}\n${mail.text}`);
+		assert(/Ksher settled 500\.00 for TrueMoney, which the records do not have/.test(mail.text), `the email:\n${mail.text}`);
+		return mail.text.split('\n').filter((l) => l.startsWith('- ')).join(' | ');
 	});
 }

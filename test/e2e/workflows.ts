@@ -7,11 +7,15 @@ export const TRIGGER_WEBHOOK_ID = '5b0f3f5e-7c2a-4e4b-9a43-6b2f2b0d0001';
 export const WORKFLOW_IDS = {
 	receipt: 'ksherReceipt0001', refundSheet: 'ksherRefundCsv01', refundSheetForReal: 'ksherRefundCsvGo', paymentLink: 'ksherPayLink0001', onceOnly: 'ksherOnceOnly001',
 	load: 'ksherLoadOnly001', webhookNode: 'n8nWebhookLoad01', recordPaid: 'ksherRecordPaid1', watch: 'ksherWatchOrder1', refundQueue: 'ksherRefundQueue', refundApproval: 'ksherRefundOkay1',
+	books: 'ksherBooksDaily1',
 };
+/** The e2e runs the daily reconciliation from a webhook instead of every morning. */
+export const BOOKS_WEBHOOK_PATH = 'ksher-books-e2e';
 export const REFUND_QUEUE_COLUMNS = ['orderNumber', 'amount', 'status', 'reason', 'refundNumber'];
 export const REFUND_FORM_WEBHOOK_ID = '5b0f3f5e-7c2a-4e4b-9a43-6b2f2b0d0801';
 export const RECORD_WEBHOOK_ID = '5b0f3f5e-7c2a-4e4b-9a43-6b2f2b0d0401';
-export const WATCH_TABLE_COLUMNS = ['orderNumber', 'email', 'watchState'];
+export const WATCH_TABLE_COLUMNS = ['orderNumber', 'email', 'watchState', 'amount', 'currency', 'channel', 'paidAt'];
+export const REFUNDS_TABLE_COLUMNS = ['orderNumber', 'refundNumber', 'refundAmount', 'currency', 'channel', 'refundedAt'];
 export const ONCE_ONLY_WEBHOOK_ID = '5b0f3f5e-7c2a-4e4b-9a43-6b2f2b0d0002';
 export const LOAD_WEBHOOK_ID = '5b0f3f5e-7c2a-4e4b-9a43-6b2f2b0d0004';
 /** n8n's own Webhook node (isFullPath): /webhook/<path>. */
@@ -67,18 +71,49 @@ export function refundWorkflows(queueTableId: string, seconds?: number): Workflo
 	return [queue, loadExample('refund-with-approval.json')];
 }
 
+/** This n8n's Data Tables for the examples that keep orders: the recorded orders and the recorded refunds. */
+export interface ExampleTables {
+	orders: string;
+	refunds: string;
+}
+
+/** Points each Data Table node at its table: the refunds table for the nodes that read or write refunds. */
+function pointAtTables(workflow: Workflow, tables: ExampleTables): void {
+	for (const node of workflow.nodes) {
+		if (node.type !== 'n8n-nodes-base.dataTable') continue;
+		const refunds = /refund/i.test(node.name) && !/queue/i.test(workflow.name);
+		node.parameters.dataTableId = { __rl: true, mode: 'id', value: refunds ? tables.refunds : tables.orders };
+	}
+}
+
 /**
- * The two watch examples, pointed at this n8n's Data Table (users pick theirs in the node) and,
+ * The two watch examples, pointed at this n8n's Data Tables (users pick theirs in the node) and,
  * for a test that cannot wait 5 minutes per run, scheduled every `seconds` instead.
  */
-export function watchWorkflows(tableId: string, seconds?: number): Workflow[] {
+export function watchWorkflows(tables: ExampleTables, seconds?: number): Workflow[] {
 	const record = loadExample('record-paid-orders.json');
 	const watch = loadExample('watch-orders-email-refunds.json');
-	for (const node of [...record.nodes, ...watch.nodes]) {
-		if (node.type === 'n8n-nodes-base.dataTable') node.parameters.dataTableId = { __rl: true, mode: 'id', value: tableId };
+	for (const workflow of [record, watch]) pointAtTables(workflow, tables);
+	for (const node of watch.nodes) {
 		if (node.type === 'n8n-nodes-base.scheduleTrigger' && seconds) node.parameters.rule = { interval: [{ field: 'seconds', secondsInterval: seconds }] };
 	}
 	return [record, watch];
+}
+
+/**
+ * The daily reconciliation, pointed at this n8n's tables; for the e2e, started by a webhook
+ * (POST /webhook/<BOOKS_WEBHOOK_PATH> with {"day": "YYYY-MM-DD"}) instead of every morning, for
+ * the trading day it is given (the simulator's clock runs ahead of n8n's).
+ */
+export function booksWorkflow(tables: ExampleTables, onRequest = false): Workflow {
+	const books = loadExample('daily-reconciliation.json');
+	pointAtTables(books, tables);
+	if (onRequest) {
+		books.nodes.find((n) => n.name === 'Report Day')!.parameters.assignments = { assignments: [{ id: 'd1', name: 'day', value: '={{ $json.body.day }}', type: 'string' }] };
+		const trigger = books.nodes.find((n) => n.name === 'Every Morning')!;
+		Object.assign(trigger, { type: 'n8n-nodes-base.webhook', typeVersion: 2, webhookId: '5b0f3f5e-7c2a-4e4b-9a43-6b2f2b0d0901', parameters: { httpMethod: 'POST', path: BOOKS_WEBHOOK_PATH, responseMode: 'onReceived', options: {} } });
+	}
+	return books;
 }
 
 /**

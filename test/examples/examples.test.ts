@@ -46,6 +46,8 @@ async function inputFor(file: string): Promise<IDataObject[]> {
 	// With a row that fails: the example writes each row's error and solution to its result sheet.
 	// Preview Only, as the example ships: the row with an empty amount is the one that fails.
 	if (file === 'refund-from-spreadsheet.json') return [{ orderNumber: await paid(), amount: '150.50', reason: 'returned' }, { orderNumber: await paid(), amount: '25.50', reason: 'partly' }, { orderNumber: await paid(), amount: '', reason: 'blank cell' }];
+	// The report day: payments on two channels, one refunded in part, settled (the simulator's clock moved on).
+	if (file === 'daily-reconciliation.json') return [{ day: await settledDay() }];
 	// Rows of the refund queue table: one approved row is fine, the other has an empty amount cell.
 	if (file === 'refund-queue-data-table.json') {
 		return [
@@ -67,6 +69,22 @@ async function inputFor(file: string): Promise<IDataObject[]> {
 		];
 	}
 	return [{}];
+}
+
+/** Today's payments (two PromptPay, one TrueMoney; one refunded in part), settled: the simulator's clock moves two days on. */
+let settled: Promise<string> | undefined;
+function settledDay(): Promise<string> {
+	settled ??= (async () => {
+		const day = new Date(Date.now() + 7 * 3600_000).toISOString().slice(0, 10);
+		for (const [total, channel] of [[15050, 'promptpay'], [10000, 'promptpay'], [50000, 'truemoney']] as const) {
+			const { orderNo } = await h.createOrder({ total_fee: total, channel_list: 'promptpay,truemoney' });
+			await h.payOrder(orderNo, channel);
+			if (total === 15050) await h.control('/refund', { mch_order_no: orderNo, refund_fee: 5050 });
+		}
+		await h.control('/clock', { advanceDays: 2 });
+		return day;
+	})();
+	return settled;
 }
 
 /**
@@ -134,3 +152,40 @@ describe.each(examples)('example %s', (file, workflow) => {
 		}
 	});
 });
+
+describe('the daily reconciliation\'s comparison (its Code node), on what the Ksher nodes really output', () => {
+	const workflow = examples.find(([file]) => file === 'daily-reconciliation.json')![1];
+	const code = String(workflow.nodes.find((n) => n.name === 'Reconcile')!.parameters.jsCode);
+	/** Runs the Code node's JavaScript with n8n's `$('Node')` over the given outputs. */
+	const reconcile = (outputs: Record<string, IDataObject[]>) => {
+		const $ = (name: string) => ({ all: () => outputs[name].map((json) => ({ json })), first: () => ({ json: outputs[name][0] }) });
+		return (new Function('$', code) as (d: typeof $) => Array<{ json: IDataObject }>)($)[0].json;
+	};
+
+	it('records that match Ksher\'s settlement: 0 mismatches, per channel in exact satang; a missing record: exactly one', async () => {
+		const day = await settledDay();
+		const lines = (await runKsherNode({ credentials: simulatorCredentials(h) as never, parameters: { resource: 'settlement', operation: 'getAll', fromDate: day } as never, items: [{}] })).items;
+		const account = (await runKsherNode({ credentials: simulatorCredentials(h) as never, parameters: { resource: 'account', operation: 'get' } as never, items: [{}] })).items;
+		const paidAt = `${day}T10:00:00+07:00`;
+		const payments = [
+			{ orderNumber: 'A', amount: '150.50', currency: 'THB', channel: 'promptpay', paidAt },
+			{ orderNumber: 'B', amount: '100.00', currency: 'THB', channel: 'promptpay', paidAt },
+			{ orderNumber: 'C', amount: '500.00', currency: 'THB', channel: 'truemoney', paidAt },
+			{ orderNumber: 'OLD', amount: '999.99', currency: 'THB', channel: 'truemoney', paidAt: '2020-01-01T10:00:00+07:00' },
+		];
+		const refunds = [{ orderNumber: 'A', refundNumber: 'R1', refundAmount: '50.50', currency: 'THB', channel: 'promptpay', refundedAt: `${day}T11:00:00+07:00` }];
+		const outputs = { 'Report Day': [{ day }], Settlements: lines, Account: account, 'Recorded Payments': payments, 'Recorded Refunds': refunds };
+		const agreed = reconcile(outputs);
+		expect(agreed).toMatchObject({ day, mismatches: 0, subject: `Ksher reconciliation for ${day}: 0 mismatches` });
+		expect(agreed.text).toContain('PromptPay: paid 250.50, refunded 50.50; Ksher settled 200.00');
+		expect(agreed.text).toContain('TrueMoney: paid 500.00, refunded 0.00; Ksher settled 500.00');
+		// 0.1 + 0.2 style sums stay exact: amounts are compared in satang.
+		const cents = reconcile({ ...outputs, 'Recorded Payments': [...payments.slice(0, 1), { ...payments[1], amount: '99.90' }, { orderNumber: 'D', amount: '0.10', currency: 'THB', channel: 'promptpay', paidAt }, payments[2]] });
+		expect(cents.mismatches).toBe(0);
+		const missing = reconcile({ ...outputs, 'Recorded Payments': payments.filter((p) => p.orderNumber !== 'C') });
+		expect(missing.mismatchList).toEqual(['Ksher settled 500.00 for TrueMoney, which the records do not have']);
+		const unsettled = reconcile({ ...outputs, Settlements: lines.filter((l) => l.channel !== 'promptpay') });
+		expect(unsettled.mismatchList).toEqual(['Recorded payment A (promptpay) was not settled by Ksher', 'Recorded payment B (promptpay) was not settled by Ksher']);
+	});
+});
+

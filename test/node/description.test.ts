@@ -6,6 +6,7 @@ import type { INodeProperties } from 'n8n-workflow';
 import * as account from '../../nodes/Ksher/actions/account/Account.resource';
 import * as payment from '../../nodes/Ksher/actions/payment/Payment.resource';
 import * as refund from '../../nodes/Ksher/actions/refund/Refund.resource';
+import * as settlement from '../../nodes/Ksher/actions/settlement/Settlement.resource';
 import { Ksher } from '../../nodes/Ksher/Ksher.node';
 import { TIMEOUTS } from '../../nodes/protocol';
 import { KsherTrigger } from '../../nodes/KsherTrigger/KsherTrigger.node';
@@ -61,7 +62,7 @@ describe('one home for each rule', () => {
 	});
 
 	it('every operation the editor offers has a runner in its resource file, and no runner is unreachable', () => {
-		const resources = { account: account.operations, payment: payment.operations, refund: refund.operations } as Record<string, Record<string, unknown>>;
+		const resources = { account: account.operations, payment: payment.operations, refund: refund.operations, settlement: settlement.operations } as Record<string, Record<string, unknown>>;
 		const properties = new Ksher().description.properties;
 		const offered = properties
 			.filter((p) => p.name === 'operation')
@@ -95,7 +96,7 @@ describe('words in the editor', () => {
 
 	it('both nodes describe the package (n8n\'s node search shows one description for both)', () => {
 		expect(new KsherTrigger().description.description).toBe(new Ksher().description.description);
-		expect(new Ksher().description.description).toMatch(/payment links.*refunds.*verified payments/);
+		expect(new Ksher().description.description).toMatch(/payment links.*refunds.*settlements.*verified payments/);
 	});
 
 	it('the trigger\'s notice links to the README and does not send people to Ksher settings for the Notify URL', () => {

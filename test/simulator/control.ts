@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'http';
 import { parseFault } from './faults';
 import { readBody, sendJson } from './http';
 import { deliver, markPaid } from './notifications';
-import { digits, queryResult, refunded, type Order } from './state';
+import { digits, ksherTime, queryResult, refunded, type Order } from './state';
 import type { World } from './world';
 
 /** The control API (JSON under /control): what a test or a person does to the world outside the protocol. */
@@ -109,6 +109,19 @@ export async function handleControl(world: World, req: IncomingMessage, res: Ser
 		if (input.allow_partial_refund !== 'Y' && input.allow_partial_refund !== 'N') return sendJson(res, 400, { error: 'allow_partial_refund must be "Y" or "N"' });
 		merchant.allow_partial_refund = input.allow_partial_refund;
 		return sendJson(res, 200, { appid, allow_partial_refund: merchant.allow_partial_refund });
+	}
+	if (route === 'POST /clock') {
+		// Moves the simulator's clock forward (settlement cycles, transfer dates) so tests need no waiting.
+		const days = Number(input.advanceDays ?? 0);
+		if (!Number.isFinite(days) || days < 0) return sendJson(res, 400, { error: 'advanceDays must be a number of days, 0 or more' });
+		world.clockOffsetMs += days * 86_400_000;
+		return sendJson(res, 200, { now: world.now().toISOString(), bangkok: ksherTime(world.now()) });
+	}
+	if (route === 'POST /settlement-settings') {
+		const bp = Number(input.commission_basis_points);
+		if (!Number.isSafeInteger(bp) || bp < 0 || bp > 10_000) return sendJson(res, 400, { error: 'commission_basis_points must be a whole number 0..10000 (150 = 1.5 %)' });
+		world.settlement.commissionBasisPoints = bp;
+		return sendJson(res, 200, { commission_basis_points: bp });
 	}
 	if (route === 'POST /reset') {
 		world.reset();

@@ -3,7 +3,8 @@ import type { IncomingMessage, ServerResponse } from 'http';
 import { canListRefunds, canonicalString, channelInfo, CURRENCY_DECIMALS, GATEWAY_CHANNELS, KSHER_ERROR_CODES, verifyCanonical } from '../../nodes/protocol';
 import { takeFault, type Fault } from './faults';
 import { readBody, sendJson, sleep } from './http';
-import { digits, hex, orderData, refunded, type Order } from './state';
+import { settlementCycle, settlementLines } from './settlement';
+import { digits, hex, ksherTime, orderData, refunded, type Order } from './state';
 import type { Merchant, World } from './world';
 
 /**
@@ -11,7 +12,9 @@ import type { Merchant, World } from './world';
  * rules of each endpoint, and the HTTP handling of a signed form POST.
  */
 export const GATEWAY_ENDPOINTS = ['gateway_pay', 'gateway_order_query', 'cancel_order'];
-export const API_ENDPOINTS = ['order_refund', 'refund_query', 'merchant_info'];
+export const API_ENDPOINTS = ['order_refund', 'refund_query', 'merchant_info', 'get_settlement_info'];
+/** The longest range get_settlement_info answers here (Ksher's own limit is unknown). */
+export const SETTLEMENT_MAX_DAYS = 31;
 
 type Answer = { data: Record<string, unknown> } | { error: string; message?: string; business?: boolean };
 
@@ -218,13 +221,27 @@ function merchantInfo(world: World, m: Merchant, _p: Record<string, string>, non
 			mch_id: m.mch_id,
 			mch_name: { mch_brief_name: 'Simulator Shop', merchant_name: 'Ksher Simulator Merchant' },
 			mch_notify_url: '',
-			mch_support_channel: GATEWAY_CHANNELS.map((c) => ({ day_sum_limit: -1, pay_channel: c.value, settlement_time_type: 'T+1', single_order_limit: -1 })),
+			mch_support_channel: GATEWAY_CHANNELS.map((c) => ({ day_sum_limit: -1, pay_channel: c.value, settlement_time_type: settlementCycle(c.value), single_order_limit: -1 })),
 			mobile: '0800000000',
 			nonce_str: nonce,
 			price_fee_type: 'THB',
+			settlement_fee_type: 'THB',
 			time_zone: '+07:00',
 		},
 	};
+}
+
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+/** get_settlement_info in the shape of Ksher's signed sample: only begin_date, end_date and nonce_str are signed. */
+function settlementInfo(world: World, m: Merchant, p: Record<string, string>, nonce: string): Answer {
+	const lack = required(p, ['begin_date', 'end_date']);
+	if (lack) return lack;
+	if (!DATE.test(p.begin_date) || !DATE.test(p.end_date) || p.begin_date > p.end_date) return fail('KSHER_INVALID_PARAM', 'begin_date and end_date must be dates YYYY-MM-DD, begin_date first');
+	const days = (Date.parse(p.end_date) - Date.parse(p.begin_date)) / 86_400_000 + 1;
+	if (days > SETTLEMENT_MAX_DAYS) return fail('KSHER_INVALID_PARAM', `the range is longer than ${SETTLEMENT_MAX_DAYS} days`);
+	const today = ksherTime(world.now()).slice(0, 10);
+	return { data: { begin_date: p.begin_date, end_date: p.end_date, nonce_str: nonce, settlement_data: settlementLines(world, m.appid, p.begin_date, p.end_date, today, p.pay_channel || undefined) } };
 }
 
 const handlers: Record<string, (world: World, m: Merchant, p: Record<string, string>, nonce: string) => Answer> = {
@@ -234,6 +251,7 @@ const handlers: Record<string, (world: World, m: Merchant, p: Record<string, str
 	order_refund: orderRefund,
 	refund_query: refundQuery,
 	merchant_info: merchantInfo,
+	get_settlement_info: settlementInfo,
 };
 
 /** One protocol request: the merchant's signature checked, faults applied, the business rule answered and signed. */

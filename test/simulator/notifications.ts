@@ -76,7 +76,7 @@ export function markPaid(world: World, order: Order, channel: string, notify = t
 	if (order.expired) return 'the order has expired';
 	order.state = 'SUCCESS';
 	order.channel = channel;
-	order.time_end = ksherTime();
+	order.time_end = ksherTime(world.now());
 	order.card_in_progress = false;
 	if (notify && order.params.mch_notify_url) deliver(world, order, 'paid', order.params.mch_notify_url);
 	return undefined;

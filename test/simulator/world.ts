@@ -72,6 +72,10 @@ export class World {
 	attemptCounter = 0;
 	closing = false;
 	baseUrl = '';
+	/** How far the simulator's clock runs ahead of the machine's (control API: POST /clock). */
+	clockOffsetMs = 0;
+	/** Settlement: the commission in basis points of a day's payments (150 = 1.5 %). */
+	readonly settlement = { commissionBasisPoints: 150 };
 	readonly log: (line: string) => void;
 	readonly timeScale: number;
 
@@ -97,6 +101,11 @@ export class World {
 		}
 		this.merchants.set(appid, { appid, publicKey, privateKeyPem, mch_id: appid.replace(/^mch/, ''), allow_partial_refund: 'Y' });
 		return { appid, merchantPrivateKey: privateKeyPem };
+	}
+
+	/** The simulator's time: the machine's, moved forward by POST /clock so that tests need not wait for settlement. */
+	now(): Date {
+		return new Date(Date.now() + this.clockOffsetMs);
 	}
 
 	findOrder(no: string, appid = this.defaultAppid): Order | undefined {
@@ -130,7 +139,7 @@ export class World {
 			channel_refund_no: `5020${digits(25)}`,
 			refund_fee: fee,
 			refund_state: 'REFUNDSUCCESS',
-			refund_time: ksherTime(),
+			refund_time: ksherTime(this.now()),
 		};
 		order.refunds.push(refund);
 		const used = this.usedRefundNos.get(order.appid) ?? new Set<string>();
@@ -161,6 +170,8 @@ export class World {
 		this.requests.length = 0;
 		this.faults = [];
 		this.stats.peakInFlight = this.stats.inFlight;
+		this.clockOffsetMs = 0;
+		this.settlement.commissionBasisPoints = 150;
 		for (const t of this.timers) clearTimeout(t);
 		this.timers.clear();
 	}

@@ -9,12 +9,14 @@ import { DEFAULT_CONCURRENCY, MAX_CONCURRENCY, runBounded } from './batch';
 import { isTool, type OperationRunner } from './common';
 import * as payment from './payment/Payment.resource';
 import * as refund from './refund/Refund.resource';
+import * as settlement from './settlement/Settlement.resource';
 
 /** Every resource with its operations: the compiler checks each pair has a runner. */
 export type KsherNodeType =
 	| { resource: 'account'; operation: account.AccountOperation }
 	| { resource: 'payment'; operation: payment.PaymentOperation }
-	| { resource: 'refund'; operation: refund.RefundOperation };
+	| { resource: 'refund'; operation: refund.RefundOperation }
+	| { resource: 'settlement'; operation: settlement.SettlementOperation };
 
 function runnerFor(node: KsherNodeType): OperationRunner | undefined {
 	switch (node.resource) {
@@ -24,6 +26,8 @@ function runnerFor(node: KsherNodeType): OperationRunner | undefined {
 			return payment.operations[node.operation];
 		case 'refund':
 			return refund.operations[node.operation];
+		case 'settlement':
+			return settlement.operations[node.operation];
 		default:
 			return undefined;
 	}
