@@ -4,6 +4,7 @@ import {
 	NodeConnectionTypes,
 	type IDataObject,
 	type IHookFunctions,
+	type INodeProperties,
 	type INodeType,
 	type INodeTypeDescription,
 	type IWebhookFunctions,
@@ -15,7 +16,9 @@ import {
 	initialWatchState,
 	listRefunds,
 	NOTIFICATION_ACK,
+	outsideReplayWindow,
 	refundTargetOf,
+	REPLAY_WINDOW_MS,
 	TIMEOUTS,
 	type KsherClient,
 	type NotificationEvent,
@@ -26,7 +29,7 @@ import { testKsherCredentials } from '../adapters/credentialTest';
 import { n8nTransport } from '../adapters/transport';
 import { PACKAGE_DESCRIPTION } from '../adapters/descriptions';
 import { keepMarkedUntilAnswered, settledWithin, whenAnswered } from './answer';
-import { ledgerFor, type StoredMemory } from './ledger';
+import { ledgerFor, NotificationLedger, type StoredMemory } from './ledger';
 
 type Reply = { status: number; body: string };
 
@@ -43,7 +46,7 @@ function paidSince(paidAt: unknown): Date {
 	return Number.isNaN(time) ? new Date() : new Date(time);
 }
 
-function outputItem(event: NotificationEvent, data: Record<string, unknown>, dedupeKey: string): IDataObject {
+function outputItem(event: NotificationEvent, data: Record<string, unknown>, dedupeKey: string, possibleDuplicate: boolean): IDataObject {
 	const item: IDataObject = { event, orderNumber: String(data.mch_order_no ?? ''), ...orderFields(data) };
 	if (event === 'refunded') {
 		item.refundNumber = data.mch_refund_no ? String(data.mch_refund_no) : null;
@@ -52,10 +55,92 @@ function outputItem(event: NotificationEvent, data: Record<string, unknown>, ded
 	}
 	if (event === 'other') item.result = String(data.result ?? '');
 	item.dedupeKey = dedupeKey;
+	// A run for this notification started before and nobody saw it end (n8n was stopped or killed,
+	// or another process has it): this run may repeat what that one did.
+	if (possibleDuplicate) item.possibleDuplicate = true;
 	// Stored with the order, it lets Payment → Watch for Changes report the refunds without reporting this payment again.
 	if (event === 'paid') item.watchState = initialWatchState('paid', paidSince(item.paidAt));
 	item.raw = data as IDataObject;
 	return item;
+}
+
+/** When Ksher gets its acknowledgement (the trigger's Acknowledge parameter). */
+export type AcknowledgeWhen = 'finished' | 'stored';
+
+const ACK_BODY_JSON = JSON.stringify(NOTIFICATION_ACK);
+
+/**
+ * n8n's answer to Ksher, by Acknowledge: "stored" answers (onReceived) once the execution is
+ * stored, with the acknowledgement as its body; "finished" answers (lastNode) once the run has
+ * finished, with no data, which the trigger turns into the acknowledgement (answerOnlyWithAcknowledgement).
+ * The fields are expressions for n8n's editor and 1.x; n8n 2.41 resolves them natively from the
+ * parameters with the resolvers under its registered symbol, without its expression engine.
+ */
+const ACKNOWLEDGING_WEBHOOK = {
+	name: 'default',
+	httpMethod: 'POST',
+	path: 'webhook',
+	responseMode: '={{$parameter["acknowledge"] === "finished" ? "lastNode" : "onReceived"}}',
+	responseData: `={{$parameter["acknowledge"] === "finished" ? "noData" : ${ACK_BODY_JSON}}}`,
+} as const;
+Object.assign(ACKNOWLEDGING_WEBHOOK, {
+	[Symbol.for('n8n.webhookDescriptionResolvers')]: {
+		responseMode: { template: ACKNOWLEDGING_WEBHOOK.responseMode, resolve: (p: IDataObject) => (p.acknowledge === 'finished' ? 'lastNode' : 'onReceived') },
+		responseData: { template: ACKNOWLEDGING_WEBHOOK.responseData, resolve: (p: IDataObject) => (p.acknowledge === 'finished' ? 'noData' : NOTIFICATION_ACK) },
+	},
+});
+
+function acknowledgeField(version: number, fallback: AcknowledgeWhen): INodeProperties {
+	return {
+		displayName: 'Acknowledge',
+		name: 'acknowledge',
+		type: 'options',
+		noDataExpression: true,
+		options: [
+			{
+				name: 'When the Workflow Has Finished',
+				value: 'finished',
+				description: 'Ksher waits for the whole run. A run cut short (n8n stopped or killed, a failed step) is not acknowledged, so Ksher delivers the payment again and it runs again, marked possibleDuplicate.',
+			},
+			{
+				name: 'When the Run Is Stored',
+				value: 'stored',
+				description: 'Ksher gets its answer as soon as n8n has stored the run. A run cut short by a crash stays under Executions (crashed) and is not run again.',
+			},
+		],
+		default: fallback,
+		description: 'When Ksher is told the notification arrived (until then it keeps delivering it)',
+		displayOptions: { show: { '@version': [version] } },
+	};
+}
+
+/**
+ * With Acknowledge "When the Workflow Has Finished", n8n answers once the run has finished: with
+ * no data when it went well (a 2xx), an error otherwise. Ksher accepts only its exact
+ * acknowledgement, which n8n cannot send as a static body in that mode, so the trigger makes a 2xx
+ * answer of this request that acknowledgement; errors go out as n8n sends them (not acknowledged).
+ */
+function answerOnlyWithAcknowledgement(
+	res: { statusCode?: number; setHeader?: (name: string, value: string) => unknown; send?: (body?: unknown) => unknown; json?: (body?: unknown) => unknown },
+	answered: (ok: boolean) => void,
+): void {
+	const send = res.send?.bind(res);
+	const json = res.json?.bind(res);
+	if (!send || !json) return;
+	let told = false;
+	// n8n hands its answer over when the run has ended, even if Ksher has closed the connection meanwhile.
+	const handOver = (original: (body?: unknown) => unknown, body?: unknown) => {
+		const ok = (res.statusCode ?? 200) >= 200 && (res.statusCode ?? 200) < 300;
+		if (!told) {
+			told = true;
+			answered(ok);
+		}
+		if (!ok) return original(body);
+		res.setHeader?.('content-type', 'application/json; charset=utf-8');
+		return send(NOTIFICATION_ACK);
+	};
+	res.send = (body?: unknown) => handOver(send, body);
+	res.json = (body?: unknown) => handOver(json, body);
 }
 
 /** Asks Ksher whether what the notification says is true. Undefined when Ksher could not be asked. */
@@ -87,7 +172,10 @@ export class KsherTrigger implements INodeType {
 		name: 'ksherTrigger',
 		icon: { light: 'file:../../icons/ksher.svg', dark: 'file:../../icons/ksher.dark.svg' },
 		group: ['trigger'],
-		version: 1,
+		// 2: Acknowledge defaults to "When the Workflow Has Finished", so that a run cut short by a
+		// crash is delivered again by Ksher. Triggers saved with 1 keep acknowledging on storing.
+		version: [1, 2],
+		defaultVersion: 2,
 		// The editor opens this as given; the codex link gets `?utm_source=…` appended after its #section, which breaks it.
 		documentationUrl: 'https://github.com/n8n-nodes-ksher/n8n-nodes-ksher#ksher-trigger',
 		// The events as the editor names them ("Payment Paid"), not their raw values.
@@ -97,9 +185,7 @@ export class KsherTrigger implements INodeType {
 		inputs: [],
 		outputs: [NodeConnectionTypes.Main],
 		credentials: [{ name: 'ksherApi', required: true, testedBy: 'ksherApiTest' }],
-		// onReceived: n8n answers once it has stored the execution the notification starts;
-		// responseData is that answer's body (n8n's default would be the text "firstEntryJson").
-		webhooks: [{ name: 'default', httpMethod: 'POST', responseMode: 'onReceived', responseData: NOTIFICATION_ACK, path: 'webhook' }],
+		webhooks: [ACKNOWLEDGING_WEBHOOK],
 		properties: [
 			{
 				displayName:
@@ -108,6 +194,8 @@ export class KsherTrigger implements INodeType {
 				type: 'notice',
 				default: '',
 			},
+			acknowledgeField(2, 'finished'),
+			acknowledgeField(1, 'stored'),
 			{
 				displayName: 'Events',
 				name: 'events',
@@ -195,6 +283,12 @@ export class KsherTrigger implements INodeType {
 			return { webhookResponse: ACKNOWLEDGEMENT };
 		}
 
+		// A captured notification replayed long after the payment: acknowledged, never run.
+		if (outsideReplayWindow(check.data)) {
+			this.logger.warn(`Ksher Trigger: the notification for order ${String(check.data.mch_order_no)} (paid ${String(check.data.time_end)}, Bangkok time) is older than the ${REPLAY_WINDOW_MS / 3600_000}-hour replay window: acknowledged without starting the workflow. Check the order with Payment → Get if it is genuine and new to you.`, { workflowId: this.getWorkflow().id, dedupeKey: check.dedupeKey });
+			return { webhookResponse: ACKNOWLEDGEMENT };
+		}
+
 		const ledger = ledgerFor(this.getWorkflow().id, this.getNode().id);
 		const stored = this.getWorkflowStaticData('node') as StoredMemory;
 		if (ledger.absorb(stored)) ledger.persistInto(stored);
@@ -207,14 +301,27 @@ export class KsherTrigger implements INodeType {
 				return { noWebhookResponse: true };
 			}
 		}
-		if (ledger.has(check.dedupeKey)) return { webhookResponse: ACKNOWLEDGEMENT };
+		const before = ledger.state(check.dedupeKey);
+		if (before === 'done') return { webhookResponse: ACKNOWLEDGEMENT };
+		if (ledger.full()) {
+			// Forgetting would let a repeat start a second run: refuse, and Ksher delivers it again later.
+			this.logger.warn(`Ksher Trigger: its memory holds ${NotificationLedger.MAX_ENTRIES} notifications of the replay window; refusing new ones (503) until older ones leave the window.`, { workflowId: this.getWorkflow().id });
+			send(rejected(503, 'the trigger\'s memory of notifications is full, retry later'));
+			return { noWebhookResponse: true };
+		}
 
 		// Claimed with no await since the checks above: no other request in this process
 		// can claim it in between.
 		const claim = ledger.claim(check.dedupeKey);
-		// n8n answers only after it has stored the execution and saved the static data: a 200
-		// means the run exists; anything else (a refusal below, an error) gives the claim back.
-		whenAnswered(res, (status) => claim.settle(status === 200));
+		const acknowledge = this.getNodeParameter('acknowledge', 'stored') as AcknowledgeWhen;
+		// n8n answers only after it has stored the execution (or, when acknowledging a finished
+		// workflow, after the run) and saved the static data: a 200 means the run exists; anything
+		// else (a refusal below, an error) gives the claim back. Once the run is handed to n8n with
+		// "finished", n8n's answer settles the claim instead (answerOnlyWithAcknowledgement).
+		let handedOver = false;
+		whenAnswered(res, (status) => {
+			if (!handedOver) claim.settle(status === 200);
+		});
 		const options = this.getNodeParameter('options', {}) as IDataObject;
 		if (options.confirmWithKsher === true) {
 			const client = clientFromCredentials(credentialData, n8nTransport(this.helpers), TIMEOUTS.triggerConfirmMs);
@@ -226,16 +333,24 @@ export class KsherTrigger implements INodeType {
 			}
 		}
 		claim.record();
-		ledger.persistInto(stored);
+		// n8n saves this request's copy only after it stored the execution (when acknowledging on
+		// storing) or after the run (when acknowledging a finished workflow, whose outcome that save
+		// cannot know yet): so this copy writes the claim as done, or as started.
+		const own = acknowledge === 'stored' ? check.dedupeKey : undefined;
+		ledger.persistInto(stored, own);
 		// As it starts the run, n8n 2.41 wraps this request's static data in a second Workflow
 		// (WorkflowRunner.establishContextForPersistence), which clears its "changed" mark, so
 		// the save before the answer would skip the claim. Marking it again after that, until
 		// the answer, keeps the claim in that save.
-		keepMarkedUntilAnswered(res, () => ledger.persistInto(stored));
+		keepMarkedUntilAnswered(res, () => ledger.persistInto(stored, own));
 		res.setHeader('content-type', 'application/json; charset=utf-8');
-		return {
-			webhookResponse: ACKNOWLEDGEMENT,
-			workflowData: [this.helpers.returnJsonArray([outputItem(check.event, check.data, check.dedupeKey)])],
-		};
+		const workflowData = [this.helpers.returnJsonArray([outputItem(check.event, check.data, check.dedupeKey, before === 'started')])];
+		if (acknowledge === 'finished') {
+			handedOver = true;
+			// A run that failed (or whose answer went wrong) stays "started": Ksher's next delivery runs it again.
+			answerOnlyWithAcknowledgement(res as never, (ok) => claim.settle(ok ? true : 'failed'));
+			return { workflowData };
+		}
+		return { webhookResponse: ACKNOWLEDGEMENT, workflowData };
 	}
 }

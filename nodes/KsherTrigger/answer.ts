@@ -28,19 +28,25 @@ export function whenAnswered(res: Answerable, callback: (status: number) => void
 }
 
 /**
- * Calls mark() on the next turn of the event loop, then a few more times with growing gaps
- * (5 ms … 2 s), until the answer has gone out. A few wake-ups per request, not one every
- * few milliseconds: under load many answers are pending at once.
+ * Calls mark() on the next turn of the event loop, then with growing gaps (5 ms … 2 s, then
+ * every 2 s), until the answer has gone out: an answer that waits for the whole run (Acknowledge
+ * "When the Workflow Has Finished") comes after a save that must still carry the claim. A few
+ * wake-ups per request, not one every few milliseconds: under load many answers are pending at once.
  */
-export function keepMarkedUntilAnswered(res: Answerable, mark: () => void): void {
+export function keepMarkedUntilAnswered(res: Answerable, mark: () => void, maxMs = 3600_000): void {
 	if (typeof res.once !== 'function') return;
 	let answered = false;
 	res.once('close', () => (answered = true));
 	void (async () => {
-		for (const gap of [0, 5, 20, 100, 500, 2000]) {
+		const until = Date.now() + maxMs;
+		for (const gap of [0, 5, 20, 100, 500]) {
 			await sleep(gap);
 			if (answered) return;
 			mark();
+		}
+		while (!answered && Date.now() < until) {
+			await sleep(2000);
+			if (!answered) mark();
 		}
 	})();
 }

@@ -1,8 +1,11 @@
 import { createHash, randomBytes } from 'crypto';
 
+import { REPLAY_WINDOW_MS } from '../protocol';
+
 /**
- * The Ksher Trigger's memory of which notifications already started a run, one per
- * workflow and trigger node, shared by every request the n8n process handles.
+ * The Ksher Trigger's memory of which notifications started a run and which of those runs are
+ * known to be done, one per workflow and trigger node, shared by every request the n8n process
+ * handles.
  *
  * Why it lives in the process and not only in the workflow's static data: for every
  * production webhook request n8n loads the workflow, static data included, from its
@@ -16,51 +19,61 @@ import { createHash, randomBytes } from 'crypto';
  *
  * - every request first absorbs what the database holds (after a restart, or what another
  *   process of a queue-mode n8n recorded);
- * - whenever the stored copy lacks an entry, the static data is given a view of this
+ * - whenever the stored copy lacks something, the static data is given a view of this
  *   ledger that n8n serializes when it saves (toJSON), so whichever request saves last
  *   writes everything the process knows at the moment of that save;
- * - a claim stays pending until n8n has answered Ksher: n8n sends the trigger's answer
- *   only after it stored the execution, so a 200 means the run exists. Any other outcome
- *   (n8n could not store it, the connection broke) releases the claim, and Ksher's next
- *   delivery starts the run. Copies arriving meanwhile wait for that outcome instead of
- *   being answered blindly.
+ * - a claim is stored as *started* and becomes *done* once n8n's answer went out with a 200
+ *   (the run is stored, or has finished, as the trigger is set); any other outcome takes it
+ *   back. Copies arriving meanwhile wait for that outcome. A *started* entry read back from
+ *   the database with no claim in flight here is a run whose end nobody saw (n8n was killed,
+ *   or another process has it): the trigger runs it again and says `possibleDuplicate`.
  *
- * n8n reads and writes the whole blob several times per notification (the request, the
- * run, the stored execution, the save), so the memory is stored packed: one string of
- * 12-byte records (8 bytes of SHA-256 of the notification key, 4 bytes of minutes since
- * 1970), about 16 characters per notification instead of an object key of about 50. The
- * string starts with who wrote it and at which change of their ledger, so that a request
- * can see without decoding it that the stored copy is one this ledger wrote.
+ * The memory covers the trigger's replay window whole (older notifications are refused by
+ * their payment time, so older entries are dropped), and holds MAX_ENTRIES notifications in
+ * it: 200,000 payments in 48 hours is more than twice what the busiest shops we know of take. When it is
+ * full, new notifications are refused (Ksher delivers them again later), never forgotten.
+ *
+ * Stored packed: one string of 12-byte records (8 bytes of SHA-256 of the notification key,
+ * 4 bytes of minutes since 1970 × 2 + 1 when done), 16 base64 characters per notification,
+ * kept in a buffer in arrival order so that packing is one base64 conversion. The string
+ * starts with who wrote it and at which change, so that a request can see without decoding
+ * it that the stored copy is one this ledger wrote.
  */
 export interface StoredMemory {
-	/** Packed records: "v1:" + writer + "@" + change + ":" + base64. */
+	/** Packed records: "v2:" + writer + "@" + change + ":" + base64 ("v1:" records are all done). */
 	ksherSeen?: unknown;
-	/** The unpacked form of earlier versions: "#" + key → epoch ms. Read, then replaced. */
+	/** The unpacked form of early versions: "#" + key → epoch ms. Read, then replaced. */
 	seen?: unknown;
 	seenCount?: unknown;
 	[key: string]: unknown;
 }
 
+export type ClaimState = 'started' | 'done';
+
 const MINUTE_MS = 60_000;
 const RECORD_BYTES = 12;
-const PACKED_PREFIX = 'v1:';
+const PREFIX = 'v2:';
+const PREFIX_V1 = 'v1:';
 /** Tells this process's writings from other processes' (random, so a restart is another writer). */
 const WRITER = randomBytes(6).toString('hex');
 let ledgerCount = 0;
 
 export class NotificationLedger {
-	static readonly MAX_ENTRIES = 10_000;
-	/** Longer than Ksher's ~29-hour retry window. */
-	static readonly MAX_AGE_MS = 72 * 3600_000;
+	/** Notifications the memory holds within the replay window. */
+	static readonly MAX_ENTRIES = 200_000;
+	/** The replay window: notifications paid longer ago than this are refused by their payment time. */
+	static readonly MAX_AGE_MS = REPLAY_WINDOW_MS;
 
-	/** Notification id (8-byte hash, hex) → minutes since 1970, oldest first. */
-	private readonly entries = new Map<string, number>();
+	/** Notification id (8-byte hash, hex) → byte offset of its record in `records`. */
+	private readonly slots = new Map<string, number>();
+	/** The records in arrival order, from `start` to `end`; a record whose value is 0 was taken back. */
+	private records = Buffer.alloc(RECORD_BYTES * 1024);
+	private start = 0;
+	private end = 0;
 	private readonly pending = new Map<string, Promise<boolean>>();
 	/** Released claims: a stored copy saved before the release must not bring them back. */
 	private readonly released = new Set<string>();
-	/** The packed form of the entries as they are now; cleared on every change. */
 	private packedCache: string | undefined;
-	/** Counts changes: the packed form names the change it was written at. */
 	private version = 0;
 	private readonly writer = `${WRITER}.${(ledgerCount++).toString(36)}`;
 	/** What the static data holds: n8n serializes it (toJSON) when it saves, so it is never stale. */
@@ -76,19 +89,24 @@ export class NotificationLedger {
 	 * the stored copy lacks something this ledger knows, i.e. whether it should be saved.
 	 */
 	absorb(stored: StoredMemory, now = Date.now()): boolean {
+		this.expire(now);
 		let known = 0;
 		let legacy = false;
 		const packed = stored.ksherSeen;
-		const header = typeof packed === 'string' && packed.startsWith(PACKED_PREFIX) ? packed.indexOf(':', PACKED_PREFIX.length) : -1;
-		if (typeof packed === 'string' && header > 0) {
-			const [writer, version] = packed.slice(PACKED_PREFIX.length, header).split('@');
-			if (writer === this.writer && Number(version) <= this.version) {
+		const prefix = typeof packed === 'string' ? [PREFIX, PREFIX_V1].find((p) => packed.startsWith(p)) : undefined;
+		const header = prefix && typeof packed === 'string' ? packed.indexOf(':', prefix.length) : -1;
+		if (prefix && typeof packed === 'string' && header > 0) {
+			const [writer, version] = packed.slice(prefix.length, header).split('@');
+			if (prefix === PREFIX && writer === this.writer && Number(version) <= this.version) {
 				// Written by this ledger: everything in it is known (or was released or dropped since).
-				known = Number(version) === this.version ? this.entries.size : -1;
+				known = Number(version) === this.version ? this.slots.size : -1;
 			} else {
 				const records = Buffer.from(packed.slice(header + 1), 'base64');
 				for (let at = 0; at + RECORD_BYTES <= records.length; at += RECORD_BYTES) {
-					if (this.take(records.toString('hex', at, at + 8), records.readUInt32BE(at + 8), now)) known++;
+					const value = records.readUInt32BE(at + 8);
+					if (value === 0) continue;
+					const [minutes, done] = prefix === PREFIX_V1 ? [value, true] : [Math.floor(value / 2), value % 2 === 1];
+					if (this.take(records.toString('hex', at, at + 8), minutes, done, now)) known++;
 				}
 			}
 		}
@@ -97,35 +115,61 @@ export class NotificationLedger {
 			const old = stored.seen as Record<string, unknown>;
 			for (const key of Object.keys(old)) {
 				const at = old[key];
-				if (typeof at === 'number' && key.startsWith('#')) this.take(idOf(key.slice(1)), Math.floor(at / MINUTE_MS), now);
+				if (typeof at === 'number' && key.startsWith('#')) this.take(idOf(key.slice(1)), Math.floor(at / MINUTE_MS), true, now);
 			}
 		}
-		return legacy || known !== this.entries.size;
+		return legacy || (prefix === PREFIX_V1 && header > 0) || known !== this.slots.size;
 	}
 
-	/** Makes the stored copy a view of this ledger, so that n8n's next save writes all of it. */
-	persistInto(stored: StoredMemory): void {
-		stored.ksherSeen = this.view;
+	/**
+	 * Makes the stored copy a view of this ledger, so that n8n's next save writes all of it.
+	 * `own` is the request's own claim when n8n saves this copy only once that claim's run is
+	 * stored (Acknowledge "When the Run Is Stored": n8n saves a request's static data after storing
+	 * its execution, and not at all when storing fails): this copy writes it as done. Other
+	 * requests' saves write a claim still in flight as started.
+	 */
+	persistInto(stored: StoredMemory, own?: string): void {
+		stored.ksherSeen = own === undefined ? this.view : { toJSON: () => this.packed(idOf(own)) };
 		if (stored.seen !== undefined) delete stored.seen;
 		if (stored.seenCount !== undefined) delete stored.seenCount;
 	}
 
-	has(key: string, now = Date.now()): boolean {
-		const at = this.entries.get(idOf(key));
-		return at !== undefined && now - at * MINUTE_MS < this.maxAgeMs;
+	/** What the memory says of a key: its run is done, started (its end unknown), or nothing. */
+	state(key: string, now = Date.now()): ClaimState | undefined {
+		const at = this.slots.get(idOf(key));
+		if (at === undefined) return undefined;
+		const value = this.records.readUInt32BE(at + 8);
+		if (now - Math.floor(value / 2) * MINUTE_MS >= this.maxAgeMs) return undefined;
+		return value % 2 === 1 ? 'done' : 'started';
 	}
 
-	/** The outcome of a claim still in flight for this key (true: its run was stored), if any. */
+	has(key: string, now = Date.now()): boolean {
+		return this.state(key, now) !== undefined;
+	}
+
+	/** Whether the memory holds as many notifications of the window as it may: new ones must be refused. */
+	full(now = Date.now()): boolean {
+		this.expire(now);
+		if (this.slots.size < this.maxEntries) return false;
+		// Entries taken in from another copy can sit behind newer ones: look at every one before refusing.
+		const oldest = Math.floor((now - this.maxAgeMs) / MINUTE_MS);
+		for (const [id, at] of this.slots) if (Math.floor(this.records.readUInt32BE(at + 8) / 2) <= oldest) this.remove(id);
+		return this.slots.size >= this.maxEntries;
+	}
+
+	/** The outcome of a claim still in flight for this key (true: its answer went out with a 200), if any. */
 	inFlight(key: string): Promise<boolean> | undefined {
 		return this.pending.get(idOf(key));
 	}
 
 	/**
-	 * Claims a key for one run; the caller must have checked has() and inFlight() with no
-	 * await in between. record() enters it in the memory (so the save before n8n's answer
-	 * carries it); settle(false) takes it back and lets the next delivery claim it.
+	 * Claims a key for one run; the caller must have checked state() and inFlight() with no
+	 * await in between. record() enters it in the memory as started (so the saves meanwhile
+	 * carry it); settle(true) makes it done, settle(false) takes it back (no run happened), and
+	 * settle('failed') leaves it started: a run happened but did not finish, so the next
+	 * delivery runs it again, marked as a possible duplicate.
 	 */
-	claim(key: string): { record: () => void; settle: (ran: boolean) => void } {
+	claim(key: string): { record: () => void; settle: (outcome: boolean | 'failed') => void } {
 		const id = idOf(key);
 		let resolve!: (ran: boolean) => void;
 		this.pending.set(id, new Promise<boolean>((r) => (resolve = r)));
@@ -135,15 +179,17 @@ export class NotificationLedger {
 		return {
 			record: () => {
 				recorded = true;
-				this.put(id, Math.floor(Date.now() / MINUTE_MS));
+				this.put(id, Math.floor(Date.now() / MINUTE_MS), false);
 			},
-			settle: (ran) => {
+			settle: (outcome) => {
 				if (settled) return;
 				settled = true;
 				this.pending.delete(id);
-				if (!ran && recorded) {
-					this.entries.delete(id);
-					this.changed();
+				const ran = outcome === true;
+				if (ran) this.put(id, Math.floor(Date.now() / MINUTE_MS), true);
+				else if (outcome === 'failed' && recorded) this.changed();
+				else if (recorded) {
+					this.remove(id);
 					if (this.released.size >= this.maxEntries) this.released.clear();
 					this.released.add(id);
 				}
@@ -153,29 +199,75 @@ export class NotificationLedger {
 	}
 
 	get size(): number {
-		return this.entries.size;
+		return this.slots.size;
 	}
 
-	/** Adds a stored entry unless it is released, expired or known; returns whether it is known now. */
-	private take(id: string, minutes: number, now: number): boolean {
+	/** Adds a stored entry unless it is released or expired; a stored "done" completes a "started". Returns whether it is known now. */
+	private take(id: string, minutes: number, done: boolean, now: number): boolean {
 		if (this.released.has(id)) return false;
-		if (this.entries.has(id)) return true;
 		if (now - minutes * MINUTE_MS >= this.maxAgeMs) return false;
-		this.put(id, minutes);
+		const at = this.slots.get(id);
+		if (at !== undefined) {
+			if (done && this.records.readUInt32BE(at + 8) % 2 === 0 && !this.pending.has(id)) this.put(id, minutes, true);
+			return true;
+		}
+		this.put(id, minutes, done);
 		return true;
 	}
 
-	private put(id: string, minutes: number): void {
-		this.entries.delete(id);
-		this.entries.set(id, minutes);
-		this.changed();
-		// Drop the oldest in batches, so that a full memory is not walked on every notification.
-		if (this.entries.size > this.maxEntries + Math.max(1, Math.floor(this.maxEntries / 10))) {
-			for (const old of this.entries.keys()) {
-				if (this.entries.size <= this.maxEntries) break;
-				this.entries.delete(old);
-			}
+	private put(id: string, minutes: number, done: boolean): void {
+		const value = minutes * 2 + (done ? 1 : 0);
+		const at = this.slots.get(id);
+		if (at !== undefined) {
+			// Only the state changes: the record keeps its place (its minute is when it was first claimed).
+			if (done) this.records.writeUInt32BE((Math.floor(this.records.readUInt32BE(at + 8) / 2)) * 2 + 1, at + 8);
+		} else {
+			this.reserve();
+			this.records.write(id, this.end, 8, 'hex');
+			this.records.writeUInt32BE(value, this.end + 8);
+			this.slots.set(id, this.end);
+			this.end += RECORD_BYTES;
 		}
+		this.changed();
+	}
+
+	private remove(id: string): void {
+		const at = this.slots.get(id);
+		if (at === undefined) return;
+		this.records.writeUInt32BE(0, at + 8);
+		this.slots.delete(id);
+		this.changed();
+	}
+
+	/** Drops records older than the window from the front (they are in arrival order), and taken-back ones there. */
+	private expire(now: number): void {
+		const oldest = Math.floor((now - this.maxAgeMs) / MINUTE_MS);
+		let dropped = false;
+		while (this.start < this.end) {
+			const value = this.records.readUInt32BE(this.start + 8);
+			if (value !== 0 && Math.floor(value / 2) > oldest) break;
+			if (value !== 0) this.slots.delete(this.records.toString('hex', this.start, this.start + 8));
+			this.start += RECORD_BYTES;
+			dropped = true;
+		}
+		if (dropped) this.changed();
+	}
+
+	/** Room for one more record: compacts the buffer (taken-back records out) or grows it. */
+	private reserve(): void {
+		if (this.end + RECORD_BYTES <= this.records.length) return;
+		const live = this.slots.size * RECORD_BYTES;
+		const next = Buffer.alloc(Math.max(this.records.length, 2 * (live + RECORD_BYTES)));
+		let to = 0;
+		for (let at = this.start; at < this.end; at += RECORD_BYTES) {
+			if (this.records.readUInt32BE(at + 8) === 0) continue;
+			this.records.copy(next, to, at, at + RECORD_BYTES);
+			this.slots.set(this.records.toString('hex', at, at + 8), to);
+			to += RECORD_BYTES;
+		}
+		this.records = next;
+		this.start = 0;
+		this.end = to;
 	}
 
 	private changed(): void {
@@ -183,35 +275,38 @@ export class NotificationLedger {
 		this.packedCache = undefined;
 	}
 
-	private packed(): string {
-		if (this.packedCache === undefined) {
-			const records = Buffer.alloc(this.entries.size * RECORD_BYTES);
-			let at = 0;
-			for (const [id, minutes] of this.entries) {
-				records.write(id, at, 8, 'hex');
-				records.writeUInt32BE(minutes, at + 8);
-				at += RECORD_BYTES;
-			}
-			this.packedCache = `${PACKED_PREFIX}${this.writer}@${this.version}:${records.toString('base64')}`;
-		}
-		return this.packedCache;
+	private packed(doneId?: string): string {
+		this.packedCache ??= `${PREFIX}${this.writer}@${this.version}:${this.records.toString('base64', this.start, this.end)}`;
+		const at = doneId === undefined ? undefined : this.slots.get(doneId);
+		if (at === undefined || this.records.readUInt32BE(at + 8) % 2 === 1) return this.packedCache;
+		// Each 12-byte record is exactly 16 base64 characters: the one record is rewritten in place.
+		const record = Buffer.from(this.records.subarray(at, at + RECORD_BYTES));
+		record.writeUInt32BE(record.readUInt32BE(8) + 1, 8);
+		const from = this.packedCache.indexOf(':', PREFIX.length) + 1 + ((at - this.start) / RECORD_BYTES) * 16;
+		return `${this.packedCache.slice(0, from)}${record.toString('base64')}${this.packedCache.slice(from + 16)}`;
 	}
 }
 
-/** 8 bytes of SHA-256 of the notification key, as hex: collisions are out of reach at 10,000 entries. */
+/** 8 bytes of SHA-256 of the notification key, as hex: collisions are out of reach at 200,000 entries. */
 export function idOf(key: string): string {
 	return createHash('sha256').update(key, 'utf8').digest('hex').slice(0, 16);
 }
 
 /** The notification ids a stored copy holds (packed or in the earlier form), for checks and tests. */
-export function storedIds(stored: StoredMemory): Set<string> {
+export function storedIds(stored: StoredMemory, state?: ClaimState): Set<string> {
 	const ids = new Set<string>();
-	const header = typeof stored.ksherSeen === 'string' && stored.ksherSeen.startsWith(PACKED_PREFIX) ? stored.ksherSeen.indexOf(':', PACKED_PREFIX.length) : -1;
-	if (typeof stored.ksherSeen === 'string' && header > 0) {
-		const records = Buffer.from(stored.ksherSeen.slice(header + 1), 'base64');
-		for (let at = 0; at + RECORD_BYTES <= records.length; at += RECORD_BYTES) ids.add(records.toString('hex', at, at + 8));
+	const packed = stored.ksherSeen;
+	const prefix = typeof packed === 'string' ? [PREFIX, PREFIX_V1].find((p) => packed.startsWith(p)) : undefined;
+	const header = prefix && typeof packed === 'string' ? packed.indexOf(':', prefix.length) : -1;
+	if (prefix && typeof packed === 'string' && header > 0) {
+		const records = Buffer.from(packed.slice(header + 1), 'base64');
+		for (let at = 0; at + RECORD_BYTES <= records.length; at += RECORD_BYTES) {
+			const value = records.readUInt32BE(at + 8);
+			const done = prefix === PREFIX_V1 || value % 2 === 1;
+			if (value !== 0 && (!state || (state === 'done') === done)) ids.add(records.toString('hex', at, at + 8));
+		}
 	}
-	if (typeof stored.seen === 'object' && stored.seen !== null) for (const key of Object.keys(stored.seen)) ids.add(idOf(key.slice(1)));
+	if (!state && typeof stored.seen === 'object' && stored.seen !== null) for (const key of Object.keys(stored.seen)) ids.add(idOf(key.slice(1)));
 	return ids;
 }
 

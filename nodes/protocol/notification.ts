@@ -6,6 +6,29 @@ import type { WatchEvent } from './watch';
 /** The only answer Ksher accepts as "received" (Ksher's notify page); anything else is retried for ~29 hours. */
 export const NOTIFICATION_ACK = '{"result":"SUCCESS","msg":"OK"}';
 
+/**
+ * The replay window: a notification paid (time_end) longer ago than this is acknowledged and
+ * starts no run, so that a captured notification replayed next month does nothing. Ksher polls a
+ * payment's state for up to 2 hours before notifying, then retries for about 29 hours (1 s … 12 h):
+ * its last genuine delivery comes about 31 hours after the payment. 48 hours leaves 17 hours for
+ * clocks that disagree and for a Ksher that is late. The trigger's memory covers the window whole.
+ */
+export const REPLAY_WINDOW_MS = 48 * 3600_000;
+
+/** When the payment was made, from Ksher's time_end (Bangkok wall-clock time); undefined when unreadable. */
+export function paymentTime(data: Record<string, unknown>): number | undefined {
+	const m = /^(\d{4}-\d\d-\d\d)[ T](\d\d:\d\d:\d\d)$/.exec(String(data.time_end ?? '').trim());
+	if (!m) return undefined;
+	const at = Date.parse(`${m[1]}T${m[2]}+07:00`);
+	return Number.isNaN(at) ? undefined : at;
+}
+
+/** Whether a notification is older than the replay window (by its payment time; a notification without one is not). */
+export function outsideReplayWindow(data: Record<string, unknown>, now = Date.now(), windowMs = REPLAY_WINDOW_MS): boolean {
+	const paid = paymentTime(data);
+	return paid !== undefined && now - paid > windowMs;
+}
+
 /** Real notifications are well under 2 KiB; anything far larger is not from Ksher. */
 export const MAX_NOTIFICATION_BYTES = 64 * 1024;
 

@@ -34,7 +34,13 @@ const keep =
 	(message: string, meta?: object): void => {
 		n8nLog.push(`${level} ${message} ${meta ? JSON.stringify(meta, (_k, v: unknown) => (v instanceof Error ? { message: v.message, stack: v.stack } : v)) : ''}`);
 	};
-LoggerProxy.init({ error: keep('error'), warn: keep('warn'), info: keep('info'), debug: keep('debug') } as never);
+const keepingLogger = { error: keep('error'), warn: keep('warn'), info: keep('info'), debug: keep('debug'), scoped: () => keepingLogger };
+LoggerProxy.init(keepingLogger as never);
+// Nodes log through `this.logger`: the Logger from n8n-core's own copy of n8n's container (whose
+// constructor would take LoggerProxy over too).
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const fromN8nCore = (name: string) => require(require.resolve(name, { paths: [require.resolve('n8n-core')] })) as Record<string, unknown>;
+(fromN8nCore('@n8n/di').Container as { set: (key: unknown, value: unknown) => void }).set(fromN8nCore('@n8n/backend-common').Logger, keepingLogger);
 
 /** A start node that emits the items it is given, so tests can feed the Ksher node a "sheet". */
 class Source implements INodeType {

@@ -37,11 +37,18 @@ export interface TriggerServer {
 	deliveries: Delivery[];
 	/** Every item of a stored execution, i.e. of a run n8n started. */
 	emitted: IDataObject[];
+	/** Every item of a run that got to its end (not cut short by a crash, not failed). */
+	finished: IDataObject[];
 	/** The static data as stored in the "database". */
 	staticData: () => IDataObject;
 	post: (body: string | Buffer, contentType?: string) => Promise<{ status: number; body: string }>;
 	/** A new process: the trigger's modules are loaded afresh; the stored static data stays. */
 	restart: () => void;
+	/**
+	 * n8n killed (SIGKILL) and started again: requests in flight never save and never answer
+	 * (their connections drop), runs in flight never finish; then as restart().
+	 */
+	crash: () => void;
 	close: () => Promise<void>;
 }
 
@@ -56,6 +63,16 @@ export interface TriggerOptions {
 	runSavesStaleCopyAfterMs?: number;
 	/** Makes storing the execution fail for these delivery numbers (1-based), as a database error would. */
 	failStoringExecution?: (delivery: number) => boolean;
+	/** The trigger node's version (default 1). */
+	typeVersion?: number;
+	/** What the "database" holds for the workflow's static data at the start. */
+	staticData?: IDataObject;
+	/** How long a run takes (Acknowledge "When the Workflow Has Finished" answers after it). */
+	runMs?: number;
+	/** Makes the run of these deliveries fail (a node errors): n8n then answers 500 "Error in workflow". */
+	failRun?: (delivery: number) => boolean;
+	/** Kills n8n (as crash()) when this delivery (1-based) reaches this step. */
+	crashAt?: { delivery: number; step: 'before storing the execution' | 'before saving the static data' | 'before answering' };
 }
 
 type TriggerClass = new () => KsherTrigger;
@@ -77,17 +94,18 @@ export async function startTrigger(options: TriggerOptions): Promise<TriggerServ
 		id: 'trigger',
 		name: 'Ksher Trigger',
 		type: 'n8n-nodes-ksher.ksherTrigger',
-		typeVersion: 1,
+		typeVersion: options.typeVersion ?? 1,
 		position: [0, 0],
 		webhookId: '11111111-2222-4333-8444-555555555555',
 		parameters: { events: ['paid', 'refunded'], ...(options.parameters ?? {}) },
 		credentials: { ksherApi: { id: 'cred-1', name: 'Ksher test' } },
 	};
 	const workflowId = `wf-trigger-${++harnessCount}`;
-	const store = { json: '{}' };
+	const store = { json: JSON.stringify(options.staticData ?? {}) };
 	let trigger = new KsherTrigger();
 	const deliveries: Delivery[] = [];
 	const emitted: IDataObject[] = [];
+	const finished: IDataObject[] = [];
 	let counter = 0;
 
 	const save = async (workflow: Workflow) => {
@@ -98,8 +116,23 @@ export async function startTrigger(options: TriggerOptions): Promise<TriggerServ
 		}
 	};
 
+	let generation = 0;
+	const crash = () => {
+		generation++;
+		trigger = new (freshTriggerClass())();
+	};
 	const handle = async (req: IncomingMessage & { rawBody?: Buffer }, res: ServerResponse) => {
 		const delivery = ++counter;
+		const born = generation;
+		const crashesAt = (step: NonNullable<TriggerOptions['crashAt']>['step']) => {
+			if (options.crashAt?.delivery === delivery && options.crashAt.step === step) crash();
+		};
+		/** After a crash, this request's process is gone: nothing more of it happens. */
+		const dead = () => {
+			if (born === generation) return false;
+			res.socket?.destroy();
+			return true;
+		};
 		const chunks: Buffer[] = [];
 		for await (const chunk of req) chunks.push(chunk as Buffer);
 		req.rawBody = Buffer.concat(chunks);
@@ -111,7 +144,10 @@ export async function startTrigger(options: TriggerOptions): Promise<TriggerServ
 			},
 			json(body: unknown) {
 				res.setHeader('content-type', 'application/json; charset=utf-8');
-				res.end(JSON.stringify(body));
+				return response.send(body === undefined ? '' : JSON.stringify(body));
+			},
+			send(body?: unknown) {
+				if (!res.writableEnded) res.end(body === undefined ? '' : String(body));
 				return response;
 			},
 		});
@@ -128,8 +164,10 @@ export async function startTrigger(options: TriggerOptions): Promise<TriggerServ
 			if (!res.headersSent) res.writeHead(500).end(JSON.stringify({ error: (error as Error).message }));
 			throw error;
 		}
+		if (dead()) return [];
 		if (result.workflowData === undefined) {
 			await save(workflow);
+			if (dead()) return [];
 			if (!result.noWebhookResponse) response.status(200).json(result.webhookResponse ?? { message: 'Webhook call received' });
 			return [];
 		}
@@ -138,7 +176,9 @@ export async function startTrigger(options: TriggerOptions): Promise<TriggerServ
 		// static data is loaded, and the execution stored.
 		new Workflow({ id: workflowId, nodes: [node], connections: {}, active: true, nodeTypes, staticData: loaded });
 		const runStaticData = store.json;
+		crashesAt('before storing the execution');
 		await databaseLatency();
+		if (dead()) return [];
 		if (options.failStoringExecution?.(delivery)) {
 			if (!res.headersSent) response.status(500).json({ code: 0, message: 'Error in workflow' });
 			return [];
@@ -150,9 +190,35 @@ export async function startTrigger(options: TriggerOptions): Promise<TriggerServ
 				store.json = runStaticData;
 			}, options.runSavesStaleCopyAfterMs);
 		}
+		// The description's fields as n8n 2.41 resolves them natively from the node's parameters.
+		const description = trigger.description.webhooks![0] as unknown as Record<string | symbol, unknown>;
+		const resolvers = description[Symbol.for('n8n.webhookDescriptionResolvers')] as Record<string, { resolve: (p: unknown) => unknown }>;
+		const parameters = { acknowledge: node.typeVersion >= 2 ? 'finished' : 'stored', ...node.parameters };
+		const responseMode = resolvers.responseMode.resolve(parameters);
+		if (responseMode === 'lastNode') {
+			// The run, then (live-webhooks' responseCallback) the static data is saved and n8n answers:
+			// no data for a run that went well, 500 "Error in workflow" for one that failed.
+			if (options.runMs) await new Promise((r) => setTimeout(r, options.runMs));
+			if (dead()) return [];
+			const failed = options.failRun?.(delivery) === true;
+			if (!failed) finished.push(...items);
+			crashesAt('before saving the static data');
+			if (dead()) return [];
+			await save(workflow);
+			crashesAt('before answering');
+			if (dead()) return [];
+			if (failed) response.status(500).json({ message: 'Error in workflow' });
+			else response.status(200).json(undefined);
+			return failed ? [] : items;
+		}
+		crashesAt('before saving the static data');
+		if (dead()) return [];
 		await save(workflow);
+		crashesAt('before answering');
+		if (dead()) return [];
+		finished.push(...items);
 		// extractWebhookOnReceivedResponse(): the description's responseData wins over webhookResponse.
-		const onReceived = trigger.description.webhooks![0].responseData ?? result.webhookResponse ?? { message: 'Workflow was started' };
+		const onReceived = resolvers.responseData.resolve(parameters) ?? result.webhookResponse ?? { message: 'Workflow was started' };
 		if (!result.noWebhookResponse && !res.headersSent) {
 			if (typeof onReceived === 'string') response.status(200).end(onReceived);
 			else response.status(200).json(onReceived);
@@ -182,6 +248,7 @@ export async function startTrigger(options: TriggerOptions): Promise<TriggerServ
 		url,
 		deliveries,
 		emitted,
+		finished,
 		staticData: () => JSON.parse(store.json) as IDataObject,
 		post: async (body, contentType = 'text/plain;charset=utf-8') => {
 			const response = await fetch(url, { method: 'POST', headers: { 'content-type': contentType }, body });
@@ -192,6 +259,7 @@ export async function startTrigger(options: TriggerOptions): Promise<TriggerServ
 		restart: () => {
 			trigger = new (freshTriggerClass())();
 		},
+		crash,
 		close: () =>
 			new Promise<void>((resolve) => {
 				server.closeAllConnections();

@@ -80,7 +80,10 @@ describe('Ksher Trigger: genuine notifications', () => {
 		const keys = vectorsFile.keys;
 		const s4 = vectorsFile.vectors.find((v) => v.id === 'S4')!;
 		const t = await trigger({}, { appId: 'mch35005', privateKey: '', signVersion: 'V1', ksherPublicKey: keys.example_public, environment: 'production' });
-		const answer = await t.post(JSON.stringify(s4.body));
+		// S4 was paid on 2024-01-01: delivered then (the clock set to an hour later), not years later,
+		// which the replay window refuses (see "the replay window" below).
+		jest.useFakeTimers({ now: new Date('2024-01-01T06:06:00Z'), doNotFake: ['nextTick', 'setImmediate', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'queueMicrotask', 'hrtime', 'performance'] });
+		const answer = await t.post(JSON.stringify(s4.body)).finally(() => jest.useRealTimers());
 		expect(answer).toEqual({ status: 200, body: ACK });
 		expect(t.emitted[0]).toMatchObject({ event: 'paid', orderNumber: 'INV-1001-A', amount: '150.50', channel: 'promptpay', channelName: 'PromptPay', paidAt: '2024-01-01T12:06:00+07:00', ksherOrderNumber: '70020240101120600000001', attach: null });
 		// The same body under Ksher's real V1 key is a forgery.

@@ -17,7 +17,7 @@ describe('NotificationLedger', () => {
 		for (const key of ['mch1|A|paid|', 'mch1|B|paid|', 'mch1|C|refunded|R1']) claimed(first, key);
 		first.persistInto(stored);
 		const saved = reload(stored);
-		expect(saved.ksherSeen).toEqual(expect.stringMatching(/^v1:[0-9a-f]{12}\.[0-9a-z]+@\d+:[A-Za-z0-9+/=]+$/));
+		expect(saved.ksherSeen).toEqual(expect.stringMatching(/^v2:[0-9a-f]{12}\.[0-9a-z]+@\d+:[A-Za-z0-9+/=]+$/));
 		expect(String(saved.ksherSeen).replace(/^.*:/, '')).toHaveLength(48);
 		const second = new NotificationLedger();
 		expect(second.absorb(saved)).toBe(false);
@@ -89,17 +89,79 @@ describe('NotificationLedger', () => {
 		expect(ledger.has('a', Date.parse('2026-11-30T01:00:00Z'))).toBe(false);
 	});
 
-	it('stays bounded by count (plus a tenth, dropped in batches), oldest first, over 100,000 notifications', () => {
+	it('holds every notification of the window, 100,000 of them, and refuses new ones when full instead of forgetting', () => {
 		const ledger = new NotificationLedger();
-		for (let i = 0; i < 100_000; i++) {
-			claimed(ledger, `k${i}`);
-			expect(ledger.size).toBeLessThanOrEqual(NotificationLedger.MAX_ENTRIES * 1.1);
-		}
-		expect(ledger.has('k99999')).toBe(true);
-		expect(ledger.has('k0')).toBe(false);
+		for (let i = 0; i < 100_000; i++) claimed(ledger, `k${i}`);
+		expect(ledger.size).toBe(100_000);
+		expect(ledger.has('k0') && ledger.has('k99999')).toBe(true);
 		const stored: StoredMemory = {};
 		ledger.persistInto(stored);
-		expect(storedIds(reload(stored)).size).toBe(ledger.size);
+		const saved = reload(stored);
+		expect(storedIds(saved, 'done').size).toBe(100_000);
+		const small = new NotificationLedger(3);
+		for (const key of ['a', 'b', 'c']) claimed(small, key);
+		expect(small.full()).toBe(true);
+		expect(small.has('a')).toBe(true);
+	});
+
+	it('a claim is stored as started until its run is known to be done; a failed run stays started', () => {
+		const ledger = new NotificationLedger();
+		const stored: StoredMemory = {};
+		ledger.persistInto(stored);
+		const ok = ledger.claim('ok');
+		const failed = ledger.claim('failed');
+		ok.record();
+		failed.record();
+		expect([ledger.state('ok'), ledger.state('failed')]).toEqual(['started', 'started']);
+		expect(storedIds(reload(stored), 'started')).toEqual(new Set([idOf('ok'), idOf('failed')]));
+		ok.settle(true);
+		failed.settle('failed');
+		expect([ledger.state('ok'), ledger.state('failed')]).toEqual(['done', 'started']);
+		expect(storedIds(reload(stored), 'done')).toEqual(new Set([idOf('ok')]));
+		// A new process reads both as the database has them.
+		const next = new NotificationLedger();
+		next.absorb(reload(stored));
+		expect([next.state('ok'), next.state('failed')]).toEqual(['done', 'started']);
+	});
+
+	it('a request\'s own copy can write its own claim as done while the others write it as started', () => {
+		const ledger = new NotificationLedger();
+		const own: StoredMemory = {};
+		const other: StoredMemory = {};
+		const claim = ledger.claim('mine');
+		claim.record();
+		claimed(ledger, 'earlier');
+		ledger.persistInto(own, 'mine');
+		ledger.persistInto(other);
+		expect(storedIds(reload(own), 'done')).toEqual(new Set([idOf('mine'), idOf('earlier')]));
+		expect(storedIds(reload(other), 'started')).toEqual(new Set([idOf('mine')]));
+	});
+
+	it('a stored "done" completes a "started" it knows, unless that claim is in flight here', () => {
+		const writer = new NotificationLedger();
+		claimed(writer, 'k');
+		const stored: StoredMemory = {};
+		writer.persistInto(stored);
+		const reader = new NotificationLedger();
+		const claim = reader.claim('k');
+		claim.record();
+		reader.absorb(reload(stored));
+		expect(reader.state('k')).toBe('started');
+		claim.settle('failed');
+		reader.absorb(reload(stored));
+		expect(reader.state('k')).toBe('done');
+	});
+
+	it('reads the first packed form (v1) as done, and rewrites it as v2 when it saves', () => {
+		const v1Record = Buffer.alloc(12);
+		v1Record.write(idOf('old'), 0, 8, 'hex');
+		v1Record.writeUInt32BE(Math.floor(Date.now() / 60_000), 8);
+		const stored: StoredMemory = { ksherSeen: `v1:abc.0@1:${v1Record.toString('base64')}` };
+		const ledger = new NotificationLedger();
+		expect(ledger.absorb(stored)).toBe(true);
+		expect(ledger.state('old')).toBe('done');
+		ledger.persistInto(stored);
+		expect(String(reload(stored).ksherSeen)).toMatch(/^v2:/);
 	});
 
 	it('keys such as __proto__ stay data', () => {

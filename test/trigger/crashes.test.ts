@@ -1,0 +1,200 @@
+import type { ICredentialDataDecryptedObject, IDataObject } from 'n8n-workflow';
+
+import { NotificationLedger, type StoredMemory } from '../../nodes/KsherTrigger/ledger';
+import { REPLAY_WINDOW_MS } from '../../nodes/protocol';
+import { n8nLog } from '../helpers/n8n';
+import { simulatorCredentials } from '../helpers/node';
+import { startHarness, type SimulatorHarness } from '../helpers/simulator';
+import { startTrigger, type TriggerOptions, type TriggerServer } from '../helpers/trigger';
+
+/**
+ * Crashes, failed runs, replays and a full memory, with n8n's storage semantics (the harness
+ * reloads and saves the static data per request, stores the execution before answering, and on
+ * crash() drops every request and run in flight as SIGKILL does). "Finished" counts runs that
+ * got to their end; "emitted" every run that started.
+ */
+const ACK = '{"result":"SUCCESS","msg":"OK"}';
+let h: SimulatorHarness;
+const triggers: TriggerServer[] = [];
+beforeAll(async () => {
+	h = await startHarness({ timeScale: 0.001 });
+});
+afterAll(async () => {
+	await Promise.all(triggers.map((t) => t.close()));
+	await h.sim.close();
+});
+
+async function trigger(options: Partial<TriggerOptions> = {}) {
+	const t = await startTrigger({ credentials: simulatorCredentials(h) as ICredentialDataDecryptedObject, ...options });
+	triggers.push(t);
+	return t;
+}
+
+let nonce = 0;
+/** A genuine paid notification, paid `agoMs` ago. */
+async function paidNotification(agoMs = 0): Promise<{ orderNo: string; body: string }> {
+	const { orderNo } = await h.createOrder();
+	await h.payOrder(orderNo);
+	const o = h.sim.order(orderNo)!;
+	const paid = new Date(Date.now() - agoMs + 7 * 3600_000).toISOString().slice(0, 19).replace('T', ' ');
+	const body = h.sim.signedNotification({
+		appid: h.sim.info.appid, attach: '', cash_fee: o.total_fee, cash_fee_type: 'THB', channel: 'promptpay', channel_order_no: '', fee_type: 'THB',
+		ksher_order_no: o.ksher_order_no, mch_order_no: orderNo, nonce_str: `c${++nonce}`.padEnd(32, '0'), openid: '', pay_mch_order_no: o.pay_mch_order_no,
+		rate: '1.000000', result: 'SUCCESS', time_end: paid, total_fee: o.total_fee,
+	});
+	return { orderNo, body };
+}
+
+const count = (items: IDataObject[], orderNo: string) => items.filter((i) => i.orderNumber === orderNo).length;
+
+describe('the replay window', () => {
+	it('a genuine notification paid longer ago than the window is acknowledged, starts nothing, and is logged', async () => {
+		const t = await trigger();
+		const old = await paidNotification(REPLAY_WINDOW_MS + 3600_000);
+		const recent = await paidNotification(REPLAY_WINDOW_MS - 3600_000);
+		expect(await t.post(old.body)).toEqual({ status: 200, body: ACK });
+		expect(await t.post(recent.body)).toEqual({ status: 200, body: ACK });
+		expect(t.emitted.map((i) => i.orderNumber)).toEqual([recent.orderNo]);
+		expect(n8nLog.some((line) => line.includes(`order ${old.orderNo}`) && line.includes('48-hour replay window'))).toBe(true);
+	});
+
+	it('covers Ksher\'s whole retry schedule with room to spare (2 hours of polling, then retries for about 29 hours)', () => {
+		const retries = [1, 2, 2, 10, 30, 60, 600, 3600, 3 * 3600, 5 * 3600, 8 * 3600, 12 * 3600].reduce((a, b) => a + b, 0) * 1000;
+		expect(2 * 3600_000 + retries).toBeLessThan(REPLAY_WINDOW_MS - 12 * 3600_000);
+		expect(NotificationLedger.MAX_AGE_MS).toBeGreaterThanOrEqual(REPLAY_WINDOW_MS);
+	});
+});
+
+describe('Acknowledge "When the Workflow Has Finished" (version 2)', () => {
+	const finishing = (extra: Partial<TriggerOptions> = {}) => trigger({ typeVersion: 2, runMs: 150, ...extra });
+
+	it('Ksher gets its acknowledgement once the run has finished, and copies meanwhile wait for it', async () => {
+		const t = await finishing();
+		const { orderNo, body } = await paidNotification();
+		const started = Date.now();
+		const answers = await Promise.all([t.post(body), t.post(body), t.post(body)]);
+		expect(Date.now() - started).toBeGreaterThanOrEqual(140);
+		expect(answers).toEqual([{ status: 200, body: ACK }, { status: 200, body: ACK }, { status: 200, body: ACK }]);
+		expect([count(t.emitted, orderNo), count(t.finished, orderNo)]).toEqual([1, 1]);
+	});
+
+	it('a run that fails is not acknowledged: Ksher\'s next delivery runs it again, marked possibleDuplicate', async () => {
+		const t = await finishing({ failRun: (delivery) => delivery === 1 });
+		const { orderNo, body } = await paidNotification();
+		const first = await t.post(body);
+		expect(first.status).toBe(500);
+		const second = await t.post(body);
+		expect(second).toEqual({ status: 200, body: ACK });
+		expect(t.emitted.map((i) => [i.orderNumber, i.possibleDuplicate ?? false])).toEqual([[orderNo, false], [orderNo, true]]);
+		expect(count(t.finished, orderNo)).toBe(1);
+		expect(await t.post(body)).toEqual({ status: 200, body: ACK });
+		expect(count(t.emitted, orderNo)).toBe(2);
+	});
+
+	it('n8n killed with runs in flight: every order\'s run finishes once Ksher delivers again, and what can run twice is bounded', async () => {
+		const t = await finishing({ runMs: 200 });
+		const done = await Promise.all(Array.from({ length: 10 }, () => paidNotification()));
+		for (const o of done) expect(await t.post(o.body)).toEqual({ status: 200, body: ACK });
+		const inFlight = await Promise.all(Array.from({ length: 10 }, () => paidNotification()));
+		const cut = inFlight.map((o) => t.post(o.body));
+		await new Promise((r) => setTimeout(r, 100));
+		t.crash();
+		const answers = await Promise.all(cut.map((p) => p.catch(() => ({ status: 0, body: '' }))));
+		expect(answers.every((a) => a.status !== 200)).toBe(true);
+		expect(inFlight.every((o) => count(t.emitted, o.orderNo) === 1 && count(t.finished, o.orderNo) === 0)).toBe(true);
+		// Ksher delivers everything it has no acknowledgement for; and, as a duplicate delivery would, the acknowledged ones once more.
+		for (const o of [...inFlight, ...done]) expect(await t.post(o.body)).toEqual({ status: 200, body: ACK });
+		// Nothing is lost: the runs the kill cut short ran again, to their end (n8n keeps the first ones under Executions as crashed).
+		for (const o of inFlight) expect([count(t.emitted, o.orderNo), count(t.finished, o.orderNo)]).toEqual([2, 1]);
+		// Of the acknowledged ones, only the last ran again, flagged: n8n saves a request's static data as it answers,
+		// before the run's outcome is known, so "finished" reaches the database with the next request's save, which the kill cut.
+		const ranAgain = done.filter((o) => count(t.emitted, o.orderNo) !== 1);
+		expect(ranAgain.map((o) => o.orderNo)).toEqual([done[9].orderNo]);
+		expect(t.emitted.filter((i) => i.orderNumber === done[9].orderNo).map((i) => i.possibleDuplicate ?? false)).toEqual([false, true]);
+		// After the next save, a duplicate delivery of any of them starts nothing.
+		const emittedBefore = t.emitted.length;
+		for (const o of [...inFlight, ...done]) expect(await t.post(o.body)).toEqual({ status: 200, body: ACK });
+		expect(t.emitted.length).toBe(emittedBefore);
+	});
+});
+
+describe('Acknowledge "When the Run Is Stored" (version 1) and a kill', () => {
+	it('killed before the execution is stored: no acknowledgement, and Ksher\'s next delivery runs it', async () => {
+		const t = await trigger({ typeVersion: 1, crashAt: { delivery: 2, step: 'before storing the execution' } });
+		const acked = await paidNotification();
+		expect(await t.post(acked.body)).toEqual({ status: 200, body: ACK });
+		const cut = await paidNotification();
+		expect((await t.post(cut.body).catch(() => ({ status: 0, body: '' }))).status).not.toBe(200);
+		expect(count(t.emitted, cut.orderNo)).toBe(0);
+		expect(await t.post(cut.body)).toEqual({ status: 200, body: ACK });
+		expect(await t.post(acked.body)).toEqual({ status: 200, body: ACK });
+		expect([count(t.emitted, acked.orderNo), count(t.emitted, cut.orderNo)]).toEqual([1, 1]);
+	});
+
+	it('killed after the execution is stored, before the static data is saved: no acknowledgement, so Ksher\'s next delivery runs it again', async () => {
+		const t = await trigger({ typeVersion: 1, crashAt: { delivery: 1, step: 'before saving the static data' } });
+		const cut = await paidNotification();
+		expect((await t.post(cut.body).catch(() => ({ status: 0, body: '' }))).status).not.toBe(200);
+		expect(await t.post(cut.body)).toEqual({ status: 200, body: ACK });
+		// The first run, cut short, stays under Executions as crashed.
+		expect([count(t.emitted, cut.orderNo), count(t.finished, cut.orderNo)]).toEqual([2, 1]);
+	});
+
+	it('killed after the static data is saved, before the answer: version 1 does not run it again (its run is lost); version 2 runs it again, flagged', async () => {
+		const v1 = await trigger({ typeVersion: 1, crashAt: { delivery: 1, step: 'before answering' } });
+		const lostInV1 = await paidNotification();
+		expect((await v1.post(lostInV1.body).catch(() => ({ status: 0, body: '' }))).status).not.toBe(200);
+		expect(await v1.post(lostInV1.body)).toEqual({ status: 200, body: ACK });
+		expect([count(v1.emitted, lostInV1.orderNo), count(v1.finished, lostInV1.orderNo)]).toEqual([1, 0]);
+
+		const v2 = await trigger({ typeVersion: 2, crashAt: { delivery: 1, step: 'before answering' } });
+		const keptInV2 = await paidNotification();
+		expect((await v2.post(keptInV2.body).catch(() => ({ status: 0, body: '' }))).status).not.toBe(200);
+		expect(await v2.post(keptInV2.body)).toEqual({ status: 200, body: ACK });
+		expect(v2.emitted.map((i) => i.possibleDuplicate ?? false)).toEqual([false, true]);
+		expect(count(v2.finished, keptInV2.orderNo)).toBe(2);
+	});
+});
+
+describe('a memory that holds the whole window', () => {
+	it('100,000 stored notifications: a new one runs, a stored one is acknowledged without a run, and all stay stored', async () => {
+		const seed = new NotificationLedger();
+		for (let i = 0; i < 100_000; i++) {
+			const claim = seed.claim(`${h.sim.info.appid}|SEED-${i}|paid|`);
+			claim.record();
+			claim.settle(true);
+		}
+		const stored: StoredMemory = {};
+		seed.persistInto(stored);
+		const staticData = { 'node:Ksher Trigger': JSON.parse(JSON.stringify(stored)) as IDataObject };
+		const t = await trigger({ staticData });
+		const fresh = await paidNotification();
+		expect(await t.post(fresh.body)).toEqual({ status: 200, body: ACK });
+		expect(count(t.emitted, fresh.orderNo)).toBe(1);
+		// One of the 100,000, delivered again.
+		const { orderNo } = await h.createOrder({ mch_order_no: 'SEED-99999' }).catch(() => ({ orderNo: 'SEED-99999' }));
+		await h.payOrder(orderNo).catch(() => undefined);
+		const o = h.sim.order('SEED-99999')!;
+		const body = h.sim.signedNotification({
+			appid: h.sim.info.appid, attach: '', cash_fee: o.total_fee, cash_fee_type: 'THB', channel: 'promptpay', channel_order_no: '', fee_type: 'THB', ksher_order_no: o.ksher_order_no,
+			mch_order_no: 'SEED-99999', nonce_str: 'seed'.padEnd(32, '0'), openid: '', pay_mch_order_no: o.pay_mch_order_no, rate: '1.000000', result: 'SUCCESS', time_end: o.time_end, total_fee: o.total_fee,
+		});
+		expect(await t.post(body)).toEqual({ status: 200, body: ACK });
+		expect(count(t.emitted, 'SEED-99999')).toBe(0);
+		const after = t.staticData()['node:Ksher Trigger'] as StoredMemory;
+		expect(String(after.ksherSeen).length).toBeGreaterThan(100_001 * 16);
+	});
+
+	it('a full memory refuses new notifications (503, Ksher delivers again later) instead of forgetting', () => {
+		const ledger = new NotificationLedger(3);
+		for (const key of ['a', 'b', 'c']) {
+			const claim = ledger.claim(key);
+			claim.record();
+			claim.settle(true);
+		}
+		expect(ledger.full()).toBe(true);
+		expect(ledger.has('a')).toBe(true);
+		// Older than the window, they leave it and make room.
+		expect(ledger.full(Date.now() + NotificationLedger.MAX_AGE_MS + 60_000)).toBe(false);
+	});
+});
