@@ -173,7 +173,8 @@ export async function browserSteps(input: BrowserInput): Promise<void> {
 			docsImage('receipt-workflow.png', await screenshot(page, 'receipt-workflow'));
 			const nodes = (await page.locator('[data-test-id="canvas-node"]').allInnerTexts()).map((t) => t.split('\n')[0]).join(', ');
 			await page.goto(`${input.editorUrl}/workflow/${input.refundSheetWorkflow}`);
-			const refundNode = page.locator('[data-test-id="canvas-node"]', { hasText: 'Refund' }).first();
+			// Exactly "Refund": "Read Refunds CSV" contains the word too.
+			const refundNode = page.locator('[data-test-id="canvas-node"]').filter({ has: page.getByText('Refund', { exact: true }) }).first();
 			await refundNode.waitFor({ timeout: 30_000 });
 			await refundNode.dblclick();
 			await page.locator('[data-test-id="parameter-input-whatToRefund"]').waitFor({ timeout: 15_000 });

@@ -183,7 +183,11 @@ export async function refundWorkflowSteps(ctx: { n8n: N8nInstance; rest: N8nRest
 			await screenshot(page, 'form');
 			await page.getByRole('button', { name: /submit/i }).click();
 			await page.getByText('The refund waits for a manager\'s approval').waitFor({ timeout: 30_000 });
-			return await waitFor('the approval email', () => mailsTo('manager@example.com', `Approve a refund of ${amount} THB for order ${orderNo}?`)[0], 30_000);
+			const mail = await waitFor('the approval email', () => mailsTo('manager@example.com', `Approve a refund of ${amount} THB for order ${orderNo}?`)[0], 30_000);
+			// n8n sends the email a moment before it marks the run as waiting; a link opened in between gets
+			// n8n's "The execution is running already" (409). A manager takes longer than that to read it.
+			await waitFor('the run to wait for the approval', async () => ((await rest.executionCount(WORKFLOW_IDS.refundApproval, 'waiting')) > 0 ? true : undefined), 30_000);
+			return mail;
 		};
 		const link = (mail: { raw: string; text: string }, approved: boolean) => {
 			const hrefs = [...`${mail.text}\n${mail.raw}`.matchAll(/href="([^"]+)"/g)].map((m) => m[1].replace(/&amp;/g, '&'));

@@ -199,7 +199,7 @@ async function booksSteps(ctx: WatchContext, tables: Tables, recordUrl: string):
 	let day = '';
 	const orders: Record<string, string> = {};
 
-	const recorded = await step('books: on a day of their own, 3 payments on two channels recorded by the trigger, one refunded in part and recorded by the watch', async () => {
+	const recorded = await step('books: on a day of their own, 3 payments on two channels recorded by the trigger, the TrueMoney one refunded in part and recorded by the watch', async () => {
 		const clock = await ctx.control('/clock', { advanceDays: 10 });
 		day = String(clock.bangkok).slice(0, 10);
 		for (const [name, total, channel] of [['BOOKS-A', 15050, 'promptpay'], ['BOOKS-B', 10000, 'promptpay'], ['BOOKS-C', 50000, 'truemoney']] as const) {
@@ -212,8 +212,9 @@ async function booksSteps(ctx: WatchContext, tables: Tables, recordUrl: string):
 			orders[name] = no;
 		}
 		await waitFor('the 3 recorded payments', async () => ((await rest.dataTableRows(tables.orders)).filter((r) => Object.values(orders).includes(String(r.orderNumber)) && String(r.paidAt).startsWith(day)).length === 3 ? true : undefined), 60_000);
-		await ctx.control('/refund', { mch_order_no: orders['BOOKS-A'], refund_fee: 5050 });
-		const refund = await waitFor('the recorded refund', async () => (await rest.dataTableRows(tables.refunds)).find((r) => r.orderNumber === orders['BOOKS-A']), 60_000);
+		// A TrueMoney payment: Ksher cannot list the refunds of PromptPay payments, so the watch sees a partial one there only once the order is refunded in full.
+		await ctx.control('/refund', { mch_order_no: orders['BOOKS-C'], refund_fee: 5050 });
+		const refund = await waitFor('the recorded refund', async () => (await rest.dataTableRows(tables.refunds)).find((r) => r.orderNumber === orders['BOOKS-C']), 60_000);
 		assert(refund.refundAmount === '50.50' && String(refund.refundedAt).startsWith(day), `recorded refund: ${JSON.stringify(refund)}`);
 		return `trading day ${day}: ${Object.values(orders).join(', ')}; refund ${String(refund.refundNumber)} 50.50`;
 	});
@@ -223,8 +224,8 @@ async function booksSteps(ctx: WatchContext, tables: Tables, recordUrl: string):
 		await ctx.control('/clock', { advanceDays: 1 });
 		const mail = await reconcile(day);
 		assert(mail.subject === `Ksher reconciliation for ${day}: 0 mismatches`, `subject: ${mail.subject}\n${mail.text}`);
-		// PromptPay: 150.50 + 100.00 paid, 50.50 refunded → 200.00; 1.5 % of 250.50 = 3.76, VAT 0.26. TrueMoney: 500.00; 7.50, 0.53.
-		for (const expected of ['PromptPay: paid 250.50, refunded 50.50; Ksher settled 200.00', 'commission -3.76, VAT -0.26', 'TrueMoney: paid 500.00, refunded 0.00; Ksher settled 500.00', 'commission -7.50, VAT -0.53', '0 mismatches']) {
+		// PromptPay: 150.50 + 100.00 paid → 250.50; 1.5 % of 250.50 = 3.76, VAT 0.26. TrueMoney: 500.00 paid, 50.50 refunded → 449.50; 7.50, 0.53.
+		for (const expected of ['PromptPay: paid 250.50, refunded 0.00; Ksher settled 250.50', 'commission -3.76, VAT -0.26', 'TrueMoney: paid 500.00, refunded 50.50; Ksher settled 449.50', 'commission -7.50, VAT -0.53', '0 mismatches']) {
 			assert(mail.text.includes(expected), `the email lacks "${expected}":\n${mail.text}`);
 		}
 		const settled = sim.requests.filter((r) => r.endpoint === 'get_settlement_info').at(-1);
@@ -232,11 +233,11 @@ async function booksSteps(ctx: WatchContext, tables: Tables, recordUrl: string):
 		return mail.text.split('\n').filter((l) => /settled|mismatch/.test(l)).join(' | ');
 	});
 
-	await step('books: a recorded payment deleted from the table: run again, exactly that payment is the one mismatch', async () => {
-		await rest.deleteDataTableRows(tables.orders, { orderNumber: orders['BOOKS-C'] });
+	await step('books: a recorded payment deleted from the table: run again, exactly its channel is the one mismatch, by its amount', async () => {
+		await rest.deleteDataTableRows(tables.orders, { orderNumber: orders['BOOKS-B'] });
 		const mail = await reconcile(day);
 		assert(mail.subject === `Ksher reconciliation for ${day}: 1 mismatch`, `subject: ${mail.subject}\n${mail.text}`);
-		assert(/Ksher settled 500\.00 for TrueMoney, which the records do not have/.test(mail.text), `the email:\n${mail.text}`);
+		assert(mail.text.includes('PromptPay: Ksher settled 250.50, the records say 150.50 (paid 150.50 minus refunded 0.00)'), `the email:\n${mail.text}`);
 		return mail.text.split('\n').filter((l) => l.startsWith('- ')).join(' | ');
 	});
 }
