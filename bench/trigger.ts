@@ -4,6 +4,7 @@ import { Workflow, type IDataObject, type INode, type IWebhookData } from 'n8n-w
 import { KsherTrigger } from '../nodes/KsherTrigger/KsherTrigger.node.ts';
 import { makeAdditionalData, nodeTypes } from '../test/helpers/n8n';
 import { startSimulator } from '../test/simulator/server';
+import { ksherTime } from '../test/simulator/state';
 import { percentile } from './stats';
 
 type Note = (name: string, value: number, unit: string, goal?: string) => void;
@@ -27,7 +28,7 @@ export async function triggerFigures(note: Note, progress: (l: string) => void, 
 	let storedStaticData = '{}';
 	const trigger = new KsherTrigger();
 	const webhookData = { httpMethod: 'POST', node: node.name, path: 'webhook', webhookDescription: trigger.description.webhooks![0], workflowId } as unknown as IWebhookData;
-	const base = { appid: sim.info.appid, attach: '', cash_fee: 15050, cash_fee_type: 'THB', channel: 'promptpay', channel_order_no: '4200', fee_type: 'THB', ksher_order_no: '70020261127140600000001', nonce_str: 'abcdefabcdefabcdefabcdefabcdefab', openid: '', pay_mch_order_no: '2611271406000001', rate: '1.000000', result: 'SUCCESS', time_end: '2026-11-27 14:06:00', total_fee: 15050 };
+	const base = { appid: sim.info.appid, attach: '', cash_fee: 15050, cash_fee_type: 'THB', channel: 'promptpay', channel_order_no: '4200', fee_type: 'THB', ksher_order_no: '70020261127140600000001', nonce_str: 'abcdefabcdefabcdefabcdefabcdefab', openid: '', pay_mch_order_no: '2611271406000001', rate: '1.000000', result: 'SUCCESS', time_end: ksherTime(new Date()), total_fee: 15050 };
 	const body = (i: number) => Buffer.from(sim.signedNotification({ ...base, mch_order_no: `N-${i}` }));
 
 	let emitted = 0;

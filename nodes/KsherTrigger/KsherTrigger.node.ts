@@ -39,6 +39,13 @@ const ACKNOWLEDGEMENT = JSON.parse(NOTIFICATION_ACK) as IDataObject;
 
 /** How long a copy waits for another copy's outcome before asking Ksher to send it again. */
 const IN_FLIGHT_WAIT_MS = 60_000;
+/** Ksher delivers again 10 minutes and then an hour apart: a lost run is run again within about an hour. */
+const DEFAULT_GIVE_UP_MINUTES = 10;
+
+function runGiveUpMinutes(options: IDataObject): number {
+	const minutes = Number(options.giveUpAfterMinutes ?? DEFAULT_GIVE_UP_MINUTES);
+	return Number.isFinite(minutes) && minutes > 0 ? minutes : DEFAULT_GIVE_UP_MINUTES;
+}
 
 /** When watching for refunds starts: Ksher's payment time, or now when it sent none. */
 function paidSince(paidAt: unknown): Date {
@@ -220,6 +227,16 @@ export class KsherTrigger implements INodeType {
 				default: {},
 				options: [
 					{
+						displayName: 'Give Up on a Run After (Minutes)',
+						name: 'giveUpAfterMinutes',
+						type: 'number',
+						typeOptions: { minValue: 0.1, numberPrecision: 1 },
+						default: DEFAULT_GIVE_UP_MINUTES,
+						displayOptions: { show: { '/acknowledge': ['finished'] } },
+						description:
+							'If n8n has not reported the end of a run after this long (its execution stuck after a database or Redis outage), Ksher\'s next delivery runs the workflow again, marked possibleDuplicate. Set it above your workflow\'s longest run.',
+					},
+					{
 						displayName: 'Confirm With Ksher',
 						name: 'confirmWithKsher',
 						type: 'boolean',
@@ -293,9 +310,11 @@ export class KsherTrigger implements INodeType {
 		const stored = this.getWorkflowStaticData('node') as StoredMemory;
 		if (ledger.absorb(stored)) ledger.persistInto(stored);
 		const waitUntil = Date.now() + IN_FLIGHT_WAIT_MS;
-		// Another copy of this notification is being handled: its outcome decides this one.
+		// Another copy of this notification is being handled: its outcome decides this one (unless
+		// its run is given up on meanwhile: then this one runs it again).
 		for (let inFlight = ledger.inFlight(check.dedupeKey); inFlight; inFlight = ledger.inFlight(check.dedupeKey)) {
-			const ran = await settledWithin(inFlight, waitUntil);
+			const ran = await settledWithin(inFlight, Math.min(waitUntil, ledger.deadlineOf(check.dedupeKey) ?? waitUntil));
+			if (ran === undefined && ledger.inFlight(check.dedupeKey) === undefined) continue;
 			if (ran === undefined) {
 				send(rejected(503, 'another delivery of this notification is still being handled, retry later'));
 				return { noWebhookResponse: true };
@@ -312,8 +331,12 @@ export class KsherTrigger implements INodeType {
 
 		// Claimed with no await since the checks above: no other request in this process
 		// can claim it in between.
-		const claim = ledger.claim(check.dedupeKey);
 		const acknowledge = this.getNodeParameter('acknowledge', 'stored') as AcknowledgeWhen;
+		const options = this.getNodeParameter('options', {}) as IDataObject;
+		// A run whose end n8n never reports (its execution stuck "running" after a database outage,
+		// a job lost with Redis) is given up on after this long, and Ksher's next delivery runs it again.
+		const giveUpAfterMs = acknowledge === 'finished' ? runGiveUpMinutes(options) * 60_000 : Infinity;
+		const claim = ledger.claim(check.dedupeKey, giveUpAfterMs);
 		// n8n answers only after it has stored the execution (or, when acknowledging a finished
 		// workflow, after the run) and saved the static data: a 200 means the run exists; anything
 		// else (a refusal below, an error) gives the claim back. Once the run is handed to n8n with
@@ -322,7 +345,6 @@ export class KsherTrigger implements INodeType {
 		whenAnswered(res, (status) => {
 			if (!handedOver) claim.settle(status === 200);
 		});
-		const options = this.getNodeParameter('options', {}) as IDataObject;
 		if (options.confirmWithKsher === true) {
 			const client = clientFromCredentials(credentialData, n8nTransport(this.helpers), TIMEOUTS.triggerConfirmMs);
 			const confirmed = await confirmedByKsher(client, check.event, check.data).catch(() => undefined);

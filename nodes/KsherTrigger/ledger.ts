@@ -70,7 +70,8 @@ export class NotificationLedger {
 	private records = Buffer.alloc(RECORD_BYTES * 1024);
 	private start = 0;
 	private end = 0;
-	private readonly pending = new Map<string, Promise<boolean>>();
+	/** Claims in flight: their outcome, and when to stop waiting for it (a run whose answer never comes). */
+	private readonly pending = new Map<string, { outcome: Promise<boolean>; deadline: number; abandon: () => void }>();
 	/** Released claims: a stored copy saved before the release must not bring them back. */
 	private readonly released = new Set<string>();
 	private packedCache: string | undefined;
@@ -157,9 +158,23 @@ export class NotificationLedger {
 		return this.slots.size >= this.maxEntries;
 	}
 
-	/** The outcome of a claim still in flight for this key (true: its answer went out with a 200), if any. */
-	inFlight(key: string): Promise<boolean> | undefined {
-		return this.pending.get(idOf(key));
+	/**
+	 * The outcome of a claim still in flight for this key (true: its answer went out with a 200), if
+	 * any. A claim past its deadline is given up as a run whose end will never be known (settled as
+	 * 'failed': it stays started), so that the next delivery runs it again.
+	 */
+	inFlight(key: string, now = Date.now()): Promise<boolean> | undefined {
+		const entry = this.pending.get(idOf(key));
+		if (entry && now >= entry.deadline) {
+			entry.abandon();
+			return undefined;
+		}
+		return entry?.outcome;
+	}
+
+	/** When a claim in flight for this key will be given up (epoch ms), if there is one. */
+	deadlineOf(key: string): number | undefined {
+		return this.pending.get(idOf(key))?.deadline;
 	}
 
 	/**
@@ -169,14 +184,15 @@ export class NotificationLedger {
 	 * settle('failed') leaves it started: a run happened but did not finish, so the next
 	 * delivery runs it again, marked as a possible duplicate.
 	 */
-	claim(key: string): { record: () => void; settle: (outcome: boolean | 'failed') => void } {
+	claim(key: string, giveUpAfterMs = Infinity): { record: () => void; settle: (outcome: boolean | 'failed') => void } {
 		const id = idOf(key);
 		let resolve!: (ran: boolean) => void;
-		this.pending.set(id, new Promise<boolean>((r) => (resolve = r)));
+		const outcome = new Promise<boolean>((r) => (resolve = r));
+		this.pending.set(id, { outcome, deadline: Date.now() + giveUpAfterMs, abandon: () => claim.settle('failed') });
 		this.released.delete(id);
 		let settled = false;
 		let recorded = false;
-		return {
+		const claim: { record: () => void; settle: (outcome: boolean | 'failed') => void } = {
 			record: () => {
 				recorded = true;
 				this.put(id, Math.floor(Date.now() / MINUTE_MS), false);
@@ -196,6 +212,7 @@ export class NotificationLedger {
 				resolve(ran);
 			},
 		};
+		return claim;
 	}
 
 	get size(): number {

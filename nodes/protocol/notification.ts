@@ -15,18 +15,27 @@ export const NOTIFICATION_ACK = '{"result":"SUCCESS","msg":"OK"}';
  */
 export const REPLAY_WINDOW_MS = 48 * 3600_000;
 
-/** When the payment was made, from Ksher's time_end (Bangkok wall-clock time); undefined when unreadable. */
-export function paymentTime(data: Record<string, unknown>): number | undefined {
-	const m = /^(\d{4}-\d\d-\d\d)[ T](\d\d:\d\d:\d\d)$/.exec(String(data.time_end ?? '').trim());
+/** A Ksher time (Bangkok wall-clock time, "YYYY-MM-DD HH:MM:SS") as epoch ms; undefined when unreadable. */
+function bangkokTime(value: unknown): number | undefined {
+	const m = /^(\d{4}-\d\d-\d\d)[ T](\d\d:\d\d:\d\d)$/.exec(String(value ?? '').trim());
 	if (!m) return undefined;
 	const at = Date.parse(`${m[1]}T${m[2]}+07:00`);
 	return Number.isNaN(at) ? undefined : at;
 }
 
-/** Whether a notification is older than the replay window (by its payment time; a notification without one is not). */
+/** When the payment was made, from Ksher's time_end; undefined when unreadable. */
+export function paymentTime(data: Record<string, unknown>): number | undefined {
+	return bangkokTime(data.time_end);
+}
+
+/**
+ * Whether a notification is older than the replay window: by its refund time for a refund
+ * (a payment may be refunded long after it was made), else by its payment time. One with
+ * neither is not (its signature still had to be valid).
+ */
 export function outsideReplayWindow(data: Record<string, unknown>, now = Date.now(), windowMs = REPLAY_WINDOW_MS): boolean {
-	const paid = paymentTime(data);
-	return paid !== undefined && now - paid > windowMs;
+	const at = (String(data.result ?? '') === 'REFUND' ? bangkokTime(data.refund_time) : undefined) ?? paymentTime(data);
+	return at !== undefined && now - at > windowMs;
 }
 
 /** Real notifications are well under 2 KiB; anything far larger is not from Ksher. */

@@ -1,4 +1,6 @@
+import { RETRY_SCHEDULE_S } from '../simulator/notifications';
 import type { Simulator } from '../simulator/server';
+import { ksherTime } from '../simulator/state';
 
 /**
  * Deliveries of genuine, correctly signed notifications straight to a trigger URL, the way
@@ -22,15 +24,15 @@ export function paidNotification(sim: Simulator, prefix: string): { orderNo: str
 	const body = sim.signedNotification({
 		appid: sim.info.appid, attach: '', cash_fee: 15050, cash_fee_type: 'THB', channel: 'promptpay', channel_order_no: '', fee_type: 'THB',
 		ksher_order_no: `7002026113000${String(n).padStart(10, '0')}`, mch_order_no: orderNo, nonce_str: `e2e${n}`.padEnd(32, '0'), openid: '',
-		pay_mch_order_no: `2611300000${String(n).padStart(6, '0')}`, rate: '1.000000', result: 'SUCCESS', time_end: '2026-11-30 12:00:00', total_fee: 15050,
+		pay_mch_order_no: `2611300000${String(n).padStart(6, '0')}`, rate: '1.000000', result: 'SUCCESS', time_end: ksherTime(new Date()), total_fee: 15050,
 	});
 	return { orderNo, body };
 }
 
-export async function deliver(url: string, body: string): Promise<Answer> {
+export async function deliver(url: string, body: string, timeoutMs?: number): Promise<Answer> {
 	const started = performance.now();
 	try {
-		const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'text/plain;charset=utf-8' }, body });
+		const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'text/plain;charset=utf-8' }, body, signal: timeoutMs ? AbortSignal.timeout(timeoutMs) : undefined });
 		return { status: response.status, body: await response.text(), ms: performance.now() - started };
 	} catch (error) {
 		return { status: 0, body: (error as Error).message, ms: performance.now() - started };
@@ -117,4 +119,49 @@ export async function settledRunCheck(list: () => Promise<string[]>, expected: s
 	await new Promise((r) => setTimeout(r, 1000));
 	orders = await list();
 	return { ...runCheck(expected, orders), executions: orders.length };
+}
+
+/** What one notification went through when delivered the way Ksher delivers. */
+export interface KsherDelivery {
+	/** Every answer, in order; the last is the acknowledgement unless Ksher gave up. */
+	answers: Answer[];
+	acknowledged: boolean;
+}
+
+/**
+ * Delivers each job the way Ksher does: the first delivery at its slot (a steady rate), then,
+ * while it is not acknowledged, again after each delay of Ksher's retry schedule (compressed by
+ * `timeScale`), with Ksher's 10 s timeout per delivery. Resolves when every job is acknowledged
+ * or has run out of retries.
+ */
+export async function deliverLikeKsher(
+	jobs: Array<{ url: string | (() => string); body: string; slot?: number }>,
+	perSecond: number,
+	timeScale: number,
+	acknowledges: (answer: Answer) => boolean = (answer) => answer.status === 200 && answer.body === ACK,
+): Promise<KsherDelivery[]> {
+	const started = performance.now();
+	return Promise.all(
+		jobs.map(async (job, i) => {
+			const due = started + ((job.slot ?? i) * 1000) / perSecond;
+			const wait = due - performance.now();
+			if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+			const answers: Answer[] = [];
+			for (let attempt = 0; ; attempt++) {
+				const answer = await deliver(typeof job.url === 'string' ? job.url : job.url(), job.body, 10_000);
+				answers.push(answer);
+				if (acknowledges(answer)) return { answers, acknowledged: true };
+				if (attempt >= RETRY_SCHEDULE_S.length) return { answers, acknowledged: false };
+				await new Promise((r) => setTimeout(r, RETRY_SCHEDULE_S[attempt] * 1000 * timeScale));
+			}
+		}),
+	);
+}
+
+/** "1 delivery: 280, 2: 15, 4: 5": how many deliveries each notification took to be acknowledged. */
+export function deliveryCounts(deliveries: KsherDelivery[]): string {
+	const counts = new Map<number, number>();
+	for (const d of deliveries) counts.set(d.answers.length, (counts.get(d.answers.length) ?? 0) + 1);
+	const given = deliveries.filter((d) => !d.acknowledged).length;
+	return [...counts].sort(([a], [b]) => a - b).map(([n, k], i) => `${i === 0 ? `${n} deliver${n === 1 ? 'y' : 'ies'}` : n}: ${k}`).join(', ') + (given ? `; ${given} never acknowledged` : '');
 }

@@ -140,6 +140,8 @@ export interface N8nInstance {
 	stop: () => Promise<void>;
 	/** The running n8n's process id (undefined while stopped). */
 	pid: () => number | undefined;
+	/** SIGKILL, as the kernel's OOM killer or a power cut: n8n and its task runner, no shutdown of any kind. */
+	kill: () => Promise<void>;
 	logFile: string;
 }
 
@@ -253,7 +255,32 @@ export async function createN8n(install: N8nInstall, userFolder: string, filesDi
 		if (proc) await stopChild(proc);
 	};
 
-	return { url, port, userFolder, env, cli, start, stop, pid: () => child?.pid, logFile };
+	const kill = async () => {
+		const proc = child;
+		child = undefined;
+		if (proc) await killTree(proc);
+	};
+
+	return { url, port, userFolder, env, cli, start, stop, pid: () => child?.pid, kill, logFile };
+}
+
+/** SIGKILL to a process and every process under it (n8n's task runner), at once; resolves once it has exited. */
+export async function killTree(child: ChildProcess): Promise<void> {
+	if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
+	const exited = new Promise<void>((resolvePromise) => child.once('exit', () => resolvePromise()));
+	const tree = [child.pid];
+	for (let i = 0; i < tree.length; i++) {
+		const under = spawnSync('ps', ['-o', 'pid=', '--ppid', String(tree[i])], { encoding: 'utf8' }).stdout.split('\n').map((l) => Number(l.trim())).filter((n) => n > 0);
+		tree.push(...under);
+	}
+	for (const pid of tree) {
+		try {
+			process.kill(pid, 'SIGKILL');
+		} catch {
+			// Already gone.
+		}
+	}
+	await exited;
 }
 
 /** SIGTERM, then SIGKILL after 15 s; resolves once the process has exited. */

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'child_process';
 import { createWriteStream, existsSync, readFileSync } from 'fs';
 import { join } from 'path';
 
-import { freePort, n8nEnvironment, stopChild, type N8nInstall } from './n8n';
+import { freePort, killTree, n8nEnvironment, stopChild, type N8nInstall } from './n8n';
 import { startPostgres, startRedis, type Postgres, type Service } from './services';
 
 /**
@@ -17,6 +17,8 @@ export interface QueueProcess {
 	url: string;
 	logFile: string;
 	child?: ChildProcess;
+	index?: number;
+	port?: number;
 }
 
 export interface QueueCluster {
@@ -31,6 +33,14 @@ export interface QueueCluster {
 	database: { port: number; database: string; user: string; password: string };
 	/** Which worker logs name an execution id as started there. */
 	workerOf: (executionId: string) => string[];
+	/** SIGKILL to one n8n process (and its task runner); it stays down until restart(). */
+	kill: (proc: QueueProcess) => Promise<void>;
+	/** Starts a killed process again on the same port, as a container's restart policy does. */
+	restart: (proc: QueueProcess) => Promise<void>;
+	/** PostgreSQL stopped as a crash would, down for `ms`, started again. */
+	bouncePostgres: (ms: number) => Promise<void>;
+	/** Redis killed and started again (empty: no persistence), down for `ms`. */
+	bounceRedis: (ms: number) => Promise<void>;
 }
 
 const log = (line: string) => process.stderr.write(`[e2e] ${line}\n`);
@@ -61,13 +71,15 @@ export async function createQueueCluster(install: N8nInstall, userFolder: string
 	});
 
 	const processes: QueueProcess[] = [];
-	const spawnN8n = async (role: QueueProcess['role'], index: number): Promise<QueueProcess> => {
-		const port = await freePort();
+	const healthPorts = new Map<string, number>();
+	const spawnN8n = async (role: QueueProcess['role'], index: number, fixedPort?: number): Promise<QueueProcess> => {
+		const port = fixedPort ?? (await freePort());
 		const name = `${role}${index}`;
 		const env = { ...base(port, name), N8N_RUNNERS_BROKER_PORT: String(await freePort()) };
 		let health = `http://127.0.0.1:${port}/healthz/readiness`;
 		if (role === 'worker') {
-			const healthPort = await freePort();
+			const healthPort = healthPorts.get(name) ?? (await freePort());
+			healthPorts.set(name, healthPort);
 			Object.assign(env, { QUEUE_HEALTH_CHECK_ACTIVE: 'true', QUEUE_HEALTH_CHECK_PORT: String(healthPort), N8N_WORKER_SERVER_ADDRESS: '127.0.0.1' });
 			health = `http://127.0.0.1:${healthPort}/healthz/readiness`;
 		}
@@ -76,7 +88,7 @@ export async function createQueueCluster(install: N8nInstall, userFolder: string
 		const child = spawn(install.node, [install.n8n, role === 'main' ? 'start' : role], { cwd: userFolder, env, stdio: ['ignore', 'pipe', 'pipe'] });
 		child.stdout?.pipe(out);
 		child.stderr?.pipe(out);
-		const proc: QueueProcess = { role, url: `http://127.0.0.1:${port}`, logFile, child };
+		const proc: QueueProcess = { role, url: `http://127.0.0.1:${port}`, logFile, child, index, port };
 		processes.push(proc);
 		const since = Date.now();
 		for (;;) {
@@ -123,6 +135,21 @@ export async function createQueueCluster(install: N8nInstall, userFolder: string
 			await postgres?.stop();
 			redis = undefined;
 			postgres = undefined;
+		},
+		kill: async (proc) => {
+			const child = proc.child;
+			proc.child = undefined;
+			if (child) await killTree(child);
+		},
+		restart: async (proc) => {
+			const again = await spawnN8n(proc.role, proc.index ?? 0, proc.port);
+			proc.child = again.child;
+		},
+		bouncePostgres: async (ms) => {
+			await postgres!.bounce(ms);
+		},
+		bounceRedis: async (ms) => {
+			await redis!.bounce(ms);
 		},
 		workerOf: (executionId) =>
 			cluster.workers.filter((w) => existsSync(w.logFile) && readFileSync(w.logFile, 'utf8').includes(`Worker started execution ${executionId} `)).map((w) => w.logFile),

@@ -92,6 +92,20 @@ export class N8nRest {
 		return count;
 	}
 
+	/** Every execution's status ("success", "crashed", "error", …), all pages, without their data. */
+	async executionStatuses(workflowId: string): Promise<string[]> {
+		const statuses: string[] = [];
+		let cursor = '';
+		do {
+			const result = await this.call('GET', `/api/v1/executions?workflowId=${workflowId}&limit=250${cursor ? `&cursor=${cursor}` : ''}`, undefined, { 'X-N8N-API-KEY': this.apiKey });
+			if (result.status !== 200) throw new Error(`listing executions failed: ${result.status}`);
+			const page = result.json as { data?: Array<{ status?: string }>; nextCursor?: string | null };
+			statuses.push(...(page.data ?? []).map((e) => String(e.status)));
+			cursor = page.nextCursor ?? '';
+		} while (cursor);
+		return statuses;
+	}
+
 	private async data<T>(method: string, path: string, body?: unknown): Promise<T> {
 		const result = await this.call(method, path, body);
 		const data = (result.json as { data?: T }).data;

@@ -16,6 +16,7 @@ import { agentSteps } from './agentSteps';
 import { browserSteps } from './browser';
 import { startFakeOpenAi, type FakeOpenAi } from './fakeOpenAi';
 import { executeSteps } from './executeSteps';
+import { crashSteps } from './crashSteps';
 import { exactlyOnceSteps } from './exactlyOnceSteps';
 import { createExampleTables, watchSteps } from './watchSteps';
 import { refundWorkflowSteps } from './refundSteps';
@@ -28,7 +29,7 @@ import { booksWorkflow, credentialsFile, exampleWorkflows, loadExample, onceOnly
 
 /**
  * `-- --n8n=1` or `-- --n8n=2` runs one n8n line (default: both, 1.x first); `-- --only=regular`
- * or `-- --only=queue` one part (queue mode runs on the 2.x line).
+ * (with the crash steps), `-- --only=crash` or `-- --only=queue` one part.
  */
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
 const timings: Record<string, number> = {};
@@ -260,8 +261,12 @@ async function runLine(line: N8nLine): Promise<void> {
 			});
 		};
 		const figures: Record<string, string> = {};
-		if (only !== 'queue') await regularMode();
-		if (only !== 'regular') await queueModeSteps({ install, work, tarball, sim: sim!, smtp: smtp!, figures });
+		if (!only || only === 'regular') await regularMode();
+		if (!only || only === 'regular' || only === 'crash') {
+			const client = new KsherClient({ appId: sim.info.appid, privateKey: sim.info.merchantPrivateKey, ksherPublicKey: sim.info.ksherPublicKey, gatewayUrl: sim.info.gatewayUrl, apiUrl: sim.info.apiUrl });
+			await crashSteps({ install, work, tarball, sim, smtp, client, figures });
+		}
+		if (!only || only === 'queue') await queueModeSteps({ install, work, tarball, sim: sim!, smtp: smtp!, figures });
 	} finally {
 		await n8n?.stop().catch(() => undefined);
 		await smtp?.close().catch(() => undefined);

@@ -50,6 +50,8 @@ function postgresBinDir(): string {
 export interface Service {
 	port: number;
 	stop: () => Promise<void>;
+	/** Stops it as a crash would (no clean shutdown), waits `downMs`, and starts it again on the same port. */
+	bounce: (downMs: number) => Promise<void>;
 }
 
 export async function startRedis(dir: string): Promise<Service> {
@@ -57,13 +59,26 @@ export async function startRedis(dir: string): Promise<Service> {
 	mkdirSync(dir, { recursive: true });
 	const port = await freePort();
 	const out = createWriteStream(join(dir, 'redis.log'));
-	const child: ChildProcess = spawn(bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
-	child.stdout?.pipe(out);
-	child.stderr?.pipe(out);
+	// No persistence, as n8n's guide sets Redis up for the queue: a restart empties it.
+	const run = () => {
+		const proc: ChildProcess = spawn(bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+		proc.stdout?.pipe(out, { end: false });
+		proc.stderr?.pipe(out, { end: false });
+		return proc;
+	};
+	let child = run();
 	await waitForPort(port, 'redis');
 	return {
 		port,
 		stop: () => stopChild(child),
+		bounce: async (downMs) => {
+			const exited = new Promise((r) => child.once('exit', r));
+			child.kill('SIGKILL');
+			await exited;
+			await new Promise((r) => setTimeout(r, downMs));
+			child = run();
+			await waitForPort(port, 'redis');
+		},
 	};
 }
 
@@ -95,7 +110,8 @@ export async function startPostgres(): Promise<Postgres & { dir: string }> {
 	writeFileSync(join(dir, 'pw'), 'postgres\n');
 	if (asRoot) chownSync(join(dir, 'pw'), Number(sh('id', ['-u', 'postgres']).trim()), Number(sh('id', ['-g', 'postgres']).trim()));
 	sh(join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '--auth-local=trust', '--auth-host=scram-sha-256', `--pwfile=${join(dir, 'pw')}`, '-E', 'UTF8', '--no-instructions'], { user });
-	sh(join(bin, 'pg_ctl'), ['-D', data, '-l', join(dir, 'postgres.log'), '-w', '-t', '60', '-o', `-p ${port} -k ${socket} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200${process.env.KSHER_E2E_PG_LOG ? " -c log_statement=mod -c log_line_prefix=%m[%p]" : ""}`, 'start'], { user });
+	const start = () => sh(join(bin, 'pg_ctl'), ['-D', data, '-l', join(dir, 'postgres.log'), '-w', '-t', '60', '-o', `-p ${port} -k ${socket} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200${process.env.KSHER_E2E_PG_LOG ? " -c log_statement=mod -c log_line_prefix=%m[%p]" : ""}`, 'start'], { user });
+	start();
 	const psql = (sql: string) => sh(join(bin, 'psql'), ['-h', socket, '-p', String(port), '-U', 'postgres', '-v', 'ON_ERROR_STOP=1', '-c', sql], { user });
 	psql(`CREATE USER n8n WITH PASSWORD '${password}'`);
 	psql('CREATE DATABASE n8n OWNER n8n');
@@ -108,6 +124,12 @@ export async function startPostgres(): Promise<Postgres & { dir: string }> {
 		stop: async () => {
 			spawnSync(asRoot ? 'runuser' : join(bin, 'pg_ctl'), asRoot ? ['-u', 'postgres', '--', join(bin, 'pg_ctl'), '-D', data, '-m', 'fast', '-w', 'stop'] : ['-D', data, '-m', 'fast', '-w', 'stop'], { encoding: 'utf8' });
 			rmSync(dir, { recursive: true, force: true });
+		},
+		bounce: async (downMs) => {
+			// "immediate": every connection cut, no checkpoint, as a crash or a failover does.
+			sh(join(bin, 'pg_ctl'), ['-D', data, '-m', 'immediate', '-w', 'stop'], { user });
+			await new Promise((r) => setTimeout(r, downMs));
+			start();
 		},
 	};
 }

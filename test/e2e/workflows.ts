@@ -273,3 +273,47 @@ export function agentWorkflow(id: string, prompt: string): Workflow {
 		},
 	};
 }
+
+export const FINISHING_WEBHOOK_IDS = {
+	crash: '5b0f3f5e-7c2a-4e4b-9a43-6b2f2b0d0901',
+	confirm: '5b0f3f5e-7c2a-4e4b-9a43-6b2f2b0d0902',
+	memoryFull: '5b0f3f5e-7c2a-4e4b-9a43-6b2f2b0d0903',
+	memoryEmpty: '5b0f3f5e-7c2a-4e4b-9a43-6b2f2b0d0904',
+};
+export const FINISHING_WORKFLOW_IDS = { crash: 'ksherCrashRun001', confirm: 'ksherConfirm0001', memoryFull: 'ksherMemoryFull1', memoryEmpty: 'ksherMemoryNone1' };
+
+/**
+ * A Ksher Trigger as new nodes come (version 2: Ksher is answered once the run has finished),
+ * optionally followed by a 1 s Wait and an email whose subject names the order: the email is
+ * the run's last step, so one email = one run that got to its end.
+ */
+export function finishingWorkflow(kind: keyof typeof FINISHING_WORKFLOW_IDS, options: { email?: boolean; confirmWithKsher?: boolean; giveUpAfterMinutes?: number; staticData?: Record<string, unknown> } = {}): Workflow {
+	const id = FINISHING_WORKFLOW_IDS[kind];
+	const nodes: Workflow['nodes'] = [
+		{
+			id: `${id}-trigger`, name: 'Ksher Trigger', type: 'n8n-nodes-ksher.ksherTrigger', typeVersion: 2, position: [0, 0], webhookId: FINISHING_WEBHOOK_IDS[kind],
+			parameters: {
+				events: ['paid'],
+				options: { ...(options.confirmWithKsher ? { confirmWithKsher: true } : {}), ...(options.giveUpAfterMinutes ? { giveUpAfterMinutes: options.giveUpAfterMinutes } : {}) },
+			},
+			credentials: { ksherApi: { id: CREDENTIAL_IDS.ksher, name: 'Ksher account' } },
+		},
+	];
+	const connections: Record<string, unknown> = {};
+	if (options.email) {
+		nodes.push(
+			{ id: `${id}-wait`, name: 'Wait', type: 'n8n-nodes-base.wait', typeVersion: 1.1, position: [240, 0], parameters: { resume: 'timeInterval', amount: 1, unit: 'seconds' }, webhookId: `${FINISHING_WEBHOOK_IDS[kind].slice(0, -4)}9${FINISHING_WEBHOOK_IDS[kind].slice(-3)}` },
+			{
+				id: `${id}-email`, name: 'Send Email', type: 'n8n-nodes-base.emailSend', typeVersion: 2.1, position: [480, 0],
+				parameters: {
+					fromEmail: 'shop@example.com', toEmail: 'runs@example.com', subject: "=Run for {{ $('Ksher Trigger').item.json.orderNumber }}",
+					emailFormat: 'text', text: "=possibleDuplicate={{ $('Ksher Trigger').item.json.possibleDuplicate === true }}", options: {},
+				},
+				credentials: { smtp: { id: CREDENTIAL_IDS.smtp, name: 'SMTP account' } },
+			},
+		);
+		connections['Ksher Trigger'] = { main: [[{ node: 'Wait', type: 'main', index: 0 }]] };
+		connections.Wait = { main: [[{ node: 'Send Email', type: 'main', index: 0 }]] };
+	}
+	return { id, name: `e2e: Ksher Trigger v2 (${kind})`, active: false, settings: { executionOrder: 'v1' }, nodes, connections, ...(options.staticData ? { staticData: options.staticData } : {}) };
+}

@@ -71,6 +71,8 @@ export interface TriggerOptions {
 	runMs?: number;
 	/** Makes the run of these deliveries fail (a node errors): n8n then answers 500 "Error in workflow". */
 	failRun?: (delivery: number) => boolean;
+	/** Makes the run of these deliveries never end (an execution stuck "running"): n8n never answers, Ksher times out. */
+	hangRun?: (delivery: number) => boolean;
 	/** Kills n8n (as crash()) when this delivery (1-based) reaches this step. */
 	crashAt?: { delivery: number; step: 'before storing the execution' | 'before saving the static data' | 'before answering' };
 }
@@ -200,6 +202,10 @@ export async function startTrigger(options: TriggerOptions): Promise<TriggerServ
 			// no data for a run that went well, 500 "Error in workflow" for one that failed.
 			if (options.runMs) await new Promise((r) => setTimeout(r, options.runMs));
 			if (dead()) return [];
+			if (options.hangRun?.(delivery)) {
+				res.socket?.destroy();
+				return [];
+			}
 			const failed = options.failRun?.(delivery) === true;
 			if (!failed) finished.push(...items);
 			crashesAt('before saving the static data');

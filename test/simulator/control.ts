@@ -110,10 +110,19 @@ export async function handleControl(world: World, req: IncomingMessage, res: Ser
 		merchant.allow_partial_refund = input.allow_partial_refund;
 		return sendJson(res, 200, { appid, allow_partial_refund: merchant.allow_partial_refund });
 	}
+	if (route === 'POST /time-scale') {
+		// How fast Ksher's retry schedule runs from now on (1 = real time, 0.01 = 100× faster).
+		const scale = Number(input.timeScale);
+		if (!(Number.isFinite(scale) && scale > 0 && scale <= 1)) return sendJson(res, 400, { error: 'timeScale must be a number in (0, 1]' });
+		const previous = world.timeScale;
+		world.timeScale = scale;
+		return sendJson(res, 200, { timeScale: world.timeScale, previous });
+	}
 	if (route === 'POST /clock') {
-		// Moves the simulator's clock forward (settlement cycles, transfer dates) so tests need no waiting.
+		// Moves the simulator's clock forward (settlement cycles, transfer dates) so tests need no waiting; {reset: true} back to real time.
 		const days = Number(input.advanceDays ?? 0);
 		if (!Number.isFinite(days) || days < 0) return sendJson(res, 400, { error: 'advanceDays must be a number of days, 0 or more' });
+		if (input.reset === true) world.clockOffsetMs = 0;
 		world.clockOffsetMs += days * 86_400_000;
 		return sendJson(res, 200, { now: world.now().toISOString(), bangkok: ksherTime(world.now()) });
 	}

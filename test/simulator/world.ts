@@ -77,7 +77,8 @@ export class World {
 	/** Settlement: the commission in basis points of a day's payments (150 = 1.5 %). */
 	readonly settlement = { commissionBasisPoints: 150 };
 	readonly log: (line: string) => void;
-	readonly timeScale: number;
+	/** Ksher's retry delays are multiplied by this (POST /time-scale changes it). */
+	timeScale: number;
 
 	constructor(readonly options: WorldOptions) {
 		this.keys = loadOrCreateKeys(options.keysDir, options.keyBits, options.ksherKeyBits);

@@ -1,7 +1,7 @@
 import type { ICredentialDataDecryptedObject, IDataObject } from 'n8n-workflow';
 
 import { NotificationLedger, type StoredMemory } from '../../nodes/KsherTrigger/ledger';
-import { REPLAY_WINDOW_MS } from '../../nodes/protocol';
+import { outsideReplayWindow, REPLAY_WINDOW_MS } from '../../nodes/protocol';
 import { n8nLog } from '../helpers/n8n';
 import { simulatorCredentials } from '../helpers/node';
 import { startHarness, type SimulatorHarness } from '../helpers/simulator';
@@ -58,6 +58,15 @@ describe('the replay window', () => {
 		expect(n8nLog.some((line) => line.includes(`order ${old.orderNo}`) && line.includes('48-hour replay window'))).toBe(true);
 	});
 
+	it('is measured from the payment time, and for a refund from the refund time; a notification without a readable time is not refused by it', () => {
+		const now = Date.parse('2026-12-10T00:00:00Z');
+		expect(outsideReplayWindow({ time_end: '2026-12-07 23:00:00' }, now)).toBe(true); // 49 h before, in Bangkok time
+		expect(outsideReplayWindow({ time_end: '2026-12-08 08:00:00' }, now)).toBe(false); // 47 h before
+		expect(outsideReplayWindow({ result: 'REFUND', time_end: '2026-11-01 10:00:00', refund_time: '2026-12-09 10:00:00' }, now)).toBe(false);
+		expect(outsideReplayWindow({ result: 'REFUND', time_end: '2026-11-01 10:00:00', refund_time: '' }, now)).toBe(true);
+		expect(outsideReplayWindow({ time_end: 'yesterday' }, now)).toBe(false);
+	});
+
 	it('covers Ksher\'s whole retry schedule with room to spare (2 hours of polling, then retries for about 29 hours)', () => {
 		const retries = [1, 2, 2, 10, 30, 60, 600, 3600, 3 * 3600, 5 * 3600, 8 * 3600, 12 * 3600].reduce((a, b) => a + b, 0) * 1000;
 		expect(2 * 3600_000 + retries).toBeLessThan(REPLAY_WINDOW_MS - 12 * 3600_000);
@@ -89,6 +98,28 @@ describe('Acknowledge "When the Workflow Has Finished" (version 2)', () => {
 		expect(count(t.finished, orderNo)).toBe(1);
 		expect(await t.post(body)).toEqual({ status: 200, body: ACK });
 		expect(count(t.emitted, orderNo)).toBe(2);
+	});
+
+	it('a run whose end n8n never reports (stuck "running") is given up on after Give Up on a Run After, and the next delivery runs it again, flagged', async () => {
+		const t = await finishing({ parameters: { options: { giveUpAfterMinutes: 0.01 } }, hangRun: (delivery) => delivery === 1 });
+		const { orderNo, body } = await paidNotification();
+		expect((await t.post(body).catch(() => ({ status: 0, body: '' }))).status).toBe(0);
+		const started = Date.now();
+		// Delivered again at once: it waits for the stuck run until its deadline (0.6 s), then runs it again.
+		expect(await t.post(body)).toEqual({ status: 200, body: ACK });
+		expect(Date.now() - started).toBeGreaterThanOrEqual(400);
+		expect(t.emitted.map((i) => [i.orderNumber, i.possibleDuplicate ?? false])).toEqual([[orderNo, false], [orderNo, true]]);
+		expect(count(t.finished, orderNo)).toBe(1);
+		expect(await t.post(body)).toEqual({ status: 200, body: ACK });
+		expect(count(t.emitted, orderNo)).toBe(2);
+	});
+
+	it('without that deadline passed, a copy waits for the run in flight and is answered with it, not run', async () => {
+		const t = await finishing({ runMs: 300, parameters: { options: { giveUpAfterMinutes: 10 } } });
+		const { orderNo, body } = await paidNotification();
+		const [a, b] = await Promise.all([t.post(body), new Promise((r) => setTimeout(r, 50)).then(() => t.post(body))]);
+		expect([a, b]).toEqual([{ status: 200, body: ACK }, { status: 200, body: ACK }]);
+		expect(count(t.emitted, orderNo)).toBe(1);
 	});
 
 	it('n8n killed with runs in flight: every order\'s run finishes once Ksher delivers again, and what can run twice is bounded', async () => {

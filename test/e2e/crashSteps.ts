@@ -1,0 +1,307 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'fs';
+import { join } from 'path';
+
+import { idOf, NotificationLedger, storedIds, type StoredMemory } from '../../nodes/KsherTrigger/ledger';
+import type { KsherClient } from '../../nodes/protocol';
+import type { Simulator } from '../simulator/server';
+import { ksherTime } from '../simulator/state';
+import { ACK, deliver, percentile, type Answer } from './exactlyOnce';
+import { activateArgs, createN8n, installPackage, type N8nInstall, type N8nInstance } from './n8n';
+import { N8nRest } from './rest';
+import type { SmtpSink } from './smtp';
+import { assert, log, step, waitFor } from './steps';
+import { credentialsFile, FINISHING_WEBHOOK_IDS, FINISHING_WORKFLOW_IDS, finishingWorkflow } from './workflows';
+
+/**
+ * Payments notified the way Ksher notifies them (the simulator: its retry schedule, compressed
+ * by its time scale, and a 10 s timeout per delivery) to a workflow whose last step is an email,
+ * while something fails: what the shop needs is that every paid order's workflow ran to its end.
+ */
+export interface FaultLoad {
+	sim: Simulator;
+	smtp: SmtpSink;
+	client: KsherClient;
+	rest: () => N8nRest;
+	workflowId: string;
+	notifyUrl: string;
+}
+
+export interface Fault {
+	/** When, in ms after the first payment. */
+	atMs: number;
+	what: string;
+	act: () => Promise<void>;
+}
+
+export interface FaultOutcome {
+	summary: string;
+	lost: number;
+	/** Notifications Ksher never got its acknowledgement for (it would go on delivering them for 29 hours). */
+	unacknowledged: number;
+	duplicates: number;
+	/** Deliveries open when a fault hit, plus those n8n itself answered with an error (its run's end not recorded): what can run twice. */
+	mayRunTwice: number;
+}
+
+/** Creates `count` orders, pays them at `perSecond` while the faults happen, and counts what came of them once Ksher has given up or everything is acknowledged. */
+export async function paymentsUnderFaults(load: FaultLoad, prefix: string, count: number, perSecond: number, faults: Fault[]): Promise<FaultOutcome> {
+	const { sim, smtp, client } = load;
+	const orders: string[] = [];
+	for (let i = 0; i < count; i++) {
+		const no = `${prefix}-${Date.now().toString(36)}-${i}`;
+		await client.call('gateway_pay', {
+			mch_order_no: no, total_fee: 15050, fee_type: 'THB', channel_list: 'promptpay', mch_code: no, mch_redirect_url: 'https://shop.example/ok',
+			mch_redirect_url_fail: 'https://shop.example/ok', product_name: 'fault item', refer_url: 'https://shop.example', mch_notify_url: load.notifyUrl,
+		});
+		orders.push(no);
+	}
+	const mine = new Set(orders);
+	// Ksher's schedule 100× faster (10 ms, 20 ms, 20 ms, 100 ms, 0.3 s, 0.6 s, 6 s, 36 s, 108 s, 180 s, …, ~17 minutes
+	// in all): faster still, a restart of n8n would outlast it, which the real 29 hours never do.
+	const scale = await (await fetch(`${sim.info.controlUrl}/time-scale`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ timeScale: 0.01 }) })).json() as { previous: number };
+	try {
+		return await underFaults();
+	} finally {
+		await fetch(`${sim.info.controlUrl}/time-scale`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ timeScale: scale.previous }) });
+	}
+	async function underFaults(): Promise<FaultOutcome> {
+		const statusesBefore = await load.rest().executionStatuses(load.workflowId);
+		const started = Date.now();
+		const pay = (no: string) =>
+			fetch(`${sim.info.controlUrl}/pay`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ mch_order_no: no, channel: 'promptpay' }) }).then((r) => assert(r.status === 200, `simulator /pay answered ${r.status}`));
+		const paying = Promise.all(
+			orders.map(async (no, i) => {
+				const wait = started + (i * 1000) / perSecond - Date.now();
+				if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+				await pay(no);
+			}),
+		);
+		// Deliveries still open when a fault hits: the runs it may cut short.
+		const open = () => sim.deliveries.filter((d) => mine.has(d.mch_order_no) && d.status === null && d.error === undefined).length;
+		let inFlightAtFaults = 0;
+		const happened: string[] = [];
+		for (const fault of faults) {
+			const wait = started + fault.atMs - Date.now();
+			if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+			const inFlight = open();
+			inFlightAtFaults += inFlight;
+			const t0 = Date.now();
+			await fault.act();
+			happened.push(`${fault.what} at ${((t0 - started) / 1000).toFixed(1)} s with ${inFlight} deliveries open (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+			log(`fault: ${happened.at(-1)}`);
+		}
+		await paying;
+
+		const runsOf = (no: string) => smtp.mails.filter((m) => m.subject === `Run for ${no}`);
+		const attemptsOf = (no: string) => sim.deliveries.filter((d) => d.mch_order_no === no);
+		const settled = (no: string) => attemptsOf(no).some((a) => a.acknowledged) && runsOf(no).length > 0;
+		// Every order is done within a few minutes unless something is lost (or Ksher's 6 s, 36 s, 108 s retries are still to come).
+		await waitFor('every order acknowledged and its workflow finished', () => (orders.every(settled) ? true : undefined), 300_000).catch(() => undefined);
+		await new Promise((r) => setTimeout(r, 3000));
+
+		const acknowledged = orders.filter((no) => attemptsOf(no).some((a) => a.acknowledged)).length;
+		const tries = new Map<number, number>();
+		for (const no of orders) {
+			const attempts = attemptsOf(no);
+			const upTo = attempts.findIndex((a) => a.acknowledged);
+			const n = upTo === -1 ? attempts.length : upTo + 1;
+			tries.set(n, (tries.get(n) ?? 0) + 1);
+		}
+		const lost = orders.filter((no) => runsOf(no).length === 0);
+		const twice = orders.filter((no) => runsOf(no).length > 1);
+		const extraRuns = twice.flatMap((no) => runsOf(no).slice(1));
+		const flagged = extraRuns.filter((m) => m.text.includes('possibleDuplicate=true')).length;
+		const firstFlagged = orders.filter((no) => runsOf(no)[0]?.text.includes('possibleDuplicate=true')).length;
+		// Newest first: the executions this load started are the first ones.
+		const all = await load.rest().executionStatuses(load.workflowId);
+		const statuses = all.slice(0, all.length - statusesBefore.length);
+		const byStatus = new Map<string, number>();
+		for (const s of statuses) byStatus.set(s, (byStatus.get(s) ?? 0) + 1);
+		const finished = orders.reduce((n, no) => n + runsOf(no).length, 0);
+		// n8n's own error answers (not the trigger's {"result":"FAIL"} refusals): a run whose outcome n8n could not record.
+		const n8nErrors = orders.flatMap(attemptsOf).filter((a) => a.status !== null && a.status >= 500 && !a.response.startsWith('{"result":"FAIL"')).length;
+		const summary = [
+			`${count} paid, ${acknowledged} acknowledged`,
+			`deliveries per notification ${[...tries].sort(([a], [b]) => a - b).map(([n, k]) => `${n}×: ${k}`).join(', ')}`,
+			`${statuses.length} executions (${[...byStatus].map(([s, n]) => `${n} ${s}`).join(', ')})`,
+			`${finished} finished runs`,
+			`${lost.length} lost`,
+			`${twice.length} finished twice (${flagged} of the repeats flagged possibleDuplicate; ${firstFlagged} first runs flagged)`,
+			`${inFlightAtFaults} deliveries open at the faults, ${n8nErrors} answered with an n8n error`,
+			happened.join('; '),
+		].join('; ');
+		log(`figure: ${summary}`);
+		return { summary, lost: lost.length, unacknowledged: count - acknowledged, duplicates: twice.length, mayRunTwice: inFlightAtFaults + n8nErrors };
+	}
+}
+
+/**
+ * Crashes, Ksher outages, replays and a full memory in one real n8n (regular mode, SQLite), its
+ * own instance so that killing it disturbs nothing else: issue #25's proof.
+ */
+export async function crashSteps(ctx: { install: N8nInstall; work: string; tarball: string; sim: Simulator; smtp: SmtpSink; client: KsherClient; figures: Record<string, string> }): Promise<void> {
+	const { install, work, tarball, sim, smtp, client, figures } = ctx;
+	const userFolder = join(work, 'crash-n8n');
+	installPackage(userFolder, tarball);
+	let n8n: N8nInstance | undefined;
+	try {
+		const seed = new NotificationLedger();
+		const seeded = 100_000;
+		for (let i = 0; i < seeded; i++) {
+			const claim = seed.claim(`${sim.info.appid}|SEED-${i}|paid|`);
+			claim.record();
+			claim.settle(true);
+		}
+		const memory: StoredMemory = {};
+		seed.persistInto(memory);
+		// Give Up on a Run After: 1 minute (10 by default), so that a run n8n loses runs again within the step.
+		const workflows = [
+			finishingWorkflow('crash', { email: true, giveUpAfterMinutes: 1 }),
+			finishingWorkflow('confirm', { confirmWithKsher: true }),
+			finishingWorkflow('memoryFull', { staticData: { 'node:Ksher Trigger': JSON.parse(JSON.stringify(memory)) as object } }),
+			finishingWorkflow('memoryEmpty'),
+		];
+		const ready = await step('crashes: a separate n8n with four version-2 triggers (one with 100,000 notifications in its memory), published', async () => {
+			n8n = await createN8n(install, userFolder, join(work, 'crash-files'), undefined, { N8N_EXPRESSION_ENGINE: 'legacy' });
+			const dir = join(work, 'crash-workflows');
+			mkdirSync(dir, { recursive: true });
+			for (const wf of workflows) writeFileSync(join(dir, `${wf.id}.json`), JSON.stringify(wf));
+			writeFileSync(join(work, 'crash-credentials.json'), JSON.stringify(credentialsFile({ sim: sim.info, smtp })));
+			const cli = async (args: string[]) => {
+				const r = await n8n!.cli(args);
+				assert(r.code === 0, `n8n ${args[0]} failed (${r.code}): ${(r.stderr || r.stdout).slice(-1500)}`);
+			};
+			await cli(['import:credentials', `--input=${join(work, 'crash-credentials.json')}`]);
+			await cli(['import:workflow', '--separate', `--input=${dir}`]);
+			for (const wf of workflows) await cli(activateArgs(install, wf.id));
+			await n8n.start();
+			return `${String(JSON.stringify(memory).length)} characters of memory imported`;
+		});
+		if (!ready || !n8n) return;
+		const instance = n8n;
+		const rest = new N8nRest(instance.url);
+		const signIn = async () => {
+			await rest.login();
+			await rest.createApiKey();
+		};
+		await signIn();
+		const url = (kind: keyof typeof FINISHING_WEBHOOK_IDS) => `${instance.url}/webhook/${FINISHING_WEBHOOK_IDS[kind]}/webhook`;
+		const registered = async () => {
+			for (const kind of Object.keys(FINISHING_WEBHOOK_IDS) as Array<keyof typeof FINISHING_WEBHOOK_IDS>) {
+				await waitFor(`the ${kind} trigger to be registered`, async () => ((await fetch(url(kind), { method: 'POST', body: 'x' })).status === 400 ? true : undefined), 60_000);
+			}
+		};
+		await registered();
+
+		await step('kill -9 under load (regular mode): 300 payments at 4/s, Ksher\'s retries, n8n SIGKILLed twice at random moments and restarted: every workflow finished', async () => {
+			const kill = async () => {
+				await instance.kill();
+				await instance.start();
+			};
+			const first = 4000 + Math.random() * 8000;
+			const outcome = await paymentsUnderFaults({ sim, smtp, client, rest: () => rest, workflowId: FINISHING_WORKFLOW_IDS.crash, notifyUrl: url('crash') }, `KILL${install.line}`, 300, 4, [
+				{ atMs: first, what: 'SIGKILL + restart', act: kill },
+				// The second once n8n is back and busy again.
+				{ atMs: first + 18_000 + Math.random() * 8000, what: 'SIGKILL + restart', act: kill },
+			]);
+			figures[`kill_regular_${install.line}`] = outcome.summary;
+			assert(outcome.lost === 0 && outcome.unacknowledged === 0, `${outcome.lost} orders never finished, ${outcome.unacknowledged} never acknowledged: ${outcome.summary}`);
+			assert(outcome.duplicates <= outcome.mayRunTwice, `${outcome.duplicates} orders finished twice, more than the ${outcome.mayRunTwice} runs cut short or failed by n8n: ${outcome.summary}`);
+			return outcome.summary;
+		});
+		await signIn();
+
+		await step('Confirm With Ksher while Ksher is down: every notification answered 503; once Ksher is back, each starts exactly one run', async () => {
+			const control = (path: string, body: unknown) => fetch(`${sim.info.controlUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+			const orders: string[] = [];
+			await control('/faults', { type: 'http500', endpoint: 'gateway_order_query', count: -1, stage: 'before' });
+			try {
+				for (let i = 0; i < 10; i++) {
+					const no = `DOWN${install.line}-${Date.now().toString(36)}-${i}`;
+					await client.call('gateway_pay', {
+						mch_order_no: no, total_fee: 15050, fee_type: 'THB', channel_list: 'promptpay', mch_code: no, mch_redirect_url: 'https://shop.example/ok',
+						mch_redirect_url_fail: 'https://shop.example/ok', product_name: 'outage item', refer_url: 'https://shop.example', mch_notify_url: url('confirm'),
+					});
+					await control('/pay', { mch_order_no: no, channel: 'promptpay' });
+					orders.push(no);
+				}
+				// Ksher's first retries come within a second (compressed): all refused while Ksher cannot be asked.
+				await waitFor('4 deliveries of each', () => (orders.every((no) => sim.deliveries.filter((d) => d.mch_order_no === no && d.status !== null).length >= 4) ? true : undefined), 60_000);
+			} finally {
+				await control('/faults/clear', {});
+			}
+			const whileDown = sim.deliveries.filter((d) => orders.includes(d.mch_order_no) && d.status !== null);
+			assert(whileDown.every((d) => d.status === 503 && !d.acknowledged), `while Ksher was down: ${[...new Set(whileDown.map((d) => `${d.status} ${d.response.slice(0, 60)}`))].join('; ')}`);
+			const downCount = whileDown.length;
+			await waitFor('every notification acknowledged once Ksher is back', () => (orders.every((no) => sim.deliveries.some((d) => d.mch_order_no === no && d.acknowledged)) ? true : undefined), 120_000);
+			await new Promise((r) => setTimeout(r, 2000));
+			const runs = await rest.triggeredOrders(FINISHING_WORKFLOW_IDS.confirm);
+			for (const no of orders) assert(runs.filter((r) => r === no).length === 1, `${no} started ${runs.filter((r) => r === no).length} runs`);
+			const total = sim.deliveries.filter((d) => orders.includes(d.mch_order_no)).length;
+			return `10 notifications: ${downCount} deliveries answered 503 while Ksher was down, ${total} in all; then 10 runs, one each`;
+		});
+
+		await step('the trigger\'s memory with 100,000 notifications stored: acknowledgement p50 within 2× of an empty memory; a stored one starts nothing', async () => {
+			const sample = async (kind: 'memoryFull' | 'memoryEmpty', i: number) => {
+				const body = sim.signedNotification(notificationData(sim, `MEM-${kind}-${Date.now().toString(36)}-${i}`, ksherTime(new Date())));
+				const answer = await deliver(url(kind), body);
+				assert(answer.status === 200 && answer.body === ACK, `${kind}: ${answer.status} ${answer.body}`);
+				return answer;
+			};
+			// The first request of each takes the stored memory in; then they alternate, on the same machine.
+			await sample('memoryFull', -1);
+			await sample('memoryEmpty', -1);
+			const full: Answer[] = [];
+			const empty: Answer[] = [];
+			for (let i = 0; i < 40; i++) {
+				full.push(await sample('memoryFull', i));
+				empty.push(await sample('memoryEmpty', i));
+			}
+			const p50 = (a: Answer[]) => percentile(a.map((x) => x.ms), 50);
+			const ratio = p50(full) / p50(empty);
+			// One of the 100,000, delivered again: acknowledged, no run.
+			const before = (await rest.executionStatuses(FINISHING_WORKFLOW_IDS.memoryFull)).length;
+			const again = await deliver(url('memoryFull'), sim.signedNotification(notificationData(sim, 'SEED-4242', ksherTime(new Date()))));
+			assert(again.status === 200 && again.body === ACK, `a stored notification: ${again.status} ${again.body}`);
+			await new Promise((r) => setTimeout(r, 1500));
+			const after = (await rest.executionStatuses(FINISHING_WORKFLOW_IDS.memoryFull)).length;
+			assert(after === before, `a stored notification started ${after - before} runs`);
+			figures[`memory_${install.line}`] = `p50 ${p50(full).toFixed(1)} ms with ${seeded} stored vs ${p50(empty).toFixed(1)} ms empty (×${ratio.toFixed(2)})`;
+			assert(ratio <= 2, `acknowledgement with 100,000 stored: ${figures[`memory_${install.line}`]}`);
+			return figures[`memory_${install.line}`];
+		});
+
+		await step('replay window: a genuine notification paid 3 days ago is acknowledged, starts no run, and n8n\'s log says why', async () => {
+			const before = (await rest.executionStatuses(FINISHING_WORKFLOW_IDS.memoryEmpty)).length;
+			const no = `REPLAY${install.line}-${Date.now().toString(36)}`;
+			const answer = await deliver(url('memoryEmpty'), sim.signedNotification(notificationData(sim, no, ksherTime(new Date(Date.now() - 72 * 3600_000)))));
+			assert(answer.status === 200 && answer.body === ACK, `answered ${answer.status} ${answer.body}`);
+			await new Promise((r) => setTimeout(r, 1500));
+			assert((await rest.executionStatuses(FINISHING_WORKFLOW_IDS.memoryEmpty)).length === before, 'the replayed notification started a run');
+			const line = await waitFor('the log line', () => readFileSync(instance.logFile, 'utf8').split('\n').find((l) => l.includes(no) && l.includes('replay window')), 10_000);
+			return line.replace(/\s+/g, ' ').slice(0, 160);
+		});
+
+		await step('the stored memory after all this: the 100,000 seeded notifications and the new ones', async () => {
+			await instance.stop();
+			const exported = join(work, 'crash-memory.json');
+			const r = await instance.cli(['export:workflow', `--id=${FINISHING_WORKFLOW_IDS.memoryFull}`, `--output=${exported}`]);
+			assert(r.code === 0, `export failed: ${r.stderr.slice(-500)}`);
+			const workflow = JSON.parse(readFileSync(exported, 'utf8')) as Array<{ staticData?: Record<string, StoredMemory> }> | { staticData?: Record<string, StoredMemory> };
+			const ids = storedIds((Array.isArray(workflow) ? workflow[0] : workflow).staticData?.['node:Ksher Trigger'] ?? {});
+			assert(ids.has(idOf(`${sim.info.appid}|SEED-0|paid|`)) && ids.size >= seeded + 41, `${ids.size} stored`);
+			return `${ids.size} notifications stored`;
+		});
+	} finally {
+		await n8n?.stop().catch(() => undefined);
+	}
+}
+
+/** A paid notification's data for an order the simulator need not know (the trigger only verifies it). */
+export function notificationData(sim: Simulator, orderNo: string, timeEnd: string): Record<string, unknown> {
+	return {
+		appid: sim.info.appid, attach: '', cash_fee: 15050, cash_fee_type: 'THB', channel: 'promptpay', channel_order_no: '', fee_type: 'THB',
+		ksher_order_no: `700${Date.now()}${Math.floor(Math.random() * 1e6)}`, mch_order_no: orderNo, nonce_str: `m${Math.random().toString(16).slice(2)}`.padEnd(32, '0').slice(0, 32), openid: '',
+		pay_mch_order_no: `26${Date.now()}`, rate: '1.000000', result: 'SUCCESS', time_end: timeEnd, total_fee: 15050,
+	};
+}
