@@ -154,9 +154,9 @@ export async function crashSteps(ctx: { install: N8nInstall; work: string; tarba
 		}
 		const memory: StoredMemory = {};
 		seed.persistInto(memory);
-		// Give Up on a Run After: 1 minute (10 by default), so that a run n8n loses runs again within the step.
+		// Give Up on a Run After: 30 s (10 minutes by default), so that a run n8n loses runs again within the step.
 		const workflows = [
-			finishingWorkflow('crash', { email: true, giveUpAfterMinutes: 1 }),
+			finishingWorkflow('crash', { email: true, giveUpAfterMinutes: 0.5 }),
 			finishingWorkflow('confirm', { confirmWithKsher: true }),
 			finishingWorkflow('memoryFull', { staticData: { 'node:Ksher Trigger': JSON.parse(JSON.stringify(memory)) as object } }),
 			finishingWorkflow('memoryEmpty'),

@@ -173,8 +173,9 @@ export function n8nEnvironment(install: N8nInstall, userFolder: string, port: nu
 		EXTERNAL_FRONTEND_HOOKS_URLS: '',
 		N8N_ENFORCE_SETTINGS_FILE_PERMISSIONS: 'true',
 		N8N_SECURE_COOKIE: 'false',
-		// 2.x: quickjs (its default, vm, can crash `n8n execute` at exit here); 1.x knows legacy and vm.
-		N8N_EXPRESSION_ENGINE: install.line === '2' ? 'quickjs' : 'legacy',
+		// 2.x: vm, its default, what shops run (the CLI gets quickjs: vm can crash `n8n execute` at exit
+		// here); 1.x: legacy (it knows legacy and vm).
+		N8N_EXPRESSION_ENGINE: install.line === '2' ? 'vm' : 'legacy',
 		N8N_RESTRICT_FILE_ACCESS_TO: filesDir,
 		N8N_COMMUNITY_PACKAGES_ENABLED: 'true',
 		N8N_UNVERIFIED_PACKAGES_ENABLED: 'true',
@@ -220,7 +221,8 @@ export async function createN8n(install: N8nInstall, userFolder: string, filesDi
 	const cli: N8nInstance['cli'] = async (args) => {
 		const brokerPort = await freePort();
 		return new Promise((resolvePromise) => {
-			const proc = spawn(install.node, [install.n8n, ...args], { cwd: userFolder, env: { ...env, N8N_RUNNERS_BROKER_PORT: String(brokerPort) }, stdio: ['ignore', 'pipe', 'pipe'] });
+			const engine = install.line === '2' && !overrides.N8N_EXPRESSION_ENGINE ? { N8N_EXPRESSION_ENGINE: 'quickjs' } : {};
+			const proc = spawn(install.node, [install.n8n, ...args], { cwd: userFolder, env: { ...env, ...engine, N8N_RUNNERS_BROKER_PORT: String(brokerPort) }, stdio: ['ignore', 'pipe', 'pipe'] });
 			let stdout = '';
 			let stderr = '';
 			proc.stdout.on('data', (c: Buffer) => (stdout += c.toString()));

@@ -48,8 +48,8 @@ export async function queueModeSteps(options: { install: N8nInstall; work: strin
 			const credentials = credentialsFile({ sim: sim.info, smtp });
 			writeFileSync(join(work, 'queue-credentials.json'), JSON.stringify(credentials));
 			mkdirSync(join(work, 'queue-workflows'));
-			// The fault steps' trigger gives up on a run after 1 minute (10 by default), so that a run n8n loses runs again within the step.
-			const workflows = [exampleWorkflows({ filesDir, triggerUrl: 'unused', email: 'queue-buyer@example.com' })[0], onceOnlyWorkflow(), ...loadWorkflows(), finishingWorkflow('crash', { email: true, giveUpAfterMinutes: 1 })];
+			// The fault steps' trigger gives up on a run after 30 s (10 minutes by default), so that a run n8n loses runs again within the step.
+			const workflows = [exampleWorkflows({ filesDir, triggerUrl: 'unused', email: 'queue-buyer@example.com' })[0], onceOnlyWorkflow(), ...loadWorkflows(), finishingWorkflow('crash', { email: true, giveUpAfterMinutes: 0.5 })];
 			for (const wf of workflows) writeFileSync(join(work, 'queue-workflows', `${wf.id}.json`), JSON.stringify(wf));
 			const cli = async (args: string[]) => {
 				const r = await cluster!.cli(args);

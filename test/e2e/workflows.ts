@@ -154,8 +154,11 @@ export function loadWorkflows(): Workflow[] {
 			settings: { executionOrder: 'v1' },
 			nodes: [
 				{
-					id: `${WORKFLOW_IDS.load}-trigger`, name: 'Ksher Trigger', type: 'n8n-nodes-ksher.ksherTrigger', typeVersion: 1, position: [0, 0],
-					webhookId: LOAD_WEBHOOK_ID, parameters: { events: ['paid'], options: {} }, credentials: { ksherApi: { id: CREDENTIAL_IDS.ksher, name: 'Ksher account' } },
+					// Version 2 answering once the execution is stored: what n8n's Webhook node does with responseMode
+					// onReceived, so the two are compared like for like. (n8n 2.41 also evaluates an expression, so takes an
+					// isolate, for every request to a version-1 node of any kind: webhook-helpers' parseRequestBody.)
+					id: `${WORKFLOW_IDS.load}-trigger`, name: 'Ksher Trigger', type: 'n8n-nodes-ksher.ksherTrigger', typeVersion: 2, position: [0, 0],
+					webhookId: LOAD_WEBHOOK_ID, parameters: { acknowledge: 'stored', events: ['paid'], options: {} }, credentials: { ksherApi: { id: CREDENTIAL_IDS.ksher, name: 'Ksher account' } },
 				},
 			],
 			connections: {},
