@@ -33,14 +33,17 @@ import { REPLAY_WINDOW_MS } from '../protocol';
  * it: 200,000 payments in 48 hours is more than twice what the busiest shops we know of take. When it is
  * full, new notifications are refused (Ksher delivers them again later), never forgotten.
  *
- * Stored packed: one string of 12-byte records (8 bytes of SHA-256 of the notification key,
- * 4 bytes of minutes since 1970 × 2 + 1 when done), 16 base64 characters per notification,
- * kept in a buffer in arrival order so that packing is one base64 conversion. The string
- * starts with who wrote it and at which change, so that a request can see without decoding
- * it that the stored copy is one this ledger wrote.
+ * Stored packed: one string of 8-byte records (7 bytes of SHA-256 of the notification key, then
+ * one byte: the hour it was claimed, counted from a base hour the string names, × 2, + 1 when its
+ * run is known to be done; 0xFF marks a record taken back), 32 base64 characters per 3
+ * notifications, kept in a buffer in arrival order so that packing is one base64 conversion. At
+ * 100,000 notifications that is 1.07 MB, which n8n reads twice and writes once for every new
+ * notification. The string starts with who wrote it, at which change, and its base hour, so that
+ * a request can see without decoding it that the stored copy is one this ledger wrote. Earlier
+ * forms ("v2:", 12-byte records with minutes; "v1:", all done) are read and rewritten.
  */
 export interface StoredMemory {
-	/** Packed records: "v2:" + writer + "@" + change + ":" + base64 ("v1:" records are all done). */
+	/** Packed records: "v3:" + writer + "@" + change + "@" + base hour + ":" + base64 (also read: "v2:", "v1:"). */
 	ksherSeen?: unknown;
 	/** The unpacked form of early versions: "#" + key → epoch ms. Read, then replaced. */
 	seen?: unknown;
@@ -50,10 +53,18 @@ export interface StoredMemory {
 
 export type ClaimState = 'started' | 'done';
 
-const MINUTE_MS = 60_000;
-const RECORD_BYTES = 12;
-const PREFIX = 'v2:';
+const HOUR_MS = 3_600_000;
+const RECORD_BYTES = 8;
+const ID_BYTES = 7;
+/** The record byte of one taken back. */
+const REMOVED = 0xff;
+/** Hours after the base a record can say (7 bits, 127 kept free for REMOVED's sake). */
+const MAX_OFFSET = 126;
+const PREFIX = 'v3:';
+/** Earlier forms, read and rewritten: 12-byte records, 8 bytes of id and 4 of minutes (× 2 + done in v2). */
+const PREFIX_V2 = 'v2:';
 const PREFIX_V1 = 'v1:';
+const OLD_RECORD_BYTES = 12;
 /** Tells this process's writings from other processes' (random, so a restart is another writer). */
 const WRITER = randomBytes(6).toString('hex');
 let ledgerCount = 0;
@@ -64,12 +75,14 @@ export class NotificationLedger {
 	/** The replay window: notifications paid longer ago than this are refused by their payment time. */
 	static readonly MAX_AGE_MS = REPLAY_WINDOW_MS;
 
-	/** Notification id (8-byte hash, hex) → byte offset of its record in `records`. */
+	/** Notification id (7-byte hash, hex) → byte offset of its record in `records`. */
 	private readonly slots = new Map<string, number>();
-	/** The records in arrival order, from `start` to `end`; a record whose value is 0 was taken back. */
+	/** The records in arrival order, from `start` to `end`; a record whose last byte is REMOVED was taken back. */
 	private records = Buffer.alloc(RECORD_BYTES * 1024);
 	private start = 0;
 	private end = 0;
+	/** The hour (since 1970) the records' hours count from; moved forward as time goes on (rebase). */
+	private baseHour: number;
 	/** Claims in flight: their outcome, and when to stop waiting for it (a run whose answer never comes). */
 	private readonly pending = new Map<string, { outcome: Promise<boolean>; deadline: number; abandon: () => void }>();
 	/** Released claims: a stored copy saved before the release must not bring them back. */
@@ -79,11 +92,17 @@ export class NotificationLedger {
 	private readonly writer = `${WRITER}.${(ledgerCount++).toString(36)}`;
 	/** What the static data holds: n8n serializes it (toJSON) when it saves, so it is never stale. */
 	private readonly view = { toJSON: () => this.packed() };
+	/** Whole hours an entry stays: every entry is kept at least maxAgeMs after its claim, and less than an hour more. */
+	private readonly maxAgeHours: number;
 
 	constructor(
 		private readonly maxEntries = NotificationLedger.MAX_ENTRIES,
-		private readonly maxAgeMs = NotificationLedger.MAX_AGE_MS,
-	) {}
+		maxAgeMs = NotificationLedger.MAX_AGE_MS,
+		now = Date.now(),
+	) {
+		this.maxAgeHours = Math.ceil(maxAgeMs / HOUR_MS);
+		this.baseHour = hourOf(now) - this.maxAgeHours - 1;
+	}
 
 	/**
 	 * Merges entries from a stored copy (n8n's static data for this node). Returns whether
@@ -94,20 +113,29 @@ export class NotificationLedger {
 		let known = 0;
 		let legacy = false;
 		const packed = stored.ksherSeen;
-		const prefix = typeof packed === 'string' ? [PREFIX, PREFIX_V1].find((p) => packed.startsWith(p)) : undefined;
+		const prefix = typeof packed === 'string' ? [PREFIX, PREFIX_V2, PREFIX_V1].find((p) => packed.startsWith(p)) : undefined;
 		const header = prefix && typeof packed === 'string' ? packed.indexOf(':', prefix.length) : -1;
 		if (prefix && typeof packed === 'string' && header > 0) {
-			const [writer, version] = packed.slice(prefix.length, header).split('@');
+			const [writer, version, base] = packed.slice(prefix.length, header).split('@');
 			if (prefix === PREFIX && writer === this.writer && Number(version) <= this.version) {
 				// Written by this ledger: everything in it is known (or was released or dropped since).
 				known = Number(version) === this.version ? this.slots.size : -1;
 			} else {
 				const records = Buffer.from(packed.slice(header + 1), 'base64');
-				for (let at = 0; at + RECORD_BYTES <= records.length; at += RECORD_BYTES) {
-					const value = records.readUInt32BE(at + 8);
-					if (value === 0) continue;
-					const [minutes, done] = prefix === PREFIX_V1 ? [value, true] : [Math.floor(value / 2), value % 2 === 1];
-					if (this.take(records.toString('hex', at, at + 8), minutes, done, now)) known++;
+				if (prefix === PREFIX) {
+					const baseHour = Number(base);
+					for (let at = 0; Number.isSafeInteger(baseHour) && at + RECORD_BYTES <= records.length; at += RECORD_BYTES) {
+						const value = records[at + ID_BYTES];
+						if (value === REMOVED) continue;
+						if (this.take(records.toString('hex', at, at + ID_BYTES), baseHour + (value >> 1), (value & 1) === 1, now)) known++;
+					}
+				} else {
+					for (let at = 0; at + OLD_RECORD_BYTES <= records.length; at += OLD_RECORD_BYTES) {
+						const value = records.readUInt32BE(at + 8);
+						if (value === 0) continue;
+						const [minutes, done] = prefix === PREFIX_V1 ? [value, true] : [Math.floor(value / 2), value % 2 === 1];
+						if (this.take(records.toString('hex', at, at + ID_BYTES), Math.floor(minutes / 60), done, now)) known++;
+					}
 				}
 			}
 		}
@@ -116,10 +144,10 @@ export class NotificationLedger {
 			const old = stored.seen as Record<string, unknown>;
 			for (const key of Object.keys(old)) {
 				const at = old[key];
-				if (typeof at === 'number' && key.startsWith('#')) this.take(idOf(key.slice(1)), Math.floor(at / MINUTE_MS), true, now);
+				if (typeof at === 'number' && key.startsWith('#')) this.take(idOf(key.slice(1)), hourOf(at), true, now);
 			}
 		}
-		return legacy || (prefix === PREFIX_V1 && header > 0) || known !== this.slots.size;
+		return legacy || (prefix !== undefined && prefix !== PREFIX && header > 0) || known !== this.slots.size;
 	}
 
 	/**
@@ -139,9 +167,9 @@ export class NotificationLedger {
 	state(key: string, now = Date.now()): ClaimState | undefined {
 		const at = this.slots.get(idOf(key));
 		if (at === undefined) return undefined;
-		const value = this.records.readUInt32BE(at + 8);
-		if (now - Math.floor(value / 2) * MINUTE_MS >= this.maxAgeMs) return undefined;
-		return value % 2 === 1 ? 'done' : 'started';
+		const value = this.records[at + ID_BYTES];
+		if (this.tooOld(this.baseHour + (value >> 1), now)) return undefined;
+		return (value & 1) === 1 ? 'done' : 'started';
 	}
 
 	has(key: string, now = Date.now()): boolean {
@@ -153,8 +181,7 @@ export class NotificationLedger {
 		this.expire(now);
 		if (this.slots.size < this.maxEntries) return false;
 		// Entries taken in from another copy can sit behind newer ones: look at every one before refusing.
-		const oldest = Math.floor((now - this.maxAgeMs) / MINUTE_MS);
-		for (const [id, at] of this.slots) if (Math.floor(this.records.readUInt32BE(at + 8) / 2) <= oldest) this.remove(id);
+		for (const [id, at] of this.slots) if (this.tooOld(this.baseHour + (this.records[at + ID_BYTES] >> 1), now)) this.remove(id);
 		return this.slots.size >= this.maxEntries;
 	}
 
@@ -195,15 +222,15 @@ export class NotificationLedger {
 		const claim: { record: () => void; settle: (outcome: boolean | 'failed') => void } = {
 			record: () => {
 				recorded = true;
-				this.put(id, Math.floor(Date.now() / MINUTE_MS), false);
+				this.put(id, hourOf(Date.now()), false);
 			},
-			settle: (outcome) => {
+			settle: (result) => {
 				if (settled) return;
 				settled = true;
 				this.pending.delete(id);
-				const ran = outcome === true;
-				if (ran) this.put(id, Math.floor(Date.now() / MINUTE_MS), true);
-				else if (outcome === 'failed' && recorded) this.changed();
+				const ran = result === true;
+				if (ran) this.put(id, hourOf(Date.now()), true);
+				else if (result === 'failed' && recorded) this.changed();
 				else if (recorded) {
 					this.remove(id);
 					if (this.released.size >= this.maxEntries) this.released.clear();
@@ -219,51 +246,77 @@ export class NotificationLedger {
 		return this.slots.size;
 	}
 
+	/** Whether an entry claimed in this hour has left the window (kept at least the window's length, less than an hour more). */
+	private tooOld(hour: number, now: number): boolean {
+		return hourOf(now) - hour > this.maxAgeHours;
+	}
+
 	/** Adds a stored entry unless it is released or expired; a stored "done" completes a "started". Returns whether it is known now. */
-	private take(id: string, minutes: number, done: boolean, now: number): boolean {
+	private take(id: string, hour: number, done: boolean, now: number): boolean {
 		if (this.released.has(id)) return false;
-		if (now - minutes * MINUTE_MS >= this.maxAgeMs) return false;
+		if (this.tooOld(hour, now)) return false;
 		const at = this.slots.get(id);
 		if (at !== undefined) {
-			if (done && this.records.readUInt32BE(at + 8) % 2 === 0 && !this.pending.has(id)) this.put(id, minutes, true);
+			if (done && (this.records[at + ID_BYTES] & 1) === 0 && !this.pending.has(id)) this.put(id, hour, true);
 			return true;
 		}
-		this.put(id, minutes, done);
+		this.put(id, hour, done);
 		return true;
 	}
 
-	private put(id: string, minutes: number, done: boolean): void {
-		const value = minutes * 2 + (done ? 1 : 0);
+	private put(id: string, hour: number, done: boolean): void {
 		const at = this.slots.get(id);
 		if (at !== undefined) {
-			// Only the state changes: the record keeps its place (its minute is when it was first claimed).
-			if (done) this.records.writeUInt32BE((Math.floor(this.records.readUInt32BE(at + 8) / 2)) * 2 + 1, at + 8);
+			// Only the state changes: the record keeps its place (its hour is when it was first claimed).
+			if (done) this.records[at + ID_BYTES] |= 1;
 		} else {
+			this.rebase(hour);
 			this.reserve();
-			this.records.write(id, this.end, 8, 'hex');
-			this.records.writeUInt32BE(value, this.end + 8);
+			this.records.write(id, this.end, ID_BYTES, 'hex');
+			this.records[this.end + ID_BYTES] = (Math.max(0, hour - this.baseHour) << 1) | (done ? 1 : 0);
 			this.slots.set(id, this.end);
 			this.end += RECORD_BYTES;
 		}
 		this.changed();
 	}
 
+	/**
+	 * Keeps `hour` within the 126 hours a record can count from the base: moves the base forward
+	 * (every few days, after the window's entries have expired) and the live records' hours with it.
+	 */
+	private rebase(hour: number): void {
+		if (hour - this.baseHour <= MAX_OFFSET) return;
+		const next = hour - this.maxAgeHours - 1;
+		const shift = next - this.baseHour;
+		for (let at = this.start; at < this.end; at += RECORD_BYTES) {
+			const value = this.records[at + ID_BYTES];
+			if (value === REMOVED) continue;
+			const offset = (value >> 1) - shift;
+			if (offset < 0) {
+				// Older than the new base, so out of the window: gone.
+				this.slots.delete(this.records.toString('hex', at, at + ID_BYTES));
+				this.records[at + ID_BYTES] = REMOVED;
+			} else this.records[at + ID_BYTES] = (offset << 1) | (value & 1);
+		}
+		this.baseHour = next;
+		this.changed();
+	}
+
 	private remove(id: string): void {
 		const at = this.slots.get(id);
 		if (at === undefined) return;
-		this.records.writeUInt32BE(0, at + 8);
+		this.records[at + ID_BYTES] = REMOVED;
 		this.slots.delete(id);
 		this.changed();
 	}
 
 	/** Drops records older than the window from the front (they are in arrival order), and taken-back ones there. */
 	private expire(now: number): void {
-		const oldest = Math.floor((now - this.maxAgeMs) / MINUTE_MS);
 		let dropped = false;
 		while (this.start < this.end) {
-			const value = this.records.readUInt32BE(this.start + 8);
-			if (value !== 0 && Math.floor(value / 2) > oldest) break;
-			if (value !== 0) this.slots.delete(this.records.toString('hex', this.start, this.start + 8));
+			const value = this.records[this.start + ID_BYTES];
+			if (value !== REMOVED && !this.tooOld(this.baseHour + (value >> 1), now)) break;
+			if (value !== REMOVED) this.slots.delete(this.records.toString('hex', this.start, this.start + ID_BYTES));
 			this.start += RECORD_BYTES;
 			dropped = true;
 		}
@@ -277,9 +330,9 @@ export class NotificationLedger {
 		const next = Buffer.alloc(Math.max(this.records.length, 2 * (live + RECORD_BYTES)));
 		let to = 0;
 		for (let at = this.start; at < this.end; at += RECORD_BYTES) {
-			if (this.records.readUInt32BE(at + 8) === 0) continue;
+			if (this.records[at + ID_BYTES] === REMOVED) continue;
 			this.records.copy(next, to, at, at + RECORD_BYTES);
-			this.slots.set(this.records.toString('hex', at, at + 8), to);
+			this.slots.set(this.records.toString('hex', at, at + ID_BYTES), to);
 			to += RECORD_BYTES;
 		}
 		this.records = next;
@@ -293,34 +346,39 @@ export class NotificationLedger {
 	}
 
 	private packed(doneId?: string): string {
-		this.packedCache ??= `${PREFIX}${this.writer}@${this.version}:${this.records.toString('base64', this.start, this.end)}`;
+		this.packedCache ??= `${PREFIX}${this.writer}@${this.version}@${this.baseHour}:${this.records.toString('base64', this.start, this.end)}`;
 		const at = doneId === undefined ? undefined : this.slots.get(doneId);
-		if (at === undefined || this.records.readUInt32BE(at + 8) % 2 === 1) return this.packedCache;
-		// Each 12-byte record is exactly 16 base64 characters: the one record is rewritten in place.
-		const record = Buffer.from(this.records.subarray(at, at + RECORD_BYTES));
-		record.writeUInt32BE(record.readUInt32BE(8) + 1, 8);
-		const from = this.packedCache.indexOf(':', PREFIX.length) + 1 + ((at - this.start) / RECORD_BYTES) * 16;
-		return `${this.packedCache.slice(0, from)}${record.toString('base64')}${this.packedCache.slice(from + 16)}`;
+		if (at === undefined || (this.records[at + ID_BYTES] & 1) === 1) return this.packedCache;
+		// Every 3 records are exactly 32 base64 characters: the group holding this one is rewritten in place.
+		const group = Math.floor((at - this.start) / (3 * RECORD_BYTES));
+		const from = this.start + group * 3 * RECORD_BYTES;
+		const bytes = Buffer.from(this.records.subarray(from, Math.min(from + 3 * RECORD_BYTES, this.end)));
+		bytes[at - from + ID_BYTES] |= 1;
+		const chars = this.packedCache.indexOf(':', PREFIX.length) + 1 + group * 32;
+		return `${this.packedCache.slice(0, chars)}${bytes.toString('base64')}${this.packedCache.slice(chars + Math.ceil(bytes.length / 3) * 4)}`;
 	}
 }
 
-/** 8 bytes of SHA-256 of the notification key, as hex: collisions are out of reach at 200,000 entries. */
+const hourOf = (ms: number): number => Math.floor(ms / HOUR_MS);
+
+/** 7 bytes of SHA-256 of the notification key, as hex: a new notification meets a stored one's id with odds of 1 in 10^11 at 200,000 entries. */
 export function idOf(key: string): string {
-	return createHash('sha256').update(key, 'utf8').digest('hex').slice(0, 16);
+	return createHash('sha256').update(key, 'utf8').digest('hex').slice(0, ID_BYTES * 2);
 }
 
-/** The notification ids a stored copy holds (packed or in the earlier form), for checks and tests. */
+/** The notification ids a stored copy holds (packed in any form, or the earlier one), for checks and tests. */
 export function storedIds(stored: StoredMemory, state?: ClaimState): Set<string> {
 	const ids = new Set<string>();
 	const packed = stored.ksherSeen;
-	const prefix = typeof packed === 'string' ? [PREFIX, PREFIX_V1].find((p) => packed.startsWith(p)) : undefined;
+	const prefix = typeof packed === 'string' ? [PREFIX, PREFIX_V2, PREFIX_V1].find((p) => packed.startsWith(p)) : undefined;
 	const header = prefix && typeof packed === 'string' ? packed.indexOf(':', prefix.length) : -1;
 	if (prefix && typeof packed === 'string' && header > 0) {
 		const records = Buffer.from(packed.slice(header + 1), 'base64');
-		for (let at = 0; at + RECORD_BYTES <= records.length; at += RECORD_BYTES) {
-			const value = records.readUInt32BE(at + 8);
-			const done = prefix === PREFIX_V1 || value % 2 === 1;
-			if (value !== 0 && (!state || (state === 'done') === done)) ids.add(records.toString('hex', at, at + 8));
+		const size = prefix === PREFIX ? RECORD_BYTES : OLD_RECORD_BYTES;
+		for (let at = 0; at + size <= records.length; at += size) {
+			const removed = prefix === PREFIX ? records[at + ID_BYTES] === REMOVED : records.readUInt32BE(at + 8) === 0;
+			const done = prefix === PREFIX ? (records[at + ID_BYTES] & 1) === 1 : prefix === PREFIX_V1 || records.readUInt32BE(at + 8) % 2 === 1;
+			if (!removed && (!state || (state === 'done') === done)) ids.add(records.toString('hex', at, at + ID_BYTES));
 		}
 	}
 	if (!state && typeof stored.seen === 'object' && stored.seen !== null) for (const key of Object.keys(stored.seen)) ids.add(idOf(key.slice(1)));

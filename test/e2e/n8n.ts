@@ -182,6 +182,11 @@ export function n8nEnvironment(install: N8nInstall, userFolder: string, port: nu
 		// Both lines: otherwise the editor's nodes panel makes n8n fetch its list of verified
 		// community nodes from api.n8n.io (api-staging.n8n.io outside production).
 		N8N_VERIFIED_PACKAGES_ENABLED: 'false',
+		// 1.x: SQLite with a pool of read connections and one serialized writer, as n8n's own deprecation
+		// notice asks (2.x has it by default). Without it, Data Table nodes of workflows running at the
+		// same moment failed in 1.123.81 with TransactionNotStartedError and "no such savepoint", and
+		// executions stayed "running".
+		...(install.line === '1' ? { DB_SQLITE_POOL_SIZE: '2' } : {}),
 		N8N_LOG_LEVEL: 'info',
 		TZ: 'Asia/Bangkok',
 		GENERIC_TIMEZONE: 'Asia/Bangkok',

@@ -183,11 +183,20 @@ export async function refundWorkflowSteps(ctx: { n8n: N8nInstance; rest: N8nRest
 			await screenshot(page, 'form');
 			await page.getByRole('button', { name: /submit/i }).click();
 			await page.getByText('The refund waits for a manager\'s approval').waitFor({ timeout: 30_000 });
-			const mail = await waitFor('the approval email', () => mailsTo('manager@example.com', `Approve a refund of ${amount} THB for order ${orderNo}?`)[0], 30_000);
-			// n8n sends the email a moment before it marks the run as waiting; a link opened in between gets
-			// n8n's "The execution is running already" (409). A manager takes longer than that to read it.
-			await waitFor('the run to wait for the approval', async () => ((await rest.executionCount(WORKFLOW_IDS.refundApproval, 'waiting')) > 0 ? true : undefined), 30_000);
-			return mail;
+			return await waitFor('the approval email', () => mailsTo('manager@example.com', `Approve a refund of ${amount} THB for order ${orderNo}?`)[0], 30_000);
+		};
+		/**
+		 * The manager opens a link from the email. n8n sends the email a moment before it marks the run as
+		 * waiting, and a link opened in between gets n8n's "The execution is running already" (409): a
+		 * person would open it again, and so does the test (a manager takes longer than that to read it).
+		 */
+		const openFromEmail = async (href: string) => {
+			for (let attempt = 0; attempt < 30; attempt++) {
+				await page.goto(href);
+				if (!/is running already/.test(await page.locator('body').innerText())) return;
+				await page.waitForTimeout(1000);
+			}
+			throw new Error(`n8n still says the run is running, 30 s after its email: ${href}`);
 		};
 		const link = (mail: { raw: string; text: string }, approved: boolean) => {
 			const hrefs = [...`${mail.text}\n${mail.raw}`.matchAll(/href="([^"]+)"/g)].map((m) => m[1].replace(/&amp;/g, '&'));
@@ -200,7 +209,7 @@ export async function refundWorkflowSteps(ctx: { n8n: N8nInstance; rest: N8nRest
 			const orderNo = await paidOrder('APPROVE', 'approve-buyer@example.com');
 			const approval = await requestRefund(orderNo, '25.00');
 			assert(refundsOf(orderNo).length === 0, 'money moved before the approval');
-			await page.goto(link(approval, true));
+			await openFromEmail(link(approval, true));
 			await screenshot(page, 'approved');
 			const customerMail = await waitFor('the customer email', () => mailsTo('approve-buyer@example.com', `Refund for order ${orderNo}`)[0], 30_000);
 			assert(customerMail.text.includes('We have refunded 25.00 THB') && customerMail.text.includes(`${orderNo}-R2500`), `customer email: ${customerMail.text}`);
@@ -216,7 +225,7 @@ export async function refundWorkflowSteps(ctx: { n8n: N8nInstance; rest: N8nRest
 		await step('refund with approval (Chromium): decline → no refund, no customer email', async () => {
 			const orderNo = await paidOrder('DECLINE', 'decline-buyer@example.com');
 			const approval = await requestRefund(orderNo, '30.00');
-			await page.goto(link(approval, false));
+			await openFromEmail(link(approval, false));
 			await screenshot(page, 'declined');
 			await waitFor('the declined run to finish', async () => {
 				const answers = await rest.nodeItems(WORKFLOW_IDS.refundApproval, 'Ask for Approval');

@@ -79,7 +79,7 @@ export class N8nRest {
 	}
 
 	/** How many executions a workflow has (any status, or one status), all pages. */
-	async executionCount(workflowId: string, status?: 'success' | 'error' | 'waiting'): Promise<number> {
+	async executionCount(workflowId: string, status?: 'success' | 'error'): Promise<number> {
 		let count = 0;
 		let cursor = '';
 		do {

@@ -17,8 +17,9 @@ describe('NotificationLedger', () => {
 		for (const key of ['mch1|A|paid|', 'mch1|B|paid|', 'mch1|C|refunded|R1']) claimed(first, key);
 		first.persistInto(stored);
 		const saved = reload(stored);
-		expect(saved.ksherSeen).toEqual(expect.stringMatching(/^v2:[0-9a-f]{12}\.[0-9a-z]+@\d+:[A-Za-z0-9+/=]+$/));
-		expect(String(saved.ksherSeen).replace(/^.*:/, '')).toHaveLength(48);
+		expect(saved.ksherSeen).toEqual(expect.stringMatching(/^v3:[0-9a-f]{12}\.[0-9a-z]+@\d+@\d+:[A-Za-z0-9+/=]+$/));
+		// 3 notifications, 8 bytes each: 32 base64 characters.
+		expect(String(saved.ksherSeen).replace(/^.*:/, '')).toHaveLength(32);
 		const second = new NotificationLedger();
 		expect(second.absorb(saved)).toBe(false);
 		expect(second.has('mch1|A|paid|') && second.has('mch1|C|refunded|R1')).toBe(true);
@@ -81,12 +82,30 @@ describe('NotificationLedger', () => {
 		expect(storedIds(reload(stored))).toEqual(new Set([idOf('a'), idOf('b')]));
 	});
 
-	it('forgets entries after the age limit, to the minute', () => {
-		jest.useFakeTimers({ now: new Date('2026-11-30T00:00:30Z') });
+	it('forgets entries after the age limit, to the hour: kept at least that long, less than an hour more', () => {
+		jest.useFakeTimers({ now: new Date('2026-11-30T00:30:00Z') });
 		const ledger = new NotificationLedger(100, 3600_000);
 		claimed(ledger, 'a');
-		expect(ledger.has('a', Date.parse('2026-11-30T00:59:00Z'))).toBe(true);
-		expect(ledger.has('a', Date.parse('2026-11-30T01:00:00Z'))).toBe(false);
+		expect(ledger.has('a', Date.parse('2026-11-30T01:30:00Z'))).toBe(true);
+		expect(ledger.has('a', Date.parse('2026-11-30T01:59:59Z'))).toBe(true);
+		expect(ledger.has('a', Date.parse('2026-11-30T02:00:00Z'))).toBe(false);
+	});
+
+	it('keeps counting hours right across days of uptime (its base hour moves on)', () => {
+		jest.useFakeTimers({ now: new Date('2026-11-30T00:00:00Z') });
+		const ledger = new NotificationLedger(1000, 3600_000);
+		const stored: StoredMemory = {};
+		for (let hour = 0; hour < 24 * 9; hour++) {
+			jest.setSystemTime(Date.parse('2026-11-30T00:00:00Z') + hour * 3600_000);
+			claimed(ledger, `k${hour}`);
+			expect(ledger.has(`k${hour}`)).toBe(true);
+			if (hour > 1) expect(ledger.has(`k${hour - 1}`)).toBe(true);
+			if (hour > 2) expect(ledger.has(`k${hour - 2}`)).toBe(false);
+		}
+		ledger.persistInto(stored);
+		const next = new NotificationLedger(1000, 3600_000);
+		next.absorb(reload(stored));
+		expect([...Array(24 * 9).keys()].filter((h) => next.has(`k${h}`))).toEqual([24 * 9 - 2, 24 * 9 - 1]);
 	});
 
 	it('holds every notification of the window, 100,000 of them, and refuses new ones when full instead of forgetting', () => {
@@ -137,6 +156,27 @@ describe('NotificationLedger', () => {
 		expect(storedIds(reload(other), 'started')).toEqual(new Set([idOf('mine')]));
 	});
 
+	it('rewrites its own claim as done in place wherever it sits among the packed records', () => {
+		for (let count = 1; count <= 7; count++) {
+			for (let own = 0; own < count; own++) {
+				const ledger = new NotificationLedger();
+				const claims = Array.from({ length: count }, (_, i) => {
+					const claim = ledger.claim(`k${i}`);
+					claim.record();
+					return claim;
+				});
+				claims.forEach((claim, i) => i !== own && claim.settle(true));
+				const copy: StoredMemory = {};
+				ledger.persistInto(copy, `k${own}`);
+				expect(storedIds(reload(copy), 'done').size).toBe(count);
+				expect(storedIds(reload(copy), 'started').size).toBe(0);
+				const plain: StoredMemory = {};
+				ledger.persistInto(plain);
+				expect([...storedIds(reload(plain), 'started')]).toEqual([idOf(`k${own}`)]);
+			}
+		}
+	});
+
 	it('a stored "done" completes a "started" it knows, unless that claim is in flight here', () => {
 		const writer = new NotificationLedger();
 		claimed(writer, 'k');
@@ -152,7 +192,7 @@ describe('NotificationLedger', () => {
 		expect(reader.state('k')).toBe('done');
 	});
 
-	it('reads the first packed form (v1) as done, and rewrites it as v2 when it saves', () => {
+	it('reads the first packed form (v1) as done, and rewrites it in the current form when it saves', () => {
 		const v1Record = Buffer.alloc(12);
 		v1Record.write(idOf('old'), 0, 8, 'hex');
 		v1Record.writeUInt32BE(Math.floor(Date.now() / 60_000), 8);
@@ -161,7 +201,7 @@ describe('NotificationLedger', () => {
 		expect(ledger.absorb(stored)).toBe(true);
 		expect(ledger.state('old')).toBe('done');
 		ledger.persistInto(stored);
-		expect(String(reload(stored).ksherSeen)).toMatch(/^v2:/);
+		expect(String(reload(stored).ksherSeen)).toMatch(/^v3:/);
 	});
 
 	it('keys such as __proto__ stay data', () => {

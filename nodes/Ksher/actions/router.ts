@@ -91,11 +91,13 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 			const orderNumber = orderNumberOrNull(this, itemIndex);
 			if (!this.continueOnFail() && !asTool) throw toNodeError(this.getNode(), error, itemIndex, orderNumber);
 			const { error: message, ...details }: IDataObject = { orderNumber, ...errorOutput(error, orderNumber) };
-			// With On Error "Continue (using error output)", n8n sends an item to the error output when
-			// its JSON holds only `error`, `message` and `details`, and adds the input row's fields to it;
-			// otherwise the item carries every field at the top, as Continue On Fail always gave.
+			// With On Error "Continue (using error output)", n8n (1.x and 2.x alike) sends an item to the
+			// error output when its JSON holds only `error`, or `error` and `message`, and adds the input
+			// row's fields to it: so there `error` says what went wrong (with Ksher's code) and `message`
+			// what to do. Otherwise the item carries every field at the top, as Continue On Fail always gave.
 			const toErrorOutput = this.getNode().onError === 'continueErrorOutput' && !asTool;
-			results[itemIndex] = [{ json: toErrorOutput ? { error: message, details } : { error: message, ...details }, pairedItem: { item: itemIndex } }];
+			const solution = typeof details.solution === 'string' && details.solution ? { message: details.solution } : {};
+			results[itemIndex] = [{ json: toErrorOutput ? { error: message, ...solution } : { error: message, ...details }, pairedItem: { item: itemIndex } }];
 		}
 	});
 	return [results.flat()];
