@@ -129,6 +129,13 @@ export async function paymentsUnderFaults(load: FaultLoad, prefix: string, count
 			`${twice.length} finished twice (${flagged} of the repeats flagged possibleDuplicate; ${firstFlagged} first runs flagged)`,
 			`${inFlightAtFaults} deliveries open at the faults, ${n8nErrors} answered with an n8n error`,
 			happened.join('; '),
+			// Each order that ran to the end twice: when its deliveries and emails happened (s from the start), to tell which path it took.
+			...twice.map((no) => {
+				const at = (iso: string) => ((Date.parse(iso) - started) / 1000).toFixed(1);
+				const sent = attemptsOf(no).map((a) => `${at(a.at)} ${a.status ?? a.error ?? 'open'}`).join(', ');
+				const ran = runsOf(no).map((m) => `${at(m.at)}${m.text.includes('possibleDuplicate=true') ? ' flagged' : ''}`).join(', ');
+				return `${no}: deliveries ${sent}; emails ${ran}`;
+			}),
 		].join('; ');
 		log(`figure: ${summary}`);
 		return { summary, lost: lost.length, unacknowledged: count - acknowledged, duplicates: twice.length, mayRunTwice: inFlightAtFaults + n8nErrors };
