@@ -14,7 +14,7 @@ import { interleavedRatio } from './stats';
 
 const json = process.argv.includes('--json');
 const quick = process.argv.includes('--quick');
-// --only=crypto,client,node,refund,watch,trigger,engine runs just those parts. `engine` starts the
+// --only=crypto,client,node,refund,watch,settlement,trigger,engine runs just those parts. `engine` starts the
 // real n8n of the e2e for each engine (several minutes), so it runs only when asked for.
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
 const part = (name: string) => (!only && name !== 'engine') || !!only?.includes(name);
@@ -111,6 +111,7 @@ async function main() {
 	if (part('node')) await (await import('./node')).nodeFigures(note, progress, quick);
 	if (part('refund')) await (await import('./node')).refundFigures(note, progress, quick);
 	if (part('watch')) await (await import('./node')).watchFigures(note, progress, quick);
+	if (part('settlement')) await (await import('./settlement')).settlementFigures(note, progress, quick);
 	if (part('trigger')) await (await import('./trigger')).triggerFigures(note, progress, quick);
 	if (part('engine')) await (await import('./engine')).engineFigures(note, progress, quick);
 
