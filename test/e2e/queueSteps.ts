@@ -151,23 +151,9 @@ export async function queueModeSteps(options: { install: N8nInstall; work: strin
 			return `20 orders × 6 copies at once → 20 executions; 10 notifications × 4 retries 1.1 s apart → 10`;
 		});
 
-		// Faults under load, each on its own: Ksher's retries (the simulator's, compressed) must
-		// bring every paid order's workflow to its end, whatever n8n itself makes of the fault.
-		const client = new KsherClient({ appId: sim.info.appid, privateKey: sim.info.merchantPrivateKey, ksherPublicKey: sim.info.ksherPublicKey, gatewayUrl: sim.info.gatewayUrl, apiUrl: sim.info.apiUrl });
-		const underFault = async (name: string, prefix: string, fault: Fault) => {
-			await step(`queue mode, ${name}: 60 payments at 5/s with Ksher's retries: every workflow finished, duplicates counted`, async () => {
-				const outcome = await paymentsUnderFaults({ sim, smtp, client, rest: () => rest, workflowId: FINISHING_WORKFLOW_IDS.crash, notifyUrl: hook(0, FINISHING_WEBHOOK_IDS.crash) }, prefix, 60, 5, [fault]);
-				figures[`queue_fault_${prefix}`] = outcome.summary;
-				assert(outcome.lost === 0 && outcome.unacknowledged === 0, `${outcome.lost} orders never finished, ${outcome.unacknowledged} never acknowledged: ${outcome.summary}`);
-				assert(outcome.duplicates <= outcome.mayRunTwice, `${outcome.duplicates} orders finished twice, more than the ${outcome.mayRunTwice} runs cut short or failed by n8n: ${outcome.summary}`);
-				return outcome.summary;
-			});
-		};
-		await underFault('a webhook process SIGKILLed and restarted', 'QKILLHOOK', { atMs: 4000, what: 'webhook process SIGKILL + restart', act: async () => { await c.kill(c.webhooks[0]); await c.restart(c.webhooks[0]); } });
-		await underFault('a worker SIGKILLed in the middle of runs (and restarted)', 'QKILLWORKER', { atMs: 4000, what: 'worker SIGKILL + restart', act: async () => { await c.kill(c.workers[0]); await c.restart(c.workers[0]); } });
-		await underFault('PostgreSQL stopped for 10 s', 'QPGDOWN', { atMs: 4000, what: 'PostgreSQL down 10 s', act: () => c.bouncePostgres(10_000) });
-		await underFault('Redis restarted (empty)', 'QREDIS', { atMs: 4000, what: 'Redis killed and restarted', act: () => c.bounceRedis(1000) });
-
+		// The load runs on a healthy cluster, before the faults: right after the Redis restart below,
+		// n8n 2.41.1's webhook process still waited for the jobs Redis lost (about 40 s), and a load
+		// sent then was answered at p50 1–2 s (seen in 2 of 5 full runs; docs/guarantees.md).
 		await step('queue mode load: 1,000 orders at 50/s to one webhook process, 10 % sent twice at once, unacknowledged ones delivered again as Ksher does: 1,000 executions, none twice; n8n\'s Webhook node alongside', async () => {
 			const orders = Array.from({ length: 1000 }, () => paidNotification(sim, 'LOAD'));
 			const jobs = orders.flatMap((o, i) => (i % 10 === 0 ? [o, o] : [o]).map((x) => ({ url: hook(0, LOAD_WEBHOOK_ID), body: x.body, slot: i })));
@@ -190,6 +176,24 @@ export async function queueModeSteps(options: { install: N8nInstall; work: strin
 			log(`figure: ${figures.queue_load}`);
 			return figures.queue_load;
 		});
+
+		// Faults under load, each on its own: Ksher's retries (the simulator's, compressed) must
+		// bring every paid order's workflow to its end, whatever n8n itself makes of the fault.
+		const client = new KsherClient({ appId: sim.info.appid, privateKey: sim.info.merchantPrivateKey, ksherPublicKey: sim.info.ksherPublicKey, gatewayUrl: sim.info.gatewayUrl, apiUrl: sim.info.apiUrl });
+		const underFault = async (name: string, prefix: string, fault: Fault) => {
+			await step(`queue mode, ${name}: 60 payments at 5/s with Ksher's retries: every workflow finished, duplicates counted`, async () => {
+				const outcome = await paymentsUnderFaults({ sim, smtp, client, rest: () => rest, workflowId: FINISHING_WORKFLOW_IDS.crash, notifyUrl: hook(0, FINISHING_WEBHOOK_IDS.crash) }, prefix, 60, 5, [fault]);
+				figures[`queue_fault_${prefix}`] = outcome.summary;
+				assert(outcome.lost === 0 && outcome.unacknowledged === 0, `${outcome.lost} orders never finished, ${outcome.unacknowledged} never acknowledged: ${outcome.summary}`);
+				assert(outcome.duplicates <= outcome.mayRunTwice, `${outcome.duplicates} orders finished twice, more than the ${outcome.mayRunTwice} runs cut short or failed by n8n: ${outcome.summary}`);
+				return outcome.summary;
+			});
+		};
+		await underFault('a webhook process SIGKILLed and restarted', 'QKILLHOOK', { atMs: 4000, what: 'webhook process SIGKILL + restart', act: async () => { await c.kill(c.webhooks[0]); await c.restart(c.webhooks[0]); } });
+		await underFault('a worker SIGKILLed in the middle of runs (and restarted)', 'QKILLWORKER', { atMs: 4000, what: 'worker SIGKILL + restart', act: async () => { await c.kill(c.workers[0]); await c.restart(c.workers[0]); } });
+		await underFault('PostgreSQL stopped for 10 s', 'QPGDOWN', { atMs: 4000, what: 'PostgreSQL down 10 s', act: () => c.bouncePostgres(10_000) });
+		await underFault('Redis restarted (empty)', 'QREDIS', { atMs: 4000, what: 'Redis killed and restarted', act: () => c.bounceRedis(1000) });
+
 		await step('queue mode: no n8n process made a connection outside this machine', async () => `none in ${assertStayedOffline(userFolder, 5)} n8n processes`);
 	} finally {
 		await cluster?.stop().catch((e: Error) => log(`stopping the queue-mode cluster: ${e.message}`));
