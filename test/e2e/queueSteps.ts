@@ -151,9 +151,9 @@ export async function queueModeSteps(options: { install: N8nInstall; work: strin
 			return `20 orders × 6 copies at once → 20 executions; 10 notifications × 4 retries 1.1 s apart → 10`;
 		});
 
-		// The load runs on a healthy cluster, before the faults: right after the Redis restart below,
-		// n8n 2.41.1's webhook process still waited for the jobs Redis lost (about 40 s), and a load
-		// sent then was answered at p50 1–2 s (seen in 2 of 5 full runs; docs/guarantees.md).
+		// The load runs before the faults, on a cluster that has lost nothing: in a run whose load came
+		// right after the Redis restart below, n8n 2.41.1's webhook process fell behind while it still
+		// waited for the jobs Redis lost (docs/guarantees.md lists every run's figures).
 		await step('queue mode load: 1,000 orders at 50/s to one webhook process, 10 % sent twice at once, unacknowledged ones delivered again as Ksher does: 1,000 executions, none twice; n8n\'s Webhook node alongside', async () => {
 			const orders = Array.from({ length: 1000 }, () => paidNotification(sim, 'LOAD'));
 			const jobs = orders.flatMap((o, i) => (i % 10 === 0 ? [o, o] : [o]).map((x) => ({ url: hook(0, LOAD_WEBHOOK_ID), body: x.body, slot: i })));
