@@ -112,32 +112,14 @@ export class NotificationLedger {
 		this.expire(now);
 		let known = 0;
 		let legacy = false;
-		const packed = stored.ksherSeen;
-		const prefix = typeof packed === 'string' ? [PREFIX, PREFIX_V2, PREFIX_V1].find((p) => packed.startsWith(p)) : undefined;
-		const header = prefix && typeof packed === 'string' ? packed.indexOf(':', prefix.length) : -1;
-		if (prefix && typeof packed === 'string' && header > 0) {
-			const [writer, version, base] = packed.slice(prefix.length, header).split('@');
-			if (prefix === PREFIX && writer === this.writer && Number(version) <= this.version) {
-				// Written by this ledger: everything in it is known (or was released or dropped since).
-				known = Number(version) === this.version ? this.slots.size : -1;
-			} else {
-				const records = Buffer.from(packed.slice(header + 1), 'base64');
-				if (prefix === PREFIX) {
-					const baseHour = Number(base);
-					for (let at = 0; Number.isSafeInteger(baseHour) && at + RECORD_BYTES <= records.length; at += RECORD_BYTES) {
-						const value = records[at + ID_BYTES];
-						if (value === REMOVED) continue;
-						if (this.take(records.toString('hex', at, at + ID_BYTES), baseHour + (value >> 1), (value & 1) === 1, now)) known++;
-					}
-				} else {
-					for (let at = 0; at + OLD_RECORD_BYTES <= records.length; at += OLD_RECORD_BYTES) {
-						const value = records.readUInt32BE(at + 8);
-						if (value === 0) continue;
-						const [minutes, done] = prefix === PREFIX_V1 ? [value, true] : [Math.floor(value / 2), value % 2 === 1];
-						if (this.take(records.toString('hex', at, at + ID_BYTES), Math.floor(minutes / 60), done, now)) known++;
-					}
-				}
-			}
+		const copy = packedCopy(stored.ksherSeen);
+		if (copy && copy.prefix === PREFIX && copy.writer === this.writer && copy.version <= this.version) {
+			// Written by this ledger: everything in it is known (or was released or dropped since).
+			known = copy.version === this.version ? this.slots.size : -1;
+		} else if (copy) {
+			forEachRecord(copy, (id, hour, done) => {
+				if (this.take(id, hour, done, now)) known++;
+			});
 		}
 		if (typeof stored.seen === 'object' && stored.seen !== null && !Array.isArray(stored.seen)) {
 			legacy = true;
@@ -147,7 +129,7 @@ export class NotificationLedger {
 				if (typeof at === 'number' && key.startsWith('#')) this.take(idOf(key.slice(1)), hourOf(at), true, now);
 			}
 		}
-		return legacy || (prefix !== undefined && prefix !== PREFIX && header > 0) || known !== this.slots.size;
+		return legacy || (copy !== undefined && copy.prefix !== PREFIX) || known !== this.slots.size;
 	}
 
 	/**
@@ -361,6 +343,43 @@ export class NotificationLedger {
 
 const hourOf = (ms: number): number => Math.floor(ms / HOUR_MS);
 
+/** A packed stored copy: its form, who wrote it, at which change, its base hour (v3), and its records in base64. */
+interface PackedCopy {
+	prefix: string;
+	writer: string;
+	version: number;
+	baseHour: number;
+	body: string;
+}
+
+function packedCopy(packed: unknown): PackedCopy | undefined {
+	if (typeof packed !== 'string') return undefined;
+	const prefix = [PREFIX, PREFIX_V2, PREFIX_V1].find((p) => packed.startsWith(p));
+	const header = prefix ? packed.indexOf(':', prefix.length) : -1;
+	if (!prefix || header <= 0) return undefined;
+	const [writer, version, base] = packed.slice(prefix.length, header).split('@');
+	return { prefix, writer, version: Number(version), baseHour: Number(base), body: packed.slice(header + 1) };
+}
+
+/** Calls `each` for every live record of a packed copy in any form: its id, the hour it was claimed, whether its run is done. */
+function forEachRecord(copy: PackedCopy, each: (id: string, hour: number, done: boolean) => void): void {
+	const records = Buffer.from(copy.body, 'base64');
+	if (copy.prefix === PREFIX) {
+		if (!Number.isSafeInteger(copy.baseHour)) return;
+		for (let at = 0; at + RECORD_BYTES <= records.length; at += RECORD_BYTES) {
+			const value = records[at + ID_BYTES];
+			if (value !== REMOVED) each(records.toString('hex', at, at + ID_BYTES), copy.baseHour + (value >> 1), (value & 1) === 1);
+		}
+		return;
+	}
+	for (let at = 0; at + OLD_RECORD_BYTES <= records.length; at += OLD_RECORD_BYTES) {
+		const value = records.readUInt32BE(at + 8);
+		if (value === 0) continue;
+		const [minutes, done] = copy.prefix === PREFIX_V1 ? [value, true] : [Math.floor(value / 2), value % 2 === 1];
+		each(records.toString('hex', at, at + ID_BYTES), Math.floor(minutes / 60), done);
+	}
+}
+
 /** 7 bytes of SHA-256 of the notification key, as hex: a new notification meets a stored one's id with odds of 1 in 10^11 at 200,000 entries. */
 export function idOf(key: string): string {
 	return createHash('sha256').update(key, 'utf8').digest('hex').slice(0, ID_BYTES * 2);
@@ -369,17 +388,11 @@ export function idOf(key: string): string {
 /** The notification ids a stored copy holds (packed in any form, or the earlier one), for checks and tests. */
 export function storedIds(stored: StoredMemory, state?: ClaimState): Set<string> {
 	const ids = new Set<string>();
-	const packed = stored.ksherSeen;
-	const prefix = typeof packed === 'string' ? [PREFIX, PREFIX_V2, PREFIX_V1].find((p) => packed.startsWith(p)) : undefined;
-	const header = prefix && typeof packed === 'string' ? packed.indexOf(':', prefix.length) : -1;
-	if (prefix && typeof packed === 'string' && header > 0) {
-		const records = Buffer.from(packed.slice(header + 1), 'base64');
-		const size = prefix === PREFIX ? RECORD_BYTES : OLD_RECORD_BYTES;
-		for (let at = 0; at + size <= records.length; at += size) {
-			const removed = prefix === PREFIX ? records[at + ID_BYTES] === REMOVED : records.readUInt32BE(at + 8) === 0;
-			const done = prefix === PREFIX ? (records[at + ID_BYTES] & 1) === 1 : prefix === PREFIX_V1 || records.readUInt32BE(at + 8) % 2 === 1;
-			if (!removed && (!state || (state === 'done') === done)) ids.add(records.toString('hex', at, at + ID_BYTES));
-		}
+	const copy = packedCopy(stored.ksherSeen);
+	if (copy) {
+		forEachRecord(copy, (id, _hour, done) => {
+			if (!state || (state === 'done') === done) ids.add(id);
+		});
 	}
 	if (!state && typeof stored.seen === 'object' && stored.seen !== null) for (const key of Object.keys(stored.seen)) ids.add(idOf(key.slice(1)));
 	return ids;
