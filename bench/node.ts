@@ -10,7 +10,7 @@ const LATENCY_MS = 50;
 
 type Note = (name: string, value: number, unit: string, goal?: string) => void;
 
-function credentials(sim: { info: SimulatorInfo }) {
+export function credentials(sim: { info: SimulatorInfo }) {
 	return { appId: sim.info.appid, privateKey: sim.info.merchantPrivateKey, signVersion: 'V1', ksherPublicKey: sim.info.ksherPublicKey, environment: 'custom', gatewayUrl: sim.info.gatewayUrl, apiUrl: sim.info.apiUrl };
 }
 
@@ -144,7 +144,7 @@ export async function nodeFigures(note: Note, progress: (l: string) => void, qui
 }
 
 /** The endpoints the simulator was called on since `from` (its request log, in order). */
-async function callsSince(info: SimulatorInfo, from: number): Promise<{ total: number; byEndpoint: Record<string, number> }> {
+export async function callsSince(info: SimulatorInfo, from: number): Promise<{ total: number; byEndpoint: Record<string, number> }> {
 	const log = (await (await fetch(`${info.controlUrl}/requests`)).json()) as Array<{ endpoint: string }>;
 	const byEndpoint: Record<string, number> = {};
 	for (const r of log.slice(from)) byEndpoint[r.endpoint] = (byEndpoint[r.endpoint] ?? 0) + 1;

@@ -1,5 +1,6 @@
 import { KsherClient } from '../nodes/protocol';
 import { runKsherNode } from '../test/helpers/n8n';
+import { callsSince, credentials } from './node';
 import { control, startSimulatorProcess } from './simulatorProcess';
 import { median } from './stats';
 
@@ -44,13 +45,12 @@ export async function settlementFigures(note: Note, progress: (l: string) => voi
 			progress(`settlement: ${firstDay}..${lastDay}, round ${round + 1}`);
 			const started = process.hrtime.bigint();
 			const result = await runKsherNode({
-				credentials: { appId: sim.info.appid, privateKey: sim.info.merchantPrivateKey, signVersion: 'V1', ksherPublicKey: sim.info.ksherPublicKey, environment: 'custom', gatewayUrl: sim.info.gatewayUrl, apiUrl: sim.info.apiUrl },
+				credentials: credentials(sim),
 				parameters: { resource: 'settlement', operation: 'getAll', fromDate: firstDay, toDate: lastDay },
 				items: [{}],
 			});
 			seconds.push(Number(process.hrtime.bigint() - started) / 1e9);
-			const requests = ((await (await fetch(`${sim.info.controlUrl}/requests`)).json()) as Array<{ endpoint: string }>).slice(from);
-			calls = requests.filter((r) => r.endpoint === 'get_settlement_info').length;
+			calls = (await callsSince(sim.info, from)).byEndpoint.get_settlement_info ?? 0;
 			// Every day of every channel exactly once, each with the amount paid that day.
 			const seen = new Set(result.items.map((i) => `${String(i.channel)} ${String(i.tradingDayFrom)} ${String((i.ksher as { settlement_amount: number }).settlement_amount)}`));
 			if (result.status !== 'success' || result.items.length !== days * CHANNELS.length || seen.size !== result.items.length) {

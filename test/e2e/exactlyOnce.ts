@@ -53,22 +53,6 @@ export async function deliverAll(jobs: Array<{ url: string; body: string }>, inF
 	return answers;
 }
 
-/**
- * Sends at a steady rate (slots per second), each request on its own whatever the answers
- * take; jobs that share a slot go out at the same moment.
- */
-export async function deliverAtRate(jobs: Array<{ url: string; body: string; slot?: number }>, perSecond: number): Promise<Answer[]> {
-	const started = performance.now();
-	return Promise.all(
-		jobs.map(async (job, i) => {
-			const due = started + ((job.slot ?? i) * 1000) / perSecond;
-			const wait = due - performance.now();
-			if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-			return deliver(job.url, job.body);
-		}),
-	);
-}
-
 export function shuffle<T>(items: T[]): T[] {
 	for (let i = items.length - 1; i > 0; i--) {
 		const j = Math.floor(Math.random() * (i + 1));
