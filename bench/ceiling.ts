@@ -3,7 +3,7 @@ import { join } from 'path';
 import { NodeConnectionTypes, type IExecuteFunctions, type INodeExecutionData, type INodeType, type INodeTypeDescription } from 'n8n-workflow';
 
 import { n8nTransport } from '../nodes/adapters/transport';
-import { runBounded } from '../nodes/Ksher/actions/batch.ts';
+import { runBounded } from '../nodes/protocol/bounded.ts';
 import { registerNodeType } from '../test/helpers/n8n';
 import { startScriptProcess } from './simulatorProcess';
 

@@ -1,5 +1,6 @@
 /** The Ksher protocol core: plain TypeScript with no n8n imports, shared by both nodes and the tools. */
 export * from './amounts';
+export * from './bounded';
 export * from './canonical';
 export * from './channels';
 export * from './client';
@@ -12,6 +13,8 @@ export * from './notification';
 export * from './refunds';
 export * from './refundAmounts';
 export * from './refundPlan';
+export * from './refundRules';
+export * from './refundSend';
 export * from './settlements';
 export * from './signature';
 export * from './transport';

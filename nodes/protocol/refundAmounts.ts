@@ -42,11 +42,6 @@ function emptiness(value: unknown): string | undefined {
 	return undefined;
 }
 
-/** True when a Refund Amount holds nothing at all (empty, missing, null, blank). */
-export function isEmptyAmount(value: unknown): boolean {
-	return emptiness(value) !== undefined;
-}
-
 /**
  * A Refund Amount as one row gives it, checked for form before any call: returns the decimal
  * text, or throws an error that names the row, the order and what was seen. The decimals the

@@ -17,8 +17,11 @@ import { KsherTrigger } from '../../nodes/KsherTrigger/KsherTrigger.node';
  * default wherever it appears (a payment's Amount once came up as the Refund Amount).
  */
 describe('Ksher node description', () => {
+	// What a node added today gets (version 2). Version 1 keeps 0.1.0's names (its Refund Amount is
+	// `amount`, as saved workflows have it): a saved workflow is a contract, see the upgrade fixtures.
+	const current = (p: INodeProperties) => !p.displayOptions?.show?.['@version'] || (p.displayOptions.show['@version'] as number[]).includes(2);
 	const byName = new Map<string, INodeProperties[]>();
-	for (const property of new Ksher().description.properties) byName.set(property.name, [...(byName.get(property.name) ?? []), property]);
+	for (const property of new Ksher().description.properties.filter(current)) byName.set(property.name, [...(byName.get(property.name) ?? []), property]);
 	// Each resource has its own Operation selector (n8n's idiom); n8n resets a selector whose
 	// value is not among the new options, so it cannot carry a value over.
 	const shared = [...byName].filter(([name, properties]) => properties.length > 1 && name !== 'operation');
@@ -33,9 +36,15 @@ describe('Ksher node description', () => {
 	});
 
 	it('Refund Amount is not the payment\'s Amount', () => {
-		const names = (label: string) => [...new Set(new Ksher().description.properties.filter((p) => p.displayName === label).map((p) => p.name))];
+		const names = (label: string) => [...new Set(new Ksher().description.properties.filter(current).filter((p) => p.displayName === label).map((p) => p.name))];
 		expect(names('Refund Amount')).toEqual(['refundAmount']);
 		expect(names('Amount')).not.toContain('refundAmount');
+	});
+
+	it('version 1\'s Refund → Create reads 0.1.0\'s `amount`, shown as Refund Amount (not hidden: a value carried over from Create Payment is seen)', () => {
+		const v1Refund = new Ksher().description.properties.filter((p) => p.name === 'amount' && (p.displayOptions?.show?.['@version'] as number[] | undefined)?.includes(1) && (p.displayOptions?.show?.operation as string[] | undefined)?.includes('create') && (p.displayOptions?.show?.resource as string[] | undefined)?.includes('refund'));
+		expect(v1Refund).toHaveLength(1);
+		expect(v1Refund[0]).toMatchObject({ displayName: 'Refund Amount', type: 'string', default: '' });
 	});
 });
 

@@ -1,11 +1,11 @@
 import type { IDataObject, IExecuteFunctions, INodeExecutionData } from 'n8n-workflow';
 
-import { TIMEOUTS, type KsherClient } from '../../protocol';
+import { runBounded, TIMEOUTS, type KsherClient } from '../../protocol';
 import { clientFromCredentials } from '../../adapters/credentials';
 import { errorOutput, toNodeError } from '../../adapters/errors';
 import { n8nTransport } from '../../adapters/transport';
 import * as account from './account/Account.resource';
-import { DEFAULT_CONCURRENCY, MAX_CONCURRENCY, runBounded } from './batch';
+import { DEFAULT_CONCURRENCY, MAX_CONCURRENCY } from './batch';
 import { isTool, type OperationRunner } from './common';
 import * as payment from './payment/Payment.resource';
 import * as refund from './refund/Refund.resource';

@@ -9,15 +9,16 @@ import {
 	fromMinorUnits,
 	KsherError,
 	KsherInputError,
+	mayRefund,
 	refundRow,
 	rowPlace,
 	sendRefund,
 	SUPPORTED_CURRENCIES,
 	toMinorUnits,
 	type KsherClient,
-	type PlannedRefund,
 	type RefundCeilings,
 	type RefundCheck,
+	type RefundDecision,
 	type RefundOutcome,
 	type RefundRequest,
 } from '../../../protocol';
@@ -56,11 +57,22 @@ const properties: INodeProperties[] = [
 	},
 	{
 		displayName: 'Refund Amount',
-		name: 'refundAmount',
+		// Version 1's name since 0.1.0: workflows saved with it keep their amounts (n8n drops a
+		// parameter its node no longer describes, and an empty amount meant a full refund there).
+		name: 'amount',
 		type: 'string',
 		default: '',
 		placeholder: 'e.g. 50.00',
 		description: 'Amount to refund in major units, in the payment\'s currency. Left empty here: everything not yet refunded. An expression that finds no value is an error for its row.',
+		displayOptions: { show: V1 },
+	},
+	{
+		// What version 1 nodes were saved with between 0.1.0 and version 2 (never released, kept so
+		// that such a workflow is not read as "empty, refund everything"): read like `amount`.
+		displayName: 'Refund Amount (Earlier Name)',
+		name: 'refundAmount',
+		type: 'hidden',
+		default: '',
 		displayOptions: { show: V1 },
 	},
 	{
@@ -76,6 +88,8 @@ const properties: INodeProperties[] = [
 		displayName: 'Preview Only',
 		name: 'previewOnly',
 		type: 'boolean',
+		// Run-wide: read once for all rows, so it cannot be a per-row expression.
+		noDataExpression: true,
 		default: false,
 		description: 'Whether to only show, row by row, what would be refunded (the amount, what remains before and after, the refund number, or the problem), without moving any money',
 		displayOptions: { show: V2 },
@@ -84,8 +98,10 @@ const properties: INodeProperties[] = [
 		displayName: 'Check All Rows First',
 		name: 'checkAllRowsFirst',
 		type: 'boolean',
+		noDataExpression: true,
 		default: true,
-		description: 'Whether to check every row (the order is paid, the amount, what remains, the refund number) before refunding any. If one row fails, no row is refunded and every row says why.',
+		description:
+			'Whether to check every row (the order is paid, the amount, what remains, the refund number, partial refunds allowed) before refunding any. If one row fails, no row is refunded and every row says why. Rows Ksher cannot fully check (PromptPay or Alipay refunds made elsewhere, your own refund numbers) are sent first, one at a time, and sending stops at the first refusal.',
 		displayOptions: { show: V2 },
 	},
 	{
@@ -102,8 +118,8 @@ const properties: INodeProperties[] = [
 				displayName: 'Limit',
 				name: 'limits',
 				values: [
-					{ displayName: 'Currency', name: 'currency', type: 'options', options: currencyOptions, default: 'THB' },
-					{ displayName: 'Total', name: 'total', type: 'string', default: '', placeholder: 'e.g. 10000.00', description: 'The most this run may refund in this currency, in major units' },
+					{ displayName: 'Currency', name: 'currency', type: 'options', noDataExpression: true, options: currencyOptions, default: 'THB' },
+					{ displayName: 'Total', name: 'total', type: 'string', noDataExpression: true, default: '', placeholder: 'e.g. 10000.00', description: 'The most this run may refund in this currency, in major units' },
 				],
 			},
 		],
@@ -117,10 +133,30 @@ function refundOutput(orderNumber: string, outcome: RefundOutcome, extra: IDataO
 	return { ...refundFields(orderNumber, currency, refund), alreadyRefunded, ...(note ? { note } : {}), ...(recoveredFrom ? { recoveredFrom } : {}), ...extra };
 }
 
+/** Whether a parameter as saved holds something: an expression, or a value typed in the editor. */
+const given = (saved: unknown): boolean => saved !== undefined && saved !== null && !(typeof saved === 'string' && !saved.startsWith('=') && saved.trim() === '');
+
+/**
+ * Version 1's amount: `amount` (its name since 0.1.0) or `refundAmount` (what unreleased builds
+ * saved). Left empty in the editor, version 1's documented rule holds: everything that remains.
+ * An expression that finds nothing is an error (a mis-mapped column, not a request), and so are
+ * two different amounts.
+ */
+function versionOneAmount(ctx: IExecuteFunctions, itemIndex: number, ref: { row: number; orderNumber: string }, source: 'agent' | 'workflow'): string | 'remaining' {
+	const saved = ctx.getNode().parameters;
+	const names = (['amount', 'refundAmount'] as const).filter((name) => given(saved[name]));
+	if (names.length === 0) return 'remaining';
+	const values = names.map((name) => checkRefundAmount(ctx.getNodeParameter(name, itemIndex, undefined) as unknown, ref, source));
+	if (values.length === 2 && values[0] !== values[1]) {
+		throw new KsherInputError('Refund Amount', `Refund Amount is given twice, as ${values[0]} and ${values[1]} ${rowPlace(ref)}`, 'Open the node and set Refund Amount again; nothing was refunded for this row.');
+	}
+	return values[0];
+}
+
 /**
  * What one item asks for. Version 1 keeps its documented rule that a Refund Amount left empty
- * in the editor refunds everything that remains; an expression that finds nothing is an error
- * there too, since that is a mis-mapped column, not a request.
+ * in the editor refunds everything that remains; version 2 refunds everything only when What to
+ * Refund says so.
  */
 function readRequest(ctx: IExecuteFunctions, itemIndex: number): RefundRequest {
 	const row = itemIndex + 1;
@@ -129,19 +165,14 @@ function readRequest(ctx: IExecuteFunctions, itemIndex: number): RefundRequest {
 	const givenNumber = stringParam(ctx, 'refundNumber', itemIndex).trim();
 	const refundNumber = givenNumber ? checkKsherId(givenNumber, 'Refund Number', 'INV-1001-R1') : undefined;
 	const source = isTool(ctx) ? 'agent' : 'workflow';
-	// Read only when it counts: n8n refuses to give a parameter that is hidden (Everything That Remains).
-	const amountValue = () => ctx.getNodeParameter('refundAmount', itemIndex, undefined) as unknown;
-	if (ctx.getNode().typeVersion < 2) {
-		const typed = ctx.getNode().parameters.refundAmount;
-		const leftEmpty = typed === undefined || (typeof typed === 'string' && !typed.startsWith('=') && typed.trim() === '');
-		return { row, orderNumber, refundNumber, amount: leftEmpty ? 'remaining' : checkRefundAmount(amountValue(), ref, source) };
-	}
+	if (ctx.getNode().typeVersion < 2) return { row, orderNumber, refundNumber, amount: versionOneAmount(ctx, itemIndex, ref, source) };
 	const what = ctx.getNodeParameter('whatToRefund', itemIndex, undefined) as unknown;
 	if (what === 'remaining') return { row, orderNumber, refundNumber, amount: 'remaining' };
 	if (what !== 'amount') {
 		throw new KsherInputError('What to Refund', `What to Refund is ${what === undefined || what === '' ? 'empty' : `"${String(what)}"`} ${rowPlace(ref)}`, 'Use "amount" (refund the Refund Amount) or "remaining" (everything not yet refunded).');
 	}
-	return { row, orderNumber, refundNumber, amount: checkRefundAmount(amountValue(), ref, source) };
+	// Read only when it counts: n8n refuses to give a parameter that is hidden (Everything That Remains).
+	return { row, orderNumber, refundNumber, amount: checkRefundAmount(ctx.getNodeParameter('refundAmount', itemIndex, undefined) as unknown, ref, source) };
 }
 
 /** The item's request, or its error told with its row. */
@@ -159,9 +190,25 @@ function requestOrError(ctx: IExecuteFunctions, itemIndex: number): RefundReques
 	}
 }
 
+/**
+ * A setting that governs the whole run (Preview Only, Check All Rows First, Stop Above Total),
+ * read once. The editor offers no expression for them; one put there by hand (an imported
+ * workflow) must give every row the same value, or nothing runs.
+ */
+function runSetting<T>(ctx: IExecuteFunctions, name: string, label: string, fallback: T, itemCount: number): T {
+	const value = ctx.getNodeParameter(name, 0, fallback) as T;
+	if (!JSON.stringify(ctx.getNode().parameters[name] ?? null).includes('=')) return value;
+	for (let itemIndex = 1; itemIndex < itemCount; itemIndex++) {
+		if (JSON.stringify(ctx.getNodeParameter(name, itemIndex, fallback)) !== JSON.stringify(value)) {
+			throw new KsherInputError(label, `${label} is an expression that differs between rows (row 1 and row ${itemIndex + 1}); it applies to the whole run`, `Set ${label} for the whole run, without an expression, or split the rows into separate runs. Nothing was refunded.`);
+		}
+	}
+	return value;
+}
+
 /** Stop Above Total as minor units per currency; a limit that cannot be read stops every row (fail closed). */
-function readCeilings(ctx: IExecuteFunctions): RefundCeilings {
-	const { limits = [] } = ctx.getNodeParameter('stopAboveTotal', 0, {}) as { limits?: Array<{ currency?: string; total?: unknown }> };
+function readCeilings(ctx: IExecuteFunctions, itemCount: number): RefundCeilings {
+	const { limits = [] } = runSetting(ctx, 'stopAboveTotal', 'Stop Above Total', {}, itemCount) as { limits?: Array<{ currency?: string; total?: unknown }> };
 	const ceilings: RefundCeilings = {};
 	for (const limit of limits) {
 		const currency = String(limit.currency ?? '');
@@ -175,19 +222,30 @@ function readCeilings(ctx: IExecuteFunctions): RefundCeilings {
 
 const majorOrNull = (minor: number | null, currency: string) => (minor === null ? null : fromMinorUnits(minor, currency));
 
-/** Preview Only: what would happen to a row, without any call that moves money. */
+/** What a row's preview says it will do, in the words of a preview sheet's status column. */
+function previewStatus(plan: RefundDecision, blocked: boolean): string {
+	if (plan.action === 'done') return 'already refunded';
+	if (plan.action === 'sameAsRow') return `same refund as row ${plan.sameAsRow}`;
+	if (blocked) return 'cannot refund';
+	return plan.unchecked.length ? 'would try' : 'would refund';
+}
+
+/**
+ * Preview Only: what would happen to a row, without any call that moves money. `wouldRefund` is
+ * true only for what the check vouches for; null ("would try") when Ksher may still refuse the
+ * row for a reason the check cannot see, said in `unchecked`.
+ */
 function previewItem(itemIndex: number, request: RefundRequest | { error: unknown }, check: RefundCheck, blocked: KsherError | undefined): IDataObject {
 	const orderNumber = 'orderNumber' in request ? request.orderNumber : null;
 	const head = { row: itemIndex + 1, orderNumber, preview: true };
 	if (!check.ok) return { ...head, status: 'cannot refund', wouldRefund: false, alreadyRefunded: false, ...errorOutput(check.error, orderNumber) };
 	const { plan } = check;
 	const currency = plan.order.currency;
-	const wouldRefund = plan.action === 'refund' && !blocked;
+	const status = previewStatus(plan, Boolean(blocked));
 	const item: IDataObject = {
 		...head,
-		// In words, beside the flags: what a preview sheet's status column shows.
-		status: wouldRefund ? 'would refund' : plan.action === 'done' ? 'already refunded' : plan.action === 'sameAsRow' ? `same refund as row ${plan.sameAsRow}` : 'cannot refund',
-		wouldRefund,
+		status,
+		wouldRefund: status === 'would refund' ? true : status === 'would try' ? null : false,
 		alreadyRefunded: plan.action === 'done',
 		refundNumber: plan.refundNumber,
 		refundAmount: fromMinorUnits(plan.amount, currency),
@@ -195,8 +253,9 @@ function previewItem(itemIndex: number, request: RefundRequest | { error: unknow
 		remainingBefore: majorOrNull(plan.remainingBefore, currency),
 		remainingAfter: majorOrNull(plan.remainingAfter, currency),
 	};
+	if (plan.action === 'refund' && plan.unchecked.length) item.unchecked = plan.unchecked.join('; ');
 	if (plan.action === 'sameAsRow') item.sameRefundAsRow = plan.sameAsRow;
-	if (plan.note) item.note = plan.note;
+	if (plan.action === 'done' && plan.note) item.note = plan.note;
 	if (plan.action === 'refund' && blocked) Object.assign(item, errorOutput(blocked, orderNumber));
 	return item;
 }
@@ -226,28 +285,51 @@ function withNote(error: unknown, note: string): unknown {
 	return error instanceof KsherError ? error.withSolution(`${error.solution} ${note}`) : error;
 }
 
+/** A row not sent because an earlier one failed while Check All Rows First was on. */
+function notSent(stop: { row: number; orderNumber: string; error: unknown }): KsherInputError {
+	const why = String(errorOutput(stop.error, stop.orderNumber).error);
+	return new KsherInputError(
+		'Check All Rows First',
+		`Not sent: row ${stop.row} (order ${stop.orderNumber}) could not be refunded, and Check All Rows First sends nothing after a failure. Row ${stop.row}: ${why}`,
+		`Nothing was refunded for this row. Fix row ${stop.row}, then run the sheet again: rows already refunded are recognised by their refund numbers and not refunded twice.`,
+	);
+}
+
+type Stop = { row: number; orderNumber: string; error: unknown };
+
 /**
  * Rows that passed the check: a refund Ksher already has is reported as done, a row that is the
- * same refund as an earlier row reports that row's outcome, the rest are sent. The payment
- * looked up by the check is reused, so no order is looked up twice.
+ * same refund as an earlier row reports that row's outcome, the rest are sent with the payment
+ * the check looked up. With Check All Rows First, the rows the check could not vouch for are sent
+ * first, one at a time, and after any failure no row is sent: so a refusal the check could not
+ * foresee leaves at most the unvouched rows before it refunded, never a checked one.
  */
-function plannedRunner(checks: RefundCheck[], blocked: KsherError | undefined, failedNote: string | undefined): OperationRunner {
+async function plannedRunner(client: KsherClient, checks: RefundCheck[], blocked: KsherError | undefined, failedNote: string | undefined, checkFirst: boolean): Promise<OperationRunner> {
 	const outcomes = new Map<number, Promise<RefundOutcome>>();
-	const send = (client: KsherClient, plan: PlannedRefund): Promise<RefundOutcome> => {
-		if (plan.action === 'done') return Promise.resolve({ refund: plan.existing!, currency: plan.order.currency, alreadyRefunded: true, note: plan.note });
-		if (plan.action === 'sameAsRow') return outcomes.get(plan.sameAsRow!)!.then((outcome) => ({ ...outcome, alreadyRefunded: true }));
-		return sendRefund(client, plan.request.orderNumber, plan.order, plan.amount, plan.refundNumber);
+	let stop: Stop | undefined;
+	const send = (plan: RefundDecision): Promise<RefundOutcome> => {
+		if (plan.action === 'done') return Promise.resolve({ refund: plan.existing, currency: plan.order.currency, alreadyRefunded: true, note: plan.note });
+		if (plan.action === 'sameAsRow') return outcomes.get(plan.sameAsRow)!.then((outcome) => ({ ...outcome, alreadyRefunded: true }));
+		if (stop) return Promise.reject(notSent(stop));
+		const outcome = sendRefund(client, plan);
+		outcomes.set(plan.request.row, outcome);
+		if (checkFirst) outcome.catch((error: unknown) => (stop ??= { row: plan.request.row, orderNumber: plan.request.orderNumber, error }));
+		return outcome;
 	};
-	return async (_ctx, client, itemIndex) => {
+	if (!blocked && checkFirst) {
+		for (const check of checks) {
+			if (mayRefund(check) && check.plan.unchecked.length) await send(check.plan).catch(() => undefined);
+		}
+	}
+	return async (_ctx, _client, itemIndex) => {
 		const check = checks[itemIndex];
 		if (!check.ok) throw failedNote ? withNote(check.error, failedNote) : check.error;
 		if (blocked) throw blocked;
 		const { plan } = check;
-		const outcome = send(client, plan);
-		outcomes.set(plan.request.row, outcome);
 		const extra = plan.action === 'sameAsRow' ? { sameRefundAsRow: plan.sameAsRow } : {};
 		try {
-			return [refundOutput(plan.request.orderNumber, await outcome, extra)];
+			const sent = plan.action === 'refund' ? outcomes.get(plan.request.row) : undefined;
+			return [refundOutput(plan.request.orderNumber, await (sent ?? send(plan)), extra)];
 		} catch (error) {
 			throw atRow(error, plan.request);
 		}
@@ -274,9 +356,9 @@ export const execute: OperationRunner = async (ctx, client, itemIndex) => {
  */
 execute.prepare = async (ctx, client, itemCount, concurrency) => {
 	if (ctx.getNode().typeVersion < 2) return execute;
-	const preview = ctx.getNodeParameter('previewOnly', 0, false) as boolean;
-	const checkFirst = ctx.getNodeParameter('checkAllRowsFirst', 0, true) as boolean;
-	const ceilings = readCeilings(ctx);
+	const preview = runSetting(ctx, 'previewOnly', 'Preview Only', false, itemCount);
+	const checkFirst = runSetting(ctx, 'checkAllRowsFirst', 'Check All Rows First', true, itemCount);
+	const ceilings = readCeilings(ctx, itemCount);
 	if (!preview && !checkFirst && Object.keys(ceilings).length === 0) return execute;
 
 	const requests = Array.from({ length: itemCount }, (_, itemIndex) => requestOrError(ctx, itemIndex));
@@ -284,5 +366,5 @@ execute.prepare = async (ctx, client, itemCount, concurrency) => {
 	const breach = ceilingBreach(checks, ceilings);
 	if (preview) return async (_ctx, _client, itemIndex) => [previewItem(itemIndex, requests[itemIndex], checks[itemIndex], breach)];
 	const failures = checkFirst && checks.some((check) => !check.ok) ? nothingRefunded(checks) : undefined;
-	return plannedRunner(checks, breach ?? failures?.blocked, failures?.note);
+	return await plannedRunner(client, checks, breach ?? failures?.blocked, failures?.note, checkFirst);
 };

@@ -1,0 +1,192 @@
+import { fromMinorUnits, toMinorUnits } from './amounts';
+import { channelName } from './channels';
+import { KsherInputError } from './errors';
+import { rowPlace, type RowRef } from './refundAmounts';
+import { deriveRefundNumber, refundedMinor, type KsherRefund, type PaidOrder } from './refunds';
+
+/**
+ * The refund rules, once: what a row may refund given what is known of its order and of the
+ * run's earlier rows. The sheet's check (refundPlan.ts), its preview and every send
+ * (refundSend.ts) decide through `decideRefund`, so what a check or a preview says is what a run
+ * does. What cannot be known before sending is said in the decision (`unchecked`), never guessed.
+ */
+
+/** One row's refund, its form already checked (checkRefundAmount, checkKsherId). */
+export interface RefundRequest extends RowRef {
+	orderNumber: string;
+	/** Major-unit decimal text, or `remaining` for everything not yet refunded (asked for explicitly). */
+	amount: string | 'remaining';
+	/** The user's own refund number; derived from the order and the amount when absent. */
+	refundNumber?: string;
+}
+
+/**
+ * What is known of the payment's refunds: Ksher's list; `unlisted` when Ksher cannot list them
+ * (PromptPay, Alipay); `unread` when a row sent on its own did not ask (an ordinary amount: Ksher
+ * itself refuses more than remains, so the row costs two calls, not three).
+ */
+export type RefundsKnown = KsherRefund[] | 'unlisted' | 'unread';
+
+/** Whether the account takes partial refunds (merchant_info `allow_partial_refund`): `unread` when not asked. */
+export type PartialRefunds = 'allowed' | 'refused' | 'unknown' | 'unread';
+
+/** Earlier rows of this run: what each refund number means, and what each order's rows take. */
+export class RunMemory {
+	readonly numbers = new Map<string, { row: number; orderNumber: string; amount: number; currency: string }>();
+	readonly planned = new Map<string, { amount: number; rows: number[] }>();
+
+	plannedFor(orderNumber: string): { amount: number; rows: number[] } {
+		let entry = this.planned.get(orderNumber);
+		if (!entry) this.planned.set(orderNumber, (entry = { amount: 0, rows: [] }));
+		return entry;
+	}
+}
+
+interface DecisionBase {
+	request: RefundRequest;
+	order: PaidOrder;
+	refundNumber: string;
+	/** The amount the row asked for in minor units; undefined for everything that remains. */
+	asked: number | undefined;
+	/** What remained of the payment before / after this row, earlier rows of this run counted; null when unknown. */
+	remainingBefore: number | null;
+	remainingAfter: number | null;
+}
+
+/**
+ * What a row does: `refund` (send `amount`), `done` (Ksher already has this refund: a re-run),
+ * `sameAsRow` (an earlier row of this run is this very refund).
+ */
+export type RefundDecision = DecisionBase &
+	(
+		| {
+				action: 'refund';
+				amount: number;
+				/** Why the check cannot vouch for this row (Ksher may still refuse it); empty when fully checked. */
+				unchecked: string[];
+		  }
+		| { action: 'done'; amount: number; existing: KsherRefund; note?: string }
+		| { action: 'sameAsRow'; amount: number; sameAsRow: number }
+	);
+
+export const money = (minor: number, currency: string): string => `${fromMinorUnits(minor, currency)} ${currency}`;
+
+export function fullyRefunded(orderNumber: string, order: PaidOrder): KsherInputError {
+	return new KsherInputError('Order Number', `Order Number ${orderNumber} is already fully refunded (${money(order.total, order.currency)})`, 'Nothing is left to refund. Use Refund → Get Many to see its refunds.');
+}
+
+export function exceedsRemaining(orderNumber: string, order: PaidOrder, amount: number, remaining: number, earlierRows: number[] = []): KsherInputError {
+	const m = (minor: number) => fromMinorUnits(minor, order.currency);
+	const after = earlierRows.length ? ` after row${earlierRows.length > 1 ? 's' : ''} ${earlierRows.join(', ')} of this run` : '';
+	return new KsherInputError(
+		'Refund Amount',
+		`Refund Amount ${m(amount)} ${order.currency} exceeds what remains of order ${orderNumber}${after}: ${m(remaining)} of ${m(order.total)} ${order.currency}`,
+		`Refund at most ${m(remaining)}, or choose "Everything That Remains" to refund what is left.`,
+	);
+}
+
+/** A refund number Ksher (or an earlier row) holds for another amount: never "done", always an error. */
+export function numberUsedForOtherAmount(refundNumber: string, orderNumber: string, used: number, asked: number, currency: string, ref: RowRef): KsherInputError {
+	return new KsherInputError(
+		'Refund Number',
+		`Refund Number ${refundNumber} was already used for a refund of ${money(used, currency)} of order ${orderNumber}, not ${money(asked, currency)} ${rowPlace(ref)}`,
+		'Give this refund its own Refund Number, or correct the amount. Nothing was refunded for this row.',
+	);
+}
+
+export function partialRefused(orderNumber: string, order: PaidOrder, amount: number): KsherInputError {
+	return new KsherInputError(
+		'Refund Amount',
+		`Refund Amount ${money(amount, order.currency)} of order ${orderNumber} is a partial refund, and partial refunds are not enabled for this Ksher account [KSHER_INVALID_REFUND_AMOUNT]`,
+		'Refund the whole payment (What to Refund → "Everything That Remains"), or ask Ksher to enable partial refunds for your account.',
+	);
+}
+
+export const UNLISTED_NOTE = 'Ksher reports this payment as fully refunded and cannot list its refunds (PromptPay, Alipay), so whether this refund is among them cannot be shown; nothing was sent. Check the merchant portal if in doubt.';
+
+/**
+ * A payment Ksher reports as fully refunded but cannot list the refunds of: nothing more can be
+ * refunded, and whether this row's refund is among them cannot be known, so the row is reported
+ * as done with a note (a re-run of the sheet is not an error) and nothing is sent.
+ */
+export function unlistedDone(refundNumber: string, amount: number): KsherRefund {
+	return { mch_refund_no: refundNumber, ksher_refund_no: '', channel_refund_no: '', refund_fee: amount, refund_state: 'REFUNDSUCCESS', refund_time: '' };
+}
+
+/** The amount a row asks for in minor units (undefined: everything that remains), checked against the payment's currency. */
+export function askedMinor(request: RefundRequest, order: PaidOrder): number | undefined {
+	return request.amount === 'remaining' ? undefined : toMinorUnits(request.amount, order.currency, { field: 'Refund Amount' });
+}
+
+/** The refund number a row uses: the user's, or the one derived from what the refund is. */
+export function refundNumberOf(request: RefundRequest, asked: number | undefined): string {
+	return request.refundNumber || deriveRefundNumber(request.orderNumber, asked ?? 'all');
+}
+
+/**
+ * Decides one row from what is known (see RefundsKnown, PartialRefunds) and the run's earlier
+ * rows, and records it in `memory` when it refunds. Throws the row's input error.
+ */
+export function decideRefund(request: RefundRequest, order: PaidOrder, refunds: RefundsKnown, partial: PartialRefunds, memory: RunMemory): RefundDecision {
+	const { orderNumber } = request;
+	const { currency } = order;
+	const asked = askedMinor(request, order);
+	const refundNumber = refundNumberOf(request, asked);
+	const listed = Array.isArray(refunds) ? refunds : undefined;
+	const planned = memory.plannedFor(orderNumber);
+	const known = listed ? order.total - refundedMinor(listed) : refunds === 'unlisted' && order.data.result === 'REFUND' ? 0 : null;
+	const remainingBefore = known === null ? null : known - planned.amount;
+	const base = { request, order, refundNumber, asked, remainingBefore, remainingAfter: remainingBefore };
+
+	// More than the whole payment is wrong whatever was refunded before.
+	if (asked !== undefined && asked > order.total) throw exceedsRemaining(orderNumber, order, asked, remainingBefore ?? order.total);
+
+	// A refund Ksher already has under this number: done before (a re-run), unless it was for another amount.
+	const existing = listed?.find((r) => r.mch_refund_no === refundNumber);
+	if (existing) {
+		if (asked !== undefined && existing.refund_fee !== asked) throw numberUsedForOtherAmount(refundNumber, orderNumber, existing.refund_fee, asked, currency, request);
+		return { ...base, action: 'done', amount: existing.refund_fee, existing };
+	}
+	if (refunds === 'unlisted' && known === 0) {
+		const amount = asked ?? order.total;
+		return { ...base, action: 'done', amount, existing: unlistedDone(refundNumber, amount), note: UNLISTED_NOTE };
+	}
+
+	// An earlier row of this run with the same number: the same refund, or a clash.
+	const earlier = memory.numbers.get(refundNumber);
+	if (earlier) {
+		if (earlier.orderNumber === orderNumber && (asked === undefined || asked === earlier.amount)) return { ...base, action: 'sameAsRow', amount: earlier.amount, sameAsRow: earlier.row };
+		throw new KsherInputError(
+			'Refund Number',
+			`Refund Number ${refundNumber} is also row ${earlier.row}'s (order ${earlier.orderNumber}, ${money(earlier.amount, earlier.currency)}) ${rowPlace(request)}`,
+			'Each refund needs its own Refund Number: give this row a different one.',
+		);
+	}
+
+	// What may still be refunded: known, or at most the payment less this run's earlier rows.
+	const left = remainingBefore ?? order.total - planned.amount;
+	if (left <= 0) {
+		if (planned.rows.length === 0) throw fullyRefunded(orderNumber, order);
+		throw new KsherInputError('Refund Amount', `Nothing remains of order ${orderNumber} after row${planned.rows.length > 1 ? 's' : ''} ${planned.rows.join(', ')} of this run`, 'Remove this row, or lower the amounts of the earlier rows.');
+	}
+	const amount = asked ?? left;
+	if (amount > left) throw exceedsRemaining(orderNumber, order, amount, left, planned.rows);
+	if (amount !== order.total && partial === 'refused') throw partialRefused(orderNumber, order, amount);
+
+	const unchecked: string[] = [];
+	if (refunds === 'unlisted') {
+		const channel = channelName(String(order.data.channel ?? '')) || 'this';
+		unchecked.push(
+			asked === undefined
+				? `Ksher cannot list the refunds of ${channel} payments, so what remains is unknown: this refunds the whole payment (${money(amount, currency)}) if nothing was refunded elsewhere, and Ksher refuses it otherwise`
+				: `Ksher cannot list the refunds of ${channel} payments, so what remains is unknown: Ksher refuses this refund if refunds made elsewhere left less than ${money(amount, currency)}`,
+		);
+	}
+	if (request.refundNumber) unchecked.push(`Refund Number ${refundNumber} cannot be checked against your other orders: Ksher refuses it if it was used on one`);
+	if (amount !== order.total && partial === 'unknown') unchecked.push('Ksher did not say whether your account takes partial refunds: Ksher refuses this one if it does not');
+
+	planned.amount += amount;
+	planned.rows.push(request.row);
+	memory.numbers.set(refundNumber, { row: request.row, orderNumber, amount, currency });
+	return { ...base, action: 'refund', amount, remainingAfter: remainingBefore === null ? null : remainingBefore - amount, unchecked };
+}
