@@ -89,7 +89,7 @@ export function exceedsRemaining(orderNumber: string, order: PaidOrder, amount: 
 export function numberUsedForOtherAmount(refundNumber: string, orderNumber: string, used: number, asked: number, currency: string, ref: RowRef): KsherInputError {
 	return new KsherInputError(
 		'Refund Number',
-		`Refund Number ${refundNumber} was already used for a refund of ${money(used, currency)} of order ${orderNumber}, not ${money(asked, currency)} ${rowPlace(ref)}`,
+		`Refund Number ${refundNumber} was already used for a refund of ${money(used, currency)} of order ${orderNumber}, not ${money(asked, currency)} (row ${ref.row})`,
 		'Give this refund its own Refund Number, or correct the amount. Nothing was refunded for this row.',
 	);
 }

@@ -190,20 +190,41 @@ function requestOrError(ctx: IExecuteFunctions, itemIndex: number): RefundReques
 	}
 }
 
+/** A saved parameter with each expression in it evaluated for one item. */
+function evaluatedFor(ctx: IExecuteFunctions, saved: unknown, itemIndex: number): unknown {
+	if (typeof saved === 'string') return saved.startsWith('=') ? ctx.evaluateExpression(saved, itemIndex) : saved;
+	if (Array.isArray(saved)) return saved.map((value) => evaluatedFor(ctx, value, itemIndex));
+	if (saved && typeof saved === 'object') return Object.fromEntries(Object.entries(saved).map(([key, value]) => [key, evaluatedFor(ctx, value, itemIndex)]));
+	return saved;
+}
+
 /**
  * A setting that governs the whole run (Preview Only, Check All Rows First, Stop Above Total),
- * read once. The editor offers no expression for them; one put there by hand (an imported
- * workflow) must give every row the same value, or nothing runs.
+ * read once. The editor offers no expression for them (noDataExpression); one put there by hand
+ * (an imported workflow) that n8n still evaluates would be evaluated for the first item only, so
+ * it is evaluated here for every item and must give every row the same value, or nothing runs.
  */
 function runSetting<T>(ctx: IExecuteFunctions, name: string, label: string, fallback: T, itemCount: number): T {
 	const value = ctx.getNodeParameter(name, 0, fallback) as T;
-	if (!JSON.stringify(ctx.getNode().parameters[name] ?? null).includes('=')) return value;
+	const saved = ctx.getNode().parameters[name];
+	if (!JSON.stringify(saved ?? null).includes('"=')) return value;
+	const first = JSON.stringify(evaluatedFor(ctx, saved, 0));
 	for (let itemIndex = 1; itemIndex < itemCount; itemIndex++) {
-		if (JSON.stringify(ctx.getNodeParameter(name, itemIndex, fallback)) !== JSON.stringify(value)) {
+		if (JSON.stringify(evaluatedFor(ctx, saved, itemIndex)) !== first) {
 			throw new KsherInputError(label, `${label} is an expression that differs between rows (row 1 and row ${itemIndex + 1}); it applies to the whole run`, `Set ${label} for the whole run, without an expression, or split the rows into separate runs. Nothing was refunded.`);
 		}
 	}
 	return value;
+}
+
+/**
+ * A run-wide switch: on or off, nothing else. n8n strips the "=" of an expression saved in a
+ * setting without expressions, leaving its text ("{{ $json.preview }}"), which is no answer.
+ */
+function runSwitch(ctx: IExecuteFunctions, name: string, label: string, fallback: boolean, itemCount: number): boolean {
+	const value = runSetting<unknown>(ctx, name, label, fallback, itemCount);
+	if (typeof value === 'boolean') return value;
+	throw new KsherInputError(label, `${label} must be on or off for the whole run; it holds ${JSON.stringify(value).slice(0, 60)}`, `Open the node and set ${label} with its switch: it takes no expression. Nothing was refunded.`);
 }
 
 /** Stop Above Total as minor units per currency; a limit that cannot be read stops every row (fail closed). */
@@ -356,8 +377,8 @@ export const execute: OperationRunner = async (ctx, client, itemIndex) => {
  */
 execute.prepare = async (ctx, client, itemCount, concurrency) => {
 	if (ctx.getNode().typeVersion < 2) return execute;
-	const preview = runSetting(ctx, 'previewOnly', 'Preview Only', false, itemCount);
-	const checkFirst = runSetting(ctx, 'checkAllRowsFirst', 'Check All Rows First', true, itemCount);
+	const preview = runSwitch(ctx, 'previewOnly', 'Preview Only', false, itemCount);
+	const checkFirst = runSwitch(ctx, 'checkAllRowsFirst', 'Check All Rows First', true, itemCount);
 	const ceilings = readCeilings(ctx, itemCount);
 	if (!preview && !checkFirst && Object.keys(ceilings).length === 0) return execute;
 
