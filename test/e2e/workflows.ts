@@ -49,6 +49,23 @@ export function exampleWorkflows(options: { filesDir: string; triggerUrl: string
 }
 
 /**
+ * 0.1.0's refund-sheet example exactly as that release shipped it (test/fixtures/releases), as a
+ * user who built on 0.1.0 has it saved: only its files moved to this run's folder and its id
+ * made its own. Same credential id as today's examples.
+ */
+export function releasedRefundSheet(release: string, filesDir: string): Workflow {
+	const sheet = JSON.parse(readFileSync(join(REPO_DIR, 'test/fixtures/releases', release, 'examples/refund-from-spreadsheet.json'), 'utf8')) as Workflow;
+	sheet.id = `ksherRefund${release.replace(/\D/g, '')}`.padEnd(16, '0').slice(0, 16);
+	sheet.name = `${sheet.name} (as saved with ${release})`;
+	for (const node of sheet.nodes) {
+		for (const key of ['fileSelector', 'fileName'] as const) {
+			if (typeof node.parameters[key] === 'string') node.parameters[key] = (node.parameters[key] as string).replace('/data/', `${filesDir}/${release}-`);
+		}
+	}
+	return sheet;
+}
+
+/**
  * The refund sheet as a user runs it after looking at the preview: the same workflow with
  * Preview Only turned off (a copy, so the e2e need not re-import between the two).
  */
