@@ -100,7 +100,7 @@ describe('finding 3: what the check says is what the run does', () => {
 		const result = await run(sheet(), rows);
 		expect(result.refundCalls).toBe(1);
 		expect(result.items[1]).toMatchObject({ field: 'Refund Number', error: expect.stringContaining(`Refund number ${number} was already used for another refund, not on order ${b}`) });
-		expect(result.items[0]).toMatchObject({ field: 'Check All Rows First', error: expect.stringMatching(new RegExp(`^Not sent: row 2 \\(order ${b}\\) could not be refunded`)) });
+		expect(result.items[0]).toMatchObject({ field: 'Check All Rows First', error: expect.stringMatching(new RegExp(`^Not sent \\(row 1\\): row 2 \\(order ${b}\\) could not be refunded`)) });
 		expect([refundsAt(a), refundsAt(b)]).toEqual([[], []]);
 		held++;
 	});
@@ -120,7 +120,7 @@ describe('finding 4: PromptPay, whose earlier refunds Ksher cannot list', () => 
 
 		const result = await run(sheet(), rows);
 		expect(result.items[1]).toMatchObject({ code: 'KSHER_INVALID_REFUND_BALANCE' });
-		expect(result.items[0].error).toMatch(/^Not sent: row 2/);
+		expect(result.items[0].error).toMatch(/^Not sent \(row 1\): row 2/);
 		expect(refundsAt(card)).toEqual([]);
 		expect(refundsAt(promptpay)).toHaveLength(1);
 		held++;
@@ -165,5 +165,20 @@ describe('finding 7: run-wide settings cannot vary per row', () => {
 		expect([named('previewOnly').noDataExpression, named('checkAllRowsFirst').noDataExpression]).toEqual([true, true]);
 		const limits = (named('stopAboveTotal').options as Array<{ values: Array<{ noDataExpression?: boolean }> }>)[0].values;
 		expect(limits.map((v) => v.noDataExpression)).toEqual([true, true]);
+	});
+});
+
+describe('Check All Rows First after a refusal: rows that are the same refund as a row not sent', () => {
+	it('say "Not sent" too, and nothing moves for them', async () => {
+		const [other, a] = [await paid(), await paid()];
+		const number = `RF-${other}`.slice(0, 32);
+		await run(sheet({ checkAllRowsFirst: false }), [{ orderNumber: other, amount: '1.00', refundNumber: number }]);
+		// Row 1 is refused (its number is another order's); rows 2 and 3 are one refund, never sent.
+		const rows = [{ orderNumber: a, amount: '10.00', refundNumber: number }, { orderNumber: a, amount: '5.00' }, { orderNumber: a, amount: '5.00' }];
+		const result = await run(sheet(), rows);
+		expect(result.refundCalls).toBe(1);
+		expect(result.items[0].error).toBe(`Refund Number: Refund number ${number} was already used for another refund, not on order ${a} (row 1)`);
+		expect(result.items.slice(1).map((i) => String(i.error).split(':')[0])).toEqual(['Not sent (row 2)', 'Not sent (row 3)']);
+		expect(refundsAt(a)).toEqual([]);
 	});
 });

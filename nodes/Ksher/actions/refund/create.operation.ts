@@ -306,17 +306,17 @@ function withNote(error: unknown, note: string): unknown {
 	return error instanceof KsherError ? error.withSolution(`${error.solution} ${note}`) : error;
 }
 
+type Stop = { row: number; orderNumber: string; error: unknown };
+
 /** A row not sent because an earlier one failed while Check All Rows First was on. */
-function notSent(stop: { row: number; orderNumber: string; error: unknown }): KsherInputError {
+function notSent(stop: Stop, row: number): KsherInputError {
 	const why = String(errorOutput(stop.error, stop.orderNumber).error);
 	return new KsherInputError(
 		'Check All Rows First',
-		`Not sent: row ${stop.row} (order ${stop.orderNumber}) could not be refunded, and Check All Rows First sends nothing after a failure. Row ${stop.row}: ${why}`,
+		`Not sent (row ${row}): row ${stop.row} (order ${stop.orderNumber}) could not be refunded, and Check All Rows First sends nothing after a failure. Row ${stop.row}: ${why}`,
 		`Nothing was refunded for this row. Fix row ${stop.row}, then run the sheet again: rows already refunded are recognised by their refund numbers and not refunded twice.`,
 	);
 }
-
-type Stop = { row: number; orderNumber: string; error: unknown };
 
 /**
  * Rows that passed the check: a refund Ksher already has is reported as done, a row that is the
@@ -330,11 +330,18 @@ async function plannedRunner(client: KsherClient, checks: RefundCheck[], blocked
 	let stop: Stop | undefined;
 	const send = (plan: RefundDecision): Promise<RefundOutcome> => {
 		if (plan.action === 'done') return Promise.resolve({ refund: plan.existing, currency: plan.order.currency, alreadyRefunded: true, note: plan.note });
-		if (plan.action === 'sameAsRow') return outcomes.get(plan.sameAsRow)!.then((outcome) => ({ ...outcome, alreadyRefunded: true }));
-		if (stop) return Promise.reject(notSent(stop));
-		const outcome = sendRefund(client, plan);
+		if (plan.action === 'sameAsRow') {
+			return outcomes.get(plan.sameAsRow)!.then(
+				(outcome) => ({ ...outcome, alreadyRefunded: true }),
+				(error: unknown) => {
+					throw stop && error instanceof KsherInputError && error.field === 'Check All Rows First' ? notSent(stop, plan.request.row) : error;
+				},
+			);
+		}
+		// Kept even when not sent: a later row that is the same refund says the same.
+		const outcome = stop ? Promise.reject(notSent(stop, plan.request.row)) : sendRefund(client, plan);
 		outcomes.set(plan.request.row, outcome);
-		if (checkFirst) outcome.catch((error: unknown) => (stop ??= { row: plan.request.row, orderNumber: plan.request.orderNumber, error }));
+		if (checkFirst && !stop) outcome.catch((error: unknown) => (stop ??= { row: plan.request.row, orderNumber: plan.request.orderNumber, error }));
 		return outcome;
 	};
 	if (!blocked && checkFirst) {
