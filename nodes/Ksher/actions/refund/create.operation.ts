@@ -4,6 +4,7 @@ import {
 	atRow,
 	ceilingBreach,
 	checkKsherId,
+	checkOrderNumber,
 	checkRefundAmount,
 	checkRefunds,
 	fromMinorUnits,
@@ -24,7 +25,7 @@ import {
 } from '../../../protocol';
 import { errorOutput } from '../../../adapters/errors';
 import { refundFields } from '../../../adapters/format';
-import { currencyOptions, isTool, orderNumberField, orderNumberParam, stringParam, type OperationRunner } from '../common';
+import { currencyOptions, orderNumberField, type OperationRunner } from '../common';
 
 const V1 = { '@version': [1] };
 const V2 = { '@version': [2] };
@@ -133,6 +134,34 @@ function refundOutput(orderNumber: string, outcome: RefundOutcome, extra: IDataO
 	return { ...refundFields(orderNumber, currency, refund), alreadyRefunded, ...(note ? { note } : {}), ...(recoveredFrom ? { recoveredFrom } : {}), ...extra };
 }
 
+/**
+ * What a run reads once: the node as saved (n8n deep-copies it on every getNode()), and each
+ * parameter that holds no expression, which is the same for every row. Rows read only their
+ * expressions; a 1,000-row sheet does not copy the node 3,000 times.
+ */
+interface RunReader {
+	typeVersion: number;
+	saved: IDataObject;
+	source: 'agent' | 'workflow';
+	param: (name: string, itemIndex: number, fallback?: unknown) => unknown;
+}
+
+function runReader(ctx: IExecuteFunctions): RunReader {
+	const node = ctx.getNode();
+	const constants = new Map<string, unknown>();
+	const isExpression = (saved: unknown) => JSON.stringify(saved ?? null).includes('"=');
+	return {
+		typeVersion: node.typeVersion,
+		saved: node.parameters as IDataObject,
+		source: node.type.endsWith('Tool') ? 'agent' : 'workflow',
+		param: (name, itemIndex, fallback) => {
+			if (isExpression(node.parameters[name])) return ctx.getNodeParameter(name, itemIndex, fallback) as unknown;
+			if (!constants.has(name)) constants.set(name, ctx.getNodeParameter(name, 0, fallback) as unknown);
+			return constants.get(name);
+		},
+	};
+}
+
 /** Whether a parameter as saved holds something: an expression, or a value typed in the editor. */
 const given = (saved: unknown): boolean => saved !== undefined && saved !== null && !(typeof saved === 'string' && !saved.startsWith('=') && saved.trim() === '');
 
@@ -142,11 +171,10 @@ const given = (saved: unknown): boolean => saved !== undefined && saved !== null
  * An expression that finds nothing is an error (a mis-mapped column, not a request), and so are
  * two different amounts.
  */
-function versionOneAmount(ctx: IExecuteFunctions, itemIndex: number, ref: { row: number; orderNumber: string }, source: 'agent' | 'workflow'): string | 'remaining' {
-	const saved = ctx.getNode().parameters;
-	const names = (['amount', 'refundAmount'] as const).filter((name) => given(saved[name]));
+function versionOneAmount(run: RunReader, itemIndex: number, ref: { row: number; orderNumber: string }): string | 'remaining' {
+	const names = (['amount', 'refundAmount'] as const).filter((name) => given(run.saved[name]));
 	if (names.length === 0) return 'remaining';
-	const values = names.map((name) => checkRefundAmount(ctx.getNodeParameter(name, itemIndex, undefined) as unknown, ref, source));
+	const values = names.map((name) => checkRefundAmount(run.param(name, itemIndex, undefined), ref, run.source));
 	if (values.length === 2 && values[0] !== values[1]) {
 		throw new KsherInputError('Refund Amount', `Refund Amount is given twice, as ${values[0]} and ${values[1]} ${rowPlace(ref)}`, 'Open the node and set Refund Amount again; nothing was refunded for this row.');
 	}
@@ -158,31 +186,30 @@ function versionOneAmount(ctx: IExecuteFunctions, itemIndex: number, ref: { row:
  * in the editor refunds everything that remains; version 2 refunds everything only when What to
  * Refund says so.
  */
-function readRequest(ctx: IExecuteFunctions, itemIndex: number): RefundRequest {
+function readRequest(run: RunReader, itemIndex: number): RefundRequest {
 	const row = itemIndex + 1;
-	const orderNumber = orderNumberParam(ctx, itemIndex);
+	const orderNumber = checkOrderNumber(run.param('orderNumber', itemIndex, ''));
 	const ref = { row, orderNumber };
-	const givenNumber = stringParam(ctx, 'refundNumber', itemIndex).trim();
+	const givenNumber = String(run.param('refundNumber', itemIndex, '') ?? '').trim();
 	const refundNumber = givenNumber ? checkKsherId(givenNumber, 'Refund Number', 'INV-1001-R1') : undefined;
-	const source = isTool(ctx) ? 'agent' : 'workflow';
-	if (ctx.getNode().typeVersion < 2) return { row, orderNumber, refundNumber, amount: versionOneAmount(ctx, itemIndex, ref, source) };
-	const what = ctx.getNodeParameter('whatToRefund', itemIndex, undefined) as unknown;
+	if (run.typeVersion < 2) return { row, orderNumber, refundNumber, amount: versionOneAmount(run, itemIndex, ref) };
+	const what = run.param('whatToRefund', itemIndex, undefined);
 	if (what === 'remaining') return { row, orderNumber, refundNumber, amount: 'remaining' };
 	if (what !== 'amount') {
 		throw new KsherInputError('What to Refund', `What to Refund is ${what === undefined || what === '' ? 'empty' : `"${String(what)}"`} ${rowPlace(ref)}`, 'Use "amount" (refund the Refund Amount) or "remaining" (everything not yet refunded).');
 	}
 	// Read only when it counts: n8n refuses to give a parameter that is hidden (Everything That Remains).
-	return { row, orderNumber, refundNumber, amount: checkRefundAmount(ctx.getNodeParameter('refundAmount', itemIndex, undefined) as unknown, ref, source) };
+	return { row, orderNumber, refundNumber, amount: checkRefundAmount(run.param('refundAmount', itemIndex, undefined), ref, run.source) };
 }
 
 /** The item's request, or its error told with its row. */
-function requestOrError(ctx: IExecuteFunctions, itemIndex: number): RefundRequest | { error: unknown } {
+function requestOrError(run: RunReader, itemIndex: number): RefundRequest | { error: unknown } {
 	try {
-		return readRequest(ctx, itemIndex);
+		return readRequest(run, itemIndex);
 	} catch (error) {
 		let orderNumber: string | null = null;
 		try {
-			orderNumber = orderNumberParam(ctx, itemIndex);
+			orderNumber = checkOrderNumber(run.param('orderNumber', itemIndex, ''));
 		} catch {
 			// The order number is what could not be read: the row alone names the place.
 		}
@@ -368,14 +395,19 @@ async function plannedRunner(client: KsherClient, checks: RefundCheck[], blocked
  * Row by row, as the node always did (Check All Rows First off, or a version 1 node): each row
  * is looked up and refunded on its own, and Continue On Fail decides what a failed row does.
  */
-export const execute: OperationRunner = async (ctx, client, itemIndex) => {
-	const request = readRequest(ctx, itemIndex);
-	try {
-		return [refundOutput(request.orderNumber, await refundRow(client, request))];
-	} catch (error) {
-		throw atRow(error, request);
-	}
-};
+function rowByRow(run: RunReader): OperationRunner {
+	return async (_ctx, client, itemIndex) => {
+		const request = readRequest(run, itemIndex);
+		try {
+			return [refundOutput(request.orderNumber, await refundRow(client, request))];
+		} catch (error) {
+			throw atRow(error, request);
+		}
+	};
+}
+
+/** One item on its own (the router always prepares a run first; this is what an item without one does). */
+export const execute: OperationRunner = async (ctx, client, itemIndex) => await rowByRow(runReader(ctx))(ctx, client, itemIndex);
 
 /**
  * Before any item runs: with Preview Only, Check All Rows First or Stop Above Total (version 2),
@@ -383,13 +415,14 @@ export const execute: OperationRunner = async (ctx, client, itemIndex) => {
  * whole run may go ahead.
  */
 execute.prepare = async (ctx, client, itemCount, concurrency) => {
-	if (ctx.getNode().typeVersion < 2) return execute;
+	const run = runReader(ctx);
+	if (run.typeVersion < 2) return rowByRow(run);
 	const preview = runSwitch(ctx, 'previewOnly', 'Preview Only', false, itemCount);
 	const checkFirst = runSwitch(ctx, 'checkAllRowsFirst', 'Check All Rows First', true, itemCount);
 	const ceilings = readCeilings(ctx, itemCount);
-	if (!preview && !checkFirst && Object.keys(ceilings).length === 0) return execute;
+	if (!preview && !checkFirst && Object.keys(ceilings).length === 0) return rowByRow(run);
 
-	const requests = Array.from({ length: itemCount }, (_, itemIndex) => requestOrError(ctx, itemIndex));
+	const requests = Array.from({ length: itemCount }, (_, itemIndex) => requestOrError(run, itemIndex));
 	const checks = await checkRefunds(client, requests, concurrency);
 	const breach = ceilingBreach(checks, ceilings);
 	if (preview) return async (_ctx, _client, itemIndex) => [previewItem(itemIndex, requests[itemIndex], checks[itemIndex], breach)];
