@@ -65,7 +65,7 @@ export type RefundDecision = DecisionBase &
 				/** Why the check cannot vouch for this row (Ksher may still refuse it); empty when fully checked. */
 				unchecked: string[];
 		  }
-		| { action: 'done'; amount: number; existing: KsherRefund; note?: string }
+		| { action: 'done'; amount: number; existing: KsherRefund; note?: string; amountUnknown?: boolean }
 		| { action: 'sameAsRow'; amount: number; sameAsRow: number }
 	);
 
@@ -100,6 +100,37 @@ export function partialRefused(orderNumber: string, order: PaidOrder, amount: nu
 		`Refund Amount ${money(amount, order.currency)} of order ${orderNumber} is a partial refund, and partial refunds are not enabled for this Ksher account [KSHER_INVALID_REFUND_AMOUNT]`,
 		'Refund the whole payment (What to Refund → "Everything That Remains"), or ask Ksher to enable partial refunds for your account.',
 	);
+}
+
+/** A refund Ksher holds under this number that failed: its number is spent, and the row was not refunded. */
+export function refundFailedAtKsher(refund: KsherRefund, orderNumber: string, ref: RowRef): KsherInputError {
+	return new KsherInputError(
+		'Refund Number',
+		`Refund ${refund.mch_refund_no} of order ${orderNumber} failed at Ksher (${refund.refund_state}), so this row was not refunded, and Ksher takes a refund number once (row ${ref.row})`,
+		'Give this row a new Refund Number to refund it again, after checking the failure in the Ksher merchant portal.',
+	);
+}
+
+/** Whether Ksher reports a refund as failed or closed (it does not count against the payment). */
+export const failed = (refund: KsherRefund): boolean => /FAIL|CLOSE/.test(refund.refund_state);
+
+/**
+ * Refund numbers the node makes (deriveRefundNumber) are its own: a re-run finds its refund by
+ * them, even where Ksher cannot list refunds. A number of the user's in that form for another
+ * order (`B-R500` on order A), or in the hashed form, would pass for that order's refund there,
+ * so it is refused. Same-order numbers such as INV-1001-R1 stay allowed (a common scheme).
+ */
+function checkOwnNumber(request: RefundRequest, derived: string): void {
+	const given = request.refundNumber;
+	if (!given || given === derived) return;
+	const prefix = /^(.*)-R(?:\d+|ALL)$/.exec(given)?.[1];
+	if ((prefix !== undefined && prefix !== request.orderNumber) || /^R[0-9a-f]{31}$/.test(given)) {
+		throw new KsherInputError(
+			'Refund Number',
+			`Refund Number ${given} has the form of the numbers the node makes for another order's refunds ${rowPlace(request)}`,
+			`Use another form for your own numbers, e.g. ${request.orderNumber}-RF1, or leave Refund Number empty. Nothing was refunded for this row.`,
+		);
+	}
 }
 
 export const UNLISTED_NOTE = 'Ksher reports this payment as fully refunded and cannot list its refunds (PromptPay, Alipay), so whether this refund is among them cannot be shown; nothing was sent. Check the merchant portal if in doubt.';
@@ -138,18 +169,29 @@ export function decideRefund(request: RefundRequest, order: PaidOrder, refunds: 
 	const remainingBefore = known === null ? null : known - planned.amount;
 	const base = { request, order, refundNumber, asked, remainingBefore, remainingAfter: remainingBefore };
 
+	checkOwnNumber(request, deriveRefundNumber(orderNumber, asked ?? 'all'));
 	// More than the whole payment is wrong whatever was refunded before.
 	if (asked !== undefined && asked > order.total) throw exceedsRemaining(orderNumber, order, asked, remainingBefore ?? order.total);
 
-	// A refund Ksher already has under this number: done before (a re-run), unless it was for another amount.
+	// A refund Ksher already has under this number: done before (a re-run), unless it was for another
+	// amount, it failed, or it was "everything that remains" and yet something remains.
 	const existing = listed?.find((r) => r.mch_refund_no === refundNumber);
 	if (existing) {
+		if (failed(existing)) throw refundFailedAtKsher(existing, orderNumber, request);
 		if (asked !== undefined && existing.refund_fee !== asked) throw numberUsedForOtherAmount(refundNumber, orderNumber, existing.refund_fee, asked, currency, request);
+		if (asked === undefined && known !== null && known > 0) {
+			throw new KsherInputError(
+				'What to Refund',
+				`Everything That Remains of order ${orderNumber} was refunded before as ${refundNumber} (${money(existing.refund_fee, currency)}), yet ${money(known, currency)} remains ${rowPlace(request)}`,
+				'Refund the rest with An Amount (and its own Refund Number if needed), after checking the order with Refund → Get Many. Nothing was refunded for this row.',
+			);
+		}
 		return { ...base, action: 'done', amount: existing.refund_fee, existing };
 	}
 	if (refunds === 'unlisted' && known === 0) {
-		const amount = asked ?? order.total;
-		return { ...base, action: 'done', amount, existing: unlistedDone(refundNumber, amount), note: UNLISTED_NOTE };
+		// Fully refunded, refunds not listable: nothing more can go back, and what this row's refund
+		// was (if it is among them) cannot be shown: its amount is unknown, not the row's.
+		return { ...base, action: 'done', amount: asked ?? order.total, amountUnknown: true, existing: unlistedDone(refundNumber, asked ?? order.total), note: UNLISTED_NOTE };
 	}
 
 	// An earlier row of this run with the same number: the same refund, or a clash.

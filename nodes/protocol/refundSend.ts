@@ -1,6 +1,6 @@
 import type { KsherClient } from './client';
 import { KsherApiError, KsherInputError, KsherTransportError } from './errors';
-import { askedMinor, decideRefund, exceedsRemaining, fullyRefunded, money, numberUsedForOtherAmount, partialRefused, RunMemory, type RefundDecision, type RefundRequest } from './refundRules';
+import { askedMinor, decideRefund, exceedsRemaining, failed, fullyRefunded, money, numberUsedForOtherAmount, partialRefused, refundFailedAtKsher, RunMemory, type RefundDecision, type RefundRequest } from './refundRules';
 import { deriveRefundNumber, listRefunds, paidOrder, refundedMinor, type KsherRefund } from './refunds';
 
 /**
@@ -15,6 +15,8 @@ export interface RefundOutcome {
 	/** The payment's currency, which the refund is in. */
 	currency: string;
 	alreadyRefunded: boolean;
+	/** Ksher confirms the refund but cannot show its amount (PromptPay, Alipay): the output says null, not a guess. */
+	amountUnknown?: boolean;
 	note?: string;
 	recoveredFrom?: string;
 }
@@ -42,6 +44,7 @@ async function usedNumber(client: KsherClient, decision: Sendable): Promise<Refu
 	const refunds = await listRefunds(client, order.refundTarget, refundNumber);
 	const found = refunds?.find((r) => r.mch_refund_no === refundNumber);
 	if (found) {
+		if (failed(found)) throw refundFailedAtKsher(found, request.orderNumber, request);
 		if (asked !== undefined && found.refund_fee !== asked) throw numberUsedForOtherAmount(refundNumber, request.orderNumber, found.refund_fee, asked, currency, request);
 		return { refund: found, currency, alreadyRefunded: true };
 	}
@@ -53,6 +56,8 @@ async function usedNumber(client: KsherClient, decision: Sendable): Promise<Refu
 				refund: { mch_refund_no: refundNumber, ksher_refund_no: '', channel_refund_no: '', refund_fee: amount, refund_state: 'REFUNDSUCCESS', refund_time: '' },
 				currency,
 				alreadyRefunded: true,
+				// Everything That Remains: what remained when it was refunded is not known here.
+				amountUnknown: asked === undefined,
 				note: 'Ksher reports this refund number as used and cannot list this payment\'s refunds to show its details; the number is made from the order and the amount, so it is this refund.',
 			};
 		}
@@ -119,6 +124,7 @@ export async function sendRefund(client: KsherClient, decision: Sendable): Promi
 	if (error instanceof KsherTransportError && error.mayHaveSucceeded) {
 		const list = await listRefunds(client, order.refundTarget, refundNumber).catch(() => undefined);
 		const found = list?.find((r) => r.mch_refund_no === refundNumber);
+		if (found && failed(found)) throw refundFailedAtKsher(found, orderNumber, request);
 		if (found) return { refund: found, currency, alreadyRefunded: false, recoveredFrom: error.message };
 		throw mayHaveHappened(orderNumber, refundNumber, error);
 	}
@@ -137,6 +143,6 @@ export async function refundRow(client: KsherClient, request: RefundRequest): Pr
 	const needsList = asked === undefined || asked > order.total || order.data.result === 'REFUND';
 	const refunds = needsList ? ((await listRefunds(client, order.refundTarget)) ?? 'unlisted') : 'unread';
 	const decision = decideRefund(request, order, refunds, 'unread', new RunMemory());
-	if (decision.action === 'done') return { refund: decision.existing, currency: order.currency, alreadyRefunded: true, note: decision.note };
+	if (decision.action === 'done') return { refund: decision.existing, currency: order.currency, alreadyRefunded: true, amountUnknown: decision.amountUnknown, note: decision.note };
 	return await sendRefund(client, decision);
 }

@@ -77,7 +77,9 @@ describe('finding 3: what the check says is what the run does', () => {
 		try {
 			const rows = [{ orderNumber: full, amount: '100.00' }, { orderNumber: part, amount: '40.00' }];
 			const preview = await run(sheet({ previewOnly: true }), rows);
-			expect(preview.items.map((i) => i.status)).toEqual(['would refund', 'cannot refund']);
+			// Row 1 passes, but Check All Rows First would refund nothing: the preview says so.
+			expect(preview.items.map((i) => [i.status, i.wouldRefund])).toEqual([['held back', false], ['cannot refund', false]]);
+			expect(preview.items[0].heldBack).toBe('Nothing was refunded: 1 of 2 rows failed the check (rows 2).');
 			expect(preview.items[1]).toMatchObject({ field: 'Refund Amount', error: expect.stringContaining('partial refunds are not enabled for this Ksher account') });
 			const checked = await run(sheet(), rows);
 			expect(checked.refundCalls).toBe(0);

@@ -63,7 +63,7 @@ export async function refundSheetSteps(ctx: {
 	});
 	if (!ready) return '';
 
-	await step('refund sheet, Preview Only (as the example ships): 44 "would refund", 6 explained, no refund call', async () => {
+	await step('refund sheet, Preview Only (as the example ships): 44 "held back" (6 rows fail the check, so the run would refund none), 6 explained, no refund call', async () => {
 		writeSheet(rows);
 		const before = refundCalls();
 		await execute(WORKFLOW_IDS.refundSheet);
@@ -73,7 +73,7 @@ export async function refundSheetSteps(ctx: {
 			const want = rows[i];
 			assert(o.orderNumber === want.orderNumber, `row ${i + 1}: order ${o.orderNumber}`);
 			if (want.expect === 'fail') assert(o.status === 'failed' && o.error && o.solution, `row ${i + 1} (${want.reason}): ${JSON.stringify(o)}`);
-			else assert(o.status === 'would refund' && o.refundAmount === (want.expect === 'full' ? '100.00' : '25.50') && o.remainingAfter === (want.expect === 'full' ? '0.00' : '74.50'), `row ${i + 1}: ${JSON.stringify(o)}`);
+			else assert(o.status === 'held back' && o.refundAmount === (want.expect === 'full' ? '100.00' : '25.50') && o.remainingAfter === (want.expect === 'full' ? '0.00' : '74.50'), `row ${i + 1}: ${JSON.stringify(o)}`);
 		});
 		return `${statuses(out)}; e.g. "${out[44].error.slice(0, 80)}…"`;
 	});

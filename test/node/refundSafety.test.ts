@@ -216,12 +216,15 @@ describe('Preview Only: what would happen, and no money moves', () => {
 		const preview = await run(sheetNode({ previewOnly: true }), rows);
 		expect(preview.status).toBe('success');
 		expect(preview.refundCalls).toBe(0);
-		expect(preview.items[0]).toEqual({ row: 1, orderNumber: a, preview: true, status: 'would refund', wouldRefund: true, alreadyRefunded: false, refundNumber: `${a}-R3000`, refundAmount: '30.00', currency: 'THB', remainingBefore: '100.50', remainingAfter: '70.50' });
-		expect(preview.items[1]).toMatchObject({ row: 2, wouldRefund: true, refundAmount: '20.50', remainingBefore: '70.50', remainingAfter: '50.00' });
+		// Row 3 fails the check, so with Check All Rows First (on) the run would refund nothing: the rows that
+		// pass are "held back", with what they would do once row 3 is fixed.
+		const heldBack = 'Nothing was refunded: 1 of 4 rows failed the check (rows 3).';
+		expect(preview.items[0]).toEqual({ row: 1, orderNumber: a, preview: true, status: 'held back', wouldRefund: false, heldBack, alreadyRefunded: false, refundNumber: `${a}-R3000`, refundAmount: '30.00', currency: 'THB', remainingBefore: '100.50', remainingAfter: '70.50' });
+		expect(preview.items[1]).toMatchObject({ row: 2, status: 'held back', wouldRefund: false, refundAmount: '20.50', remainingBefore: '70.50', remainingAfter: '50.00' });
 		expect(preview.items[2]).toMatchObject({ row: 3, status: 'cannot refund', wouldRefund: false, field: 'Refund Amount', error: expect.stringContaining('Refund Amount is empty') });
 		// PromptPay: Ksher cannot list its refunds, so what remains is unknown (null), not guessed, and
-		// the preview does not vouch for the row: "would try", with why.
-		expect(preview.items[3]).toMatchObject({ row: 4, status: 'would try', wouldRefund: null, refundAmount: '100.00', remainingBefore: null, remainingAfter: null, unchecked: expect.stringMatching(/^Ksher cannot list the refunds of PromptPay payments, so what remains is unknown: Ksher refuses this refund if refunds made elsewhere left less than 100.00 THB$/) });
+		// the preview does not vouch for the row: `unchecked` says why (alone, it would be "would try").
+		expect(preview.items[3]).toMatchObject({ row: 4, status: 'held back', wouldRefund: false, refundAmount: '100.00', remainingBefore: null, remainingAfter: null, unchecked: expect.stringMatching(/^Ksher cannot list the refunds of PromptPay payments, so what remains is unknown: Ksher refuses this refund if refunds made elsewhere left less than 100.00 THB$/) });
 
 		// Run the rows that are fine, then preview again: they show as already refunded.
 		await run(sheetNode(), [rows[0], rows[1], rows[3]]);

@@ -130,8 +130,10 @@ const properties: INodeProperties[] = [
 export const description = updateDisplayOptions({ show: { resource: ['refund'], operation: ['create'] } }, properties);
 
 function refundOutput(orderNumber: string, outcome: RefundOutcome, extra: IDataObject = {}): IDataObject {
-	const { refund, currency, alreadyRefunded, note, recoveredFrom } = outcome;
-	return { ...refundFields(orderNumber, currency, refund), alreadyRefunded, ...(note ? { note } : {}), ...(recoveredFrom ? { recoveredFrom } : {}), ...extra };
+	const { refund, currency, alreadyRefunded, amountUnknown, note, recoveredFrom } = outcome;
+	const fields = refundFields(orderNumber, currency, refund);
+	if (amountUnknown) fields.refundAmount = null;
+	return { ...fields, alreadyRefunded, ...(note ? { note } : {}), ...(recoveredFrom ? { recoveredFrom } : {}), ...extra };
 }
 
 /**
@@ -270,38 +272,43 @@ function readCeilings(ctx: IExecuteFunctions, itemCount: number): RefundCeilings
 
 const majorOrNull = (minor: number | null, currency: string) => (minor === null ? null : fromMinorUnits(minor, currency));
 
-/** What a row's preview says it will do, in the words of a preview sheet's status column. */
-function previewStatus(plan: RefundDecision, blocked: boolean): string {
+/**
+ * What a row's preview says it will do, in the words of a preview sheet's status column. A row
+ * that passes while other rows fail the check is `held back`: the run would refund nothing.
+ */
+function previewStatus(plan: RefundDecision, blocked: boolean, heldBack: boolean): string {
 	if (plan.action === 'done') return 'already refunded';
 	if (plan.action === 'sameAsRow') return `same refund as row ${plan.sameAsRow}`;
 	if (blocked) return 'cannot refund';
+	if (heldBack) return 'held back';
 	return plan.unchecked.length ? 'would try' : 'would refund';
 }
 
 /**
  * Preview Only: what would happen to a row, without any call that moves money. `wouldRefund` is
- * true only for what the check vouches for; null ("would try") when Ksher may still refuse the
- * row for a reason the check cannot see, said in `unchecked`.
+ * true only for what the check vouches for and the run would send; null ("would try") when Ksher
+ * may still refuse the row for a reason the check cannot see, said in `unchecked`.
  */
-function previewItem(itemIndex: number, request: RefundRequest | { error: unknown }, check: RefundCheck, blocked: KsherError | undefined): IDataObject {
+function previewItem(itemIndex: number, request: RefundRequest | { error: unknown }, check: RefundCheck, blocked: KsherError | undefined, heldBack: string | undefined): IDataObject {
 	const orderNumber = 'orderNumber' in request ? request.orderNumber : null;
 	const head = { row: itemIndex + 1, orderNumber, preview: true };
 	if (!check.ok) return { ...head, status: 'cannot refund', wouldRefund: false, alreadyRefunded: false, ...errorOutput(check.error, orderNumber) };
 	const { plan } = check;
 	const currency = plan.order.currency;
-	const status = previewStatus(plan, Boolean(blocked));
+	const status = previewStatus(plan, Boolean(blocked), Boolean(heldBack));
 	const item: IDataObject = {
 		...head,
 		status,
 		wouldRefund: status === 'would refund' ? true : status === 'would try' ? null : false,
 		alreadyRefunded: plan.action === 'done',
 		refundNumber: plan.refundNumber,
-		refundAmount: fromMinorUnits(plan.amount, currency),
+		refundAmount: plan.action === 'done' && plan.amountUnknown ? null : fromMinorUnits(plan.amount, currency),
 		currency,
 		remainingBefore: majorOrNull(plan.remainingBefore, currency),
 		remainingAfter: majorOrNull(plan.remainingAfter, currency),
 	};
 	if (plan.action === 'refund' && plan.unchecked.length) item.unchecked = plan.unchecked.join('; ');
+	if (plan.action === 'refund' && heldBack && !blocked) item.heldBack = heldBack;
 	if (plan.action === 'sameAsRow') item.sameRefundAsRow = plan.sameAsRow;
 	if (plan.action === 'done' && plan.note) item.note = plan.note;
 	if (plan.action === 'refund' && blocked) Object.assign(item, errorOutput(blocked, orderNumber));
@@ -356,7 +363,7 @@ async function plannedRunner(client: KsherClient, checks: RefundCheck[], blocked
 	const outcomes = new Map<number, Promise<RefundOutcome>>();
 	let stop: Stop | undefined;
 	const send = (plan: RefundDecision): Promise<RefundOutcome> => {
-		if (plan.action === 'done') return Promise.resolve({ refund: plan.existing, currency: plan.order.currency, alreadyRefunded: true, note: plan.note });
+		if (plan.action === 'done') return Promise.resolve({ refund: plan.existing, currency: plan.order.currency, alreadyRefunded: true, amountUnknown: plan.amountUnknown, note: plan.note });
 		if (plan.action === 'sameAsRow') {
 			return outcomes.get(plan.sameAsRow)!.then(
 				(outcome) => ({ ...outcome, alreadyRefunded: true }),
@@ -425,7 +432,7 @@ execute.prepare = async (ctx, client, itemCount, concurrency) => {
 	const requests = Array.from({ length: itemCount }, (_, itemIndex) => requestOrError(run, itemIndex));
 	const checks = await checkRefunds(client, requests, concurrency);
 	const breach = ceilingBreach(checks, ceilings);
-	if (preview) return async (_ctx, _client, itemIndex) => [previewItem(itemIndex, requests[itemIndex], checks[itemIndex], breach)];
 	const failures = checkFirst && checks.some((check) => !check.ok) ? nothingRefunded(checks) : undefined;
+	if (preview) return async (_ctx, _client, itemIndex) => [previewItem(itemIndex, requests[itemIndex], checks[itemIndex], breach, failures?.note)];
 	return await plannedRunner(client, checks, breach ?? failures?.blocked, failures?.note, checkFirst);
 };
