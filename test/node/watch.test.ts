@@ -1,3 +1,5 @@
+import { createHash } from 'crypto';
+
 import type { IDataObject } from 'n8n-workflow';
 
 import { runNode } from '../helpers/node';
@@ -34,6 +36,17 @@ const refundAtPortal = (orderNo: string, refund_fee?: number) => h.control('/ref
 	expect(r.status).toBe(200);
 	return r.body as { refund: { mch_refund_no: string } };
 });
+/** Many refunds of one order at the portal, 50 at a time; their numbers in the order Ksher lists them. */
+async function refundsAtPortal(orderNo: string, count: number, prefix = 'P'): Promise<string[]> {
+	const numbers = Array.from({ length: count }, (_, i) => `${prefix}-${orderNo}-${i + 1}`.slice(-32));
+	for (let i = 0; i < numbers.length; i += 50) {
+		await Promise.all(numbers.slice(i, i + 50).map((mch_refund_no) => h.control('/refund', { mch_order_no: orderNo, refund_fee: 1, mch_refund_no }).then((r) => expect(r.status).toBe(200))));
+	}
+	return h.sim.order(orderNo)!.refunds.map((r) => r.mch_refund_no);
+}
+/** Stated in docs/reference.md (Watch for Changes) and nodes/protocol/watch.ts: the longest state written, in characters (ASCII: bytes). */
+const STATE_BOUND = 574;
+const paidState = () => JSON.stringify({ v: 1, since: new Date().toISOString(), status: 'paid', refunds: [] });
 const callsFor = (orderNo: string, since: number) => h.sim.requests.slice(since).filter((r) => r.params.mch_order_no === orderNo || r.endpoint === 'refund_query').length;
 
 describe('Payment → Watch for Changes', () => {
@@ -75,6 +88,52 @@ describe('Payment → Watch for Changes', () => {
 		const before = h.sim.requests.length;
 		expect(await sheet.run()).toEqual([]);
 		expect(callsFor(orderNo, before)).toBe(0);
+	});
+
+	it.each([101, 1000])('an order with %i refunds made at the portal: each reported exactly once, none on the next run, then only a new one; the state stays under its bound', async (count) => {
+		const { orderNo } = await h.createOrder({ total_fee: 200_000 });
+		await h.payOrder(orderNo, 'truemoney');
+		const sheet = new Sheet();
+		sheet.add(orderNo, paidState());
+		const numbers = await refundsAtPortal(orderNo, count);
+		const first = await sheet.run();
+		expect(first.map((i) => i.event)).toEqual(new Array(count).fill('refunded'));
+		expect(first.map((i) => i.refundNumber)).toEqual(numbers);
+		expect(new Set(first.map((i) => i.dedupeKey)).size).toBe(count);
+		expect(Math.max(...first.map((i) => String(i.watchState).length))).toBeLessThanOrEqual(STATE_BOUND);
+		expect(await sheet.run()).toEqual([]);
+
+		const one = await refundAtPortal(orderNo, 1);
+		expect((await sheet.run()).map((i) => [i.event, i.refundNumber, i.refundAmount])).toEqual([['refunded', one.refund.mch_refund_no, '0.01']]);
+		expect(await sheet.run()).toEqual([]);
+		const stored = sheet.rows.get(orderNo)!;
+		expect(JSON.parse(stored)).toMatchObject({ v: 2, status: 'paid', refunds: count + 1 });
+		expect(Buffer.byteLength(stored)).toBeLessThanOrEqual(STATE_BOUND);
+	});
+
+	it('a state stored by the previous version (its last 100 refund ids) on an order with 101 refunds: nothing already reported is reported again; a later refund is', async () => {
+		const { orderNo } = await h.createOrder({ total_fee: 200_000 });
+		await h.payOrder(orderNo, 'truemoney');
+		const numbers = await refundsAtPortal(orderNo, 101, 'O');
+		// Exactly what the previous version stored after reporting all 101: `refunds` held 8 hex characters
+		// of SHA-256 of each refund number, and only the last 100 in Ksher's list order (it dropped the oldest).
+		// So it knew that these 100 were reported, but not that the first one was too: it could not tell a
+		// refund it had forgotten from one that succeeded after it last ran (that is why it reported all 101
+		// again on every run). What it can still tell with Ksher's list: a refund listed after the last one it
+		// kept, or stamped later than the newest, was made after it last ran; any other counts as reported.
+		const v1Id = (no: string) => createHash('sha256').update(no, 'utf8').digest('hex').slice(0, 8);
+		const old = JSON.stringify({ v: 1, since: new Date().toISOString(), status: 'paid', refunds: numbers.slice(1).map(v1Id) });
+		const sheet = new Sheet();
+		sheet.add(orderNo, old);
+		expect(await sheet.run()).toEqual([]);
+		expect(sheet.rows.get(orderNo)).toBe(old);
+
+		// A refund made since: Ksher lists it after the 100 kept (refunds are listed in the order made) and
+		// stamps it no earlier, so the old state can tell it is new. Reported once; the state is now version 2.
+		const later = await refundAtPortal(orderNo, 1);
+		expect((await sheet.run()).map((i) => [i.refundNumber, i.previousWatchState])).toEqual([[later.refund.mch_refund_no, old]]);
+		expect(JSON.parse(sheet.rows.get(orderNo)!)).toMatchObject({ v: 2, refunds: 102 });
+		expect(await sheet.run()).toEqual([]);
 	});
 
 	it('reports a payment Ksher never notified once, and a cancelled link as closed', async () => {
