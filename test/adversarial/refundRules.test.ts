@@ -1,9 +1,9 @@
-import type { IDataObject } from 'n8n-workflow';
-
-import { runNode } from '../helpers/node';
+import { refundSheet } from '../helpers/refundSheet';
 import { startHarness, type SimulatorHarness } from '../helpers/simulator';
 import { recordFigure } from './figures';
 import { guardUnhandledRejections } from './guard';
+
+type RefundSheet = ReturnType<typeof refundSheet>;
 
 /**
  * Issue #30's findings on the refund path, each as it was reproduced: a refund number reused for
@@ -14,27 +14,15 @@ import { guardUnhandledRejections } from './guard';
 guardUnhandledRejections('refund rules');
 
 let h: SimulatorHarness;
+let paid: RefundSheet['paid'], refundsAt: RefundSheet['refundsAt'], sheet: RefundSheet['sheet'], run: RefundSheet['run'];
 beforeAll(async () => {
 	h = await startHarness();
+	({ paid, refundsAt, sheet, run } = refundSheet(h));
 });
 afterAll(async () => {
 	await h.control('/merchant-settings', { appid: h.sim.info.appid, allow_partial_refund: 'Y' });
 	await h.sim.close();
 });
-
-const refundCalls = () => h.sim.requests.filter((r) => r.endpoint === 'order_refund').length;
-const refundsAt = (orderNo: string) => (h.sim.order(orderNo)?.refunds ?? []).map((r) => [r.mch_refund_no, r.refund_fee]);
-async function paid(total = 10000, channel = 'truemoney'): Promise<string> {
-	const { orderNo } = await h.createOrder({ total_fee: total });
-	await h.payOrder(orderNo, channel);
-	return orderNo;
-}
-const sheet = (extra: IDataObject = {}): IDataObject => ({ resource: 'refund', operation: 'create', orderNumber: '={{ $json.orderNumber }}', refundAmount: '={{ $json.amount }}', refundNumber: '={{ $json.refundNumber }}', ...extra });
-async function run(parameters: IDataObject, rows: IDataObject[], options: { typeVersion?: number; continueOnFail?: boolean } = {}) {
-	const before = refundCalls();
-	const result = await runNode(h, parameters, { rows, continueOnFail: options.continueOnFail ?? true, typeVersion: options.typeVersion });
-	return { ...result, refundCalls: refundCalls() - before };
-}
 
 let held = 0;
 afterAll(() => recordFigure('refund rules held', held, 'of issue #30 findings 2, 3, 4, 7 reproduced: no row reported done for another amount, no checked row sent after a failure, no "would refund" for what cannot be known'));
