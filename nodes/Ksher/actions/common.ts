@@ -84,6 +84,33 @@ export function paymentSummary(orderNumber: string, data: Record<string, unknown
 	return { orderNumber, status: paymentStatus(result), result, ...orderFields(data) };
 }
 
+/**
+ * n8n's Return All / Limit pair for a Get Many operation, and how many items a run may return
+ * (Infinity for all).
+ */
+export const returnAllFields = (): INodeProperties[] => [
+	{
+		displayName: 'Return All',
+		name: 'returnAll',
+		type: 'boolean',
+		default: true,
+		description: 'Whether to return all results or only up to a given limit',
+	},
+	{
+		displayName: 'Limit',
+		name: 'limit',
+		type: 'number',
+		typeOptions: { minValue: 1 },
+		default: 50,
+		description: 'Max number of results to return',
+		displayOptions: { show: { returnAll: [false] } },
+	},
+];
+
+export function returnLimit(ctx: IExecuteFunctions, itemIndex: number): number {
+	return (ctx.getNodeParameter('returnAll', itemIndex, true) as boolean) ? Infinity : (ctx.getNodeParameter('limit', itemIndex, 50) as number);
+}
+
 export const simplifyField = (): INodeProperties => ({
 	displayName: 'Simplify',
 	name: 'simplify',

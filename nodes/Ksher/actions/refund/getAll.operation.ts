@@ -2,27 +2,11 @@ import { type INodeProperties, updateDisplayOptions } from 'n8n-workflow';
 
 import { KsherInputError, listRefunds, paidOrder } from '../../../protocol';
 import { refundFields } from '../../../adapters/format';
-import { orderNumberField, orderNumberParam, type OperationRunner } from '../common';
-
+import { orderNumberField, orderNumberParam, returnAllFields, returnLimit, type OperationRunner } from '../common';
 
 const properties: INodeProperties[] = [
 	orderNumberField('Your order number of the payment whose refunds to list.'),
-	{
-		displayName: 'Return All',
-		name: 'returnAll',
-		type: 'boolean',
-		default: true,
-		description: 'Whether to return all results or only up to a given limit',
-	},
-	{
-		displayName: 'Limit',
-		name: 'limit',
-		type: 'number',
-		typeOptions: { minValue: 1 },
-		default: 50,
-		description: 'Max number of results to return',
-		displayOptions: { show: { returnAll: [false] } },
-	},
+	...returnAllFields(),
 ];
 
 export const description = updateDisplayOptions({ show: { resource: ['refund'], operation: ['getAll'] } }, properties);
@@ -30,8 +14,7 @@ export const description = updateDisplayOptions({ show: { resource: ['refund'], 
 /** One output item per refund; an order without refunds gives no items (turn on Always Output Data to continue). */
 export const execute: OperationRunner = async (ctx, client, itemIndex) => {
 	const orderNumber = orderNumberParam(ctx, itemIndex);
-	const returnAll = ctx.getNodeParameter('returnAll', itemIndex, true) as boolean;
-	const limit = returnAll ? Infinity : (ctx.getNodeParameter('limit', itemIndex, 50) as number);
+	const limit = returnLimit(ctx, itemIndex);
 	const order = await paidOrder(client, orderNumber);
 	const refunds = await listRefunds(client, order.refundTarget);
 	if (!refunds) {

@@ -12,7 +12,7 @@ import {
 	type KsherClient,
 	type SettlementLine,
 } from '../../../protocol';
-import type { OperationRunner } from '../common';
+import { returnAllFields, returnLimit, type OperationRunner } from '../common';
 
 const properties: INodeProperties[] = [
 	{
@@ -37,22 +37,7 @@ const properties: INodeProperties[] = [
 		default: '',
 		description: 'Only this channel\'s settlements',
 	},
-	{
-		displayName: 'Return All',
-		name: 'returnAll',
-		type: 'boolean',
-		default: true,
-		description: 'Whether to return all results or only up to a given limit',
-	},
-	{
-		displayName: 'Limit',
-		name: 'limit',
-		type: 'number',
-		typeOptions: { minValue: 1 },
-		default: 50,
-		description: 'Max number of results to return',
-		displayOptions: { show: { returnAll: [false] } },
-	},
+	...returnAllFields(),
 ];
 
 export const description = updateDisplayOptions({ show: { resource: ['settlement'], operation: ['getAll'] } }, properties);
@@ -113,8 +98,7 @@ function runnerWith(facts: () => Promise<AccountFacts>): OperationRunner {
 		const days = (Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000 + 1;
 		if (days > MAX_RANGE_DAYS) throw new KsherInputError('From', `${from} to ${to} is ${days} days; at most ${MAX_RANGE_DAYS} days are asked for at once`, 'Report a shorter period, e.g. one month.');
 		const channel = String(ctx.getNodeParameter('channel', itemIndex, '') ?? '');
-		const returnAll = ctx.getNodeParameter('returnAll', itemIndex, true) as boolean;
-		const limit = returnAll ? Infinity : (ctx.getNodeParameter('limit', itemIndex, 50) as number);
+		const limit = returnLimit(ctx, itemIndex);
 		const { lines } = await listSettlements(client, { from, to, channel: channel || undefined });
 		return lines.slice(0, limit).map((line) => settlementItem(line, account.currency));
 	};
