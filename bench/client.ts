@@ -1,7 +1,8 @@
-import { fetchTransport, KsherClient, type KsherTransport } from '../nodes/protocol';
+import { fetchTransport, type KsherTransport } from '../nodes/protocol';
 import { keepAliveTransport } from './httpTransport';
 import { control, startSimulatorProcess } from './simulatorProcess';
 import { percentile } from './stats';
+import { simulatorClient } from '../test/simulator/client';
 
 type Note = (name: string, value: number, unit: string, goal?: string) => void;
 
@@ -9,7 +10,7 @@ type Note = (name: string, value: number, unit: string, goal?: string) => void;
 export async function clientFigures(note: Note, progress: (l: string) => void, quick: boolean): Promise<void> {
 	const sim = await startSimulatorProcess();
 	try {
-		const make = (transport: KsherTransport) => new KsherClient({ appId: sim.info.appid, privateKey: sim.info.merchantPrivateKey, ksherPublicKey: sim.info.ksherPublicKey, gatewayUrl: sim.info.gatewayUrl, apiUrl: sim.info.apiUrl, transport });
+		const make = (transport: KsherTransport) => simulatorClient(sim.info, { transport });
 		await make(fetchTransport).call('gateway_pay', { mch_order_no: 'BENCH-Q', total_fee: 100, fee_type: 'THB', channel_list: 'promptpay', mch_code: 'q', mch_redirect_url: 'https://x.example', mch_redirect_url_fail: 'https://x.example', product_name: 'q', refer_url: 'https://x.example' });
 		await control(sim.info, '/pay', { mch_order_no: 'BENCH-Q' });
 		const total = quick ? 300 : 3000;

@@ -1,10 +1,11 @@
 import { DEFAULT_CONCURRENCY } from '../nodes/Ksher/actions/batch.ts';
-import { initialWatchState, KsherClient } from '../nodes/protocol';
+import { initialWatchState } from '../nodes/protocol';
 import { runKsherNode } from '../test/helpers/n8n';
 import type { SimulatorInfo } from '../test/simulator/server';
 import { CEILING_NODE_TYPE, startPlainServer } from './ceiling';
 import { control, startSimulatorProcess } from './simulatorProcess';
 import { median } from './stats';
+import { simulatorClient } from '../test/simulator/client';
 
 const LATENCY_MS = 50;
 
@@ -15,7 +16,7 @@ export function credentials(sim: { info: SimulatorInfo }) {
 }
 
 async function paidOrders(sim: { info: SimulatorInfo }, prefix: string, count: number): Promise<string[]> {
-	const client = new KsherClient({ appId: sim.info.appid, privateKey: sim.info.merchantPrivateKey, ksherPublicKey: sim.info.ksherPublicKey, gatewayUrl: sim.info.gatewayUrl, apiUrl: sim.info.apiUrl });
+	const client = simulatorClient(sim.info);
 	const numbers = Array.from({ length: count }, (_, i) => `${prefix}-${i}`);
 	for (const no of numbers) {
 		await client.call('gateway_pay', { mch_order_no: no, total_fee: 10000, fee_type: 'THB', channel_list: 'promptpay', mch_code: no, mch_redirect_url: 'https://x.example', mch_redirect_url_fail: 'https://x.example', product_name: 'bench', refer_url: 'https://x.example' });
@@ -40,7 +41,7 @@ export async function watchFigures(note: Note, progress: (l: string) => void, qu
 }
 
 async function watchSeconds(sim: { info: SimulatorInfo }, count: number, progress: (l: string) => void): Promise<number> {
-	const client = new KsherClient({ appId: sim.info.appid, privateKey: sim.info.merchantPrivateKey, ksherPublicKey: sim.info.ksherPublicKey, gatewayUrl: sim.info.gatewayUrl, apiUrl: sim.info.apiUrl });
+	const client = simulatorClient(sim.info);
 	const rows: Array<{ no: string; state: string }> = [];
 	progress(`node: preparing ${count} watched orders`);
 	for (let i = 0; i < count; i++) {

@@ -1,8 +1,8 @@
-import { KsherClient } from '../nodes/protocol';
 import { runKsherNode } from '../test/helpers/n8n';
 import { callsSince, credentials } from './node';
 import { control, startSimulatorProcess } from './simulatorProcess';
 import { median } from './stats';
+import { simulatorClient } from '../test/simulator/client';
 
 const LATENCY_MS = 50;
 /** Five channels with different settlement cycles (T+1, T+2, T+3), so lines settle on different days. */
@@ -20,7 +20,7 @@ export async function settlementFigures(note: Note, progress: (l: string) => voi
 	const sim = await startSimulatorProcess();
 	const days = quick ? 31 : 365;
 	try {
-		const client = new KsherClient({ appId: sim.info.appid, privateKey: sim.info.merchantPrivateKey, ksherPublicKey: sim.info.ksherPublicKey, gatewayUrl: sim.info.gatewayUrl, apiUrl: sim.info.apiUrl });
+		const client = simulatorClient(sim.info);
 		// The simulator's today in Bangkok, where its trading days are counted.
 		const clock = (await (await fetch(`${sim.info.controlUrl}/clock`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' })).json()) as { bangkok: string };
 		const firstDay = clock.bangkok.slice(0, 10);

@@ -1,8 +1,9 @@
-import { callName, KsherClient, KsherTransportError } from '../../nodes/protocol';
+import { callName, KsherTransportError } from '../../nodes/protocol';
 import { runNode } from '../helpers/node';
 import { startHarness, type SimulatorHarness } from '../helpers/simulator';
 import { recordFigure } from './figures';
 import { guardUnhandledRejections } from './guard';
+import { simulatorClient } from '../simulator/client';
 
 /** Faults survived: every transport fault is a clear typed error that says whether the operation may have happened. */
 guardUnhandledRejections('faults');
@@ -34,7 +35,7 @@ const ENDPOINTS = [
 ];
 
 it('every fault on every endpoint becomes a typed error that says whether Ksher may have acted', async () => {
-	const client = new KsherClient({ appId: h.sim.info.appid, privateKey: h.sim.info.merchantPrivateKey, ksherPublicKey: h.sim.info.ksherPublicKey, gatewayUrl: h.sim.info.gatewayUrl, apiUrl: h.sim.info.apiUrl, timeoutMs: 300 });
+	const client = simulatorClient(h.sim.info, { timeoutMs: 300 });
 	const { orderNo } = await h.createOrder();
 	await h.payOrder(orderNo);
 	const payNo = h.sim.order(orderNo)!.pay_mch_order_no;

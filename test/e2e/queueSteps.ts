@@ -1,7 +1,6 @@
 import { mkdirSync, writeFileSync } from 'fs';
 import { join } from 'path';
 
-import { KsherClient } from '../../nodes/protocol';
 import type { Simulator } from '../simulator/server';
 import { ACK, deliverAll, deliverLikeKsher, deliveryCounts, describeAnswers, notAcknowledged, paidNotification, percentile, settledRunCheck, type Answer, type KsherDelivery } from './exactlyOnce';
 import { activateArgs, installPackage, type N8nInstall } from './n8n';
@@ -11,6 +10,7 @@ import { assert, assertStayedOffline, log, step, waitFor } from './steps';
 import type { SmtpSink } from './smtp';
 import { paymentsUnderFaults, type Fault } from './crashSteps';
 import { credentialsFile, exampleWorkflows, FINISHING_WEBHOOK_IDS, FINISHING_WORKFLOW_IDS, finishingWorkflow, LOAD_WEBHOOK_ID, loadWorkflows, ONCE_ONLY_WEBHOOK_ID, onceOnlyWorkflow, TRIGGER_WEBHOOK_ID, WEBHOOK_NODE_PATH, WORKFLOW_IDS } from './workflows';
+import { simulatorClient } from '../simulator/client';
 
 /** Ksher's retry schedule compressed 100×: 10 ms, 20 ms, 20 ms, 100 ms, 300 ms, 600 ms, 6 s, 36 s, … */
 const KSHER_TIME_SCALE = 0.01;
@@ -71,7 +71,7 @@ export async function queueModeSteps(options: { install: N8nInstall; work: strin
 		for (const w of [0, 1]) await waitFor(`webhook process ${w + 1} to serve the trigger`, async () => (await fetch(hook(w, ONCE_ONLY_WEBHOOK_ID), { method: 'POST', body: 'x' })).status === 400 || undefined, 60_000);
 
 		await step('queue mode: paying in the simulator gives exactly one receipt execution, run by a worker, and one email', async () => {
-			const client = new KsherClient({ appId: sim.info.appid, privateKey: sim.info.merchantPrivateKey, ksherPublicKey: sim.info.ksherPublicKey, gatewayUrl: sim.info.gatewayUrl, apiUrl: sim.info.apiUrl });
+			const client = simulatorClient(sim.info);
 			const orderNo = `QUEUE-${Date.now()}`;
 			await client.call('gateway_pay', {
 				mch_order_no: orderNo, total_fee: 15050, fee_type: 'THB', channel_list: 'promptpay', mch_code: orderNo, mch_redirect_url: 'https://shop.example/ok',
@@ -179,7 +179,7 @@ export async function queueModeSteps(options: { install: N8nInstall; work: strin
 
 		// Faults under load, each on its own: Ksher's retries (the simulator's, compressed) must
 		// bring every paid order's workflow to its end, whatever n8n itself makes of the fault.
-		const client = new KsherClient({ appId: sim.info.appid, privateKey: sim.info.merchantPrivateKey, ksherPublicKey: sim.info.ksherPublicKey, gatewayUrl: sim.info.gatewayUrl, apiUrl: sim.info.apiUrl });
+		const client = simulatorClient(sim.info);
 		const underFault = async (name: string, prefix: string, fault: Fault) => {
 			await step(`queue mode, ${name}: 60 payments at 5/s with Ksher's retries: every workflow finished, duplicates counted`, async () => {
 				const outcome = await paymentsUnderFaults({ sim, smtp, client, rest: () => rest, workflowId: FINISHING_WORKFLOW_IDS.crash, notifyUrl: hook(0, FINISHING_WEBHOOK_IDS.crash) }, prefix, 60, 5, [fault]);

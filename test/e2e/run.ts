@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs'
 import { tmpdir } from 'os';
 import { join } from 'path';
 
-import { initialWatchState, KsherClient } from '../../nodes/protocol';
+import { initialWatchState } from '../../nodes/protocol';
 import { startSimulator, type Simulator } from '../simulator/server';
 import { activateArgs, createN8n, ensureN8n, installPackage, linesFromArgs, N8N_LINES, packPackage, parseExecuteOutput, REPO_DIR, type N8nInstance, type N8nLine } from './n8n';
 import { queueModeSteps } from './queueSteps';
@@ -21,6 +21,7 @@ import { exactlyOnceSteps } from './exactlyOnceSteps';
 import { createExampleTables, watchSteps } from './watchSteps';
 import { refundWorkflowSteps } from './refundSteps';
 import { booksWorkflow, credentialsFile, exampleWorkflows, loadExample, onceOnlyWorkflow, REFUND_QUEUE_COLUMNS, refundSheetForReal, refundWorkflows, TRIGGER_WEBHOOK_ID, watchWorkflows, WORKFLOW_IDS } from './workflows';
+import { simulatorClient } from '../simulator/client';
 
 /**
  * `npm run test:e2e`: the package as users get it (packed, installed into a real n8n's
@@ -73,7 +74,7 @@ async function runLine(line: N8nLine): Promise<void> {
 			if (!sim || !smtp) return;
 			n8n = await createN8n(install, userFolder, filesDir);
 			const triggerUrl = `${n8n.url}/webhook/${TRIGGER_WEBHOOK_ID}/webhook`;
-			const client = new KsherClient({ appId: sim.info.appid, privateKey: sim.info.merchantPrivateKey, ksherPublicKey: sim.info.ksherPublicKey, gatewayUrl: sim.info.gatewayUrl, apiUrl: sim.info.apiUrl });
+			const client = simulatorClient(sim.info);
 			const control = async (path: string, body: unknown) => {
 				const r = await fetch(`${sim!.info.controlUrl}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 				const text = await r.text();
@@ -263,7 +264,7 @@ async function runLine(line: N8nLine): Promise<void> {
 		const figures: Record<string, string> = {};
 		if (!only || only === 'regular') await regularMode();
 		if (!only || only === 'regular' || only === 'crash') {
-			const client = new KsherClient({ appId: sim.info.appid, privateKey: sim.info.merchantPrivateKey, ksherPublicKey: sim.info.ksherPublicKey, gatewayUrl: sim.info.gatewayUrl, apiUrl: sim.info.apiUrl });
+			const client = simulatorClient(sim.info);
 			await crashSteps({ install, work, tarball, sim, smtp, client, figures });
 		}
 		if (!only || only === 'queue') await queueModeSteps({ install, work, tarball, sim: sim!, smtp: smtp!, figures });

@@ -1,4 +1,5 @@
-import { KsherClient } from '../../nodes/protocol';
+import type { KsherClient } from '../../nodes/protocol';
+import { simulatorClient } from '../simulator/client';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../simulator/server';
 
 export interface SimulatorHarness {
@@ -17,14 +18,7 @@ export function uniqueOrderNo(prefix = 'T'): string {
 
 export async function startHarness(options: SimulatorOptions = {}): Promise<SimulatorHarness> {
 	const sim = await startSimulator(options);
-	const client = new KsherClient({
-		appId: sim.info.appid,
-		privateKey: sim.info.merchantPrivateKey,
-		ksherPublicKey: sim.info.ksherPublicKey,
-		gatewayUrl: sim.info.gatewayUrl,
-		apiUrl: sim.info.apiUrl,
-		timeoutMs: 5000,
-	});
+	const client = simulatorClient(sim.info, { timeoutMs: 5000 });
 	const control: SimulatorHarness['control'] = async (path, body) => {
 		const response = await fetch(`${sim.info.controlUrl}${path}`, {
 			method: body === undefined ? 'GET' : 'POST',
