@@ -16,9 +16,9 @@ import {
 	initialWatchState,
 	listRefunds,
 	NOTIFICATION_ACK,
-	outsideReplayWindow,
 	refundTargetOf,
 	REPLAY_WINDOW_MS,
+	replayWindow,
 	TIMEOUTS,
 	type KsherClient,
 	type NotificationEvent,
@@ -300,9 +300,20 @@ export class KsherTrigger implements INodeType {
 			return { webhookResponse: ACKNOWLEDGEMENT };
 		}
 
-		// A captured notification replayed long after the payment: acknowledged, never run.
-		if (outsideReplayWindow(check.data)) {
-			this.logger.warn(`Ksher Trigger: the notification for order ${String(check.data.mch_order_no)} (paid ${String(check.data.time_end)}, Bangkok time) is older than the ${REPLAY_WINDOW_MS / 3600_000}-hour replay window: acknowledged without starting the workflow. Check the order with Payment → Get if it is genuine and new to you.`, { workflowId: this.getWorkflow().id, dedupeKey: check.dedupeKey });
+		// Measured by the notification's own kind: a refund from its refund time, anything else from its payment time.
+		const replay = replayWindow(check.data, check.event);
+		if (replay.verdict === 'refused') {
+			// No time to measure the window from: running it would let a replay of the same signed body run again
+			// once the memory has let it go. Refused, never run, and said (replayWindow says why this fails closed
+			// rather than asking Ksher for the time); Ksher keeps retrying.
+			this.logger.warn(`Ksher Trigger: the notification for order ${String(check.data.mch_order_no)} is refused (not acknowledged, no run): ${replay.reason}. Check the order with Payment → Get; Payment → Watch for Changes reports it.`, { workflowId: this.getWorkflow().id, dedupeKey: check.dedupeKey, field: replay.field });
+			send(rejected(422, replay.reason));
+			return { noWebhookResponse: true };
+		}
+		// A captured notification replayed long after the payment (or refund): acknowledged, never run.
+		if (replay.verdict === 'outside') {
+			const when = replay.field === 'refund_time' ? `refunded ${String(check.data.refund_time)}` : `paid ${String(check.data.time_end)}`;
+			this.logger.warn(`Ksher Trigger: the notification for order ${String(check.data.mch_order_no)} (${when}, Bangkok time) is older than the ${REPLAY_WINDOW_MS / 3600_000}-hour replay window: acknowledged without starting the workflow. Check the order with Payment → Get if it is genuine and new to you.`, { workflowId: this.getWorkflow().id, dedupeKey: check.dedupeKey });
 			return { webhookResponse: ACKNOWLEDGEMENT };
 		}
 
@@ -336,14 +347,20 @@ export class KsherTrigger implements INodeType {
 		// A run whose end n8n never reports (its execution stuck "running" after a database outage,
 		// a job lost with Redis) is given up on after this long, and Ksher's next delivery runs it again.
 		const giveUpAfterMs = acknowledge === 'finished' ? runGiveUpMinutes(options) * 60_000 : Infinity;
-		const claim = ledger.claim(check.dedupeKey, giveUpAfterMs);
+		// Remembered until its own time has left the window too, however far ahead of this clock that is.
+		const claim = ledger.claim(check.dedupeKey, giveUpAfterMs, replay.at);
 		// n8n answers only after it has stored the execution (or, when acknowledging a finished
 		// workflow, after the run) and saved the static data: a 200 means the run exists; anything
 		// else (a refusal below, an error) gives the claim back. Once the run is handed to n8n with
 		// "finished", n8n's answer settles the claim instead (answerOnlyWithAcknowledgement).
 		let handedOver = false;
+		// A connection that ended with no answer (0: Ksher stopped waiting) says nothing of the run: n8n goes on
+		// storing the execution and then saves this request's copy, which writes the claim done. Taking the claim
+		// back there forgot a run that happened, and made this process ignore that done copy (a released claim):
+		// Ksher's next delivery ran it a second time, unflagged. It stays started instead, and becomes done when
+		// that copy is read (a delivery before n8n saved it runs again, flagged possibleDuplicate).
 		whenAnswered(res, (status) => {
-			if (!handedOver) claim.settle(status === 200);
+			if (!handedOver) claim.settle(status === 200 ? true : status === 0 ? 'unanswered' : false);
 		});
 		if (options.confirmWithKsher === true) {
 			const client = clientFromCredentials(credentialData, n8nTransport(this.helpers), TIMEOUTS.triggerConfirmMs);

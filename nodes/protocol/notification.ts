@@ -7,13 +7,16 @@ import type { WatchEvent } from './watch';
 export const NOTIFICATION_ACK = '{"result":"SUCCESS","msg":"OK"}';
 
 /**
- * The replay window: a notification paid (time_end) longer ago than this is acknowledged and
+ * The replay window: a notification whose time (below) is longer ago than this is acknowledged and
  * starts no run, so that a captured notification replayed next month does nothing. Ksher polls a
  * payment's state for up to 2 hours before notifying, then retries for about 29 hours (1 s … 12 h):
  * its last genuine delivery comes about 31 hours after the payment. 48 hours leaves 17 hours for
  * clocks that disagree and for a Ksher that is late. The trigger's memory covers the window whole.
  */
 export const REPLAY_WINDOW_MS = 48 * 3600_000;
+
+/** The format of Ksher's times, as said in refusals. */
+const KSHER_TIME_FORMAT = 'YYYY-MM-DD HH:MM:SS';
 
 /** A Ksher time (Bangkok wall-clock time, "YYYY-MM-DD HH:MM:SS") as epoch ms; undefined when unreadable. */
 function bangkokTime(value: unknown): number | undefined {
@@ -29,13 +32,64 @@ export function paymentTime(data: Record<string, unknown>): number | undefined {
 }
 
 /**
- * Whether a notification is older than the replay window: by its refund time for a refund
- * (a payment may be refunded long after it was made), else by its payment time. One with
- * neither is not (its signature still had to be valid).
+ * Where a notification stands against the replay window:
+ * - inside: run it (if the memory does not know it), and remember it until `at` has left the window;
+ * - outside: older than the window, a replay: acknowledged, no run;
+ * - refused: no time the window can be measured from (missing, not Ksher's format): not acknowledged,
+ *   and `reason` names the field.
+ * `field` is the field the time was read from, `at` that time (epoch ms).
  */
-export function outsideReplayWindow(data: Record<string, unknown>, now = Date.now(), windowMs = REPLAY_WINDOW_MS): boolean {
-	const at = (String(data.result ?? '') === 'REFUND' ? bangkokTime(data.refund_time) : undefined) ?? paymentTime(data);
-	return at !== undefined && now - at > windowMs;
+export type ReplayWindowCheck =
+	| { verdict: 'inside' | 'outside'; field: 'time_end' | 'refund_time'; at: number }
+	| { verdict: 'refused'; field: string; reason: string };
+
+/** A field's value as said in a refusal: short, quoted, and "missing" when absent. */
+function shown(data: Record<string, unknown>, field: string): string {
+	if (!Object.prototype.hasOwnProperty.call(data, field) || data[field] === undefined || data[field] === null) return `${field} is missing`;
+	const text = typeof data[field] === 'string' ? (data[field] as string) : JSON.stringify(data[field]);
+	return `${field} ${JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text)}`;
+}
+
+/**
+ * Where a notification stands against the replay window (ReplayWindowCheck), measured by its own
+ * kind, as the trigger classifies it (notificationEvent): a refund from its refund_time (a payment
+ * may be refunded long after it was made), falling back to the payment's time_end when refund_time
+ * is unreadable (earlier than the refund, so such a refund leaves the window sooner, never later);
+ * anything else from time_end.
+ *
+ * Why a notification without a readable time is refused rather than run: the window can never
+ * refuse it, while the trigger's memory of it is bounded and lets it go (50 hours after its claim),
+ * so a replay of the same signed body after that ran again. Refused, it never runs: it fails closed,
+ * loudly (not acknowledged, so Ksher retries and n8n logs each refusal, naming the field), and the
+ * payment still reaches the workflow through Payment → Watch for Changes, or Payment → Get. Asking
+ * Ksher for the time instead (gateway_order_query) was weighed and not done: an order's time_end in
+ * Ksher's answers is not shown to stay the payment time (R6, a partly refunded order's refund_query
+ * answer, carries its first refund's time as time_end), so a replay could be given a later time than
+ * the first delivery was and run again once the memory let it go; and the guarantee would depend on
+ * Ksher being reachable. Ksher's notifications carry time_end.
+ *
+ * A time ahead of this server's clock is not refused (a clock that disagrees must not lose payments):
+ * the trigger's memory keeps such a notification until that time has left the window (the ledger's
+ * `dated` entries), so it cannot run again either.
+ */
+export function replayWindow(data: Record<string, unknown>, event: NotificationEvent, now = Date.now(), windowMs = REPLAY_WINDOW_MS): ReplayWindowCheck {
+	const refundAt = event === 'refunded' ? bangkokTime(data.refund_time) : undefined;
+	const field = refundAt !== undefined ? 'refund_time' : 'time_end';
+	const at = refundAt ?? paymentTime(data);
+	if (at === undefined) {
+		const fields = event === 'refunded' ? `${shown(data, 'refund_time')} and ${shown(data, 'time_end')}` : shown(data, 'time_end');
+		const names = event === 'refunded' ? 'neither is' : 'not';
+		return { verdict: 'refused', field: event === 'refunded' ? 'refund_time' : 'time_end', reason: `${fields}: ${names} a Ksher time (${KSHER_TIME_FORMAT}), so a replay could not be told from a new notification` };
+	}
+	return { verdict: now - at > windowMs ? 'outside' : 'inside', field, at };
+}
+
+/**
+ * Whether a notification is older than the replay window (replayWindow's "outside"), measured by its
+ * kind (by default as classified from its data alone, as a notification with code 0).
+ */
+export function outsideReplayWindow(data: Record<string, unknown>, now = Date.now(), windowMs = REPLAY_WINDOW_MS, event = notificationEvent({ code: 0 }, data)): boolean {
+	return replayWindow(data, event, now, windowMs).verdict === 'outside';
 }
 
 /** Real notifications are well under 2 KiB; anything far larger is not from Ksher. */

@@ -73,6 +73,11 @@ export interface TriggerOptions {
 	failRun?: (delivery: number) => boolean;
 	/** Makes the run of these deliveries never end (an execution stuck "running"): n8n never answers, Ksher times out. */
 	hangRun?: (delivery: number) => boolean;
+	/**
+	 * Ksher stops waiting for these deliveries (closes its connection) once n8n has stored the execution:
+	 * n8n goes on (the run, the save of the static data) and its answer goes nowhere.
+	 */
+	dropConnection?: (delivery: number) => boolean;
 	/** Kills n8n (as crash()) when this delivery (1-based) reaches this step. */
 	crashAt?: { delivery: number; step: 'before storing the execution' | 'before saving the static data' | 'before answering' };
 }
@@ -187,6 +192,7 @@ export async function startTrigger(options: TriggerOptions): Promise<TriggerServ
 		}
 		const items = result.workflowData[0].map((i) => i.json);
 		emitted.push(...items);
+		if (options.dropConnection?.(delivery)) res.socket?.destroy();
 		if (options.runSavesStaleCopyAfterMs !== undefined) {
 			setTimeout(() => {
 				store.json = runStaticData;

@@ -277,7 +277,8 @@ describe('Ksher Trigger: Confirm With Ksher on refunds, under the Refund operati
 		return h.sim.signedNotification({
 			appid: h.sim.info.appid, mch_order_no: orderNo, pay_mch_order_no: order.pay_mch_order_no, ksher_order_no: order.ksher_order_no,
 			channel: order.channel, fee_type: 'THB', total_fee: order.total_fee, result: 'REFUND', mch_refund_no: refundNo, refund_fee: 100,
-			refund_time: '2026-11-30 10:00:00', nonce_str: 'n',
+			// Now: a fixed date here left the replay window 48 hours later, and the refunds were acknowledged unrun.
+			refund_time: ksherTime(new Date()), nonce_str: 'n',
 		});
 	};
 

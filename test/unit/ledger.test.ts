@@ -1,4 +1,5 @@
 import { idOf, ledgerFor, NotificationLedger, storedIds, type StoredMemory } from '../../nodes/KsherTrigger/ledger';
+import { REPLAY_WINDOW_MS } from '../../nodes/protocol';
 
 /** A stored copy as n8n would load it from its database: a fresh parse of what was saved. */
 const reload = (stored: StoredMemory): StoredMemory => JSON.parse(JSON.stringify(stored)) as StoredMemory;
@@ -246,6 +247,165 @@ describe('NotificationLedger', () => {
 		claim.settle(true);
 		claim.settle(false);
 		expect(ledger.has('k')).toBe(true);
+	});
+
+	it('keeps every entry the replay window and a 2-hour slack for times a little ahead of the clock: 50 hours, to the hour', () => {
+		expect(NotificationLedger.MAX_AGE_MS).toBe(REPLAY_WINDOW_MS + 2 * 3600_000);
+		jest.useFakeTimers({ now: new Date('2026-12-01T05:30:00Z') });
+		const ledger = new NotificationLedger();
+		claimed(ledger, 'a');
+		expect(ledger.has('a', Date.parse('2026-12-03T07:59:59Z'))).toBe(true);
+		expect(ledger.has('a', Date.parse('2026-12-03T08:00:00Z'))).toBe(false);
+	});
+
+	it('a record dated ahead (another process\'s clock is 3 hours ahead) does not move the base hour past the window\'s entries', () => {
+		const T0 = Date.parse('2026-12-01T00:00:00Z');
+		const HOUR = 3600_000;
+		jest.useFakeTimers({ now: T0 });
+		const ledger = new NotificationLedger();
+		// Three days of uptime: the base hour is as old as it gets before it moves.
+		jest.setSystemTime(T0 + 74 * HOUR);
+		claimed(ledger, 'old');
+		// Another process, its clock 3 hours ahead, claims something 48 hours later and saves.
+		jest.setSystemTime(T0 + 125 * HOUR);
+		const other = new NotificationLedger();
+		claimed(other, 'new');
+		const stored: StoredMemory = {};
+		other.persistInto(stored);
+		jest.setSystemTime(T0 + 122 * HOUR);
+		ledger.absorb(reload(stored));
+		// Counted from the entry dated ahead, the new base passed 'old', 48 hours old and inside the window.
+		expect([ledger.has('old'), ledger.has('new')]).toEqual([true, true]);
+		expect(ledger.has('old', T0 + 124 * HOUR + HOUR - 1)).toBe(true);
+		expect(ledger.has('old', T0 + 125 * HOUR)).toBe(false);
+	});
+
+	it('a notification dated days after its claim is kept by that time too, until it has left the window, and across a restart', () => {
+		const T0 = Date.parse('2026-12-01T05:00:00Z');
+		const HOUR = 3600_000;
+		jest.useFakeTimers({ now: T0 });
+		const ledger = new NotificationLedger();
+		const claim = ledger.claim('ahead', Infinity, T0 + 240 * HOUR);
+		claim.record();
+		const own: StoredMemory = {};
+		ledger.persistInto(own, 'ahead');
+		const ownSaved = reload(own);
+		claim.settle(true);
+		claimed(ledger, 'plain');
+		const stored: StoredMemory = {};
+		ledger.persistInto(stored);
+		const saved = reload(stored);
+		// Its record goes after 50 hours; the notification stays inside the window until 48 hours after its time.
+		for (const at of [T0 + 51 * HOUR, T0 + 200 * HOUR, T0 + 288 * HOUR]) expect([ledger.state('ahead', at), ledger.has('plain', at)]).toEqual(['done', false]);
+		expect(ledger.has('ahead', T0 + 289 * HOUR)).toBe(false);
+		// Stored after the records, where a reader of the records alone stops ("="): they still decode whole.
+		const packed = String(saved.ksherSeen);
+		expect(packed).toMatch(/^v3:[^:]+:[A-Za-z0-9+/=]*=~[0-9a-f]{14}\.[0-9a-z]+$/);
+		expect(Buffer.from(packed.slice(packed.indexOf(':', 3) + 1), 'base64')).toHaveLength(16);
+		jest.setSystemTime(T0 + 100 * HOUR);
+		// The request's own copy (Acknowledge "When the Run Is Stored"), saved while the claim was in flight, writes
+		// it done in its dated entry too: read once its record has gone.
+		const fromOwn = new NotificationLedger();
+		fromOwn.absorb(ownSaved);
+		expect(fromOwn.state('ahead')).toBe('done');
+		const next = new NotificationLedger();
+		next.absorb(saved);
+		expect([next.state('ahead'), next.has('plain')]).toEqual(['done', false]);
+		next.persistInto(stored);
+		jest.setSystemTime(T0 + 288 * HOUR);
+		const last = new NotificationLedger();
+		last.absorb(reload(stored));
+		expect(last.state('ahead')).toBe('done');
+		jest.setSystemTime(T0 + 289 * HOUR);
+		expect(last.has('ahead')).toBe(false);
+		// Gone from what it stores too.
+		last.absorb({});
+		const end: StoredMemory = {};
+		last.persistInto(end);
+		expect(String(reload(end).ksherSeen)).not.toContain('=~');
+	});
+
+	it('a dated claim taken back is dropped with its record; one dated within 2 hours of its claim needs no dated entry', () => {
+		const ledger = new NotificationLedger();
+		const back = ledger.claim('back', Infinity, Date.now() + 100 * 3600_000);
+		back.record();
+		back.settle(false);
+		const near = ledger.claim('near', Infinity, Date.now() + 3600_000);
+		near.record();
+		near.settle(true);
+		const stored: StoredMemory = {};
+		ledger.persistInto(stored);
+		expect(String(reload(stored).ksherSeen)).not.toContain('=~');
+		expect([ledger.has('back', Date.now() + 60 * 3600_000), ledger.has('near')]).toEqual([false, true]);
+	});
+
+	it('a stored time years ahead (an old form\'s odd value) is capped: nothing of the window is dropped, and what it saves stays readable', () => {
+		const ledger = new NotificationLedger();
+		claimed(ledger, 'a');
+		const years = Date.now() + 10 * 365 * 24 * 3600_000;
+		expect(ledger.absorb({ seen: { '#b': years, '#c': Number.MAX_VALUE } })).toBe(true);
+		expect([ledger.has('a'), ledger.has('b')]).toEqual([true, true]);
+		const aheadV3 = new NotificationLedger();
+		aheadV3.absorb({ ksherSeen: `v3:other@1@${Math.floor(years / 3600_000)}:${Buffer.from(`${idOf('d')}00`, 'hex').toString('base64')}` });
+		claimed(aheadV3, 'e');
+		expect([aheadV3.has('d'), aheadV3.has('e')]).toEqual([true, true]);
+		const stored: StoredMemory = {};
+		ledger.persistInto(stored);
+		const next = new NotificationLedger();
+		next.absorb(reload(stored));
+		expect([next.has('a'), next.has('b')]).toEqual([true, true]);
+		expect(Number(String(reload(stored).ksherSeen).split('@')[2].split(':')[0])).toBeLessThan(Date.now() / 3600_000);
+	});
+
+	it('a claim taken back (no run this time) of a key held as started leaves it started: the next delivery still says possibleDuplicate', () => {
+		const ledger = new NotificationLedger();
+		const first = ledger.claim('k');
+		first.record();
+		first.settle('failed');
+		const again = ledger.claim('k');
+		again.record();
+		again.settle(false);
+		expect(ledger.state('k')).toBe('started');
+		// A key new to the memory is taken back whole, as before.
+		const fresh = ledger.claim('n');
+		fresh.record();
+		fresh.settle(false);
+		expect(ledger.has('n')).toBe(false);
+	});
+
+	it('a claim whose answer never went out stays started, and the request\'s own copy (saved done by n8n once the run is stored) makes it done', () => {
+		const ledger = new NotificationLedger();
+		const own: StoredMemory = {};
+		const claim = ledger.claim('k');
+		claim.record();
+		ledger.persistInto(own, 'k');
+		claim.settle('unanswered');
+		expect(ledger.state('k')).toBe('started');
+		// n8n saves the copy after Ksher closed the connection: this ledger wrote it, and still reads it.
+		ledger.absorb(reload(own));
+		expect(ledger.state('k')).toBe('done');
+		// No such save (n8n could not store the run): it stays started, and runs again flagged.
+		const lost = ledger.claim('l');
+		lost.record();
+		const plain: StoredMemory = {};
+		ledger.persistInto(plain);
+		lost.settle('unanswered');
+		ledger.absorb(reload(plain));
+		expect(ledger.state('l')).toBe('started');
+	});
+
+	it('an entry read from an earlier form keeps its claim time, and is kept as long as a new one', () => {
+		jest.useFakeTimers({ now: new Date('2026-12-03T06:30:00Z') });
+		const record = Buffer.alloc(12);
+		record.write(idOf('v2'), 0, 8, 'hex');
+		// Claimed 49½ hours ago, done.
+		record.writeUInt32BE(Math.floor((Date.now() - 49.5 * 3600_000) / 60_000) * 2 + 1, 8);
+		const ledger = new NotificationLedger();
+		ledger.absorb({ ksherSeen: `v2:abc.0@1:${record.toString('base64')}`, seen: { '#legacy': Date.now() - 49.5 * 3600_000 } });
+		expect([ledger.state('v2'), ledger.state('legacy')]).toEqual(['done', 'done']);
+		// Claimed in the 05:00 hour two days ago: kept through the 07:00 hour today (at least 50 hours), like a new one.
+		expect([ledger.has('v2', Date.parse('2026-12-03T07:59:59Z')), ledger.has('legacy', Date.parse('2026-12-03T07:59:59Z'))]).toEqual([true, true]);
+		expect(ledger.has('v2', Date.parse('2026-12-03T08:00:00Z'))).toBe(false);
 	});
 
 	it('one ledger per workflow and trigger node, for the life of the process', () => {
