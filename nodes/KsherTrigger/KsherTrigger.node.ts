@@ -2,6 +2,7 @@ import type { KeyObject } from 'crypto';
 
 import {
 	NodeConnectionTypes,
+	type ICredentialDataDecryptedObject,
 	type IDataObject,
 	type IHookFunctions,
 	type INodeProperties,
@@ -11,34 +12,16 @@ import {
 	type IWebhookResponseData,
 } from 'n8n-workflow';
 
-import {
-	checkNotification,
-	initialWatchState,
-	listRefunds,
-	NOTIFICATION_ACK,
-	refundTargetOf,
-	REPLAY_WINDOW_MS,
-	replayWindow,
-	TIMEOUTS,
-	type KsherClient,
-	type NotificationEvent,
-} from '../protocol';
+import { checkNotification, confirmedByKsher, initialWatchState, NOTIFICATION_ACK, TIMEOUTS, type NotificationCheck, type NotificationEvent } from '../protocol';
 import { clientFromCredentials, readCredentials, verificationKey } from '../adapters/credentials';
-import { ksherTimeToIso, majorAmount, orderFields } from '../adapters/format';
+import { eventItem } from '../adapters/format';
 import { testKsherCredentials } from '../adapters/credentialTest';
 import { n8nTransport } from '../adapters/transport';
 import { PACKAGE_DESCRIPTION } from '../adapters/descriptions';
-import { keepMarkedUntilAnswered, settledWithin, whenAnswered } from './answer';
-import { ledgerFor, NotificationLedger, type StoredMemory } from './ledger';
+import { admit, type Admission, type Answer } from './admission';
+import { keepMarkedUntilAnswered, whenAnswered } from './answer';
+import { ledgerFor, type NotificationLedger, type StoredMemory } from './ledger';
 
-type Reply = { status: number; body: string };
-
-const rejected = (status: number, reason: string): Reply => ({ status, body: JSON.stringify({ result: 'FAIL', msg: reason }) });
-/** Given to n8n, which sends it as JSON: exactly NOTIFICATION_ACK. */
-const ACKNOWLEDGEMENT = JSON.parse(NOTIFICATION_ACK) as IDataObject;
-
-/** How long a copy waits for another copy's outcome before asking Ksher to send it again. */
-const IN_FLIGHT_WAIT_MS = 60_000;
 /** Ksher delivers again 10 minutes and then an hour apart: a lost run is run again within about an hour. */
 const DEFAULT_GIVE_UP_MINUTES = 10;
 
@@ -54,14 +37,9 @@ function paidSince(paidAt: unknown): Date {
 }
 
 function outputItem(event: NotificationEvent, data: Record<string, unknown>, dedupeKey: string, possibleDuplicate: boolean): IDataObject {
-	const item: IDataObject = { event, orderNumber: String(data.mch_order_no ?? ''), ...orderFields(data) };
-	if (event === 'refunded') {
-		item.refundNumber = data.mch_refund_no ? String(data.mch_refund_no) : null;
-		item.refundAmount = majorAmount(data.refund_fee, String(item.currency));
-		item.refundedAt = ksherTimeToIso(data.refund_time);
-	}
+	const refund = event === 'refunded' ? { number: data.mch_refund_no, fee: data.refund_fee, time: data.refund_time } : undefined;
+	const item = eventItem(event, String(data.mch_order_no ?? ''), data, refund, dedupeKey);
 	if (event === 'other') item.result = String(data.result ?? '');
-	item.dedupeKey = dedupeKey;
 	// A run for this notification started before and nobody saw it end (n8n was stopped or killed,
 	// or another process has it): this run may repeat what that one did.
 	if (possibleDuplicate) item.possibleDuplicate = true;
@@ -73,8 +51,6 @@ function outputItem(event: NotificationEvent, data: Record<string, unknown>, ded
 
 /** When Ksher gets its acknowledgement (the trigger's Acknowledge parameter). */
 export type AcknowledgeWhen = 'finished' | 'stored';
-
-const ACK_BODY_JSON = JSON.stringify(NOTIFICATION_ACK);
 
 /**
  * n8n's answer to Ksher, by Acknowledge: "stored" answers (onReceived) once the execution is
@@ -88,7 +64,7 @@ const ACKNOWLEDGING_WEBHOOK = {
 	httpMethod: 'POST',
 	path: 'webhook',
 	responseMode: '={{$parameter["acknowledge"] === "finished" ? "lastNode" : "onReceived"}}',
-	responseData: `={{$parameter["acknowledge"] === "finished" ? "noData" : ${ACK_BODY_JSON}}}`,
+	responseData: `={{$parameter["acknowledge"] === "finished" ? "noData" : ${JSON.stringify(NOTIFICATION_ACK)}}}`,
 } as const;
 Object.assign(ACKNOWLEDGING_WEBHOOK, {
 	[Symbol.for('n8n.webhookDescriptionResolvers')]: {
@@ -148,29 +124,6 @@ function answerOnlyWithAcknowledgement(
 	};
 	res.send = (body?: unknown) => handOver(send, body);
 	res.json = (body?: unknown) => handOver(json, body);
-}
-
-/** Asks Ksher whether what the notification says is true. Undefined when Ksher could not be asked. */
-async function confirmedByKsher(client: KsherClient, event: NotificationEvent, data: Record<string, unknown>): Promise<boolean | undefined> {
-	const orderNumber = String(data.mch_order_no ?? '');
-	const query = await client.call('gateway_order_query', { mch_order_no: orderNumber }).then(
-		(r) => r.data,
-		() => undefined,
-	);
-	if (!query) return undefined;
-	if (String(query.total_fee) !== String(data.total_fee)) return false;
-	const result = String(query.result ?? '');
-	if (event === 'paid') return result === 'SUCCESS' || result === 'REFUND';
-	if (event === 'refunded') {
-		if (result === 'REFUND') return true;
-		const refundNumber = String(data.mch_refund_no ?? '');
-		const target = refundTargetOf(query);
-		if (result !== 'SUCCESS' || !refundNumber || !target) return false;
-		// The same rule as the Refund operations: no such refund → not confirmed; Ksher cannot list or cannot be asked → unknown.
-		const refunds = await listRefunds(client, target, refundNumber).catch(() => undefined);
-		return refunds === undefined ? undefined : refunds.some((r) => r.mch_refund_no === refundNumber);
-	}
-	return result === String(data.result ?? '');
 }
 
 export class KsherTrigger implements INodeType {
@@ -267,129 +220,105 @@ export class KsherTrigger implements INodeType {
 		},
 	};
 
+	/** Verify, admit, run, answer: each step says what to answer Ksher, or hands on. */
 	async webhook(this: IWebhookFunctions): Promise<IWebhookResponseData> {
-		const req = this.getRequestObject();
 		const res = this.getResponseObject();
-		const send = (reply: Reply) => {
-			res.status(reply.status);
-			res.setHeader('content-type', 'application/json; charset=utf-8');
-			res.end(reply.body);
-		};
-
-		const credentialData = await this.getCredentials('ksherApi');
-		const credentials = readCredentials(credentialData);
-		let publicKey: KeyObject;
-		try {
-			publicKey = verificationKey(credentials);
-		} catch (error) {
-			// A broken Ksher Public Key in the credential: nothing can be verified. Not acknowledging
-			// makes Ksher deliver again later, after the credential is fixed.
-			send(rejected(500, `trigger misconfigured: ${(error as Error).message}`));
-			return { noWebhookResponse: true };
-		}
-		const raw = (req as { rawBody?: Buffer | string }).rawBody;
-		const check = checkNotification(raw, { publicKey, appId: credentials.appId });
-		if (!check.ok) {
-			send(rejected(check.status, check.reason));
-			return { noWebhookResponse: true };
-		}
-
+		const verified = await verify(this);
+		if (!verified.ok) return answer(res, verified.answer);
+		const { check } = verified;
+		// Genuine, so Ksher must stop retrying, but an event not asked for starts no run.
 		const events = this.getNodeParameter('events', []) as string[];
-		if (!events.includes('any') && !events.includes(check.event)) {
-			// Genuine, so Ksher must stop retrying, but this one starts no run.
-			return { webhookResponse: ACKNOWLEDGEMENT };
-		}
-
-		// Measured by the notification's own kind: a refund from its refund time, anything else from its payment time.
-		const replay = replayWindow(check.data, check.event);
-		if (replay.verdict === 'refused') {
-			// No time to measure the window from: running it would let a replay of the same signed body run again
-			// once the memory has let it go. Refused, never run, and said (replayWindow says why this fails closed
-			// rather than asking Ksher for the time); Ksher keeps retrying.
-			this.logger.warn(`Ksher Trigger: the notification for order ${String(check.data.mch_order_no)} is refused (not acknowledged, no run): ${replay.reason}. Check the order with Payment → Get; Payment → Watch for Changes reports it.`, { workflowId: this.getWorkflow().id, dedupeKey: check.dedupeKey, field: replay.field });
-			send(rejected(422, replay.reason));
-			return { noWebhookResponse: true };
-		}
-		// A captured notification replayed long after the payment (or refund): acknowledged, never run.
-		if (replay.verdict === 'outside') {
-			const when = replay.field === 'refund_time' ? `refunded ${String(check.data.refund_time)}` : `paid ${String(check.data.time_end)}`;
-			this.logger.warn(`Ksher Trigger: the notification for order ${String(check.data.mch_order_no)} (${when}, Bangkok time) is older than the ${REPLAY_WINDOW_MS / 3600_000}-hour replay window: acknowledged without starting the workflow. Check the order with Payment → Get if it is genuine and new to you.`, { workflowId: this.getWorkflow().id, dedupeKey: check.dedupeKey });
-			return { webhookResponse: ACKNOWLEDGEMENT };
-		}
-
-		const ledger = ledgerFor(this.getWorkflow().id, this.getNode().id);
+		if (!events.includes('any') && !events.includes(check.event)) return answer(res, 'acknowledge');
+		const workflowId = this.getWorkflow().id;
+		const ledger = ledgerFor(workflowId, this.getNode().id);
 		const stored = this.getWorkflowStaticData('node') as StoredMemory;
-		if (ledger.absorb(stored)) ledger.persistInto(stored);
-		const waitUntil = Date.now() + IN_FLIGHT_WAIT_MS;
-		// Another copy of this notification is being handled: its outcome decides this one (unless
-		// its run is given up on meanwhile: then this one runs it again).
-		for (let inFlight = ledger.inFlight(check.dedupeKey); inFlight; inFlight = ledger.inFlight(check.dedupeKey)) {
-			const ran = await settledWithin(inFlight, Math.min(waitUntil, ledger.deadlineOf(check.dedupeKey) ?? waitUntil));
-			if (ran === undefined && ledger.inFlight(check.dedupeKey) === undefined) continue;
-			if (ran === undefined) {
-				send(rejected(503, 'another delivery of this notification is still being handled, retry later'));
-				return { noWebhookResponse: true };
-			}
-		}
-		const before = ledger.state(check.dedupeKey);
-		if (before === 'done') return { webhookResponse: ACKNOWLEDGEMENT };
-		if (ledger.full()) {
-			// Forgetting would let a repeat start a second run: refuse, and Ksher delivers it again later.
-			this.logger.warn(`Ksher Trigger: its memory holds ${NotificationLedger.MAX_ENTRIES} notifications of the replay window; refusing new ones (503) until older ones leave the window.`, { workflowId: this.getWorkflow().id });
-			send(rejected(503, 'the trigger\'s memory of notifications is full, retry later'));
-			return { noWebhookResponse: true };
-		}
-
-		// Claimed with no await since the checks above: no other request in this process
-		// can claim it in between.
-		const acknowledge = this.getNodeParameter('acknowledge', 'stored') as AcknowledgeWhen;
-		const options = this.getNodeParameter('options', {}) as IDataObject;
-		// A run whose end n8n never reports (its execution stuck "running" after a database outage,
-		// a job lost with Redis) is given up on after this long, and Ksher's next delivery runs it again.
-		const giveUpAfterMs = acknowledge === 'finished' ? runGiveUpMinutes(options) * 60_000 : Infinity;
-		// Remembered until its own time has left the window too, however far ahead of this clock that is.
-		const claim = ledger.claim(check.dedupeKey, giveUpAfterMs, replay.at);
-		// n8n answers only after it has stored the execution (or, when acknowledging a finished
-		// workflow, after the run) and saved the static data: a 200 means the run exists; anything
-		// else (a refusal below, an error) gives the claim back. Once the run is handed to n8n with
-		// "finished", n8n's answer settles the claim instead (answerOnlyWithAcknowledgement).
-		let handedOver = false;
-		// A connection that ended with no answer (0: Ksher stopped waiting) says nothing of the run: n8n goes on
-		// storing the execution and then saves this request's copy, which writes the claim done. Taking the claim
-		// back there forgot a run that happened, and made this process ignore that done copy (a released claim):
-		// Ksher's next delivery ran it a second time, unflagged. It stays started instead, and becomes done when
-		// that copy is read (a delivery before n8n saved it runs again, flagged possibleDuplicate).
-		whenAnswered(res, (status) => {
-			if (!handedOver) claim.settle(status === 200 ? true : status === 0 ? 'unanswered' : false);
-		});
-		if (options.confirmWithKsher === true) {
-			const client = clientFromCredentials(credentialData, n8nTransport(this.helpers), TIMEOUTS.triggerConfirmMs);
-			const confirmed = await confirmedByKsher(client, check.event, check.data).catch(() => undefined);
-			if (confirmed !== true) {
-				claim.settle(false);
-				send(rejected(confirmed === undefined ? 503 : 409, confirmed === undefined ? 'could not confirm with Ksher, retry later' : 'Ksher does not confirm this notification yet'));
-				return { noWebhookResponse: true };
-			}
-		}
-		claim.record();
-		// n8n saves this request's copy only after it stored the execution (when acknowledging on
-		// storing) or after the run (when acknowledging a finished workflow, whose outcome that save
-		// cannot know yet): so this copy writes the claim as done, or as started.
-		const own = acknowledge === 'stored' ? check.dedupeKey : undefined;
-		ledger.persistInto(stored, own);
-		// As it starts the run, n8n 2.41 wraps this request's static data in a second Workflow
-		// (WorkflowRunner.establishContextForPersistence), which clears its "changed" mark, so
-		// the save before the answer would skip the claim. Marking it again after that, until
-		// the answer, keeps the claim in that save.
-		keepMarkedUntilAnswered(res, () => ledger.persistInto(stored, own));
-		res.setHeader('content-type', 'application/json; charset=utf-8');
-		const workflowData = [this.helpers.returnJsonArray([outputItem(check.event, check.data, check.dedupeKey, before === 'started')])];
-		if (acknowledge === 'finished') {
-			handedOver = true;
-			// A run that failed (or whose answer went wrong) stays "started": Ksher's next delivery runs it again.
-			answerOnlyWithAcknowledgement(res as never, (ok) => claim.settle(ok ? true : 'failed'));
-			return { workflowData };
-		}
-		return { webhookResponse: ACKNOWLEDGEMENT, workflowData };
+		const admission = await admit(check, ledger, stored, (message, meta) => this.logger.warn(message, { workflowId, ...meta }));
+		if (!admission.admitted) return answer(res, admission.answer);
+		return await startRun(this, res, verified, ledger, stored, admission);
 	}
+}
+
+type Verified = { ok: true; check: Extract<NotificationCheck, { ok: true }>; credentialData: ICredentialDataDecryptedObject } | { ok: false; answer: Answer };
+type Response = ReturnType<IWebhookFunctions['getResponseObject']>;
+
+/** Sends a refusal itself (n8n would wrap it), or lets n8n send the acknowledgement. */
+function answer(res: Response, reply: Answer): IWebhookResponseData {
+	if (reply === 'acknowledge') return { webhookResponse: JSON.parse(NOTIFICATION_ACK) as IDataObject };
+	res.status(reply.status);
+	res.setHeader('content-type', 'application/json; charset=utf-8');
+	res.end(JSON.stringify({ result: 'FAIL', msg: reply.reason }));
+	return { noWebhookResponse: true };
+}
+
+/** The credential's key, then the notification's signature, form and merchant. */
+async function verify(ctx: IWebhookFunctions): Promise<Verified> {
+	const credentialData = await ctx.getCredentials('ksherApi');
+	const credentials = readCredentials(credentialData);
+	let publicKey: KeyObject;
+	try {
+		publicKey = verificationKey(credentials);
+	} catch (error) {
+		// A broken Ksher Public Key in the credential: nothing can be verified. Not acknowledging
+		// makes Ksher deliver again later, after the credential is fixed.
+		return { ok: false, answer: { status: 500, reason: `trigger misconfigured: ${(error as Error).message}` } };
+	}
+	const raw = (ctx.getRequestObject() as { rawBody?: Buffer | string }).rawBody;
+	const check = checkNotification(raw, { publicKey, appId: credentials.appId });
+	return check.ok ? { ok: true, check, credentialData } : { ok: false, answer: { status: check.status, reason: check.reason } };
+}
+
+/**
+ * Claims the notification (with no await since admission's last check: no other request in this
+ * process can claim it in between), optionally confirms it with Ksher, and hands n8n the item.
+ */
+async function startRun(ctx: IWebhookFunctions, res: Response, verified: Extract<Verified, { ok: true }>, ledger: NotificationLedger, stored: StoredMemory, admission: Extract<Admission, { admitted: true }>): Promise<IWebhookResponseData> {
+	const { check, credentialData } = verified;
+	const acknowledge = ctx.getNodeParameter('acknowledge', 'stored') as AcknowledgeWhen;
+	const options = ctx.getNodeParameter('options', {}) as IDataObject;
+	// A run whose end n8n never reports (its execution stuck "running" after a database outage,
+	// a job lost with Redis) is given up on after this long, and Ksher's next delivery runs it again.
+	const giveUpAfterMs = acknowledge === 'finished' ? runGiveUpMinutes(options) * 60_000 : Infinity;
+	// Remembered until its own time has left the window too, however far ahead of this clock that is.
+	const claim = ledger.claim(check.dedupeKey, giveUpAfterMs, admission.at);
+	// n8n answers only after it has stored the execution (or, when acknowledging a finished
+	// workflow, after the run) and saved the static data: a 200 means the run exists; anything
+	// else (a refusal below, an error) gives the claim back. Once the run is handed to n8n with
+	// "finished", n8n's answer settles the claim instead (answerOnlyWithAcknowledgement).
+	let handedOver = false;
+	// A connection that ended with no answer (0: Ksher stopped waiting) says nothing of the run: n8n goes on
+	// storing the execution and then saves this request's copy, which writes the claim done. Taking the claim
+	// back there forgot a run that happened, and made this process ignore that done copy (a released claim):
+	// Ksher's next delivery ran it a second time, unflagged. It stays started instead, and becomes done when
+	// that copy is read (a delivery before n8n saved it runs again, flagged possibleDuplicate).
+	whenAnswered(res, (status) => {
+		if (!handedOver) claim.settle(status === 200 ? true : status === 0 ? 'unanswered' : false);
+	});
+	if (options.confirmWithKsher === true) {
+		const client = clientFromCredentials(credentialData, n8nTransport(ctx.helpers), TIMEOUTS.triggerConfirmMs);
+		const confirmed = await confirmedByKsher(client, check.event, check.data).catch(() => undefined);
+		if (confirmed !== true) {
+			claim.settle(false);
+			return answer(res, { status: confirmed === undefined ? 503 : 409, reason: confirmed === undefined ? 'could not confirm with Ksher, retry later' : 'Ksher does not confirm this notification yet' });
+		}
+	}
+	claim.record();
+	// n8n saves this request's copy only after it stored the execution (when acknowledging on
+	// storing) or after the run (when acknowledging a finished workflow, whose outcome that save
+	// cannot know yet): so this copy writes the claim as done, or as started.
+	const own = acknowledge === 'stored' ? check.dedupeKey : undefined;
+	ledger.persistInto(stored, own);
+	// As it starts the run, n8n 2.41 wraps this request's static data in a second Workflow
+	// (WorkflowRunner.establishContextForPersistence), which clears its "changed" mark, so
+	// the save before the answer would skip the claim. Marking it again after that, until
+	// the answer, keeps the claim in that save.
+	keepMarkedUntilAnswered(res, () => ledger.persistInto(stored, own));
+	res.setHeader('content-type', 'application/json; charset=utf-8');
+	const workflowData = [ctx.helpers.returnJsonArray([outputItem(check.event, check.data, check.dedupeKey, admission.before === 'started')])];
+	if (acknowledge === 'finished') {
+		handedOver = true;
+		// A run that failed (or whose answer went wrong) stays "started": Ksher's next delivery runs it again.
+		answerOnlyWithAcknowledgement(res as never, (ok) => claim.settle(ok ? true : 'failed'));
+		return { workflowData };
+	}
+	return { webhookResponse: JSON.parse(NOTIFICATION_ACK) as IDataObject, workflowData };
 }

@@ -40,6 +40,22 @@ export function orderFields(data: Record<string, unknown>): IDataObject {
 	};
 }
 
+/**
+ * The event item the Ksher Trigger and Payment → Watch for Changes both emit, so a workflow can
+ * take either: the order, and for a refund its number, amount and time; `dedupeKey` names the
+ * event the same way in both.
+ */
+export function eventItem(event: string, orderNumber: string, data: Record<string, unknown>, refund: { number: unknown; fee: unknown; time: unknown } | undefined, dedupeKey: string): IDataObject {
+	const item: IDataObject = { event, orderNumber, ...orderFields(data) };
+	if (event === 'refunded') {
+		item.refundNumber = refund?.number ? String(refund.number) : null;
+		item.refundAmount = refund ? majorAmount(refund.fee, String(item.currency)) : null;
+		item.refundedAt = refund ? ksherTimeToIso(refund.time) : null;
+	}
+	item.dedupeKey = dedupeKey;
+	return item;
+}
+
 /** One refund, the same in every output that has one (Refund → Create, Refund → Get Many). */
 export function refundFields(orderNumber: string, currency: string, refund: KsherRefund): IDataObject {
 	return {

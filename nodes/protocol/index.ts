@@ -4,6 +4,7 @@ export * from './bounded';
 export * from './canonical';
 export * from './channels';
 export * from './client';
+export * from './confirm';
 export * from './errorCodes';
 export * from './errorWords';
 export * from './errors';

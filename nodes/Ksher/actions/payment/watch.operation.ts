@@ -14,7 +14,7 @@ import {
 	type KsherRefund,
 	type WatchChange,
 } from '../../../protocol';
-import { ksherTimeToIso, majorAmount, orderFields } from '../../../adapters/format';
+import { eventItem, ksherTimeToIso } from '../../../adapters/format';
 import { orderNumberField, orderNumberParam, type OperationRunner } from '../common';
 
 
@@ -70,26 +70,21 @@ export const execute: OperationRunner = async (ctx, client, itemIndex) => {
 	}
 	const { changes } = watchChanges(previous, { result, paidAt: ksherTimeToIso(data.time_end), totalMinor, refunds }, now);
 
-	const base = { orderNumber, ...orderFields(data) };
 	// Exactly what the row held (null stays null, "" stays ""), so that a compare-and-set on the
 	// stored cell matches it: n8n's Data Table compares null as IS NULL and "" as = ''.
 	let before: string | null = given === null || typeof given === 'string' ? given : previous ? formatWatchState(previous) : '';
 	return changes.map((change) => {
-		const item = changeItem(client.appId, base, change, before);
+		const item = changeItem(client.appId, orderNumber, data, change, before);
 		before = String(item.watchState);
 		return item;
 	});
 };
 
-function changeItem(appId: string, base: IDataObject, change: WatchChange, previousWatchState: string | null): IDataObject {
-	const item: IDataObject = { event: change.event, ...base };
-	const refundNumber = change.refund?.mch_refund_no || null;
-	if (change.event === 'refunded') {
-		item.refundNumber = refundNumber;
-		item.refundAmount = change.refund ? majorAmount(change.refund.refund_fee, String(base.currency)) : null;
-		item.refundedAt = change.refund ? ksherTimeToIso(change.refund.refund_time) : null;
-	}
-	item.dedupeKey = notificationKey({ appid: appId, mch_order_no: base.orderNumber, mch_refund_no: refundNumber ?? change.refund?.ksher_refund_no }, change.event);
+function changeItem(appId: string, orderNumber: string, data: Record<string, unknown>, change: WatchChange, previousWatchState: string | null): IDataObject {
+	const { refund } = change;
+	const refundNumber = refund?.mch_refund_no || null;
+	const dedupeKey = notificationKey({ appid: appId, mch_order_no: orderNumber, mch_refund_no: refundNumber ?? refund?.ksher_refund_no }, change.event);
+	const item = eventItem(change.event, orderNumber, data, refund && { number: refundNumber, fee: refund.refund_fee, time: refund.refund_time }, dedupeKey);
 	item.watchState = formatWatchState(change.stateAfter);
 	item.previousWatchState = previousWatchState;
 	return item;
