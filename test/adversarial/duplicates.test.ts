@@ -5,6 +5,7 @@ import { startHarness, type SimulatorHarness } from '../helpers/simulator';
 import { startTrigger } from '../helpers/trigger';
 import { recordFigure } from './figures';
 import { guardUnhandledRejections } from './guard';
+import { KSHER_ACK as ACK } from '../simulator/notifications';
 
 /**
  * Duplicate deliveries emitted more than once: 0 (100 orders × 13 deliveries, interleaved and
@@ -14,7 +15,6 @@ import { guardUnhandledRejections } from './guard';
  */
 guardUnhandledRejections('duplicates');
 
-const ACK = '{"result":"SUCCESS","msg":"OK"}';
 let h: SimulatorHarness;
 beforeAll(async () => {
 	h = await startHarness();

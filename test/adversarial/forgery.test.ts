@@ -9,6 +9,7 @@ import { startHarness, type SimulatorHarness } from '../helpers/simulator';
 import { startTrigger, type TriggerServer } from '../helpers/trigger';
 import { recordFigure } from './figures';
 import { guardUnhandledRejections } from './guard';
+import { KSHER_ACK as ACK } from '../simulator/notifications';
 
 /**
  * Forged notifications accepted: 0. Thousands of variants of genuine notifications are
@@ -17,7 +18,6 @@ import { guardUnhandledRejections } from './guard';
  */
 guardUnhandledRejections('forgery');
 
-const ACK = '{"result":"SUCCESS","msg":"OK"}';
 let h: SimulatorHarness;
 let trigger: TriggerServer;
 const genuine: Array<{ data: Record<string, unknown>; sign: string; body: string }> = [];

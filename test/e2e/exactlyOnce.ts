@@ -1,4 +1,4 @@
-import { RETRY_SCHEDULE_S } from '../simulator/notifications';
+import { KSHER_ACK, RETRY_SCHEDULE_S } from '../simulator/notifications';
 import type { Simulator } from '../simulator/server';
 import { ksherTime } from '../simulator/state';
 
@@ -7,7 +7,8 @@ import { ksherTime } from '../simulator/state';
  * Ksher (or a replay) would send them, with controlled concurrency; and the checks of how
  * many executions they started.
  */
-export const ACK = '{"result":"SUCCESS","msg":"OK"}';
+/** The acknowledgement Ksher requires, as Ksher's side of the tests states it. */
+export const ACK = KSHER_ACK;
 
 export interface Answer {
 	status: number;

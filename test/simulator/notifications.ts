@@ -1,6 +1,12 @@
 import { hex, ksherTime, orderData, type DeliveryAttempt, type Order } from './state';
 import type { World } from './world';
 
+/**
+ * The acknowledgement Ksher requires (API.md §5.1), written out on Ksher's side of the tests, not
+ * imported from the package: a wrong constant in the trigger then fails them.
+ */
+export const KSHER_ACK = '{"result":"SUCCESS","msg":"OK"}';
+
 /** Ksher's documented retry delays after a failed notification (its notify page), in seconds. */
 export const RETRY_SCHEDULE_S = [1, 2, 2, 10, 30, 60, 600, 3600, 10800, 18000, 28800, 43200];
 

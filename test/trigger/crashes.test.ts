@@ -6,6 +6,7 @@ import { n8nLog } from '../helpers/n8n';
 import { simulatorCredentials } from '../helpers/node';
 import { startHarness, type SimulatorHarness } from '../helpers/simulator';
 import { startTrigger, type TriggerOptions, type TriggerServer } from '../helpers/trigger';
+import { KSHER_ACK as ACK } from '../simulator/notifications';
 
 /**
  * Crashes, failed runs, replays and a full memory, with n8n's storage semantics (the harness
@@ -13,7 +14,6 @@ import { startTrigger, type TriggerOptions, type TriggerServer } from '../helper
  * crash() drops every request and run in flight as SIGKILL does). "Finished" counts runs that
  * got to their end; "emitted" every run that started.
  */
-const ACK = '{"result":"SUCCESS","msg":"OK"}';
 let h: SimulatorHarness;
 const triggers: TriggerServer[] = [];
 beforeAll(async () => {

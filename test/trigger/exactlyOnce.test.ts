@@ -4,6 +4,7 @@ import { simulatorCredentials } from '../helpers/node';
 import { startHarness, type SimulatorHarness } from '../helpers/simulator';
 import { idOf, storedIds, type StoredMemory } from '../../nodes/KsherTrigger/ledger';
 import { startTrigger, type TriggerOptions, type TriggerServer } from '../helpers/trigger';
+import { KSHER_ACK as ACK } from '../simulator/notifications';
 
 /**
  * Exactly one run per notification, with n8n's real storage semantics (the harness reloads
@@ -11,7 +12,6 @@ import { startTrigger, type TriggerOptions, type TriggerServer } from '../helper
  * storing the execution): concurrent copies, concurrent different orders, runs that save
  * an older copy, a restart, and an execution n8n could not store.
  */
-const ACK = '{"result":"SUCCESS","msg":"OK"}';
 let h: SimulatorHarness;
 const triggers: TriggerServer[] = [];
 beforeAll(async () => {

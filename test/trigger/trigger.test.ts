@@ -6,8 +6,8 @@ import { ksherTime } from '../simulator/state';
 import { startHarness, type SimulatorHarness } from '../helpers/simulator';
 import { startTrigger, type TriggerServer } from '../helpers/trigger';
 import type { ICredentialDataDecryptedObject } from 'n8n-workflow';
+import { KSHER_ACK as ACK } from '../simulator/notifications';
 
-const ACK = '{"result":"SUCCESS","msg":"OK"}';
 
 let h: SimulatorHarness;
 const triggers: TriggerServer[] = [];

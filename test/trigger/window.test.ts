@@ -7,6 +7,7 @@ import { simulatorCredentials } from '../helpers/node';
 import { waitFor } from '../helpers/receiver';
 import { startHarness, type SimulatorHarness } from '../helpers/simulator';
 import { startTrigger, type TriggerOptions, type TriggerServer } from '../helpers/trigger';
+import { KSHER_ACK as ACK } from '../simulator/notifications';
 
 /**
  * The replay window and the trigger's memory, together (issue #30, finding 5): a replay of a genuine
@@ -14,7 +15,6 @@ import { startTrigger, type TriggerOptions, type TriggerServer } from '../helper
  * simulator's Ksher key; days pass on a faked clock (only Date: the harness's database latency and
  * n8n's sleeps keep real timers), with n8n's storage semantics (test/helpers/trigger.ts).
  */
-const ACK = '{"result":"SUCCESS","msg":"OK"}';
 const HOUR = 3600_000;
 /** On the hour: the memory counts whole hours, so the edges fall where a replay would find them. */
 const T0 = Date.parse('2026-12-01T05:00:00Z');
