@@ -48,10 +48,19 @@ export function errorOutput(error: unknown, orderNumber?: string | null): JsonOb
  * key problems NodeOperationError; both name the item and carry the solution. The
  * original error is not passed on, so nothing can drag key material into the UI.
  */
+/**
+ * n8n replaces a NodeApiError message that mentions a common network error code (ECONNRESET, …)
+ * with its own generic text (setDescriptiveErrorMessage), which drops what only ours says ("the
+ * refund … may have happened"). The code stays in the message, written so n8n does not match it.
+ */
+function shieldCodes(message: string): string {
+	return message.replace(/ECONNREFUSED|ECONNRESET|ENOTFOUND|ETIMEDOUT|ERRADDRINUSE|EADDRNOTAVAIL|ECONNABORTED|EHOSTUNREACH|EAI_AGAIN|ENOENT|EISDIR|ENOTDIR|EACCES|EEXIST|EPERM|GETADDRINFO/gi, (code) => `${code[0]}-${code.slice(1)}`);
+}
+
 export function toNodeError(node: INode, error: unknown, itemIndex?: number, orderNumber?: string | null): NodeApiError | NodeOperationError {
 	if (error instanceof NodeApiError || error instanceof NodeOperationError) return error;
 	if (error instanceof KsherApiError || error instanceof KsherTransportError) {
-		const message = forN8n(withOrder(error.message, orderNumber));
+		const message = shieldCodes(forN8n(withOrder(error.message, orderNumber)));
 		const response: JsonObject = { message, ...errorOutput(error, orderNumber) };
 		return new NodeApiError(node, response, {
 			message: `${message}${itemSuffix(message, itemIndex)}`,

@@ -19,7 +19,7 @@ export const REPLAY_WINDOW_MS = 48 * 3600_000;
 const KSHER_TIME_FORMAT = 'YYYY-MM-DD HH:MM:SS';
 
 /** A Ksher time (Bangkok wall-clock time, "YYYY-MM-DD HH:MM:SS") as epoch ms; undefined when unreadable. */
-function bangkokTime(value: unknown): number | undefined {
+export function bangkokTime(value: unknown): number | undefined {
 	const m = /^(\d{4}-\d\d-\d\d)[ T](\d\d:\d\d:\d\d)$/.exec(String(value ?? '').trim());
 	if (!m) return undefined;
 	const at = Date.parse(`${m[1]}T${m[2]}+07:00`);

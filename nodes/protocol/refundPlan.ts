@@ -40,8 +40,8 @@ async function partialRefunds(client: KsherClient): Promise<PartialRefunds> {
 	return flag === 'Y' ? 'allowed' : flag === 'N' ? 'refused' : 'unknown';
 }
 
-function decideAll(rows: Array<RefundRequest | { error: unknown }>, facts: Map<string, { value: OrderFacts } | { error: unknown }>, partial: PartialRefunds): RefundCheck[] {
-	const memory = new RunMemory();
+function decideAll(rows: Array<RefundRequest | { error: unknown }>, facts: Map<string, { value: OrderFacts } | { error: unknown }>, partial: PartialRefunds, independent: boolean): RefundCheck[] {
+	const memory = new RunMemory(independent);
 	return rows.map((request): RefundCheck => {
 		if (!('orderNumber' in request)) return { ok: false, error: request.error };
 		const known = facts.get(request.orderNumber)!;
@@ -54,18 +54,22 @@ function decideAll(rows: Array<RefundRequest | { error: unknown }>, facts: Map<s
 	});
 }
 
-/** Checks every row (see above); each order's lookup failing is that order's rows' error. */
-export async function checkRefunds(client: KsherClient, rows: Array<RefundRequest | { error: unknown }>, concurrency: number): Promise<RefundCheck[]> {
+/**
+ * Checks every row (see above); each order's lookup failing is that order's rows' error.
+ * `independent`: the rows will be sent on their own (Check All Rows First off), so a row that fits
+ * only if an earlier row Ksher may refuse is refused is "would try", not an error.
+ */
+export async function checkRefunds(client: KsherClient, rows: Array<RefundRequest | { error: unknown }>, concurrency: number, independent = false): Promise<RefundCheck[]> {
 	const orderNumbers = [...new Set(rows.flatMap((r) => ('orderNumber' in r ? [r.orderNumber] : [])))];
 	const facts = new Map<string, { value: OrderFacts } | { error: unknown }>();
 	await runBounded(orderNumbers.length, concurrency, async (index) => {
 		const orderNumber = orderNumbers[index];
 		facts.set(orderNumber, await lookUp(client, orderNumber).then((value) => ({ value }), (error: unknown) => ({ error })));
 	});
-	const checks = decideAll(rows, facts, 'unread');
+	const checks = decideAll(rows, facts, 'unread', independent);
 	// Only a partial refund depends on the account's setting: ask once, then decide again knowing it.
 	const partial = checks.some((c) => c.ok && c.plan.action === 'refund' && c.plan.amount !== c.plan.order.total);
-	return partial ? decideAll(rows, facts, await partialRefunds(client)) : checks;
+	return partial ? decideAll(rows, facts, await partialRefunds(client), independent) : checks;
 }
 
 /** Rows that will be sent and may refund: checked, and those the check could not vouch for. */

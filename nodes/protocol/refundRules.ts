@@ -30,15 +30,30 @@ export type RefundsKnown = KsherRefund[] | 'unlisted' | 'unread';
 /** Whether the account takes partial refunds (merchant_info `allow_partial_refund`): `unread` when not asked. */
 export type PartialRefunds = 'allowed' | 'refused' | 'unknown' | 'unread';
 
-/** Earlier rows of this run: what each refund number means, and what each order's rows take. */
+/**
+ * Earlier rows of this run: what each refund number means (also for rows that failed: a number
+ * is one refund, whether or not its first row could be refunded), and what each order's rows
+ * take, of which how much by rows Ksher may still refuse (`uncertain`).
+ */
 export class RunMemory {
-	readonly numbers = new Map<string, { row: number; orderNumber: string; amount: number; currency: string }>();
-	readonly planned = new Map<string, { amount: number; rows: number[] }>();
+	readonly numbers = new Map<string, { row: number; orderNumber: string; amount: number | undefined; currency: string; failed: boolean }>();
+	readonly planned = new Map<string, { amount: number; rows: number[]; uncertain: number; uncertainRows: number[] }>();
 
-	plannedFor(orderNumber: string): { amount: number; rows: number[] } {
+	/**
+	 * @param independent rows are sent on their own, each whatever became of the earlier ones (Check All
+	 * Rows First off): a row that fits only if an earlier uncertain row is refused may then still go through.
+	 */
+	constructor(readonly independent = false) {}
+
+	plannedFor(orderNumber: string): { amount: number; rows: number[]; uncertain: number; uncertainRows: number[] } {
 		let entry = this.planned.get(orderNumber);
-		if (!entry) this.planned.set(orderNumber, (entry = { amount: 0, rows: [] }));
+		if (!entry) this.planned.set(orderNumber, (entry = { amount: 0, rows: [], uncertain: 0, uncertainRows: [] }));
 		return entry;
+	}
+
+	/** A row whose refund number is known but that (so far) cannot be refunded: later rows with its number are judged by it. */
+	failedRow(request: RefundRequest, refundNumber: string, asked: number | undefined, currency: string): void {
+		this.numbers.set(refundNumber, { row: request.row, orderNumber: request.orderNumber, amount: asked, currency, failed: true });
 	}
 }
 
@@ -65,7 +80,15 @@ export type RefundDecision = DecisionBase &
 				/** Why the check cannot vouch for this row (Ksher may still refuse it); empty when fully checked. */
 				unchecked: string[];
 		  }
-		| { action: 'done'; amount: number; existing: KsherRefund; note?: string; amountUnknown?: boolean }
+		| {
+				action: 'done';
+				amount: number;
+				existing: KsherRefund;
+				note?: string;
+				amountUnknown?: boolean;
+				/** Nothing more can be refunded, but no refund of this row's can be shown: the output names none. */
+				unconfirmed?: boolean;
+		  }
 		| { action: 'sameAsRow'; amount: number; sameAsRow: number }
 	);
 
@@ -163,10 +186,16 @@ export function decideRefund(request: RefundRequest, order: PaidOrder, refunds: 
 	const { currency } = order;
 	const asked = askedMinor(request, order);
 	const refundNumber = refundNumberOf(request, asked);
+	// An earlier row of this run with the same number is judged below; this row's own number is
+	// remembered now as failed, and as refunding once this row passes every check.
+	const earlier = memory.numbers.get(refundNumber);
+	if (!earlier && request.refundNumber) memory.failedRow(request, refundNumber, asked, order.currency);
 	const listed = Array.isArray(refunds) ? refunds : undefined;
 	const planned = memory.plannedFor(orderNumber);
 	const known = listed ? order.total - refundedMinor(listed) : refunds === 'unlisted' && order.data.result === 'REFUND' ? 0 : null;
-	const remainingBefore = known === null ? null : known - planned.amount;
+	const before = known === null ? null : known - planned.amount;
+	// Below zero only when earlier rows Ksher may refuse are counted (rows sent on their own): unknown then.
+	const remainingBefore = before !== null && before < 0 ? null : before;
 	const base = { request, order, refundNumber, asked, remainingBefore, remainingAfter: remainingBefore };
 
 	checkOwnNumber(request, deriveRefundNumber(orderNumber, asked ?? 'all'));
@@ -179,43 +208,53 @@ export function decideRefund(request: RefundRequest, order: PaidOrder, refunds: 
 	if (existing) {
 		if (failed(existing)) throw refundFailedAtKsher(existing, orderNumber, request);
 		if (asked !== undefined && existing.refund_fee !== asked) throw numberUsedForOtherAmount(refundNumber, orderNumber, existing.refund_fee, asked, currency, request);
-		if (asked === undefined && known !== null && known > 0) {
+		// What remains after this run's earlier rows, as the run will find it.
+		if (asked === undefined && remainingBefore !== null && remainingBefore > 0) {
 			throw new KsherInputError(
 				'What to Refund',
-				`Everything That Remains of order ${orderNumber} was refunded before as ${refundNumber} (${money(existing.refund_fee, currency)}), yet ${money(known, currency)} remains ${rowPlace(request)}`,
+				`Everything That Remains of order ${orderNumber} was refunded before as ${refundNumber} (${money(existing.refund_fee, currency)}), yet ${money(remainingBefore, currency)} remains ${rowPlace(request)}`,
 				'Refund the rest with An Amount (and its own Refund Number if needed), after checking the order with Refund → Get Many. Nothing was refunded for this row.',
 			);
 		}
 		return { ...base, action: 'done', amount: existing.refund_fee, existing };
 	}
 	if (refunds === 'unlisted' && known === 0) {
+		// A number of the user's may be any refund, of any amount: that it is this row's cannot be shown.
+		if (request.refundNumber) {
+			throw new KsherInputError(
+				'Refund Number',
+				`Order ${orderNumber} is already fully refunded, and Ksher cannot list its refunds (PromptPay, Alipay) to show whether Refund Number ${refundNumber} is among them ${rowPlace(request)}`,
+				'Nothing was sent, and nothing more can be refunded. Check the refund in the Ksher merchant portal.',
+			);
+		}
 		// Fully refunded, refunds not listable: nothing more can go back, and what this row's refund
 		// was (if it is among them) cannot be shown: its amount is unknown, not the row's.
-		return { ...base, action: 'done', amount: asked ?? order.total, amountUnknown: true, existing: unlistedDone(refundNumber, asked ?? order.total), note: UNLISTED_NOTE };
+		return { ...base, action: 'done', amount: asked ?? order.total, amountUnknown: true, unconfirmed: true, existing: unlistedDone(refundNumber, asked ?? order.total), note: UNLISTED_NOTE };
 	}
 
 	// An earlier row of this run with the same number: the same refund, or a clash.
-	const earlier = memory.numbers.get(refundNumber);
 	if (earlier) {
-		if (earlier.orderNumber === orderNumber && (asked === undefined || asked === earlier.amount)) return { ...base, action: 'sameAsRow', amount: earlier.amount, sameAsRow: earlier.row };
-		throw new KsherInputError(
-			'Refund Number',
-			`Refund Number ${refundNumber} is also row ${earlier.row}'s (order ${earlier.orderNumber}, ${money(earlier.amount, earlier.currency)}) ${rowPlace(request)}`,
-			'Each refund needs its own Refund Number: give this row a different one.',
-		);
+		const same = earlier.orderNumber === orderNumber && (asked === undefined || asked === earlier.amount);
+		if (same && !earlier.failed) return { ...base, action: 'sameAsRow', amount: earlier.amount!, sameAsRow: earlier.row };
+		if (same) throw new KsherInputError('Refund Number', `Refund Number ${refundNumber} is row ${earlier.row}'s refund, which cannot be refunded ${rowPlace(request)}`, `Fix row ${earlier.row}; this row is the same refund.`);
+		const what = earlier.amount === undefined ? `order ${earlier.orderNumber}` : `order ${earlier.orderNumber}, ${money(earlier.amount, earlier.currency)}`;
+		throw new KsherInputError('Refund Number', `Refund Number ${refundNumber} is also row ${earlier.row}'s (${what}) ${rowPlace(request)}`, 'Each refund needs its own Refund Number: give this row a different one.');
 	}
 
 	// What may still be refunded: known, or at most the payment less this run's earlier rows.
-	const left = remainingBefore ?? order.total - planned.amount;
-	if (left <= 0) {
+	const left = before ?? order.total - planned.amount;
+	// Rows sent on their own: an earlier row Ksher may refuse leaves its amount for this one.
+	const ifRefused = memory.independent ? planned.uncertain : 0;
+	const unchecked: string[] = [];
+	if (left <= 0 && left + ifRefused <= 0) {
 		if (planned.rows.length === 0) throw fullyRefunded(orderNumber, order);
 		throw new KsherInputError('Refund Amount', `Nothing remains of order ${orderNumber} after row${planned.rows.length > 1 ? 's' : ''} ${planned.rows.join(', ')} of this run`, 'Remove this row, or lower the amounts of the earlier rows.');
 	}
-	const amount = asked ?? left;
-	if (amount > left) throw exceedsRemaining(orderNumber, order, amount, left, planned.rows);
+	const amount = asked ?? (left > 0 ? left : left + ifRefused);
+	if (amount > left + ifRefused) throw exceedsRemaining(orderNumber, order, amount, Math.max(left, 0), planned.rows);
+	if (amount > left) unchecked.push(`it fits only if Ksher refuses row${planned.uncertainRows.length > 1 ? 's' : ''} ${planned.uncertainRows.join(', ')} of this run, which it may`);
 	if (amount !== order.total && partial === 'refused') throw partialRefused(orderNumber, order, amount);
 
-	const unchecked: string[] = [];
 	if (refunds === 'unlisted') {
 		const channel = channelName(String(order.data.channel ?? '')) || 'this';
 		unchecked.push(
@@ -229,6 +268,11 @@ export function decideRefund(request: RefundRequest, order: PaidOrder, refunds: 
 
 	planned.amount += amount;
 	planned.rows.push(request.row);
-	memory.numbers.set(refundNumber, { row: request.row, orderNumber, amount, currency });
-	return { ...base, action: 'refund', amount, remainingAfter: remainingBefore === null ? null : remainingBefore - amount, unchecked };
+	if (unchecked.length) {
+		planned.uncertain += amount;
+		planned.uncertainRows.push(request.row);
+	}
+	memory.numbers.set(refundNumber, { row: request.row, orderNumber, amount, currency, failed: false });
+	// Unknown after a row that fits only if an earlier one is refused.
+	return { ...base, action: 'refund', amount, remainingAfter: remainingBefore === null || amount > left ? null : remainingBefore - amount, unchecked };
 }

@@ -1,5 +1,6 @@
 import type { KsherClient } from './client';
 import { KsherApiError, KsherInputError, KsherTransportError } from './errors';
+import { bangkokTime } from './notification';
 import { askedMinor, decideRefund, exceedsRemaining, failed, fullyRefunded, money, numberUsedForOtherAmount, partialRefused, refundFailedAtKsher, RunMemory, type RefundDecision, type RefundRequest } from './refundRules';
 import { deriveRefundNumber, listRefunds, paidOrder, refundedMinor, type KsherRefund } from './refunds';
 
@@ -14,9 +15,12 @@ export interface RefundOutcome {
 	refund: KsherRefund;
 	/** The payment's currency, which the refund is in. */
 	currency: string;
-	alreadyRefunded: boolean;
+	/** Whether Ksher had this refund before this call; null when a lost answer leaves that unknown (recoveredFrom). */
+	alreadyRefunded: boolean | null;
 	/** Ksher confirms the refund but cannot show its amount (PromptPay, Alipay): the output says null, not a guess. */
 	amountUnknown?: boolean;
+	/** The payment is fully refunded but no refund of this row's can be shown (PromptPay, Alipay): none is named. */
+	unconfirmed?: boolean;
 	note?: string;
 	recoveredFrom?: string;
 }
@@ -79,6 +83,7 @@ async function usedNumber(client: KsherClient, decision: Sendable): Promise<Refu
 export async function sendRefund(client: KsherClient, decision: Sendable): Promise<RefundOutcome> {
 	const { request, order, amount, refundNumber } = decision;
 	const { orderNumber } = request;
+	const sentAt = Date.now();
 	const outcome = await client
 		.call('order_refund', { ...order.refundTarget, total_fee: order.total, fee_type: order.currency, refund_fee: amount, mch_refund_no: refundNumber })
 		.then(
@@ -125,7 +130,12 @@ export async function sendRefund(client: KsherClient, decision: Sendable): Promi
 		const list = await listRefunds(client, order.refundTarget, refundNumber).catch(() => undefined);
 		const found = list?.find((r) => r.mch_refund_no === refundNumber);
 		if (found && failed(found)) throw refundFailedAtKsher(found, orderNumber, request);
-		if (found) return { refund: found, currency, alreadyRefunded: false, recoveredFrom: error.message };
+		// Under this number Ksher holds another amount: not this row's refund, whatever the lost answer said.
+		if (found && decision.asked !== undefined && found.refund_fee !== decision.asked) throw numberUsedForOtherAmount(refundNumber, orderNumber, found.refund_fee, decision.asked, currency, request);
+		// Made by this call, or by an earlier run whose answer was lost too: its time tells when it is clearly
+		// older than this call (a minute for clocks); otherwise it cannot be told, and alreadyRefunded says null.
+		const madeAt = bangkokTime(found?.refund_time);
+		if (found) return { refund: found, currency, alreadyRefunded: madeAt !== undefined && madeAt < sentAt - 60_000 ? true : null, recoveredFrom: error.message };
 		throw mayHaveHappened(orderNumber, refundNumber, error);
 	}
 	throw error;
@@ -143,6 +153,6 @@ export async function refundRow(client: KsherClient, request: RefundRequest): Pr
 	const needsList = asked === undefined || asked > order.total || order.data.result === 'REFUND';
 	const refunds = needsList ? ((await listRefunds(client, order.refundTarget)) ?? 'unlisted') : 'unread';
 	const decision = decideRefund(request, order, refunds, 'unread', new RunMemory());
-	if (decision.action === 'done') return { refund: decision.existing, currency: order.currency, alreadyRefunded: true, amountUnknown: decision.amountUnknown, note: decision.note };
+	if (decision.action === 'done') return { refund: decision.existing, currency: order.currency, alreadyRefunded: true, amountUnknown: decision.amountUnknown, unconfirmed: decision.unconfirmed, note: decision.note };
 	return await sendRefund(client, decision);
 }

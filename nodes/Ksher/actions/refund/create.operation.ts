@@ -130,9 +130,11 @@ const properties: INodeProperties[] = [
 export const description = updateDisplayOptions({ show: { resource: ['refund'], operation: ['create'] } }, properties);
 
 function refundOutput(orderNumber: string, outcome: RefundOutcome, extra: IDataObject = {}): IDataObject {
-	const { refund, currency, alreadyRefunded, amountUnknown, note, recoveredFrom } = outcome;
+	const { refund, currency, alreadyRefunded, amountUnknown, unconfirmed, note, recoveredFrom } = outcome;
 	const fields = refundFields(orderNumber, currency, refund);
 	if (amountUnknown) fields.refundAmount = null;
+	// The payment is fully refunded, but no refund of this row's can be shown: none is named.
+	if (unconfirmed) Object.assign(fields, { refundNumber: null, refundAmount: null, refundedAt: null });
 	return { ...fields, alreadyRefunded, ...(note ? { note } : {}), ...(recoveredFrom ? { recoveredFrom } : {}), ...extra };
 }
 
@@ -278,9 +280,9 @@ const majorOrNull = (minor: number | null, currency: string) => (minor === null 
  */
 function previewStatus(plan: RefundDecision, blocked: boolean, heldBack: boolean): string {
 	if (plan.action === 'done') return 'already refunded';
-	if (plan.action === 'sameAsRow') return `same refund as row ${plan.sameAsRow}`;
 	if (blocked) return 'cannot refund';
 	if (heldBack) return 'held back';
+	if (plan.action === 'sameAsRow') return `same refund as row ${plan.sameAsRow}`;
 	return plan.unchecked.length ? 'would try' : 'would refund';
 }
 
@@ -301,17 +303,17 @@ function previewItem(itemIndex: number, request: RefundRequest | { error: unknow
 		status,
 		wouldRefund: status === 'would refund' ? true : status === 'would try' ? null : false,
 		alreadyRefunded: plan.action === 'done',
-		refundNumber: plan.refundNumber,
+		refundNumber: plan.action === 'done' && plan.unconfirmed ? null : plan.refundNumber,
 		refundAmount: plan.action === 'done' && plan.amountUnknown ? null : fromMinorUnits(plan.amount, currency),
 		currency,
 		remainingBefore: majorOrNull(plan.remainingBefore, currency),
 		remainingAfter: majorOrNull(plan.remainingAfter, currency),
 	};
 	if (plan.action === 'refund' && plan.unchecked.length) item.unchecked = plan.unchecked.join('; ');
-	if (plan.action === 'refund' && heldBack && !blocked) item.heldBack = heldBack;
+	if (plan.action !== 'done' && heldBack && !blocked) item.heldBack = heldBack;
 	if (plan.action === 'sameAsRow') item.sameRefundAsRow = plan.sameAsRow;
 	if (plan.action === 'done' && plan.note) item.note = plan.note;
-	if (plan.action === 'refund' && blocked) Object.assign(item, errorOutput(blocked, orderNumber));
+	if (plan.action !== 'done' && blocked) Object.assign(item, errorOutput(blocked, orderNumber));
 	return item;
 }
 
@@ -363,7 +365,7 @@ async function plannedRunner(client: KsherClient, checks: RefundCheck[], blocked
 	const outcomes = new Map<number, Promise<RefundOutcome>>();
 	let stop: Stop | undefined;
 	const send = (plan: RefundDecision): Promise<RefundOutcome> => {
-		if (plan.action === 'done') return Promise.resolve({ refund: plan.existing, currency: plan.order.currency, alreadyRefunded: true, amountUnknown: plan.amountUnknown, note: plan.note });
+		if (plan.action === 'done') return Promise.resolve({ refund: plan.existing, currency: plan.order.currency, alreadyRefunded: true, amountUnknown: plan.amountUnknown, unconfirmed: plan.unconfirmed, note: plan.note });
 		if (plan.action === 'sameAsRow') {
 			return outcomes.get(plan.sameAsRow)!.then(
 				(outcome) => ({ ...outcome, alreadyRefunded: true }),
@@ -386,7 +388,8 @@ async function plannedRunner(client: KsherClient, checks: RefundCheck[], blocked
 	return async (_ctx, _client, itemIndex) => {
 		const check = checks[itemIndex];
 		if (!check.ok) throw failedNote ? withNote(check.error, failedNote) : check.error;
-		if (blocked) throw blocked;
+		// A refund Ksher already has is done whatever holds the others back: the preview says so too.
+		if (blocked && check.plan.action !== 'done') throw blocked;
 		const { plan } = check;
 		const extra = plan.action === 'sameAsRow' ? { sameRefundAsRow: plan.sameAsRow } : {};
 		try {
@@ -403,14 +406,30 @@ async function plannedRunner(client: KsherClient, checks: RefundCheck[], blocked
  * is looked up and refunded on its own, and Continue On Fail decides what a failed row does.
  */
 function rowByRow(run: RunReader): OperationRunner {
+	// Your own refund numbers as the rows gave them: one number is one refund, whatever became of its first row.
+	const numbers = new Map<string, { row: number; orderNumber: string; amount: string }>();
 	return async (_ctx, client, itemIndex) => {
 		const request = readRequest(run, itemIndex);
+		if (request.refundNumber) {
+			const earlier = numbers.get(request.refundNumber);
+			if (!earlier) numbers.set(request.refundNumber, { row: request.row, orderNumber: request.orderNumber, amount: sameAmountText(request.amount) });
+			else if (earlier.orderNumber !== request.orderNumber || earlier.amount !== sameAmountText(request.amount)) {
+				throw new KsherInputError('Refund Number', `Refund Number ${request.refundNumber} is also row ${earlier.row}'s (order ${earlier.orderNumber}, ${earlier.amount}) ${rowPlace(request)}`, 'Each refund needs its own Refund Number: give this row a different one. Nothing was refunded for this row.');
+			}
+		}
 		try {
 			return [refundOutput(request.orderNumber, await refundRow(client, request))];
 		} catch (error) {
 			throw atRow(error, request);
 		}
 	};
+}
+
+/** A checked decimal amount written one way ("5", "5.0" and "5.00" alike), or `remaining`. */
+function sameAmountText(amount: string): string {
+	const [whole, fraction = ''] = amount.split('.');
+	const digits = fraction.replace(/0+$/, '');
+	return `${whole.replace(/^0+(?=\d)/, '')}${digits ? `.${digits}` : ''}`;
 }
 
 /** One item on its own (the router always prepares a run first; this is what an item without one does). */
@@ -430,7 +449,7 @@ execute.prepare = async (ctx, client, itemCount, concurrency) => {
 	if (!preview && !checkFirst && Object.keys(ceilings).length === 0) return rowByRow(run);
 
 	const requests = Array.from({ length: itemCount }, (_, itemIndex) => requestOrError(run, itemIndex));
-	const checks = await checkRefunds(client, requests, concurrency);
+	const checks = await checkRefunds(client, requests, concurrency, !checkFirst);
 	const breach = ceilingBreach(checks, ceilings);
 	const failures = checkFirst && checks.some((check) => !check.ok) ? nothingRefunded(checks) : undefined;
 	if (preview) return async (_ctx, _client, itemIndex) => [previewItem(itemIndex, requests[itemIndex], checks[itemIndex], breach, failures?.note)];
