@@ -1,9 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'http';
 
+import { CURRENCY_DECIMALS, channelInfo } from '../../nodes/protocol';
 import { parseFault } from './faults';
 import { readBody, sendJson } from './http';
 import { deliver, markPaid } from './notifications';
-import { digits, ksherTime, queryResult, refunded, type Order } from './state';
+import { digits, hex, ksherTime, queryResult, refunded, type Order } from './state';
 import type { World } from './world';
 
 /** The control API (JSON under /control): what a test or a person does to the world outside the protocol. */
@@ -83,6 +84,18 @@ export async function handleControl(world: World, req: IncomingMessage, res: Ser
 		if (!url) return sendJson(res, 400, { error: 'the order has no mch_notify_url; pass "url"' });
 		return sendJson(res, 200, { delivery: deliver(world, order, event, url, input.retry !== false) });
 	}
+	if (route === 'POST /orders') {
+		// Many orders at once, as gateway_pay would create them, then paid and refunded in the
+		// portal as /pay and /refund would: for tests that need thousands of fresh orders.
+		const list = Array.isArray(input.orders) ? (input.orders as Array<Record<string, unknown>>) : undefined;
+		if (!list) return sendJson(res, 400, { error: 'orders must be a list' });
+		const created: Order[] = [];
+		for (const spec of list) {
+			const problem = bulkOrder(world, appid, spec, created);
+			if (problem) return sendJson(res, 400, { error: problem, created: created.map((o) => o.mch_order_no) });
+		}
+		return sendJson(res, 200, { orders: created.map((o) => ({ mch_order_no: o.mch_order_no, pay_mch_order_no: o.pay_mch_order_no, ksher_order_no: o.ksher_order_no, result: queryResult(o), refunds: o.refunds })) });
+	}
 	if (route === 'POST /faults') {
 		const fault = parseFault(input);
 		if (typeof fault === 'string') return sendJson(res, 400, { error: fault });
@@ -137,4 +150,54 @@ export async function handleControl(world: World, req: IncomingMessage, res: Ser
 		return sendJson(res, 200, { reset: true });
 	}
 	return sendJson(res, 404, { error: `no control route ${route}` });
+}
+
+/**
+ * One order of POST /orders: `{ mch_order_no, total_fee, fee_type?, channel?, paid?, refunds?: [{ mch_refund_no, refund_fee }] }`.
+ * The order is what gateway_pay makes (channel_list = the one channel), paid with that channel
+ * unless `paid` is false, then refunded in the portal; an error text when the spec is unusable.
+ */
+function bulkOrder(world: World, appid: string, spec: Record<string, unknown>, created: Order[]): string | undefined {
+	const no = spec.mch_order_no;
+	const total = Number(spec.total_fee);
+	const feeType = typeof spec.fee_type === 'string' ? spec.fee_type : 'THB';
+	const channel = typeof spec.channel === 'string' ? spec.channel : 'truemoney';
+	if (typeof no !== 'string' || no === '' || no.length > 32) return 'mch_order_no must be 1 to 32 characters';
+	if (world.findOrder(no, appid)) return `order ${no} exists`;
+	if (!Number.isSafeInteger(total) || total <= 0) return 'total_fee must be a positive integer in minor units';
+	if (!(feeType in CURRENCY_DECIMALS)) return `fee_type ${feeType} is not supported`;
+	if (!channelInfo(channel)) return `unknown channel ${channel}`;
+	const order: Order = {
+		appid,
+		mch_order_no: no,
+		order_uuid: hex(16),
+		pay_mch_order_no: digits(16),
+		ksher_order_no: `700${digits(20)}`,
+		total_fee: total,
+		fee_type: feeType,
+		channel_list: [channel],
+		params: { mch_order_no: no, total_fee: String(total), fee_type: feeType, channel_list: channel, mch_code: no, product_name: 'Bulk order' },
+		state: 'NOTSURE',
+		cancelled: false,
+		expired: false,
+		card_in_progress: false,
+		channel: '',
+		time_end: '',
+		created_at: new Date().toISOString(),
+		refunds: [],
+		failed_attempts: 0,
+	};
+	world.addOrder(order);
+	created.push(order);
+	if (spec.paid === false) return undefined;
+	const problem = markPaid(world, order, channel, false);
+	if (problem) return problem;
+	for (const r of Array.isArray(spec.refunds) ? (spec.refunds as Array<Record<string, unknown>>) : []) {
+		const fee = Number(r.refund_fee);
+		const refundNo = typeof r.mch_refund_no === 'string' && r.mch_refund_no !== '' ? r.mch_refund_no : `PORTAL-${digits(10)}`;
+		if (!Number.isSafeInteger(fee) || fee <= 0 || fee > order.total_fee - refunded(order)) return `refund_fee ${String(r.refund_fee)} of ${no} is not a positive amount within what remains`;
+		if (world.usedRefundNos.get(appid)?.has(refundNo)) return `refund number ${refundNo} was already used`;
+		world.addRefund(order, refundNo, fee);
+	}
+	return undefined;
 }
