@@ -14,10 +14,10 @@ const runtime = n8nConfig.map((block) =>
 );
 
 export default tseslint.config(
-	{ ignores: ['dist/**', 'node_modules/**', 'coverage/**', '**/.cache/**', '.demo/**', 'test/e2e/.cache/**'] },
+	{ ignores: ['dist/**', 'node_modules/**', 'coverage/**', '**/.cache/**', '.demo/**', 'test/harness/.cache/**'] },
 	...runtime,
 	{
-		files: ['test/**/*.ts', 'scripts/**/*.ts', 'bench/**/*.ts'],
+		files: ['test/**/*.ts', 'scripts/**/*.ts', 'bench/**/*.ts', 'demo/**/*.ts'],
 		extends: [js.configs.recommended, ...tseslint.configs.recommended],
 		rules: {
 			'@typescript-eslint/no-unused-vars': ['error', { varsIgnorePattern: '^_', argsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' }],

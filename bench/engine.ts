@@ -3,9 +3,9 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 
 import { startSimulator, type Simulator } from '../test/simulator/server';
-import { ACK, deliver, deliverAll, paidNotification, percentile } from '../test/e2e/exactlyOnce';
-import { activateArgs, createN8n, ensureN8n, installPackage, packPackage, type N8nInstall, type N8nLine } from '../test/e2e/n8n';
-import { credentialsFile, LOAD_WEBHOOK_ID, loadWorkflows, WEBHOOK_NODE_PATH } from '../test/e2e/workflows';
+import { ACK, deliver, deliverAll, paidNotification, percentile } from '../test/harness/exactlyOnce';
+import { activateArgs, createN8n, ensureN8n, installPackage, packPackage, type N8nInstall, type N8nLine } from '../test/harness/n8n';
+import { credentialsFile, LOAD_WEBHOOK_ID, loadWorkflows, WEBHOOK_NODE_PATH } from '../test/harness/workflows';
 import { median } from './stats';
 
 type Note = (name: string, value: number, unit: string, goal?: string) => void;

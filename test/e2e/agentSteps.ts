@@ -2,10 +2,10 @@ import { mkdirSync, writeFileSync } from 'fs';
 import { join } from 'path';
 
 import type { Simulator } from '../simulator/server';
-import type { FakeOpenAi } from './fakeOpenAi';
-import { parseExecuteOutput, type N8nInstance } from './n8n';
+import type { FakeOpenAi } from '../harness/fakeOpenAi';
+import { parseExecuteOutput, type N8nInstance } from '../harness/n8n';
 import { assert, step } from './steps';
-import { agentWorkflow } from './workflows';
+import { agentWorkflow } from '../harness/workflows';
 
 type Run = { status?: string; data: { resultData: { runData: Record<string, Array<{ data?: { main: Array<Array<{ json: Record<string, unknown> }>> } }>>; error?: { message: string } } } };
 

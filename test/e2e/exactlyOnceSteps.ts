@@ -3,11 +3,11 @@ import { join } from 'path';
 
 import { idOf, storedIds, type StoredMemory } from '../../nodes/KsherTrigger/ledger';
 import type { Simulator } from '../simulator/server';
-import { deliverAll, describeAnswers, notAcknowledged, paidNotification, settledRunCheck, shuffle } from './exactlyOnce';
-import type { N8nInstance } from './n8n';
-import type { N8nRest } from './rest';
+import { deliverAll, describeAnswers, notAcknowledged, paidNotification, settledRunCheck, shuffle } from '../harness/exactlyOnce';
+import type { N8nInstance } from '../harness/n8n';
+import type { N8nRest } from '../harness/rest';
 import { assert, step, waitFor } from './steps';
-import { ONCE_ONLY_WEBHOOK_ID, WORKFLOW_IDS } from './workflows';
+import { ONCE_ONLY_WEBHOOK_ID, WORKFLOW_IDS } from '../harness/workflows';
 
 /**
  * One run per notification in one real n8n (regular mode): concurrent copies, bursts, shuffled

@@ -2,16 +2,16 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { join } from 'path';
 
 import type { Simulator } from '../simulator/server';
-import { csvRows } from './csv';
-import { refundSheetSteps } from './refundSteps';
+import { csvRows } from '../harness/csv';
 import { assert, step } from './steps';
-import { operationWorkflow, releasedRefundSheet } from './workflows';
+import { operationWorkflow, releasedRefundSheet } from '../harness/workflows';
 
 type Output = (node: string) => Array<Record<string, unknown>>;
 
 /**
- * Workflows run with `n8n execute` (n8n stopped): the refund spreadsheet (refundSteps.ts), then Get Payment,
- * Get Many refunds and Cancel on the orders earlier steps made.
+ * Workflows run with `n8n execute` (n8n stopped), after the refund spreadsheet (refundSteps.ts): 0.1.0's
+ * refund sheet as that release saved it, then Get Payment, Get Many refunds and Cancel on the orders earlier
+ * steps made.
  */
 export async function executeSteps(ctx: {
 	sim: Simulator;
@@ -19,12 +19,14 @@ export async function executeSteps(ctx: {
 	filesDir: string;
 	/** The order the receipt steps paid (PromptPay, 150.50 THB). */
 	orderNumber: string;
+	/** An order the refund sheet refunded in full (refundSheetSteps). */
+	fullyRefunded: string;
 	cli: (args: string[]) => Promise<unknown>;
 	execute: (id: string) => Promise<Output>;
 	control: (path: string, body: unknown) => Promise<unknown>;
 	unpaidOrder: (no: string) => Promise<string>;
 }): Promise<void> {
-	const { work, filesDir, execute, control, unpaidOrder, orderNumber } = ctx;
+	const { work, filesDir, execute, control, unpaidOrder, orderNumber, fullyRefunded } = ctx;
 	const sim = ctx.sim;
 	const cliOk = ctx.cli;
 	const ops = [
@@ -32,8 +34,6 @@ export async function executeSteps(ctx: {
 		operationWorkflow('ksherE2eRefunds1', 'e2e: get many refunds', { resource: 'refund', operation: 'getAll', orderNumber: '' }),
 		operationWorkflow('ksherE2eCancel01', 'e2e: cancel payment', { resource: 'payment', operation: 'cancel', orderNumber: '' }),
 	];
-
-	const fullyRefunded = await refundSheetSteps({ sim, filesDir, execute, control, unpaidOrder });
 
 	// Issue #30: a refund sheet saved with 0.1.0 (Refund Amount saved as `amount`, version 1) once
 	// refunded whole payments here, its amount dropped on load and read as "everything that remains".

@@ -2,14 +2,14 @@ import { mkdirSync, writeFileSync } from 'fs';
 import { join } from 'path';
 
 import type { Simulator } from '../simulator/server';
-import { ACK, deliverAll, deliverLikeKsher, deliveryCounts, describeAnswers, notAcknowledged, paidNotification, percentile, settledRunCheck, type Answer, type KsherDelivery } from './exactlyOnce';
-import { activateArgs, installPackage, type N8nInstall } from './n8n';
-import { createQueueCluster, type QueueCluster } from './queue';
-import { N8nRest } from './rest';
+import { ACK, deliverAll, deliverLikeKsher, deliveryCounts, describeAnswers, notAcknowledged, paidNotification, percentile, settledRunCheck, type Answer, type KsherDelivery } from '../harness/exactlyOnce';
+import { activateArgs, installPackage, type N8nInstall } from '../harness/n8n';
+import { createQueueCluster, type QueueCluster } from '../harness/queue';
+import { N8nRest } from '../harness/rest';
 import { assert, assertStayedOffline, log, step, waitFor } from './steps';
-import type { SmtpSink } from './smtp';
-import { paymentsUnderFaults, type Fault } from './crashSteps';
-import { credentialsFile, exampleWorkflows, FINISHING_WEBHOOK_IDS, FINISHING_WORKFLOW_IDS, finishingWorkflow, LOAD_WEBHOOK_ID, loadWorkflows, ONCE_ONLY_WEBHOOK_ID, onceOnlyWorkflow, TRIGGER_WEBHOOK_ID, WEBHOOK_NODE_PATH, WORKFLOW_IDS } from './workflows';
+import type { SmtpSink } from '../harness/smtp';
+import { paymentsUnderFaults, type Fault } from './faultLoad';
+import { credentialsFile, exampleWorkflows, FINISHING_WEBHOOK_IDS, FINISHING_WORKFLOW_IDS, finishingWorkflow, LOAD_WEBHOOK_ID, loadWorkflows, ONCE_ONLY_WEBHOOK_ID, onceOnlyWorkflow, TRIGGER_WEBHOOK_ID, WEBHOOK_NODE_PATH, WORKFLOW_IDS } from '../harness/workflows';
 import { simulatorClient } from '../simulator/client';
 
 /** Ksher's retry schedule compressed 100×: 10 ms, 20 ms, 20 ms, 100 ms, 300 ms, 600 ms, 6 s, 36 s, … */

@@ -5,13 +5,13 @@ import type { Browser } from 'playwright-core';
 
 import type { KsherClient } from '../../nodes/protocol';
 import type { Simulator } from '../simulator/server';
-import { launchBrowser, screenshotter } from './browser';
-import { csvRows } from './csv';
-import type { N8nInstance } from './n8n';
-import type { N8nRest } from './rest';
-import type { SmtpSink } from './smtp';
+import { launchBrowser, screenshotter } from '../harness/browser';
+import { csvRows } from '../harness/csv';
+import type { N8nInstance } from '../harness/n8n';
+import type { N8nRest } from '../harness/rest';
+import type { SmtpSink } from '../harness/smtp';
 import { assert, step, waitFor } from './steps';
-import { REFUND_FORM_WEBHOOK_ID, WORKFLOW_IDS } from './workflows';
+import { REFUND_FORM_WEBHOOK_ID, WORKFLOW_IDS } from '../harness/workflows';
 
 type Output = (node: string) => Array<Record<string, unknown>>;
 type Table = { projectId: string; tableId: string };

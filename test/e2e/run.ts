@@ -6,21 +6,21 @@ import { join } from 'path';
 
 import { initialWatchState } from '../../nodes/protocol';
 import { startSimulator, type Simulator } from '../simulator/server';
-import { activateArgs, createN8n, ensureN8n, installPackage, linesFromArgs, N8N_LINES, packPackage, parseExecuteOutput, REPO_DIR, type N8nInstance, type N8nLine } from './n8n';
+import { activateArgs, createN8n, ensureN8n, installPackage, linesFromArgs, N8N_LINES, packPackage, parseExecuteOutput, REPO_DIR, type N8nInstance, type N8nLine } from '../harness/n8n';
 import { queueModeSteps } from './queueSteps';
-import { N8nRest, OWNER } from './rest';
+import { N8nRest, OWNER } from '../harness/rest';
 import { assert, assertStayedOffline, log, report, results, runningIn, step, waitFor } from './steps';
-import { startSmtpSink, type SmtpSink } from './smtp';
-import { ACK } from './exactlyOnce';
+import { startSmtpSink, type SmtpSink } from '../harness/smtp';
+import { ACK } from '../harness/exactlyOnce';
 import { agentSteps } from './agentSteps';
-import { browserSteps } from './browser';
-import { startFakeOpenAi, type FakeOpenAi } from './fakeOpenAi';
+import { browserSteps } from './browserSteps';
+import { startFakeOpenAi, type FakeOpenAi } from '../harness/fakeOpenAi';
 import { executeSteps } from './executeSteps';
 import { crashSteps } from './crashSteps';
 import { exactlyOnceSteps } from './exactlyOnceSteps';
 import { createExampleTables, watchSteps } from './watchSteps';
-import { refundWorkflowSteps } from './refundSteps';
-import { booksWorkflow, credentialsFile, exampleWorkflows, loadExample, onceOnlyWorkflow, REFUND_QUEUE_COLUMNS, refundSheetForReal, refundWorkflows, TRIGGER_WEBHOOK_ID, watchWorkflows, WORKFLOW_IDS } from './workflows';
+import { refundSheetSteps, refundWorkflowSteps } from './refundSteps';
+import { booksWorkflow, credentialsFile, exampleWorkflows, loadExample, onceOnlyWorkflow, REFUND_QUEUE_COLUMNS, refundSheetForReal, refundWorkflows, TRIGGER_WEBHOOK_ID, watchWorkflows, WORKFLOW_IDS } from '../harness/workflows';
 import { simulatorClient } from '../simulator/client';
 
 /**
@@ -198,7 +198,8 @@ async function runLine(line: N8nLine): Promise<void> {
 			await n8n.stop();
 			timings[`n8n ${line}.x stop`] = (Date.now() - stopStarted) / 1000;
 
-			await executeSteps({ sim, work, filesDir, orderNumber, cli: cliOk, execute, control, unpaidOrder });
+			const fullyRefunded = await refundSheetSteps({ sim, filesDir, execute, control, unpaidOrder });
+			await executeSteps({ sim, work, filesDir, orderNumber, fullyRefunded, cli: cliOk, execute, control, unpaidOrder });
 			if (fake) await agentSteps({ n8n, work, sim, fake, control });
 
 			// The refund queue and the refund with approval, imported and active before n8n starts again.

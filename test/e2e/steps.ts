@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'fs';
 import { join } from 'path';
 
-import type { N8nInstall } from './n8n';
+import type { N8nInstall } from '../harness/n8n';
 
 /** The e2e's steps: each runs, is timed, and ends as one PASS/FAIL line of the report. */
 export const results: Array<{ step: string; ok: boolean; seconds: number; detail: string; line: string }> = [];

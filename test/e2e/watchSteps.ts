@@ -3,11 +3,11 @@ import { join } from 'path';
 
 import { initialWatchState, type KsherClient } from '../../nodes/protocol';
 import type { Simulator } from '../simulator/server';
-import { activateArgs, type N8nInstall, type N8nInstance } from './n8n';
-import type { N8nRest } from './rest';
-import type { SmtpSink } from './smtp';
+import { activateArgs, type N8nInstall, type N8nInstance } from '../harness/n8n';
+import type { N8nRest } from '../harness/rest';
+import type { SmtpSink } from '../harness/smtp';
 import { assert, step, waitFor } from './steps';
-import { BOOKS_WEBHOOK_PATH, booksWorkflow, RECORD_WEBHOOK_ID, REFUNDS_TABLE_COLUMNS, WATCH_TABLE_COLUMNS, watchWorkflows, WORKFLOW_IDS } from './workflows';
+import { BOOKS_WEBHOOK_PATH, booksWorkflow, RECORD_WEBHOOK_ID, REFUNDS_TABLE_COLUMNS, WATCH_TABLE_COLUMNS, watchWorkflows, WORKFLOW_IDS } from '../harness/workflows';
 
 type Table = { projectId: string; tableId: string; name: string };
 /** The example tables of one n8n: recorded orders and recorded refunds. */

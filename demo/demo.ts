@@ -3,11 +3,11 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { createServer } from 'net';
 import { join } from 'path';
 
-import { startSimulator, type Simulator } from '../simulator/server';
-import { activateArgs, createN8n, ensureN8n, firstRealError, freePort, installPackage, linesFromArgs, packPackage, parseExecuteOutput, REPO_DIR, type N8nInstall, type N8nInstance } from './n8n';
-import { N8nRest, OWNER } from './rest';
-import { startSmtpSink, type SmtpSink } from './smtp';
-import { booksWorkflow, credentialsFile, exampleWorkflows, RECORD_WEBHOOK_ID, REFUND_QUEUE_COLUMNS, REFUNDS_TABLE_COLUMNS, refundWorkflows, WATCH_TABLE_COLUMNS, watchWorkflows, WORKFLOW_IDS } from './workflows';
+import { startSimulator, type Simulator } from '../test/simulator/server';
+import { activateArgs, createN8n, ensureN8n, firstRealError, freePort, installPackage, linesFromArgs, packPackage, parseExecuteOutput, REPO_DIR, type N8nInstall, type N8nInstance } from '../test/harness/n8n';
+import { N8nRest, OWNER } from '../test/harness/rest';
+import { startSmtpSink, type SmtpSink } from '../test/harness/smtp';
+import { booksWorkflow, credentialsFile, exampleWorkflows, RECORD_WEBHOOK_ID, REFUND_QUEUE_COLUMNS, REFUNDS_TABLE_COLUMNS, refundWorkflows, WATCH_TABLE_COLUMNS, watchWorkflows, WORKFLOW_IDS } from '../test/harness/workflows';
 
 /**
  * `npm start`: n8n with this package installed, against the local Ksher simulator and an SMTP

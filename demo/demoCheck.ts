@@ -3,7 +3,7 @@ import { existsSync, readdirSync, readFileSync, rmSync } from 'fs';
 import { createServer } from 'net';
 import { join } from 'path';
 
-import { REPO_DIR } from './n8n';
+import { REPO_DIR } from '../test/harness/n8n';
 
 /**
  * The README's first command as a new user runs it, on this checkout made fresh (no dist/, no
@@ -61,7 +61,7 @@ function leftovers(): string[] {
 				return '';
 			}
 		})
-		.filter((line) => line.includes(DEMO) || line.includes('test/e2e/demo.ts'));
+		.filter((line) => line.includes(DEMO) || line.includes('demo/demo.ts'));
 }
 
 /** Ready, then pays the link it printed and waits for the receipt among the mail files. */
