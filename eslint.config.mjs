@@ -10,17 +10,31 @@ const RUNTIME_TS = ['nodes/**/*.ts', 'credentials/**/*.ts'];
 
 // n8n's config applies its node rules to every **/*.ts; narrow those blocks to runtime code.
 const runtime = n8nConfig.map((block) =>
-	Array.isArray(block.files) && block.files.length === 1 && block.files[0] === '**/*.ts' ? { ...block, files: RUNTIME_TS } : block,
+	Array.isArray(block.files) && block.files.length === 1 && block.files[0] === '**/*.ts'
+		? { ...block, files: RUNTIME_TS }
+		: block,
 );
 
 export default tseslint.config(
-	{ ignores: ['dist/**', 'node_modules/**', 'coverage/**', '**/.cache/**', '.demo/**', 'test/harness/.cache/**'] },
+	{
+		ignores: [
+			'dist/**',
+			'node_modules/**',
+			'coverage/**',
+			'**/.cache/**',
+			'.demo/**',
+			'test/harness/.cache/**',
+		],
+	},
 	...runtime,
 	{
 		files: ['test/**/*.ts', 'scripts/**/*.ts', 'bench/**/*.ts', 'demo/**/*.ts'],
 		extends: [js.configs.recommended, ...tseslint.configs.recommended],
 		rules: {
-			'@typescript-eslint/no-unused-vars': ['error', { varsIgnorePattern: '^_', argsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' }],
+			'@typescript-eslint/no-unused-vars': [
+				'error',
+				{ varsIgnorePattern: '^_', argsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_' },
+			],
 			'@typescript-eslint/no-non-null-assertion': 'off',
 		},
 	},
@@ -28,6 +42,21 @@ export default tseslint.config(
 		files: ['**/*.mjs', '**/*.js'],
 		ignores: ['dist/**'],
 		extends: [js.configs.recommended],
-		languageOptions: { globals: { process: 'readonly', console: 'readonly', Buffer: 'readonly', URL: 'readonly', fetch: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', AbortSignal: 'readonly', require: 'readonly', module: 'writable', exports: 'writable', __dirname: 'readonly' } },
+		languageOptions: {
+			globals: {
+				process: 'readonly',
+				console: 'readonly',
+				Buffer: 'readonly',
+				URL: 'readonly',
+				fetch: 'readonly',
+				setTimeout: 'readonly',
+				clearTimeout: 'readonly',
+				AbortSignal: 'readonly',
+				require: 'readonly',
+				module: 'writable',
+				exports: 'writable',
+				__dirname: 'readonly',
+			},
+		},
 	},
 );

@@ -3,9 +3,28 @@ import { tmpdir } from 'os';
 import { join } from 'path';
 
 import { startSimulator, type Simulator } from '../test/simulator/server';
-import { ACK, deliver, deliverAll, paidNotification, percentile } from '../test/harness/exactlyOnce';
-import { activateArgs, createN8n, ensureN8n, installPackage, packPackage, type N8nInstall, type N8nLine } from '../test/harness/n8n';
-import { credentialsFile, LOAD_WEBHOOK_ID, loadWorkflows, WEBHOOK_NODE_PATH } from '../test/harness/workflows';
+import {
+	ACK,
+	deliver,
+	deliverAll,
+	paidNotification,
+	percentile,
+} from '../test/harness/exactlyOnce';
+import {
+	activateArgs,
+	createN8n,
+	ensureN8n,
+	installPackage,
+	packPackage,
+	type N8nInstall,
+	type N8nLine,
+} from '../test/harness/n8n';
+import {
+	credentialsFile,
+	LOAD_WEBHOOK_ID,
+	loadWorkflows,
+	WEBHOOK_NODE_PATH,
+} from '../test/harness/workflows';
 import { median } from './stats';
 
 type Note = (name: string, value: number, unit: string, goal?: string) => void;
@@ -25,12 +44,42 @@ interface EngineCase {
  */
 function cases(only?: string[]): EngineCase[] {
 	const all: EngineCase[] = [
-		{ name: 'vm', line: '2', env: { N8N_EXPRESSION_ENGINE: 'vm' }, label: 'n8n 2.41.1, vm (its default)' },
-		{ name: 'vm_lazy', line: '2', env: { N8N_EXPRESSION_ENGINE: 'vm', N8N_EXPRESSION_ENGINE_LAZY_ACQUIRE: 'true' }, label: 'n8n 2.41.1, vm, N8N_EXPRESSION_ENGINE_LAZY_ACQUIRE=true' },
-		{ name: 'quickjs', line: '2', env: { N8N_EXPRESSION_ENGINE: 'quickjs' }, label: 'n8n 2.41.1, quickjs' },
-		{ name: 'legacy', line: '2', env: { N8N_EXPRESSION_ENGINE: 'legacy' }, label: 'n8n 2.41.1, legacy' },
-		{ name: '1x_vm', line: '1', env: { N8N_EXPRESSION_ENGINE: 'vm' }, label: 'n8n 1.123.81, vm (its default)' },
-		{ name: '1x_legacy', line: '1', env: { N8N_EXPRESSION_ENGINE: 'legacy' }, label: 'n8n 1.123.81, legacy' },
+		{
+			name: 'vm',
+			line: '2',
+			env: { N8N_EXPRESSION_ENGINE: 'vm' },
+			label: 'n8n 2.41.1, vm (its default)',
+		},
+		{
+			name: 'vm_lazy',
+			line: '2',
+			env: { N8N_EXPRESSION_ENGINE: 'vm', N8N_EXPRESSION_ENGINE_LAZY_ACQUIRE: 'true' },
+			label: 'n8n 2.41.1, vm, N8N_EXPRESSION_ENGINE_LAZY_ACQUIRE=true',
+		},
+		{
+			name: 'quickjs',
+			line: '2',
+			env: { N8N_EXPRESSION_ENGINE: 'quickjs' },
+			label: 'n8n 2.41.1, quickjs',
+		},
+		{
+			name: 'legacy',
+			line: '2',
+			env: { N8N_EXPRESSION_ENGINE: 'legacy' },
+			label: 'n8n 2.41.1, legacy',
+		},
+		{
+			name: '1x_vm',
+			line: '1',
+			env: { N8N_EXPRESSION_ENGINE: 'vm' },
+			label: 'n8n 1.123.81, vm (its default)',
+		},
+		{
+			name: '1x_legacy',
+			line: '1',
+			env: { N8N_EXPRESSION_ENGINE: 'legacy' },
+			label: 'n8n 1.123.81, legacy',
+		},
 	];
 	return only ? all.filter((c) => only.includes(c.name)) : all;
 }
@@ -39,7 +88,14 @@ function cases(only?: string[]): EngineCase[] {
 function measuredWorkflows() {
 	return loadWorkflows().map((wf) => {
 		const [start] = wf.nodes;
-		wf.nodes.push({ id: `${wf.id}-noop`, name: 'No Op', type: 'n8n-nodes-base.noOp', typeVersion: 1, position: [240, 0], parameters: {} });
+		wf.nodes.push({
+			id: `${wf.id}-noop`,
+			name: 'No Op',
+			type: 'n8n-nodes-base.noOp',
+			typeVersion: 1,
+			position: [240, 0],
+			parameters: {},
+		});
 		wf.connections = { [start.name]: { main: [[{ node: 'No Op', type: 'main', index: 0 }]] } };
 		if (start.type === 'n8n-nodes-base.webhook') start.parameters.options = { rawBody: true };
 		return wf;
@@ -59,7 +115,14 @@ interface Measured {
  * one by one, alternating (acknowledgement latency), then 10 at a time (throughput), each
  * receiver twice in the order K W W K so both see the same machine.
  */
-async function measure(install: N8nInstall, tarball: string, sim: Simulator, c: EngineCase, sizes: { latency: number; throughput: number }, progress: (l: string) => void): Promise<Measured> {
+async function measure(
+	install: N8nInstall,
+	tarball: string,
+	sim: Simulator,
+	c: EngineCase,
+	sizes: { latency: number; throughput: number },
+	progress: (l: string) => void,
+): Promise<Measured> {
 	const work = mkdtempSync(join(tmpdir(), `ksher-engine-${c.name}-`));
 	const userFolder = join(work, 'n8n');
 	const filesDir = join(work, 'files');
@@ -69,12 +132,17 @@ async function measure(install: N8nInstall, tarball: string, sim: Simulator, c: 
 	try {
 		const cli = async (args: string[]) => {
 			const r = await n8n.cli(args);
-			if (r.code !== 0) throw new Error(`n8n ${args[0]} failed: ${(r.stderr || r.stdout).slice(-800)}`);
+			if (r.code !== 0)
+				throw new Error(`n8n ${args[0]} failed: ${(r.stderr || r.stdout).slice(-800)}`);
 		};
-		writeFileSync(join(work, 'credentials.json'), JSON.stringify(credentialsFile({ sim: sim.info, smtp: { host: '127.0.0.1', port: 1 } })));
+		writeFileSync(
+			join(work, 'credentials.json'),
+			JSON.stringify(credentialsFile({ sim: sim.info, smtp: { host: '127.0.0.1', port: 1 } })),
+		);
 		mkdirSync(join(work, 'workflows'));
 		const workflows = measuredWorkflows();
-		for (const wf of workflows) writeFileSync(join(work, 'workflows', `${wf.id}.json`), JSON.stringify(wf));
+		for (const wf of workflows)
+			writeFileSync(join(work, 'workflows', `${wf.id}.json`), JSON.stringify(wf));
 		await cli(['import:credentials', `--input=${join(work, 'credentials.json')}`]);
 		await cli(['import:workflow', '--separate', `--input=${join(work, 'workflows')}`]);
 		for (const wf of workflows) await cli(activateArgs(install, wf.id));
@@ -83,16 +151,38 @@ async function measure(install: N8nInstall, tarball: string, sim: Simulator, c: 
 		const webhookUrl = `${n8n.url}/webhook/${WEBHOOK_NODE_PATH}`;
 		// Readiness is not registration: post until the webhooks answer something other than 404.
 		for (const url of [ksherUrl, webhookUrl]) {
-			for (let i = 0; i < 120 && (await fetch(url, { method: 'POST', body: 'x' })).status === 404; i++) await new Promise((r) => setTimeout(r, 500));
+			for (
+				let i = 0;
+				i < 120 && (await fetch(url, { method: 'POST', body: 'x' })).status === 404;
+				i++
+			)
+				await new Promise((r) => setTimeout(r, 500));
 		}
 		const body = () => paidNotification(sim, `ENG-${c.name}`).body;
 		const check = (answers: Array<{ status: number; body: string }>, what: string) => {
-			const bad = answers.filter((a) => a.status !== 200 || (what === 'Ksher Trigger' && a.body !== ACK));
-			if (bad.length) throw new Error(`${c.label}: ${bad.length} of ${answers.length} deliveries to the ${what} were not acknowledged (${bad[0].status} ${bad[0].body.slice(0, 120)})`);
+			const bad = answers.filter(
+				(a) => a.status !== 200 || (what === 'Ksher Trigger' && a.body !== ACK),
+			);
+			if (bad.length)
+				throw new Error(
+					`${c.label}: ${bad.length} of ${answers.length} deliveries to the ${what} were not acknowledged (${bad[0].status} ${bad[0].body.slice(0, 120)})`,
+				);
 		};
 		progress(`engine ${c.name}: warm-up`);
-		check(await deliverAll(Array.from({ length: 10 }, () => ({ url: ksherUrl, body: body() })), 1), 'Ksher Trigger');
-		check(await deliverAll(Array.from({ length: 10 }, () => ({ url: webhookUrl, body: body() })), 1), 'Webhook node');
+		check(
+			await deliverAll(
+				Array.from({ length: 10 }, () => ({ url: ksherUrl, body: body() })),
+				1,
+			),
+			'Ksher Trigger',
+		);
+		check(
+			await deliverAll(
+				Array.from({ length: 10 }, () => ({ url: webhookUrl, body: body() })),
+				1,
+			),
+			'Webhook node',
+		);
 
 		progress(`engine ${c.name}: ${sizes.latency} notifications one by one to each, alternating`);
 		const ksherMs: number[] = [];
@@ -116,9 +206,17 @@ async function measure(install: N8nInstall, tarball: string, sim: Simulator, c: 
 			return sizes.throughput / seconds;
 		};
 		const ksherRates = [await rate(ksherUrl, 'Ksher Trigger')];
-		const webhookRates = [await rate(webhookUrl, 'Webhook node'), await rate(webhookUrl, 'Webhook node')];
+		const webhookRates = [
+			await rate(webhookUrl, 'Webhook node'),
+			await rate(webhookUrl, 'Webhook node'),
+		];
 		ksherRates.push(await rate(ksherUrl, 'Ksher Trigger'));
-		return { ksherP50: percentile(ksherMs, 50), webhookP50: percentile(webhookMs, 50), ksherPerSecond: median(ksherRates), webhookPerSecond: median(webhookRates) };
+		return {
+			ksherP50: percentile(ksherMs, 50),
+			webhookP50: percentile(webhookMs, 50),
+			ksherPerSecond: median(ksherRates),
+			webhookPerSecond: median(webhookRates),
+		};
 	} finally {
 		await n8n.stop();
 		rmSync(work, { recursive: true, force: true });
@@ -129,8 +227,15 @@ async function measure(install: N8nInstall, tarball: string, sim: Simulator, c: 
  * `npm run bench -- --only=engine`: what one notification costs the real n8n the e2e installs,
  * next to n8n's own Webhook node, per expression engine. `--engines=vm,vm_lazy` picks cases.
  */
-export async function engineFigures(note: Note, progress: (l: string) => void, quick: boolean): Promise<void> {
-	const only = process.argv.find((a) => a.startsWith('--engines='))?.slice('--engines='.length).split(',');
+export async function engineFigures(
+	note: Note,
+	progress: (l: string) => void,
+	quick: boolean,
+): Promise<void> {
+	const only = process.argv
+		.find((a) => a.startsWith('--engines='))
+		?.slice('--engines='.length)
+		.split(',');
 	const sizes = quick ? { latency: 20, throughput: 60 } : { latency: 60, throughput: 200 };
 	const work = mkdtempSync(join(tmpdir(), 'ksher-engine-'));
 	const tarball = packPackage(work);
@@ -148,11 +253,15 @@ export async function engineFigures(note: Note, progress: (l: string) => void, q
 			note(`engine_${c.name}_webhook_per_s`, m.webhookPerSecond, '/s', '(10 in flight)');
 			note(`engine_${c.name}_ack_ratio`, ackRatio, '×', '≤ 1.2');
 			note(`engine_${c.name}_throughput_ratio`, throughputRatio, '×', '≥ 0.9');
-			table.push(`| ${c.label} | ${m.ksherP50.toFixed(0)} ms | ${m.webhookP50.toFixed(0)} ms | ${ackRatio.toFixed(2)}× | ${m.ksherPerSecond.toFixed(1)} | ${m.webhookPerSecond.toFixed(1)} | ${throughputRatio.toFixed(2)}× |`);
+			table.push(
+				`| ${c.label} | ${m.ksherP50.toFixed(0)} ms | ${m.webhookP50.toFixed(0)} ms | ${ackRatio.toFixed(2)}× | ${m.ksherPerSecond.toFixed(1)} | ${m.webhookPerSecond.toFixed(1)} | ${throughputRatio.toFixed(2)}× |`,
+			);
 		}
 	} finally {
 		await sim.close();
 		rmSync(work, { recursive: true, force: true });
 	}
-	progress(`engine table (README):\n| n8n and engine | Ksher ack p50 | Webhook node p50 | ratio | Ksher /s (c10) | Webhook /s (c10) | ratio |\n|---|---|---|---|---|---|---|\n${table.join('\n')}`);
+	progress(
+		`engine table (README):\n| n8n and engine | Ksher ack p50 | Webhook node p50 | ratio | Ksher /s (c10) | Webhook /s (c10) | ratio |\n|---|---|---|---|---|---|---|\n${table.join('\n')}`,
+	);
 }

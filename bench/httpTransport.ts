@@ -9,7 +9,15 @@ export function keepAliveTransport(): KsherTransport {
 		new Promise((resolve, reject) => {
 			const url = new URL(req.url);
 			const outgoing = request(
-				{ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', headers: { ...req.headers, 'content-length': Buffer.byteLength(req.body) }, agent, timeout: req.timeoutMs },
+				{
+					host: url.hostname,
+					port: url.port,
+					path: url.pathname,
+					method: 'POST',
+					headers: { ...req.headers, 'content-length': Buffer.byteLength(req.body) },
+					agent,
+					timeout: req.timeoutMs,
+				},
 				(res) => {
 					let body = '';
 					res.setEncoding('utf8');
@@ -18,7 +26,9 @@ export function keepAliveTransport(): KsherTransport {
 					res.on('error', reject);
 				},
 			);
-			outgoing.on('timeout', () => outgoing.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })));
+			outgoing.on('timeout', () =>
+				outgoing.destroy(Object.assign(new Error('timeout'), { code: 'ETIMEDOUT' })),
+			);
 			outgoing.on('error', reject);
 			outgoing.end(req.body);
 		});

@@ -11,7 +11,10 @@ export function percentile(values: number[], p: number): number {
 }
 
 /** Median over rounds of the mean time per call, in microseconds. */
-export function microsPerCall(fn: () => unknown, options: { calls?: number; rounds?: number; warmup?: number } = {}): number {
+export function microsPerCall(
+	fn: () => unknown,
+	options: { calls?: number; rounds?: number; warmup?: number } = {},
+): number {
 	const calls = options.calls ?? 2000;
 	const rounds = options.rounds ?? 7;
 	for (let i = 0; i < (options.warmup ?? calls); i++) fn();
@@ -30,7 +33,11 @@ export function microsPerCall(fn: () => unknown, options: { calls?: number; roun
  * the per-round ratios and the two medians. This machine changes speed by up to 2× from
  * one second to the next, so short rounds matter more than long ones.
  */
-export function interleavedRatio(a: () => unknown, b: () => unknown, options: { calls?: number; rounds?: number } = {}): { ratio: number; aMicros: number; bMicros: number } {
+export function interleavedRatio(
+	a: () => unknown,
+	b: () => unknown,
+	options: { calls?: number; rounds?: number } = {},
+): { ratio: number; aMicros: number; bMicros: number } {
 	const calls = options.calls ?? 100;
 	const rounds = options.rounds ?? 101;
 	const time = (fn: () => unknown) => {

@@ -14,31 +14,99 @@ type Note = (name: string, value: number, unit: string, goal?: string) => void;
  * WebhookContext (verification, de-duplication, emit), and the heap growth of its
  * seen-notification memory after 100,000 distinct notifications.
  */
-export async function triggerFigures(note: Note, progress: (l: string) => void, quick: boolean): Promise<void> {
+export async function triggerFigures(
+	note: Note,
+	progress: (l: string) => void,
+	quick: boolean,
+): Promise<void> {
 	const sim = await startSimulator({ port: 0 });
 	await sim.close();
-	const credentials = { appId: sim.info.appid, privateKey: sim.info.merchantPrivateKey, signVersion: 'V1', ksherPublicKey: sim.info.ksherPublicKey, environment: 'custom', gatewayUrl: sim.info.gatewayUrl, apiUrl: sim.info.apiUrl };
+	const credentials = {
+		appId: sim.info.appid,
+		privateKey: sim.info.merchantPrivateKey,
+		signVersion: 'V1',
+		ksherPublicKey: sim.info.ksherPublicKey,
+		environment: 'custom',
+		gatewayUrl: sim.info.gatewayUrl,
+		apiUrl: sim.info.apiUrl,
+	};
 	const node: INode = {
-		id: 'trigger', name: 'Ksher Trigger', type: 'n8n-nodes-ksher.ksherTrigger', typeVersion: 1, position: [0, 0],
-		webhookId: '11111111-2222-4333-8444-555555555555', parameters: { events: ['paid', 'refunded'] },
+		id: 'trigger',
+		name: 'Ksher Trigger',
+		type: 'n8n-nodes-ksher.ksherTrigger',
+		typeVersion: 1,
+		position: [0, 0],
+		webhookId: '11111111-2222-4333-8444-555555555555',
+		parameters: { events: ['paid', 'refunded'] },
 		credentials: { ksherApi: { id: 'cred-1', name: 'Ksher' } },
 	};
 	// As n8n does for every request: the workflow and its static data loaded afresh, saved whole afterwards.
 	let workflowId = 'wf-bench';
 	let storedStaticData = '{}';
 	const trigger = new KsherTrigger();
-	const webhookData = { httpMethod: 'POST', node: node.name, path: 'webhook', webhookDescription: trigger.description.webhooks![0], workflowId } as unknown as IWebhookData;
-	const base = { appid: sim.info.appid, attach: '', cash_fee: 15050, cash_fee_type: 'THB', channel: 'promptpay', channel_order_no: '4200', fee_type: 'THB', ksher_order_no: '70020261127140600000001', nonce_str: 'abcdefabcdefabcdefabcdefabcdefab', openid: '', pay_mch_order_no: '2611271406000001', rate: '1.000000', result: 'SUCCESS', time_end: ksherTime(new Date()), total_fee: 15050 };
-	const body = (i: number) => Buffer.from(sim.signedNotification({ ...base, mch_order_no: `N-${i}` }));
+	const webhookData = {
+		httpMethod: 'POST',
+		node: node.name,
+		path: 'webhook',
+		webhookDescription: trigger.description.webhooks![0],
+		workflowId,
+	} as unknown as IWebhookData;
+	const base = {
+		appid: sim.info.appid,
+		attach: '',
+		cash_fee: 15050,
+		cash_fee_type: 'THB',
+		channel: 'promptpay',
+		channel_order_no: '4200',
+		fee_type: 'THB',
+		ksher_order_no: '70020261127140600000001',
+		nonce_str: 'abcdefabcdefabcdefabcdefabcdefab',
+		openid: '',
+		pay_mch_order_no: '2611271406000001',
+		rate: '1.000000',
+		result: 'SUCCESS',
+		time_end: ksherTime(new Date()),
+		total_fee: 15050,
+	};
+	const body = (i: number) =>
+		Buffer.from(sim.signedNotification({ ...base, mch_order_no: `N-${i}` }));
 
 	let emitted = 0;
 	const deliver = async (raw: Buffer) => {
-		const res = { statusCode: 0, status(c: number) { this.statusCode = c; return this; }, setHeader() { return this; }, end() { return this; } };
+		const res = {
+			statusCode: 0,
+			status(c: number) {
+				this.statusCode = c;
+				return this;
+			},
+			setHeader() {
+				return this;
+			},
+			end() {
+				return this;
+			},
+		};
 		const req = { rawBody: raw, headers: {}, body: {}, params: {}, query: {} };
-		const workflow = new Workflow({ id: workflowId, nodes: [node], connections: {}, active: true, nodeTypes, staticData: JSON.parse(storedStaticData) as IDataObject });
-		const context = new WebhookContext(workflow, node, makeAdditionalData(credentials, 'bench', undefined, { httpRequest: req, httpResponse: res }), 'webhook', webhookData, [], null);
+		const workflow = new Workflow({
+			id: workflowId,
+			nodes: [node],
+			connections: {},
+			active: true,
+			nodeTypes,
+			staticData: JSON.parse(storedStaticData) as IDataObject,
+		});
+		const context = new WebhookContext(
+			workflow,
+			node,
+			makeAdditionalData(credentials, 'bench', undefined, { httpRequest: req, httpResponse: res }),
+			'webhook',
+			webhookData,
+			[],
+			null,
+		);
 		const result = await trigger.webhook.call(context);
-		if (workflow.staticData.__dataChanged === true) storedStaticData = JSON.stringify(workflow.staticData);
+		if (workflow.staticData.__dataChanged === true)
+			storedStaticData = JSON.stringify(workflow.staticData);
 		if (result.workflowData) emitted++;
 		// A genuine notification is answered by n8n with the node's webhookResponse (200).
 		return result.webhookResponse !== undefined ? 200 : res.statusCode;
@@ -71,10 +139,17 @@ export async function triggerFigures(note: Note, progress: (l: string) => void, 
 	workflowId = 'wf-bench-memory';
 	storedStaticData = '{}';
 	const total = quick ? 10_000 : 100_000;
-	progress(`trigger: ${total} distinct notifications for the memory figure${gc ? '' : ' (run node with --expose-gc for an exact figure)'}`);
+	progress(
+		`trigger: ${total} distinct notifications for the memory figure${gc ? '' : ' (run node with --expose-gc for an exact figure)'}`,
+	);
 	const before = heap();
 	// Distinct orders, each signed as Ksher would sign it.
 	for (let i = 0; i < total; i++) await deliver(body(1_000_000 + i));
 	const after = heap();
-	note('dedupe_memory_mb_after_100k', (after - before) / 1024 / 1024, 'MB', '(all 100,000 kept: the 48-hour window)');
+	note(
+		'dedupe_memory_mb_after_100k',
+		(after - before) / 1024 / 1024,
+		'MB',
+		'(all 100,000 kept: the 48-hour window)',
+	);
 }

@@ -27,7 +27,8 @@ export class KsherApi implements ICredentialType {
 			default: '',
 			required: true,
 			placeholder: 'e.g. mch35000',
-			description: 'Your Ksher app ID: "mch" followed by your merchant number, shown in the Ksher merchant portal.',
+			description:
+				'Your Ksher app ID: "mch" followed by your merchant number, shown in the Ksher merchant portal.',
 		},
 		{
 			displayName: 'Private Key',
@@ -45,11 +46,21 @@ export class KsherApi implements ICredentialType {
 			name: 'signVersion',
 			type: 'options',
 			options: [
-				{ name: 'V1 (Default)', value: 'V1', description: 'Ksher signs answers with its original key' },
-				{ name: 'V2', value: 'V2', description: 'Sends the ksher-sign-version: V2 header; Ksher signs answers with its 2048-bit key' },
+				{
+					name: 'V1 (Default)',
+					value: 'V1',
+					description: 'Ksher signs answers with its original key',
+				},
+				{
+					name: 'V2',
+					value: 'V2',
+					description:
+						'Sends the ksher-sign-version: V2 header; Ksher signs answers with its 2048-bit key',
+				},
 			],
 			default: 'V1',
-			description: 'Which of Ksher\'s keys signs the answers. Keep V1 unless Ksher told you to use V2.',
+			description:
+				"Which of Ksher's keys signs the answers. Keep V1 unless Ksher told you to use V2.",
 		},
 		{
 			displayName: 'Ksher Public Key',
@@ -59,15 +70,23 @@ export class KsherApi implements ICredentialType {
 			default: '',
 			placeholder: '-----BEGIN PUBLIC KEY-----',
 			description:
-				'Leave empty to use Ksher\'s built-in public key for the chosen signature version. Paste a key only if Ksher announces a new one, or when testing against the local simulator.',
+				"Leave empty to use Ksher's built-in public key for the chosen signature version. Paste a key only if Ksher announces a new one, or when testing against the local simulator.",
 		},
 		{
 			displayName: 'Environment',
 			name: 'environment',
 			type: 'options',
 			options: [
-				{ name: 'Production', value: 'production', description: 'gateway.ksher.com and api.mch.ksher.net' },
-				{ name: 'Custom', value: 'custom', description: 'Your own base URLs, e.g. the local Ksher simulator' },
+				{
+					name: 'Production',
+					value: 'production',
+					description: 'gateway.ksher.com and api.mch.ksher.net',
+				},
+				{
+					name: 'Custom',
+					value: 'custom',
+					description: 'Your own base URLs, e.g. the local Ksher simulator',
+				},
 			],
 			default: 'production',
 		},
@@ -86,7 +105,8 @@ export class KsherApi implements ICredentialType {
 			type: 'string',
 			default: '',
 			placeholder: 'e.g. http://127.0.0.1:8866/KsherPay',
-			description: 'Base URL for refund and merchant calls (order_refund, refund_query, merchant_info).',
+			description:
+				'Base URL for refund and merchant calls (order_refund, refund_query, merchant_info).',
 			displayOptions: { show: { environment: ['custom'] } },
 		},
 	];

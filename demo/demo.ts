@@ -4,10 +4,34 @@ import { createServer } from 'net';
 import { join } from 'path';
 
 import { startSimulator, type Simulator } from '../test/simulator/server';
-import { activateArgs, createN8n, ensureN8n, firstRealError, freePort, installPackage, linesFromArgs, packPackage, parseExecuteOutput, REPO_DIR, type N8nInstall, type N8nInstance } from '../test/harness/n8n';
+import {
+	activateArgs,
+	createN8n,
+	ensureN8n,
+	firstRealError,
+	freePort,
+	installPackage,
+	linesFromArgs,
+	packPackage,
+	parseExecuteOutput,
+	REPO_DIR,
+	type N8nInstall,
+	type N8nInstance,
+} from '../test/harness/n8n';
 import { N8nRest, OWNER } from '../test/harness/rest';
 import { startSmtpSink, type SmtpSink } from '../test/harness/smtp';
-import { booksWorkflow, credentialsFile, exampleWorkflows, RECORD_WEBHOOK_ID, REFUND_QUEUE_COLUMNS, REFUNDS_TABLE_COLUMNS, refundWorkflows, WATCH_TABLE_COLUMNS, watchWorkflows, WORKFLOW_IDS } from '../test/harness/workflows';
+import {
+	booksWorkflow,
+	credentialsFile,
+	exampleWorkflows,
+	RECORD_WEBHOOK_ID,
+	REFUND_QUEUE_COLUMNS,
+	REFUNDS_TABLE_COLUMNS,
+	refundWorkflows,
+	WATCH_TABLE_COLUMNS,
+	watchWorkflows,
+	WORKFLOW_IDS,
+} from '../test/harness/workflows';
 
 /**
  * `npm start`: n8n with this package installed, against the local Ksher simulator and an SMTP
@@ -39,9 +63,16 @@ async function portOr(preferred: number): Promise<number> {
 /** Builds dist/ (npm's ignore-scripts skips pre-scripts, so the demo cannot rely on `prestart`). */
 function build(): void {
 	log('Building the package (TypeScript → dist/)…');
-	const result = spawnSync('npm', ['run', 'build', '--silent'], { cwd: REPO_DIR, encoding: 'utf8' });
-	if (result.status !== 0) throw new Error(`building the package failed: ${firstRealError(`${result.stdout}\n${result.stderr}`)}`);
-	if (!existsSync(join(REPO_DIR, 'dist', 'nodes', 'Ksher', 'Ksher.node.js'))) throw new Error('the build left no dist/nodes/Ksher/Ksher.node.js');
+	const result = spawnSync('npm', ['run', 'build', '--silent'], {
+		cwd: REPO_DIR,
+		encoding: 'utf8',
+	});
+	if (result.status !== 0)
+		throw new Error(
+			`building the package failed: ${firstRealError(`${result.stdout}\n${result.stderr}`)}`,
+		);
+	if (!existsSync(join(REPO_DIR, 'dist', 'nodes', 'Ksher', 'Ksher.node.js')))
+		throw new Error('the build left no dist/nodes/Ksher/Ksher.node.js');
 }
 
 /** An n8n left running by an earlier start that was killed (its pid is kept beside its data). */
@@ -49,7 +80,10 @@ function stopLeftover(pidFile: string): void {
 	if (!existsSync(pidFile)) return;
 	const pid = Number(readFileSync(pidFile, 'utf8'));
 	rmSync(pidFile, { force: true });
-	const cmdline = Number.isInteger(pid) && existsSync(`/proc/${pid}/cmdline`) ? readFileSync(`/proc/${pid}/cmdline`, 'utf8') : '';
+	const cmdline =
+		Number.isInteger(pid) && existsSync(`/proc/${pid}/cmdline`)
+			? readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+			: '';
 	if (!cmdline.includes('n8n')) return;
 	log(`Stopping the n8n an earlier start left running (pid ${pid})…`);
 	try {
@@ -62,13 +96,16 @@ function stopLeftover(pidFile: string): void {
 
 async function cliOk(n8n: N8nInstance, args: string[]): Promise<string> {
 	const r = await n8n.cli(args);
-	if (r.code !== 0) throw new Error(`n8n ${args[0]} failed: ${firstRealError(`${r.stderr}\n${r.stdout}`)}`);
+	if (r.code !== 0)
+		throw new Error(`n8n ${args[0]} failed: ${firstRealError(`${r.stderr}\n${r.stdout}`)}`);
 	return r.stdout;
 }
 
 /** The first set-up of a demo database: the owner and the two Data Tables the examples use (n8n creates tables only over its REST API). */
 async function firstSetup(n8n: N8nInstance): Promise<DemoState> {
-	log('First start of this demo database: creating the owner and the Data Tables (Ksher orders, Ksher refunds, Ksher refund queue)…');
+	log(
+		'First start of this demo database: creating the owner and the Data Tables (Ksher orders, Ksher refunds, Ksher refund queue)…',
+	);
 	await n8n.start();
 	try {
 		const rest = new N8nRest(n8n.url);
@@ -76,7 +113,13 @@ async function firstSetup(n8n: N8nInstance): Promise<DemoState> {
 		const orders = await rest.createDataTable('Ksher orders', WATCH_TABLE_COLUMNS);
 		const refunds = await rest.createDataTable('Ksher refunds', REFUNDS_TABLE_COLUMNS);
 		const refundQueue = await rest.createDataTable('Ksher refund queue', REFUND_QUEUE_COLUMNS);
-		return { tables: { orders: orders.tableId, refunds: refunds.tableId, refundQueue: refundQueue.tableId } };
+		return {
+			tables: {
+				orders: orders.tableId,
+				refunds: refunds.tableId,
+				refundQueue: refundQueue.tableId,
+			},
+		};
 	} finally {
 		await n8n.stop();
 	}
@@ -88,7 +131,14 @@ interface Started {
 }
 
 /** Imports the credential and every example (pointed at this demo), activates the live ones, makes a payment link and starts n8n. */
-async function startDemo(install: N8nInstall, userFolder: string, sim: Simulator, smtp: SmtpSink, pidFile: string, onN8n: (n8n: N8nInstance) => void): Promise<Started> {
+async function startDemo(
+	install: N8nInstall,
+	userFolder: string,
+	sim: Simulator,
+	smtp: SmtpSink,
+	pidFile: string,
+	onN8n: (n8n: N8nInstance) => void,
+): Promise<Started> {
 	const filesDir = join(DEMO, 'files');
 	mkdirSync(filesDir, { recursive: true });
 	log('Installing the freshly built package into n8n (as Settings → Community Nodes would)…');
@@ -97,36 +147,67 @@ async function startDemo(install: N8nInstall, userFolder: string, sim: Simulator
 	onN8n(n8n);
 	const setupDir = join(DEMO, 'setup');
 	mkdirSync(join(setupDir, 'workflows'), { recursive: true });
-	writeFileSync(join(setupDir, 'credentials.json'), JSON.stringify(credentialsFile({ sim: sim.info, smtp })));
+	writeFileSync(
+		join(setupDir, 'credentials.json'),
+		JSON.stringify(credentialsFile({ sim: sim.info, smtp })),
+	);
 	log('Importing the Ksher credential…');
 	await cliOk(n8n, ['import:credentials', `--input=${join(setupDir, 'credentials.json')}`]);
 
 	const stateFile = join(userFolder, 'demo-state.json');
-	const state: DemoState = existsSync(stateFile) ? (JSON.parse(readFileSync(stateFile, 'utf8')) as DemoState) : await firstSetup(n8n);
+	const state: DemoState = existsSync(stateFile)
+		? (JSON.parse(readFileSync(stateFile, 'utf8')) as DemoState)
+		: await firstSetup(n8n);
 	// A database set up by an earlier version of the demo lacks a table: start it afresh.
-	if (!state.tables?.orders || !state.tables.refunds || !state.tables.refundQueue) throw new Error('the demo database was set up by an earlier version of the demo');
+	if (!state.tables?.orders || !state.tables.refunds || !state.tables.refundQueue)
+		throw new Error('the demo database was set up by an earlier version of the demo');
 	writeFileSync(stateFile, JSON.stringify(state));
 
 	// Payments made through the demo notify the workflow that both emails the receipt and records the order.
 	const notifyUrl = `${n8n.url}/webhook/${RECORD_WEBHOOK_ID}/webhook`;
 	const resultUrl = `${sim.info.checkoutUrl}/result?mail=${encodeURIComponent(smtp.viewerUrl)}`;
 	const workflows = [
-		...exampleWorkflows({ filesDir, triggerUrl: notifyUrl, email: 'customer@example.com', resultUrl }),
+		...exampleWorkflows({
+			filesDir,
+			triggerUrl: notifyUrl,
+			email: 'customer@example.com',
+			resultUrl,
+		}),
 		...watchWorkflows(state.tables),
 		booksWorkflow(state.tables),
 		...refundWorkflows(state.tables.refundQueue),
 	];
 	rmSync(join(setupDir, 'workflows'), { recursive: true, force: true });
 	mkdirSync(join(setupDir, 'workflows'));
-	for (const wf of workflows) writeFileSync(join(setupDir, 'workflows', `${wf.id}.json`), JSON.stringify(wf));
-	if (!existsSync(join(filesDir, 'refunds.csv'))) writeFileSync(join(filesDir, 'refunds.csv'), 'orderNumber,amount,reason\n');
+	for (const wf of workflows)
+		writeFileSync(join(setupDir, 'workflows', `${wf.id}.json`), JSON.stringify(wf));
+	if (!existsSync(join(filesDir, 'refunds.csv')))
+		writeFileSync(join(filesDir, 'refunds.csv'), 'orderNumber,amount,reason\n');
 	log(`Importing the ${workflows.length} example workflows…`);
 	await cliOk(n8n, ['import:workflow', '--separate', `--input=${join(setupDir, 'workflows')}`]);
-	for (const id of [WORKFLOW_IDS.recordPaid, WORKFLOW_IDS.watch, WORKFLOW_IDS.refundQueue, WORKFLOW_IDS.refundApproval, WORKFLOW_IDS.books]) await cliOk(n8n, activateArgs(install, id));
+	for (const id of [
+		WORKFLOW_IDS.recordPaid,
+		WORKFLOW_IDS.watch,
+		WORKFLOW_IDS.refundQueue,
+		WORKFLOW_IDS.refundApproval,
+		WORKFLOW_IDS.books,
+	])
+		await cliOk(n8n, activateArgs(install, id));
 
 	log('Creating a payment link with the Ksher node (n8n execute)…');
 	const created = await cliOk(n8n, ['execute', `--id=${WORKFLOW_IDS.paymentLink}`, '--rawOutput']);
-	const run = parseExecuteOutput(created) as { data: { resultData: { runData: Record<string, Array<{ data: { main: Array<Array<{ json: { paymentUrl?: string; orderNumber?: string } }>> } }>> } } };
+	const run = parseExecuteOutput(created) as {
+		data: {
+			resultData: {
+				runData: Record<
+					string,
+					Array<{
+						data: { main: Array<Array<{ json: { paymentUrl?: string; orderNumber?: string } }>> };
+					}>
+				>;
+			};
+		};
+	};
 	const payment = run.data.resultData.runData['Create Payment']?.[0]?.data.main[0][0].json;
 
 	log('Starting n8n…');
@@ -159,7 +240,9 @@ async function main() {
 
 	try {
 		if (process.argv.includes('--reset')) {
-			log('--reset: deleting .demo/ (n8n\'s demo database, the simulator\'s keys, received mail) to start from scratch…');
+			log(
+				"--reset: deleting .demo/ (n8n's demo database, the simulator's keys, received mail) to start from scratch…",
+			);
 			rmSync(DEMO, { recursive: true, force: true });
 		}
 		// `npm start -- --n8n=1` runs the demo on n8n's 1.x line instead of 2.x.
@@ -173,21 +256,43 @@ async function main() {
 		const install = await ensureN8n(line);
 		// A database whose first set-up never finished (that start was killed or failed) is not reused.
 		if (existsSync(userFolder) && !existsSync(join(userFolder, 'demo-state.json'))) {
-			log(`An earlier start did not finish its first set-up: starting n8n's demo database afresh (${userFolder}).`);
+			log(
+				`An earlier start did not finish its first set-up: starting n8n's demo database afresh (${userFolder}).`,
+			);
 			rmSync(userFolder, { recursive: true, force: true });
 		}
-		sim = await startSimulator({ port: await portOr(PORTS.simulator), keysDir: join(DEMO, 'keys'), timeScale: 1 });
+		sim = await startSimulator({
+			port: await portOr(PORTS.simulator),
+			keysDir: join(DEMO, 'keys'),
+			timeScale: 1,
+		});
 		smtp = await startSmtpSink({ dir: join(DEMO, 'mail'), viewerPort: await portOr(PORTS.mail) });
 		let started: Started;
 		try {
-			started = await startDemo(install, userFolder, sim, smtp, pidFile, (instance) => (n8n = instance));
+			started = await startDemo(
+				install,
+				userFolder,
+				sim,
+				smtp,
+				pidFile,
+				(instance) => (n8n = instance),
+			);
 		} catch (error) {
 			if (stopping) return;
 			// Whatever an interrupted start left behind, a fresh database recovers from it.
-			log(`Could not start from the existing demo database (${(error as Error).message}); starting it afresh…`);
+			log(
+				`Could not start from the existing demo database (${(error as Error).message}); starting it afresh…`,
+			);
 			await n8n?.stop().catch(() => undefined);
 			rmSync(userFolder, { recursive: true, force: true });
-			started = await startDemo(install, userFolder, sim, smtp, pidFile, (instance) => (n8n = instance));
+			started = await startDemo(
+				install,
+				userFolder,
+				sim,
+				smtp,
+				pidFile,
+				(instance) => (n8n = instance),
+			);
 		}
 		const { payment } = started;
 		const url = started.n8n.url;

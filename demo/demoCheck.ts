@@ -24,21 +24,39 @@ interface Run {
 
 function npmStart(): Run {
 	// Its own process group, as a terminal gives it: Ctrl-C and a closed terminal reach the group.
-	const child = spawn('npm', ['start'], { cwd: REPO_DIR, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FORCE_COLOR: '0' } });
+	const child = spawn('npm', ['start'], {
+		cwd: REPO_DIR,
+		detached: true,
+		stdio: ['ignore', 'pipe', 'pipe'],
+		env: { ...process.env, FORCE_COLOR: '0' },
+	});
 	let text = '';
 	child.stdout!.on('data', (c: Buffer) => (text += c.toString()));
 	child.stderr!.on('data', (c: Buffer) => (text += c.toString()));
-	const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+	const exited = new Promise<number | null>((resolve) =>
+		child.once('exit', (code) => resolve(code)),
+	);
 	return { child, output: () => text, exited };
 }
 
-async function waitFor<T>(what: string, check: () => T | undefined | Promise<T | undefined>, ms: number, run?: Run): Promise<T> {
+async function waitFor<T>(
+	what: string,
+	check: () => T | undefined | Promise<T | undefined>,
+	ms: number,
+	run?: Run,
+): Promise<T> {
 	const until = Date.now() + ms;
 	for (;;) {
 		const value = await check();
 		if (value !== undefined) return value;
-		if (run && run.child.exitCode !== null) throw new Error(`npm start exited (${run.child.exitCode}) while waiting for ${what}:\n${run.output().slice(-3000)}`);
-		if (Date.now() > until) throw new Error(`timed out after ${ms / 1000} s waiting for ${what}${run ? `:\n${run.output().slice(-3000)}` : ''}`);
+		if (run && run.child.exitCode !== null)
+			throw new Error(
+				`npm start exited (${run.child.exitCode}) while waiting for ${what}:\n${run.output().slice(-3000)}`,
+			);
+		if (Date.now() > until)
+			throw new Error(
+				`timed out after ${ms / 1000} s waiting for ${what}${run ? `:\n${run.output().slice(-3000)}` : ''}`,
+			);
 		await new Promise((r) => setTimeout(r, 500));
 	}
 }
@@ -66,29 +84,60 @@ function leftovers(): string[] {
 
 /** Ready, then pays the link it printed and waits for the receipt among the mail files. */
 async function payAndSeeReceipt(run: Run): Promise<string> {
-	await waitFor('"is ready"', () => (run.output().includes('is ready') ? true : undefined), 15 * 60_000, run);
+	await waitFor(
+		'"is ready"',
+		() => (run.output().includes('is ready') ? true : undefined),
+		15 * 60_000,
+		run,
+	);
 	const out = run.output();
 	const checkout = /Checkout link\s+(\S+)/.exec(out)?.[1];
 	const order = /order\s+(\S+) \(150\.50 THB\)/.exec(out)?.[1];
 	const simulator = /Simulator\s+(\S+)/.exec(out)?.[1];
-	if (!checkout?.startsWith('http') || !order || !simulator) throw new Error(`the ready banner lacks the checkout link, order or simulator:\n${out.slice(-2000)}`);
+	if (!checkout?.startsWith('http') || !order || !simulator)
+		throw new Error(
+			`the ready banner lacks the checkout link, order or simulator:\n${out.slice(-2000)}`,
+		);
 	const page = await fetch(checkout);
-	if (page.status !== 200 || !(await page.text()).includes('150.50 THB')) throw new Error(`the checkout link does not show the payment: ${page.status}`);
-	const paid = await fetch(`${simulator}/control/pay`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ mch_order_no: order, channel: 'promptpay' }) });
+	if (page.status !== 200 || !(await page.text()).includes('150.50 THB'))
+		throw new Error(`the checkout link does not show the payment: ${page.status}`);
+	const paid = await fetch(`${simulator}/control/pay`, {
+		method: 'POST',
+		headers: { 'content-type': 'application/json' },
+		body: JSON.stringify({ mch_order_no: order, channel: 'promptpay' }),
+	});
 	if (paid.status !== 200) throw new Error(`paying answered ${paid.status}`);
 	const mailDir = join(DEMO, 'mail');
-	const file = await waitFor('the receipt email in .demo/mail', () => (existsSync(mailDir) ? readdirSync(mailDir).find((f) => readFileSync(join(mailDir, f), 'utf8').includes(`Receipt for order ${order}`)) : undefined), 60_000, run);
+	const file = await waitFor(
+		'the receipt email in .demo/mail',
+		() =>
+			existsSync(mailDir)
+				? readdirSync(mailDir).find((f) =>
+						readFileSync(join(mailDir, f), 'utf8').includes(`Receipt for order ${order}`),
+					)
+				: undefined,
+		60_000,
+		run,
+	);
 	return `${order} paid, receipt ${file}`;
 }
 
 async function stopWithCtrlC(run: Run): Promise<void> {
 	process.kill(run.child.pid!, 'SIGINT');
-	const code = await Promise.race([run.exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 60_000))]);
+	const code = await Promise.race([
+		run.exited,
+		new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 60_000)),
+	]);
 	if (code === 'timeout') throw new Error('npm start did not stop within 60 s of SIGINT');
-	await waitFor('every demo process to end', () => (leftovers().length === 0 ? true : undefined), 30_000).catch(() => {
+	await waitFor(
+		'every demo process to end',
+		() => (leftovers().length === 0 ? true : undefined),
+		30_000,
+	).catch(() => {
 		throw new Error(`still running after SIGINT:\n${leftovers().join('\n')}`);
 	});
-	for (const port of PORTS) if (!(await portFree(port))) throw new Error(`port ${port} is still taken after SIGINT`);
+	for (const port of PORTS)
+		if (!(await portFree(port))) throw new Error(`port ${port} is still taken after SIGINT`);
 }
 
 async function main(): Promise<void> {
@@ -106,7 +155,12 @@ async function main(): Promise<void> {
 
 	log('npm start (2): killed (SIGKILL to its process group) while it imports the workflows');
 	const second = npmStart();
-	await waitFor('the import step', () => (second.output().includes('Importing the') ? true : undefined), 10 * 60_000, second);
+	await waitFor(
+		'the import step',
+		() => (second.output().includes('Importing the') ? true : undefined),
+		10 * 60_000,
+		second,
+	);
 	process.kill(-second.child.pid!, 'SIGKILL');
 	await second.exited;
 

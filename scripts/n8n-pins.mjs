@@ -12,10 +12,16 @@ const lines = [
 	['1.x', join(root, 'test/harness/n8n1/package.json')],
 	['2.x', join(root, 'test/harness/package.json')],
 ];
-const published = JSON.parse(execFileSync('npm', ['view', 'n8n', 'versions', '--json'], { encoding: 'utf8' }))
+const published = JSON.parse(
+	execFileSync('npm', ['view', 'n8n', 'versions', '--json'], { encoding: 'utf8' }),
+)
 	.filter((v) => /^\d+\.\d+\.\d+$/.test(v))
 	.map((v) => v.split('.').map(Number));
-const newest = (filter) => published.filter(filter).sort((a, b) => a[0] - b[0] || a[1] - b[1] || a[2] - b[2]).at(-1);
+const newest = (filter) =>
+	published
+		.filter(filter)
+		.sort((a, b) => a[0] - b[0] || a[1] - b[1] || a[2] - b[2])
+		.at(-1);
 const text = (v) => v.join('.');
 
 let stale = false;
@@ -29,6 +35,8 @@ for (const [line, manifest] of lines) {
 		notes.push(`newer patch ${text(patch)}: pin it`);
 	}
 	if (onLine && onLine[1] !== pin[1]) notes.push(`newer minor on the line: ${text(onLine)}`);
-	console.log(`n8n ${line}: pinned ${text(pin)}${notes.length ? `; ${notes.join('; ')}` : ', the newest patch'}`);
+	console.log(
+		`n8n ${line}: pinned ${text(pin)}${notes.length ? `; ${notes.join('; ')}` : ', the newest patch'}`,
+	);
 }
 process.exit(stale ? 1 : 0);

@@ -7,17 +7,28 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { analyzePackage, SOURCE_FILE_PATTERNS } from '@n8n/scan-community-package/scanner/scanner.mjs';
+import {
+	analyzePackage,
+	SOURCE_FILE_PATTERNS,
+} from '@n8n/scan-community-package/scanner/scanner.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 const work = mkdtempSync(join(tmpdir(), 'ksher-scan-'));
 let failed = false;
 try {
 	const source = await analyzePackage(root, SOURCE_FILE_PATTERNS);
-	const [{ filename }] = JSON.parse(execFileSync('npm', ['pack', '--json', '--pack-destination', work], { cwd: root, encoding: 'utf8' }));
+	const [{ filename }] = JSON.parse(
+		execFileSync('npm', ['pack', '--json', '--pack-destination', work], {
+			cwd: root,
+			encoding: 'utf8',
+		}),
+	);
 	execFileSync('tar', ['-xzf', join(work, filename), '-C', work]);
 	const tarball = await analyzePackage(join(work, 'package'), ['**/*.js', 'package.json']);
-	for (const [name, result] of [['sources', source], ['packed tarball', tarball]]) {
+	for (const [name, result] of [
+		['sources', source],
+		['packed tarball', tarball],
+	]) {
 		if (result.passed) console.log(`n8n scanner: ${name} pass`);
 		else {
 			failed = true;

@@ -1,4 +1,10 @@
-import { NodeConnectionTypes, type IExecuteFunctions, type INodeExecutionData, type INodeType, type INodeTypeDescription } from 'n8n-workflow';
+import {
+	NodeConnectionTypes,
+	type IExecuteFunctions,
+	type INodeExecutionData,
+	type INodeType,
+	type INodeTypeDescription,
+} from 'n8n-workflow';
 
 import { TIMEOUTS } from '../protocol';
 import { PACKAGE_DESCRIPTION } from '../adapters/descriptions';
@@ -16,9 +22,19 @@ import { router } from './actions/router';
  */
 const OPERATION_SUBTITLE = `={{ ${JSON.stringify(
 	Object.fromEntries(
-		[...account.description, ...payment.description, ...refund.description, ...settlement.description]
+		[
+			...account.description,
+			...payment.description,
+			...refund.description,
+			...settlement.description,
+		]
 			.filter((p) => p.name === 'operation')
-			.flatMap((p) => (p.options as Array<{ value: string; action?: string }>).map((o) => [`${String(p.displayOptions?.show?.resource)}:${o.value}`, o.action])),
+			.flatMap((p) =>
+				(p.options as Array<{ value: string; action?: string }>).map((o) => [
+					`${String(p.displayOptions?.show?.resource)}:${o.value}`,
+					o.action,
+				]),
+			),
 	),
 )}[$parameter["resource"] + ":" + $parameter["operation"]] }}`;
 
@@ -73,7 +89,8 @@ export class Ksher implements INodeType {
 						type: 'number',
 						typeOptions: { minValue: 1, maxValue: MAX_CONCURRENCY },
 						default: DEFAULT_CONCURRENCY,
-						description: 'How many items are sent to Ksher at the same time. Output keeps the input order.',
+						description:
+							'How many items are sent to Ksher at the same time. Output keeps the input order.',
 					},
 					{
 						displayName: 'Timeout (Seconds)',
@@ -87,7 +104,7 @@ export class Ksher implements INodeType {
 				],
 			},
 		],
-};
+	};
 
 	methods = { credentialTest: { ksherApiTest: testKsherCredentials } };
 

@@ -12,7 +12,15 @@ import {
 	type IWebhookResponseData,
 } from 'n8n-workflow';
 
-import { checkNotification, confirmedByKsher, initialWatchState, NOTIFICATION_ACK, TIMEOUTS, type NotificationCheck, type NotificationEvent } from '../protocol';
+import {
+	checkNotification,
+	confirmedByKsher,
+	initialWatchState,
+	NOTIFICATION_ACK,
+	TIMEOUTS,
+	type NotificationCheck,
+	type NotificationEvent,
+} from '../protocol';
 import { clientFromCredentials, readCredentials, verificationKey } from '../adapters/credentials';
 import { eventItem } from '../adapters/format';
 import { testKsherCredentials } from '../adapters/credentialTest';
@@ -36,8 +44,16 @@ function paidSince(paidAt: unknown): Date {
 	return Number.isNaN(time) ? new Date() : new Date(time);
 }
 
-function outputItem(event: NotificationEvent, data: Record<string, unknown>, dedupeKey: string, possibleDuplicate: boolean): IDataObject {
-	const refund = event === 'refunded' ? { number: data.mch_refund_no, fee: data.refund_fee, time: data.refund_time } : undefined;
+function outputItem(
+	event: NotificationEvent,
+	data: Record<string, unknown>,
+	dedupeKey: string,
+	possibleDuplicate: boolean,
+): IDataObject {
+	const refund =
+		event === 'refunded'
+			? { number: data.mch_refund_no, fee: data.refund_fee, time: data.refund_time }
+			: undefined;
 	const item = eventItem(event, String(data.mch_order_no ?? ''), data, refund, dedupeKey);
 	if (event === 'other') item.result = String(data.result ?? '');
 	// A run for this notification started before and nobody saw it end (n8n was stopped or killed,
@@ -68,8 +84,14 @@ const ACKNOWLEDGING_WEBHOOK = {
 } as const;
 Object.assign(ACKNOWLEDGING_WEBHOOK, {
 	[Symbol.for('n8n.webhookDescriptionResolvers')]: {
-		responseMode: { template: ACKNOWLEDGING_WEBHOOK.responseMode, resolve: (p: IDataObject) => (p.acknowledge === 'finished' ? 'lastNode' : 'onReceived') },
-		responseData: { template: ACKNOWLEDGING_WEBHOOK.responseData, resolve: (p: IDataObject) => (p.acknowledge === 'finished' ? 'noData' : NOTIFICATION_ACK) },
+		responseMode: {
+			template: ACKNOWLEDGING_WEBHOOK.responseMode,
+			resolve: (p: IDataObject) => (p.acknowledge === 'finished' ? 'lastNode' : 'onReceived'),
+		},
+		responseData: {
+			template: ACKNOWLEDGING_WEBHOOK.responseData,
+			resolve: (p: IDataObject) => (p.acknowledge === 'finished' ? 'noData' : NOTIFICATION_ACK),
+		},
 	},
 });
 
@@ -83,12 +105,14 @@ function acknowledgeField(version: number, fallback: AcknowledgeWhen): INodeProp
 			{
 				name: 'When the Workflow Has Finished',
 				value: 'finished',
-				description: 'Ksher waits for the whole run. A run cut short (n8n stopped or killed, a failed step) is not acknowledged, so Ksher delivers the payment again and it runs again, marked possibleDuplicate.',
+				description:
+					'Ksher waits for the whole run. A run cut short (n8n stopped or killed, a failed step) is not acknowledged, so Ksher delivers the payment again and it runs again, marked possibleDuplicate.',
 			},
 			{
 				name: 'When the Run Is Stored',
 				value: 'stored',
-				description: 'Ksher gets its answer as soon as n8n has stored the run. A run cut short by a crash stays under Executions (crashed) and is not run again.',
+				description:
+					'Ksher gets its answer as soon as n8n has stored the run. A run cut short by a crash stays under Executions (crashed) and is not run again.',
 			},
 		],
 		default: fallback,
@@ -104,7 +128,12 @@ function acknowledgeField(version: number, fallback: AcknowledgeWhen): INodeProp
  * answer of this request that acknowledgement; errors go out as n8n sends them (not acknowledged).
  */
 function answerOnlyWithAcknowledgement(
-	res: { statusCode?: number; setHeader?: (name: string, value: string) => unknown; send?: (body?: unknown) => unknown; json?: (body?: unknown) => unknown },
+	res: {
+		statusCode?: number;
+		setHeader?: (name: string, value: string) => unknown;
+		send?: (body?: unknown) => unknown;
+		json?: (body?: unknown) => unknown;
+	},
 	answered: (ok: boolean) => void,
 ): void {
 	const send = res.send?.bind(res);
@@ -139,7 +168,8 @@ export class KsherTrigger implements INodeType {
 		// The editor opens this as given; the codex link gets `?utm_source=…` appended after its #section, which breaks it.
 		documentationUrl: 'https://github.com/n8n-nodes-ksher/n8n-nodes-ksher#ksher-trigger',
 		// The events as the editor names them ("Payment Paid"), not their raw values.
-		subtitle: '={{ $parameter["events"].map((e) => ({ any: "Any Verified Notification", paid: "Payment Paid", refunded: "Payment Refunded" })[e] || e).join(", ") }}',
+		subtitle:
+			'={{ $parameter["events"].map((e) => ({ any: "Any Verified Notification", paid: "Payment Paid", refunded: "Payment Refunded" })[e] || e).join(", ") }}',
 		description: PACKAGE_DESCRIPTION,
 		defaults: { name: 'Ksher Trigger' },
 		inputs: [],
@@ -162,12 +192,21 @@ export class KsherTrigger implements INodeType {
 				type: 'multiOptions',
 				required: true,
 				options: [
-					{ name: 'Any Verified Notification', value: 'any', description: 'Every notification with a valid Ksher signature, whatever its result' },
-					{ name: 'Payment Paid', value: 'paid', description: 'A customer paid (Ksher result SUCCESS)' },
+					{
+						name: 'Any Verified Notification',
+						value: 'any',
+						description: 'Every notification with a valid Ksher signature, whatever its result',
+					},
+					{
+						name: 'Payment Paid',
+						value: 'paid',
+						description: 'A customer paid (Ksher result SUCCESS)',
+					},
 					{
 						name: 'Payment Refunded',
 						value: 'refunded',
-						description: 'Ksher does not send refund notifications today (it notifies successful payments only): use the Ksher node\'s Payment → Watch for Changes for refunds. Handled in case Ksher sends one (result REFUND).',
+						description:
+							"Ksher does not send refund notifications today (it notifies successful payments only): use the Ksher node's Payment → Watch for Changes for refunds. Handled in case Ksher sends one (result REFUND).",
 					},
 				],
 				default: ['paid', 'refunded'],
@@ -187,7 +226,7 @@ export class KsherTrigger implements INodeType {
 						default: DEFAULT_GIVE_UP_MINUTES,
 						displayOptions: { show: { '/acknowledge': ['finished'] } },
 						description:
-							'If n8n has not reported the end of a run after this long (its execution stuck after a database or Redis outage), Ksher\'s next delivery runs the workflow again, marked possibleDuplicate. Set it above your workflow\'s longest run.',
+							"If n8n has not reported the end of a run after this long (its execution stuck after a database or Redis outage), Ksher's next delivery runs the workflow again, marked possibleDuplicate. Set it above your workflow's longest run.",
 					},
 					{
 						displayName: 'Confirm With Ksher',
@@ -195,7 +234,7 @@ export class KsherTrigger implements INodeType {
 						type: 'boolean',
 						default: false,
 						description:
-							'Whether to ask Ksher for the order\'s state before starting the workflow. If Ksher cannot be asked, or does not confirm yet, the notification is not acknowledged and Ksher sends it again later.',
+							"Whether to ask Ksher for the order's state before starting the workflow. If Ksher cannot be asked, or does not confirm yet, the notification is not acknowledged and Ksher sends it again later.",
 					},
 				],
 			},
@@ -232,18 +271,27 @@ export class KsherTrigger implements INodeType {
 		const workflowId = this.getWorkflow().id;
 		const ledger = ledgerFor(workflowId, this.getNode().id);
 		const stored = this.getWorkflowStaticData('node') as StoredMemory;
-		const admission = await admit(check, ledger, stored, (message, meta) => this.logger.warn(message, { workflowId, ...meta }));
+		const admission = await admit(check, ledger, stored, (message, meta) =>
+			this.logger.warn(message, { workflowId, ...meta }),
+		);
 		if (!admission.admitted) return answer(res, admission.answer);
 		return await startRun(this, res, verified, ledger, stored, admission);
 	}
 }
 
-type Verified = { ok: true; check: Extract<NotificationCheck, { ok: true }>; credentialData: ICredentialDataDecryptedObject } | { ok: false; answer: Answer };
+type Verified =
+	| {
+			ok: true;
+			check: Extract<NotificationCheck, { ok: true }>;
+			credentialData: ICredentialDataDecryptedObject;
+	  }
+	| { ok: false; answer: Answer };
 type Response = ReturnType<IWebhookFunctions['getResponseObject']>;
 
 /** Sends a refusal itself (n8n would wrap it), or lets n8n send the acknowledgement. */
 function answer(res: Response, reply: Answer): IWebhookResponseData {
-	if (reply === 'acknowledge') return { webhookResponse: JSON.parse(NOTIFICATION_ACK) as IDataObject };
+	if (reply === 'acknowledge')
+		return { webhookResponse: JSON.parse(NOTIFICATION_ACK) as IDataObject };
 	res.status(reply.status);
 	res.setHeader('content-type', 'application/json; charset=utf-8');
 	res.end(JSON.stringify({ result: 'FAIL', msg: reply.reason }));
@@ -260,18 +308,30 @@ async function verify(ctx: IWebhookFunctions): Promise<Verified> {
 	} catch (error) {
 		// A broken Ksher Public Key in the credential: nothing can be verified. Not acknowledging
 		// makes Ksher deliver again later, after the credential is fixed.
-		return { ok: false, answer: { status: 500, reason: `trigger misconfigured: ${(error as Error).message}` } };
+		return {
+			ok: false,
+			answer: { status: 500, reason: `trigger misconfigured: ${(error as Error).message}` },
+		};
 	}
 	const raw = (ctx.getRequestObject() as { rawBody?: Buffer | string }).rawBody;
 	const check = checkNotification(raw, { publicKey, appId: credentials.appId });
-	return check.ok ? { ok: true, check, credentialData } : { ok: false, answer: { status: check.status, reason: check.reason } };
+	return check.ok
+		? { ok: true, check, credentialData }
+		: { ok: false, answer: { status: check.status, reason: check.reason } };
 }
 
 /**
  * Claims the notification (with no await since admission's last check: no other request in this
  * process can claim it in between), optionally confirms it with Ksher, and hands n8n the item.
  */
-async function startRun(ctx: IWebhookFunctions, res: Response, verified: Extract<Verified, { ok: true }>, ledger: NotificationLedger, stored: StoredMemory, admission: Extract<Admission, { admitted: true }>): Promise<IWebhookResponseData> {
+async function startRun(
+	ctx: IWebhookFunctions,
+	res: Response,
+	verified: Extract<Verified, { ok: true }>,
+	ledger: NotificationLedger,
+	stored: StoredMemory,
+	admission: Extract<Admission, { admitted: true }>,
+): Promise<IWebhookResponseData> {
 	const { check, credentialData } = verified;
 	const acknowledge = ctx.getNodeParameter('acknowledge', 'stored') as AcknowledgeWhen;
 	const options = ctx.getNodeParameter('options', {}) as IDataObject;
@@ -294,11 +354,23 @@ async function startRun(ctx: IWebhookFunctions, res: Response, verified: Extract
 		if (!handedOver) claim.settle(status === 200 ? true : status === 0 ? 'unanswered' : false);
 	});
 	if (options.confirmWithKsher === true) {
-		const client = clientFromCredentials(credentialData, n8nTransport(ctx.helpers), TIMEOUTS.triggerConfirmMs);
-		const confirmed = await confirmedByKsher(client, check.event, check.data).catch(() => undefined);
+		const client = clientFromCredentials(
+			credentialData,
+			n8nTransport(ctx.helpers),
+			TIMEOUTS.triggerConfirmMs,
+		);
+		const confirmed = await confirmedByKsher(client, check.event, check.data).catch(
+			() => undefined,
+		);
 		if (confirmed !== true) {
 			claim.settle(false);
-			return answer(res, { status: confirmed === undefined ? 503 : 409, reason: confirmed === undefined ? 'could not confirm with Ksher, retry later' : 'Ksher does not confirm this notification yet' });
+			return answer(res, {
+				status: confirmed === undefined ? 503 : 409,
+				reason:
+					confirmed === undefined
+						? 'could not confirm with Ksher, retry later'
+						: 'Ksher does not confirm this notification yet',
+			});
 		}
 	}
 	claim.record();
@@ -313,7 +385,11 @@ async function startRun(ctx: IWebhookFunctions, res: Response, verified: Extract
 	// the answer, keeps the claim in that save.
 	keepMarkedUntilAnswered(res, () => ledger.persistInto(stored, own));
 	res.setHeader('content-type', 'application/json; charset=utf-8');
-	const workflowData = [ctx.helpers.returnJsonArray([outputItem(check.event, check.data, check.dedupeKey, admission.before === 'started')])];
+	const workflowData = [
+		ctx.helpers.returnJsonArray([
+			outputItem(check.event, check.data, check.dedupeKey, admission.before === 'started'),
+		]),
+	];
 	if (acknowledge === 'finished') {
 		handedOver = true;
 		// A run that failed (or whose answer went wrong) stays "started": Ksher's next delivery runs it again.

@@ -14,7 +14,9 @@ import { NotificationLedger, type ClaimState, type StoredMemory } from './ledger
 /** An answer for Ksher: its acknowledgement, or a refusal with a status and a reason. */
 export type Answer = 'acknowledge' | { status: number; reason: string };
 
-export type Admission = { admitted: true; before: ClaimState | undefined; at: number | undefined } | { admitted: false; answer: Answer };
+export type Admission =
+	| { admitted: true; before: ClaimState | undefined; at: number | undefined }
+	| { admitted: false; answer: Answer };
 
 type Verified = Extract<NotificationCheck, { ok: true }>;
 type Warn = (message: string, meta?: Record<string, unknown>) => void;
@@ -23,19 +25,31 @@ type Warn = (message: string, meta?: Record<string, unknown>) => void;
 export const IN_FLIGHT_WAIT_MS = 60_000;
 
 /** The replay window, measured by the notification's own kind: a refund from its refund time, anything else from its payment time. */
-export function windowAdmission(check: Verified, warn: Warn): { admitted: true; at: number | undefined } | { admitted: false; answer: Answer } {
+export function windowAdmission(
+	check: Verified,
+	warn: Warn,
+): { admitted: true; at: number | undefined } | { admitted: false; answer: Answer } {
 	const replay = replayWindow(check.data, check.event);
 	const order = String(check.data.mch_order_no);
 	if (replay.verdict === 'refused') {
 		// No time to measure the window from: running it would let a replay of the same signed body run again
 		// once the memory has let it go. Refused, never run, and said; Ksher keeps retrying.
-		warn(`Ksher Trigger: the notification for order ${order} is refused (not acknowledged, no run): ${replay.reason}. Check the order with Payment → Get; Payment → Watch for Changes reports it.`, { dedupeKey: check.dedupeKey, field: replay.field });
+		warn(
+			`Ksher Trigger: the notification for order ${order} is refused (not acknowledged, no run): ${replay.reason}. Check the order with Payment → Get; Payment → Watch for Changes reports it.`,
+			{ dedupeKey: check.dedupeKey, field: replay.field },
+		);
 		return { admitted: false, answer: { status: 422, reason: replay.reason } };
 	}
 	if (replay.verdict === 'outside') {
 		// A captured notification replayed long after the payment (or refund): acknowledged, never run.
-		const when = replay.field === 'refund_time' ? `refunded ${String(check.data.refund_time)}` : `paid ${String(check.data.time_end)}`;
-		warn(`Ksher Trigger: the notification for order ${order} (${when}, Bangkok time) is older than the ${REPLAY_WINDOW_MS / 3600_000}-hour replay window: acknowledged without starting the workflow. Check the order with Payment → Get if it is genuine and new to you.`, { dedupeKey: check.dedupeKey });
+		const when =
+			replay.field === 'refund_time'
+				? `refunded ${String(check.data.refund_time)}`
+				: `paid ${String(check.data.time_end)}`;
+		warn(
+			`Ksher Trigger: the notification for order ${order} (${when}, Bangkok time) is older than the ${REPLAY_WINDOW_MS / 3600_000}-hour replay window: acknowledged without starting the workflow. Check the order with Payment → Get if it is genuine and new to you.`,
+			{ dedupeKey: check.dedupeKey },
+		);
 		return { admitted: false, answer: 'acknowledge' };
 	}
 	return { admitted: true, at: replay.at };
@@ -47,26 +61,53 @@ export function windowAdmission(check: Verified, warn: Warn): { admitted: true; 
  * Returns with no await after its last check, so the caller can claim before any other request
  * of this process looks.
  */
-export async function memoryAdmission(ledger: NotificationLedger, stored: StoredMemory, dedupeKey: string, warn: Warn): Promise<{ admitted: true; before: ClaimState | undefined } | { admitted: false; answer: Answer }> {
+export async function memoryAdmission(
+	ledger: NotificationLedger,
+	stored: StoredMemory,
+	dedupeKey: string,
+	warn: Warn,
+): Promise<
+	{ admitted: true; before: ClaimState | undefined } | { admitted: false; answer: Answer }
+> {
 	if (ledger.absorb(stored)) ledger.persistInto(stored);
 	const waitUntil = Date.now() + IN_FLIGHT_WAIT_MS;
 	for (let inFlight = ledger.inFlight(dedupeKey); inFlight; inFlight = ledger.inFlight(dedupeKey)) {
-		const ran = await settledWithin(inFlight, Math.min(waitUntil, ledger.deadlineOf(dedupeKey) ?? waitUntil));
+		const ran = await settledWithin(
+			inFlight,
+			Math.min(waitUntil, ledger.deadlineOf(dedupeKey) ?? waitUntil),
+		);
 		if (ran === undefined && ledger.inFlight(dedupeKey) === undefined) continue;
-		if (ran === undefined) return { admitted: false, answer: { status: 503, reason: 'another delivery of this notification is still being handled, retry later' } };
+		if (ran === undefined)
+			return {
+				admitted: false,
+				answer: {
+					status: 503,
+					reason: 'another delivery of this notification is still being handled, retry later',
+				},
+			};
 	}
 	const before = ledger.state(dedupeKey);
 	if (before === 'done') return { admitted: false, answer: 'acknowledge' };
 	if (ledger.full()) {
 		// Forgetting would let a repeat start a second run: refuse, and Ksher delivers it again later.
-		warn(`Ksher Trigger: its memory holds ${NotificationLedger.MAX_ENTRIES} notifications of the replay window; refusing new ones (503) until older ones leave the window.`);
-		return { admitted: false, answer: { status: 503, reason: 'the trigger\'s memory of notifications is full, retry later' } };
+		warn(
+			`Ksher Trigger: its memory holds ${NotificationLedger.MAX_ENTRIES} notifications of the replay window; refusing new ones (503) until older ones leave the window.`,
+		);
+		return {
+			admitted: false,
+			answer: { status: 503, reason: "the trigger's memory of notifications is full, retry later" },
+		};
 	}
 	return { admitted: true, before };
 }
 
 /** Both, in order: the window first (it needs no memory), then the memory. */
-export async function admit(check: Verified, ledger: NotificationLedger, stored: StoredMemory, warn: Warn): Promise<Admission> {
+export async function admit(
+	check: Verified,
+	ledger: NotificationLedger,
+	stored: StoredMemory,
+	warn: Warn,
+): Promise<Admission> {
 	const window = windowAdmission(check, warn);
 	if (!window.admitted) return window;
 	const memory = await memoryAdmission(ledger, stored, check.dedupeKey, warn);

@@ -5,10 +5,17 @@ import { sleep } from 'n8n-workflow';
  * with a 200, and a way to act until it has. (n8n's rules for community nodes allow no
  * timers of their own: waits use n8n's sleep.)
  */
-export type Answerable = { once?: (event: 'close', listener: () => void) => unknown; writableFinished?: boolean; statusCode?: number };
+export type Answerable = {
+	once?: (event: 'close', listener: () => void) => unknown;
+	writableFinished?: boolean;
+	statusCode?: number;
+};
 
 /** The outcome, or undefined once the deadline (epoch ms) has passed without one. */
-export async function settledWithin(outcome: Promise<boolean>, deadline: number): Promise<boolean | undefined> {
+export async function settledWithin(
+	outcome: Promise<boolean>,
+	deadline: number,
+): Promise<boolean | undefined> {
 	let settled: boolean | undefined;
 	void outcome.then((ran) => (settled = ran));
 	while (settled === undefined && Date.now() < deadline) {

@@ -103,7 +103,10 @@ export class NotificationLedger {
 	/** The hour (since 1970) the records' hours count from; moved forward as time goes on (rebase). */
 	private baseHour: number;
 	/** Claims in flight: their outcome, and when to stop waiting for it (a run whose answer never comes). */
-	private readonly pending = new Map<string, { outcome: Promise<boolean>; deadline: number; abandon: () => void }>();
+	private readonly pending = new Map<
+		string,
+		{ outcome: Promise<boolean>; deadline: number; abandon: () => void }
+	>();
 	/** Released claims: a stored copy saved before the release must not bring them back. */
 	private readonly released = new Set<string>();
 	/**
@@ -156,7 +159,13 @@ export class NotificationLedger {
 		let knownDated = 0;
 		let legacy = false;
 		const copy = packedCopy(stored.ksherSeen);
-		if (copy && copy.prefix === PREFIX && copy.writer === this.writer && copy.version <= this.version && this.unanswered.size === 0) {
+		if (
+			copy &&
+			copy.prefix === PREFIX &&
+			copy.writer === this.writer &&
+			copy.version <= this.version &&
+			this.unanswered.size === 0
+		) {
 			// Written by this ledger: everything in it is known (or was released or dropped since).
 			known = copy.version === this.version ? this.slots.size : -1;
 			knownDated = this.dated.size;
@@ -173,11 +182,18 @@ export class NotificationLedger {
 			const old = stored.seen as Record<string, unknown>;
 			for (const key of Object.keys(old)) {
 				const at = old[key];
-				if (typeof at === 'number' && Number.isFinite(at) && key.startsWith('#')) this.take(idOf(key.slice(1)), hourOf(at), true, now);
+				if (typeof at === 'number' && Number.isFinite(at) && key.startsWith('#'))
+					this.take(idOf(key.slice(1)), hourOf(at), true, now);
 			}
 		}
-		for (const id of this.unanswered) if (this.stateOf(id, now) !== 'started') this.unanswered.delete(id);
-		return legacy || (copy !== undefined && copy.prefix !== PREFIX) || known !== this.slots.size || knownDated !== this.dated.size;
+		for (const id of this.unanswered)
+			if (this.stateOf(id, now) !== 'started') this.unanswered.delete(id);
+		return (
+			legacy ||
+			(copy !== undefined && copy.prefix !== PREFIX) ||
+			known !== this.slots.size ||
+			knownDated !== this.dated.size
+		);
 	}
 
 	/**
@@ -201,7 +217,8 @@ export class NotificationLedger {
 	private stateOf(id: string, now: number): ClaimState | undefined {
 		const at = this.slots.get(id);
 		const value = at === undefined ? undefined : this.records[at + ID_BYTES];
-		if (value !== undefined && !this.tooOld(this.baseHour + (value >> 1), now)) return (value & 1) === 1 ? 'done' : 'started';
+		if (value !== undefined && !this.tooOld(this.baseHour + (value >> 1), now))
+			return (value & 1) === 1 ? 'done' : 'started';
 		// Its record gone, a notification dated ahead is still kept by its own time.
 		const dated = this.dated.get(id);
 		if (dated === undefined || this.tooOld(dated >> 1, now)) return undefined;
@@ -217,7 +234,8 @@ export class NotificationLedger {
 		this.expire(now);
 		if (this.slots.size < this.maxEntries && this.dated.size < this.maxEntries) return false;
 		// Entries taken in from another copy can sit behind newer ones: look at every one before refusing.
-		for (const [id, at] of this.slots) if (this.tooOld(this.baseHour + (this.records[at + ID_BYTES] >> 1), now)) this.remove(id);
+		for (const [id, at] of this.slots)
+			if (this.tooOld(this.baseHour + (this.records[at + ID_BYTES] >> 1), now)) this.remove(id);
 		return this.slots.size >= this.maxEntries || this.dated.size >= this.maxEntries;
 	}
 
@@ -250,11 +268,19 @@ export class NotificationLedger {
 	 * `datedAt` is the notification's own time (epoch ms), which the replay window measures from: an
 	 * entry is kept until that has left the window, however far ahead of this clock it is.
 	 */
-	claim(key: string, giveUpAfterMs = Infinity, datedAt?: number): { record: () => void; settle: (outcome: Outcome) => void } {
+	claim(
+		key: string,
+		giveUpAfterMs = Infinity,
+		datedAt?: number,
+	): { record: () => void; settle: (outcome: Outcome) => void } {
 		const id = idOf(key);
 		let resolve!: (ran: boolean) => void;
 		const outcome = new Promise<boolean>((r) => (resolve = r));
-		this.pending.set(id, { outcome, deadline: Date.now() + giveUpAfterMs, abandon: () => claim.settle('failed') });
+		this.pending.set(id, {
+			outcome,
+			deadline: Date.now() + giveUpAfterMs,
+			abandon: () => claim.settle('failed'),
+		});
 		this.released.delete(id);
 		this.unanswered.delete(id);
 		let settled = false;
@@ -267,7 +293,8 @@ export class NotificationLedger {
 				known = this.slots.has(id);
 				const now = Date.now();
 				this.put(id, hourOf(now), false, now);
-				if (datedAt !== undefined && Number.isFinite(datedAt)) this.takeDated(id, hourOf(datedAt) + this.windowHours - this.maxAgeHours, false, now);
+				if (datedAt !== undefined && Number.isFinite(datedAt))
+					this.takeDated(id, hourOf(datedAt) + this.windowHours - this.maxAgeHours, false, now);
 			},
 			settle: (result) => {
 				if (settled) return;
@@ -318,7 +345,8 @@ export class NotificationLedger {
 		const capped = Math.min(hour, hourOf(now) + this.maxAheadHours);
 		const at = this.slots.get(id);
 		if (at !== undefined) {
-			if (done && (this.records[at + ID_BYTES] & 1) === 0 && !this.pending.has(id)) this.put(id, capped, true, now);
+			if (done && (this.records[at + ID_BYTES] & 1) === 0 && !this.pending.has(id))
+				this.put(id, capped, true, now);
 			return true;
 		}
 		this.put(id, capped, done, now);
@@ -334,9 +362,18 @@ export class NotificationLedger {
 		if (this.released.has(id) || this.tooOld(hour, now)) return false;
 		const at = this.slots.get(id);
 		const value = this.dated.get(id);
-		if (value === undefined && at !== undefined && this.baseHour + (this.records[at + ID_BYTES] >> 1) >= hour) return true;
+		if (
+			value === undefined &&
+			at !== undefined &&
+			this.baseHour + (this.records[at + ID_BYTES] >> 1) >= hour
+		)
+			return true;
 		const mainDone = at !== undefined && (this.records[at + ID_BYTES] & 1) === 1;
-		const next = (Math.max(hour, value === undefined ? hour : value >> 1) << 1) | (mainDone || (value !== undefined && (value & 1) === 1) || (done && !this.pending.has(id)) ? 1 : 0);
+		const next =
+			(Math.max(hour, value === undefined ? hour : value >> 1) << 1) |
+			(mainDone || (value !== undefined && (value & 1) === 1) || (done && !this.pending.has(id))
+				? 1
+				: 0);
 		if (next !== value) {
 			this.dated.set(id, next);
 			this.changed();
@@ -402,7 +439,8 @@ export class NotificationLedger {
 		while (this.start < this.end) {
 			const value = this.records[this.start + ID_BYTES];
 			if (value !== REMOVED && !this.tooOld(this.baseHour + (value >> 1), now)) break;
-			if (value !== REMOVED) this.slots.delete(this.records.toString('hex', this.start, this.start + ID_BYTES));
+			if (value !== REMOVED)
+				this.slots.delete(this.records.toString('hex', this.start, this.start + ID_BYTES));
 			this.start += RECORD_BYTES;
 			dropped = true;
 		}
@@ -441,9 +479,18 @@ export class NotificationLedger {
 	}
 
 	private packed(doneId?: string): string {
-		this.datedCache ??= this.dated.size === 0 ? '' : `${DATED}${[...this.dated].map(([id, value]) => `${id}.${value.toString(36)}`).join(',')}`;
+		this.datedCache ??=
+			this.dated.size === 0
+				? ''
+				: `${DATED}${[...this.dated].map(([id, value]) => `${id}.${value.toString(36)}`).join(',')}`;
 		const ownDated = doneId === undefined ? undefined : this.dated.get(doneId);
-		const dated = ownDated === undefined || (ownDated & 1) === 1 ? this.datedCache : this.datedCache.replace(`${doneId}.${ownDated.toString(36)}`, `${doneId}.${(ownDated | 1).toString(36)}`);
+		const dated =
+			ownDated === undefined || (ownDated & 1) === 1
+				? this.datedCache
+				: this.datedCache.replace(
+						`${doneId}.${ownDated.toString(36)}`,
+						`${doneId}.${(ownDated | 1).toString(36)}`,
+					);
 		const records = this.packedRecords(doneId);
 		return dated === '' ? records : `${records}${dated}`;
 	}
@@ -455,7 +502,9 @@ export class NotificationLedger {
 		// Every 3 records are exactly 32 base64 characters: the group holding this one is rewritten in place.
 		const group = Math.floor((at - this.start) / (3 * RECORD_BYTES));
 		const from = this.start + group * 3 * RECORD_BYTES;
-		const bytes = Buffer.from(this.records.subarray(from, Math.min(from + 3 * RECORD_BYTES, this.end)));
+		const bytes = Buffer.from(
+			this.records.subarray(from, Math.min(from + 3 * RECORD_BYTES, this.end)),
+		);
 		bytes[at - from + ID_BYTES] |= 1;
 		const chars = this.packedCache.indexOf(':', PREFIX.length) + 1 + group * 32;
 		return `${this.packedCache.slice(0, chars)}${bytes.toString('base64')}${this.packedCache.slice(chars + Math.ceil(bytes.length / 3) * 4)}`;
@@ -479,48 +528,72 @@ function packedCopy(packed: unknown): PackedCopy | undefined {
 	const header = prefix ? packed.indexOf(':', prefix.length) : -1;
 	if (!prefix || header <= 0) return undefined;
 	const [writer, version, base] = packed.slice(prefix.length, header).split('@');
-	return { prefix, writer, version: Number(version), baseHour: Number(base), text: packed.slice(header + 1) };
+	return {
+		prefix,
+		writer,
+		version: Number(version),
+		baseHour: Number(base),
+		text: packed.slice(header + 1),
+	};
 }
 
 /** A copy's records (base64) and dated entries; split only when decoded (a copy this ledger wrote is not). */
 function partsOf(copy: PackedCopy): { records: string; dated: string } {
 	const at = copy.prefix === PREFIX ? copy.text.indexOf(DATED) : -1;
-	return at < 0 ? { records: copy.text, dated: '' } : { records: copy.text.slice(0, at), dated: copy.text.slice(at + DATED.length) };
+	return at < 0
+		? { records: copy.text, dated: '' }
+		: { records: copy.text.slice(0, at), dated: copy.text.slice(at + DATED.length) };
 }
 
 /** Calls `each` for every live record of a packed copy in any form: its id, the hour it was claimed, whether its run is done. */
-function forEachRecord(copy: PackedCopy, each: (id: string, hour: number, done: boolean) => void): void {
+function forEachRecord(
+	copy: PackedCopy,
+	each: (id: string, hour: number, done: boolean) => void,
+): void {
 	const records = Buffer.from(partsOf(copy).records, 'base64');
 	if (copy.prefix === PREFIX) {
 		if (!Number.isSafeInteger(copy.baseHour)) return;
 		for (let at = 0; at + RECORD_BYTES <= records.length; at += RECORD_BYTES) {
 			const value = records[at + ID_BYTES];
-			if (value !== REMOVED) each(records.toString('hex', at, at + ID_BYTES), copy.baseHour + (value >> 1), (value & 1) === 1);
+			if (value !== REMOVED)
+				each(
+					records.toString('hex', at, at + ID_BYTES),
+					copy.baseHour + (value >> 1),
+					(value & 1) === 1,
+				);
 		}
 		return;
 	}
 	for (let at = 0; at + OLD_RECORD_BYTES <= records.length; at += OLD_RECORD_BYTES) {
 		const value = records.readUInt32BE(at + 8);
 		if (value === 0) continue;
-		const [minutes, done] = copy.prefix === PREFIX_V1 ? [value, true] : [Math.floor(value / 2), value % 2 === 1];
+		const [minutes, done] =
+			copy.prefix === PREFIX_V1 ? [value, true] : [Math.floor(value / 2), value % 2 === 1];
 		each(records.toString('hex', at, at + ID_BYTES), Math.floor(minutes / 60), done);
 	}
 }
 
 /** Calls `each` for every dated entry of a packed copy: its id, the hour it counts from, whether its run is done. */
-function forEachDated(copy: PackedCopy, each: (id: string, hour: number, done: boolean) => void): void {
+function forEachDated(
+	copy: PackedCopy,
+	each: (id: string, hour: number, done: boolean) => void,
+): void {
 	const { dated } = partsOf(copy);
 	if (dated === '') return;
 	for (const entry of dated.split(',')) {
 		const [id, text] = entry.split('.');
 		const value = parseInt(text ?? '', 36);
-		if (/^[0-9a-f]{14}$/.test(id) && Number.isSafeInteger(value) && value >= 0) each(id, Math.floor(value / 2), value % 2 === 1);
+		if (/^[0-9a-f]{14}$/.test(id) && Number.isSafeInteger(value) && value >= 0)
+			each(id, Math.floor(value / 2), value % 2 === 1);
 	}
 }
 
 /** 7 bytes of SHA-256 of the notification key, as hex: a new notification meets a stored one's id with odds of 1 in 10^11 at 200,000 entries. */
 export function idOf(key: string): string {
-	return createHash('sha256').update(key, 'utf8').digest('hex').slice(0, ID_BYTES * 2);
+	return createHash('sha256')
+		.update(key, 'utf8')
+		.digest('hex')
+		.slice(0, ID_BYTES * 2);
 }
 
 /** The notification ids a stored copy holds (packed in any form, dated entries too, or the earlier form), for checks and tests. */
@@ -538,7 +611,8 @@ export function storedIds(stored: StoredMemory, state?: ClaimState): Set<string>
 			if (!records.has(id) && (!state || (state === 'done') === done)) ids.add(id);
 		});
 	}
-	if (!state && typeof stored.seen === 'object' && stored.seen !== null) for (const key of Object.keys(stored.seen)) ids.add(idOf(key.slice(1)));
+	if (!state && typeof stored.seen === 'object' && stored.seen !== null)
+		for (const key of Object.keys(stored.seen)) ids.add(idOf(key.slice(1)));
 	return ids;
 }
 

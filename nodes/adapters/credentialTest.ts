@@ -1,6 +1,16 @@
-import type { ICredentialsDecrypted, ICredentialTestFunctions, INodeCredentialTestResult } from 'n8n-workflow';
+import type {
+	ICredentialsDecrypted,
+	ICredentialTestFunctions,
+	INodeCredentialTestResult,
+} from 'n8n-workflow';
 
-import { fetchTransport, KsherApiError, KsherError, KsherTransportError, TIMEOUTS } from '../protocol';
+import {
+	fetchTransport,
+	KsherApiError,
+	KsherError,
+	KsherTransportError,
+	TIMEOUTS,
+} from '../protocol';
 import { clientFromCredentials, readCredentials } from './credentials';
 
 /**
@@ -23,15 +33,24 @@ export async function testKsherCredentials(
 		);
 		if ('result' in first) {
 			const kind = first.result.data.account_type === 'Test' ? 'test' : 'production';
-			return { status: 'OK', message: `Connection successful: Ksher accepted app ID ${appId} and key (${kind} merchant), and its answer was verified.` };
+			return {
+				status: 'OK',
+				message: `Connection successful: Ksher accepted app ID ${appId} and key (${kind} merchant), and its answer was verified.`,
+			};
 		}
 		// Some merchants may not call merchant_info; any verified business answer to a
 		// signed query still proves the key is accepted.
 		if (first.error instanceof KsherApiError && first.error.code === 'NOAUTH') {
-			await client.call('gateway_order_query', { mch_order_no: `n8n-credential-test-${Date.now()}` }).catch((error: unknown) => {
-				if (!(error instanceof KsherApiError) || /SIGN|APPID|MCHINFO|MCHID/.test(error.code)) throw error;
-			});
-			return { status: 'OK', message: `Connection successful: Ksher accepted app ID ${appId} and key, and its answer was verified.` };
+			await client
+				.call('gateway_order_query', { mch_order_no: `n8n-credential-test-${Date.now()}` })
+				.catch((error: unknown) => {
+					if (!(error instanceof KsherApiError) || /SIGN|APPID|MCHINFO|MCHID/.test(error.code))
+						throw error;
+				});
+			return {
+				status: 'OK',
+				message: `Connection successful: Ksher accepted app ID ${appId} and key, and its answer was verified.`,
+			};
 		}
 		problem = first.error;
 	} catch (error) {

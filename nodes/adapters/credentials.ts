@@ -1,6 +1,12 @@
 import type { ICredentialDataDecryptedObject } from 'n8n-workflow';
 
-import { KsherClient, ksherPublicKey, parsePrivateKey, type KsherTransport, type SignVersion } from '../protocol';
+import {
+	KsherClient,
+	ksherPublicKey,
+	parsePrivateKey,
+	type KsherTransport,
+	type SignVersion,
+} from '../protocol';
 
 export interface KsherCredentialValues {
 	appId: string;
@@ -31,7 +37,11 @@ export function verificationKey(values: KsherCredentialValues) {
 }
 
 /** One client per execution: keys are parsed here once, never per item. */
-export function clientFromCredentials(data: ICredentialDataDecryptedObject, transport: KsherTransport, timeoutMs?: number): KsherClient {
+export function clientFromCredentials(
+	data: ICredentialDataDecryptedObject,
+	transport: KsherTransport,
+	timeoutMs?: number,
+): KsherClient {
 	const values = readCredentials(data);
 	return new KsherClient({
 		appId: values.appId,

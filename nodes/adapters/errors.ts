@@ -14,7 +14,10 @@ function itemSuffix(message: string, itemIndex?: number): string {
  * would hide a real failure. The other spelling keeps the meaning and the status right.
  */
 function forN8n(message: string): string {
-	return message.replace(/(cancel)(ed)/gi, (_word, stem: string, ending: string) => `${stem}${ending === 'ED' ? 'LED' : 'led'}`);
+	return message.replace(
+		/(cancel)(ed)/gi,
+		(_word, stem: string, ending: string) => `${stem}${ending === 'ED' ? 'LED' : 'led'}`,
+	);
 }
 
 /** "Create Payment failed: …" becomes "Create Payment failed for order INV-1: …": people think in their orders. */
@@ -24,13 +27,18 @@ function withOrder(message: string, orderNumber?: string | null): string {
 }
 
 function withField(error: KsherError): string {
-	return error instanceof KsherInputError && !error.message.includes(error.field) ? `${error.field}: ${error.message}` : error.message;
+	return error instanceof KsherInputError && !error.message.includes(error.field)
+		? `${error.field}: ${error.message}`
+		: error.message;
 }
 
 /** What Continue On Fail puts in the output item for a failed input. */
 export function errorOutput(error: unknown, orderNumber?: string | null): JsonObject {
 	if (error instanceof KsherError) {
-		const out: JsonObject = { error: forN8n(withOrder(withField(error), orderNumber)), solution: error.solution };
+		const out: JsonObject = {
+			error: forN8n(withOrder(withField(error), orderNumber)),
+			solution: error.solution,
+		};
 		if (error instanceof KsherApiError) out.code = error.code;
 		if (error instanceof KsherInputError) out.field = error.field;
 		if (error instanceof KsherTransportError) {
@@ -54,10 +62,18 @@ export function errorOutput(error: unknown, orderNumber?: string | null): JsonOb
  * refund … may have happened"). The code stays in the message, written so n8n does not match it.
  */
 function shieldCodes(message: string): string {
-	return message.replace(/ECONNREFUSED|ECONNRESET|ENOTFOUND|ETIMEDOUT|ERRADDRINUSE|EADDRNOTAVAIL|ECONNABORTED|EHOSTUNREACH|EAI_AGAIN|ENOENT|EISDIR|ENOTDIR|EACCES|EEXIST|EPERM|GETADDRINFO/gi, (code) => `${code[0]}-${code.slice(1)}`);
+	return message.replace(
+		/ECONNREFUSED|ECONNRESET|ENOTFOUND|ETIMEDOUT|ERRADDRINUSE|EADDRNOTAVAIL|ECONNABORTED|EHOSTUNREACH|EAI_AGAIN|ENOENT|EISDIR|ENOTDIR|EACCES|EEXIST|EPERM|GETADDRINFO/gi,
+		(code) => `${code[0]}-${code.slice(1)}`,
+	);
 }
 
-export function toNodeError(node: INode, error: unknown, itemIndex?: number, orderNumber?: string | null): NodeApiError | NodeOperationError {
+export function toNodeError(
+	node: INode,
+	error: unknown,
+	itemIndex?: number,
+	orderNumber?: string | null,
+): NodeApiError | NodeOperationError {
 	if (error instanceof NodeApiError || error instanceof NodeOperationError) return error;
 	if (error instanceof KsherApiError || error instanceof KsherTransportError) {
 		const message = shieldCodes(forN8n(withOrder(error.message, orderNumber)));
@@ -70,7 +86,10 @@ export function toNodeError(node: INode, error: unknown, itemIndex?: number, ord
 	}
 	if (error instanceof KsherError) {
 		const message = forN8n(withField(error));
-		return new NodeOperationError(node, `${message}${itemSuffix(message, itemIndex)}`, { description: error.solution, itemIndex });
+		return new NodeOperationError(node, `${message}${itemSuffix(message, itemIndex)}`, {
+			description: error.solution,
+			itemIndex,
+		});
 	}
 	const message = forN8n(error instanceof Error ? error.message : String(error));
 	return new NodeOperationError(node, `${message}${itemSuffix(message, itemIndex)}`, { itemIndex });

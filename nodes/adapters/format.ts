@@ -1,6 +1,12 @@
 import type { IDataObject } from 'n8n-workflow';
 
-import { channelName, fromMinorUnits, parseMaybeJson, refundStatus, type KsherRefund } from '../protocol';
+import {
+	channelName,
+	fromMinorUnits,
+	parseMaybeJson,
+	refundStatus,
+	type KsherRefund,
+} from '../protocol';
 
 /** Ksher reports Bangkok wall-clock time "YYYY-MM-DD HH:MM:SS"; outputs use ISO 8601 with +07:00. */
 export function ksherTimeToIso(value: unknown): string | null {
@@ -45,7 +51,13 @@ export function orderFields(data: Record<string, unknown>): IDataObject {
  * take either: the order, and for a refund its number, amount and time; `dedupeKey` names the
  * event the same way in both.
  */
-export function eventItem(event: string, orderNumber: string, data: Record<string, unknown>, refund: { number: unknown; fee: unknown; time: unknown } | undefined, dedupeKey: string): IDataObject {
+export function eventItem(
+	event: string,
+	orderNumber: string,
+	data: Record<string, unknown>,
+	refund: { number: unknown; fee: unknown; time: unknown } | undefined,
+	dedupeKey: string,
+): IDataObject {
 	const item: IDataObject = { event, orderNumber, ...orderFields(data) };
 	if (event === 'refunded') {
 		item.refundNumber = refund?.number ? String(refund.number) : null;
@@ -57,7 +69,11 @@ export function eventItem(event: string, orderNumber: string, data: Record<strin
 }
 
 /** One refund, the same in every output that has one (Refund → Create, Refund → Get Many). */
-export function refundFields(orderNumber: string, currency: string, refund: KsherRefund): IDataObject {
+export function refundFields(
+	orderNumber: string,
+	currency: string,
+	refund: KsherRefund,
+): IDataObject {
 	return {
 		orderNumber,
 		refundNumber: refund.mch_refund_no,

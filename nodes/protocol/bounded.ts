@@ -3,7 +3,11 @@
  * new index starts, and that failure is thrown once the ones in flight have ended. A caller that
  * wants every outcome catches inside `run`.
  */
-export async function runBounded(count: number, limit: number, run: (index: number) => Promise<void>): Promise<void> {
+export async function runBounded(
+	count: number,
+	limit: number,
+	run: (index: number) => Promise<void>,
+): Promise<void> {
 	let next = 0;
 	let failure: { error: unknown } | undefined;
 	const worker = async () => {

@@ -15,21 +15,28 @@ export interface CanonicalOptions {
 }
 
 function asciiEscape(json: string): string {
-	return json.replace(/[\u007f-\uffff]/g, (ch) => '\\u' + ch.charCodeAt(0).toString(16).padStart(4, '0'));
+	return json.replace(
+		/[\u007f-\uffff]/g,
+		(ch) => '\\u' + ch.charCodeAt(0).toString(16).padStart(4, '0'),
+	);
 }
 
 /** Ksher's nested data is one or two levels deep; anything far deeper is hostile input. */
 export const MAX_NESTING = 32;
 
 function normaliseNested(value: unknown, sortKeys: boolean, depth = 0): unknown {
-	if (depth > MAX_NESTING) throw new TypeError(`Cannot sign values nested deeper than ${MAX_NESTING} levels`);
+	if (depth > MAX_NESTING)
+		throw new TypeError(`Cannot sign values nested deeper than ${MAX_NESTING} levels`);
 	if (Array.isArray(value)) return value.map((v) => normaliseNested(v, sortKeys, depth + 1));
 	if (value !== null && typeof value === 'object') {
 		const keys = Object.keys(value as Record<string, unknown>);
 		if (sortKeys) keys.sort(compareCodeUnits);
 		// Object.fromEntries defines own data properties, so a "__proto__" key stays data.
 		return Object.fromEntries(
-			keys.map((k) => [k, normaliseNested((value as Record<string, unknown>)[k], sortKeys, depth + 1)]),
+			keys.map((k) => [
+				k,
+				normaliseNested((value as Record<string, unknown>)[k], sortKeys, depth + 1),
+			]),
 		);
 	}
 	return value;
@@ -75,7 +82,8 @@ export function sortedKeys(params: Record<string, unknown>): string[] {
 	const keys = Object.keys(params);
 	// Ksher's JSON mostly arrives with its keys in order already: one pass tells.
 	let inOrder = true;
-	for (let i = 1; inOrder && i < keys.length; i++) inOrder = comparePieces(keys[i - 1], keys[i]) < 0;
+	for (let i = 1; inOrder && i < keys.length; i++)
+		inOrder = comparePieces(keys[i - 1], keys[i]) < 0;
 	if (inOrder) return keys;
 	// The engine's own sort is much faster and gives the same order unless a key is
 	// followed by one of its extensions with a next character below '=': then that

@@ -32,7 +32,9 @@ export const GATEWAY_CHANNELS: readonly ChannelInfo[] = [
 	{ value: 'kfc_instal', name: 'Krungsri First Choice Instalment', minimumMinor: 300000 },
 ];
 
-export const INSTALMENT_CHANNELS = GATEWAY_CHANNELS.filter((c) => c.value.endsWith('_instal')).map((c) => c.value);
+export const INSTALMENT_CHANNELS = GATEWAY_CHANNELS.filter((c) => c.value.endsWith('_instal')).map(
+	(c) => c.value,
+);
 
 const BY_VALUE = new Map(GATEWAY_CHANNELS.map((c) => [c.value, c]));
 

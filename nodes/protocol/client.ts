@@ -105,14 +105,31 @@ export function formParams(params: Record<string, unknown>): Record<string, stri
 	const out: Record<string, string> = {};
 	for (const key in params) {
 		const value = params[key];
-		if (key === 'sign' || value === undefined || value === null || value === '' || !Object.prototype.hasOwnProperty.call(params, key)) continue;
+		if (
+			key === 'sign' ||
+			value === undefined ||
+			value === null ||
+			value === '' ||
+			!Object.prototype.hasOwnProperty.call(params, key)
+		)
+			continue;
 		if (typeof value === 'string') {
 			// A lone surrogate has no UTF-8 form: the signed bytes and the sent bytes would differ.
-			if (!isWellFormed(value)) throw new KsherInputError(key, `Parameter ${key} contains a broken Unicode character`, 'Remove the damaged character (often from text cut in the middle of an emoji).');
+			if (!isWellFormed(value))
+				throw new KsherInputError(
+					key,
+					`Parameter ${key} contains a broken Unicode character`,
+					'Remove the damaged character (often from text cut in the middle of an emoji).',
+				);
 			out[key] = value;
 		} else if (typeof value === 'number' && Number.isSafeInteger(value)) out[key] = String(value);
 		else if (typeof value === 'object') out[key] = renderValue(value);
-		else throw new KsherInputError(key, `Parameter ${key} has a value Ksher cannot take (${typeof value})`, 'Send text or whole numbers.');
+		else
+			throw new KsherInputError(
+				key,
+				`Parameter ${key} has a value Ksher cannot take (${typeof value})`,
+				'Send text or whole numbers.',
+			);
 	}
 	return out;
 }
@@ -129,7 +146,9 @@ export function parseEnvelope(text: string, endpoint: string, mutating: boolean)
 		throw new KsherTransportError(
 			'not-json',
 			`Ksher's answer to ${callName(endpoint)} is not JSON${mutating ? ', so the outcome is unknown' : ''}`,
-			mutating ? 'Check the state before retrying (Get Payment or Get Many refunds).' : 'Try again; if it persists, check the API URLs in the credential.',
+			mutating
+				? 'Check the state before retrying (Get Payment or Get Many refunds).'
+				: 'Try again; if it persists, check the API URLs in the credential.',
 			endpoint,
 			mutating,
 		);
@@ -147,15 +166,28 @@ export function parseEnvelope(text: string, endpoint: string, mutating: boolean)
 }
 
 function text(value: unknown): string {
-	return typeof value === 'string' ? value : value === undefined || value === null ? '' : String(value);
+	return typeof value === 'string'
+		? value
+		: value === undefined || value === null
+			? ''
+			: String(value);
 }
 
 /** Where Ksher puts the error code is not documented for every case: look in all known places. */
 export function errorCodeOf(envelope: KsherEnvelope): { code: string; message: string } {
 	const data = isPlainObject(envelope.data) ? envelope.data : {};
-	const candidates = [data.err_code, envelope.err_code, envelope.status_code, envelope.msg].map(text);
-	const code = candidates.find((c) => /^[A-Z][A-Z0-9_]{2,}$/.test(c)) ?? (envelope.code !== 0 && envelope.code !== '0' ? `CODE_${text(envelope.code)}` : text(data.result));
-	const message = [data.err_msg, envelope.status_msg, envelope.message, envelope.msg].map(text).find((m) => m !== '' && m !== code) ?? '';
+	const candidates = [data.err_code, envelope.err_code, envelope.status_code, envelope.msg].map(
+		text,
+	);
+	const code =
+		candidates.find((c) => /^[A-Z][A-Z0-9_]{2,}$/.test(c)) ??
+		(envelope.code !== 0 && envelope.code !== '0'
+			? `CODE_${text(envelope.code)}`
+			: text(data.result));
+	const message =
+		[data.err_msg, envelope.status_msg, envelope.message, envelope.msg]
+			.map(text)
+			.find((m) => m !== '' && m !== code) ?? '';
 	return { code, message };
 }
 
@@ -171,7 +203,10 @@ export class KsherClient {
 	constructor(options: KsherClientOptions) {
 		this.appId = checkAppId(options.appId);
 		this.signVersion = options.signVersion === 'V2' ? 'V2' : 'V1';
-		this.privateKey = typeof options.privateKey === 'string' ? parsePrivateKey(options.privateKey) : options.privateKey;
+		this.privateKey =
+			typeof options.privateKey === 'string'
+				? parsePrivateKey(options.privateKey)
+				: options.privateKey;
 		this.publicKey =
 			typeof options.ksherPublicKey === 'string' && options.ksherPublicKey.trim() !== ''
 				? parsePublicKey(options.ksherPublicKey)
@@ -195,9 +230,19 @@ export class KsherClient {
 		fields.time_stamp = ksherTimestamp();
 		const sign = signCanonical(canonicalString(fields), this.privateKey);
 		const body = `${formBody(fields)}&sign=${sign}`;
-		const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded;charset=utf-8', accept: 'application/json' };
+		const headers: Record<string, string> = {
+			'content-type': 'application/x-www-form-urlencoded;charset=utf-8',
+			accept: 'application/json',
+		};
 		if (this.signVersion === 'V2') headers['ksher-sign-version'] = 'V2';
-		return { endpoint, url: endpointUrl(endpoint, this.hosts), headers, body, nonce, params: fields };
+		return {
+			endpoint,
+			url: endpointUrl(endpoint, this.hosts),
+			headers,
+			body,
+			nonce,
+			params: fields,
+		};
 	}
 
 	/** Checks an envelope as the answer to a prepared request: code, signature, nonce, result. */
@@ -208,7 +253,10 @@ export class KsherClient {
 			const { code, message } = errorCodeOf(envelope);
 			throw apiErrorFrom(endpoint, code, message);
 		}
-		if (!isPlainObject(envelope.data) || !verifyData(envelope.data, envelope.sign, this.publicKey, endpoint)) {
+		if (
+			!isPlainObject(envelope.data) ||
+			!verifyData(envelope.data, envelope.sign, this.publicKey, endpoint)
+		) {
 			throw new KsherTransportError(
 				'signature',
 				`Ksher's response to ${callName(endpoint)}: response signature invalid, so it was not used${mutating ? ' and the outcome is unknown' : ''}`,
@@ -237,7 +285,12 @@ export class KsherClient {
 	async call(endpoint: string, params: Record<string, unknown> = {}): Promise<KsherResult> {
 		const prepared = this.prepare(endpoint, params);
 		const mutating = MUTATING.has(endpoint);
-		const response = await this.transport({ url: prepared.url, headers: prepared.headers, body: prepared.body, timeoutMs: this.timeoutMs }).then(
+		const response = await this.transport({
+			url: prepared.url,
+			headers: prepared.headers,
+			body: prepared.body,
+			timeoutMs: this.timeoutMs,
+		}).then(
 			(ok) => ok,
 			(error: unknown) => transportFailure(error, endpoint, this.timeoutMs, mutating),
 		);

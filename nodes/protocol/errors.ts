@@ -17,7 +17,11 @@ export class KsherError extends Error {
 
 	/** The same error with another solution (e.g. what else happened because of it). */
 	withSolution(solution: string): this {
-		return Object.assign(Object.create(Object.getPrototypeOf(this) as object) as this, this, { solution, message: this.message, stack: this.stack });
+		return Object.assign(Object.create(Object.getPrototypeOf(this) as object) as this, this, {
+			solution,
+			message: this.message,
+			stack: this.stack,
+		});
 	}
 }
 
@@ -91,13 +95,18 @@ export function explainErrorCode(code: string): ErrorExplanation {
 	const info = own(KSHER_ERROR_CODES, code) ? KSHER_ERROR_CODES[code] : undefined;
 	if (info) {
 		const capitalised = info.description.charAt(0).toUpperCase() + info.description.slice(1);
-		return { code, description: capitalised.replace(/\.$/, ''), solution: info.solution, known: true };
+		return {
+			code,
+			description: capitalised.replace(/\.$/, ''),
+			solution: info.solution,
+			known: true,
+		};
 	}
 	return {
 		code,
 		description: `Ksher returned error code ${code || '(none)'}`,
 		solution:
-			'This code is not in Ksher\'s published error table. Check the request values, then contact Ksher support with the code and the order number.',
+			"This code is not in Ksher's published error table. Check the request values, then contact Ksher support with the code and the order number.",
 		known: false,
 	};
 }
@@ -118,7 +127,11 @@ export function callName(endpoint: string): string {
 
 const capitalised = (text: string) => text.charAt(0).toUpperCase() + text.slice(1);
 
-const words = (text: string) => text.toLowerCase().replace(/[^a-z0-9]+/g, ' ').trim();
+const words = (text: string) =>
+	text
+		.toLowerCase()
+		.replace(/[^a-z0-9]+/g, ' ')
+		.trim();
 
 /** Builds the error for a Ksher answer that says the call failed. */
 export function apiErrorFrom(endpoint: string, code: string, ksherMessage: string): KsherApiError {
@@ -126,7 +139,10 @@ export function apiErrorFrom(endpoint: string, code: string, ksherMessage: strin
 	// Ksher's own words only when they add something to the explanation or to Ksher's table.
 	const table = own(KSHER_ERROR_CODES, code) ? KSHER_ERROR_CODES[code] : undefined;
 	const known = [explained.description, table?.description ?? '', table?.reason ?? ''].map(words);
-	const adds = ksherMessage && ksherMessage !== code && !known.some((text) => text.includes(words(ksherMessage)));
+	const adds =
+		ksherMessage &&
+		ksherMessage !== code &&
+		!known.some((text) => text.includes(words(ksherMessage)));
 	const said = adds ? ` (Ksher: "${ksherMessage}")` : '';
 	return new KsherApiError(
 		code,

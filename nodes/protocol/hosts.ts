@@ -9,6 +9,9 @@ export function isGatewayEndpoint(endpoint: string): boolean {
 }
 
 /** The hosts come from checkBaseUrl (no trailing slash) or the production constants. */
-export function endpointUrl(endpoint: string, hosts: { gatewayUrl: string; apiUrl: string }): string {
+export function endpointUrl(
+	endpoint: string,
+	hosts: { gatewayUrl: string; apiUrl: string },
+): string {
 	return `${isGatewayEndpoint(endpoint) ? hosts.gatewayUrl : hosts.apiUrl}/${endpoint}`;
 }

@@ -85,7 +85,10 @@ export function parsePrivateKey(input: unknown): KeyObject {
 	const header = /-----BEGIN ([A-Z0-9 ]+)-----/.exec(text)?.[1];
 	if (header !== undefined) {
 		if (/PUBLIC KEY/.test(header)) {
-			throw new KsherKeyError('This is a public key, not a private key', `Ksher needs your private key to sign requests. ${PORTAL_HINT}`);
+			throw new KsherKeyError(
+				'This is a public key, not a private key',
+				`Ksher needs your private key to sign requests. ${PORTAL_HINT}`,
+			);
 		}
 		if (/CERTIFICATE/.test(header)) {
 			throw new KsherKeyError('This is a certificate, not a private key', PORTAL_HINT);
@@ -100,34 +103,53 @@ export function parsePrivateKey(input: unknown): KeyObject {
 			throw new KsherKeyError('This is an OpenSSH key, not a Ksher merchant key', PORTAL_HINT);
 		}
 		if (/^(EC|DSA) PRIVATE KEY$/.test(header)) {
-			throw new KsherKeyError(`This is an ${header.split(' ')[0]} key, not an RSA key`, `Ksher signs with RSA. ${PORTAL_HINT}`);
+			throw new KsherKeyError(
+				`This is an ${header.split(' ')[0]} key, not an RSA key`,
+				`Ksher signs with RSA. ${PORTAL_HINT}`,
+			);
 		}
 		if (!/^(RSA )?PRIVATE KEY$/.test(header)) {
 			throw new KsherKeyError(`A PEM block of type "${header}" is not a private key`, PORTAL_HINT);
 		}
 		const end = new RegExp(`-----END ${header}-----`).test(text);
 		if (!end) {
-			throw new KsherKeyError('The private key is incomplete: its END line is missing', `Paste the whole file, from -----BEGIN to -----END. ${PORTAL_HINT}`);
+			throw new KsherKeyError(
+				'The private key is incomplete: its END line is missing',
+				`Paste the whole file, from -----BEGIN to -----END. ${PORTAL_HINT}`,
+			);
 		}
-		const body = text
-			.replace(/-----(BEGIN|END) [A-Z0-9 ]+-----/g, '')
-			.replace(/\s+/g, '');
+		const body = text.replace(/-----(BEGIN|END) [A-Z0-9 ]+-----/g, '').replace(/\s+/g, '');
 		const pem = `-----BEGIN ${header}-----\n${wrapBase64(body)}\n-----END ${header}-----\n`;
 		const key = attempt(() => createPrivateKey(pem));
 		if (!key) {
-			throw new KsherKeyError('The private key could not be read: its content is damaged or incomplete', `Paste the whole file unchanged. ${PORTAL_HINT}`);
+			throw new KsherKeyError(
+				'The private key could not be read: its content is damaged or incomplete',
+				`Paste the whole file unchanged. ${PORTAL_HINT}`,
+			);
 		}
 		return requireRsa(key, 'private key');
 	}
 	const body = text.replace(/\s+/g, '');
-	if (!text.split('\n').every((line) => /^[A-Za-z0-9+/=]+$/.test(line)) || !/^[A-Za-z0-9+/]+={0,2}$/.test(body)) {
-		throw new KsherKeyError('This does not look like a private key: no PEM header and not base64 text', PORTAL_HINT);
+	if (
+		!text.split('\n').every((line) => /^[A-Za-z0-9+/=]+$/.test(line)) ||
+		!/^[A-Za-z0-9+/]+={0,2}$/.test(body)
+	) {
+		throw new KsherKeyError(
+			'This does not look like a private key: no PEM header and not base64 text',
+			PORTAL_HINT,
+		);
 	}
 	const key = tryPrivateDer(body);
 	if (key) return requireRsa(key, 'private key');
 	const der = Buffer.from(body, 'base64');
-	if (attempt(() => createPublicKey({ key: der, format: 'der', type: 'spki' })) ?? attempt(() => createPublicKey({ key: der, format: 'der', type: 'pkcs1' }))) {
-		throw new KsherKeyError('This is a public key, not a private key', `Ksher needs your private key to sign requests. ${PORTAL_HINT}`);
+	if (
+		attempt(() => createPublicKey({ key: der, format: 'der', type: 'spki' })) ??
+		attempt(() => createPublicKey({ key: der, format: 'der', type: 'pkcs1' }))
+	) {
+		throw new KsherKeyError(
+			'This is a public key, not a private key',
+			`Ksher needs your private key to sign requests. ${PORTAL_HINT}`,
+		);
 	}
 	throw new KsherKeyError('This base64 text is not an RSA private key', PORTAL_HINT);
 }
@@ -136,17 +158,27 @@ export function parsePrivateKey(input: unknown): KeyObject {
 export function parsePublicKey(input: unknown, what = 'Ksher public key'): KeyObject {
 	const field = 'Ksher Public Key';
 	if (typeof input !== 'string' || input.trim() === '') {
-		throw new KsherKeyError(`The ${what} is empty`, 'Leave the field empty to use Ksher\'s built-in key, or paste the PEM Ksher gave you.', field);
+		throw new KsherKeyError(
+			`The ${what} is empty`,
+			"Leave the field empty to use Ksher's built-in key, or paste the PEM Ksher gave you.",
+			field,
+		);
 	}
 	const text = normalisePem(input);
 	const header = /-----BEGIN ([A-Z0-9 ]+)-----/.exec(text)?.[1];
 	if (header && /PRIVATE/.test(header)) {
-		throw new KsherKeyError(`The ${what} field holds a private key`, 'Put only Ksher\'s public key here; your private key belongs in the Private Key field.', field);
+		throw new KsherKeyError(
+			`The ${what} field holds a private key`,
+			"Put only Ksher's public key here; your private key belongs in the Private Key field.",
+			field,
+		);
 	}
 	let key: KeyObject | undefined;
 	if (header) {
 		const body = text.replace(/-----(BEGIN|END) [A-Z0-9 ]+-----/g, '').replace(/\s+/g, '');
-		key = attempt(() => createPublicKey(`-----BEGIN ${header}-----\n${wrapBase64(body)}\n-----END ${header}-----\n`));
+		key = attempt(() =>
+			createPublicKey(`-----BEGIN ${header}-----\n${wrapBase64(body)}\n-----END ${header}-----\n`),
+		);
 	} else {
 		const der = Buffer.from(text.replace(/\s+/g, ''), 'base64');
 		key =
@@ -154,7 +186,11 @@ export function parsePublicKey(input: unknown, what = 'Ksher public key'): KeyOb
 			attempt(() => createPublicKey({ key: der, format: 'der', type: 'pkcs1' }));
 	}
 	if (!key) {
-		throw new KsherKeyError(`The ${what} could not be read`, 'Paste the PEM text exactly as published, from -----BEGIN to -----END, or leave the field empty to use the built-in key.', field);
+		throw new KsherKeyError(
+			`The ${what} could not be read`,
+			'Paste the PEM text exactly as published, from -----BEGIN to -----END, or leave the field empty to use the built-in key.',
+			field,
+		);
 	}
 	return requireRsa(key, what, field);
 }

@@ -45,8 +45,14 @@ export type ReplayWindowCheck =
 
 /** A field's value as said in a refusal: short, quoted, and "missing" when absent. */
 function shown(data: Record<string, unknown>, field: string): string {
-	if (!Object.prototype.hasOwnProperty.call(data, field) || data[field] === undefined || data[field] === null) return `${field} is missing`;
-	const text = typeof data[field] === 'string' ? (data[field] as string) : JSON.stringify(data[field]);
+	if (
+		!Object.prototype.hasOwnProperty.call(data, field) ||
+		data[field] === undefined ||
+		data[field] === null
+	)
+		return `${field} is missing`;
+	const text =
+		typeof data[field] === 'string' ? (data[field] as string) : JSON.stringify(data[field]);
 	return `${field} ${JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text)}`;
 }
 
@@ -72,14 +78,26 @@ function shown(data: Record<string, unknown>, field: string): string {
  * the trigger's memory keeps such a notification until that time has left the window (the ledger's
  * `dated` entries), so it cannot run again either.
  */
-export function replayWindow(data: Record<string, unknown>, event: NotificationEvent, now = Date.now(), windowMs = REPLAY_WINDOW_MS): ReplayWindowCheck {
+export function replayWindow(
+	data: Record<string, unknown>,
+	event: NotificationEvent,
+	now = Date.now(),
+	windowMs = REPLAY_WINDOW_MS,
+): ReplayWindowCheck {
 	const refundAt = event === 'refunded' ? bangkokTime(data.refund_time) : undefined;
 	const field = refundAt !== undefined ? 'refund_time' : 'time_end';
 	const at = refundAt ?? paymentTime(data);
 	if (at === undefined) {
-		const fields = event === 'refunded' ? `${shown(data, 'refund_time')} and ${shown(data, 'time_end')}` : shown(data, 'time_end');
+		const fields =
+			event === 'refunded'
+				? `${shown(data, 'refund_time')} and ${shown(data, 'time_end')}`
+				: shown(data, 'time_end');
 		const names = event === 'refunded' ? 'neither is' : 'not';
-		return { verdict: 'refused', field: event === 'refunded' ? 'refund_time' : 'time_end', reason: `${fields}: ${names} a Ksher time (${KSHER_TIME_FORMAT}), so a replay could not be told from a new notification` };
+		return {
+			verdict: 'refused',
+			field: event === 'refunded' ? 'refund_time' : 'time_end',
+			reason: `${fields}: ${names} a Ksher time (${KSHER_TIME_FORMAT}), so a replay could not be told from a new notification`,
+		};
 	}
 	return { verdict: now - at > windowMs ? 'outside' : 'inside', field, at };
 }
@@ -88,7 +106,12 @@ export function replayWindow(data: Record<string, unknown>, event: NotificationE
  * Whether a notification is older than the replay window (replayWindow's "outside"), measured by its
  * kind (by default as classified from its data alone, as a notification with code 0).
  */
-export function outsideReplayWindow(data: Record<string, unknown>, now = Date.now(), windowMs = REPLAY_WINDOW_MS, event = notificationEvent({ code: 0 }, data)): boolean {
+export function outsideReplayWindow(
+	data: Record<string, unknown>,
+	now = Date.now(),
+	windowMs = REPLAY_WINDOW_MS,
+	event = notificationEvent({ code: 0 }, data),
+): boolean {
 	return replayWindow(data, event, now, windowMs).verdict === 'outside';
 }
 
@@ -98,13 +121,24 @@ export const MAX_NOTIFICATION_BYTES = 64 * 1024;
 export type NotificationEvent = 'paid' | 'refunded' | 'other';
 
 export type NotificationCheck =
-	| { ok: true; data: Record<string, unknown>; envelope: Record<string, unknown>; event: NotificationEvent; dedupeKey: string }
+	| {
+			ok: true;
+			data: Record<string, unknown>;
+			envelope: Record<string, unknown>;
+			event: NotificationEvent;
+			dedupeKey: string;
+	  }
 	| { ok: false; status: 400 | 401; reason: string };
 
-export function notificationEvent(envelope: Record<string, unknown>, data: Record<string, unknown>): NotificationEvent {
+export function notificationEvent(
+	envelope: Record<string, unknown>,
+	data: Record<string, unknown>,
+): NotificationEvent {
 	if (envelope.code !== 0 && envelope.code !== '0') return 'other';
 	const result = String(data.result ?? '');
-	const refundShaped = ['mch_refund_no', 'ksher_refund_no', 'refund_fee', 'refund_orders'].some((k) => k in data);
+	const refundShaped = ['mch_refund_no', 'ksher_refund_no', 'refund_fee', 'refund_orders'].some(
+		(k) => k in data,
+	);
 	if (result === 'REFUND' || (refundShaped && result !== 'FAIL')) return 'refunded';
 	if (result === 'SUCCESS') return 'paid';
 	return 'other';
@@ -114,10 +148,16 @@ export function notificationEvent(envelope: Record<string, unknown>, data: Recor
  * What makes two deliveries "the same notification": merchant, order, event (and refund number for refunds).
  * Payment → Watch for Changes keys its changes the same way, so one workflow can handle both sources.
  */
-export function notificationKey(data: Record<string, unknown>, event: NotificationEvent | WatchEvent): string {
-	const refund = event === 'refunded' ? String(data.mch_refund_no ?? data.ksher_refund_no ?? '') : '';
+export function notificationKey(
+	data: Record<string, unknown>,
+	event: NotificationEvent | WatchEvent,
+): string {
+	const refund =
+		event === 'refunded' ? String(data.mch_refund_no ?? data.ksher_refund_no ?? '') : '';
 	const other = event === 'other' ? String(data.result ?? '') : '';
-	return [data.appid, data.mch_order_no, event, refund || other].map((v) => String(v ?? '')).join('|');
+	return [data.appid, data.mch_order_no, event, refund || other]
+		.map((v) => String(v ?? ''))
+		.join('|');
 }
 
 export type VerifiedBody =
@@ -125,21 +165,29 @@ export type VerifiedBody =
 	| { ok: false; status: 400 | 401; reason: string };
 
 /** Parses a body exactly as it arrived and verifies Ksher's signature over its `data`. */
-export function verifyNotificationBody(raw: string | Buffer | undefined, publicKey: KeyObject, maxBytes = MAX_NOTIFICATION_BYTES): VerifiedBody {
+export function verifyNotificationBody(
+	raw: string | Buffer | undefined,
+	publicKey: KeyObject,
+	maxBytes = MAX_NOTIFICATION_BYTES,
+): VerifiedBody {
 	const size = raw === undefined ? 0 : typeof raw === 'string' ? raw.length : raw.byteLength;
 	if (size === 0) return { ok: false, status: 400, reason: 'empty body' };
 	// A string's UTF-8 form is at most three bytes per UTF-16 unit: count exactly only when it matters.
-	if ((typeof raw === 'string' && size * 3 > maxBytes ? Buffer.byteLength(raw) : size) > maxBytes) return { ok: false, status: 400, reason: 'body too large' };
+	if ((typeof raw === 'string' && size * 3 > maxBytes ? Buffer.byteLength(raw) : size) > maxBytes)
+		return { ok: false, status: 400, reason: 'body too large' };
 	let envelope: unknown;
 	try {
 		envelope = JSON.parse(typeof raw === 'string' ? raw : (raw as Buffer).toString('utf8'));
 	} catch {
 		envelope = undefined;
 	}
-	if (!isPlainObject(envelope)) return { ok: false, status: 400, reason: 'body is not a JSON object' };
+	if (!isPlainObject(envelope))
+		return { ok: false, status: 400, reason: 'body is not a JSON object' };
 	if (!isPlainObject(envelope.data)) return { ok: false, status: 400, reason: 'no "data" object' };
-	if (typeof envelope.sign !== 'string' || envelope.sign === '') return { ok: false, status: 401, reason: 'unsigned notification' };
-	if (!verifyData(envelope.data, envelope.sign, publicKey)) return { ok: false, status: 401, reason: 'signature invalid' };
+	if (typeof envelope.sign !== 'string' || envelope.sign === '')
+		return { ok: false, status: 401, reason: 'unsigned notification' };
+	if (!verifyData(envelope.data, envelope.sign, publicKey))
+		return { ok: false, status: 401, reason: 'signature invalid' };
 	return { ok: true, data: envelope.data, envelope };
 }
 
@@ -149,10 +197,33 @@ export function verifyNotificationBody(raw: string | Buffer | undefined, publicK
  * a URL in Attach may well hold "lang=" while no notification carries lang.
  */
 const NOTIFICATION_FIELDS = [
-	'appid', 'attach', 'cash_fee', 'cash_fee_type', 'channel', 'channel_order_no', 'fee_type', 'ksher_order_no', 'mch_order_no',
-	'nonce_str', 'openid', 'pay_mch_order_no', 'rate', 'result', 'time_end', 'total_fee',
-	'mch_refund_no', 'ksher_refund_no', 'channel_refund_no', 'refund_fee', 'mch_refund_fee', 'refund_state', 'refund_time', 'refund_orders', 'refund_count',
-	'err_code', 'err_msg',
+	'appid',
+	'attach',
+	'cash_fee',
+	'cash_fee_type',
+	'channel',
+	'channel_order_no',
+	'fee_type',
+	'ksher_order_no',
+	'mch_order_no',
+	'nonce_str',
+	'openid',
+	'pay_mch_order_no',
+	'rate',
+	'result',
+	'time_end',
+	'total_fee',
+	'mch_refund_no',
+	'ksher_refund_no',
+	'channel_refund_no',
+	'refund_fee',
+	'mch_refund_fee',
+	'refund_state',
+	'refund_time',
+	'refund_orders',
+	'refund_count',
+	'err_code',
+	'err_msg',
 ];
 
 /**
@@ -169,7 +240,8 @@ export function reshapedContent(data: Record<string, unknown>): string | undefin
 		const value = data[key];
 		if (typeof value !== 'string' || !value.includes('=')) continue;
 		for (const name of NOTIFICATION_FIELDS) {
-			if (!Object.prototype.hasOwnProperty.call(data, name) && value.includes(`${name}=`)) return `${key} holds the missing field ${name}`;
+			if (!Object.prototype.hasOwnProperty.call(data, name) && value.includes(`${name}=`))
+				return `${key} holds the missing field ${name}`;
 		}
 	}
 	return undefined;
@@ -180,13 +252,17 @@ export function reshapedContent(data: Record<string, unknown>): string | undefin
  * signature over `data` with the given key, that its fields were not re-shaped within
  * the signed text, and that it is for this merchant.
  */
-export function checkNotification(raw: string | Buffer | undefined, options: { publicKey: KeyObject; appId: string; maxBytes?: number }): NotificationCheck {
+export function checkNotification(
+	raw: string | Buffer | undefined,
+	options: { publicKey: KeyObject; appId: string; maxBytes?: number },
+): NotificationCheck {
 	const verified = verifyNotificationBody(raw, options.publicKey, options.maxBytes);
 	if (!verified.ok) return verified;
 	const { data, envelope } = verified;
 	const reshaped = reshapedContent(data);
 	if (reshaped) return { ok: false, status: 401, reason: `signed fields re-shaped: ${reshaped}` };
-	if (String(data.appid ?? '') !== options.appId) return { ok: false, status: 401, reason: 'notification is for another merchant' };
+	if (String(data.appid ?? '') !== options.appId)
+		return { ok: false, status: 401, reason: 'notification is for another merchant' };
 	const event = notificationEvent(envelope, data);
 	return { ok: true, data, envelope, event, dedupeKey: notificationKey(data, event) };
 }

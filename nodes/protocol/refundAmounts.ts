@@ -14,7 +14,8 @@ export interface RowRef {
 	orderNumber?: string | null;
 }
 
-export const rowPlace = (ref: RowRef): string => (ref.orderNumber ? `for order ${ref.orderNumber} (row ${ref.row})` : `(row ${ref.row})`);
+export const rowPlace = (ref: RowRef): string =>
+	ref.orderNumber ? `for order ${ref.orderNumber} (row ${ref.row})` : `(row ${ref.row})`;
 
 /** Who gave the value decides the fix we suggest: a mapped sheet column, or an AI agent's tool call. */
 export type AmountSource = 'workflow' | 'agent';
@@ -47,14 +48,26 @@ function emptiness(value: unknown): string | undefined {
  * text, or throws an error that names the row, the order and what was seen. The decimals the
  * payment's currency allows are checked once the payment is looked up.
  */
-export function checkRefundAmount(value: unknown, ref: RowRef, source: AmountSource = 'workflow'): string {
+export function checkRefundAmount(
+	value: unknown,
+	ref: RowRef,
+	source: AmountSource = 'workflow',
+): string {
 	const empty = emptiness(value);
 	if (empty) {
 		const fix = missingFix(source);
-		throw new KsherInputError('Refund Amount', `Refund Amount is ${empty} ${rowPlace(ref)}: ${fix.short}`, fix.solution);
+		throw new KsherInputError(
+			'Refund Amount',
+			`Refund Amount is ${empty} ${rowPlace(ref)}: ${fix.short}`,
+			fix.solution,
+		);
 	}
 	if (typeof value === 'boolean' || (typeof value === 'object' && value !== null)) {
-		throw new KsherInputError('Refund Amount', `Refund Amount ${JSON.stringify(value).slice(0, 60)} is not an amount ${rowPlace(ref)}`, 'Map a column that holds the amount as a number, e.g. 50.00.');
+		throw new KsherInputError(
+			'Refund Amount',
+			`Refund Amount ${JSON.stringify(value).slice(0, 60)} is not an amount ${rowPlace(ref)}`,
+			'Map a column that holds the amount as a number, e.g. 50.00.',
+		);
 	}
 	try {
 		const text = typeof value === 'number' ? String(value) : String(value).trim();
@@ -67,8 +80,10 @@ export function checkRefundAmount(value: unknown, ref: RowRef, source: AmountSou
 
 /** An input error of one row, told with its place ("… for order B2 (row 2)"); other errors unchanged. */
 export function atRow(error: unknown, ref: RowRef): unknown {
-	if (!(error instanceof KsherInputError) || error.message.includes(`(row ${ref.row})`)) return error;
+	if (!(error instanceof KsherInputError) || error.message.includes(`(row ${ref.row})`))
+		return error;
 	// "… of order B2: …" already names the order; the row is what it lacks.
-	const place = ref.orderNumber && error.message.includes(ref.orderNumber) ? `(row ${ref.row})` : rowPlace(ref);
+	const place =
+		ref.orderNumber && error.message.includes(ref.orderNumber) ? `(row ${ref.row})` : rowPlace(ref);
 	return new KsherInputError(error.field, `${error.message} ${place}`, error.solution);
 }

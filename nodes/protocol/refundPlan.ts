@@ -2,7 +2,15 @@ import { runBounded } from './bounded';
 import type { KsherClient } from './client';
 import { KsherInputError } from './errors';
 import { atRow } from './refundAmounts';
-import { decideRefund, money, RunMemory, type PartialRefunds, type RefundDecision, type RefundRequest, type RefundsKnown } from './refundRules';
+import {
+	decideRefund,
+	money,
+	RunMemory,
+	type PartialRefunds,
+	type RefundDecision,
+	type RefundRequest,
+	type RefundsKnown,
+} from './refundRules';
 import { listRefunds, paidOrder, type PaidOrder } from './refunds';
 
 /**
@@ -40,14 +48,22 @@ async function partialRefunds(client: KsherClient): Promise<PartialRefunds> {
 	return flag === 'Y' ? 'allowed' : flag === 'N' ? 'refused' : 'unknown';
 }
 
-function decideAll(rows: Array<RefundRequest | { error: unknown }>, facts: Map<string, { value: OrderFacts } | { error: unknown }>, partial: PartialRefunds, independent: boolean): RefundCheck[] {
+function decideAll(
+	rows: Array<RefundRequest | { error: unknown }>,
+	facts: Map<string, { value: OrderFacts } | { error: unknown }>,
+	partial: PartialRefunds,
+	independent: boolean,
+): RefundCheck[] {
 	const memory = new RunMemory(independent);
 	return rows.map((request): RefundCheck => {
 		if (!('orderNumber' in request)) return { ok: false, error: request.error };
 		const known = facts.get(request.orderNumber)!;
 		if ('error' in known) return { ok: false, error: atRow(known.error, request) };
 		try {
-			return { ok: true, plan: decideRefund(request, known.value.order, known.value.refunds, partial, memory) };
+			return {
+				ok: true,
+				plan: decideRefund(request, known.value.order, known.value.refunds, partial, memory),
+			};
 		} catch (error) {
 			return { ok: false, error: atRow(error, request) };
 		}
@@ -59,21 +75,39 @@ function decideAll(rows: Array<RefundRequest | { error: unknown }>, facts: Map<s
  * `independent`: the rows will be sent on their own (Check All Rows First off), so a row that fits
  * only if an earlier row Ksher may refuse is refused is "would try", not an error.
  */
-export async function checkRefunds(client: KsherClient, rows: Array<RefundRequest | { error: unknown }>, concurrency: number, independent = false): Promise<RefundCheck[]> {
-	const orderNumbers = [...new Set(rows.flatMap((r) => ('orderNumber' in r ? [r.orderNumber] : [])))];
+export async function checkRefunds(
+	client: KsherClient,
+	rows: Array<RefundRequest | { error: unknown }>,
+	concurrency: number,
+	independent = false,
+): Promise<RefundCheck[]> {
+	const orderNumbers = [
+		...new Set(rows.flatMap((r) => ('orderNumber' in r ? [r.orderNumber] : []))),
+	];
 	const facts = new Map<string, { value: OrderFacts } | { error: unknown }>();
 	await runBounded(orderNumbers.length, concurrency, async (index) => {
 		const orderNumber = orderNumbers[index];
-		facts.set(orderNumber, await lookUp(client, orderNumber).then((value) => ({ value }), (error: unknown) => ({ error })));
+		facts.set(
+			orderNumber,
+			await lookUp(client, orderNumber).then(
+				(value) => ({ value }),
+				(error: unknown) => ({ error }),
+			),
+		);
 	});
 	const checks = decideAll(rows, facts, 'unread', independent);
 	// Only a partial refund depends on the account's setting: ask once, then decide again knowing it.
-	const partial = checks.some((c) => c.ok && c.plan.action === 'refund' && c.plan.amount !== c.plan.order.total);
+	const partial = checks.some(
+		(c) => c.ok && c.plan.action === 'refund' && c.plan.amount !== c.plan.order.total,
+	);
 	return partial ? decideAll(rows, facts, await partialRefunds(client), independent) : checks;
 }
 
 /** Rows that will be sent and may refund: checked, and those the check could not vouch for. */
-export const mayRefund = (check: RefundCheck): check is { ok: true; plan: Extract<RefundDecision, { action: 'refund' }> } => check.ok && check.plan.action === 'refund';
+export const mayRefund = (
+	check: RefundCheck,
+): check is { ok: true; plan: Extract<RefundDecision, { action: 'refund' }> } =>
+	check.ok && check.plan.action === 'refund';
 
 /** Stop Above Total: per currency, in minor units. */
 export type RefundCeilings = Record<string, number>;
@@ -82,19 +116,34 @@ export type RefundCeilings = Record<string, number>;
  * The error every row gets when the rows together would refund more than a ceiling allows (or
  * refund a currency that has no ceiling while others have one); undefined when within them.
  */
-export function ceilingBreach(checks: RefundCheck[], ceilings: RefundCeilings): KsherInputError | undefined {
+export function ceilingBreach(
+	checks: RefundCheck[],
+	ceilings: RefundCeilings,
+): KsherInputError | undefined {
 	if (Object.keys(ceilings).length === 0) return undefined;
 	const totals = new Map<string, number>();
 	for (const check of checks) {
-		if (mayRefund(check)) totals.set(check.plan.order.currency, (totals.get(check.plan.order.currency) ?? 0) + check.plan.amount);
+		if (mayRefund(check))
+			totals.set(
+				check.plan.order.currency,
+				(totals.get(check.plan.order.currency) ?? 0) + check.plan.amount,
+			);
 	}
 	for (const [currency, total] of totals) {
 		const ceiling = ceilings[currency];
 		if (ceiling === undefined) {
-			return new KsherInputError('Stop Above Total', `Nothing was refunded: the rows would refund ${money(total, currency)}, and Stop Above Total has no limit for ${currency}`, `Add a Stop Above Total limit for ${currency}, or remove the ${currency} rows.`);
+			return new KsherInputError(
+				'Stop Above Total',
+				`Nothing was refunded: the rows would refund ${money(total, currency)}, and Stop Above Total has no limit for ${currency}`,
+				`Add a Stop Above Total limit for ${currency}, or remove the ${currency} rows.`,
+			);
 		}
 		if (total > ceiling) {
-			return new KsherInputError('Stop Above Total', `Nothing was refunded: the rows together would refund ${money(total, currency)}, above Stop Above Total ${money(ceiling, currency)}`, 'Check the sheet (a wrong column or extra rows?), split it into smaller runs, or raise Stop Above Total.');
+			return new KsherInputError(
+				'Stop Above Total',
+				`Nothing was refunded: the rows together would refund ${money(total, currency)}, above Stop Above Total ${money(ceiling, currency)}`,
+				'Check the sheet (a wrong column or extra rows?), split it into smaller runs, or raise Stop Above Total.',
+			);
 		}
 	}
 	return undefined;

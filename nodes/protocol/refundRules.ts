@@ -36,8 +36,20 @@ export type PartialRefunds = 'allowed' | 'refused' | 'unknown' | 'unread';
  * take, of which how much by rows Ksher may still refuse (`uncertain`).
  */
 export class RunMemory {
-	readonly numbers = new Map<string, { row: number; orderNumber: string; amount: number | undefined; currency: string; failed: boolean }>();
-	readonly planned = new Map<string, { amount: number; rows: number[]; uncertain: number; uncertainRows: number[] }>();
+	readonly numbers = new Map<
+		string,
+		{
+			row: number;
+			orderNumber: string;
+			amount: number | undefined;
+			currency: string;
+			failed: boolean;
+		}
+	>();
+	readonly planned = new Map<
+		string,
+		{ amount: number; rows: number[]; uncertain: number; uncertainRows: number[] }
+	>();
 
 	/**
 	 * @param independent rows are sent on their own, each whatever became of the earlier ones (Check All
@@ -45,15 +57,35 @@ export class RunMemory {
 	 */
 	constructor(readonly independent = false) {}
 
-	plannedFor(orderNumber: string): { amount: number; rows: number[]; uncertain: number; uncertainRows: number[] } {
+	plannedFor(orderNumber: string): {
+		amount: number;
+		rows: number[];
+		uncertain: number;
+		uncertainRows: number[];
+	} {
 		let entry = this.planned.get(orderNumber);
-		if (!entry) this.planned.set(orderNumber, (entry = { amount: 0, rows: [], uncertain: 0, uncertainRows: [] }));
+		if (!entry)
+			this.planned.set(
+				orderNumber,
+				(entry = { amount: 0, rows: [], uncertain: 0, uncertainRows: [] }),
+			);
 		return entry;
 	}
 
 	/** A row whose refund number is known but that (so far) cannot be refunded: later rows with its number are judged by it. */
-	failedRow(request: RefundRequest, refundNumber: string, asked: number | undefined, currency: string): void {
-		this.numbers.set(refundNumber, { row: request.row, orderNumber: request.orderNumber, amount: asked, currency, failed: true });
+	failedRow(
+		request: RefundRequest,
+		refundNumber: string,
+		asked: number | undefined,
+		currency: string,
+	): void {
+		this.numbers.set(refundNumber, {
+			row: request.row,
+			orderNumber: request.orderNumber,
+			amount: asked,
+			currency,
+			failed: true,
+		});
 	}
 }
 
@@ -92,15 +124,28 @@ export type RefundDecision = DecisionBase &
 		| { action: 'sameAsRow'; amount: number; sameAsRow: number }
 	);
 
-export const money = (minor: number, currency: string): string => `${fromMinorUnits(minor, currency)} ${currency}`;
+export const money = (minor: number, currency: string): string =>
+	`${fromMinorUnits(minor, currency)} ${currency}`;
 
 export function fullyRefunded(orderNumber: string, order: PaidOrder): KsherInputError {
-	return new KsherInputError('Order Number', `Order Number ${orderNumber} is already fully refunded (${money(order.total, order.currency)})`, 'Nothing is left to refund. Use Refund → Get Many to see its refunds.');
+	return new KsherInputError(
+		'Order Number',
+		`Order Number ${orderNumber} is already fully refunded (${money(order.total, order.currency)})`,
+		'Nothing is left to refund. Use Refund → Get Many to see its refunds.',
+	);
 }
 
-export function exceedsRemaining(orderNumber: string, order: PaidOrder, amount: number, remaining: number, earlierRows: number[] = []): KsherInputError {
+export function exceedsRemaining(
+	orderNumber: string,
+	order: PaidOrder,
+	amount: number,
+	remaining: number,
+	earlierRows: number[] = [],
+): KsherInputError {
 	const m = (minor: number) => fromMinorUnits(minor, order.currency);
-	const after = earlierRows.length ? ` after row${earlierRows.length > 1 ? 's' : ''} ${earlierRows.join(', ')} of this run` : '';
+	const after = earlierRows.length
+		? ` after row${earlierRows.length > 1 ? 's' : ''} ${earlierRows.join(', ')} of this run`
+		: '';
 	return new KsherInputError(
 		'Refund Amount',
 		`Refund Amount ${m(amount)} ${order.currency} exceeds what remains of order ${orderNumber}${after}: ${m(remaining)} of ${m(order.total)} ${order.currency}`,
@@ -109,7 +154,14 @@ export function exceedsRemaining(orderNumber: string, order: PaidOrder, amount: 
 }
 
 /** A refund number Ksher (or an earlier row) holds for another amount: never "done", always an error. */
-export function numberUsedForOtherAmount(refundNumber: string, orderNumber: string, used: number, asked: number, currency: string, ref: RowRef): KsherInputError {
+export function numberUsedForOtherAmount(
+	refundNumber: string,
+	orderNumber: string,
+	used: number,
+	asked: number,
+	currency: string,
+	ref: RowRef,
+): KsherInputError {
 	return new KsherInputError(
 		'Refund Number',
 		`Refund Number ${refundNumber} was already used for a refund of ${money(used, currency)} of order ${orderNumber}, not ${money(asked, currency)} (row ${ref.row})`,
@@ -117,7 +169,11 @@ export function numberUsedForOtherAmount(refundNumber: string, orderNumber: stri
 	);
 }
 
-export function partialRefused(orderNumber: string, order: PaidOrder, amount: number): KsherInputError {
+export function partialRefused(
+	orderNumber: string,
+	order: PaidOrder,
+	amount: number,
+): KsherInputError {
 	return new KsherInputError(
 		'Refund Amount',
 		`Refund Amount ${money(amount, order.currency)} of order ${orderNumber} is a partial refund, and partial refunds are not enabled for this Ksher account [KSHER_INVALID_REFUND_AMOUNT]`,
@@ -126,7 +182,11 @@ export function partialRefused(orderNumber: string, order: PaidOrder, amount: nu
 }
 
 /** A refund Ksher holds under this number that failed: its number is spent, and the row was not refunded. */
-export function refundFailedAtKsher(refund: KsherRefund, orderNumber: string, ref: RowRef): KsherInputError {
+export function refundFailedAtKsher(
+	refund: KsherRefund,
+	orderNumber: string,
+	ref: RowRef,
+): KsherInputError {
 	return new KsherInputError(
 		'Refund Number',
 		`Refund ${refund.mch_refund_no} of order ${orderNumber} failed at Ksher (${refund.refund_state}), so this row was not refunded, and Ksher takes a refund number once (row ${ref.row})`,
@@ -156,7 +216,8 @@ function checkOwnNumber(request: RefundRequest, derived: string): void {
 	}
 }
 
-export const UNLISTED_NOTE = 'Ksher reports this payment as fully refunded and cannot list its refunds (PromptPay, Alipay), so whether this refund is among them cannot be shown; nothing was sent. Check the merchant portal if in doubt.';
+export const UNLISTED_NOTE =
+	'Ksher reports this payment as fully refunded and cannot list its refunds (PromptPay, Alipay), so whether this refund is among them cannot be shown; nothing was sent. Check the merchant portal if in doubt.';
 
 /**
  * A payment Ksher reports as fully refunded but cannot list the refunds of: nothing more can be
@@ -164,12 +225,21 @@ export const UNLISTED_NOTE = 'Ksher reports this payment as fully refunded and c
  * as done with a note (a re-run of the sheet is not an error) and nothing is sent.
  */
 export function unlistedDone(refundNumber: string, amount: number): KsherRefund {
-	return { mch_refund_no: refundNumber, ksher_refund_no: '', channel_refund_no: '', refund_fee: amount, refund_state: 'REFUNDSUCCESS', refund_time: '' };
+	return {
+		mch_refund_no: refundNumber,
+		ksher_refund_no: '',
+		channel_refund_no: '',
+		refund_fee: amount,
+		refund_state: 'REFUNDSUCCESS',
+		refund_time: '',
+	};
 }
 
 /** The amount a row asks for in minor units (undefined: everything that remains), checked against the payment's currency. */
 export function askedMinor(request: RefundRequest, order: PaidOrder): number | undefined {
-	return request.amount === 'remaining' ? undefined : toMinorUnits(request.amount, order.currency, { field: 'Refund Amount' });
+	return request.amount === 'remaining'
+		? undefined
+		: toMinorUnits(request.amount, order.currency, { field: 'Refund Amount' });
 }
 
 /** The refund number a row uses: the user's, or the one derived from what the refund is. */
@@ -181,7 +251,13 @@ export function refundNumberOf(request: RefundRequest, asked: number | undefined
  * Decides one row from what is known (see RefundsKnown, PartialRefunds) and the run's earlier
  * rows, and records it in `memory` when it refunds. Throws the row's input error.
  */
-export function decideRefund(request: RefundRequest, order: PaidOrder, refunds: RefundsKnown, partial: PartialRefunds, memory: RunMemory): RefundDecision {
+export function decideRefund(
+	request: RefundRequest,
+	order: PaidOrder,
+	refunds: RefundsKnown,
+	partial: PartialRefunds,
+	memory: RunMemory,
+): RefundDecision {
 	const { orderNumber } = request;
 	const { currency } = order;
 	const asked = askedMinor(request, order);
@@ -189,25 +265,46 @@ export function decideRefund(request: RefundRequest, order: PaidOrder, refunds: 
 	// An earlier row of this run with the same number is judged below; this row's own number is
 	// remembered now as failed, and as refunding once this row passes every check.
 	const earlier = memory.numbers.get(refundNumber);
-	if (!earlier && request.refundNumber) memory.failedRow(request, refundNumber, asked, order.currency);
+	if (!earlier && request.refundNumber)
+		memory.failedRow(request, refundNumber, asked, order.currency);
 	const listed = Array.isArray(refunds) ? refunds : undefined;
 	const planned = memory.plannedFor(orderNumber);
-	const known = listed ? order.total - refundedMinor(listed) : refunds === 'unlisted' && order.data.result === 'REFUND' ? 0 : null;
+	const known = listed
+		? order.total - refundedMinor(listed)
+		: refunds === 'unlisted' && order.data.result === 'REFUND'
+			? 0
+			: null;
 	const before = known === null ? null : known - planned.amount;
 	// Below zero only when earlier rows Ksher may refuse are counted (rows sent on their own): unknown then.
 	const remainingBefore = before !== null && before < 0 ? null : before;
-	const base = { request, order, refundNumber, asked, remainingBefore, remainingAfter: remainingBefore };
+	const base = {
+		request,
+		order,
+		refundNumber,
+		asked,
+		remainingBefore,
+		remainingAfter: remainingBefore,
+	};
 
 	checkOwnNumber(request, deriveRefundNumber(orderNumber, asked ?? 'all'));
 	// More than the whole payment is wrong whatever was refunded before.
-	if (asked !== undefined && asked > order.total) throw exceedsRemaining(orderNumber, order, asked, remainingBefore ?? order.total);
+	if (asked !== undefined && asked > order.total)
+		throw exceedsRemaining(orderNumber, order, asked, remainingBefore ?? order.total);
 
 	// A refund Ksher already has under this number: done before (a re-run), unless it was for another
 	// amount, it failed, or it was "everything that remains" and yet something remains.
 	const existing = listed?.find((r) => r.mch_refund_no === refundNumber);
 	if (existing) {
 		if (failed(existing)) throw refundFailedAtKsher(existing, orderNumber, request);
-		if (asked !== undefined && existing.refund_fee !== asked) throw numberUsedForOtherAmount(refundNumber, orderNumber, existing.refund_fee, asked, currency, request);
+		if (asked !== undefined && existing.refund_fee !== asked)
+			throw numberUsedForOtherAmount(
+				refundNumber,
+				orderNumber,
+				existing.refund_fee,
+				asked,
+				currency,
+				request,
+			);
 		// What remains after this run's earlier rows, as the run will find it.
 		if (asked === undefined && remainingBefore !== null && remainingBefore > 0) {
 			throw new KsherInputError(
@@ -229,16 +326,38 @@ export function decideRefund(request: RefundRequest, order: PaidOrder, refunds: 
 		}
 		// Fully refunded, refunds not listable: nothing more can go back, and what this row's refund
 		// was (if it is among them) cannot be shown: its amount is unknown, not the row's.
-		return { ...base, action: 'done', amount: asked ?? order.total, amountUnknown: true, unconfirmed: true, existing: unlistedDone(refundNumber, asked ?? order.total), note: UNLISTED_NOTE };
+		return {
+			...base,
+			action: 'done',
+			amount: asked ?? order.total,
+			amountUnknown: true,
+			unconfirmed: true,
+			existing: unlistedDone(refundNumber, asked ?? order.total),
+			note: UNLISTED_NOTE,
+		};
 	}
 
 	// An earlier row of this run with the same number: the same refund, or a clash.
 	if (earlier) {
-		const same = earlier.orderNumber === orderNumber && (asked === undefined || asked === earlier.amount);
-		if (same && !earlier.failed) return { ...base, action: 'sameAsRow', amount: earlier.amount!, sameAsRow: earlier.row };
-		if (same) throw new KsherInputError('Refund Number', `Refund Number ${refundNumber} is row ${earlier.row}'s refund, which cannot be refunded ${rowPlace(request)}`, `Fix row ${earlier.row}; this row is the same refund.`);
-		const what = earlier.amount === undefined ? `order ${earlier.orderNumber}` : `order ${earlier.orderNumber}, ${money(earlier.amount, earlier.currency)}`;
-		throw new KsherInputError('Refund Number', `Refund Number ${refundNumber} is also row ${earlier.row}'s (${what}) ${rowPlace(request)}`, 'Each refund needs its own Refund Number: give this row a different one.');
+		const same =
+			earlier.orderNumber === orderNumber && (asked === undefined || asked === earlier.amount);
+		if (same && !earlier.failed)
+			return { ...base, action: 'sameAsRow', amount: earlier.amount!, sameAsRow: earlier.row };
+		if (same)
+			throw new KsherInputError(
+				'Refund Number',
+				`Refund Number ${refundNumber} is row ${earlier.row}'s refund, which cannot be refunded ${rowPlace(request)}`,
+				`Fix row ${earlier.row}; this row is the same refund.`,
+			);
+		const what =
+			earlier.amount === undefined
+				? `order ${earlier.orderNumber}`
+				: `order ${earlier.orderNumber}, ${money(earlier.amount, earlier.currency)}`;
+		throw new KsherInputError(
+			'Refund Number',
+			`Refund Number ${refundNumber} is also row ${earlier.row}'s (${what}) ${rowPlace(request)}`,
+			'Each refund needs its own Refund Number: give this row a different one.',
+		);
 	}
 
 	// What may still be refunded: known, or at most the payment less this run's earlier rows.
@@ -248,12 +367,21 @@ export function decideRefund(request: RefundRequest, order: PaidOrder, refunds: 
 	const unchecked: string[] = [];
 	if (left <= 0 && left + ifRefused <= 0) {
 		if (planned.rows.length === 0) throw fullyRefunded(orderNumber, order);
-		throw new KsherInputError('Refund Amount', `Nothing remains of order ${orderNumber} after row${planned.rows.length > 1 ? 's' : ''} ${planned.rows.join(', ')} of this run`, 'Remove this row, or lower the amounts of the earlier rows.');
+		throw new KsherInputError(
+			'Refund Amount',
+			`Nothing remains of order ${orderNumber} after row${planned.rows.length > 1 ? 's' : ''} ${planned.rows.join(', ')} of this run`,
+			'Remove this row, or lower the amounts of the earlier rows.',
+		);
 	}
 	const amount = asked ?? (left > 0 ? left : left + ifRefused);
-	if (amount > left + ifRefused) throw exceedsRemaining(orderNumber, order, amount, Math.max(left, 0), planned.rows);
-	if (amount > left) unchecked.push(`it fits only if Ksher refuses row${planned.uncertainRows.length > 1 ? 's' : ''} ${planned.uncertainRows.join(', ')} of this run, which it may`);
-	if (amount !== order.total && partial === 'refused') throw partialRefused(orderNumber, order, amount);
+	if (amount > left + ifRefused)
+		throw exceedsRemaining(orderNumber, order, amount, Math.max(left, 0), planned.rows);
+	if (amount > left)
+		unchecked.push(
+			`it fits only if Ksher refuses row${planned.uncertainRows.length > 1 ? 's' : ''} ${planned.uncertainRows.join(', ')} of this run, which it may`,
+		);
+	if (amount !== order.total && partial === 'refused')
+		throw partialRefused(orderNumber, order, amount);
 
 	if (refunds === 'unlisted') {
 		const channel = channelName(String(order.data.channel ?? '')) || 'this';
@@ -263,8 +391,14 @@ export function decideRefund(request: RefundRequest, order: PaidOrder, refunds: 
 				: `Ksher cannot list the refunds of ${channel} payments, so what remains is unknown: Ksher refuses this refund if refunds made elsewhere left less than ${money(amount, currency)}`,
 		);
 	}
-	if (request.refundNumber) unchecked.push(`Refund Number ${refundNumber} cannot be checked against your other orders: Ksher refuses it if it was used on one`);
-	if (amount !== order.total && partial === 'unknown') unchecked.push('Ksher did not say whether your account takes partial refunds: Ksher refuses this one if it does not');
+	if (request.refundNumber)
+		unchecked.push(
+			`Refund Number ${refundNumber} cannot be checked against your other orders: Ksher refuses it if it was used on one`,
+		);
+	if (amount !== order.total && partial === 'unknown')
+		unchecked.push(
+			'Ksher did not say whether your account takes partial refunds: Ksher refuses this one if it does not',
+		);
 
 	planned.amount += amount;
 	planned.rows.push(request.row);
@@ -272,7 +406,19 @@ export function decideRefund(request: RefundRequest, order: PaidOrder, refunds: 
 		planned.uncertain += amount;
 		planned.uncertainRows.push(request.row);
 	}
-	memory.numbers.set(refundNumber, { row: request.row, orderNumber, amount, currency, failed: false });
+	memory.numbers.set(refundNumber, {
+		row: request.row,
+		orderNumber,
+		amount,
+		currency,
+		failed: false,
+	});
 	// Unknown after a row that fits only if an earlier one is refused.
-	return { ...base, action: 'refund', amount, remainingAfter: remainingBefore === null || amount > left ? null : remainingBefore - amount, unchecked };
+	return {
+		...base,
+		action: 'refund',
+		amount,
+		remainingAfter: remainingBefore === null || amount > left ? null : remainingBefore - amount,
+		unchecked,
+	};
 }

@@ -65,7 +65,9 @@ export function refundStatus(refundState: string): string {
 
 /** Refunds that count against the order's balance (anything not reported as failed). */
 export function refundedMinor(refunds: KsherRefund[]): number {
-	return refunds.filter((r) => !/FAIL|CLOSE/.test(r.refund_state)).reduce((sum, r) => sum + (Number.isSafeInteger(r.refund_fee) ? r.refund_fee : 0), 0);
+	return refunds
+		.filter((r) => !/FAIL|CLOSE/.test(r.refund_state))
+		.reduce((sum, r) => sum + (Number.isSafeInteger(r.refund_fee) ? r.refund_fee : 0), 0);
 }
 
 /**
@@ -74,13 +76,24 @@ export function refundedMinor(refunds: KsherRefund[]): number {
  * exist); undefined when Ksher refuses to list them (it cannot for some wallets, e.g. PromptPay
  * and Alipay); a transport error is thrown, since then nothing is known.
  */
-export async function listRefunds(client: KsherClient, refundTarget: Record<string, string>, refundNumber?: string): Promise<KsherRefund[] | undefined> {
-	const outcome = await client.call('refund_query', { ...refundTarget, mch_refund_no: refundNumber }).then(
-		({ data }) => refundsOf(data),
-		(error: unknown) => error,
-	);
+export async function listRefunds(
+	client: KsherClient,
+	refundTarget: Record<string, string>,
+	refundNumber?: string,
+): Promise<KsherRefund[] | undefined> {
+	const outcome = await client
+		.call('refund_query', { ...refundTarget, mch_refund_no: refundNumber })
+		.then(
+			({ data }) => refundsOf(data),
+			(error: unknown) => error,
+		);
 	if (Array.isArray(outcome)) return outcome;
-	if (refundNumber && outcome instanceof KsherApiError && /ORDER_NO|NOT_EXIST|NOTEXIST/.test(outcome.code)) return [];
+	if (
+		refundNumber &&
+		outcome instanceof KsherApiError &&
+		/ORDER_NO|NOT_EXIST|NOTEXIST/.test(outcome.code)
+	)
+		return [];
 	if (outcome instanceof KsherApiError) return undefined;
 	throw outcome;
 }
@@ -100,13 +113,26 @@ export async function paidOrder(client: KsherClient, orderNumber: string): Promi
 	const { data } = await client.call('gateway_order_query', { mch_order_no: orderNumber });
 	const result = String(data.result ?? '');
 	if (result !== 'SUCCESS' && result !== 'REFUND') {
-		const why = result === 'CLOSED' ? 'was cancelled or expired' : result === 'PAYERROR' ? 'failed' : 'is not paid yet';
-		throw new KsherInputError('Order Number', `Order Number ${orderNumber} cannot be refunded: the payment ${why} (Ksher result ${result || 'unknown'})`, 'Only paid orders can be refunded. Check the order number, or use Get Payment to see its state.');
+		const why =
+			result === 'CLOSED'
+				? 'was cancelled or expired'
+				: result === 'PAYERROR'
+					? 'failed'
+					: 'is not paid yet';
+		throw new KsherInputError(
+			'Order Number',
+			`Order Number ${orderNumber} cannot be refunded: the payment ${why} (Ksher result ${result || 'unknown'})`,
+			'Only paid orders can be refunded. Check the order number, or use Get Payment to see its state.',
+		);
 	}
 	const total = Number(data.total_fee);
 	const refundTarget = refundTargetOf(data);
 	if (!Number.isSafeInteger(total) || total <= 0 || !refundTarget) {
-		throw new KsherInputError('Order Number', `Ksher's record of Order Number ${orderNumber} lacks the amount or the payment numbers needed for a refund`, 'Try again later; if it persists, refund in the Ksher merchant portal.');
+		throw new KsherInputError(
+			'Order Number',
+			`Ksher's record of Order Number ${orderNumber} lacks the amount or the payment numbers needed for a refund`,
+			'Try again later; if it persists, refund in the Ksher merchant portal.',
+		);
 	}
 	return { data, total, currency: String(data.fee_type || 'THB'), refundTarget };
 }

@@ -36,7 +36,10 @@ const DAY_MS = 86_400_000;
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 function dayNumber(date: string): number {
-	return Date.UTC(Number(date.slice(0, 4)), Number(date.slice(5, 7)) - 1, Number(date.slice(8, 10))) / DAY_MS;
+	return (
+		Date.UTC(Number(date.slice(0, 4)), Number(date.slice(5, 7)) - 1, Number(date.slice(8, 10))) /
+		DAY_MS
+	);
 }
 
 function dateOf(day: number): string {
@@ -50,11 +53,16 @@ export function checkDate(value: string): string | undefined {
 }
 
 /** `from`..`to` (inclusive) cut into consecutive pieces of at most `maxDays` days, covering it once. */
-export function settlementRanges(from: string, to: string, maxDays = SETTLEMENT_RANGE_DAYS): Array<{ begin: string; end: string }> {
+export function settlementRanges(
+	from: string,
+	to: string,
+	maxDays = SETTLEMENT_RANGE_DAYS,
+): Array<{ begin: string; end: string }> {
 	const first = dayNumber(from);
 	const last = dayNumber(to);
 	const ranges: Array<{ begin: string; end: string }> = [];
-	for (let day = first; day <= last; day += maxDays) ranges.push({ begin: dateOf(day), end: dateOf(Math.min(last, day + maxDays - 1)) });
+	for (let day = first; day <= last; day += maxDays)
+		ranges.push({ begin: dateOf(day), end: dateOf(Math.min(last, day + maxDays - 1)) });
 	return ranges;
 }
 
@@ -68,18 +76,34 @@ export function dateInZone(timeZone: string, now: Date, days = 0): string {
 		const minutes = (offset[1] === '-' ? -1 : 1) * (Number(offset[2]) * 60 + Number(offset[3]));
 		return dateOf(Math.floor((now.getTime() + minutes * 60_000) / DAY_MS) - days);
 	}
-	const parts = new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(now);
+	const parts = new Intl.DateTimeFormat('en-CA', {
+		timeZone,
+		year: 'numeric',
+		month: '2-digit',
+		day: '2-digit',
+	}).format(now);
 	return dateOf(dayNumber(parts) - days);
 }
 
 /** A money field's integer, kept with its sign; anything else makes the line unreadable. */
 function integerOf(value: unknown): number | undefined {
-	const n = typeof value === 'number' ? value : typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : NaN;
+	const n =
+		typeof value === 'number'
+			? value
+			: typeof value === 'string' && /^-?\d+$/.test(value.trim())
+				? Number(value)
+				: NaN;
 	return Number.isSafeInteger(n) ? n : undefined;
 }
 
 function unreadable(what: string): KsherTransportError {
-	return new KsherTransportError('bad-envelope', `Ksher's settlement answer ${what}, so it was not used`, 'Try again later; if it persists, check the settlements in the Ksher merchant portal and tell Ksher support.', 'get_settlement_info', false);
+	return new KsherTransportError(
+		'bad-envelope',
+		`Ksher's settlement answer ${what}, so it was not used`,
+		'Try again later; if it persists, check the settlements in the Ksher merchant portal and tell Ksher support.',
+		'get_settlement_info',
+		false,
+	);
 }
 
 /** Reads one answer's lines; refuses the whole answer when a line's money cannot be read exactly. */
@@ -95,10 +119,14 @@ export function settlementLinesOf(data: Record<string, unknown>): SettlementLine
 	if (list === undefined || list === null || list === '') return [];
 	if (!Array.isArray(list)) throw unreadable('has settlement lines that are not a list');
 	return list.map((raw, index) => {
-		if (!isPlainObject(raw)) throw unreadable(`has a settlement line (${index + 1}) that is not an object`);
+		if (!isPlainObject(raw))
+			throw unreadable(`has a settlement line (${index + 1}) that is not an object`);
 		const money = (field: string) => {
 			const n = integerOf(raw[field]);
-			if (n === undefined) throw unreadable(`has a settlement line (${index + 1}) whose ${field} is not a whole number (${JSON.stringify(raw[field])})`);
+			if (n === undefined)
+				throw unreadable(
+					`has a settlement line (${index + 1}) whose ${field} is not a whole number (${JSON.stringify(raw[field])})`,
+				);
 			return n;
 		};
 		return {
@@ -131,7 +159,11 @@ export function signedMajor(minor: number, currency: string): string {
  * accepts, one call per piece, each answer checked: its signature (the range and the nonce),
  * and that its range is the one asked for. A line returned by two pieces is kept once.
  */
-export async function listSettlements(client: KsherClient, range: { from: string; to: string; channel?: string }, concurrency = 4): Promise<{ lines: SettlementLine[]; calls: number }> {
+export async function listSettlements(
+	client: KsherClient,
+	range: { from: string; to: string; channel?: string },
+	concurrency = 4,
+): Promise<{ lines: SettlementLine[]; calls: number }> {
 	const pieces = settlementRanges(range.from, range.to);
 	const answers: SettlementLine[][] = new Array(pieces.length);
 	let next = 0;
@@ -140,9 +172,20 @@ export async function listSettlements(client: KsherClient, range: { from: string
 			const i = next++;
 			const { begin, end } = pieces[i];
 			// Ksher's SDKs disagree on the app id's name for this call (mch_appid, appid): both are sent.
-			const { data } = await client.call('get_settlement_info', { mch_appid: client.appId, begin_date: begin, end_date: end, pay_channel: range.channel });
+			const { data } = await client.call('get_settlement_info', {
+				mch_appid: client.appId,
+				begin_date: begin,
+				end_date: end,
+				pay_channel: range.channel,
+			});
 			if (data.begin_date !== begin || data.end_date !== end) {
-				throw new KsherTransportError('bad-envelope', `Ksher's settlement answer is for ${String(data.begin_date)}..${String(data.end_date)}, not the ${begin}..${end} asked for, so it was not used`, 'Try again; if it persists, tell Ksher support.', 'get_settlement_info', false);
+				throw new KsherTransportError(
+					'bad-envelope',
+					`Ksher's settlement answer is for ${String(data.begin_date)}..${String(data.end_date)}, not the ${begin}..${end} asked for, so it was not used`,
+					'Try again; if it persists, tell Ksher support.',
+					'get_settlement_info',
+					false,
+				);
 			}
 			answers[i] = settlementLinesOf(data);
 		}

@@ -20,7 +20,10 @@ export function signCanonical(canonical: string, privateKey: KeyObject): string 
 }
 
 /** Signs request parameters. Accepts a parsed key, or PEM text (parsed on every call: prefer a KeyObject). */
-export function signRequest(params: Record<string, unknown>, privateKey: KeyObject | string): string {
+export function signRequest(
+	params: Record<string, unknown>,
+	privateKey: KeyObject | string,
+): string {
 	const key = typeof privateKey === 'string' ? parsePrivateKey(privateKey) : privateKey;
 	return signCanonical(canonicalString(params), key);
 }
@@ -55,10 +58,15 @@ export function verifyCanonical(canonical: string, sign: unknown, publicKey: Key
 }
 
 /** The part of `data` that Ksher signs for an endpoint. */
-export function signedFields(data: Record<string, unknown>, endpoint?: string): Record<string, unknown> {
+export function signedFields(
+	data: Record<string, unknown>,
+	endpoint?: string,
+): Record<string, unknown> {
 	const subset = endpoint ? SIGNED_SUBSETS[endpoint] : undefined;
 	if (!subset) return data;
-	return Object.fromEntries(subset.filter((k) => Object.prototype.hasOwnProperty.call(data, k)).map((k) => [k, data[k]]));
+	return Object.fromEntries(
+		subset.filter((k) => Object.prototype.hasOwnProperty.call(data, k)).map((k) => [k, data[k]]),
+	);
 }
 
 // How Ksher renders nested JSON in what it signs is only known for key-sorted ASCII data
@@ -92,7 +100,9 @@ export function verifyData(
 	}
 	try {
 		if (!nested) return verifyCanonical(canonicalString(fields, {}, keys), sign, publicKey);
-		return NESTED_VARIANTS.some((options) => verifyCanonical(canonicalString(fields, options, keys), sign, publicKey));
+		return NESTED_VARIANTS.some((options) =>
+			verifyCanonical(canonicalString(fields, options, keys), sign, publicKey),
+		);
 	} catch {
 		// Values that cannot be rendered (hostile nesting, non-finite numbers) were not signed by Ksher.
 		return false;

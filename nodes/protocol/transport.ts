@@ -15,8 +15,25 @@ export interface KsherHttpResponse {
 
 export type KsherTransport = (request: KsherHttpRequest) => Promise<KsherHttpResponse>;
 
-const NOT_SENT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'ERR_INVALID_URL', 'ERR_TLS_CERT_ALTNAME_INVALID', 'CERT_HAS_EXPIRED', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE']);
-const TIMEOUT_CODES = new Set(['ETIMEDOUT', 'ECONNABORTED', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+const NOT_SENT_CODES = new Set([
+	'ECONNREFUSED',
+	'ENOTFOUND',
+	'EAI_AGAIN',
+	'EHOSTUNREACH',
+	'ENETUNREACH',
+	'ERR_INVALID_URL',
+	'ERR_TLS_CERT_ALTNAME_INVALID',
+	'CERT_HAS_EXPIRED',
+	'DEPTH_ZERO_SELF_SIGNED_CERT',
+	'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+]);
+const TIMEOUT_CODES = new Set([
+	'ETIMEDOUT',
+	'ECONNABORTED',
+	'UND_ERR_CONNECT_TIMEOUT',
+	'UND_ERR_HEADERS_TIMEOUT',
+	'UND_ERR_BODY_TIMEOUT',
+]);
 
 function errorCode(error: unknown): string | undefined {
 	let current: unknown = error;
@@ -30,7 +47,12 @@ function errorCode(error: unknown): string | undefined {
 }
 
 /** Turns whatever a transport threw into a typed error that says whether Ksher may have acted. */
-export function transportFailure(error: unknown, endpoint: string, timeoutMs: number, mutating: boolean): KsherTransportError {
+export function transportFailure(
+	error: unknown,
+	endpoint: string,
+	timeoutMs: number,
+	mutating: boolean,
+): KsherTransportError {
 	if (error instanceof KsherTransportError) return error;
 	const code = errorCode(error) ?? 'UNKNOWN';
 	const maybe = mutating ? 'Ksher may or may not have processed it' : 'no data was read';

@@ -8,10 +8,24 @@ import { KsherInputError } from './errors';
  * no spaces. One rule for both; `example` shows the user a valid one.
  */
 export function checkKsherId(value: unknown, field: string, example: string): string {
-	const text = typeof value === 'string' ? value.trim() : typeof value === 'number' && Number.isSafeInteger(value) ? String(value) : '';
-	if (text === '') throw new KsherInputError(field, `${field} is empty`, `Enter your own ${field.toLowerCase()}, e.g. ${example}.`);
+	const text =
+		typeof value === 'string'
+			? value.trim()
+			: typeof value === 'number' && Number.isSafeInteger(value)
+				? String(value)
+				: '';
+	if (text === '')
+		throw new KsherInputError(
+			field,
+			`${field} is empty`,
+			`Enter your own ${field.toLowerCase()}, e.g. ${example}.`,
+		);
 	if (text.length > 32) {
-		throw new KsherInputError(field, `${field} "${text.slice(0, 40)}…" is ${text.length} characters long; Ksher allows at most 32`, `Use a shorter ${field.toLowerCase()}.`);
+		throw new KsherInputError(
+			field,
+			`${field} "${text.slice(0, 40)}…" is ${text.length} characters long; Ksher allows at most 32`,
+			`Use a shorter ${field.toLowerCase()}.`,
+		);
 	}
 	if (!/^[\x21-\x7e]+$/.test(text)) {
 		throw new KsherInputError(
@@ -31,7 +45,11 @@ export function checkUrl(value: unknown, field: string, required = true): string
 	const text = typeof value === 'string' ? value.trim() : '';
 	if (text === '') {
 		if (!required) return undefined;
-		throw new KsherInputError(field, `${field} is empty`, 'Enter a full URL starting with https://, e.g. https://shop.example/thank-you.');
+		throw new KsherInputError(
+			field,
+			`${field} is empty`,
+			'Enter a full URL starting with https://, e.g. https://shop.example/thank-you.',
+		);
 	}
 	let url: URL | undefined;
 	try {
@@ -40,7 +58,11 @@ export function checkUrl(value: unknown, field: string, required = true): string
 		url = undefined;
 	}
 	if (!url || !/^https?:$/.test(url.protocol) || !url.hostname || /\s/.test(text)) {
-		throw new KsherInputError(field, `${field} "${text.slice(0, 200)}" is not an absolute http(s) URL`, 'Enter a full URL starting with https://, e.g. https://shop.example/thank-you.');
+		throw new KsherInputError(
+			field,
+			`${field} "${text.slice(0, 200)}" is not an absolute http(s) URL`,
+			'Enter a full URL starting with https://, e.g. https://shop.example/thank-you.',
+		);
 	}
 	// Plain URLs are sent as typed; others (Thai domains, unencoded characters) in their
 	// standard encoded form, so that what Ksher receives is unambiguous.
@@ -48,12 +70,22 @@ export function checkUrl(value: unknown, field: string, required = true): string
 }
 
 export function checkMemberId(value: unknown): string | undefined {
-	const text = typeof value === 'string' ? value.trim() : typeof value === 'number' ? String(value) : '';
+	const text =
+		typeof value === 'string' ? value.trim() : typeof value === 'number' ? String(value) : '';
 	if (text === '') return undefined;
 	if (/^\d+$/.test(text)) {
-		throw new KsherInputError('Member ID', `Member ID "${text}" is only digits, which Ksher refuses`, 'Add a prefix, e.g. cust-' + text + '.');
+		throw new KsherInputError(
+			'Member ID',
+			`Member ID "${text}" is only digits, which Ksher refuses`,
+			'Add a prefix, e.g. cust-' + text + '.',
+		);
 	}
-	if (text.length > 32) throw new KsherInputError('Member ID', `Member ID is ${text.length} characters long; Ksher allows at most 32`, 'Use a shorter customer identifier.');
+	if (text.length > 32)
+		throw new KsherInputError(
+			'Member ID',
+			`Member ID is ${text.length} characters long; Ksher allows at most 32`,
+			'Use a shorter customer identifier.',
+		);
 	return text;
 }
 
@@ -64,11 +96,19 @@ export function checkChannels(value: unknown, totalMinor: number, currency: stri
 		.filter((c) => c !== '');
 	const channels = [...new Set(list)];
 	if (channels.length === 0) {
-		throw new KsherInputError('Channels', 'No payment channel is selected', 'Select at least one channel, e.g. PromptPay.');
+		throw new KsherInputError(
+			'Channels',
+			'No payment channel is selected',
+			'Select at least one channel, e.g. PromptPay.',
+		);
 	}
 	const unknown = channels.filter((c) => !channelInfo(c));
 	if (unknown.length) {
-		throw new KsherInputError('Channels', `Unknown channel(s): ${unknown.join(', ')}`, `Use Ksher Gateway Pay channels: ${GATEWAY_CHANNELS.map((c) => c.value).join(', ')}.`);
+		throw new KsherInputError(
+			'Channels',
+			`Unknown channel(s): ${unknown.join(', ')}`,
+			`Use Ksher Gateway Pay channels: ${GATEWAY_CHANNELS.map((c) => c.value).join(', ')}.`,
+		);
 	}
 	if (currency === 'THB') {
 		for (const c of channels) {
@@ -102,7 +142,9 @@ export function checkAppId(appId: unknown): string {
 	if (!/^mch[0-9A-Za-z_-]{1,29}$/.test(value)) {
 		throw new KsherInputError(
 			'App ID',
-			value === '' ? 'The App ID is empty' : `The App ID "${value.slice(0, 40)}" does not look like a Ksher app id`,
+			value === ''
+				? 'The App ID is empty'
+				: `The App ID "${value.slice(0, 40)}" does not look like a Ksher app id`,
 			'Use the app id shown in the Ksher merchant portal, "mch" followed by your merchant number, e.g. mch35000.',
 		);
 	}
@@ -118,7 +160,11 @@ export function checkBaseUrl(url: unknown, field: string): string {
 		parsed = undefined;
 	}
 	if (!parsed || !/^https?:$/.test(parsed.protocol)) {
-		throw new KsherInputError(field, `${field} "${value}" is not an http(s) URL`, 'Enter a full base URL, e.g. http://127.0.0.1:8866/api for the local simulator.');
+		throw new KsherInputError(
+			field,
+			`${field} "${value}" is not an http(s) URL`,
+			'Enter a full base URL, e.g. http://127.0.0.1:8866/api for the local simulator.',
+		);
 	}
 	return value;
 }

@@ -111,7 +111,9 @@ export function refundId(refundNumber: string): string {
 
 /** The 61-bit hash a state's sums are made of (64 bits of SHA-256, mod p). */
 function refundHash(refundNumber: string): bigint {
-	return BigInt(`0x${createHash('sha256').update(refundNumber, 'utf8').digest('hex').slice(0, 16)}`) % P;
+	return (
+		BigInt(`0x${createHash('sha256').update(refundNumber, 'utf8').digest('hex').slice(0, 16)}`) % P
+	);
 }
 
 /** Ksher's time as `YYYY-MM-DD HH:mm:ss` (which sorts as text), or "" when it is not one. */
@@ -126,8 +128,17 @@ function ksherTime(value: string): string {
  */
 export function formatWatchState(state: WatchState): string {
 	const r = state.refunds;
-	if (isLegacy(r)) return JSON.stringify({ v: 1, since: state.since, status: state.status, refunds: r.legacyIds });
-	return JSON.stringify({ v: 2, since: new Date(state.since).toISOString(), status: state.status, refunds: r.count, within: r.within, latest: r.latest, sums: r.sums.map((s) => s.toString(36)).join('.') });
+	if (isLegacy(r))
+		return JSON.stringify({ v: 1, since: state.since, status: state.status, refunds: r.legacyIds });
+	return JSON.stringify({
+		v: 2,
+		since: new Date(state.since).toISOString(),
+		status: state.status,
+		refunds: r.count,
+		within: r.within,
+		latest: r.latest,
+		sums: r.sums.map((s) => s.toString(36)).join('.'),
+	});
 }
 
 const bad = (why: string) =>
@@ -148,26 +159,37 @@ export function parseWatchState(value: unknown): WatchState | undefined {
 			throw bad(`is not a watch state (not JSON): "${value.slice(0, 40)}"`);
 		}
 	}
-	if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw bad('is not a watch state (expected a JSON object)');
+	if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+		throw bad('is not a watch state (expected a JSON object)');
 	const s = parsed as Record<string, unknown>;
 	if (s.v !== 1 && s.v !== 2) throw bad(`has an unknown version ${JSON.stringify(s.v)}`);
-	if (typeof s.since !== 'string' || Number.isNaN(Date.parse(s.since))) throw bad('has no valid "since" time');
-	if (!STATUSES.includes(s.status as WatchStatus)) throw bad(`has an unknown status ${JSON.stringify(s.status)}`);
+	if (typeof s.since !== 'string' || Number.isNaN(Date.parse(s.since)))
+		throw bad('has no valid "since" time');
+	if (!STATUSES.includes(s.status as WatchStatus))
+		throw bad(`has an unknown status ${JSON.stringify(s.status)}`);
 	const base = { since: s.since, status: s.status as WatchStatus };
 	if (s.v === 1) {
-		if (!Array.isArray(s.refunds) || !s.refunds.every((r) => typeof r === 'string' && /^[0-9a-f]{8}$/.test(r))) throw bad('has a malformed "refunds" list');
+		if (
+			!Array.isArray(s.refunds) ||
+			!s.refunds.every((r) => typeof r === 'string' && /^[0-9a-f]{8}$/.test(r))
+		)
+			throw bad('has a malformed "refunds" list');
 		return { ...base, refunds: { legacyIds: s.refunds as string[] } };
 	}
 	// Version 2 is only ever written by formatWatchState: anything it would not write is refused.
 	if (new Date(s.since).toISOString() !== s.since) throw bad('has no valid "since" time');
 	const count = s.refunds;
-	if (typeof count !== 'number' || !Number.isSafeInteger(count) || count < 0) throw bad('has a malformed "refunds" count');
+	if (typeof count !== 'number' || !Number.isSafeInteger(count) || count < 0)
+		throw bad('has a malformed "refunds" count');
 	const within = s.within;
-	if (typeof within !== 'number' || !Number.isSafeInteger(within) || within < count) throw bad('has a malformed "within" count');
-	if (typeof s.latest !== 'string' || (s.latest !== '' && ksherTime(s.latest) !== s.latest)) throw bad('has a malformed "latest" refund time');
+	if (typeof within !== 'number' || !Number.isSafeInteger(within) || within < count)
+		throw bad('has a malformed "within" count');
+	if (typeof s.latest !== 'string' || (s.latest !== '' && ksherTime(s.latest) !== s.latest))
+		throw bad('has a malformed "latest" refund time');
 	const digits = typeof s.sums === 'string' ? (s.sums === '' ? [] : s.sums.split('.')) : undefined;
 	const sums = digits?.every((d) => /^[0-9a-z]{1,12}$/.test(d)) ? digits.map(base36) : undefined;
-	if (!sums || sums.length !== Math.min(count, SKETCH_SUMS) || sums.some((n) => n >= P)) throw bad('has malformed "sums"');
+	if (!sums || sums.length !== Math.min(count, SKETCH_SUMS) || sums.some((n) => n >= P))
+		throw bad('has malformed "sums"');
 	return { ...base, refunds: { count, within, latest: s.latest, sums } };
 }
 
@@ -183,7 +205,11 @@ function base36(digits: string): bigint {
  * it is what those outputs have always held.
  */
 export function initialWatchState(status: 'pending' | 'paid', since: Date | string): string {
-	return formatWatchState({ since: new Date(since).toISOString(), status, refunds: { legacyIds: [] } });
+	return formatWatchState({
+		since: new Date(since).toISOString(),
+		status,
+		refunds: { legacyIds: [] },
+	});
 }
 
 /** Orders are watched for `days` after `since`; fully refunded and closed orders are finished. */
@@ -219,10 +245,18 @@ function listed(refunds: KsherRefund[]): Listed[] {
 	const byNumber = new Map<string, Listed>();
 	for (const refund of refunds) {
 		const number = refund.mch_refund_no || refund.ksher_refund_no;
-		const entry: Listed = { refund, position: byNumber.size, succeeded: /SUCCESS/.test(refund.refund_state), time: ksherTime(refund.refund_time), legacyId: refundId(number), hash: refundHash(number) };
+		const entry: Listed = {
+			refund,
+			position: byNumber.size,
+			succeeded: /SUCCESS/.test(refund.refund_state),
+			time: ksherTime(refund.refund_time),
+			legacyId: refundId(number),
+			hash: refundHash(number),
+		};
 		const known = byNumber.get(number);
 		if (!known) byNumber.set(number, entry);
-		else if (!known.succeeded && entry.succeeded) byNumber.set(number, { ...entry, position: known.position });
+		else if (!known.succeeded && entry.succeeded)
+			byNumber.set(number, { ...entry, position: known.position });
 	}
 	return [...byNumber.values()];
 }
@@ -258,21 +292,30 @@ function powerSums(refunds: readonly Listed[], m: number): bigint[] {
  * Q(x) = Π (x − h) = Σ (−1)^j e_j x^(t−j), and a candidate belongs iff Q(its hash) = 0.
  * Undefined unless exactly t candidates do (a shared hash, or sums that are no such subset).
  */
-function withPowerSums(candidates: readonly Listed[], sums: readonly bigint[]): Listed[] | undefined {
+function withPowerSums(
+	candidates: readonly Listed[],
+	sums: readonly bigint[],
+): Listed[] | undefined {
 	const t = sums.length;
 	const e = [BigInt(1)];
 	for (let j = 1; j <= t; j++) {
 		let acc = BigInt(0);
-		for (let i = 1; i <= j; i++) acc += (i % 2 === 1 ? BigInt(1) : P - BigInt(1)) * ((e[j - i] * sums[i - 1]) % P);
+		for (let i = 1; i <= j; i++)
+			acc += (i % 2 === 1 ? BigInt(1) : P - BigInt(1)) * ((e[j - i] * sums[i - 1]) % P);
 		e.push((mod(acc) * inverse(BigInt(j))) % P);
 	}
 	const coefficients = e.map((c, j) => (j % 2 === 1 ? mod(-c) : c));
-	const found = candidates.filter(({ hash }) => coefficients.reduce((acc, c) => (acc * hash + c) % P, BigInt(0)) === BigInt(0));
+	const found = candidates.filter(
+		({ hash }) => coefficients.reduce((acc, c) => (acc * hash + c) % P, BigInt(0)) === BigInt(0),
+	);
 	return found.length === t ? found : undefined;
 }
 
 /** The reported refunds among `candidates`, if they can be among them (see ReportedRefunds), checked against the stored sums. */
-function reportedWithin(candidates: readonly Listed[], memory: ReportedRefunds): Listed[] | undefined {
+function reportedWithin(
+	candidates: readonly Listed[],
+	memory: ReportedRefunds,
+): Listed[] | undefined {
 	const n = memory.count;
 	const m = memory.sums.length;
 	const unreported = candidates.length - n;
@@ -283,7 +326,10 @@ function reportedWithin(candidates: readonly Listed[], memory: ReportedRefunds):
 	else if (n <= m && n <= unreported) reported = withPowerSums(candidates, memory.sums);
 	else if (unreported <= m) {
 		const all = powerSums(candidates, unreported);
-		const rest = withPowerSums(candidates, all.map((s, j) => mod(s - memory.sums[j])));
+		const rest = withPowerSums(
+			candidates,
+			all.map((s, j) => mod(s - memory.sums[j])),
+		);
 		const left = new Set(rest);
 		reported = rest && candidates.filter((c) => !left.has(c));
 	}
@@ -293,7 +339,10 @@ function reportedWithin(candidates: readonly Listed[], memory: ReportedRefunds):
 }
 
 /** Which of Ksher's listed refunds the state says were reported already. */
-function reportedAmong(memory: WatchState['refunds'], list: readonly Listed[]): Listed[] | undefined {
+function reportedAmong(
+	memory: WatchState['refunds'],
+	list: readonly Listed[],
+): Listed[] | undefined {
 	if (isLegacy(memory)) {
 		const ids = new Set(memory.legacyIds);
 		const kept = list.filter((r) => ids.has(r.legacyId));
@@ -313,17 +362,26 @@ function reportedAmong(memory: WatchState['refunds'], list: readonly Listed[]): 
 		// stopping mid-run right after reporting 100 refunds that had been processing.)
 		const newest = kept.reduce((t, r) => (r.time > t ? r.time : t), '');
 		const lastKept = kept.reduce((at, r) => Math.max(at, r.position), -1);
-		return list.filter((r) => ids.has(r.legacyId) || (r.succeeded && !(r.time > newest) && r.position < lastKept));
+		return list.filter(
+			(r) => ids.has(r.legacyId) || (r.succeeded && !(r.time > newest) && r.position < lastKept),
+		);
 	}
 	// Narrowest first: both hints, each alone, neither; then not even "successful now" (a refund
 	// reported and since failed). Each answer is checked against the stored count and sums.
 	const early = (r: Listed) => r.position < memory.within;
 	const notLater = (r: Listed) => !(r.time > memory.latest);
 	const succeeded = list.filter((r) => r.succeeded);
-	const tries = [succeeded.filter((r) => early(r) && notLater(r)), succeeded.filter(notLater), succeeded.filter(early), succeeded, [...list]];
+	const tries = [
+		succeeded.filter((r) => early(r) && notLater(r)),
+		succeeded.filter(notLater),
+		succeeded.filter(early),
+		succeeded,
+		[...list],
+	];
 	const tried: Array<Set<Listed>> = [];
 	for (const candidates of tries) {
-		if (tried.some((t) => t.size === candidates.length && candidates.every((c) => t.has(c)))) continue;
+		if (tried.some((t) => t.size === candidates.length && candidates.every((c) => t.has(c))))
+			continue;
 		tried.push(new Set(candidates));
 		const reported = reportedWithin(candidates, memory);
 		if (reported) return reported;
@@ -380,7 +438,8 @@ function modPow(base: bigint, exponent: bigint): bigint {
 	return result;
 }
 
-const safeMinor = (r: Listed) => (Number.isSafeInteger(r.refund.refund_fee) ? r.refund.refund_fee : 0);
+const safeMinor = (r: Listed) =>
+	Number.isSafeInteger(r.refund.refund_fee) ? r.refund.refund_fee : 0;
 
 /**
  * What changed since `previous`, in the order it happened, each with the state after it.
@@ -392,7 +451,11 @@ const safeMinor = (r: Listed) => (Number.isSafeInteger(r.refund.refund_fee) ? r.
  *   are not a change: the customer may still pay on the same link.
  * Every state after a change is written in version 2, whatever `previous` was.
  */
-export function watchChanges(previous: WatchState | undefined, seen: WatchObservation, now: Date): { changes: WatchChange[]; state: WatchState } {
+export function watchChanges(
+	previous: WatchState | undefined,
+	seen: WatchObservation,
+	now: Date,
+): { changes: WatchChange[]; state: WatchState } {
 	const list = seen.refunds ? listed(seen.refunds) : undefined;
 	let memory: Memory | undefined;
 	let refunds: ReportedRefunds = NONE;
@@ -401,7 +464,10 @@ export function watchChanges(previous: WatchState | undefined, seen: WatchObserv
 		const found = previous ? reportedAmong(previous.refunds, list) : [];
 		if (!found) throw unmatched(previous!, list);
 		reported = new Set(found);
-		memory = new Memory(found, previous && !isLegacy(previous.refunds) ? previous.refunds.sums : undefined);
+		memory = new Memory(
+			found,
+			previous && !isLegacy(previous.refunds) ? previous.refunds.sums : undefined,
+		);
 		refunds = memory.snapshot();
 	} else if (previous && !isLegacy(previous.refunds)) {
 		refunds = previous.refunds;
@@ -409,7 +475,9 @@ export function watchChanges(previous: WatchState | undefined, seen: WatchObserv
 	// Without Ksher's list a version 1 state cannot be matched, and it need not be: the only changes
 	// then are `paid` from a pending state (which version 1 never wrote with refunds) and the final
 	// `refunded`/`closed` (a finished order is never checked again).
-	let state: WatchState = previous ? { ...previous, refunds } : { since: now.toISOString(), status: 'pending', refunds };
+	let state: WatchState = previous
+		? { ...previous, refunds }
+		: { since: now.toISOString(), status: 'pending', refunds };
 	const changes: WatchChange[] = [];
 	const move = (event: WatchEvent, next: Partial<WatchState>, refund?: KsherRefund) => {
 		state = { ...state, ...next };
@@ -417,20 +485,36 @@ export function watchChanges(previous: WatchState | undefined, seen: WatchObserv
 	};
 	const paid = seen.result === 'SUCCESS' || seen.result === 'REFUND';
 	if (state.status === 'pending') {
-		if (paid) move('paid', { status: 'paid', since: seen.paidAt && !Number.isNaN(Date.parse(seen.paidAt)) ? new Date(seen.paidAt).toISOString() : state.since });
+		if (paid)
+			move('paid', {
+				status: 'paid',
+				since:
+					seen.paidAt && !Number.isNaN(Date.parse(seen.paidAt))
+						? new Date(seen.paidAt).toISOString()
+						: state.since,
+			});
 		else if (seen.result === 'CLOSED') move('closed', { status: 'closed' });
 	}
 	if (state.status !== 'paid') return { changes, state };
 
 	if (list && memory) {
-		let reportedMinor = [...reported].filter((r) => r.succeeded).reduce((sum, r) => sum + safeMinor(r), 0);
+		let reportedMinor = [...reported]
+			.filter((r) => r.succeeded)
+			.reduce((sum, r) => sum + safeMinor(r), 0);
 		for (const refund of list) {
 			if (!refund.succeeded || reported.has(refund)) continue;
 			reported.add(refund);
 			memory.add(refund);
 			reportedMinor += safeMinor(refund);
 			// Fully refunded once what was reported covers the whole amount: nothing more can happen then.
-			move('refunded', { refunds: memory.snapshot(), status: reportedMinor >= seen.totalMinor ? 'refunded' : 'paid' }, refund.refund);
+			move(
+				'refunded',
+				{
+					refunds: memory.snapshot(),
+					status: reportedMinor >= seen.totalMinor ? 'refunded' : 'paid',
+				},
+				refund.refund,
+			);
 		}
 	} else if (seen.result === 'REFUND') {
 		move('refunded', { status: 'refunded' });

@@ -32,33 +32,64 @@ afterAll(() => h.sim.close());
  * The simulator's refunds are the truth. Fixed by refusing, as a Refund Number, another order's
  * derived form (the node's own namespace) and "everything that remains" done while money remains.
  */
-describe('derived refund numbers are the node\'s own', () => {
+describe("derived refund numbers are the node's own", () => {
 	it.each([
 		['version 2, checked first', 2, {}],
 		['version 2, row by row', 2, { checkAllRowsFirst: false }],
-		['version 1', 1, { whatToRefund: undefined, refundAmount: undefined, amount: '={{ $json.amount }}' }],
-	])('%s: another order\'s derived number given as Refund Number is refused (nothing moves), so the PromptPay row it would shadow is refunded for real', async (_mode, typeVersion, extra) => {
-		const [other, promptpay] = [await paid(), await paid(10000, 'promptpay')];
-		// A misaligned refund-number column puts the PromptPay row's derived number on another order.
-		const shadow = await run(sheet(extra), [{ orderNumber: other, amount: '5.00', refundNumber: `${promptpay}-R500` }], { typeVersion });
-		expect(shadow.items[0]).toMatchObject({ field: 'Refund Number', error: expect.stringContaining(`Refund Number ${promptpay}-R500 has the form of the numbers the node makes for another order's refunds`) });
-		expect(refundsAt(other)).toEqual([]);
+		[
+			'version 1',
+			1,
+			{ whatToRefund: undefined, refundAmount: undefined, amount: '={{ $json.amount }}' },
+		],
+	])(
+		"%s: another order's derived number given as Refund Number is refused (nothing moves), so the PromptPay row it would shadow is refunded for real",
+		async (_mode, typeVersion, extra) => {
+			const [other, promptpay] = [await paid(), await paid(10000, 'promptpay')];
+			// A misaligned refund-number column puts the PromptPay row's derived number on another order.
+			const shadow = await run(
+				sheet(extra),
+				[{ orderNumber: other, amount: '5.00', refundNumber: `${promptpay}-R500` }],
+				{ typeVersion },
+			);
+			expect(shadow.items[0]).toMatchObject({
+				field: 'Refund Number',
+				error: expect.stringContaining(
+					`Refund Number ${promptpay}-R500 has the form of the numbers the node makes for another order's refunds`,
+				),
+			});
+			expect(refundsAt(other)).toEqual([]);
 
-		const result = await run(sheet(extra), [{ orderNumber: promptpay, amount: '5.00' }], { typeVersion });
-		expect(result.items[0]).toMatchObject({ status: 'refunded', alreadyRefunded: false, refundAmount: '5.00' });
-		expect(refundsAt(promptpay)).toEqual([[`${promptpay}-R500`, 500]]);
-	});
+			const result = await run(sheet(extra), [{ orderNumber: promptpay, amount: '5.00' }], {
+				typeVersion,
+			});
+			expect(result.items[0]).toMatchObject({
+				status: 'refunded',
+				alreadyRefunded: false,
+				refundAmount: '5.00',
+			});
+			expect(refundsAt(promptpay)).toEqual([[`${promptpay}-R500`, 500]]);
+		},
+	);
 
 	it('the hashed form of a derived number is refused as a Refund Number too', async () => {
 		const a = await paid();
-		const result = await run(sheet(), [{ orderNumber: a, amount: '5.00', refundNumber: `R${'0123456789abcdef'.repeat(2).slice(0, 31)}` }]);
+		const result = await run(sheet(), [
+			{
+				orderNumber: a,
+				amount: '5.00',
+				refundNumber: `R${'0123456789abcdef'.repeat(2).slice(0, 31)}`,
+			},
+		]);
 		expect(result.items[0]).toMatchObject({ field: 'Refund Number' });
 		expect(refundsAt(a)).toEqual([]);
 	});
 
 	it('a derived number given to another order is refused before the check vouches for anything: the sheet refunds nothing', async () => {
 		const [a, b] = [await paid(), await paid()];
-		const rows = [{ orderNumber: a, amount: '100.00' }, { orderNumber: a === b ? a : b, amount: '5.00', refundNumber: `${a}-R10000` }];
+		const rows = [
+			{ orderNumber: a, amount: '100.00' },
+			{ orderNumber: a === b ? a : b, amount: '5.00', refundNumber: `${a}-R10000` },
+		];
 		const preview = await run(sheet({ previewOnly: true }), rows);
 		expect(preview.items.map((i) => i.status)).toEqual(['held back', 'cannot refund']);
 		const result = await run(sheet({ options: { concurrency: 1 } }), rows);
@@ -70,7 +101,9 @@ describe('derived refund numbers are the node\'s own', () => {
 
 	it('Everything That Remains: a `<order>-RALL` refund for 30.00 of 100.00 makes the row "already refunded" while 70.00 is still with Ksher', async () => {
 		const x = await paid();
-		await run(sheet({ checkAllRowsFirst: false }), [{ orderNumber: x, amount: '30.00', refundNumber: `${x}-RALL` }]);
+		await run(sheet({ checkAllRowsFirst: false }), [
+			{ orderNumber: x, amount: '30.00', refundNumber: `${x}-RALL` },
+		]);
 		const preview = await run(sheet({ previewOnly: true }), [{ orderNumber: x, all: true }]);
 		const result = await run(sheet(), [{ orderNumber: x, all: true }]);
 		const held = 10000 - (h.sim.order(x)?.refunds ?? []).reduce((s, r) => s + r.refund_fee, 0);
@@ -93,23 +126,27 @@ describe('derived refund numbers are the node\'s own', () => {
  */
 describe('a failed refund is not "already refunded"', () => {
 	const fail = (orderNo: string) => {
-		for (const r of h.sim.order(orderNo)!.refunds) (r as { refund_state: string }).refund_state = 'REFUNDFAIL';
+		for (const r of h.sim.order(orderNo)!.refunds)
+			(r as { refund_state: string }).refund_state = 'REFUNDFAIL';
 	};
 
 	it.each([
 		['an amount', { amount: '5.00' }],
 		['everything that remains', { all: true }],
-	])('%s: a failed refund under the row\'s number is not "already refunded"', async (_name, row) => {
-		const x = await paid();
-		await run(sheet(), [{ orderNumber: x, ...row }]);
-		fail(x);
-		const preview = await run(sheet({ previewOnly: true }), [{ orderNumber: x, ...row }]);
-		const result = await run(sheet(), [{ orderNumber: x, ...row }]);
-		// Ksher holds no successful refund of this payment: nothing may say it is refunded.
-		expect(preview.items[0].status).not.toBe('already refunded');
-		expect(result.items[0].alreadyRefunded).not.toBe(true);
-		expect(result.items[0].error).toBeDefined();
-	});
+	])(
+		'%s: a failed refund under the row\'s number is not "already refunded"',
+		async (_name, row) => {
+			const x = await paid();
+			await run(sheet(), [{ orderNumber: x, ...row }]);
+			fail(x);
+			const preview = await run(sheet({ previewOnly: true }), [{ orderNumber: x, ...row }]);
+			const result = await run(sheet(), [{ orderNumber: x, ...row }]);
+			// Ksher holds no successful refund of this payment: nothing may say it is refunded.
+			expect(preview.items[0].status).not.toBe('already refunded');
+			expect(result.items[0].alreadyRefunded).not.toBe(true);
+			expect(result.items[0].error).toBeDefined();
+		},
+	);
 });
 
 /**
@@ -125,18 +162,27 @@ describe('a re-run of a PromptPay sheet', () => {
 		['checked first', {}],
 		['row by row', { checkAllRowsFirst: false }],
 		['preview', { previewOnly: true }],
-	])('%s: a re-run does not report the remaining row as a refund of the whole payment', async (_mode, extra) => {
-		const { orderNo: p } = await h.createOrder({ total_fee: 10000 });
-		await h.payOrder(p, 'promptpay');
-		const rows = [{ orderNumber: p, amount: '30.00' }, { orderNumber: p, all: true }];
-		const first = await run(sheet(), rows);
-		expect(first.items.map((i) => i.refundAmount)).toEqual(['30.00', '70.00']);
-		expect((h.sim.order(p)?.refunds ?? []).map((r) => [r.mch_refund_no, r.refund_fee])).toEqual([[`${p}-R3000`, 3000], [`${p}-RALL`, 7000]]);
+	])(
+		'%s: a re-run does not report the remaining row as a refund of the whole payment',
+		async (_mode, extra) => {
+			const { orderNo: p } = await h.createOrder({ total_fee: 10000 });
+			await h.payOrder(p, 'promptpay');
+			const rows = [
+				{ orderNumber: p, amount: '30.00' },
+				{ orderNumber: p, all: true },
+			];
+			const first = await run(sheet(), rows);
+			expect(first.items.map((i) => i.refundAmount)).toEqual(['30.00', '70.00']);
+			expect((h.sim.order(p)?.refunds ?? []).map((r) => [r.mch_refund_no, r.refund_fee])).toEqual([
+				[`${p}-R3000`, 3000],
+				[`${p}-RALL`, 7000],
+			]);
 
-		const again = await run(sheet(extra), rows);
-		// Ksher holds 70.00 under …-RALL: the row may say 70.00 or that the amount is unknown, never 100.00.
-		expect(again.items[1].refundAmount).not.toBe('100.00');
-	});
+			const again = await run(sheet(extra), rows);
+			// Ksher holds 70.00 under …-RALL: the row may say 70.00 or that the amount is unknown, never 100.00.
+			expect(again.items[1].refundAmount).not.toBe('100.00');
+		},
+	);
 });
 
 /**
@@ -152,7 +198,10 @@ describe('the preview of a sheet that will not run', () => {
 	it('a passing row of a sheet that will not run is not "would refund" in the preview', async () => {
 		const { orderNo: a } = await h.createOrder({ total_fee: 10000 });
 		await h.payOrder(a, 'truemoney');
-		const rows = [{ orderNumber: a, amount: '10.00' }, { orderNumber: a, amount: '' }];
+		const rows = [
+			{ orderNumber: a, amount: '10.00' },
+			{ orderNumber: a, amount: '' },
+		];
 		const preview = await run(sheet({ previewOnly: true }), rows);
 		const result = await run(sheet(), rows);
 		expect(h.sim.order(a)?.refunds).toEqual([]);

@@ -40,10 +40,26 @@ it('every fault on every endpoint becomes a typed error that says whether Ksher 
 	await h.payOrder(orderNo);
 	const payNo = h.sim.order(orderNo)!.pay_mch_order_no;
 	const params: Record<string, Record<string, unknown>> = {
-		gateway_pay: { mch_order_no: 'F-NEW', total_fee: 100, fee_type: 'THB', channel_list: 'promptpay', mch_code: 'f', mch_redirect_url: 'https://x.example', mch_redirect_url_fail: 'https://x.example', product_name: 'f', refer_url: 'https://x.example' },
+		gateway_pay: {
+			mch_order_no: 'F-NEW',
+			total_fee: 100,
+			fee_type: 'THB',
+			channel_list: 'promptpay',
+			mch_code: 'f',
+			mch_redirect_url: 'https://x.example',
+			mch_redirect_url_fail: 'https://x.example',
+			product_name: 'f',
+			refer_url: 'https://x.example',
+		},
 		gateway_order_query: { mch_order_no: orderNo },
 		cancel_order: { mch_order_no: orderNo },
-		order_refund: { mch_order_no: payNo, total_fee: 15050, fee_type: 'THB', refund_fee: 1, mch_refund_no: 'F-R' },
+		order_refund: {
+			mch_order_no: payNo,
+			total_fee: 15050,
+			fee_type: 'THB',
+			refund_fee: 1,
+			mch_refund_no: 'F-R',
+		},
 		refund_query: { mch_order_no: payNo },
 		merchant_info: {},
 	};
@@ -69,21 +85,40 @@ it('every fault on every endpoint becomes a typed error that says whether Ksher 
 				// Named as the user knows the call ("the refund"), not by Ksher's endpoint.
 				typed.message.includes(callName(endpoint)) &&
 				typed.solution.length > 20;
-			if (!ok) unclear.push(`${fault.type} on ${endpoint}: ${error instanceof Error ? `${error.name} ${error.message}` : 'no error'}`);
+			if (!ok)
+				unclear.push(
+					`${fault.type} on ${endpoint}: ${error instanceof Error ? `${error.name} ${error.message}` : 'no error'}`,
+				);
 			await h.control('/reset', {});
 			await h.createOrder({ mch_order_no: orderNo }).catch(() => undefined);
 		}
 	}
-	recordFigure('Faults survived', cases - unclear.length, `of ${cases} (${FAULTS.length} fault types × ${ENDPOINTS.length} endpoints) became typed errors saying whether Ksher may have acted`);
+	recordFigure(
+		'Faults survived',
+		cases - unclear.length,
+		`of ${cases} (${FAULTS.length} fault types × ${ENDPOINTS.length} endpoints) became typed errors saying whether Ksher may have acted`,
+	);
 	expect(unclear).toEqual([]);
 });
 
 it('through the node, a fault on a money-moving call tells the user it may have happened', async () => {
 	const { orderNo } = await h.createOrder();
 	await h.control('/faults', { type: 'latency', ms: 1500, endpoint: 'cancel_order' });
-	const result = await runNode(h, { resource: 'payment', operation: 'cancel', orderNumber: orderNo, options: { timeout: 1 } }, { continueOnFail: true });
-	expect(result.items[0]).toMatchObject({ mayHaveSucceeded: true, code: 'TRANSPORT_TIMEOUT', error: expect.stringMatching(/may or may not have processed it/) });
+	const result = await runNode(
+		h,
+		{ resource: 'payment', operation: 'cancel', orderNumber: orderNo, options: { timeout: 1 } },
+		{ continueOnFail: true },
+	);
+	expect(result.items[0]).toMatchObject({
+		mayHaveSucceeded: true,
+		code: 'TRANSPORT_TIMEOUT',
+		error: expect.stringMatching(/may or may not have processed it/),
+	});
 	await h.control('/faults', { type: 'empty', endpoint: 'gateway_order_query' });
-	const query = await runNode(h, { resource: 'payment', operation: 'get', orderNumber: orderNo }, { continueOnFail: true });
+	const query = await runNode(
+		h,
+		{ resource: 'payment', operation: 'get', orderNumber: orderNo },
+		{ continueOnFail: true },
+	);
 	expect(query.items[0]).toMatchObject({ mayHaveSucceeded: false, code: 'TRANSPORT_NOT_JSON' });
 });

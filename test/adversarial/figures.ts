@@ -7,5 +7,8 @@ export const FIGURES_DIR = join(tmpdir(), 'ksher-adversarial-figures');
 
 export function recordFigure(name: string, value: number, detail: string): void {
 	mkdirSync(FIGURES_DIR, { recursive: true });
-	writeFileSync(join(FIGURES_DIR, `${name.replace(/[^a-z0-9]+/gi, '-')}.json`), JSON.stringify({ name, value, detail }));
+	writeFileSync(
+		join(FIGURES_DIR, `${name.replace(/[^a-z0-9]+/gi, '-')}.json`),
+		JSON.stringify({ name, value, detail }),
+	);
 }

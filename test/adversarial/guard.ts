@@ -13,7 +13,11 @@ export function guardUnhandledRejections(name: string): void {
 	});
 	afterAll(() => {
 		process.off('unhandledRejection', onRejection);
-		recordFigure(`Unhandled promise rejections (${name})`, rejections.length, rejections.length ? String(rejections[0]) : 'none');
+		recordFigure(
+			`Unhandled promise rejections (${name})`,
+			rejections.length,
+			rejections.length ? String(rejections[0]) : 'none',
+		);
 		expect(rejections.map(String)).toEqual([]);
 	});
 }

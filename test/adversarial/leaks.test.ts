@@ -1,7 +1,12 @@
 import { existsSync, readFileSync } from 'fs';
 import { join } from 'path';
 
-import type { ICredentialDataDecryptedObject, ICredentialsDecrypted, ICredentialTestFunctions, IDataObject } from 'n8n-workflow';
+import type {
+	ICredentialDataDecryptedObject,
+	ICredentialsDecrypted,
+	ICredentialTestFunctions,
+	IDataObject,
+} from 'n8n-workflow';
 
 import { testKsherCredentials } from '../../nodes/adapters/credentialTest';
 import { keyBodyLines, makeKeyPair } from '../helpers/keys';
@@ -47,8 +52,10 @@ it('no output, error, answer or log line ever contains a piece of the private ke
 	const privateKey = h.sim.info.merchantPrivateKey;
 	const lines = keyBodyLines(privateKey);
 	const haystacks: Array<[string, string]> = [];
-	const keep = (path: string, value: unknown) => haystacks.push([path, typeof value === 'string' ? value : JSON.stringify(value)]);
-	const withKey = (privateKeyText: string) => simulatorCredentials(h, { privateKey: privateKeyText });
+	const keep = (path: string, value: unknown) =>
+		haystacks.push([path, typeof value === 'string' ? value : JSON.stringify(value)]);
+	const withKey = (privateKeyText: string) =>
+		simulatorCredentials(h, { privateKey: privateKeyText });
 
 	const damagedKeys: Record<string, string> = {
 		truncated: privateKey.split('\n').slice(0, 6).join('\n'),
@@ -63,38 +70,112 @@ it('no output, error, answer or log line ever contains a piece of the private ke
 	const { orderNo } = await h.createOrder();
 	await h.payOrder(orderNo);
 
-	const scenarios: Array<[string, Record<string, unknown>, Record<string, unknown>, { rows?: Array<Record<string, unknown>>; fault?: Record<string, unknown> }?]> = [];
+	const scenarios: Array<
+		[
+			string,
+			Record<string, unknown>,
+			Record<string, unknown>,
+			{ rows?: Array<Record<string, unknown>>; fault?: Record<string, unknown> }?,
+		]
+	> = [];
 	for (const [name, key] of Object.entries(damagedKeys)) {
-		scenarios.push([`key ${name}: create`, createParams(`L-${name.length}-${Date.now()}`), withKey(key)]);
-		scenarios.push([`key ${name}: refund`, { resource: 'refund', operation: 'create', orderNumber: orderNo, refundAmount: '1' }, withKey(key)]);
+		scenarios.push([
+			`key ${name}: create`,
+			createParams(`L-${name.length}-${Date.now()}`),
+			withKey(key),
+		]);
+		scenarios.push([
+			`key ${name}: refund`,
+			{ resource: 'refund', operation: 'create', orderNumber: orderNo, refundAmount: '1' },
+			withKey(key),
+		]);
 	}
-	scenarios.push(['validation errors', { ...createParams('={{ $json.no }}'), amount: '={{ $json.amount }}' }, withKey(privateKey), { rows: [{ no: 'bad no', amount: '1' }, { no: 'A1', amount: '1,0' }, { no: 'A2', amount: '-1' }, { no: 'x'.repeat(40), amount: '1' }] }]);
-	scenarios.push(['Ksher errors', { resource: 'payment', operation: 'get', orderNumber: '={{ $json.no }}' }, withKey(privateKey), { rows: [{ no: 'missing-1' }, { no: 'missing-2' }] }]);
-	scenarios.push(['bad app id', { resource: 'payment', operation: 'get', orderNumber: orderNo }, simulatorCredentials(h, { appId: 'mch404' })]);
-	scenarios.push(['unreachable Ksher', { resource: 'payment', operation: 'get', orderNumber: orderNo }, simulatorCredentials(h, { gatewayUrl: 'http://127.0.0.1:1/api' })]);
+	scenarios.push([
+		'validation errors',
+		{ ...createParams('={{ $json.no }}'), amount: '={{ $json.amount }}' },
+		withKey(privateKey),
+		{
+			rows: [
+				{ no: 'bad no', amount: '1' },
+				{ no: 'A1', amount: '1,0' },
+				{ no: 'A2', amount: '-1' },
+				{ no: 'x'.repeat(40), amount: '1' },
+			],
+		},
+	]);
+	scenarios.push([
+		'Ksher errors',
+		{ resource: 'payment', operation: 'get', orderNumber: '={{ $json.no }}' },
+		withKey(privateKey),
+		{ rows: [{ no: 'missing-1' }, { no: 'missing-2' }] },
+	]);
+	scenarios.push([
+		'bad app id',
+		{ resource: 'payment', operation: 'get', orderNumber: orderNo },
+		simulatorCredentials(h, { appId: 'mch404' }),
+	]);
+	scenarios.push([
+		'unreachable Ksher',
+		{ resource: 'payment', operation: 'get', orderNumber: orderNo },
+		simulatorCredentials(h, { gatewayUrl: 'http://127.0.0.1:1/api' }),
+	]);
 	for (const type of ['wrongkey', 'tampered', 'nosign', 'nonjson', 'http500', 'reset', 'nonce']) {
-		scenarios.push([`fault ${type}`, { resource: 'refund', operation: 'create', orderNumber: orderNo, refundAmount: '0.01', refundNumber: `L-${type}` }, withKey(privateKey), { fault: { type, endpoint: 'order_refund' } }]);
+		scenarios.push([
+			`fault ${type}`,
+			{
+				resource: 'refund',
+				operation: 'create',
+				orderNumber: orderNo,
+				refundAmount: '0.01',
+				refundNumber: `L-${type}`,
+			},
+			withKey(privateKey),
+			{ fault: { type, endpoint: 'order_refund' } },
+		]);
 	}
 
 	for (const [name, parameters, credentials, extra] of scenarios) {
 		for (const continueOnFail of [true, false]) {
 			if (extra?.fault) await h.control('/faults', extra.fault);
-			const result = await runNode(h, parameters as IDataObject, { credentials: credentials as IDataObject, continueOnFail, rows: extra?.rows as IDataObject[] | undefined });
+			const result = await runNode(h, parameters as IDataObject, {
+				credentials: credentials as IDataObject,
+				continueOnFail,
+				rows: extra?.rows as IDataObject[] | undefined,
+			});
 			keep(`${name} (continueOnFail ${continueOnFail}): items`, result.items);
 			keep(`${name} (continueOnFail ${continueOnFail}): run`, result.run);
-			if (result.error) keep(`${name}: error`, `${result.error.message} ${result.error.description ?? ''}`);
+			if (result.error)
+				keep(`${name}: error`, `${result.error.message} ${result.error.description ?? ''}`);
 		}
 	}
 
 	// The credential test, with every kind of bad key.
 	for (const [name, key] of Object.entries({ ...damagedKeys, good: privateKey })) {
-		const credential = { id: 'c', name: 'c', type: 'ksherApi', data: withKey(key) } as unknown as ICredentialsDecrypted;
-		keep(`credential test: ${name}`, await testKsherCredentials.call({} as ICredentialTestFunctions, credential));
+		const credential = {
+			id: 'c',
+			name: 'c',
+			type: 'ksherApi',
+			data: withKey(key),
+		} as unknown as ICredentialsDecrypted;
+		keep(
+			`credential test: ${name}`,
+			await testKsherCredentials.call({} as ICredentialTestFunctions, credential),
+		);
 	}
 
 	// The trigger's answers, with the private key in its credential.
-	const trigger = await startTrigger({ credentials: withKey(privateKey) as ICredentialDataDecryptedObject, parameters: { options: { confirmWithKsher: true } } });
-	for (const body of ['', 'x', '{}', JSON.stringify({ code: 0, data: {}, sign: 'ab' }), JSON.stringify({ code: 0, data: { appid: h.sim.info.appid }, sign: 'a'.repeat(256) })]) keep(`trigger answer to ${body.slice(0, 20)}`, await trigger.post(body));
+	const trigger = await startTrigger({
+		credentials: withKey(privateKey) as ICredentialDataDecryptedObject,
+		parameters: { options: { confirmWithKsher: true } },
+	});
+	for (const body of [
+		'',
+		'x',
+		'{}',
+		JSON.stringify({ code: 0, data: {}, sign: 'ab' }),
+		JSON.stringify({ code: 0, data: { appid: h.sim.info.appid }, sign: 'a'.repeat(256) }),
+	])
+		keep(`trigger answer to ${body.slice(0, 20)}`, await trigger.post(body));
 	await trigger.close();
 
 	keep('n8n logger', n8nLog.join('\n'));
@@ -104,11 +185,24 @@ it('no output, error, answer or log line ever contains a piece of the private ke
 	const logDir = join(process.env.N8N_USER_FOLDER ?? '', '.n8n', 'logs');
 	if (existsSync(logDir)) keep('n8n log dir', readFileSync(join(logDir, 'n8n.log'), 'utf8'));
 
-	const secrets = [...new Set([...fragments(privateKey), ...Object.values(damagedKeys).flatMap((k) => (k.includes('PRIVATE') ? fragments(k) : []))])].filter((f) => !h.sim.info.ksherPublicKey.replace(/\s/g, '').includes(f));
-	const leaks = haystacks.flatMap(([path, text]) => secrets.filter((s) => text.includes(s)).map((s) => `${path}: …${s}…`));
+	const secrets = [
+		...new Set([
+			...fragments(privateKey),
+			...Object.values(damagedKeys).flatMap((k) => (k.includes('PRIVATE') ? fragments(k) : [])),
+		]),
+	].filter((f) => !h.sim.info.ksherPublicKey.replace(/\s/g, '').includes(f));
+	const leaks = haystacks.flatMap(([path, text]) =>
+		secrets.filter((s) => text.includes(s)).map((s) => `${path}: …${s}…`),
+	);
 	// The search itself works: it finds the key where the key is.
-	expect(secrets.filter((f) => privateKey.replace(/\s/g, '').includes(f)).length).toBeGreaterThan(20);
-	recordFigure('Key leaks', leaks.length, `${scenarios.length * 2} node runs over ${scenarios.length} error paths, ${Object.keys(damagedKeys).length + 1} credential tests, trigger answers and every log line searched for ${secrets.length} key fragments`);
+	expect(secrets.filter((f) => privateKey.replace(/\s/g, '').includes(f)).length).toBeGreaterThan(
+		20,
+	);
+	recordFigure(
+		'Key leaks',
+		leaks.length,
+		`${scenarios.length * 2} node runs over ${scenarios.length} error paths, ${Object.keys(damagedKeys).length + 1} credential tests, trigger answers and every log line searched for ${secrets.length} key fragments`,
+	);
 	expect(haystacks.length).toBeGreaterThan(60);
 	expect(leaks).toEqual([]);
 });

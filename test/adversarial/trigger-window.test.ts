@@ -22,8 +22,23 @@ guardUnhandledRejections('trigger-window');
 const HOUR = 3600_000;
 const T0 = Date.parse('2026-12-01T05:00:00Z');
 /** Fakes only Date, from `now` on: the harness's database latency and n8n's sleeps keep real timers. */
-const fakeDate = (now: number) => jest.useFakeTimers({ now, doNotFake: ['nextTick', 'setImmediate', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'queueMicrotask', 'hrtime', 'performance'] });
-const bangkok = (ms: number) => new Date(ms + 7 * HOUR).toISOString().slice(0, 19).replace('T', ' ');
+const fakeDate = (now: number) =>
+	jest.useFakeTimers({
+		now,
+		doNotFake: [
+			'nextTick',
+			'setImmediate',
+			'setTimeout',
+			'clearTimeout',
+			'setInterval',
+			'clearInterval',
+			'queueMicrotask',
+			'hrtime',
+			'performance',
+		],
+	});
+const bangkok = (ms: number) =>
+	new Date(ms + 7 * HOUR).toISOString().slice(0, 19).replace('T', ' ');
 const refund = { mch_refund_no: 'R1', refund_fee: 5000 };
 
 /** What an adversary holding genuine signed notifications would replay. `drop`: fields left out. */
@@ -44,12 +59,30 @@ const SHAPES: Array<{ name: string; fields: Record<string, unknown>; drop?: stri
 	{ name: 'time_end 1 hour ahead', fields: { time_end: bangkok(T0 + HOUR) } },
 	{ name: 'time_end now', fields: { time_end: bangkok(T0) } },
 	{ name: 'time_end 31 hours ago', fields: { time_end: bangkok(T0 - 31 * HOUR) } },
-	{ name: 'refund (result SUCCESS) refunded now, paid 3 days ago', fields: { ...refund, time_end: bangkok(T0 - 72 * HOUR), refund_time: bangkok(T0) } },
-	{ name: 'refund (result SUCCESS), no times', fields: { ...refund, time_end: '', refund_time: '' } },
-	{ name: 'refund (result SUCCESS), refund_time empty, paid now', fields: { ...refund, time_end: bangkok(T0), refund_time: '' } },
-	{ name: 'refund (result REFUND), refund_time 1 h 59 min ahead', fields: { ...refund, result: 'REFUND', refund_time: bangkok(T0 + 2 * HOUR - 60_000) } },
-	{ name: 'refund (result REFUND), refund_time in year 9999', fields: { ...refund, result: 'REFUND', time_end: '', refund_time: '9999-01-01 00:00:00' } },
-	{ name: 'result PAYERROR (event "other"), time_end empty', fields: { result: 'PAYERROR', time_end: '' } },
+	{
+		name: 'refund (result SUCCESS) refunded now, paid 3 days ago',
+		fields: { ...refund, time_end: bangkok(T0 - 72 * HOUR), refund_time: bangkok(T0) },
+	},
+	{
+		name: 'refund (result SUCCESS), no times',
+		fields: { ...refund, time_end: '', refund_time: '' },
+	},
+	{
+		name: 'refund (result SUCCESS), refund_time empty, paid now',
+		fields: { ...refund, time_end: bangkok(T0), refund_time: '' },
+	},
+	{
+		name: 'refund (result REFUND), refund_time 1 h 59 min ahead',
+		fields: { ...refund, result: 'REFUND', refund_time: bangkok(T0 + 2 * HOUR - 60_000) },
+	},
+	{
+		name: 'refund (result REFUND), refund_time in year 9999',
+		fields: { ...refund, result: 'REFUND', time_end: '', refund_time: '9999-01-01 00:00:00' },
+	},
+	{
+		name: 'result PAYERROR (event "other"), time_end empty',
+		fields: { result: 'PAYERROR', time_end: '' },
+	},
 ];
 
 let h: SimulatorHarness;
@@ -70,13 +103,30 @@ it('genuine notifications replayed from 48 hours to 13 days later, across restar
 	const ranAgain: string[] = [];
 	for (const typeVersion of [1, 2]) {
 		fakeDate(T0);
-		const t = await startTrigger({ credentials: simulatorCredentials(h) as ICredentialDataDecryptedObject, typeVersion, parameters: { events: ['any'] } });
+		const t = await startTrigger({
+			credentials: simulatorCredentials(h) as ICredentialDataDecryptedObject,
+			typeVersion,
+			parameters: { events: ['any'] },
+		});
 		triggers.push(t);
 		const bodies = SHAPES.map((shape, i) => {
 			const data: Record<string, unknown> = {
-				appid: h.sim.info.appid, attach: '', cash_fee: 15050, cash_fee_type: 'THB', channel: 'promptpay', channel_order_no: '', fee_type: 'THB',
-				ksher_order_no: `70020261201${typeVersion}${String(i).padStart(4, '0')}`, mch_order_no: `REPLAY-${typeVersion}-${i}`, nonce_str: `r${typeVersion}${i}`.padEnd(32, '0'),
-				openid: '', pay_mch_order_no: `2612010${typeVersion}${String(i).padStart(4, '0')}`, rate: '1.000000', result: 'SUCCESS', total_fee: 15050, ...shape.fields,
+				appid: h.sim.info.appid,
+				attach: '',
+				cash_fee: 15050,
+				cash_fee_type: 'THB',
+				channel: 'promptpay',
+				channel_order_no: '',
+				fee_type: 'THB',
+				ksher_order_no: `70020261201${typeVersion}${String(i).padStart(4, '0')}`,
+				mch_order_no: `REPLAY-${typeVersion}-${i}`,
+				nonce_str: `r${typeVersion}${i}`.padEnd(32, '0'),
+				openid: '',
+				pay_mch_order_no: `2612010${typeVersion}${String(i).padStart(4, '0')}`,
+				rate: '1.000000',
+				result: 'SUCCESS',
+				total_fee: 15050,
+				...shape.fields,
 			};
 			for (const field of shape.drop ?? []) delete data[field];
 			return { shape: shape.name, body: h.sim.signedNotification(data) };
@@ -91,7 +141,10 @@ it('genuine notifications replayed from 48 hours to 13 days later, across restar
 		// Every half hour from 48 to 60 hours, then every 6 hours to 13 days; n8n restarted before them and at
 		// 54 hours, so each part is answered from the stored memory alone. (The clock only moves forward: one that
 		// jumps ahead by days and back is beyond this, see docs/guarantees.md.)
-		const later = [...Array.from({ length: 25 }, (_, i) => 48 + i / 2), ...Array.from({ length: 42 }, (_, i) => 66 + 6 * i)];
+		const later = [
+			...Array.from({ length: 25 }, (_, i) => 48 + i / 2),
+			...Array.from({ length: 42 }, (_, i) => 66 + 6 * i),
+		];
 		for (const hours of later) {
 			if (hours === 48 || hours === 54) t.restart();
 			jest.setSystemTime(T0 + hours * HOUR);
@@ -105,7 +158,11 @@ it('genuine notifications replayed from 48 hours to 13 days later, across restar
 		replayRuns += t.emitted.length - before;
 		jest.useRealTimers();
 	}
-	recordFigure('Trigger window: replays that ran', replayRuns, `trigger window: ${replays} replays after 48 h, ${replayRuns} runs (${SHAPES.length} genuine notifications × 2 trigger versions, ${firstRuns} first runs)`);
+	recordFigure(
+		'Trigger window: replays that ran',
+		replayRuns,
+		`trigger window: ${replays} replays after 48 h, ${replayRuns} runs (${SHAPES.length} genuine notifications × 2 trigger versions, ${firstRuns} first runs)`,
+	);
 	expect(ranAgain).toEqual([]);
 	expect(replayRuns).toBe(0);
 	// Per version, the 11 with a readable time (a refund's own, else its payment's) ran, once; the 11 without

@@ -45,12 +45,20 @@ interface Outcome {
 /** The simulator's own record of the order's refunds (what refund_query lists), changed as Ksher might. */
 type HeldRefund = { refund_state: string; refund_time: string };
 
-async function scenario(seed: number, options: { shuffle: boolean; stopMidRun: boolean }): Promise<Outcome> {
+async function scenario(
+	seed: number,
+	options: { shuffle: boolean; stopMidRun: boolean },
+): Promise<Outcome> {
 	const random = prng(seed);
 	const { orderNo } = await h.createOrder({ total_fee: 200_000 });
 	await h.payOrder(orderNo, 'truemoney');
 	const refunds = h.sim.order(orderNo)!.refunds as unknown as HeldRefund[];
-	let watchState = JSON.stringify({ v: 1, since: new Date().toISOString(), status: 'paid', refunds: [] });
+	let watchState = JSON.stringify({
+		v: 1,
+		since: new Date().toISOString(),
+		status: 'paid',
+		refunds: [],
+	});
 	const times = new Map<string, number>();
 	let longestState = watchState.length;
 	let runs = 0;
@@ -63,10 +71,21 @@ async function scenario(seed: number, options: { shuffle: boolean; stopMidRun: b
 				[refunds[i], refunds[j]] = [refunds[j], refunds[i]];
 			}
 		}
-		const result = await runNode(h, { resource: 'payment', operation: 'watch', orderNumber: orderNo, watchState: '={{ $json.watchState }}' }, { rows: [{ watchState }] });
+		const result = await runNode(
+			h,
+			{
+				resource: 'payment',
+				operation: 'watch',
+				orderNumber: orderNo,
+				watchState: '={{ $json.watchState }}',
+			},
+			{ rows: [{ watchState }] },
+		);
 		expect(result.status).toBe('success');
 		runs++;
-		const handled: IDataObject[] = stop ? result.items.slice(0, Math.floor(random() * result.items.length)) : result.items;
+		const handled: IDataObject[] = stop
+			? result.items.slice(0, Math.floor(random() * result.items.length))
+			: result.items;
 		if (handled.length < result.items.length) stopped++;
 		for (const item of handled) {
 			expect(item.previousWatchState).toBe(watchState);
@@ -85,7 +104,15 @@ async function scenario(seed: number, options: { shuffle: boolean; stopMidRun: b
 		if (options.shuffle) await h.control('/clock', { advanceDays: 1.2 / 86_400 });
 		const numbers = Array.from({ length: 100 }, (_, i) => `W${seed}-${wave}-${i}`);
 		for (let i = 0; i < numbers.length; i += 50) {
-			await Promise.all(numbers.slice(i, i + 50).map((mch_refund_no) => h.control('/refund', { mch_order_no: orderNo, refund_fee: 1, mch_refund_no }).then((r) => expect(r.status).toBe(200))));
+			await Promise.all(
+				numbers
+					.slice(i, i + 50)
+					.map((mch_refund_no) =>
+						h
+							.control('/refund', { mch_order_no: orderNo, refund_fee: 1, mch_refund_no })
+							.then((r) => expect(r.status).toBe(200)),
+					),
+			);
 		}
 		// Last wave's processing refunds succeed now, stamped as when they were asked for.
 		for (const { refund, was } of held) Object.assign(refund, was);
@@ -105,7 +132,13 @@ async function scenario(seed: number, options: { shuffle: boolean; stopMidRun: b
 
 	const all = refunds.map((r) => (r as unknown as { mch_refund_no: string }).mch_refund_no);
 	expect(all).toHaveLength(1000);
-	return { reportedOtherThanOnce: all.filter((no) => times.get(no) !== 1).length, longestState, runs, stopped, processingFirst };
+	return {
+		reportedOtherThanOnce: all.filter((no) => times.get(no) !== 1).length,
+		longestState,
+		runs,
+		stopped,
+		processingFirst,
+	};
 }
 
 const outcomes: Outcome[] = [];
@@ -122,12 +155,19 @@ afterAll(() => {
 
 it.each([
 	['its list shuffled before every run', 1, { shuffle: true, stopMidRun: false }],
-	['made in bursts, many in one second, every other run stopped part-way', 2, { shuffle: false, stopMidRun: true }],
-])('1,000 refunds on one order, %s, 10 %% processing first: each reported exactly once, the state within its bound', async (_how, seed, options) => {
-	const outcome = await scenario(seed, options);
-	outcomes.push(outcome);
-	expect(outcome.processingFirst).toBeGreaterThan(0);
-	if (options.stopMidRun) expect(outcome.stopped).toBeGreaterThan(0);
-	expect(outcome.reportedOtherThanOnce).toBe(0);
-	expect(outcome.longestState).toBeLessThanOrEqual(STATE_BOUND);
-});
+	[
+		'made in bursts, many in one second, every other run stopped part-way',
+		2,
+		{ shuffle: false, stopMidRun: true },
+	],
+])(
+	'1,000 refunds on one order, %s, 10 %% processing first: each reported exactly once, the state within its bound',
+	async (_how, seed, options) => {
+		const outcome = await scenario(seed, options);
+		outcomes.push(outcome);
+		expect(outcome.processingFirst).toBeGreaterThan(0);
+		if (options.stopMidRun) expect(outcome.stopped).toBeGreaterThan(0);
+		expect(outcome.reportedOtherThanOnce).toBe(0);
+		expect(outcome.longestState).toBeLessThanOrEqual(STATE_BOUND);
+	},
+);

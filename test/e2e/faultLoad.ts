@@ -36,31 +36,59 @@ export interface FaultOutcome {
 }
 
 /** Creates `count` orders, pays them at `perSecond` while the faults happen, and counts what came of them once Ksher has given up or everything is acknowledged. */
-export async function paymentsUnderFaults(load: FaultLoad, prefix: string, count: number, perSecond: number, faults: Fault[]): Promise<FaultOutcome> {
+export async function paymentsUnderFaults(
+	load: FaultLoad,
+	prefix: string,
+	count: number,
+	perSecond: number,
+	faults: Fault[],
+): Promise<FaultOutcome> {
 	const { sim, smtp, client } = load;
 	const orders: string[] = [];
 	for (let i = 0; i < count; i++) {
 		const no = `${prefix}-${Date.now().toString(36)}-${i}`;
 		await client.call('gateway_pay', {
-			mch_order_no: no, total_fee: 15050, fee_type: 'THB', channel_list: 'promptpay', mch_code: no, mch_redirect_url: 'https://shop.example/ok',
-			mch_redirect_url_fail: 'https://shop.example/ok', product_name: 'fault item', refer_url: 'https://shop.example', mch_notify_url: load.notifyUrl,
+			mch_order_no: no,
+			total_fee: 15050,
+			fee_type: 'THB',
+			channel_list: 'promptpay',
+			mch_code: no,
+			mch_redirect_url: 'https://shop.example/ok',
+			mch_redirect_url_fail: 'https://shop.example/ok',
+			product_name: 'fault item',
+			refer_url: 'https://shop.example',
+			mch_notify_url: load.notifyUrl,
 		});
 		orders.push(no);
 	}
 	const mine = new Set(orders);
 	// Ksher's schedule 100× faster (10 ms, 20 ms, 20 ms, 100 ms, 0.3 s, 0.6 s, 6 s, 36 s, 108 s, 180 s, …, ~17 minutes
 	// in all): faster still, a restart of n8n would outlast it, which the real 29 hours never do.
-	const scale = await (await fetch(`${sim.info.controlUrl}/time-scale`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ timeScale: 0.01 }) })).json() as { previous: number };
+	const scale = (await (
+		await fetch(`${sim.info.controlUrl}/time-scale`, {
+			method: 'POST',
+			headers: { 'content-type': 'application/json' },
+			body: JSON.stringify({ timeScale: 0.01 }),
+		})
+	).json()) as { previous: number };
 	try {
 		return await underFaults();
 	} finally {
-		await fetch(`${sim.info.controlUrl}/time-scale`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ timeScale: scale.previous }) });
+		await fetch(`${sim.info.controlUrl}/time-scale`, {
+			method: 'POST',
+			headers: { 'content-type': 'application/json' },
+			body: JSON.stringify({ timeScale: scale.previous }),
+		});
 	}
 	async function underFaults(): Promise<FaultOutcome> {
 		const statusesBefore = await load.rest().executionStatuses(load.workflowId);
 		const started = Date.now();
 		const pay = (no: string) =>
-			fetch(`${sim.info.controlUrl}/pay`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ mch_order_no: no, channel: 'promptpay' }) }).then((r) => assert(r.status === 200, `simulator /pay answered ${r.status}`));
+			fetch(`${sim.info.controlUrl}/pay`, {
+				method: 'POST',
+				headers: { 'content-type': 'application/json' },
+				body: JSON.stringify({ mch_order_no: no, channel: 'promptpay' }),
+			}).then((r) => assert(r.status === 200, `simulator /pay answered ${r.status}`));
 		const paying = Promise.all(
 			orders.map(async (no, i) => {
 				const wait = started + (i * 1000) / perSecond - Date.now();
@@ -69,7 +97,10 @@ export async function paymentsUnderFaults(load: FaultLoad, prefix: string, count
 			}),
 		);
 		// Deliveries still open when a fault hits: the runs it may cut short.
-		const open = () => sim.deliveries.filter((d) => mine.has(d.mch_order_no) && d.status === null && d.error === undefined).length;
+		const open = () =>
+			sim.deliveries.filter(
+				(d) => mine.has(d.mch_order_no) && d.status === null && d.error === undefined,
+			).length;
 		let inFlightAtFaults = 0;
 		const happened: string[] = [];
 		for (const fault of faults) {
@@ -79,16 +110,23 @@ export async function paymentsUnderFaults(load: FaultLoad, prefix: string, count
 			inFlightAtFaults += inFlight;
 			const t0 = Date.now();
 			await fault.act();
-			happened.push(`${fault.what} at ${((t0 - started) / 1000).toFixed(1)} s with ${inFlight} deliveries open (${((Date.now() - t0) / 1000).toFixed(1)} s)`);
+			happened.push(
+				`${fault.what} at ${((t0 - started) / 1000).toFixed(1)} s with ${inFlight} deliveries open (${((Date.now() - t0) / 1000).toFixed(1)} s)`,
+			);
 			log(`fault: ${happened.at(-1)}`);
 		}
 		await paying;
 
 		const runsOf = (no: string) => smtp.mails.filter((m) => m.subject === `Run for ${no}`);
 		const attemptsOf = (no: string) => sim.deliveries.filter((d) => d.mch_order_no === no);
-		const settled = (no: string) => attemptsOf(no).some((a) => a.acknowledged) && runsOf(no).length > 0;
+		const settled = (no: string) =>
+			attemptsOf(no).some((a) => a.acknowledged) && runsOf(no).length > 0;
 		// Every order is done within a few minutes unless something is lost (or Ksher's 6 s, 36 s, 108 s retries are still to come).
-		await waitFor('every order acknowledged and its workflow finished', () => (orders.every(settled) ? true : undefined), 300_000).catch(() => undefined);
+		await waitFor(
+			'every order acknowledged and its workflow finished',
+			() => (orders.every(settled) ? true : undefined),
+			300_000,
+		).catch(() => undefined);
 		await new Promise((r) => setTimeout(r, 3000));
 
 		const acknowledged = orders.filter((no) => attemptsOf(no).some((a) => a.acknowledged)).length;
@@ -103,7 +141,9 @@ export async function paymentsUnderFaults(load: FaultLoad, prefix: string, count
 		const twice = orders.filter((no) => runsOf(no).length > 1);
 		const extraRuns = twice.flatMap((no) => runsOf(no).slice(1));
 		const flagged = extraRuns.filter((m) => m.text.includes('possibleDuplicate=true')).length;
-		const firstFlagged = orders.filter((no) => runsOf(no)[0]?.text.includes('possibleDuplicate=true')).length;
+		const firstFlagged = orders.filter((no) =>
+			runsOf(no)[0]?.text.includes('possibleDuplicate=true'),
+		).length;
 		// Newest first: the executions this load started are the first ones.
 		const all = await load.rest().executionStatuses(load.workflowId);
 		const statuses = all.slice(0, all.length - statusesBefore.length);
@@ -111,10 +151,17 @@ export async function paymentsUnderFaults(load: FaultLoad, prefix: string, count
 		for (const s of statuses) byStatus.set(s, (byStatus.get(s) ?? 0) + 1);
 		const finished = orders.reduce((n, no) => n + runsOf(no).length, 0);
 		// n8n's own error answers (not the trigger's {"result":"FAIL"} refusals): a run whose outcome n8n could not record.
-		const n8nErrors = orders.flatMap(attemptsOf).filter((a) => a.status !== null && a.status >= 500 && !a.response.startsWith('{"result":"FAIL"')).length;
+		const n8nErrors = orders
+			.flatMap(attemptsOf)
+			.filter(
+				(a) => a.status !== null && a.status >= 500 && !a.response.startsWith('{"result":"FAIL"'),
+			).length;
 		const summary = [
 			`${count} paid, ${acknowledged} acknowledged`,
-			`deliveries per notification ${[...tries].sort(([a], [b]) => a - b).map(([n, k]) => `${n}×: ${k}`).join(', ')}`,
+			`deliveries per notification ${[...tries]
+				.sort(([a], [b]) => a - b)
+				.map(([n, k]) => `${n}×: ${k}`)
+				.join(', ')}`,
 			`${statuses.length} executions (${[...byStatus].map(([s, n]) => `${n} ${s}`).join(', ')})`,
 			`${finished} finished runs`,
 			`${lost.length} lost`,
@@ -124,13 +171,23 @@ export async function paymentsUnderFaults(load: FaultLoad, prefix: string, count
 			// Each order that ran to the end twice: when its deliveries and emails happened (s from the start), to tell which path it took.
 			...twice.map((no) => {
 				const at = (iso: string) => ((Date.parse(iso) - started) / 1000).toFixed(1);
-				const sent = attemptsOf(no).map((a) => `${at(a.at)} ${a.status ?? a.error ?? 'open'}`).join(', ');
-				const ran = runsOf(no).map((m) => `${at(m.at)}${m.text.includes('possibleDuplicate=true') ? ' flagged' : ''}`).join(', ');
+				const sent = attemptsOf(no)
+					.map((a) => `${at(a.at)} ${a.status ?? a.error ?? 'open'}`)
+					.join(', ');
+				const ran = runsOf(no)
+					.map((m) => `${at(m.at)}${m.text.includes('possibleDuplicate=true') ? ' flagged' : ''}`)
+					.join(', ');
 				return `${no}: deliveries ${sent}; emails ${ran}`;
 			}),
 		].join('; ');
 		log(`figure: ${summary}`);
-		return { summary, lost: lost.length, unacknowledged: count - acknowledged, duplicates: twice.length, mayRunTwice: inFlightAtFaults + n8nErrors };
+		return {
+			summary,
+			lost: lost.length,
+			unacknowledged: count - acknowledged,
+			duplicates: twice.length,
+			mayRunTwice: inFlightAtFaults + n8nErrors,
+		};
 	}
 }
 
@@ -139,10 +196,27 @@ export async function paymentsUnderFaults(load: FaultLoad, prefix: string, count
  * own instance so that killing it disturbs nothing else: issue #25's proof.
  */
 
-export function notificationData(sim: Simulator, orderNo: string, timeEnd: string): Record<string, unknown> {
+export function notificationData(
+	sim: Simulator,
+	orderNo: string,
+	timeEnd: string,
+): Record<string, unknown> {
 	return {
-		appid: sim.info.appid, attach: '', cash_fee: 15050, cash_fee_type: 'THB', channel: 'promptpay', channel_order_no: '', fee_type: 'THB',
-		ksher_order_no: `700${Date.now()}${Math.floor(Math.random() * 1e6)}`, mch_order_no: orderNo, nonce_str: `m${Math.random().toString(16).slice(2)}`.padEnd(32, '0').slice(0, 32), openid: '',
-		pay_mch_order_no: `26${Date.now()}`, rate: '1.000000', result: 'SUCCESS', time_end: timeEnd, total_fee: 15050,
+		appid: sim.info.appid,
+		attach: '',
+		cash_fee: 15050,
+		cash_fee_type: 'THB',
+		channel: 'promptpay',
+		channel_order_no: '',
+		fee_type: 'THB',
+		ksher_order_no: `700${Date.now()}${Math.floor(Math.random() * 1e6)}`,
+		mch_order_no: orderNo,
+		nonce_str: `m${Math.random().toString(16).slice(2)}`.padEnd(32, '0').slice(0, 32),
+		openid: '',
+		pay_mch_order_no: `26${Date.now()}`,
+		rate: '1.000000',
+		result: 'SUCCESS',
+		time_end: timeEnd,
+		total_fee: 15050,
 	};
 }

@@ -2,21 +2,49 @@ import { mkdirSync, writeFileSync } from 'fs';
 import { join } from 'path';
 
 import type { Simulator } from '../simulator/server';
-import { ACK, deliverAll, deliverLikeKsher, deliveryCounts, describeAnswers, notAcknowledged, paidNotification, percentile, settledRunCheck, type Answer, type KsherDelivery } from '../harness/exactlyOnce';
+import {
+	ACK,
+	deliverAll,
+	deliverLikeKsher,
+	deliveryCounts,
+	describeAnswers,
+	notAcknowledged,
+	paidNotification,
+	percentile,
+	settledRunCheck,
+	type Answer,
+	type KsherDelivery,
+} from '../harness/exactlyOnce';
 import { activateArgs, installPackage, type N8nInstall } from '../harness/n8n';
 import { createQueueCluster, type QueueCluster } from '../harness/queue';
 import { N8nRest } from '../harness/rest';
 import { assert, assertStayedOffline, log, step, waitFor } from './steps';
 import type { SmtpSink } from '../harness/smtp';
 import { paymentsUnderFaults, type Fault } from './faultLoad';
-import { credentialsFile, exampleWorkflows, FINISHING_WEBHOOK_IDS, FINISHING_WORKFLOW_IDS, finishingWorkflow, LOAD_WEBHOOK_ID, loadWorkflows, ONCE_ONLY_WEBHOOK_ID, onceOnlyWorkflow, TRIGGER_WEBHOOK_ID, WEBHOOK_NODE_PATH, WORKFLOW_IDS } from '../harness/workflows';
+import {
+	credentialsFile,
+	exampleWorkflows,
+	FINISHING_WEBHOOK_IDS,
+	FINISHING_WORKFLOW_IDS,
+	finishingWorkflow,
+	LOAD_WEBHOOK_ID,
+	loadWorkflows,
+	ONCE_ONLY_WEBHOOK_ID,
+	onceOnlyWorkflow,
+	TRIGGER_WEBHOOK_ID,
+	WEBHOOK_NODE_PATH,
+	WORKFLOW_IDS,
+} from '../harness/workflows';
 import { simulatorClient } from '../simulator/client';
 
 /** Ksher's retry schedule compressed 100×: 10 ms, 20 ms, 20 ms, 100 ms, 300 ms, 600 ms, 6 s, 36 s, … */
 const KSHER_TIME_SCALE = 0.01;
 
 /** Four copies of each notification, 1.1 s apart as Ksher's first retries are, all notifications at once. */
-async function retried(orders: Array<{ body: string }>, url: (order: number, copy: number) => string): Promise<Answer[]> {
+async function retried(
+	orders: Array<{ body: string }>,
+	url: (order: number, copy: number) => string,
+): Promise<Answer[]> {
 	const answers: Answer[] = [];
 	await Promise.all(
 		orders.map(async (o, i) => {
@@ -34,7 +62,14 @@ async function retried(orders: Array<{ body: string }>, url: (order: number, cop
  * 2 webhook processes. Expression engine: legacy (see the README: n8n 2.41's default engine
  * costs every webhook request an isolate, 100-200 ms of CPU here, whichever node receives it).
  */
-export async function queueModeSteps(options: { install: N8nInstall; work: string; tarball: string; sim: Simulator; smtp: SmtpSink; figures: Record<string, string> }): Promise<void> {
+export async function queueModeSteps(options: {
+	install: N8nInstall;
+	work: string;
+	tarball: string;
+	sim: Simulator;
+	smtp: SmtpSink;
+	figures: Record<string, string>;
+}): Promise<void> {
 	const { install, work, tarball, sim, smtp, figures } = options;
 	const userFolder = join(work, 'queue-n8n');
 	const filesDir = join(work, 'queue-files');
@@ -42,159 +77,371 @@ export async function queueModeSteps(options: { install: N8nInstall; work: strin
 	installPackage(userFolder, tarball);
 	let cluster: QueueCluster | undefined;
 	try {
-		const ok = await step('queue mode: PostgreSQL, Redis, main, 2 workers and 2 webhook processes start with the package', async () => {
-			const started = Date.now();
-			cluster = await createQueueCluster(install, userFolder, filesDir, join(work, 'queue-services'), { N8N_EXPRESSION_ENGINE: 'legacy' });
-			const credentials = credentialsFile({ sim: sim.info, smtp });
-			writeFileSync(join(work, 'queue-credentials.json'), JSON.stringify(credentials));
-			mkdirSync(join(work, 'queue-workflows'));
-			// The fault steps' trigger gives up on a run after 30 s (10 minutes by default), so that a run n8n loses runs again within the step.
-			const workflows = [exampleWorkflows({ filesDir, triggerUrl: 'unused', email: 'queue-buyer@example.com' })[0], onceOnlyWorkflow(), ...loadWorkflows(), finishingWorkflow('crash', { email: true, giveUpAfterMinutes: 0.5 })];
-			for (const wf of workflows) writeFileSync(join(work, 'queue-workflows', `${wf.id}.json`), JSON.stringify(wf));
-			const cli = async (args: string[]) => {
-				const r = await cluster!.cli(args);
-				assert(r.code === 0, `n8n ${args[0]} failed (${r.code}): ${(r.stderr || r.stdout).slice(-1500)}`);
-			};
-			await cli(['import:credentials', `--input=${join(work, 'queue-credentials.json')}`]);
-			await cli(['import:workflow', '--separate', `--input=${join(work, 'queue-workflows')}`]);
-			// Published before main starts: main registers the webhooks in the database at start.
-			for (const wf of workflows) await cli(activateArgs(install, wf.id));
-			await cluster.start({ workers: 2, webhooks: 2 });
-			return `ready in ${((Date.now() - started) / 1000).toFixed(0)} s (main ${cluster.main.url}, webhooks ${cluster.webhooks.map((w) => w.url).join(', ')})`;
-		});
+		const ok = await step(
+			'queue mode: PostgreSQL, Redis, main, 2 workers and 2 webhook processes start with the package',
+			async () => {
+				const started = Date.now();
+				cluster = await createQueueCluster(
+					install,
+					userFolder,
+					filesDir,
+					join(work, 'queue-services'),
+					{ N8N_EXPRESSION_ENGINE: 'legacy' },
+				);
+				const credentials = credentialsFile({ sim: sim.info, smtp });
+				writeFileSync(join(work, 'queue-credentials.json'), JSON.stringify(credentials));
+				mkdirSync(join(work, 'queue-workflows'));
+				// The fault steps' trigger gives up on a run after 30 s (10 minutes by default), so that a run n8n loses runs again within the step.
+				const workflows = [
+					exampleWorkflows({ filesDir, triggerUrl: 'unused', email: 'queue-buyer@example.com' })[0],
+					onceOnlyWorkflow(),
+					...loadWorkflows(),
+					finishingWorkflow('crash', { email: true, giveUpAfterMinutes: 0.5 }),
+				];
+				for (const wf of workflows)
+					writeFileSync(join(work, 'queue-workflows', `${wf.id}.json`), JSON.stringify(wf));
+				const cli = async (args: string[]) => {
+					const r = await cluster!.cli(args);
+					assert(
+						r.code === 0,
+						`n8n ${args[0]} failed (${r.code}): ${(r.stderr || r.stdout).slice(-1500)}`,
+					);
+				};
+				await cli(['import:credentials', `--input=${join(work, 'queue-credentials.json')}`]);
+				await cli(['import:workflow', '--separate', `--input=${join(work, 'queue-workflows')}`]);
+				// Published before main starts: main registers the webhooks in the database at start.
+				for (const wf of workflows) await cli(activateArgs(install, wf.id));
+				await cluster.start({ workers: 2, webhooks: 2 });
+				return `ready in ${((Date.now() - started) / 1000).toFixed(0)} s (main ${cluster.main.url}, webhooks ${cluster.webhooks.map((w) => w.url).join(', ')})`;
+			},
+		);
 		if (!ok || !cluster) return;
 		const c = cluster;
 		const rest = new N8nRest(c.main.url);
 		await rest.login();
 		await rest.createApiKey();
-		const hook = (i: number, webhookId: string) => `${c.webhooks[i].url}/webhook/${webhookId}/webhook`;
-		for (const w of [0, 1]) await waitFor(`webhook process ${w + 1} to serve the trigger`, async () => (await fetch(hook(w, ONCE_ONLY_WEBHOOK_ID), { method: 'POST', body: 'x' })).status === 400 || undefined, 60_000);
+		const hook = (i: number, webhookId: string) =>
+			`${c.webhooks[i].url}/webhook/${webhookId}/webhook`;
+		for (const w of [0, 1])
+			await waitFor(
+				`webhook process ${w + 1} to serve the trigger`,
+				async () =>
+					(await fetch(hook(w, ONCE_ONLY_WEBHOOK_ID), { method: 'POST', body: 'x' })).status ===
+						400 || undefined,
+				60_000,
+			);
 
-		await step('queue mode: paying in the simulator gives exactly one receipt execution, run by a worker, and one email', async () => {
-			const client = simulatorClient(sim.info);
-			const orderNo = `QUEUE-${Date.now()}`;
-			await client.call('gateway_pay', {
-				mch_order_no: orderNo, total_fee: 15050, fee_type: 'THB', channel_list: 'promptpay', mch_code: orderNo, mch_redirect_url: 'https://shop.example/ok',
-				mch_redirect_url_fail: 'https://shop.example/ok', product_name: 'queue item', refer_url: 'https://shop.example', mch_notify_url: hook(0, TRIGGER_WEBHOOK_ID),
-				attach: JSON.stringify({ email: 'queue-buyer@example.com' }),
-			});
-			const before = smtp.mails.length;
-			const pay = await fetch(`${sim.info.controlUrl}/pay`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ mch_order_no: orderNo, channel: 'promptpay' }) });
-			assert(pay.status === 200, `simulator /pay answered ${pay.status}`);
-			const mail = await waitFor('the receipt email', () => smtp.mails.slice(before).find((m) => m.text.includes(orderNo)), 60_000);
-			const executions = await waitFor('the execution', async () => {
-				const list = (await rest.executions(WORKFLOW_IDS.receipt)).filter((e) => e.status === 'success');
-				return list.length ? list : undefined;
-			});
-			await new Promise((r) => setTimeout(r, 2000));
-			const all = await rest.executions(WORKFLOW_IDS.receipt);
-			assert(all.length === 1 && executions.length === 1, `${all.length} executions`);
-			const ranOn = c.workerOf(String(all[0].id));
-			assert(ranOn.length === 1, `execution ${String(all[0].id)} ran on ${ranOn.length} workers`);
-			assert(smtp.mails.slice(before).filter((m) => m.text.includes(orderNo)).length === 1, 'more than one email');
-			const delivery = sim.deliveries.find((d) => d.mch_order_no === orderNo);
-			assert(delivery?.acknowledged && delivery.response === ACK, `Ksher got ${delivery?.status} ${delivery?.response}`);
-			return `execution ${String(all[0].id)} on ${ranOn[0].split('/').pop()}, email "${mail.subject}"`;
-		});
+		await step(
+			'queue mode: paying in the simulator gives exactly one receipt execution, run by a worker, and one email',
+			async () => {
+				const client = simulatorClient(sim.info);
+				const orderNo = `QUEUE-${Date.now()}`;
+				await client.call('gateway_pay', {
+					mch_order_no: orderNo,
+					total_fee: 15050,
+					fee_type: 'THB',
+					channel_list: 'promptpay',
+					mch_code: orderNo,
+					mch_redirect_url: 'https://shop.example/ok',
+					mch_redirect_url_fail: 'https://shop.example/ok',
+					product_name: 'queue item',
+					refer_url: 'https://shop.example',
+					mch_notify_url: hook(0, TRIGGER_WEBHOOK_ID),
+					attach: JSON.stringify({ email: 'queue-buyer@example.com' }),
+				});
+				const before = smtp.mails.length;
+				const pay = await fetch(`${sim.info.controlUrl}/pay`, {
+					method: 'POST',
+					headers: { 'content-type': 'application/json' },
+					body: JSON.stringify({ mch_order_no: orderNo, channel: 'promptpay' }),
+				});
+				assert(pay.status === 200, `simulator /pay answered ${pay.status}`);
+				const mail = await waitFor(
+					'the receipt email',
+					() => smtp.mails.slice(before).find((m) => m.text.includes(orderNo)),
+					60_000,
+				);
+				const executions = await waitFor('the execution', async () => {
+					const list = (await rest.executions(WORKFLOW_IDS.receipt)).filter(
+						(e) => e.status === 'success',
+					);
+					return list.length ? list : undefined;
+				});
+				await new Promise((r) => setTimeout(r, 2000));
+				const all = await rest.executions(WORKFLOW_IDS.receipt);
+				assert(all.length === 1 && executions.length === 1, `${all.length} executions`);
+				const ranOn = c.workerOf(String(all[0].id));
+				assert(ranOn.length === 1, `execution ${String(all[0].id)} ran on ${ranOn.length} workers`);
+				assert(
+					smtp.mails.slice(before).filter((m) => m.text.includes(orderNo)).length === 1,
+					'more than one email',
+				);
+				const delivery = sim.deliveries.find((d) => d.mch_order_no === orderNo);
+				assert(
+					delivery?.acknowledged && delivery.response === ACK,
+					`Ksher got ${delivery?.status} ${delivery?.response}`,
+				);
+				return `execution ${String(all[0].id)} on ${ranOn[0].split('/').pop()}, email "${mail.subject}"`;
+			},
+		);
 
 		const spaced: string[] = [];
-		await step('queue mode: Ksher\'s retries of one notification (≥ 1 s apart) alternating between the 2 webhook processes: 0 duplicates', async () => {
-			for (let n = 0; n < 4; n++) {
-				const o = paidNotification(sim, 'SPACED');
-				spaced.push(o.orderNo);
-				const answers = await retried([o], (_i, copy) => hook((n + copy) % 2, ONCE_ONLY_WEBHOOK_ID));
-				assert(notAcknowledged(answers).length === 0, describeAnswers(answers));
-			}
-			const check = await settledRunCheck(() => rest.triggeredOrders(WORKFLOW_IDS.onceOnly), spaced);
-			assert(check.twice.length === 0 && check.missing.length === 0 && check.extra.length === 0, `${check.twice.length} ran twice, ${check.missing.length} never ran, ${check.extra.length} unexpected`);
-			return `4 notifications × 4 copies, one notification at a time → ${check.executions} executions`;
-		});
+		await step(
+			"queue mode: Ksher's retries of one notification (≥ 1 s apart) alternating between the 2 webhook processes: 0 duplicates",
+			async () => {
+				for (let n = 0; n < 4; n++) {
+					const o = paidNotification(sim, 'SPACED');
+					spaced.push(o.orderNo);
+					const answers = await retried([o], (_i, copy) =>
+						hook((n + copy) % 2, ONCE_ONLY_WEBHOOK_ID),
+					);
+					assert(notAcknowledged(answers).length === 0, describeAnswers(answers));
+				}
+				const check = await settledRunCheck(
+					() => rest.triggeredOrders(WORKFLOW_IDS.onceOnly),
+					spaced,
+				);
+				assert(
+					check.twice.length === 0 && check.missing.length === 0 && check.extra.length === 0,
+					`${check.twice.length} ran twice, ${check.missing.length} never ran, ${check.extra.length} unexpected`,
+				);
+				return `4 notifications × 4 copies, one notification at a time → ${check.executions} executions`;
+			},
+		);
 
 		const mixed: string[] = [];
-		await step('queue mode: 10 notifications in flight together, each retried ≥ 1 s apart alternating between the 2 webhook processes: duplicates measured', async () => {
-			const orders = Array.from({ length: 10 }, () => paidNotification(sim, 'MIXED'));
-			mixed.push(...orders.map((o) => o.orderNo));
-			const answers = await retried(orders, (i, copy) => hook((i + copy) % 2, ONCE_ONLY_WEBHOOK_ID));
-			assert(notAcknowledged(answers).length === 0, describeAnswers(answers));
-			const check = await settledRunCheck(() => rest.triggeredOrders(WORKFLOW_IDS.onceOnly), [...spaced, ...mixed]);
-			assert(check.missing.length === 0 && check.extra.length === 0, `${check.missing.length} never ran, ${check.extra.length} unexpected`);
-			figures.queue_mixed_duplicates = `${check.twice.length} of 10 orders ran twice`;
-			return `${figures.queue_mixed_duplicates} (10 notifications × 4 copies, 1.1 s apart, alternating processes)`;
-		});
+		await step(
+			'queue mode: 10 notifications in flight together, each retried ≥ 1 s apart alternating between the 2 webhook processes: duplicates measured',
+			async () => {
+				const orders = Array.from({ length: 10 }, () => paidNotification(sim, 'MIXED'));
+				mixed.push(...orders.map((o) => o.orderNo));
+				const answers = await retried(orders, (i, copy) =>
+					hook((i + copy) % 2, ONCE_ONLY_WEBHOOK_ID),
+				);
+				assert(notAcknowledged(answers).length === 0, describeAnswers(answers));
+				const check = await settledRunCheck(
+					() => rest.triggeredOrders(WORKFLOW_IDS.onceOnly),
+					[...spaced, ...mixed],
+				);
+				assert(
+					check.missing.length === 0 && check.extra.length === 0,
+					`${check.missing.length} never ran, ${check.extra.length} unexpected`,
+				);
+				figures.queue_mixed_duplicates = `${check.twice.length} of 10 orders ran twice`;
+				return `${figures.queue_mixed_duplicates} (10 notifications × 4 copies, 1.1 s apart, alternating processes)`;
+			},
+		);
 
 		const concurrentOrders: string[] = [];
-		await step('queue mode: copies at the same moment on both webhook processes: duplicates measured', async () => {
-			const orders = Array.from({ length: 20 }, () => paidNotification(sim, 'SPLIT'));
-			concurrentOrders.push(...orders.map((o) => o.orderNo));
-			const answers = await Promise.all(orders.flatMap((o) => [0, 1, 0, 1, 0, 1].map((w) => deliverAll([{ url: hook(w, ONCE_ONLY_WEBHOOK_ID), body: o.body }], 1).then((a) => a[0]))));
-			assert(notAcknowledged(answers).length === 0, describeAnswers(answers));
-			const check = await settledRunCheck(async () => (await rest.triggeredOrders(WORKFLOW_IDS.onceOnly)).filter((o) => o.startsWith('SPLIT') || o === '?'), concurrentOrders);
-			assert(check.missing.length === 0 && check.extra.length === 0, `${check.missing.length} never ran, ${check.extra.length} unexpected`);
-			figures.queue_split_duplicates = `${check.twice.length} of 20 orders ran twice (6 copies each, 3 on each webhook process, all at once)`;
-			return figures.queue_split_duplicates;
-		});
+		await step(
+			'queue mode: copies at the same moment on both webhook processes: duplicates measured',
+			async () => {
+				const orders = Array.from({ length: 20 }, () => paidNotification(sim, 'SPLIT'));
+				concurrentOrders.push(...orders.map((o) => o.orderNo));
+				const answers = await Promise.all(
+					orders.flatMap((o) =>
+						[0, 1, 0, 1, 0, 1].map((w) =>
+							deliverAll([{ url: hook(w, ONCE_ONLY_WEBHOOK_ID), body: o.body }], 1).then(
+								(a) => a[0],
+							),
+						),
+					),
+				);
+				assert(notAcknowledged(answers).length === 0, describeAnswers(answers));
+				const check = await settledRunCheck(
+					async () =>
+						(await rest.triggeredOrders(WORKFLOW_IDS.onceOnly)).filter(
+							(o) => o.startsWith('SPLIT') || o === '?',
+						),
+					concurrentOrders,
+				);
+				assert(
+					check.missing.length === 0 && check.extra.length === 0,
+					`${check.missing.length} never ran, ${check.extra.length} unexpected`,
+				);
+				figures.queue_split_duplicates = `${check.twice.length} of 20 orders ran twice (6 copies each, 3 on each webhook process, all at once)`;
+				return figures.queue_split_duplicates;
+			},
+		);
 
-		await step('queue mode, recommended set-up (the Ksher webhook path routed to one webhook process): 6 copies at once → 0 duplicates', async () => {
-			const orders = Array.from({ length: 20 }, () => paidNotification(sim, 'ROUTED'));
-			const answers = await Promise.all(orders.flatMap((o) => Array.from({ length: 6 }, () => deliverAll([{ url: hook(0, ONCE_ONLY_WEBHOOK_ID), body: o.body }], 1).then((a) => a[0]))));
-			assert(notAcknowledged(answers).length === 0, describeAnswers(answers));
-			const all = await rest.triggeredOrders(WORKFLOW_IDS.onceOnly);
-			const routed = orders.map((o) => o.orderNo);
-			const check = await settledRunCheck(async () => (await rest.triggeredOrders(WORKFLOW_IDS.onceOnly)).filter((o) => o.startsWith('ROUTED') || o === '?'), routed);
-			assert(check.twice.length === 0 && check.missing.length === 0 && check.extra.length === 0, `${check.twice.length} ran twice, ${check.missing.length} never ran, ${check.extra.length} unexpected (of ${all.length})`);
-			// And Ksher's retries of notifications in flight together, all to that one process.
-			const later = Array.from({ length: 10 }, () => paidNotification(sim, 'ROUTEDRETRY'));
-			const retries = await retried(later, () => hook(0, ONCE_ONLY_WEBHOOK_ID));
-			assert(notAcknowledged(retries).length === 0, describeAnswers(retries));
-			const again = await settledRunCheck(async () => (await rest.triggeredOrders(WORKFLOW_IDS.onceOnly)).filter((o) => o.startsWith('ROUTED') || o === '?'), [...routed, ...later.map((o) => o.orderNo)]);
-			assert(again.twice.length === 0 && again.missing.length === 0 && again.extra.length === 0, `retries: ${again.twice.length} ran twice, ${again.missing.length} never ran, ${again.extra.length} unexpected`);
-			return `20 orders × 6 copies at once → 20 executions; 10 notifications × 4 retries 1.1 s apart → 10`;
-		});
+		await step(
+			'queue mode, recommended set-up (the Ksher webhook path routed to one webhook process): 6 copies at once → 0 duplicates',
+			async () => {
+				const orders = Array.from({ length: 20 }, () => paidNotification(sim, 'ROUTED'));
+				const answers = await Promise.all(
+					orders.flatMap((o) =>
+						Array.from({ length: 6 }, () =>
+							deliverAll([{ url: hook(0, ONCE_ONLY_WEBHOOK_ID), body: o.body }], 1).then(
+								(a) => a[0],
+							),
+						),
+					),
+				);
+				assert(notAcknowledged(answers).length === 0, describeAnswers(answers));
+				const all = await rest.triggeredOrders(WORKFLOW_IDS.onceOnly);
+				const routed = orders.map((o) => o.orderNo);
+				const check = await settledRunCheck(
+					async () =>
+						(await rest.triggeredOrders(WORKFLOW_IDS.onceOnly)).filter(
+							(o) => o.startsWith('ROUTED') || o === '?',
+						),
+					routed,
+				);
+				assert(
+					check.twice.length === 0 && check.missing.length === 0 && check.extra.length === 0,
+					`${check.twice.length} ran twice, ${check.missing.length} never ran, ${check.extra.length} unexpected (of ${all.length})`,
+				);
+				// And Ksher's retries of notifications in flight together, all to that one process.
+				const later = Array.from({ length: 10 }, () => paidNotification(sim, 'ROUTEDRETRY'));
+				const retries = await retried(later, () => hook(0, ONCE_ONLY_WEBHOOK_ID));
+				assert(notAcknowledged(retries).length === 0, describeAnswers(retries));
+				const again = await settledRunCheck(
+					async () =>
+						(await rest.triggeredOrders(WORKFLOW_IDS.onceOnly)).filter(
+							(o) => o.startsWith('ROUTED') || o === '?',
+						),
+					[...routed, ...later.map((o) => o.orderNo)],
+				);
+				assert(
+					again.twice.length === 0 && again.missing.length === 0 && again.extra.length === 0,
+					`retries: ${again.twice.length} ran twice, ${again.missing.length} never ran, ${again.extra.length} unexpected`,
+				);
+				return `20 orders × 6 copies at once → 20 executions; 10 notifications × 4 retries 1.1 s apart → 10`;
+			},
+		);
 
 		// The load runs before the faults, on a cluster that has lost nothing: in a run whose load came
 		// right after the Redis restart below, n8n 2.41.1's webhook process fell behind while it still
 		// waited for the jobs Redis lost (docs/guarantees.md lists every run's figures).
-		await step('queue mode load: 1,000 orders at 50/s to one webhook process, 10 % sent twice at once, unacknowledged ones delivered again as Ksher does: 1,000 executions, none twice; n8n\'s Webhook node alongside', async () => {
-			const orders = Array.from({ length: 1000 }, () => paidNotification(sim, 'LOAD'));
-			const jobs = orders.flatMap((o, i) => (i % 10 === 0 ? [o, o] : [o]).map((x) => ({ url: hook(0, LOAD_WEBHOOK_ID), body: x.body, slot: i })));
-			const compare = jobs.map((j) => ({ ...j, url: `${c.webhooks[0].url}/webhook/${WEBHOOK_NODE_PATH}` }));
-			// One after the other, each once the workers are idle again, so both meet the same machine.
-			// n8n itself may answer 503 ("Database is not ready!") when the machine is busy: Ksher delivers again.
-			const started = Date.now();
-			const ours = await deliverLikeKsher(jobs, 50, KSHER_TIME_SCALE);
-			const sendSeconds = (Date.now() - started) / 1000;
-			assert(ours.every((d) => d.acknowledged), `Ksher Trigger: ${ours.filter((d) => !d.acknowledged).length} never acknowledged; ${describeAnswers(ours.flatMap((d) => d.answers))}`);
-			const check = await settledRunCheck(() => rest.triggeredOrders(WORKFLOW_IDS.load), orders.map((o) => o.orderNo), 300_000);
-			assert(check.twice.length === 0 && check.missing.length === 0 && check.extra.length === 0, `${check.twice.length} ran twice, ${check.missing.length} never ran, ${check.extra.length} unexpected`);
-			// The Webhook node answers {"message":"Workflow was started"}: any 200 is its acknowledgement.
-			const theirs = await deliverLikeKsher(compare, 50, KSHER_TIME_SCALE, (answer) => answer.status === 200);
-			assert(theirs.every((d) => d.answers.at(-1)?.status === 200), `Webhook node: ${describeAnswers(theirs.flatMap((d) => d.answers))}`);
-			await waitFor('the Webhook node\'s executions', async () => ((await rest.executionCount(WORKFLOW_IDS.webhookNode)) >= compare.length ? true : undefined), 300_000);
-			const first = (d: KsherDelivery[]) => d.map((x) => x.answers[0]);
-			const p = (a: Answer[], q: number) => percentile(a.map((x) => x.ms), q);
-			figures.queue_load = `${jobs.length} notifications in ${sendSeconds.toFixed(1)} s → ${check.executions} executions, none twice; deliveries per notification ${deliveryCounts(ours)}; first-delivery acknowledgement p50 ${p(first(ours), 50).toFixed(1)} ms, p99 ${p(first(ours), 99).toFixed(1)} ms; n8n Webhook node p50 ${p(first(theirs), 50).toFixed(1)} ms, p99 ${p(first(theirs), 99).toFixed(1)} ms (deliveries ${deliveryCounts(theirs)}); p50 ratio ${(p(first(ours), 50) / p(first(theirs), 50)).toFixed(2)}`;
-			log(`figure: ${figures.queue_load}`);
-			return figures.queue_load;
-		});
+		await step(
+			"queue mode load: 1,000 orders at 50/s to one webhook process, 10 % sent twice at once, unacknowledged ones delivered again as Ksher does: 1,000 executions, none twice; n8n's Webhook node alongside",
+			async () => {
+				const orders = Array.from({ length: 1000 }, () => paidNotification(sim, 'LOAD'));
+				const jobs = orders.flatMap((o, i) =>
+					(i % 10 === 0 ? [o, o] : [o]).map((x) => ({
+						url: hook(0, LOAD_WEBHOOK_ID),
+						body: x.body,
+						slot: i,
+					})),
+				);
+				const compare = jobs.map((j) => ({
+					...j,
+					url: `${c.webhooks[0].url}/webhook/${WEBHOOK_NODE_PATH}`,
+				}));
+				// One after the other, each once the workers are idle again, so both meet the same machine.
+				// n8n itself may answer 503 ("Database is not ready!") when the machine is busy: Ksher delivers again.
+				const started = Date.now();
+				const ours = await deliverLikeKsher(jobs, 50, KSHER_TIME_SCALE);
+				const sendSeconds = (Date.now() - started) / 1000;
+				assert(
+					ours.every((d) => d.acknowledged),
+					`Ksher Trigger: ${ours.filter((d) => !d.acknowledged).length} never acknowledged; ${describeAnswers(ours.flatMap((d) => d.answers))}`,
+				);
+				const check = await settledRunCheck(
+					() => rest.triggeredOrders(WORKFLOW_IDS.load),
+					orders.map((o) => o.orderNo),
+					300_000,
+				);
+				assert(
+					check.twice.length === 0 && check.missing.length === 0 && check.extra.length === 0,
+					`${check.twice.length} ran twice, ${check.missing.length} never ran, ${check.extra.length} unexpected`,
+				);
+				// The Webhook node answers {"message":"Workflow was started"}: any 200 is its acknowledgement.
+				const theirs = await deliverLikeKsher(
+					compare,
+					50,
+					KSHER_TIME_SCALE,
+					(answer) => answer.status === 200,
+				);
+				assert(
+					theirs.every((d) => d.answers.at(-1)?.status === 200),
+					`Webhook node: ${describeAnswers(theirs.flatMap((d) => d.answers))}`,
+				);
+				await waitFor(
+					"the Webhook node's executions",
+					async () =>
+						(await rest.executionCount(WORKFLOW_IDS.webhookNode)) >= compare.length
+							? true
+							: undefined,
+					300_000,
+				);
+				const first = (d: KsherDelivery[]) => d.map((x) => x.answers[0]);
+				const p = (a: Answer[], q: number) =>
+					percentile(
+						a.map((x) => x.ms),
+						q,
+					);
+				figures.queue_load = `${jobs.length} notifications in ${sendSeconds.toFixed(1)} s → ${check.executions} executions, none twice; deliveries per notification ${deliveryCounts(ours)}; first-delivery acknowledgement p50 ${p(first(ours), 50).toFixed(1)} ms, p99 ${p(first(ours), 99).toFixed(1)} ms; n8n Webhook node p50 ${p(first(theirs), 50).toFixed(1)} ms, p99 ${p(first(theirs), 99).toFixed(1)} ms (deliveries ${deliveryCounts(theirs)}); p50 ratio ${(p(first(ours), 50) / p(first(theirs), 50)).toFixed(2)}`;
+				log(`figure: ${figures.queue_load}`);
+				return figures.queue_load;
+			},
+		);
 
 		// Faults under load, each on its own: Ksher's retries (the simulator's, compressed) must
 		// bring every paid order's workflow to its end, whatever n8n itself makes of the fault.
 		const client = simulatorClient(sim.info);
 		const underFault = async (name: string, prefix: string, fault: Fault) => {
-			await step(`queue mode, ${name}: 60 payments at 5/s with Ksher's retries: every workflow finished, duplicates counted`, async () => {
-				const outcome = await paymentsUnderFaults({ sim, smtp, client, rest: () => rest, workflowId: FINISHING_WORKFLOW_IDS.crash, notifyUrl: hook(0, FINISHING_WEBHOOK_IDS.crash) }, prefix, 60, 5, [fault]);
-				figures[`queue_fault_${prefix}`] = outcome.summary;
-				assert(outcome.lost === 0 && outcome.unacknowledged === 0, `${outcome.lost} orders never finished, ${outcome.unacknowledged} never acknowledged: ${outcome.summary}`);
-				assert(outcome.duplicates <= outcome.mayRunTwice, `${outcome.duplicates} orders finished twice, more than the ${outcome.mayRunTwice} runs cut short or failed by n8n: ${outcome.summary}`);
-				return outcome.summary;
-			});
+			await step(
+				`queue mode, ${name}: 60 payments at 5/s with Ksher's retries: every workflow finished, duplicates counted`,
+				async () => {
+					const outcome = await paymentsUnderFaults(
+						{
+							sim,
+							smtp,
+							client,
+							rest: () => rest,
+							workflowId: FINISHING_WORKFLOW_IDS.crash,
+							notifyUrl: hook(0, FINISHING_WEBHOOK_IDS.crash),
+						},
+						prefix,
+						60,
+						5,
+						[fault],
+					);
+					figures[`queue_fault_${prefix}`] = outcome.summary;
+					assert(
+						outcome.lost === 0 && outcome.unacknowledged === 0,
+						`${outcome.lost} orders never finished, ${outcome.unacknowledged} never acknowledged: ${outcome.summary}`,
+					);
+					assert(
+						outcome.duplicates <= outcome.mayRunTwice,
+						`${outcome.duplicates} orders finished twice, more than the ${outcome.mayRunTwice} runs cut short or failed by n8n: ${outcome.summary}`,
+					);
+					return outcome.summary;
+				},
+			);
 		};
-		await underFault('a webhook process SIGKILLed and restarted', 'QKILLHOOK', { atMs: 4000, what: 'webhook process SIGKILL + restart', act: async () => { await c.kill(c.webhooks[0]); await c.restart(c.webhooks[0]); } });
-		await underFault('a worker SIGKILLed in the middle of runs (and restarted)', 'QKILLWORKER', { atMs: 4000, what: 'worker SIGKILL + restart', act: async () => { await c.kill(c.workers[0]); await c.restart(c.workers[0]); } });
-		await underFault('PostgreSQL stopped for 10 s', 'QPGDOWN', { atMs: 4000, what: 'PostgreSQL down 10 s', act: () => c.bouncePostgres(10_000) });
-		await underFault('Redis restarted (empty)', 'QREDIS', { atMs: 4000, what: 'Redis killed and restarted', act: () => c.bounceRedis(1000) });
+		await underFault('a webhook process SIGKILLed and restarted', 'QKILLHOOK', {
+			atMs: 4000,
+			what: 'webhook process SIGKILL + restart',
+			act: async () => {
+				await c.kill(c.webhooks[0]);
+				await c.restart(c.webhooks[0]);
+			},
+		});
+		await underFault('a worker SIGKILLed in the middle of runs (and restarted)', 'QKILLWORKER', {
+			atMs: 4000,
+			what: 'worker SIGKILL + restart',
+			act: async () => {
+				await c.kill(c.workers[0]);
+				await c.restart(c.workers[0]);
+			},
+		});
+		await underFault('PostgreSQL stopped for 10 s', 'QPGDOWN', {
+			atMs: 4000,
+			what: 'PostgreSQL down 10 s',
+			act: () => c.bouncePostgres(10_000),
+		});
+		await underFault('Redis restarted (empty)', 'QREDIS', {
+			atMs: 4000,
+			what: 'Redis killed and restarted',
+			act: () => c.bounceRedis(1000),
+		});
 
-		await step('queue mode: no n8n process made a connection outside this machine', async () => `none in ${assertStayedOffline(userFolder, 5)} n8n processes`);
+		await step(
+			'queue mode: no n8n process made a connection outside this machine',
+			async () => `none in ${assertStayedOffline(userFolder, 5)} n8n processes`,
+		);
 	} finally {
 		await cluster?.stop().catch((e: Error) => log(`stopping the queue-mode cluster: ${e.message}`));
 	}

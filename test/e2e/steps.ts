@@ -4,7 +4,13 @@ import { join } from 'path';
 import type { N8nInstall } from '../harness/n8n';
 
 /** The e2e's steps: each runs, is timed, and ends as one PASS/FAIL line of the report. */
-export const results: Array<{ step: string; ok: boolean; seconds: number; detail: string; line: string }> = [];
+export const results: Array<{
+	step: string;
+	ok: boolean;
+	seconds: number;
+	detail: string;
+	line: string;
+}> = [];
 
 /** The n8n the next steps run in ("n8n 2.41.1 (Node 24.21.0)"), for the report. */
 let current = 'no n8n';
@@ -22,21 +28,38 @@ export async function step(name: string, fn: () => Promise<string | void>): Prom
 	log(`▶ [${current}] ${name}`);
 	try {
 		const detail = (await fn()) ?? '';
-		results.push({ step: name, ok: true, seconds: (Date.now() - started) / 1000, detail, line: current });
+		results.push({
+			step: name,
+			ok: true,
+			seconds: (Date.now() - started) / 1000,
+			detail,
+			line: current,
+		});
 		return true;
 	} catch (error) {
-		results.push({ step: name, ok: false, seconds: (Date.now() - started) / 1000, detail: (error as Error).message, line: current });
+		results.push({
+			step: name,
+			ok: false,
+			seconds: (Date.now() - started) / 1000,
+			detail: (error as Error).message,
+			line: current,
+		});
 		log(`✗ ${name}: ${(error as Error).message}`);
 		return false;
 	}
 }
 
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 60_000): Promise<T> {
+export async function waitFor<T>(
+	what: string,
+	check: () => Promise<T | undefined> | T | undefined,
+	timeoutMs = 60_000,
+): Promise<T> {
 	const started = Date.now();
 	for (;;) {
 		const value = await check();
 		if (value !== undefined && value !== false) return value;
-		if (Date.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
+		if (Date.now() - started > timeoutMs)
+			throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
 		await new Promise((r) => setTimeout(r, 250));
 	}
 }
@@ -44,13 +67,24 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
 export function report(timings: Record<string, number>): number {
 	const lines = [...new Set(results.map((r) => r.line))];
 	for (const line of lines) {
-		process.stdout.write(`\nEnd-to-end in a real ${line}, package installed as a community package\n`);
-		for (const r of results.filter((x) => x.line === line)) process.stdout.write(`${r.ok ? 'PASS' : 'FAIL'}  ${r.seconds.toFixed(1).padStart(6)} s  ${r.step}\n        ${r.detail}\n`);
+		process.stdout.write(
+			`\nEnd-to-end in a real ${line}, package installed as a community package\n`,
+		);
+		for (const r of results.filter((x) => x.line === line))
+			process.stdout.write(
+				`${r.ok ? 'PASS' : 'FAIL'}  ${r.seconds.toFixed(1).padStart(6)} s  ${r.step}\n        ${r.detail}\n`,
+			);
 	}
-	process.stdout.write(`timings: ${Object.entries(timings).map(([k, v]) => `${k} ${v.toFixed(1)} s`).join(', ')}\n\n`);
+	process.stdout.write(
+		`timings: ${Object.entries(timings)
+			.map(([k, v]) => `${k} ${v.toFixed(1)} s`)
+			.join(', ')}\n\n`,
+	);
 	for (const line of lines) {
 		const mine = results.filter((x) => x.line === line);
-		process.stdout.write(`${line}: ${mine.filter((r) => r.ok).length}/${mine.length} steps passed\n`);
+		process.stdout.write(
+			`${line}: ${mine.filter((r) => r.ok).length}/${mine.length} steps passed\n`,
+		);
 	}
 	const passed = results.filter((r) => r.ok).length;
 	const failed = results.length - passed;
@@ -65,7 +99,9 @@ export function report(timings: Record<string, number>): number {
  */
 export function assertStayedOffline(userFolder: string, minProcesses: number): number {
 	const netlog = join(userFolder, 'outbound.log');
-	const guarded = existsSync(`${netlog}.loaded`) ? readFileSync(`${netlog}.loaded`, 'utf8').trim().split('\n').length : 0;
+	const guarded = existsSync(`${netlog}.loaded`)
+		? readFileSync(`${netlog}.loaded`, 'utf8').trim().split('\n').length
+		: 0;
 	assert(guarded >= minProcesses, `the network guard was loaded in only ${guarded} n8n processes`);
 	const attempts = existsSync(netlog) ? readFileSync(netlog, 'utf8').trim() : '';
 	assert(attempts === '', `outbound attempts: ${attempts.split('\n').slice(0, 5).join('; ')}`);

@@ -18,7 +18,11 @@ import { startTrigger } from '../helpers/trigger';
  * previous node would give; and every field the rest of the workflow reads from a Ksher node
  * (`$json.x` right after it, `$('Name').item.json.x` anywhere) is in that node's output.
  */
-type Workflow = { name: string; nodes: Array<INode & { parameters: IDataObject }>; connections: Record<string, { main?: Array<Array<{ node: string }>> }> };
+type Workflow = {
+	name: string;
+	nodes: Array<INode & { parameters: IDataObject }>;
+	connections: Record<string, { main?: Array<Array<{ node: string }>> }>;
+};
 
 const dir = join(__dirname, '../../examples');
 const examples = readdirSync(dir)
@@ -45,18 +49,38 @@ async function inputFor(file: string): Promise<IDataObject[]> {
 	};
 	// With a row that fails: the example writes each row's error and solution to its result sheet.
 	// Preview Only, as the example ships: the row with an empty amount is the one that fails.
-	if (file === 'refund-from-spreadsheet.json') return [{ orderNumber: await paid(), amount: '150.50', reason: 'returned' }, { orderNumber: await paid(), amount: '25.50', reason: 'partly' }, { orderNumber: await paid(), amount: '', reason: 'blank cell' }];
+	if (file === 'refund-from-spreadsheet.json')
+		return [
+			{ orderNumber: await paid(), amount: '150.50', reason: 'returned' },
+			{ orderNumber: await paid(), amount: '25.50', reason: 'partly' },
+			{ orderNumber: await paid(), amount: '', reason: 'blank cell' },
+		];
 	// The report day: payments on two channels, one refunded in part, settled (the simulator's clock moved on).
 	if (file === 'daily-reconciliation.json') return [{ day: await settledDay() }];
 	// Rows of the refund queue table: one approved row is fine, the other has an empty amount cell.
 	if (file === 'refund-queue-data-table.json') {
 		return [
-			{ id: 1, orderNumber: await paid(), amount: '20.00', status: 'approved', reason: null, refundNumber: null },
-			{ id: 2, orderNumber: await paid(), amount: null, status: 'approved', reason: null, refundNumber: null },
+			{
+				id: 1,
+				orderNumber: await paid(),
+				amount: '20.00',
+				status: 'approved',
+				reason: null,
+				refundNumber: null,
+			},
+			{
+				id: 2,
+				orderNumber: await paid(),
+				amount: null,
+				status: 'approved',
+				reason: null,
+				refundNumber: null,
+			},
 		];
 	}
 	// The form's answer; the refund reads it by the form's node name (see paramsFor).
-	if (file === 'refund-with-approval.json') return [{ 'Order Number': await paid(), Amount: '25.00', Reason: 'damaged on arrival' }];
+	if (file === 'refund-with-approval.json')
+		return [{ 'Order Number': await paid(), Amount: '25.00', Reason: 'damaged on arrival' }];
 	if (file === 'watch-orders-email-refunds.json') {
 		const refundedNo = await paid();
 		await h.control('/refund', { mch_order_no: refundedNo, refund_fee: 5000 });
@@ -64,7 +88,11 @@ async function inputFor(file: string): Promise<IDataObject[]> {
 		const pending = initialWatchState('pending', new Date());
 		await h.control('/pay', { mch_order_no: silent, channel: 'card', notify: false });
 		return [
-			{ orderNumber: refundedNo, email: 'a@example.com', watchState: initialWatchState('paid', new Date()) },
+			{
+				orderNumber: refundedNo,
+				email: 'a@example.com',
+				watchState: initialWatchState('paid', new Date()),
+			},
 			{ orderNumber: silent, email: 'b@example.com', watchState: pending },
 		];
 	}
@@ -76,8 +104,15 @@ let settled: Promise<string> | undefined;
 function settledDay(): Promise<string> {
 	settled ??= (async () => {
 		const day = new Date(Date.now() + 7 * 3600_000).toISOString().slice(0, 10);
-		for (const [total, channel] of [[15050, 'promptpay'], [10000, 'promptpay'], [50000, 'truemoney']] as const) {
-			const { orderNo } = await h.createOrder({ total_fee: total, channel_list: 'promptpay,truemoney' });
+		for (const [total, channel] of [
+			[15050, 'promptpay'],
+			[10000, 'promptpay'],
+			[50000, 'truemoney'],
+		] as const) {
+			const { orderNo } = await h.createOrder({
+				total_fee: total,
+				channel_list: 'promptpay,truemoney',
+			});
 			await h.payOrder(orderNo, channel);
 			if (total === 15050) await h.control('/refund', { mch_order_no: orderNo, refund_fee: 5050 });
 		}
@@ -93,7 +128,9 @@ function settledDay(): Promise<string> {
  */
 function paramsFor(file: string, node: INode & { parameters: IDataObject }): IDataObject {
 	if (file !== 'refund-with-approval.json') return node.parameters;
-	return JSON.parse(JSON.stringify(node.parameters).replace(/\$\('Refund Request'\)\.item\.json/g, '$json')) as IDataObject;
+	return JSON.parse(
+		JSON.stringify(node.parameters).replace(/\$\('Refund Request'\)\.item\.json/g, '$json'),
+	) as IDataObject;
 }
 
 /** The output fields a workflow reads from a node: `$json.x` in its direct successors, `$('Name').item.json.x` anywhere. */
@@ -115,14 +152,23 @@ describe.each(examples)('example %s', (file, workflow) => {
 	it('uses our nodes, and only parameters they have for the chosen operation', () => {
 		expect(ours.length).toBeGreaterThan(0);
 		for (const node of ours) {
-			const effective = NodeHelpers.getNodeParameters(OURS[node.type].properties, node.parameters, true, false, node, OURS[node.type]) ?? {};
+			const effective =
+				NodeHelpers.getNodeParameters(
+					OURS[node.type].properties,
+					node.parameters,
+					true,
+					false,
+					node,
+					OURS[node.type],
+				) ?? {};
 			const unknown = Object.keys(node.parameters).filter((k) => !(k in effective));
 			expect({ node: node.name, unknown }).toEqual({ node: node.name, unknown: [] });
 		}
 		const names = new Set(workflow.nodes.map((n) => n.name));
 		for (const [from, outputs] of Object.entries(workflow.connections)) {
 			expect(names.has(from)).toBe(true);
-			for (const c of Object.values(outputs).flat(2) as Array<{ node: string }>) expect(names.has(c.node)).toBe(true);
+			for (const c of Object.values(outputs).flat(2) as Array<{ node: string }>)
+				expect(names.has(c.node)).toBe(true);
 		}
 	});
 
@@ -130,16 +176,32 @@ describe.each(examples)('example %s', (file, workflow) => {
 		for (const node of ours) {
 			let items: IDataObject[];
 			if (node.type === 'n8n-nodes-ksher.ksherTrigger') {
-				const trigger = await startTrigger({ credentials: simulatorCredentials(h) as never, parameters: node.parameters });
-				const { orderNo } = await h.createOrder({ attach: JSON.stringify({ email: 'buyer@example.com' }) });
+				const trigger = await startTrigger({
+					credentials: simulatorCredentials(h) as never,
+					parameters: node.parameters,
+				});
+				const { orderNo } = await h.createOrder({
+					attach: JSON.stringify({ email: 'buyer@example.com' }),
+				});
 				await h.control('/pay', { mch_order_no: orderNo, channel: 'promptpay' });
 				await h.control('/notify', { mch_order_no: orderNo, url: trigger.url, retry: false });
-				for (let i = 0; i < 100 && trigger.emitted.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+				for (let i = 0; i < 100 && trigger.emitted.length === 0; i++)
+					await new Promise((r) => setTimeout(r, 20));
 				items = trigger.emitted;
 				await trigger.close();
 			} else {
-				const run = await runKsherNode({ credentials: simulatorCredentials(h) as never, parameters: paramsFor(file, node) as INode['parameters'], typeVersion: node.typeVersion, items: await inputFor(file), continueOnFail: node.onError === 'continueRegularOutput' });
-				expect({ node: node.name, status: run.status, error: run.error?.message }).toEqual({ node: node.name, status: 'success', error: undefined });
+				const run = await runKsherNode({
+					credentials: simulatorCredentials(h) as never,
+					parameters: paramsFor(file, node) as INode['parameters'],
+					typeVersion: node.typeVersion,
+					items: await inputFor(file),
+					continueOnFail: node.onError === 'continueRegularOutput',
+				});
+				expect({ node: node.name, status: run.status, error: run.error?.message }).toEqual({
+					node: node.name,
+					status: 'success',
+					error: undefined,
+				});
 				items = run.items;
 			}
 			// Failures only where the example continues on them (and then only the row meant to fail).
@@ -153,39 +215,97 @@ describe.each(examples)('example %s', (file, workflow) => {
 	});
 });
 
-describe('the daily reconciliation\'s comparison (its Code node), on what the Ksher nodes really output', () => {
+describe("the daily reconciliation's comparison (its Code node), on what the Ksher nodes really output", () => {
 	const workflow = examples.find(([file]) => file === 'daily-reconciliation.json')![1];
 	const code = String(workflow.nodes.find((n) => n.name === 'Reconcile')!.parameters.jsCode);
 	/** Runs the Code node's JavaScript with n8n's `$('Node')` over the given outputs. */
 	const reconcile = (outputs: Record<string, IDataObject[]>) => {
-		const $ = (name: string) => ({ all: () => outputs[name].map((json) => ({ json })), first: () => ({ json: outputs[name][0] }) });
+		const $ = (name: string) => ({
+			all: () => outputs[name].map((json) => ({ json })),
+			first: () => ({ json: outputs[name][0] }),
+		});
 		return (new Function('$', code) as (d: typeof $) => Array<{ json: IDataObject }>)($)[0].json;
 	};
 
-	it('records that match Ksher\'s settlement: 0 mismatches, per channel in exact satang; a missing record: exactly one', async () => {
+	it("records that match Ksher's settlement: 0 mismatches, per channel in exact satang; a missing record: exactly one", async () => {
 		const day = await settledDay();
-		const lines = (await runKsherNode({ credentials: simulatorCredentials(h) as never, parameters: { resource: 'settlement', operation: 'getAll', fromDate: day } as never, items: [{}] })).items;
-		const account = (await runKsherNode({ credentials: simulatorCredentials(h) as never, parameters: { resource: 'account', operation: 'get' } as never, items: [{}] })).items;
+		const lines = (
+			await runKsherNode({
+				credentials: simulatorCredentials(h) as never,
+				parameters: { resource: 'settlement', operation: 'getAll', fromDate: day } as never,
+				items: [{}],
+			})
+		).items;
+		const account = (
+			await runKsherNode({
+				credentials: simulatorCredentials(h) as never,
+				parameters: { resource: 'account', operation: 'get' } as never,
+				items: [{}],
+			})
+		).items;
 		const paidAt = `${day}T10:00:00+07:00`;
 		const payments = [
 			{ orderNumber: 'A', amount: '150.50', currency: 'THB', channel: 'promptpay', paidAt },
 			{ orderNumber: 'B', amount: '100.00', currency: 'THB', channel: 'promptpay', paidAt },
 			{ orderNumber: 'C', amount: '500.00', currency: 'THB', channel: 'truemoney', paidAt },
-			{ orderNumber: 'OLD', amount: '999.99', currency: 'THB', channel: 'truemoney', paidAt: '2020-01-01T10:00:00+07:00' },
+			{
+				orderNumber: 'OLD',
+				amount: '999.99',
+				currency: 'THB',
+				channel: 'truemoney',
+				paidAt: '2020-01-01T10:00:00+07:00',
+			},
 		];
-		const refunds = [{ orderNumber: 'A', refundNumber: 'R1', refundAmount: '50.50', currency: 'THB', channel: 'promptpay', refundedAt: `${day}T11:00:00+07:00` }];
-		const outputs = { 'Report Day': [{ day }], Settlements: lines, Account: account, 'Recorded Payments': payments, 'Recorded Refunds': refunds };
+		const refunds = [
+			{
+				orderNumber: 'A',
+				refundNumber: 'R1',
+				refundAmount: '50.50',
+				currency: 'THB',
+				channel: 'promptpay',
+				refundedAt: `${day}T11:00:00+07:00`,
+			},
+		];
+		const outputs = {
+			'Report Day': [{ day }],
+			Settlements: lines,
+			Account: account,
+			'Recorded Payments': payments,
+			'Recorded Refunds': refunds,
+		};
 		const agreed = reconcile(outputs);
-		expect(agreed).toMatchObject({ day, mismatches: 0, subject: `Ksher reconciliation for ${day}: 0 mismatches` });
+		expect(agreed).toMatchObject({
+			day,
+			mismatches: 0,
+			subject: `Ksher reconciliation for ${day}: 0 mismatches`,
+		});
 		expect(agreed.text).toContain('PromptPay: paid 250.50, refunded 50.50; Ksher settled 200.00');
 		expect(agreed.text).toContain('TrueMoney: paid 500.00, refunded 0.00; Ksher settled 500.00');
 		// 0.1 + 0.2 style sums stay exact: amounts are compared in satang.
-		const cents = reconcile({ ...outputs, 'Recorded Payments': [...payments.slice(0, 1), { ...payments[1], amount: '99.90' }, { orderNumber: 'D', amount: '0.10', currency: 'THB', channel: 'promptpay', paidAt }, payments[2]] });
+		const cents = reconcile({
+			...outputs,
+			'Recorded Payments': [
+				...payments.slice(0, 1),
+				{ ...payments[1], amount: '99.90' },
+				{ orderNumber: 'D', amount: '0.10', currency: 'THB', channel: 'promptpay', paidAt },
+				payments[2],
+			],
+		});
 		expect(cents.mismatches).toBe(0);
-		const missing = reconcile({ ...outputs, 'Recorded Payments': payments.filter((p) => p.orderNumber !== 'C') });
-		expect(missing.mismatchList).toEqual(['Ksher settled 500.00 for TrueMoney, which the records do not have']);
-		const unsettled = reconcile({ ...outputs, Settlements: lines.filter((l) => l.channel !== 'promptpay') });
-		expect(unsettled.mismatchList).toEqual(['Recorded payment A (promptpay) was not settled by Ksher', 'Recorded payment B (promptpay) was not settled by Ksher']);
+		const missing = reconcile({
+			...outputs,
+			'Recorded Payments': payments.filter((p) => p.orderNumber !== 'C'),
+		});
+		expect(missing.mismatchList).toEqual([
+			'Ksher settled 500.00 for TrueMoney, which the records do not have',
+		]);
+		const unsettled = reconcile({
+			...outputs,
+			Settlements: lines.filter((l) => l.channel !== 'promptpay'),
+		});
+		expect(unsettled.mismatchList).toEqual([
+			'Recorded payment A (promptpay) was not settled by Ksher',
+			'Recorded payment B (promptpay) was not settled by Ksher',
+		]);
 	});
 });
-

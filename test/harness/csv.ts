@@ -21,7 +21,10 @@ export function csvRows(text: string): Array<Record<string, string>> {
 		out.push(cur);
 		return out;
 	};
-	const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/).filter((l) => l !== '');
+	const lines = text
+		.replace(/^\uFEFF/, '')
+		.split(/\r?\n/)
+		.filter((l) => l !== '');
 	const header = parseLine(lines[0]);
 	return lines.slice(1).map((l) => Object.fromEntries(parseLine(l).map((v, i) => [header[i], v])));
 }

@@ -20,7 +20,12 @@ export function pixelDifference(a: Buffer, b: Buffer): number {
 	if (x.width !== y.width || x.height !== y.height) return 1;
 	let different = 0;
 	for (let i = 0; i < x.data.length; i += 4) {
-		if (Math.abs(x.data[i] - y.data[i]) > 48 || Math.abs(x.data[i + 1] - y.data[i + 1]) > 48 || Math.abs(x.data[i + 2] - y.data[i + 2]) > 48) different++;
+		if (
+			Math.abs(x.data[i] - y.data[i]) > 48 ||
+			Math.abs(x.data[i + 1] - y.data[i + 1]) > 48 ||
+			Math.abs(x.data[i + 2] - y.data[i + 2]) > 48
+		)
+			different++;
 	}
 	return different / (x.width * x.height);
 }
@@ -33,8 +38,14 @@ export function checkDocsImage(name: string, fresh: string, tolerance = 0.03): s
 		copyFileSync(fresh, committed);
 		return `docs/images/${name} written`;
 	}
-	if (!existsSync(committed)) throw new Error(`docs/images/${name} is missing: run the e2e with KSHER_UPDATE_DOCS_IMAGES=1 and look at it`);
+	if (!existsSync(committed))
+		throw new Error(
+			`docs/images/${name} is missing: run the e2e with KSHER_UPDATE_DOCS_IMAGES=1 and look at it`,
+		);
 	const share = pixelDifference(readFileSync(committed), readFileSync(fresh));
-	if (share > tolerance) throw new Error(`docs/images/${name} is no longer what the editor shows (${(share * 100).toFixed(1)} % of pixels differ; fresh one: ${fresh}). Look at both, then refresh with KSHER_UPDATE_DOCS_IMAGES=1`);
+	if (share > tolerance)
+		throw new Error(
+			`docs/images/${name} is no longer what the editor shows (${(share * 100).toFixed(1)} % of pixels differ; fresh one: ${fresh}). Look at both, then refresh with KSHER_UPDATE_DOCS_IMAGES=1`,
+		);
 	return `docs/images/${name} current (${(share * 100).toFixed(1)} % of pixels differ)`;
 }

@@ -19,13 +19,29 @@ export interface Answer {
 let serial = 0;
 
 /** A genuine paid notification for an order number that is unique to this run. */
-export function paidNotification(sim: Simulator, prefix: string): { orderNo: string; body: string } {
+export function paidNotification(
+	sim: Simulator,
+	prefix: string,
+): { orderNo: string; body: string } {
 	const n = ++serial;
 	const orderNo = `${prefix}-${Date.now().toString(36)}-${n}`;
 	const body = sim.signedNotification({
-		appid: sim.info.appid, attach: '', cash_fee: 15050, cash_fee_type: 'THB', channel: 'promptpay', channel_order_no: '', fee_type: 'THB',
-		ksher_order_no: `7002026113000${String(n).padStart(10, '0')}`, mch_order_no: orderNo, nonce_str: `e2e${n}`.padEnd(32, '0'), openid: '',
-		pay_mch_order_no: `2611300000${String(n).padStart(6, '0')}`, rate: '1.000000', result: 'SUCCESS', time_end: ksherTime(new Date()), total_fee: 15050,
+		appid: sim.info.appid,
+		attach: '',
+		cash_fee: 15050,
+		cash_fee_type: 'THB',
+		channel: 'promptpay',
+		channel_order_no: '',
+		fee_type: 'THB',
+		ksher_order_no: `7002026113000${String(n).padStart(10, '0')}`,
+		mch_order_no: orderNo,
+		nonce_str: `e2e${n}`.padEnd(32, '0'),
+		openid: '',
+		pay_mch_order_no: `2611300000${String(n).padStart(6, '0')}`,
+		rate: '1.000000',
+		result: 'SUCCESS',
+		time_end: ksherTime(new Date()),
+		total_fee: 15050,
 	});
 	return { orderNo, body };
 }
@@ -33,15 +49,27 @@ export function paidNotification(sim: Simulator, prefix: string): { orderNo: str
 export async function deliver(url: string, body: string, timeoutMs?: number): Promise<Answer> {
 	const started = performance.now();
 	try {
-		const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'text/plain;charset=utf-8' }, body, signal: timeoutMs ? AbortSignal.timeout(timeoutMs) : undefined });
-		return { status: response.status, body: await response.text(), ms: performance.now() - started };
+		const response = await fetch(url, {
+			method: 'POST',
+			headers: { 'content-type': 'text/plain;charset=utf-8' },
+			body,
+			signal: timeoutMs ? AbortSignal.timeout(timeoutMs) : undefined,
+		});
+		return {
+			status: response.status,
+			body: await response.text(),
+			ms: performance.now() - started,
+		};
 	} catch (error) {
 		return { status: 0, body: (error as Error).message, ms: performance.now() - started };
 	}
 }
 
 /** Sends each (url, body) with at most `inFlight` requests open at once; answers in input order. */
-export async function deliverAll(jobs: Array<{ url: string; body: string }>, inFlight: number): Promise<Answer[]> {
+export async function deliverAll(
+	jobs: Array<{ url: string; body: string }>,
+	inFlight: number,
+): Promise<Answer[]> {
 	const answers: Answer[] = new Array<Answer>(jobs.length);
 	let next = 0;
 	const worker = async () => {
@@ -62,16 +90,24 @@ export function shuffle<T>(items: T[]): T[] {
 	return items;
 }
 
-export const notAcknowledged = (answers: Answer[]) => answers.filter((a) => a.status !== 200 || a.body !== ACK);
+export const notAcknowledged = (answers: Answer[]) =>
+	answers.filter((a) => a.status !== 200 || a.body !== ACK);
 
 export function describeAnswers(answers: Answer[]): string {
 	const counts = new Map<string, number>();
-	for (const a of answers) counts.set(`${a.status} ${a.body.slice(0, 80)}`, (counts.get(`${a.status} ${a.body.slice(0, 80)}`) ?? 0) + 1);
+	for (const a of answers)
+		counts.set(
+			`${a.status} ${a.body.slice(0, 80)}`,
+			(counts.get(`${a.status} ${a.body.slice(0, 80)}`) ?? 0) + 1,
+		);
 	return [...counts].map(([k, n]) => `${n}× ${k}`).join('; ');
 }
 
 /** Order numbers that started more than one run, and those that started none. */
-export function runCheck(expected: string[], started: string[]): { twice: string[]; missing: string[]; extra: string[] } {
+export function runCheck(
+	expected: string[],
+	started: string[],
+): { twice: string[]; missing: string[]; extra: string[] } {
 	const counts = new Map<string, number>();
 	for (const o of started) counts.set(o, (counts.get(o) ?? 0) + 1);
 	const want = new Set(expected);
@@ -84,7 +120,9 @@ export function runCheck(expected: string[], started: string[]): { twice: string
 
 export function percentile(values: number[], p: number): number {
 	const sorted = [...values].sort((a, b) => a - b);
-	return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? 0;
+	return (
+		sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? 0
+	);
 }
 
 /**
@@ -93,10 +131,17 @@ export function percentile(values: number[], p: number): number {
  * worker, in queue mode). Waits until every execution shows its order and the count is
  * at least the expected one, then compares.
  */
-export async function settledRunCheck(list: () => Promise<string[]>, expected: string[], timeoutMs = 120_000): Promise<ReturnType<typeof runCheck> & { executions: number }> {
+export async function settledRunCheck(
+	list: () => Promise<string[]>,
+	expected: string[],
+	timeoutMs = 120_000,
+): Promise<ReturnType<typeof runCheck> & { executions: number }> {
 	const started = Date.now();
 	let orders = await list();
-	while ((orders.includes('?') || orders.length < expected.length) && Date.now() - started < timeoutMs) {
+	while (
+		(orders.includes('?') || orders.length < expected.length) &&
+		Date.now() - started < timeoutMs
+	) {
 		await new Promise((r) => setTimeout(r, 500));
 		orders = await list();
 	}
@@ -123,7 +168,8 @@ export async function deliverLikeKsher(
 	jobs: Array<{ url: string | (() => string); body: string; slot?: number }>,
 	perSecond: number,
 	timeScale: number,
-	acknowledges: (answer: Answer) => boolean = (answer) => answer.status === 200 && answer.body === ACK,
+	acknowledges: (answer: Answer) => boolean = (answer) =>
+		answer.status === 200 && answer.body === ACK,
 ): Promise<KsherDelivery[]> {
 	const started = performance.now();
 	return Promise.all(
@@ -133,7 +179,11 @@ export async function deliverLikeKsher(
 			if (wait > 0) await new Promise((r) => setTimeout(r, wait));
 			const answers: Answer[] = [];
 			for (let attempt = 0; ; attempt++) {
-				const answer = await deliver(typeof job.url === 'string' ? job.url : job.url(), job.body, 10_000);
+				const answer = await deliver(
+					typeof job.url === 'string' ? job.url : job.url(),
+					job.body,
+					10_000,
+				);
 				answers.push(answer);
 				if (acknowledges(answer)) return { answers, acknowledged: true };
 				if (attempt >= RETRY_SCHEDULE_S.length) return { answers, acknowledged: false };
@@ -148,5 +198,10 @@ export function deliveryCounts(deliveries: KsherDelivery[]): string {
 	const counts = new Map<number, number>();
 	for (const d of deliveries) counts.set(d.answers.length, (counts.get(d.answers.length) ?? 0) + 1);
 	const given = deliveries.filter((d) => !d.acknowledged).length;
-	return [...counts].sort(([a], [b]) => a - b).map(([n, k], i) => `${i === 0 ? `${n} deliver${n === 1 ? 'y' : 'ies'}` : n}: ${k}`).join(', ') + (given ? `; ${given} never acknowledged` : '');
+	return (
+		[...counts]
+			.sort(([a], [b]) => a - b)
+			.map(([n, k], i) => `${i === 0 ? `${n} deliver${n === 1 ? 'y' : 'ies'}` : n}: ${k}`)
+			.join(', ') + (given ? `; ${given} never acknowledged` : '')
+	);
 }

@@ -23,7 +23,11 @@ const text = (content: unknown): string =>
 	typeof content === 'string'
 		? content
 		: Array.isArray(content)
-			? content.map((p) => (typeof p === 'object' && p && 'text' in p ? String((p as { text: unknown }).text) : '')).join('')
+			? content
+					.map((p) =>
+						typeof p === 'object' && p && 'text' in p ? String((p as { text: unknown }).text) : '',
+					)
+					.join('')
 			: '';
 
 async function body(req: IncomingMessage): Promise<Record<string, unknown>> {
@@ -38,12 +42,16 @@ export async function startFakeOpenAi(): Promise<FakeOpenAi> {
 	const server: Server = createServer((req, res) => {
 		void (async () => {
 			if (req.method !== 'POST' || !/\/chat\/completions$/.test(req.url ?? '')) {
-				res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: `no route ${req.method} ${req.url}` } }));
+				res
+					.writeHead(404, { 'content-type': 'application/json' })
+					.end(JSON.stringify({ error: { message: `no route ${req.method} ${req.url}` } }));
 				return;
 			}
 			const input = await body(req);
 			const messages = (input.messages ?? []) as ChatRequest['messages'];
-			const tools = ((input.tools ?? []) as Array<{ function?: { name?: string } }>).map((t) => String(t.function?.name ?? ''));
+			const tools = ((input.tools ?? []) as Array<{ function?: { name?: string } }>).map((t) =>
+				String(t.function?.name ?? ''),
+			);
 			requests.push({ tools, messages });
 			const prompt = text(messages.filter((m) => m.role === 'user').at(-1)?.content);
 			const calls = prompt
@@ -59,10 +67,18 @@ export async function startFakeOpenAi(): Promise<FakeOpenAi> {
 			if (done < calls.length) {
 				const [, wanted, args] = calls[done];
 				const name = tools.find((t) => t.toLowerCase() === wanted.toLowerCase()) ?? wanted;
-				message = { role: 'assistant', content: null, tool_calls: [{ id: `call_${ids}`, type: 'function', function: { name, arguments: args } }] };
+				message = {
+					role: 'assistant',
+					content: null,
+					tool_calls: [
+						{ id: `call_${ids}`, type: 'function', function: { name, arguments: args } },
+					],
+				};
 				finish = 'tool_calls';
 			} else {
-				const results = messages.filter((m) => m.role === 'tool').map((m, i) => `result ${i + 1}: ${text(m.content)}`);
+				const results = messages
+					.filter((m) => m.role === 'tool')
+					.map((m, i) => `result ${i + 1}: ${text(m.content)}`);
 				message = { role: 'assistant', content: `Tool results:\n${results.join('\n')}` };
 				finish = 'stop';
 			}
@@ -70,16 +86,37 @@ export async function startFakeOpenAi(): Promise<FakeOpenAi> {
 			if (input.stream) {
 				res.writeHead(200, { 'content-type': 'text/event-stream' });
 				const chunk = (delta: unknown, finish_reason: string | null) =>
-					res.write(`data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [{ index: 0, delta, finish_reason }] })}\n\n`);
+					res.write(
+						`data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [{ index: 0, delta, finish_reason }] })}\n\n`,
+					);
 				const toolCalls = message.tool_calls as Array<Record<string, unknown>> | undefined;
-				chunk({ role: 'assistant', ...(toolCalls ? { tool_calls: toolCalls.map((c, index) => ({ index, ...c })) } : { content: message.content }) }, null);
+				chunk(
+					{
+						role: 'assistant',
+						...(toolCalls
+							? { tool_calls: toolCalls.map((c, index) => ({ index, ...c })) }
+							: { content: message.content }),
+					},
+					null,
+				);
 				chunk({}, finish);
-				res.write(`data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [], usage })}\n\n`);
+				res.write(
+					`data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [], usage })}\n\n`,
+				);
 				res.end('data: [DONE]\n\n');
 				return;
 			}
 			res.writeHead(200, { 'content-type': 'application/json' });
-			res.end(JSON.stringify({ id, object: 'chat.completion', created, model, choices: [{ index: 0, message, finish_reason: finish }], usage }));
+			res.end(
+				JSON.stringify({
+					id,
+					object: 'chat.completion',
+					created,
+					model,
+					choices: [{ index: 0, message, finish_reason: finish }],
+					usage,
+				}),
+			);
 		})().catch((error: Error) => {
 			if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' });
 			res.end(JSON.stringify({ error: { message: error.message } }));

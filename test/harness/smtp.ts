@@ -38,7 +38,10 @@ export function mailText(raw: string): string {
 	const parts = raw.split(/\r?\n\r?\n/);
 	const body = parts.slice(1).join('\n\n');
 	let text = /quoted-printable/i.test(raw) ? decodeQuotedPrintable(body) : body;
-	const base64Blocks = raw.match(/Content-Transfer-Encoding: base64\r?\n(?:[^\r\n]+\r?\n)*\r?\n([A-Za-z0-9+/=\r\n]+)/gi) ?? [];
+	const base64Blocks =
+		raw.match(
+			/Content-Transfer-Encoding: base64\r?\n(?:[^\r\n]+\r?\n)*\r?\n([A-Za-z0-9+/=\r\n]+)/gi,
+		) ?? [];
 	for (const block of base64Blocks) {
 		const data = block.split(/\r?\n\r?\n/).pop() ?? '';
 		text += `\n${Buffer.from(data.replace(/\s+/g, ''), 'base64').toString('utf8')}`;
@@ -53,7 +56,9 @@ const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt
  * Email node really sends and nothing leaves the machine. Messages are kept in memory
  * and, when `dir` is given, written there as .eml files.
  */
-export async function startSmtpSink(options: { dir?: string; host?: string; viewerPort?: number } = {}): Promise<SmtpSink> {
+export async function startSmtpSink(
+	options: { dir?: string; host?: string; viewerPort?: number } = {},
+): Promise<SmtpSink> {
 	const host = options.host ?? '127.0.0.1';
 	const mails: ReceivedMail[] = [];
 	if (options.dir) mkdirSync(options.dir, { recursive: true });
@@ -80,9 +85,18 @@ export async function startSmtpSink(options: { dir?: string; host?: string; view
 					buffer = buffer.slice(end + 5);
 					inData = false;
 					const subject = /^Subject: (.*)$/im.exec(raw)?.[1] ?? '';
-					const mail: ReceivedMail = { id: mails.length + 1, from, to, subject, raw, text: mailText(raw), at: new Date().toISOString() };
+					const mail: ReceivedMail = {
+						id: mails.length + 1,
+						from,
+						to,
+						subject,
+						raw,
+						text: mailText(raw),
+						at: new Date().toISOString(),
+					};
 					mails.push(mail);
-					if (options.dir) writeFileSync(join(options.dir, `${String(mail.id).padStart(4, '0')}.eml`), raw);
+					if (options.dir)
+						writeFileSync(join(options.dir, `${String(mail.id).padStart(4, '0')}.eml`), raw);
 					reply(`250 OK queued as ${mail.id}`);
 					continue;
 				}
@@ -101,7 +115,8 @@ export async function startSmtpSink(options: { dir?: string; host?: string; view
 					continue;
 				}
 				const verb = line.split(' ')[0].toUpperCase();
-				if (verb === 'EHLO') socket.write('250-ksher-e2e-smtp\r\n250-AUTH PLAIN LOGIN\r\n250 8BITMIME\r\n');
+				if (verb === 'EHLO')
+					socket.write('250-ksher-e2e-smtp\r\n250-AUTH PLAIN LOGIN\r\n250 8BITMIME\r\n');
 				else if (verb === 'HELO') reply('250 ksher-e2e-smtp');
 				else if (verb === 'AUTH') {
 					const [, mech, initial] = line.split(' ');
@@ -141,7 +156,10 @@ export async function startSmtpSink(options: { dir?: string; host?: string; view
 		const rows = mails
 			.slice()
 			.reverse()
-			.map((m) => `<article><h2>${escapeHtml(m.subject)}</h2><p><small>${escapeHtml(m.at)} · to ${escapeHtml(m.to.join(', '))}</small></p><pre>${escapeHtml(m.text.slice(0, 4000))}</pre></article>`)
+			.map(
+				(m) =>
+					`<article><h2>${escapeHtml(m.subject)}</h2><p><small>${escapeHtml(m.at)} · to ${escapeHtml(m.to.join(', '))}</small></p><pre>${escapeHtml(m.text.slice(0, 4000))}</pre></article>`,
+			)
 			.join('\n');
 		res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
 		res.end(`<!doctype html><meta charset="utf-8"><meta http-equiv="refresh" content="5"><title>Received emails (${mails.length})</title>

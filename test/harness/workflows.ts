@@ -5,8 +5,17 @@ import { REPO_DIR } from './n8n';
 
 export const TRIGGER_WEBHOOK_ID = '5b0f3f5e-7c2a-4e4b-9a43-6b2f2b0d0001';
 export const WORKFLOW_IDS = {
-	receipt: 'ksherReceipt0001', refundSheet: 'ksherRefundCsv01', refundSheetForReal: 'ksherRefundCsvGo', paymentLink: 'ksherPayLink0001', onceOnly: 'ksherOnceOnly001',
-	load: 'ksherLoadOnly001', webhookNode: 'n8nWebhookLoad01', recordPaid: 'ksherRecordPaid1', watch: 'ksherWatchOrder1', refundQueue: 'ksherRefundQueue', refundApproval: 'ksherRefundOkay1',
+	receipt: 'ksherReceipt0001',
+	refundSheet: 'ksherRefundCsv01',
+	refundSheetForReal: 'ksherRefundCsvGo',
+	paymentLink: 'ksherPayLink0001',
+	onceOnly: 'ksherOnceOnly001',
+	load: 'ksherLoadOnly001',
+	webhookNode: 'n8nWebhookLoad01',
+	recordPaid: 'ksherRecordPaid1',
+	watch: 'ksherWatchOrder1',
+	refundQueue: 'ksherRefundQueue',
+	refundApproval: 'ksherRefundOkay1',
 	books: 'ksherBooksDaily1',
 };
 /** The e2e runs the daily reconciliation from a webhook instead of every morning. */
@@ -14,27 +23,61 @@ export const BOOKS_WEBHOOK_PATH = 'ksher-books-e2e';
 export const REFUND_QUEUE_COLUMNS = ['orderNumber', 'amount', 'status', 'reason', 'refundNumber'];
 export const REFUND_FORM_WEBHOOK_ID = '5b0f3f5e-7c2a-4e4b-9a43-6b2f2b0d0801';
 export const RECORD_WEBHOOK_ID = '5b0f3f5e-7c2a-4e4b-9a43-6b2f2b0d0401';
-export const WATCH_TABLE_COLUMNS = ['orderNumber', 'email', 'watchState', 'amount', 'currency', 'channel', 'paidAt'];
-export const REFUNDS_TABLE_COLUMNS = ['orderNumber', 'refundNumber', 'refundAmount', 'currency', 'channel', 'refundedAt'];
+export const WATCH_TABLE_COLUMNS = [
+	'orderNumber',
+	'email',
+	'watchState',
+	'amount',
+	'currency',
+	'channel',
+	'paidAt',
+];
+export const REFUNDS_TABLE_COLUMNS = [
+	'orderNumber',
+	'refundNumber',
+	'refundAmount',
+	'currency',
+	'channel',
+	'refundedAt',
+];
 export const ONCE_ONLY_WEBHOOK_ID = '5b0f3f5e-7c2a-4e4b-9a43-6b2f2b0d0002';
 export const LOAD_WEBHOOK_ID = '5b0f3f5e-7c2a-4e4b-9a43-6b2f2b0d0004';
 /** n8n's own Webhook node (isFullPath): /webhook/<path>. */
 export const WEBHOOK_NODE_PATH = 'ksher-compare';
-export const CREDENTIAL_IDS = { ksher: 'ksherCredential01', smtp: 'smtpCredential001', openAi: 'openAiFakeCred01' };
+export const CREDENTIAL_IDS = {
+	ksher: 'ksherCredential01',
+	smtp: 'smtpCredential001',
+	openAi: 'openAiFakeCred01',
+};
 
-type Workflow = { id: string; name: string; nodes: Array<Record<string, unknown> & { name: string; parameters: Record<string, unknown> }>; [key: string]: unknown };
+type Workflow = {
+	id: string;
+	name: string;
+	nodes: Array<Record<string, unknown> & { name: string; parameters: Record<string, unknown> }>;
+	[key: string]: unknown;
+};
 
 export function loadExample(file: string): Workflow {
 	return JSON.parse(readFileSync(join(REPO_DIR, 'examples', file), 'utf8')) as Workflow;
 }
 
 /** The example workflows, pointed at this run's files, trigger URL and payment details. */
-export function exampleWorkflows(options: { filesDir: string; triggerUrl: string; email?: string; resultUrl?: string }): Workflow[] {
+export function exampleWorkflows(options: {
+	filesDir: string;
+	triggerUrl: string;
+	email?: string;
+	resultUrl?: string;
+}): Workflow[] {
 	const receipt = loadExample('receipt-on-payment.json');
 	const sheet = loadExample('refund-from-spreadsheet.json');
 	for (const node of sheet.nodes) {
-		if (typeof node.parameters.fileSelector === 'string') node.parameters.fileSelector = node.parameters.fileSelector.replace('/data', options.filesDir);
-		if (typeof node.parameters.fileName === 'string') node.parameters.fileName = node.parameters.fileName.replace('/data', options.filesDir);
+		if (typeof node.parameters.fileSelector === 'string')
+			node.parameters.fileSelector = node.parameters.fileSelector.replace(
+				'/data',
+				options.filesDir,
+			);
+		if (typeof node.parameters.fileName === 'string')
+			node.parameters.fileName = node.parameters.fileName.replace('/data', options.filesDir);
 	}
 	const link = loadExample('create-payment-link.json');
 	const create = link.nodes.find((n) => n.name === 'Create Payment')!;
@@ -44,7 +87,10 @@ export function exampleWorkflows(options: { filesDir: string; triggerUrl: string
 		create.parameters.successRedirectUrl = options.resultUrl;
 		create.parameters.failureRedirectUrl = options.resultUrl;
 	}
-	create.parameters.additionalFields = { ...(create.parameters.additionalFields as object), attach: JSON.stringify({ email: options.email ?? 'customer@example.com' }) };
+	create.parameters.additionalFields = {
+		...(create.parameters.additionalFields as object),
+		attach: JSON.stringify({ email: options.email ?? 'customer@example.com' }),
+	};
 	return [receipt, sheet, link];
 }
 
@@ -54,12 +100,21 @@ export function exampleWorkflows(options: { filesDir: string; triggerUrl: string
  * made its own. Same credential id as today's examples.
  */
 export function releasedRefundSheet(release: string, filesDir: string): Workflow {
-	const sheet = JSON.parse(readFileSync(join(REPO_DIR, 'test/fixtures/releases', release, 'examples/refund-from-spreadsheet.json'), 'utf8')) as Workflow;
+	const sheet = JSON.parse(
+		readFileSync(
+			join(REPO_DIR, 'test/fixtures/releases', release, 'examples/refund-from-spreadsheet.json'),
+			'utf8',
+		),
+	) as Workflow;
 	sheet.id = `ksherRefund${release.replace(/\D/g, '')}`.padEnd(16, '0').slice(0, 16);
 	sheet.name = `${sheet.name} (as saved with ${release})`;
 	for (const node of sheet.nodes) {
 		for (const key of ['fileSelector', 'fileName'] as const) {
-			if (typeof node.parameters[key] === 'string') node.parameters[key] = (node.parameters[key] as string).replace('/data/', `${filesDir}/${release}-`);
+			if (typeof node.parameters[key] === 'string')
+				node.parameters[key] = (node.parameters[key] as string).replace(
+					'/data/',
+					`${filesDir}/${release}-`,
+				);
 		}
 	}
 	return sheet;
@@ -82,8 +137,10 @@ export function refundSheetForReal(filesDir: string): Workflow {
 export function refundWorkflows(queueTableId: string, seconds?: number): Workflow[] {
 	const queue = loadExample('refund-queue-data-table.json');
 	for (const node of queue.nodes) {
-		if (node.type === 'n8n-nodes-base.dataTable') node.parameters.dataTableId = { __rl: true, mode: 'id', value: queueTableId };
-		if (node.type === 'n8n-nodes-base.scheduleTrigger' && seconds) node.parameters.rule = { interval: [{ field: 'seconds', secondsInterval: seconds }] };
+		if (node.type === 'n8n-nodes-base.dataTable')
+			node.parameters.dataTableId = { __rl: true, mode: 'id', value: queueTableId };
+		if (node.type === 'n8n-nodes-base.scheduleTrigger' && seconds)
+			node.parameters.rule = { interval: [{ field: 'seconds', secondsInterval: seconds }] };
 	}
 	return [queue, loadExample('refund-with-approval.json')];
 }
@@ -99,7 +156,11 @@ function pointAtTables(workflow: Workflow, tables: ExampleTables): void {
 	for (const node of workflow.nodes) {
 		if (node.type !== 'n8n-nodes-base.dataTable') continue;
 		const refunds = /refund/i.test(node.name) && !/queue/i.test(workflow.name);
-		node.parameters.dataTableId = { __rl: true, mode: 'id', value: refunds ? tables.refunds : tables.orders };
+		node.parameters.dataTableId = {
+			__rl: true,
+			mode: 'id',
+			value: refunds ? tables.refunds : tables.orders,
+		};
 	}
 }
 
@@ -112,7 +173,8 @@ export function watchWorkflows(tables: ExampleTables, seconds?: number): Workflo
 	const watch = loadExample('watch-orders-email-refunds.json');
 	for (const workflow of [record, watch]) pointAtTables(workflow, tables);
 	for (const node of watch.nodes) {
-		if (node.type === 'n8n-nodes-base.scheduleTrigger' && seconds) node.parameters.rule = { interval: [{ field: 'seconds', secondsInterval: seconds }] };
+		if (node.type === 'n8n-nodes-base.scheduleTrigger' && seconds)
+			node.parameters.rule = { interval: [{ field: 'seconds', secondsInterval: seconds }] };
 	}
 	return [record, watch];
 }
@@ -126,9 +188,21 @@ export function booksWorkflow(tables: ExampleTables, onRequest = false): Workflo
 	const books = loadExample('daily-reconciliation.json');
 	pointAtTables(books, tables);
 	if (onRequest) {
-		books.nodes.find((n) => n.name === 'Report Day')!.parameters.assignments = { assignments: [{ id: 'd1', name: 'day', value: '={{ $json.body.day }}', type: 'string' }] };
+		books.nodes.find((n) => n.name === 'Report Day')!.parameters.assignments = {
+			assignments: [{ id: 'd1', name: 'day', value: '={{ $json.body.day }}', type: 'string' }],
+		};
 		const trigger = books.nodes.find((n) => n.name === 'Every Morning')!;
-		Object.assign(trigger, { type: 'n8n-nodes-base.webhook', typeVersion: 2, webhookId: '5b0f3f5e-7c2a-4e4b-9a43-6b2f2b0d0901', parameters: { httpMethod: 'POST', path: BOOKS_WEBHOOK_PATH, responseMode: 'onReceived', options: {} } });
+		Object.assign(trigger, {
+			type: 'n8n-nodes-base.webhook',
+			typeVersion: 2,
+			webhookId: '5b0f3f5e-7c2a-4e4b-9a43-6b2f2b0d0901',
+			parameters: {
+				httpMethod: 'POST',
+				path: BOOKS_WEBHOOK_PATH,
+				responseMode: 'onReceived',
+				options: {},
+			},
+		});
 	}
 	return books;
 }
@@ -155,7 +229,15 @@ export function onceOnlyWorkflow(): Workflow {
 				parameters: { events: ['paid'], options: {} },
 				credentials: { ksherApi: { id: CREDENTIAL_IDS.ksher, name: 'Ksher account' } },
 			},
-			{ id: `${id}-wait`, name: 'Wait', type: 'n8n-nodes-base.wait', typeVersion: 1.1, position: [240, 0], parameters: { resume: 'timeInterval', amount: 1, unit: 'seconds' }, webhookId: '5b0f3f5e-7c2a-4e4b-9a43-6b2f2b0d0003' },
+			{
+				id: `${id}-wait`,
+				name: 'Wait',
+				type: 'n8n-nodes-base.wait',
+				typeVersion: 1.1,
+				position: [240, 0],
+				parameters: { resume: 'timeInterval', amount: 1, unit: 'seconds' },
+				webhookId: '5b0f3f5e-7c2a-4e4b-9a43-6b2f2b0d0003',
+			},
 		],
 		connections: { 'Ksher Trigger': { main: [[{ node: 'Wait', type: 'main', index: 0 }]] } },
 	};
@@ -174,8 +256,14 @@ export function loadWorkflows(): Workflow[] {
 					// Version 2 answering once the execution is stored: what n8n's Webhook node does with responseMode
 					// onReceived, so the two are compared like for like. (n8n 2.41 also evaluates an expression, so takes an
 					// isolate, for every request to a version-1 node of any kind: webhook-helpers' parseRequestBody.)
-					id: `${WORKFLOW_IDS.load}-trigger`, name: 'Ksher Trigger', type: 'n8n-nodes-ksher.ksherTrigger', typeVersion: 2, position: [0, 0],
-					webhookId: LOAD_WEBHOOK_ID, parameters: { acknowledge: 'stored', events: ['paid'], options: {} }, credentials: { ksherApi: { id: CREDENTIAL_IDS.ksher, name: 'Ksher account' } },
+					id: `${WORKFLOW_IDS.load}-trigger`,
+					name: 'Ksher Trigger',
+					type: 'n8n-nodes-ksher.ksherTrigger',
+					typeVersion: 2,
+					position: [0, 0],
+					webhookId: LOAD_WEBHOOK_ID,
+					parameters: { acknowledge: 'stored', events: ['paid'], options: {} },
+					credentials: { ksherApi: { id: CREDENTIAL_IDS.ksher, name: 'Ksher account' } },
 				},
 			],
 			connections: {},
@@ -187,8 +275,18 @@ export function loadWorkflows(): Workflow[] {
 			settings: { executionOrder: 'v1' },
 			nodes: [
 				{
-					id: `${WORKFLOW_IDS.webhookNode}-webhook`, name: 'Webhook', type: 'n8n-nodes-base.webhook', typeVersion: 2, position: [0, 0],
-					webhookId: '5b0f3f5e-7c2a-4e4b-9a43-6b2f2b0d0005', parameters: { httpMethod: 'POST', path: WEBHOOK_NODE_PATH, responseMode: 'onReceived', options: {} },
+					id: `${WORKFLOW_IDS.webhookNode}-webhook`,
+					name: 'Webhook',
+					type: 'n8n-nodes-base.webhook',
+					typeVersion: 2,
+					position: [0, 0],
+					webhookId: '5b0f3f5e-7c2a-4e4b-9a43-6b2f2b0d0005',
+					parameters: {
+						httpMethod: 'POST',
+						path: WEBHOOK_NODE_PATH,
+						responseMode: 'onReceived',
+						options: {},
+					},
 				},
 			],
 			connections: {},
@@ -197,14 +295,25 @@ export function loadWorkflows(): Workflow[] {
 }
 
 /** A Manual Trigger → Ksher workflow for one operation. */
-export function operationWorkflow(id: string, name: string, parameters: Record<string, unknown>): Workflow {
+export function operationWorkflow(
+	id: string,
+	name: string,
+	parameters: Record<string, unknown>,
+): Workflow {
 	return {
 		id,
 		name,
 		active: false,
 		settings: { executionOrder: 'v1' },
 		nodes: [
-			{ id: `${id}-start`, name: 'Start', type: 'n8n-nodes-base.manualTrigger', typeVersion: 1, position: [0, 0], parameters: {} },
+			{
+				id: `${id}-start`,
+				name: 'Start',
+				type: 'n8n-nodes-base.manualTrigger',
+				typeVersion: 1,
+				position: [0, 0],
+				parameters: {},
+			},
 			{
 				id: `${id}-ksher`,
 				name: 'Ksher',
@@ -219,7 +328,17 @@ export function operationWorkflow(id: string, name: string, parameters: Record<s
 	};
 }
 
-export function credentialsFile(options: { sim: { appid: string; merchantPrivateKey: string; ksherPublicKey: string; gatewayUrl: string; apiUrl: string }; smtp: { host: string; port: number }; openAiUrl?: string }) {
+export function credentialsFile(options: {
+	sim: {
+		appid: string;
+		merchantPrivateKey: string;
+		ksherPublicKey: string;
+		gatewayUrl: string;
+		apiUrl: string;
+	};
+	smtp: { host: string; port: number };
+	openAiUrl?: string;
+}) {
 	return [
 		{
 			id: CREDENTIAL_IDS.ksher,
@@ -239,9 +358,25 @@ export function credentialsFile(options: { sim: { appid: string; merchantPrivate
 			id: CREDENTIAL_IDS.smtp,
 			name: 'SMTP account',
 			type: 'smtp',
-			data: { user: '', password: '', host: options.smtp.host, port: options.smtp.port, secure: false, disableStartTls: true },
+			data: {
+				user: '',
+				password: '',
+				host: options.smtp.host,
+				port: options.smtp.port,
+				secure: false,
+				disableStartTls: true,
+			},
 		},
-		...(options.openAiUrl ? [{ id: CREDENTIAL_IDS.openAi, name: 'Local chat model', type: 'openAiApi', data: { apiKey: 'sk-local-no-model', url: options.openAiUrl } }] : []),
+		...(options.openAiUrl
+			? [
+					{
+						id: CREDENTIAL_IDS.openAi,
+						name: 'Local chat model',
+						type: 'openAiApi',
+						data: { apiKey: 'sk-local-no-model', url: options.openAiUrl },
+					},
+				]
+			: []),
 	];
 }
 
@@ -251,42 +386,97 @@ export function credentialsFile(options: { sim: { appid: string; merchantPrivate
  */
 export function agentWorkflow(id: string, prompt: string): Workflow {
 	const ksherCredential = { ksherApi: { id: CREDENTIAL_IDS.ksher, name: 'Ksher account' } };
-	const tool = (name: string, y: number, description: string, parameters: Record<string, unknown>) => ({
-		id: `${id}-${name.replace(/ /g, '')}`, name, type: 'n8n-nodes-ksher.ksherTool', typeVersion: 2, position: [y, 240],
-		parameters: { descriptionType: 'manual', toolDescription: description, ...parameters, options: {} }, credentials: ksherCredential,
+	const tool = (
+		name: string,
+		y: number,
+		description: string,
+		parameters: Record<string, unknown>,
+	) => ({
+		id: `${id}-${name.replace(/ /g, '')}`,
+		name,
+		type: 'n8n-nodes-ksher.ksherTool',
+		typeVersion: 2,
+		position: [y, 240],
+		parameters: {
+			descriptionType: 'manual',
+			toolDescription: description,
+			...parameters,
+			options: {},
+		},
+		credentials: ksherCredential,
 	});
 	// With a default the agent may leave the value out (n8n makes it optional in the tool's schema).
-	const fromAi = (key: string, description: string, fallback?: string) => `={{ $fromAI('${key}', '${description}', 'string'${fallback === undefined ? '' : `, '${fallback}'`}) }}`;
+	const fromAi = (key: string, description: string, fallback?: string) =>
+		`={{ $fromAI('${key}', '${description}', 'string'${fallback === undefined ? '' : `, '${fallback}'`}) }}`;
 	return {
 		id,
 		name: `e2e: AI Agent with the Ksher Tool (${id})`,
 		active: false,
 		settings: { executionOrder: 'v1' },
 		nodes: [
-			{ id: `${id}-start`, name: 'Start', type: 'n8n-nodes-base.manualTrigger', typeVersion: 1, position: [0, 0], parameters: {} },
 			{
-				id: `${id}-agent`, name: 'AI Agent', type: '@n8n/n8n-nodes-langchain.agent', typeVersion: 2.2, position: [240, 0],
-				parameters: { promptType: 'define', text: prompt, options: { systemMessage: 'You take payments for a shop with the Ksher tools.', maxIterations: 10 } },
+				id: `${id}-start`,
+				name: 'Start',
+				type: 'n8n-nodes-base.manualTrigger',
+				typeVersion: 1,
+				position: [0, 0],
+				parameters: {},
 			},
 			{
-				id: `${id}-model`, name: 'Chat Model', type: '@n8n/n8n-nodes-langchain.lmChatOpenAi', typeVersion: 1.2, position: [120, 240],
+				id: `${id}-agent`,
+				name: 'AI Agent',
+				type: '@n8n/n8n-nodes-langchain.agent',
+				typeVersion: 2.2,
+				position: [240, 0],
+				parameters: {
+					promptType: 'define',
+					text: prompt,
+					options: {
+						systemMessage: 'You take payments for a shop with the Ksher tools.',
+						maxIterations: 10,
+					},
+				},
+			},
+			{
+				id: `${id}-model`,
+				name: 'Chat Model',
+				type: '@n8n/n8n-nodes-langchain.lmChatOpenAi',
+				typeVersion: 1.2,
+				position: [120, 240],
 				parameters: { model: { __rl: true, mode: 'id', value: 'gpt-4o-mini' }, options: {} },
 				credentials: { openAiApi: { id: CREDENTIAL_IDS.openAi, name: 'Local chat model' } },
 			},
 			tool('Create Payment', 280, 'Create a Ksher payment link for an order', {
-				resource: 'payment', operation: 'create', orderNumber: fromAi('orderNumber', 'the shop order number'), amount: fromAi('amount', 'the amount in THB, e.g. 99.00'),
-				productName: 'Order from the assistant', channels: ['promptpay', 'card'], successRedirectUrl: 'https://shop.example/thank-you',
+				resource: 'payment',
+				operation: 'create',
+				orderNumber: fromAi('orderNumber', 'the shop order number'),
+				amount: fromAi('amount', 'the amount in THB, e.g. 99.00'),
+				productName: 'Order from the assistant',
+				channels: ['promptpay', 'card'],
+				successRedirectUrl: 'https://shop.example/thank-you',
 			}),
-			tool('Get Payment', 440, 'Get the state of a Ksher payment', { resource: 'payment', operation: 'get', orderNumber: fromAi('orderNumber', 'the shop order number') }),
+			tool('Get Payment', 440, 'Get the state of a Ksher payment', {
+				resource: 'payment',
+				operation: 'get',
+				orderNumber: fromAi('orderNumber', 'the shop order number'),
+			}),
 			tool('Refund Payment', 600, 'Refund a paid Ksher payment', {
-				resource: 'refund', operation: 'create', orderNumber: fromAi('orderNumber', 'the shop order number'),
-				whatToRefund: fromAi('whatToRefund', 'amount to refund refundAmount, or remaining to refund everything not refunded yet', 'amount'),
+				resource: 'refund',
+				operation: 'create',
+				orderNumber: fromAi('orderNumber', 'the shop order number'),
+				whatToRefund: fromAi(
+					'whatToRefund',
+					'amount to refund refundAmount, or remaining to refund everything not refunded yet',
+					'amount',
+				),
 				refundAmount: fromAi('refundAmount', 'the amount to refund in THB', ''),
 			}),
 		],
 		connections: {
 			Start: { main: [[{ node: 'AI Agent', type: 'main', index: 0 }]] },
-			'Chat Model': { ai_languageModel: [[{ node: 'AI Agent', type: 'ai_languageModel', index: 0 }]] },
+			'Chat Model': {
+				ai_languageModel: [[{ node: 'AI Agent', type: 'ai_languageModel', index: 0 }]],
+			},
 			'Create Payment': { ai_tool: [[{ node: 'AI Agent', type: 'ai_tool', index: 0 }]] },
 			'Get Payment': { ai_tool: [[{ node: 'AI Agent', type: 'ai_tool', index: 0 }]] },
 			'Refund Payment': { ai_tool: [[{ node: 'AI Agent', type: 'ai_tool', index: 0 }]] },
@@ -300,21 +490,42 @@ export const FINISHING_WEBHOOK_IDS = {
 	memoryFull: '5b0f3f5e-7c2a-4e4b-9a43-6b2f2b0d0903',
 	memoryEmpty: '5b0f3f5e-7c2a-4e4b-9a43-6b2f2b0d0904',
 };
-export const FINISHING_WORKFLOW_IDS = { crash: 'ksherCrashRun001', confirm: 'ksherConfirm0001', memoryFull: 'ksherMemoryFull1', memoryEmpty: 'ksherMemoryNone1' };
+export const FINISHING_WORKFLOW_IDS = {
+	crash: 'ksherCrashRun001',
+	confirm: 'ksherConfirm0001',
+	memoryFull: 'ksherMemoryFull1',
+	memoryEmpty: 'ksherMemoryNone1',
+};
 
 /**
  * A Ksher Trigger as new nodes come (version 2: Ksher is answered once the run has finished),
  * optionally followed by a 1 s Wait and an email whose subject names the order: the email is
  * the run's last step, so one email = one run that got to its end.
  */
-export function finishingWorkflow(kind: keyof typeof FINISHING_WORKFLOW_IDS, options: { email?: boolean; confirmWithKsher?: boolean; giveUpAfterMinutes?: number; staticData?: Record<string, unknown> } = {}): Workflow {
+export function finishingWorkflow(
+	kind: keyof typeof FINISHING_WORKFLOW_IDS,
+	options: {
+		email?: boolean;
+		confirmWithKsher?: boolean;
+		giveUpAfterMinutes?: number;
+		staticData?: Record<string, unknown>;
+	} = {},
+): Workflow {
 	const id = FINISHING_WORKFLOW_IDS[kind];
 	const nodes: Workflow['nodes'] = [
 		{
-			id: `${id}-trigger`, name: 'Ksher Trigger', type: 'n8n-nodes-ksher.ksherTrigger', typeVersion: 2, position: [0, 0], webhookId: FINISHING_WEBHOOK_IDS[kind],
+			id: `${id}-trigger`,
+			name: 'Ksher Trigger',
+			type: 'n8n-nodes-ksher.ksherTrigger',
+			typeVersion: 2,
+			position: [0, 0],
+			webhookId: FINISHING_WEBHOOK_IDS[kind],
 			parameters: {
 				events: ['paid'],
-				options: { ...(options.confirmWithKsher ? { confirmWithKsher: true } : {}), ...(options.giveUpAfterMinutes ? { giveUpAfterMinutes: options.giveUpAfterMinutes } : {}) },
+				options: {
+					...(options.confirmWithKsher ? { confirmWithKsher: true } : {}),
+					...(options.giveUpAfterMinutes ? { giveUpAfterMinutes: options.giveUpAfterMinutes } : {}),
+				},
 			},
 			credentials: { ksherApi: { id: CREDENTIAL_IDS.ksher, name: 'Ksher account' } },
 		},
@@ -322,12 +533,28 @@ export function finishingWorkflow(kind: keyof typeof FINISHING_WORKFLOW_IDS, opt
 	const connections: Record<string, unknown> = {};
 	if (options.email) {
 		nodes.push(
-			{ id: `${id}-wait`, name: 'Wait', type: 'n8n-nodes-base.wait', typeVersion: 1.1, position: [240, 0], parameters: { resume: 'timeInterval', amount: 1, unit: 'seconds' }, webhookId: `${FINISHING_WEBHOOK_IDS[kind].slice(0, -4)}9${FINISHING_WEBHOOK_IDS[kind].slice(-3)}` },
 			{
-				id: `${id}-email`, name: 'Send Email', type: 'n8n-nodes-base.emailSend', typeVersion: 2.1, position: [480, 0],
+				id: `${id}-wait`,
+				name: 'Wait',
+				type: 'n8n-nodes-base.wait',
+				typeVersion: 1.1,
+				position: [240, 0],
+				parameters: { resume: 'timeInterval', amount: 1, unit: 'seconds' },
+				webhookId: `${FINISHING_WEBHOOK_IDS[kind].slice(0, -4)}9${FINISHING_WEBHOOK_IDS[kind].slice(-3)}`,
+			},
+			{
+				id: `${id}-email`,
+				name: 'Send Email',
+				type: 'n8n-nodes-base.emailSend',
+				typeVersion: 2.1,
+				position: [480, 0],
 				parameters: {
-					fromEmail: 'shop@example.com', toEmail: 'runs@example.com', subject: "=Run for {{ $('Ksher Trigger').item.json.orderNumber }}",
-					emailFormat: 'text', text: "=possibleDuplicate={{ $('Ksher Trigger').item.json.possibleDuplicate === true }}", options: {},
+					fromEmail: 'shop@example.com',
+					toEmail: 'runs@example.com',
+					subject: "=Run for {{ $('Ksher Trigger').item.json.orderNumber }}",
+					emailFormat: 'text',
+					text: "=possibleDuplicate={{ $('Ksher Trigger').item.json.possibleDuplicate === true }}",
+					options: {},
 				},
 				credentials: { smtp: { id: CREDENTIAL_IDS.smtp, name: 'SMTP account' } },
 			},
@@ -335,5 +562,13 @@ export function finishingWorkflow(kind: keyof typeof FINISHING_WORKFLOW_IDS, opt
 		connections['Ksher Trigger'] = { main: [[{ node: 'Wait', type: 'main', index: 0 }]] };
 		connections.Wait = { main: [[{ node: 'Send Email', type: 'main', index: 0 }]] };
 	}
-	return { id, name: `e2e: Ksher Trigger v2 (${kind})`, active: false, settings: { executionOrder: 'v1' }, nodes, connections, ...(options.staticData ? { staticData: options.staticData } : {}) };
+	return {
+		id,
+		name: `e2e: Ksher Trigger v2 (${kind})`,
+		active: false,
+		settings: { executionOrder: 'v1' },
+		nodes,
+		connections,
+		...(options.staticData ? { staticData: options.staticData } : {}),
+	};
 }

@@ -11,7 +11,10 @@ export interface TestKeyPair {
 const cache = new Map<number, TestKeyPair>();
 
 export function makeKeyPair(bits = 1024): TestKeyPair {
-	const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: bits, publicExponent: 0x10001 });
+	const { privateKey, publicKey } = generateKeyPairSync('rsa', {
+		modulusLength: bits,
+		publicExponent: 0x10001,
+	});
 	return {
 		privatePem: privateKey.export({ type: 'pkcs1', format: 'pem' }).toString(),
 		privatePkcs8Pem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),

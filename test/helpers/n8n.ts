@@ -32,15 +32,30 @@ export const n8nLog: string[] = [];
 const keep =
 	(level: string) =>
 	(message: string, meta?: object): void => {
-		n8nLog.push(`${level} ${message} ${meta ? JSON.stringify(meta, (_k, v: unknown) => (v instanceof Error ? { message: v.message, stack: v.stack } : v)) : ''}`);
+		n8nLog.push(
+			`${level} ${message} ${meta ? JSON.stringify(meta, (_k, v: unknown) => (v instanceof Error ? { message: v.message, stack: v.stack } : v)) : ''}`,
+		);
 	};
-const keepingLogger = { error: keep('error'), warn: keep('warn'), info: keep('info'), debug: keep('debug'), scoped: () => keepingLogger };
+const keepingLogger = {
+	error: keep('error'),
+	warn: keep('warn'),
+	info: keep('info'),
+	debug: keep('debug'),
+	scoped: () => keepingLogger,
+};
 LoggerProxy.init(keepingLogger as never);
 // Nodes log through `this.logger`: the Logger from n8n-core's own copy of n8n's container (whose
 // constructor would take LoggerProxy over too).
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const fromN8nCore = (name: string) => require(require.resolve(name, { paths: [require.resolve('n8n-core')] })) as Record<string, unknown>;
-(fromN8nCore('@n8n/di').Container as { set: (key: unknown, value: unknown) => void }).set(fromN8nCore('@n8n/backend-common').Logger, keepingLogger);
+const fromN8nCore = (name: string) =>
+	// eslint-disable-next-line @typescript-eslint/no-require-imports
+	require(require.resolve(name, { paths: [require.resolve('n8n-core')] })) as Record<
+		string,
+		unknown
+	>;
+(fromN8nCore('@n8n/di').Container as { set: (key: unknown, value: unknown) => void }).set(
+	fromN8nCore('@n8n/backend-common').Logger,
+	keepingLogger,
+);
 
 /** A start node that emits the items it is given, so tests can feed the Ksher node a "sheet". */
 class Source implements INodeType {
@@ -78,7 +93,8 @@ export function registerNodeType(type: string, node: INodeType): void {
 
 export const nodeTypes: INodeTypes = {
 	getByName: (type: string): INodeType | IVersionedNodeType => nodeTypeInstances[type],
-	getByNameAndVersion: (type: string, version?: number): INodeType => NodeHelpers.getVersionedNodeType(nodeTypeInstances[type], version),
+	getByNameAndVersion: (type: string, version?: number): INodeType =>
+		NodeHelpers.getVersionedNodeType(nodeTypeInstances[type], version),
 	getKnownTypes: () => ({}),
 };
 
@@ -93,7 +109,11 @@ export class TestCredentialsHelper extends ICredentialsHelper {
 	isCredentialUsableByNode(): boolean {
 		return true;
 	}
-	async authenticate(_c: ICredentialDataDecryptedObject, _t: string, requestOptions: IHttpRequestOptions): Promise<IHttpRequestOptions> {
+	async authenticate(
+		_c: ICredentialDataDecryptedObject,
+		_t: string,
+		requestOptions: IHttpRequestOptions,
+	): Promise<IHttpRequestOptions> {
 		return requestOptions;
 	}
 	async preAuthentication() {
@@ -127,7 +147,12 @@ export interface NodeRun {
 
 let executionCounter = 0;
 
-export function makeAdditionalData(credentials: ICredentialDataDecryptedObject, executionId: string, hooks?: ExecutionLifecycleHooks, extra: Record<string, unknown> = {}): IWorkflowExecuteAdditionalData {
+export function makeAdditionalData(
+	credentials: ICredentialDataDecryptedObject,
+	executionId: string,
+	hooks?: ExecutionLifecycleHooks,
+	extra: Record<string, unknown> = {},
+): IWorkflowExecuteAdditionalData {
 	return {
 		hooks,
 		credentialsHelper: new TestCredentialsHelper(credentials),
@@ -161,7 +186,14 @@ export async function runKsherNode(options: {
 	typeVersion?: number;
 }): Promise<NodeRun> {
 	const nodes: INode[] = [
-		{ id: 'source', name: 'Source', type: 'test.source', typeVersion: 1, position: [0, 0], parameters: { items: JSON.stringify(options.items ?? [{}]) } },
+		{
+			id: 'source',
+			name: 'Source',
+			type: 'test.source',
+			typeVersion: 1,
+			position: [0, 0],
+			parameters: { items: JSON.stringify(options.items ?? [{}]) },
+		},
 		{
 			id: 'ksher',
 			name: 'Ksher',
@@ -170,24 +202,45 @@ export async function runKsherNode(options: {
 			position: [200, 0],
 			parameters: options.parameters,
 			credentials: { ksherApi: { id: 'cred-1', name: 'Ksher test' } },
-			...(options.onError || options.continueOnFail ? { onError: options.onError ?? ('continueRegularOutput' as const) } : {}),
+			...(options.onError || options.continueOnFail
+				? { onError: options.onError ?? ('continueRegularOutput' as const) }
+				: {}),
 		},
 	];
-	const connections = { Source: { main: [[{ node: 'Ksher', type: NodeConnectionTypes.Main, index: 0 }]] } };
+	const connections = {
+		Source: { main: [[{ node: 'Ksher', type: NodeConnectionTypes.Main, index: 0 }]] },
+	};
 	const workflow = new Workflow({ id: 'wf-test', nodes, connections, active: false, nodeTypes });
 	const executionId = `exec-${++executionCounter}`;
-	const hooks = new ExecutionLifecycleHooks('manual', executionId, { id: 'wf-test', name: 'test', nodes, connections, active: false, settings: {} } as never);
+	const hooks = new ExecutionLifecycleHooks('manual', executionId, {
+		id: 'wf-test',
+		name: 'test',
+		nodes,
+		connections,
+		active: false,
+		settings: {},
+	} as never);
 	const additionalData = makeAdditionalData(options.credentials, executionId, hooks);
-	const run = await new WorkflowExecute(additionalData, 'manual').run({ workflow, startNode: workflow.getNode('Source')! });
+	const run = await new WorkflowExecute(additionalData, 'manual').run({
+		workflow,
+		startNode: workflow.getNode('Source')!,
+	});
 	const task = run.data.resultData.runData.Ksher?.[0];
 	const output = task?.data?.main?.[0] ?? [];
-	const error = run.data.resultData.error as NodeRun['error'] & { context?: { itemIndex?: number } } | undefined;
+	const error = run.data.resultData.error as
+		| (NodeRun['error'] & { context?: { itemIndex?: number } })
+		| undefined;
 	return {
 		status: run.status,
 		items: output.map((o) => o.json),
 		errorItems: (task?.data?.main?.[1] ?? []).map((o) => o.json),
 		pairedItems: output.map((o) => o.pairedItem),
-		error: error && { message: error.message, description: error.description, itemIndex: error.context?.itemIndex, name: error.name },
+		error: error && {
+			message: error.message,
+			description: error.description,
+			itemIndex: error.context?.itemIndex,
+			name: error.name,
+		},
 		run,
 	};
 }

@@ -3,7 +3,10 @@ import type { ICredentialDataDecryptedObject, IDataObject } from 'n8n-workflow';
 import { runKsherNode, type NodeRun } from './n8n';
 import type { SimulatorHarness } from './simulator';
 
-export function simulatorCredentials(h: SimulatorHarness, overrides: IDataObject = {}): IDataObject {
+export function simulatorCredentials(
+	h: SimulatorHarness,
+	overrides: IDataObject = {},
+): IDataObject {
 	return {
 		appId: h.sim.info.appid,
 		privateKey: h.sim.info.merchantPrivateKey,
@@ -17,7 +20,17 @@ export function simulatorCredentials(h: SimulatorHarness, overrides: IDataObject
 }
 
 /** Runs the Ksher node against the simulator: one item per entry of `rows`, parameters may be expressions. */
-export function runNode(h: SimulatorHarness, parameters: IDataObject, options: { rows?: IDataObject[]; continueOnFail?: boolean; onError?: 'continueRegularOutput' | 'continueErrorOutput'; credentials?: IDataObject; typeVersion?: number } = {}): Promise<NodeRun> {
+export function runNode(
+	h: SimulatorHarness,
+	parameters: IDataObject,
+	options: {
+		rows?: IDataObject[];
+		continueOnFail?: boolean;
+		onError?: 'continueRegularOutput' | 'continueErrorOutput';
+		credentials?: IDataObject;
+		typeVersion?: number;
+	} = {},
+): Promise<NodeRun> {
 	return runKsherNode({
 		credentials: (options.credentials ?? simulatorCredentials(h)) as ICredentialDataDecryptedObject,
 		parameters: parameters as never,

@@ -38,7 +38,11 @@ export async function startReceiver(): Promise<Receiver> {
 	return receiver;
 }
 
-export async function waitFor(check: () => boolean, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+export async function waitFor(
+	check: () => boolean,
+	timeoutMs = 10_000,
+	what = 'condition',
+): Promise<void> {
 	const started = Date.now();
 	while (!check()) {
 		if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);

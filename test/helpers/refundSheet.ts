@@ -15,7 +15,8 @@ export function refundSheet(h: SimulatorHarness) {
 	return {
 		refundCalls,
 		/** Ksher's refunds of an order as [refund number, minor units]. */
-		refundsAt: (orderNo: string) => (h.sim.order(orderNo)?.refunds ?? []).map((r) => [r.mch_refund_no, r.refund_fee]),
+		refundsAt: (orderNo: string) =>
+			(h.sim.order(orderNo)?.refunds ?? []).map((r) => [r.mch_refund_no, r.refund_fee]),
 		async paid(total = 10000, channel = 'truemoney'): Promise<string> {
 			const { orderNo } = await h.createOrder({ total_fee: total });
 			await h.payOrder(orderNo, channel);
@@ -31,9 +32,17 @@ export function refundSheet(h: SimulatorHarness) {
 			...extra,
 		}),
 		/** Runs the node over the rows (Continue On Fail unless told) and counts the refund calls it made. */
-		async run(parameters: IDataObject, rows: IDataObject[], options: { typeVersion?: number; continueOnFail?: boolean } = {}): Promise<NodeRun & { refundCalls: number }> {
+		async run(
+			parameters: IDataObject,
+			rows: IDataObject[],
+			options: { typeVersion?: number; continueOnFail?: boolean } = {},
+		): Promise<NodeRun & { refundCalls: number }> {
 			const before = refundCalls();
-			const result = await runNode(h, parameters, { rows, continueOnFail: options.continueOnFail ?? true, typeVersion: options.typeVersion });
+			const result = await runNode(h, parameters, {
+				rows,
+				continueOnFail: options.continueOnFail ?? true,
+				typeVersion: options.typeVersion,
+			});
 			return { ...result, refundCalls: refundCalls() - before };
 		},
 	};

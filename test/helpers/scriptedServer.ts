@@ -4,13 +4,22 @@ import type { AddressInfo } from 'net';
 /** A real HTTP server on 127.0.0.1 whose answers each test scripts. */
 export interface ScriptedServer {
 	url: string;
-	requests: Array<{ method: string; url: string; headers: IncomingMessage['headers']; body: string }>;
+	requests: Array<{
+		method: string;
+		url: string;
+		headers: IncomingMessage['headers'];
+		body: string;
+	}>;
 	handle: (handler: (req: IncomingMessage, body: string, res: ServerResponse) => void) => void;
 	close: () => Promise<void>;
 }
 
 export async function startScriptedServer(): Promise<ScriptedServer> {
-	let handler: (req: IncomingMessage, body: string, res: ServerResponse) => void = (_req, _body, res) => {
+	let handler: (req: IncomingMessage, body: string, res: ServerResponse) => void = (
+		_req,
+		_body,
+		res,
+	) => {
 		res.writeHead(500).end();
 	};
 	const requests: ScriptedServer['requests'] = [];

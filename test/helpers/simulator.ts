@@ -5,8 +5,13 @@ import { startSimulator, type Simulator, type SimulatorOptions } from '../simula
 export interface SimulatorHarness {
 	sim: Simulator;
 	client: KsherClient;
-	control: <T = Record<string, unknown>>(path: string, body?: unknown) => Promise<{ status: number; body: T }>;
-	createOrder: (overrides?: Record<string, unknown>) => Promise<{ orderNo: string; payUrl: string }>;
+	control: <T = Record<string, unknown>>(
+		path: string,
+		body?: unknown,
+	) => Promise<{ status: number; body: T }>;
+	createOrder: (
+		overrides?: Record<string, unknown>,
+	) => Promise<{ orderNo: string; payUrl: string }>;
 	payOrder: (orderNo: string, channel?: string) => Promise<void>;
 }
 

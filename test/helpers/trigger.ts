@@ -2,7 +2,14 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'http';
 import type { AddressInfo } from 'net';
 
 import { WebhookContext } from 'n8n-core';
-import { Workflow, type ICredentialDataDecryptedObject, type IDataObject, type INode, type IWebhookData, type IWebhookResponseData } from 'n8n-workflow';
+import {
+	Workflow,
+	type ICredentialDataDecryptedObject,
+	type IDataObject,
+	type INode,
+	type IWebhookData,
+	type IWebhookResponseData,
+} from 'n8n-workflow';
 
 import { KsherTrigger } from '../../nodes/KsherTrigger/KsherTrigger.node.ts';
 import { makeAdditionalData, nodeTypes } from './n8n';
@@ -79,7 +86,10 @@ export interface TriggerOptions {
 	 */
 	dropConnection?: (delivery: number) => boolean;
 	/** Kills n8n (as crash()) when this delivery (1-based) reaches this step. */
-	crashAt?: { delivery: number; step: 'before storing the execution' | 'before saving the static data' | 'before answering' };
+	crashAt?: {
+		delivery: number;
+		step: 'before storing the execution' | 'before saving the static data' | 'before answering';
+	};
 }
 
 type TriggerClass = new () => KsherTrigger;
@@ -89,12 +99,16 @@ function freshTriggerClass(): TriggerClass {
 	let loaded: TriggerClass | undefined;
 	jest.isolateModules(() => {
 		// eslint-disable-next-line @typescript-eslint/no-require-imports
-		loaded = (require('../../nodes/KsherTrigger/KsherTrigger.node.ts') as { KsherTrigger: TriggerClass }).KsherTrigger;
+		const module = require('../../nodes/KsherTrigger/KsherTrigger.node.ts') as {
+			KsherTrigger: TriggerClass;
+		};
+		loaded = module.KsherTrigger;
 	});
 	return loaded!;
 }
 
-const databaseLatency = () => new Promise<void>((resolve) => setTimeout(resolve, Math.random() * 3));
+const databaseLatency = () =>
+	new Promise<void>((resolve) => setTimeout(resolve, Math.random() * 3));
 
 export async function startTrigger(options: TriggerOptions): Promise<TriggerServer> {
 	const node: INode = {
@@ -160,28 +174,61 @@ export async function startTrigger(options: TriggerOptions): Promise<TriggerServ
 		});
 		await databaseLatency();
 		const loaded = JSON.parse(store.json) as IDataObject;
-		const workflow = new Workflow({ id: workflowId, nodes: [node], connections: {}, active: true, nodeTypes, staticData: loaded });
-		const webhookData = { httpMethod: 'POST', node: node.name, path: 'webhook', webhookDescription: trigger.description.webhooks![0], workflowId } as unknown as IWebhookData;
-		const additionalData = makeAdditionalData(options.credentials, `hook-${delivery}`, undefined, { httpRequest: req, httpResponse: response });
-		const context = new WebhookContext(workflow, node, additionalData, options.mode ?? 'webhook', webhookData, [], null);
+		const workflow = new Workflow({
+			id: workflowId,
+			nodes: [node],
+			connections: {},
+			active: true,
+			nodeTypes,
+			staticData: loaded,
+		});
+		const webhookData = {
+			httpMethod: 'POST',
+			node: node.name,
+			path: 'webhook',
+			webhookDescription: trigger.description.webhooks![0],
+			workflowId,
+		} as unknown as IWebhookData;
+		const additionalData = makeAdditionalData(options.credentials, `hook-${delivery}`, undefined, {
+			httpRequest: req,
+			httpResponse: response,
+		});
+		const context = new WebhookContext(
+			workflow,
+			node,
+			additionalData,
+			options.mode ?? 'webhook',
+			webhookData,
+			[],
+			null,
+		);
 		let result: IWebhookResponseData;
 		try {
 			result = await trigger.webhook.call(context);
 		} catch (error) {
-			if (!res.headersSent) res.writeHead(500).end(JSON.stringify({ error: (error as Error).message }));
+			if (!res.headersSent)
+				res.writeHead(500).end(JSON.stringify({ error: (error as Error).message }));
 			throw error;
 		}
 		if (dead()) return [];
 		if (result.workflowData === undefined) {
 			await save(workflow);
 			if (dead()) return [];
-			if (!result.noWebhookResponse) response.status(200).json(result.webhookResponse ?? { message: 'Webhook call received' });
+			if (!result.noWebhookResponse)
+				response.status(200).json(result.webhookResponse ?? { message: 'Webhook call received' });
 			return [];
 		}
 		// WorkflowRunner.run(): establishContextForPersistence() wraps the request's static data
 		// in a second Workflow, which clears its "changed" mark; then the run's own copy of the
 		// static data is loaded, and the execution stored.
-		new Workflow({ id: workflowId, nodes: [node], connections: {}, active: true, nodeTypes, staticData: loaded });
+		new Workflow({
+			id: workflowId,
+			nodes: [node],
+			connections: {},
+			active: true,
+			nodeTypes,
+			staticData: loaded,
+		});
 		const runStaticData = store.json;
 		crashesAt('before storing the execution');
 		await databaseLatency();
@@ -199,9 +246,18 @@ export async function startTrigger(options: TriggerOptions): Promise<TriggerServ
 			}, options.runSavesStaleCopyAfterMs);
 		}
 		// The description's fields as n8n 2.41 resolves them natively from the node's parameters.
-		const description = trigger.description.webhooks![0] as unknown as Record<string | symbol, unknown>;
-		const resolvers = description[Symbol.for('n8n.webhookDescriptionResolvers')] as Record<string, { resolve: (p: unknown) => unknown }>;
-		const parameters = { acknowledge: node.typeVersion >= 2 ? 'finished' : 'stored', ...node.parameters };
+		const description = trigger.description.webhooks![0] as unknown as Record<
+			string | symbol,
+			unknown
+		>;
+		const resolvers = description[Symbol.for('n8n.webhookDescriptionResolvers')] as Record<
+			string,
+			{ resolve: (p: unknown) => unknown }
+		>;
+		const parameters = {
+			acknowledge: node.typeVersion >= 2 ? 'finished' : 'stored',
+			...node.parameters,
+		};
 		const responseMode = resolvers.responseMode.resolve(parameters);
 		if (responseMode === 'lastNode') {
 			// The run, then (live-webhooks' responseCallback) the static data is saved and n8n answers:
@@ -230,7 +286,8 @@ export async function startTrigger(options: TriggerOptions): Promise<TriggerServ
 		if (dead()) return [];
 		finished.push(...items);
 		// extractWebhookOnReceivedResponse(): the description's responseData wins over webhookResponse.
-		const onReceived = resolvers.responseData.resolve(parameters) ?? result.webhookResponse ?? { message: 'Workflow was started' };
+		const onReceived = resolvers.responseData.resolve(parameters) ??
+			result.webhookResponse ?? { message: 'Workflow was started' };
 		if (!result.noWebhookResponse && !res.headersSent) {
 			if (typeof onReceived === 'string') response.status(200).end(onReceived);
 			else response.status(200).json(onReceived);
@@ -263,7 +320,11 @@ export async function startTrigger(options: TriggerOptions): Promise<TriggerServ
 		finished,
 		staticData: () => JSON.parse(store.json) as IDataObject,
 		post: async (body, contentType = 'text/plain;charset=utf-8') => {
-			const response = await fetch(url, { method: 'POST', headers: { 'content-type': contentType }, body });
+			const response = await fetch(url, {
+				method: 'POST',
+				headers: { 'content-type': contentType },
+				body,
+			});
 			const answer = { status: response.status, body: await response.text() };
 			await Promise.all([...active]);
 			return answer;

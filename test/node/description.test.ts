@@ -19,32 +19,59 @@ import { KsherTrigger } from '../../nodes/KsherTrigger/KsherTrigger.node';
 describe('Ksher node description', () => {
 	// What a node added today gets (version 2). Version 1 keeps 0.1.0's names (its Refund Amount is
 	// `amount`, as saved workflows have it): a saved workflow is a contract, see the upgrade fixtures.
-	const current = (p: INodeProperties) => !p.displayOptions?.show?.['@version'] || (p.displayOptions.show['@version'] as number[]).includes(2);
+	const current = (p: INodeProperties) =>
+		!p.displayOptions?.show?.['@version'] ||
+		(p.displayOptions.show['@version'] as number[]).includes(2);
 	const byName = new Map<string, INodeProperties[]>();
-	for (const property of new Ksher().description.properties.filter(current)) byName.set(property.name, [...(byName.get(property.name) ?? []), property]);
+	for (const property of new Ksher().description.properties.filter(current))
+		byName.set(property.name, [...(byName.get(property.name) ?? []), property]);
 	// Each resource has its own Operation selector (n8n's idiom); n8n resets a selector whose
 	// value is not among the new options, so it cannot carry a value over.
-	const shared = [...byName].filter(([name, properties]) => properties.length > 1 && name !== 'operation');
+	const shared = [...byName].filter(
+		([name, properties]) => properties.length > 1 && name !== 'operation',
+	);
 
 	it('has parameters shared between operations (the check below is not vacuous)', () => {
 		expect(shared.map(([name]) => name)).toContain('orderNumber');
 	});
 
 	it.each(shared)('"%s" means the same in every operation that has it', (_name, properties) => {
-		const meaning = (p: INodeProperties) => ({ displayName: p.displayName, type: p.type, default: p.default, options: p.options });
+		const meaning = (p: INodeProperties) => ({
+			displayName: p.displayName,
+			type: p.type,
+			default: p.default,
+			options: p.options,
+		});
 		for (const p of properties.slice(1)) expect(meaning(p)).toEqual(meaning(properties[0]));
 	});
 
-	it('Refund Amount is not the payment\'s Amount', () => {
-		const names = (label: string) => [...new Set(new Ksher().description.properties.filter(current).filter((p) => p.displayName === label).map((p) => p.name))];
+	it("Refund Amount is not the payment's Amount", () => {
+		const names = (label: string) => [
+			...new Set(
+				new Ksher().description.properties
+					.filter(current)
+					.filter((p) => p.displayName === label)
+					.map((p) => p.name),
+			),
+		];
 		expect(names('Refund Amount')).toEqual(['refundAmount']);
 		expect(names('Amount')).not.toContain('refundAmount');
 	});
 
-	it('version 1\'s Refund → Create reads 0.1.0\'s `amount`, shown as Refund Amount (not hidden: a value carried over from Create Payment is seen)', () => {
-		const v1Refund = new Ksher().description.properties.filter((p) => p.name === 'amount' && (p.displayOptions?.show?.['@version'] as number[] | undefined)?.includes(1) && (p.displayOptions?.show?.operation as string[] | undefined)?.includes('create') && (p.displayOptions?.show?.resource as string[] | undefined)?.includes('refund'));
+	it("version 1's Refund → Create reads 0.1.0's `amount`, shown as Refund Amount (not hidden: a value carried over from Create Payment is seen)", () => {
+		const v1Refund = new Ksher().description.properties.filter(
+			(p) =>
+				p.name === 'amount' &&
+				(p.displayOptions?.show?.['@version'] as number[] | undefined)?.includes(1) &&
+				(p.displayOptions?.show?.operation as string[] | undefined)?.includes('create') &&
+				(p.displayOptions?.show?.resource as string[] | undefined)?.includes('refund'),
+		);
 		expect(v1Refund).toHaveLength(1);
-		expect(v1Refund[0]).toMatchObject({ displayName: 'Refund Amount', type: 'string', default: '' });
+		expect(v1Refund[0]).toMatchObject({
+			displayName: 'Refund Amount',
+			type: 'string',
+			default: '',
+		});
 	});
 });
 
@@ -57,26 +84,43 @@ describe('documentation links', () => {
 	])('%s links straight to its README section', (_node, url, section) => {
 		expect(url).toBe(`https://github.com/n8n-nodes-ksher/n8n-nodes-ksher#${section}`);
 		const readme = readFileSync(join(__dirname, '../../README.md'), 'utf8');
-		const anchors = [...readme.matchAll(/^#+ (.+)$/gm)].map((m) => m[1].toLowerCase().replace(/[^\w\- ]/g, '').replace(/ /g, '-'));
+		const anchors = [...readme.matchAll(/^#+ (.+)$/gm)].map((m) =>
+			m[1]
+				.toLowerCase()
+				.replace(/[^\w\- ]/g, '')
+				.replace(/ /g, '-'),
+		);
 		expect(anchors).toContain(section);
 	});
 });
 
 describe('one home for each rule', () => {
-	it('the Timeout option\'s default is the protocol\'s call timeout, and its maximum the allowed maximum', () => {
-		const options = new Ksher().description.properties.find((p) => p.name === 'options')!.options as INodeProperties[];
+	it("the Timeout option's default is the protocol's call timeout, and its maximum the allowed maximum", () => {
+		const options = new Ksher().description.properties.find((p) => p.name === 'options')!
+			.options as INodeProperties[];
 		const timeout = options.find((o) => o.name === 'timeout')!;
 		expect(timeout.default).toBe(TIMEOUTS.callMs / 1000);
 		expect(timeout.typeOptions?.maxValue).toBe(TIMEOUTS.maxCallMs / 1000);
 	});
 
 	it('every operation the editor offers has a runner in its resource file, and no runner is unreachable', () => {
-		const resources = { account: account.operations, payment: payment.operations, refund: refund.operations, settlement: settlement.operations } as Record<string, Record<string, unknown>>;
+		const resources = {
+			account: account.operations,
+			payment: payment.operations,
+			refund: refund.operations,
+			settlement: settlement.operations,
+		} as Record<string, Record<string, unknown>>;
 		const properties = new Ksher().description.properties;
 		const offered = properties
 			.filter((p) => p.name === 'operation')
-			.flatMap((p) => (p.options as Array<{ value: string }>).map((o) => `${String(p.displayOptions?.show?.resource)}:${o.value}`));
-		const runnable = Object.entries(resources).flatMap(([resource, ops]) => Object.keys(ops).map((op) => `${resource}:${op}`));
+			.flatMap((p) =>
+				(p.options as Array<{ value: string }>).map(
+					(o) => `${String(p.displayOptions?.show?.resource)}:${o.value}`,
+				),
+			);
+		const runnable = Object.entries(resources).flatMap(([resource, ops]) =>
+			Object.keys(ops).map((op) => `${resource}:${op}`),
+		);
 		expect(offered.sort()).toEqual(runnable.sort());
 	});
 });
@@ -84,7 +128,9 @@ describe('one home for each rule', () => {
 describe('words in the editor', () => {
 	/** The subtitle n8n shows under a node on the canvas, for these parameters. */
 	const subtitle = (template: unknown, parameters: Record<string, unknown>) => {
-		const expression = String(template).replace(/^=\{\{/, '').replace(/\}\}$/, '');
+		const expression = String(template)
+			.replace(/^=\{\{/, '')
+			.replace(/\}\}$/, '');
 		return new Function('$parameter', `return ${expression};`)(parameters) as string;
 	};
 
@@ -93,26 +139,44 @@ describe('words in the editor', () => {
 		const operations = description.properties.filter((p) => p.name === 'operation');
 		for (const selector of operations) {
 			for (const option of selector.options as Array<{ value: string; action: string }>) {
-				expect(subtitle(description.subtitle, { resource: selector.displayOptions?.show?.resource?.[0], operation: option.value })).toBe(option.action);
+				expect(
+					subtitle(description.subtitle, {
+						resource: selector.displayOptions?.show?.resource?.[0],
+						operation: option.value,
+					}),
+				).toBe(option.action);
 			}
 		}
-		expect(subtitle(description.subtitle, { resource: 'refund', operation: 'create' })).toBe('Create a refund');
+		expect(subtitle(description.subtitle, { resource: 'refund', operation: 'create' })).toBe(
+			'Create a refund',
+		);
 	});
 
 	it('the trigger shows its events by name', () => {
-		expect(subtitle(new KsherTrigger().description.subtitle, { events: ['paid', 'refunded'] })).toBe('Payment Paid, Payment Refunded');
+		expect(
+			subtitle(new KsherTrigger().description.subtitle, { events: ['paid', 'refunded'] }),
+		).toBe('Payment Paid, Payment Refunded');
 	});
 
-	it('both nodes describe the package (n8n\'s node search shows one description for both)', () => {
+	it("both nodes describe the package (n8n's node search shows one description for both)", () => {
 		expect(new KsherTrigger().description.description).toBe(new Ksher().description.description);
-		expect(new Ksher().description.description).toMatch(/payment links.*refunds.*settlements.*verified payments/);
+		expect(new Ksher().description.description).toMatch(
+			/payment links.*refunds.*settlements.*verified payments/,
+		);
 	});
 
-	it('the trigger\'s notice links to the README and does not send people to Ksher settings for the Notify URL', () => {
+	it("the trigger's notice links to the README and does not send people to Ksher settings for the Notify URL", () => {
 		const notice = new KsherTrigger().description.properties.find((p) => p.type === 'notice')!;
-		expect(notice.displayName).toContain('href="https://github.com/n8n-nodes-ksher/n8n-nodes-ksher#ksher-trigger"');
+		expect(notice.displayName).toContain(
+			'href="https://github.com/n8n-nodes-ksher/n8n-nodes-ksher#ksher-trigger"',
+		);
 		expect(notice.displayName).not.toMatch(/Ksher settings|see the README\)/);
-		const refunded = (new KsherTrigger().description.properties.find((p) => p.name === 'events')!.options as Array<{ value: string; description: string }>).find((o) => o.value === 'refunded')!;
+		const refunded = (
+			new KsherTrigger().description.properties.find((p) => p.name === 'events')!.options as Array<{
+				value: string;
+				description: string;
+			}>
+		).find((o) => o.value === 'refunded')!;
 		expect(refunded.description).toMatch(/does not send refund notifications/);
 	});
 });

@@ -11,7 +11,13 @@ beforeAll(async () => {
 });
 afterAll(() => h.sim.close());
 
-const watch = (extra: IDataObject = {}) => ({ resource: 'payment', operation: 'watch', orderNumber: '={{ $json.orderNumber }}', watchState: '={{ $json.watchState }}', ...extra });
+const watch = (extra: IDataObject = {}) => ({
+	resource: 'payment',
+	operation: 'watch',
+	orderNumber: '={{ $json.orderNumber }}',
+	watchState: '={{ $json.watchState }}',
+	...extra,
+});
 
 /** The workflow's side of the contract: a row per order whose watchState is replaced by each change's. */
 class Sheet {
@@ -32,22 +38,37 @@ class Sheet {
 	}
 }
 
-const refundAtPortal = (orderNo: string, refund_fee?: number) => h.control('/refund', { mch_order_no: orderNo, refund_fee }).then((r) => {
-	expect(r.status).toBe(200);
-	return r.body as { refund: { mch_refund_no: string } };
-});
+const refundAtPortal = (orderNo: string, refund_fee?: number) =>
+	h.control('/refund', { mch_order_no: orderNo, refund_fee }).then((r) => {
+		expect(r.status).toBe(200);
+		return r.body as { refund: { mch_refund_no: string } };
+	});
 /** Many refunds of one order at the portal, 50 at a time; their numbers in the order Ksher lists them. */
 async function refundsAtPortal(orderNo: string, count: number, prefix = 'P'): Promise<string[]> {
-	const numbers = Array.from({ length: count }, (_, i) => `${prefix}-${orderNo}-${i + 1}`.slice(-32));
+	const numbers = Array.from({ length: count }, (_, i) =>
+		`${prefix}-${orderNo}-${i + 1}`.slice(-32),
+	);
 	for (let i = 0; i < numbers.length; i += 50) {
-		await Promise.all(numbers.slice(i, i + 50).map((mch_refund_no) => h.control('/refund', { mch_order_no: orderNo, refund_fee: 1, mch_refund_no }).then((r) => expect(r.status).toBe(200))));
+		await Promise.all(
+			numbers
+				.slice(i, i + 50)
+				.map((mch_refund_no) =>
+					h
+						.control('/refund', { mch_order_no: orderNo, refund_fee: 1, mch_refund_no })
+						.then((r) => expect(r.status).toBe(200)),
+				),
+		);
 	}
 	return h.sim.order(orderNo)!.refunds.map((r) => r.mch_refund_no);
 }
 /** Stated in docs/reference.md (Watch for Changes) and nodes/protocol/watch.ts: the longest state written, in characters (ASCII: bytes). */
 const STATE_BOUND = 574;
-const paidState = () => JSON.stringify({ v: 1, since: new Date().toISOString(), status: 'paid', refunds: [] });
-const callsFor = (orderNo: string, since: number) => h.sim.requests.slice(since).filter((r) => r.params.mch_order_no === orderNo || r.endpoint === 'refund_query').length;
+const paidState = () =>
+	JSON.stringify({ v: 1, since: new Date().toISOString(), status: 'paid', refunds: [] });
+const callsFor = (orderNo: string, since: number) =>
+	h.sim.requests
+		.slice(since)
+		.filter((r) => r.params.mch_order_no === orderNo || r.endpoint === 'refund_query').length;
 
 describe('Payment → Watch for Changes', () => {
 	it('reports each refund made at the portal once, partial refunds included, then stops watching', async () => {
@@ -55,7 +76,10 @@ describe('Payment → Watch for Changes', () => {
 		await h.payOrder(orderNo, 'truemoney');
 		const sheet = new Sheet();
 		// As the Ksher Trigger records it: the payment itself was reported already.
-		sheet.add(orderNo, JSON.stringify({ v: 1, since: new Date().toISOString(), status: 'paid', refunds: [] }));
+		sheet.add(
+			orderNo,
+			JSON.stringify({ v: 1, since: new Date().toISOString(), status: 'paid', refunds: [] }),
+		);
 		expect(await sheet.run()).toEqual([]);
 
 		const first = await refundAtPortal(orderNo, 5000);
@@ -77,11 +101,20 @@ describe('Payment → Watch for Changes', () => {
 		expect(await sheet.run()).toEqual([]);
 
 		const second = await refundAtPortal(orderNo, 1000);
-		expect((await sheet.run()).map((i) => [i.event, i.refundNumber, i.refundAmount])).toEqual([['refunded', second.refund.mch_refund_no, '10.00']]);
+		expect((await sheet.run()).map((i) => [i.event, i.refundNumber, i.refundAmount])).toEqual([
+			['refunded', second.refund.mch_refund_no, '10.00'],
+		]);
 		// The rest, refunded by this package's own Refund → Create: reported as well, once.
-		const rest = await runNode(h, { resource: 'refund', operation: 'create', orderNumber: orderNo, whatToRefund: 'remaining' });
+		const rest = await runNode(h, {
+			resource: 'refund',
+			operation: 'create',
+			orderNumber: orderNo,
+			whatToRefund: 'remaining',
+		});
 		expect(rest.items[0]).toMatchObject({ refundAmount: '90.50' });
-		expect((await sheet.run()).map((i) => [i.event, i.refundAmount])).toEqual([['refunded', '90.50']]);
+		expect((await sheet.run()).map((i) => [i.event, i.refundAmount])).toEqual([
+			['refunded', '90.50'],
+		]);
 		expect(JSON.parse(sheet.rows.get(orderNo)!)).toMatchObject({ status: 'refunded' });
 
 		// Fully refunded: nothing can change any more, so Ksher is not asked again.
@@ -90,26 +123,33 @@ describe('Payment → Watch for Changes', () => {
 		expect(callsFor(orderNo, before)).toBe(0);
 	});
 
-	it.each([101, 1000])('an order with %i refunds made at the portal: each reported exactly once, none on the next run, then only a new one; the state stays under its bound', async (count) => {
-		const { orderNo } = await h.createOrder({ total_fee: 200_000 });
-		await h.payOrder(orderNo, 'truemoney');
-		const sheet = new Sheet();
-		sheet.add(orderNo, paidState());
-		const numbers = await refundsAtPortal(orderNo, count);
-		const first = await sheet.run();
-		expect(first.map((i) => i.event)).toEqual(new Array(count).fill('refunded'));
-		expect(first.map((i) => i.refundNumber)).toEqual(numbers);
-		expect(new Set(first.map((i) => i.dedupeKey)).size).toBe(count);
-		expect(Math.max(...first.map((i) => String(i.watchState).length))).toBeLessThanOrEqual(STATE_BOUND);
-		expect(await sheet.run()).toEqual([]);
+	it.each([101, 1000])(
+		'an order with %i refunds made at the portal: each reported exactly once, none on the next run, then only a new one; the state stays under its bound',
+		async (count) => {
+			const { orderNo } = await h.createOrder({ total_fee: 200_000 });
+			await h.payOrder(orderNo, 'truemoney');
+			const sheet = new Sheet();
+			sheet.add(orderNo, paidState());
+			const numbers = await refundsAtPortal(orderNo, count);
+			const first = await sheet.run();
+			expect(first.map((i) => i.event)).toEqual(new Array(count).fill('refunded'));
+			expect(first.map((i) => i.refundNumber)).toEqual(numbers);
+			expect(new Set(first.map((i) => i.dedupeKey)).size).toBe(count);
+			expect(Math.max(...first.map((i) => String(i.watchState).length))).toBeLessThanOrEqual(
+				STATE_BOUND,
+			);
+			expect(await sheet.run()).toEqual([]);
 
-		const one = await refundAtPortal(orderNo, 1);
-		expect((await sheet.run()).map((i) => [i.event, i.refundNumber, i.refundAmount])).toEqual([['refunded', one.refund.mch_refund_no, '0.01']]);
-		expect(await sheet.run()).toEqual([]);
-		const stored = sheet.rows.get(orderNo)!;
-		expect(JSON.parse(stored)).toMatchObject({ v: 2, status: 'paid', refunds: count + 1 });
-		expect(Buffer.byteLength(stored)).toBeLessThanOrEqual(STATE_BOUND);
-	});
+			const one = await refundAtPortal(orderNo, 1);
+			expect((await sheet.run()).map((i) => [i.event, i.refundNumber, i.refundAmount])).toEqual([
+				['refunded', one.refund.mch_refund_no, '0.01'],
+			]);
+			expect(await sheet.run()).toEqual([]);
+			const stored = sheet.rows.get(orderNo)!;
+			expect(JSON.parse(stored)).toMatchObject({ v: 2, status: 'paid', refunds: count + 1 });
+			expect(Buffer.byteLength(stored)).toBeLessThanOrEqual(STATE_BOUND);
+		},
+	);
 
 	it('a state stored by the previous version (its last 100 refund ids) on an order with 101 refunds: nothing already reported is reported again; a later refund is', async () => {
 		const { orderNo } = await h.createOrder({ total_fee: 200_000 });
@@ -122,7 +162,12 @@ describe('Payment → Watch for Changes', () => {
 		// again on every run). What it can still tell with Ksher's list: a refund listed after the last one it
 		// kept, or stamped later than the newest, was made after it last ran; any other counts as reported.
 		const v1Id = (no: string) => createHash('sha256').update(no, 'utf8').digest('hex').slice(0, 8);
-		const old = JSON.stringify({ v: 1, since: new Date().toISOString(), status: 'paid', refunds: numbers.slice(1).map(v1Id) });
+		const old = JSON.stringify({
+			v: 1,
+			since: new Date().toISOString(),
+			status: 'paid',
+			refunds: numbers.slice(1).map(v1Id),
+		});
 		const sheet = new Sheet();
 		sheet.add(orderNo, old);
 		expect(await sheet.run()).toEqual([]);
@@ -131,7 +176,9 @@ describe('Payment → Watch for Changes', () => {
 		// A refund made since: Ksher lists it after the 100 kept (refunds are listed in the order made) and
 		// stamps it no earlier, so the old state can tell it is new. Reported once; the state is now version 2.
 		const later = await refundAtPortal(orderNo, 1);
-		expect((await sheet.run()).map((i) => [i.refundNumber, i.previousWatchState])).toEqual([[later.refund.mch_refund_no, old]]);
+		expect((await sheet.run()).map((i) => [i.refundNumber, i.previousWatchState])).toEqual([
+			[later.refund.mch_refund_no, old],
+		]);
 		expect(JSON.parse(sheet.rows.get(orderNo)!)).toMatchObject({ v: 2, refunds: 102 });
 		expect(await sheet.run()).toEqual([]);
 	});
@@ -146,14 +193,20 @@ describe('Payment → Watch for Changes', () => {
 		for (const no of [paid, cancelled, waiting]) sheet.add(no);
 		expect(await sheet.run()).toEqual([]);
 
-		expect((await h.control('/pay', { mch_order_no: paid, channel: 'card', notify: false })).status).toBe(200);
+		expect(
+			(await h.control('/pay', { mch_order_no: paid, channel: 'card', notify: false })).status,
+		).toBe(200);
 		await runNode(h, { resource: 'payment', operation: 'cancel', orderNumber: cancelled });
 		const changes = await sheet.run();
 		expect(changes.map((i) => [i.orderNumber, i.event])).toEqual([
 			[paid, 'paid'],
 			[cancelled, 'closed'],
 		]);
-		expect(changes[0]).toMatchObject({ channel: 'card', channelName: 'Credit/Debit Card', dedupeKey: `${h.sim.info.appid}|${paid}|paid|` });
+		expect(changes[0]).toMatchObject({
+			channel: 'card',
+			channelName: 'Credit/Debit Card',
+			dedupeKey: `${h.sim.info.appid}|${paid}|paid|`,
+		});
 		expect(h.sim.deliveries.filter((d) => d.mch_order_no === paid)).toEqual([]);
 		expect(await sheet.run()).toEqual([]);
 
@@ -184,7 +237,10 @@ describe('Payment → Watch for Changes', () => {
 		const { orderNo } = await h.createOrder();
 		await h.payOrder(orderNo, 'promptpay');
 		const sheet = new Sheet();
-		sheet.add(orderNo, JSON.stringify({ v: 1, since: new Date().toISOString(), status: 'paid', refunds: [] }));
+		sheet.add(
+			orderNo,
+			JSON.stringify({ v: 1, since: new Date().toISOString(), status: 'paid', refunds: [] }),
+		);
 		const before = h.sim.requests.length;
 		await refundAtPortal(orderNo, 5000);
 		expect(await sheet.run()).toEqual([]);
@@ -192,7 +248,16 @@ describe('Payment → Watch for Changes', () => {
 		expect(h.sim.requests.slice(before).map((r) => r.endpoint)).toEqual(['gateway_order_query']);
 		await refundAtPortal(orderNo);
 		const changes = await sheet.run();
-		expect(changes).toEqual([expect.objectContaining({ event: 'refunded', channelName: 'PromptPay', refundNumber: null, refundAmount: null, refundedAt: null, dedupeKey: `${h.sim.info.appid}|${orderNo}|refunded|` })]);
+		expect(changes).toEqual([
+			expect.objectContaining({
+				event: 'refunded',
+				channelName: 'PromptPay',
+				refundNumber: null,
+				refundAmount: null,
+				refundedAt: null,
+				dedupeKey: `${h.sim.info.appid}|${orderNo}|refunded|`,
+			}),
+		]);
 		expect(await sheet.run()).toEqual([]);
 	});
 
@@ -200,12 +265,19 @@ describe('Payment → Watch for Changes', () => {
 		const { orderNo } = await h.createOrder();
 		await h.payOrder(orderNo);
 		await refundAtPortal(orderNo, 100);
-		const old = JSON.stringify({ v: 1, since: new Date(Date.now() - 31 * 86_400_000).toISOString(), status: 'paid', refunds: [] });
+		const old = JSON.stringify({
+			v: 1,
+			since: new Date(Date.now() - 31 * 86_400_000).toISOString(),
+			status: 'paid',
+			refunds: [],
+		});
 		const before = h.sim.requests.length;
 		const result = await runNode(h, watch(), { rows: [{ orderNumber: orderNo, watchState: old }] });
 		expect(result.items).toEqual([]);
 		expect(h.sim.requests.length).toBe(before);
-		const longer = await runNode(h, watch({ watchDays: 60 }), { rows: [{ orderNumber: orderNo, watchState: old }] });
+		const longer = await runNode(h, watch({ watchDays: 60 }), {
+			rows: [{ orderNumber: orderNo, watchState: old }],
+		});
 		expect(longer.items.map((i) => i.event)).toEqual(['refunded']);
 	});
 
@@ -228,7 +300,9 @@ describe('Payment → Watch for Changes', () => {
 		const { orderNo } = await h.createOrder();
 		await h.payOrder(orderNo);
 		for (const stored of [null, '']) {
-			const result = await runNode(h, watch(), { rows: [{ orderNumber: orderNo, watchState: stored }] });
+			const result = await runNode(h, watch(), {
+				rows: [{ orderNumber: orderNo, watchState: stored }],
+			});
 			expect(result.items.map((i) => [i.event, i.previousWatchState])).toEqual([['paid', stored]]);
 		}
 	});
@@ -236,11 +310,24 @@ describe('Payment → Watch for Changes', () => {
 	it('with the error output (as the example), an order Ksher does not know goes there with the reason, and the other rows still run', async () => {
 		const { orderNo } = await h.createOrder();
 		await h.payOrder(orderNo);
-		const result = await runNode(h, watch(), { rows: [{ orderNumber: 'NO-SUCH-ORDER', watchState: '' }, { orderNumber: orderNo, watchState: '' }], onError: 'continueErrorOutput' });
+		const result = await runNode(h, watch(), {
+			rows: [
+				{ orderNumber: 'NO-SUCH-ORDER', watchState: '' },
+				{ orderNumber: orderNo, watchState: '' },
+			],
+			onError: 'continueErrorOutput',
+		});
 		expect(result.status).toBe('success');
 		expect(result.items.map((i) => [i.orderNumber, i.event])).toEqual([[orderNo, 'paid']]);
 		// The failed row as it came in, with what went wrong and what to do.
 		// Only `error` and `message` beside the row's own fields: the one shape n8n 1.x routes there too.
-		expect(result.errorItems).toEqual([{ orderNumber: 'NO-SUCH-ORDER', watchState: '', error: expect.stringMatching(/NO-SUCH-ORDER.*\[ORDER_NOT_EXIST\]/), message: expect.stringMatching(/order number/i) }]);
+		expect(result.errorItems).toEqual([
+			{
+				orderNumber: 'NO-SUCH-ORDER',
+				watchState: '',
+				error: expect.stringMatching(/NO-SUCH-ORDER.*\[ORDER_NOT_EXIST\]/),
+				message: expect.stringMatching(/order number/i),
+			},
+		]);
 	});
 });

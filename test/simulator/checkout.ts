@@ -8,7 +8,10 @@ export function checkoutPage(order: Order, open: boolean, message = ''): string 
 	const amount = `${fromMinorUnits(order.total_fee, order.fee_type)} ${order.fee_type}`;
 	const title = escape(order.params.shop_name || 'Ksher Simulator');
 	const buttons = order.channel_list
-		.map((c) => `<button name="channel" value="${escape(c)}" type="submit">${escape(channelInfo(c)?.name ?? c)}</button>`)
+		.map(
+			(c) =>
+				`<button name="channel" value="${escape(c)}" type="submit">${escape(channelInfo(c)?.name ?? c)}</button>`,
+		)
 		.join('\n');
 	const body = open
 		? `<form method="post" action="page/pay"><input type="hidden" name="order_uuid" value="${order.order_uuid}">
@@ -38,11 +41,25 @@ const STATES: Record<string, string> = {
  * Where the demo's payment links send the payer back: the order and its state as Ksher
  * would report it, and (when the demo passes `mail`) a link to the emails n8n sent.
  */
-export function resultPage(orderNo: string, order: Order | undefined, result: string, mailUrl?: string): string {
-	const amount = order ? `${fromMinorUnits(order.total_fee, order.fee_type)} ${order.fee_type}` : '';
-	const channel = order?.channel ? ` with ${escape(channelInfo(order.channel)?.name ?? order.channel)}` : '';
-	const state = order ? `${STATES[result] ?? result}${result === 'SUCCESS' || result === 'REFUND' ? channel : ''}` : 'Unknown order';
-	const mail = mailUrl && /^https?:\/\//.test(mailUrl) ? `<p><a href="${escape(mailUrl)}">See the emails n8n sent →</a></p>` : '';
+export function resultPage(
+	orderNo: string,
+	order: Order | undefined,
+	result: string,
+	mailUrl?: string,
+): string {
+	const amount = order
+		? `${fromMinorUnits(order.total_fee, order.fee_type)} ${order.fee_type}`
+		: '';
+	const channel = order?.channel
+		? ` with ${escape(channelInfo(order.channel)?.name ?? order.channel)}`
+		: '';
+	const state = order
+		? `${STATES[result] ?? result}${result === 'SUCCESS' || result === 'REFUND' ? channel : ''}`
+		: 'Unknown order';
+	const mail =
+		mailUrl && /^https?:\/\//.test(mailUrl)
+			? `<p><a href="${escape(mailUrl)}">See the emails n8n sent →</a></p>`
+			: '';
 	return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Order ${escape(orderNo)} · ${escape(state)}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <style>body{font-family:system-ui,sans-serif;max-width:28rem;margin:2rem auto;padding:0 1rem;color:#222}

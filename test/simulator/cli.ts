@@ -9,7 +9,8 @@ function arg(name: string): string | undefined {
 async function main() {
 	const port = Number(arg('port') ?? 8866);
 	const timeScale = Number(arg('time-scale') ?? 1);
-	if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error('--port must be 0..65535');
+	if (!Number.isInteger(port) || port < 0 || port > 65535)
+		throw new Error('--port must be 0..65535');
 	if (!(timeScale > 0)) throw new Error('--time-scale must be a positive number');
 	const quiet = process.argv.includes('--quiet');
 	const simulator = await startSimulator({
@@ -21,7 +22,9 @@ async function main() {
 	});
 	// The first line of output is the machine-readable description; everything else goes to stderr.
 	process.stdout.write(`${JSON.stringify(simulator.info)}\n`);
-	process.stderr.write(`[ksher-simulator] listening: gateway ${simulator.info.gatewayUrl}, api ${simulator.info.apiUrl}, control ${simulator.info.controlUrl}\n`);
+	process.stderr.write(
+		`[ksher-simulator] listening: gateway ${simulator.info.gatewayUrl}, api ${simulator.info.apiUrl}, control ${simulator.info.controlUrl}\n`,
+	);
 	const stop = () => {
 		void simulator.close().then(() => process.exit(0));
 	};

@@ -1,6 +1,14 @@
 import type { IncomingMessage, ServerResponse } from 'http';
 
-import { canListRefunds, canonicalString, channelInfo, CURRENCY_DECIMALS, GATEWAY_CHANNELS, KSHER_ERROR_CODES, verifyCanonical } from '../../nodes/protocol';
+import {
+	canListRefunds,
+	canonicalString,
+	channelInfo,
+	CURRENCY_DECIMALS,
+	GATEWAY_CHANNELS,
+	KSHER_ERROR_CODES,
+	verifyCanonical,
+} from '../../nodes/protocol';
 import { takeFault, type Fault } from './faults';
 import { readBody, sendJson, sleep } from './http';
 import { settlementCycle, settlementLines } from './settlement';
@@ -12,35 +20,73 @@ import type { Merchant, World } from './world';
  * rules of each endpoint, and the HTTP handling of a signed form POST.
  */
 export const GATEWAY_ENDPOINTS = ['gateway_pay', 'gateway_order_query', 'cancel_order'];
-export const API_ENDPOINTS = ['order_refund', 'refund_query', 'merchant_info', 'get_settlement_info'];
+export const API_ENDPOINTS = [
+	'order_refund',
+	'refund_query',
+	'merchant_info',
+	'get_settlement_info',
+];
 /** The longest range get_settlement_info answers here (Ksher's own limit is unknown). */
 export const SETTLEMENT_MAX_DAYS = 31;
 
-type Answer = { data: Record<string, unknown> } | { error: string; message?: string; business?: boolean };
+type Answer =
+	| { data: Record<string, unknown> }
+	| { error: string; message?: string; business?: boolean };
 
-function envelope(world: World, endpoint: string, answer: Answer, nonce: string, fault?: Fault): Record<string, unknown> {
+function envelope(
+	world: World,
+	endpoint: string,
+	answer: Answer,
+	nonce: string,
+	fault?: Fault,
+): Record<string, unknown> {
 	const gateway = GATEWAY_ENDPOINTS.includes(endpoint);
 	const shape = gateway
 		? { msg: 'SUCCESS', message: 'SUCCESS' }
-		: { msg: 'ok', status_code: '', status_msg: '', time_stamp: new Date().toISOString().replace('Z', '+00:00'), version: '3.0.0' };
+		: {
+				msg: 'ok',
+				status_code: '',
+				status_msg: '',
+				time_stamp: new Date().toISOString().replace('Z', '+00:00'),
+				version: '3.0.0',
+			};
 	if ('error' in answer && !answer.business) {
 		// Protocol-level refusals: code 1, the error code in msg, nothing signed.
 		const info = KSHER_ERROR_CODES[answer.error];
-		return { code: 1, ...shape, msg: answer.error, message: answer.message ?? info?.description ?? answer.error, data: {}, sign: '' };
+		return {
+			code: 1,
+			...shape,
+			msg: answer.error,
+			message: answer.message ?? info?.description ?? answer.error,
+			data: {},
+			sign: '',
+		};
 	}
 	// Business refusals: code 0 ("the call worked"), a signed data with result FAIL and the error code.
 	let data =
 		'data' in answer
 			? answer.data
-			: { err_code: answer.error, err_msg: answer.message ?? KSHER_ERROR_CODES[answer.error]?.description ?? answer.error, nonce_str: nonce, result: 'FAIL' };
+			: {
+					err_code: answer.error,
+					err_msg: answer.message ?? KSHER_ERROR_CODES[answer.error]?.description ?? answer.error,
+					nonce_str: nonce,
+					result: 'FAIL',
+				};
 	// A genuine, correctly signed answer to some other request (a replay).
 	if (fault?.type === 'nonce') data = { ...data, nonce_str: hex(16) };
-	let signature = world.sign(data, endpoint, fault?.type === 'wrongkey' ? world.wrongKey : world.ksherKey);
+	let signature = world.sign(
+		data,
+		endpoint,
+		fault?.type === 'wrongkey' ? world.wrongKey : world.ksherKey,
+	);
 	let sent = data;
 	if (fault?.type === 'tampered') {
 		sent = { ...data };
-		const target = ['total_fee', 'result', 'refund_fee', 'pay_content', 'mch_order_no'].find((k) => k in sent) ?? Object.keys(sent)[0];
-		sent[target] = typeof sent[target] === 'number' ? (sent[target] as number) + 1 : `${String(sent[target])}X`;
+		const target =
+			['total_fee', 'result', 'refund_fee', 'pay_content', 'mch_order_no'].find((k) => k in sent) ??
+			Object.keys(sent)[0];
+		sent[target] =
+			typeof sent[target] === 'number' ? (sent[target] as number) + 1 : `${String(sent[target])}X`;
 	}
 	if (fault?.type === 'nosign') signature = '';
 	const out: Record<string, unknown> = { code: 0, ...shape, data: sent, sign: signature };
@@ -55,29 +101,48 @@ function fail(code: string, message?: string): Answer {
 
 function required(params: Record<string, string>, names: string[]): Answer | undefined {
 	const missing = names.filter((n) => params[n] === undefined || params[n] === '');
-	return missing.length ? { error: 'LACK_PARAMS', message: `missing parameter(s): ${missing.join(', ')}` } : undefined;
+	return missing.length
+		? { error: 'LACK_PARAMS', message: `missing parameter(s): ${missing.join(', ')}` }
+		: undefined;
 }
 
 function gatewayPay(world: World, m: Merchant, p: Record<string, string>, nonce: string): Answer {
-	const lack = required(p, ['mch_order_no', 'total_fee', 'fee_type', 'channel_list', 'mch_code', 'mch_redirect_url', 'mch_redirect_url_fail', 'product_name', 'refer_url']);
+	const lack = required(p, [
+		'mch_order_no',
+		'total_fee',
+		'fee_type',
+		'channel_list',
+		'mch_code',
+		'mch_redirect_url',
+		'mch_redirect_url_fail',
+		'product_name',
+		'refer_url',
+	]);
 	if (lack) return lack;
-	if (p.mch_order_no.length > 32) return fail('KSHER_PARAM_OVERLENGTH', 'mch_order_no is longer than 32 characters');
-	if (!/^[1-9]\d*$/.test(p.total_fee) || !Number.isSafeInteger(Number(p.total_fee))) return fail('PRICE_NOT_EXIST', 'total_fee must be a positive integer in minor units');
+	if (p.mch_order_no.length > 32)
+		return fail('KSHER_PARAM_OVERLENGTH', 'mch_order_no is longer than 32 characters');
+	if (!/^[1-9]\d*$/.test(p.total_fee) || !Number.isSafeInteger(Number(p.total_fee)))
+		return fail('PRICE_NOT_EXIST', 'total_fee must be a positive integer in minor units');
 	const total = Number(p.total_fee);
-	if (!(p.fee_type in CURRENCY_DECIMALS)) return fail('KSHER_FEETYPE_NOT_MATCH', `fee_type ${p.fee_type} is not supported`);
+	if (!(p.fee_type in CURRENCY_DECIMALS))
+		return fail('KSHER_FEETYPE_NOT_MATCH', `fee_type ${p.fee_type} is not supported`);
 	const channels = p.channel_list.split(',');
 	const unknown = channels.filter((c) => !channelInfo(c));
-	if (channels.some((c) => c === '') || unknown.length) return fail('CHANNEL_LIST_ERROR', `unknown channel(s): ${unknown.join(', ') || '(empty)'}`);
+	if (channels.some((c) => c === '') || unknown.length)
+		return fail('CHANNEL_LIST_ERROR', `unknown channel(s): ${unknown.join(', ') || '(empty)'}`);
 	const tooSmall = channels.filter((c) => (channelInfo(c)?.minimumMinor ?? 0) > total);
-	if (p.fee_type === 'THB' && tooSmall.length) return fail('KSHER_AMOUNT_IS_TOO_SMALL', `amount below the minimum of ${tooSmall.join(', ')}`);
+	if (p.fee_type === 'THB' && tooSmall.length)
+		return fail('KSHER_AMOUNT_IS_TOO_SMALL', `amount below the minimum of ${tooSmall.join(', ')}`);
 	if (p.member_id !== undefined) {
 		if (/^\d+$/.test(p.member_id)) return fail('MEMBER_ID_ERROR');
 		if (p.member_id.length > 32) return fail('MEMBER_ID_LENGTH_OUT_OF_LIMIT');
 	}
 	for (const url of ['mch_redirect_url', 'mch_redirect_url_fail', 'mch_notify_url', 'refer_url']) {
-		if (p[url] !== undefined && !/^https?:\/\/\S+$/.test(p[url])) return fail('KSHER_INVALID_PARAM', `${url} is not an http(s) URL`);
+		if (p[url] !== undefined && !/^https?:\/\/\S+$/.test(p[url]))
+			return fail('KSHER_INVALID_PARAM', `${url} is not an http(s) URL`);
 	}
-	if (p.expire_time !== undefined && !/^[1-9]\d*$/.test(p.expire_time)) return fail('KSHER_INVALID_PARAM', 'expire_time must be a positive number of minutes');
+	if (p.expire_time !== undefined && !/^[1-9]\d*$/.test(p.expire_time))
+		return fail('KSHER_INVALID_PARAM', 'expire_time must be a positive number of minutes');
 	if (p.channel_instal_times_list !== undefined) {
 		let parsed: unknown;
 		try {
@@ -85,7 +150,8 @@ function gatewayPay(world: World, m: Merchant, p: Record<string, string>, nonce:
 		} catch {
 			parsed = undefined;
 		}
-		if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return fail('KSHER_INVALID_PARAM', 'channel_instal_times_list must be a JSON object');
+		if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+			return fail('KSHER_INVALID_PARAM', 'channel_instal_times_list must be a JSON object');
 	}
 	if (world.findOrder(p.mch_order_no, m.appid)) return fail('KSHER_DUPLICATED_ORDERNO');
 	const order: Order = {
@@ -114,10 +180,20 @@ function gatewayPay(world: World, m: Merchant, p: Record<string, string>, nonce:
 			if (order.state !== 'SUCCESS') order.expired = true;
 		});
 	}
-	return { data: { pay_content: `${world.baseUrl}/page?order_uuid=${order.order_uuid}&lang=${p.lang ?? 'en'}`, nonce_str: nonce } };
+	return {
+		data: {
+			pay_content: `${world.baseUrl}/page?order_uuid=${order.order_uuid}&lang=${p.lang ?? 'en'}`,
+			nonce_str: nonce,
+		},
+	};
 }
 
-function gatewayOrderQuery(world: World, m: Merchant, p: Record<string, string>, nonce: string): Answer {
+function gatewayOrderQuery(
+	world: World,
+	m: Merchant,
+	p: Record<string, string>,
+	nonce: string,
+): Answer {
 	const lack = required(p, ['mch_order_no']);
 	if (lack) return lack;
 	const order = world.findOrder(p.mch_order_no, m.appid);
@@ -132,9 +208,12 @@ function cancelOrder(world: World, m: Merchant, p: Record<string, string>, nonce
 	if (!order) return fail('ORDER_NOT_EXIST');
 	if (order.state === 'SUCCESS') return fail('ORDER_ALREADY_PAY_OPERATION_CANNOT_BE_PERFORMED');
 	if (order.cancelled) return fail('ORDER_ALREADY_CANCEL');
-	if (order.card_in_progress) return fail('CANCEL_ERROR', 'a card payment is in progress and cannot be cancelled');
+	if (order.card_in_progress)
+		return fail('CANCEL_ERROR', 'a card payment is in progress and cannot be cancelled');
 	order.cancelled = true;
-	return { data: { appid: m.appid, mch_order_no: order.mch_order_no, nonce_str: nonce, result: 'SUCCESS' } };
+	return {
+		data: { appid: m.appid, mch_order_no: order.mch_order_no, nonce_str: nonce, result: 'SUCCESS' },
+	};
 }
 
 function orderRefund(world: World, m: Merchant, p: Record<string, string>, nonce: string): Answer {
@@ -143,17 +222,22 @@ function orderRefund(world: World, m: Merchant, p: Record<string, string>, nonce
 	const target = world.refundTarget(m.appid, p);
 	if (typeof target === 'string') return fail(target);
 	const order = target;
-	if (p.mch_refund_no.length > 32) return fail('KSHER_PARAM_OVERLENGTH', 'mch_refund_no is longer than 32 characters');
-	if (order.cancelled && order.state !== 'SUCCESS') return fail('ORDER_ALREADY_CANCEL_OPERATION_CANNOT_BE_PERFORMED');
+	if (p.mch_refund_no.length > 32)
+		return fail('KSHER_PARAM_OVERLENGTH', 'mch_refund_no is longer than 32 characters');
+	if (order.cancelled && order.state !== 'SUCCESS')
+		return fail('ORDER_ALREADY_CANCEL_OPERATION_CANNOT_BE_PERFORMED');
 	if (order.state !== 'SUCCESS') return fail('ORDER_NOT_PAY');
-	if (!/^[1-9]\d*$/.test(p.refund_fee) || !/^\d+$/.test(p.total_fee)) return fail('KSHER_INVALID_PARAM', 'total_fee and refund_fee must be positive integers');
-	if (Number(p.total_fee) !== order.total_fee || p.fee_type !== order.fee_type) return fail('KSHER_INVALID_REFUND_FEE_OR_TYPE');
+	if (!/^[1-9]\d*$/.test(p.refund_fee) || !/^\d+$/.test(p.total_fee))
+		return fail('KSHER_INVALID_PARAM', 'total_fee and refund_fee must be positive integers');
+	if (Number(p.total_fee) !== order.total_fee || p.fee_type !== order.fee_type)
+		return fail('KSHER_INVALID_REFUND_FEE_OR_TYPE');
 	const used = world.usedRefundNos.get(m.appid) ?? new Set<string>();
 	if (used.has(p.mch_refund_no)) return fail('KSHER_DUPLICATED_REFUND_ORDERNO');
 	const remaining = order.total_fee - refunded(order);
 	if (remaining <= 0) return fail('ORDER_ALREADY_REFUND');
 	if (Number(p.refund_fee) > remaining) return fail('KSHER_INVALID_REFUND_BALANCE');
-	if (m.allow_partial_refund === 'N' && Number(p.refund_fee) !== order.total_fee) return fail('KSHER_INVALID_REFUND_AMOUNT');
+	if (m.allow_partial_refund === 'N' && Number(p.refund_fee) !== order.total_fee)
+		return fail('KSHER_INVALID_REFUND_AMOUNT');
 	const refund = world.addRefund(order, p.mch_refund_no, Number(p.refund_fee));
 	return {
 		data: {
@@ -180,9 +264,14 @@ function refundQuery(world: World, m: Merchant, p: Record<string, string>, nonce
 	if (typeof target === 'string') return fail(target);
 	const order = target;
 	// Ksher's refund_query page: "Promptpay and Aliapy not support this feature". Which code it answers is unknown.
-	if (!canListRefunds(order.channel)) return fail('KSHER_INVALID_PARAM', `refund_query is not supported for ${order.channel} payments`);
+	if (!canListRefunds(order.channel))
+		return fail(
+			'KSHER_INVALID_PARAM',
+			`refund_query is not supported for ${order.channel} payments`,
+		);
 	const list = order.refunds.filter((r) => !p.mch_refund_no || r.mch_refund_no === p.mch_refund_no);
-	if (p.mch_refund_no && list.length === 0) return fail('KSHER_INVALID_ORDER_NO', `no refund ${p.mch_refund_no} on this order`);
+	if (p.mch_refund_no && list.length === 0)
+		return fail('KSHER_INVALID_ORDER_NO', `no refund ${p.mch_refund_no} on this order`);
 	return {
 		data: {
 			appid: m.appid,
@@ -210,7 +299,12 @@ function refundQuery(world: World, m: Merchant, p: Record<string, string>, nonce
 	};
 }
 
-function merchantInfo(world: World, m: Merchant, _p: Record<string, string>, nonce: string): Answer {
+function merchantInfo(
+	world: World,
+	m: Merchant,
+	_p: Record<string, string>,
+	nonce: string,
+): Answer {
 	return {
 		data: {
 			account_type: 'Test',
@@ -221,7 +315,12 @@ function merchantInfo(world: World, m: Merchant, _p: Record<string, string>, non
 			mch_id: m.mch_id,
 			mch_name: { mch_brief_name: 'Simulator Shop', merchant_name: 'Ksher Simulator Merchant' },
 			mch_notify_url: '',
-			mch_support_channel: GATEWAY_CHANNELS.map((c) => ({ day_sum_limit: -1, pay_channel: c.value, settlement_time_type: settlementCycle(c.value), single_order_limit: -1 })),
+			mch_support_channel: GATEWAY_CHANNELS.map((c) => ({
+				day_sum_limit: -1,
+				pay_channel: c.value,
+				settlement_time_type: settlementCycle(c.value),
+				single_order_limit: -1,
+			})),
 			mobile: '0800000000',
 			nonce_str: nonce,
 			price_fee_type: 'THB',
@@ -234,17 +333,44 @@ function merchantInfo(world: World, m: Merchant, _p: Record<string, string>, non
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
 /** get_settlement_info in the shape of Ksher's signed sample: only begin_date, end_date and nonce_str are signed. */
-function settlementInfo(world: World, m: Merchant, p: Record<string, string>, nonce: string): Answer {
+function settlementInfo(
+	world: World,
+	m: Merchant,
+	p: Record<string, string>,
+	nonce: string,
+): Answer {
 	const lack = required(p, ['begin_date', 'end_date']);
 	if (lack) return lack;
-	if (!DATE.test(p.begin_date) || !DATE.test(p.end_date) || p.begin_date > p.end_date) return fail('KSHER_INVALID_PARAM', 'begin_date and end_date must be dates YYYY-MM-DD, begin_date first');
+	if (!DATE.test(p.begin_date) || !DATE.test(p.end_date) || p.begin_date > p.end_date)
+		return fail(
+			'KSHER_INVALID_PARAM',
+			'begin_date and end_date must be dates YYYY-MM-DD, begin_date first',
+		);
 	const days = (Date.parse(p.end_date) - Date.parse(p.begin_date)) / 86_400_000 + 1;
-	if (days > SETTLEMENT_MAX_DAYS) return fail('KSHER_INVALID_PARAM', `the range is longer than ${SETTLEMENT_MAX_DAYS} days`);
+	if (days > SETTLEMENT_MAX_DAYS)
+		return fail('KSHER_INVALID_PARAM', `the range is longer than ${SETTLEMENT_MAX_DAYS} days`);
 	const today = ksherTime(world.now()).slice(0, 10);
-	return { data: { begin_date: p.begin_date, end_date: p.end_date, nonce_str: nonce, settlement_data: settlementLines(world, m.appid, p.begin_date, p.end_date, today, p.pay_channel || undefined) } };
+	return {
+		data: {
+			begin_date: p.begin_date,
+			end_date: p.end_date,
+			nonce_str: nonce,
+			settlement_data: settlementLines(
+				world,
+				m.appid,
+				p.begin_date,
+				p.end_date,
+				today,
+				p.pay_channel || undefined,
+			),
+		},
+	};
 }
 
-const handlers: Record<string, (world: World, m: Merchant, p: Record<string, string>, nonce: string) => Answer> = {
+const handlers: Record<
+	string,
+	(world: World, m: Merchant, p: Record<string, string>, nonce: string) => Answer
+> = {
 	gateway_pay: gatewayPay,
 	gateway_order_query: gatewayOrderQuery,
 	cancel_order: cancelOrder,
@@ -255,7 +381,12 @@ const handlers: Record<string, (world: World, m: Merchant, p: Record<string, str
 };
 
 /** One protocol request: the merchant's signature checked, faults applied, the business rule answered and signed. */
-export async function handleProtocol(world: World, req: IncomingMessage, res: ServerResponse, endpoint: string): Promise<void> {
+export async function handleProtocol(
+	world: World,
+	req: IncomingMessage,
+	res: ServerResponse,
+	endpoint: string,
+): Promise<void> {
 	let nonce = '';
 	const reply = async (answer: Answer, fault?: Fault) => {
 		if (fault?.type === 'latency') await sleep(fault.ms);
@@ -263,8 +394,14 @@ export async function handleProtocol(world: World, req: IncomingMessage, res: Se
 			req.socket.destroy();
 			return;
 		}
-		if (fault?.type === 'http500') return void res.writeHead(500, { 'content-type': 'text/html' }).end('<html><body>500 Internal Server Error</body></html>');
-		if (fault?.type === 'nonjson') return void res.writeHead(200, { 'content-type': 'text/html' }).end('<html><body>Bad Gateway</body></html>');
+		if (fault?.type === 'http500')
+			return void res
+				.writeHead(500, { 'content-type': 'text/html' })
+				.end('<html><body>500 Internal Server Error</body></html>');
+		if (fault?.type === 'nonjson')
+			return void res
+				.writeHead(200, { 'content-type': 'text/html' })
+				.end('<html><body>Bad Gateway</body></html>');
 		if (fault?.type === 'empty') return void res.writeHead(200).end();
 		sendJson(res, 200, envelope(world, endpoint, answer, nonce, fault));
 	};
@@ -272,7 +409,10 @@ export async function handleProtocol(world: World, req: IncomingMessage, res: Se
 	const body = await readBody(req);
 	const type = String(req.headers['content-type'] ?? '');
 	if (!/^application\/x-www-form-urlencoded\b/i.test(type)) {
-		return reply({ error: 'PARAM_ERROR', message: 'the request body must be application/x-www-form-urlencoded' });
+		return reply({
+			error: 'PARAM_ERROR',
+			message: 'the request body must be application/x-www-form-urlencoded',
+		});
 	}
 	if (body.trim() === '') return reply({ error: 'POST_DATA_EMPTY' });
 	const params: Record<string, string> = {};
@@ -301,6 +441,8 @@ export async function handleProtocol(world: World, req: IncomingMessage, res: Se
 		}
 	}
 	const answer = handlers[endpoint](world, merchant, params, params.nonce_str);
-	world.log(`${endpoint} ${params.mch_order_no ?? ''} → ${'error' in answer ? answer.error : 'ok'}${fault ? ` (fault ${fault.type})` : ''}`);
+	world.log(
+		`${endpoint} ${params.mch_order_no ?? ''} → ${'error' in answer ? answer.error : 'ok'}${fault ? ` (fault ${fault.type})` : ''}`,
+	);
 	return reply(answer, fault);
 }

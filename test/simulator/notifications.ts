@@ -22,11 +22,23 @@ function notificationBody(world: World, order: Order, event: string): string {
 			refund_time: last?.refund_time ?? '',
 		});
 	}
-	return JSON.stringify({ code: 0, msg: '操作成功', data, sign: world.sign(data, 'mch_notify_url'), message: '操作成功' });
+	return JSON.stringify({
+		code: 0,
+		msg: '操作成功',
+		data,
+		sign: world.sign(data, 'mch_notify_url'),
+		message: '操作成功',
+	});
 }
 
 /** Sends one notification, retried on Ksher's schedule until the exact acknowledgement; returns its delivery number. */
-export function deliver(world: World, order: Order, event: string, url: string, retries = true): number {
+export function deliver(
+	world: World,
+	order: Order,
+	event: string,
+	url: string,
+	retries = true,
+): number {
 	const delivery = ++world.deliveryCounter;
 	const body = notificationBody(world, order, event);
 	const attempt = async (n: number) => {
@@ -61,11 +73,17 @@ export function deliver(world: World, order: Order, event: string, url: string, 
 				parsed = undefined;
 			}
 			const ack = parsed as { result?: unknown; msg?: unknown } | undefined;
-			record.acknowledged = response.status === 200 && ack?.result === 'SUCCESS' && ack?.msg === 'OK' && Object.keys(ack).length === 2;
+			record.acknowledged =
+				response.status === 200 &&
+				ack?.result === 'SUCCESS' &&
+				ack?.msg === 'OK' &&
+				Object.keys(ack).length === 2;
 		} catch (error) {
 			record.error = (error as Error).message;
 		}
-		world.log(`notify ${order.mch_order_no} ${event} attempt ${n} → ${record.status ?? record.error} ${record.acknowledged ? 'acknowledged' : 'not acknowledged'}`);
+		world.log(
+			`notify ${order.mch_order_no} ${event} attempt ${n} → ${record.status ?? record.error} ${record.acknowledged ? 'acknowledged' : 'not acknowledged'}`,
+		);
 		if (!record.acknowledged && retries && n <= RETRY_SCHEDULE_S.length) {
 			world.schedule(RETRY_SCHEDULE_S[n - 1] * 1000 * world.timeScale, () => void attempt(n + 1));
 		}
@@ -75,8 +93,14 @@ export function deliver(world: World, order: Order, event: string, url: string, 
 }
 
 /** `notify: false` pays without a notification, as when Ksher's 2-hour watch or the Notify URL missed it. */
-export function markPaid(world: World, order: Order, channel: string, notify = true): string | undefined {
-	if (!order.channel_list.includes(channel)) return `channel ${channel} is not offered on this order (offered: ${order.channel_list.join(', ')})`;
+export function markPaid(
+	world: World,
+	order: Order,
+	channel: string,
+	notify = true,
+): string | undefined {
+	if (!order.channel_list.includes(channel))
+		return `channel ${channel} is not offered on this order (offered: ${order.channel_list.join(', ')})`;
 	if (order.state === 'SUCCESS') return 'the order is already paid';
 	if (order.cancelled) return 'the order was cancelled; its payment page no longer accepts payment';
 	if (order.expired) return 'the order has expired';
@@ -84,6 +108,7 @@ export function markPaid(world: World, order: Order, channel: string, notify = t
 	order.channel = channel;
 	order.time_end = ksherTime(world.now());
 	order.card_in_progress = false;
-	if (notify && order.params.mch_notify_url) deliver(world, order, 'paid', order.params.mch_notify_url);
+	if (notify && order.params.mch_notify_url)
+		deliver(world, order, 'paid', order.params.mch_notify_url);
 	return undefined;
 }

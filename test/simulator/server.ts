@@ -75,14 +75,18 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
 		const run = async () => {
 			const [, first, rest] = /^\/([^/]*)(\/.*)?$/.exec(path) ?? [];
 			const endpoint = rest?.slice(1) ?? '';
-			if ((first === 'api' && GATEWAY_ENDPOINTS.includes(endpoint)) || (first === 'KsherPay' && API_ENDPOINTS.includes(endpoint))) {
+			if (
+				(first === 'api' && GATEWAY_ENDPOINTS.includes(endpoint)) ||
+				(first === 'KsherPay' && API_ENDPOINTS.includes(endpoint))
+			) {
 				world.stats.inFlight++;
 				world.stats.peakInFlight = Math.max(world.stats.peakInFlight, world.stats.inFlight);
 				return handleProtocol(world, req, res, endpoint).finally(() => world.stats.inFlight--);
 			}
 			if (first === 'control') return handleControl(world, req, res, rest ?? '/');
 			if (first === 'page') return handlePages(world, req, res, path);
-			if (path === '/') return sendJson(res, 200, { simulator: 'Ksher Gateway Pay', ...publicInfo() });
+			if (path === '/')
+				return sendJson(res, 200, { simulator: 'Ksher Gateway Pay', ...publicInfo() });
 			return sendJson(res, 404, { code: 1, msg: 'NOT_FOUND', message: `no endpoint ${path}` });
 		};
 		run().catch((error: Error) => {
@@ -115,7 +119,14 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
 		info: publicInfo(),
 		addMerchant: (appid, publicKeyPem) => world.addMerchant(appid, publicKeyPem),
 		order: (no, appid) => world.findOrder(no, appid),
-		signedNotification: (data) => JSON.stringify({ code: 0, msg: '操作成功', data, sign: world.sign(data, 'mch_notify_url'), message: '操作成功' }),
+		signedNotification: (data) =>
+			JSON.stringify({
+				code: 0,
+				msg: '操作成功',
+				data,
+				sign: world.sign(data, 'mch_notify_url'),
+				message: '操作成功',
+			}),
 		deliveries: world.deliveries,
 		stats: world.stats,
 		requests: world.requests,

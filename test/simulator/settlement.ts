@@ -25,7 +25,8 @@ export const SETTLEMENT_CHANNELS = GATEWAY_CHANNELS.map((c) => c.value);
 const DAY_MS = 86_400_000;
 /** The Bangkok date of a Ksher time ("YYYY-MM-DD HH:MM:SS", already Bangkok time). */
 const dayOf = (ksherTime: string) => ksherTime.slice(0, 10);
-const addDays = (date: string, days: number) => new Date(Date.parse(`${date}T00:00:00Z`) + days * DAY_MS).toISOString().slice(0, 10);
+const addDays = (date: string, days: number) =>
+	new Date(Date.parse(`${date}T00:00:00Z`) + days * DAY_MS).toISOString().slice(0, 10);
 /** a × b ÷ c rounded half up, for non-negative integers. */
 const roundHalfUp = (a: number, b: number, c: number) => Math.floor((a * b * 2 + c) / (2 * c));
 
@@ -42,10 +43,23 @@ export interface SimulatedLine {
 }
 
 /** The merchant's settlement lines whose trading day is in begin..end and which are settled by `today` (Bangkok date). */
-export function settlementLines(world: World, appid: string, begin: string, end: string, today: string, channel?: string): SimulatedLine[] {
+export function settlementLines(
+	world: World,
+	appid: string,
+	begin: string,
+	end: string,
+	today: string,
+	channel?: string,
+): SimulatedLine[] {
 	const days = new Map<string, { payments: number; refunds: number }>();
 	const add = (order: Order, day: string, what: 'payments' | 'refunds', minor: number) => {
-		if (day < begin || day > end || (channel && order.channel !== channel) || order.fee_type !== 'THB') return;
+		if (
+			day < begin ||
+			day > end ||
+			(channel && order.channel !== channel) ||
+			order.fee_type !== 'THB'
+		)
+			return;
 		const key = `${order.channel}\u0000${day}`;
 		const totals = days.get(key) ?? { payments: 0, refunds: 0 };
 		totals[what] += minor;
@@ -54,7 +68,8 @@ export function settlementLines(world: World, appid: string, begin: string, end:
 	for (const order of world.orders.values()) {
 		if (order.appid !== appid || !order.time_end) continue;
 		add(order, dayOf(order.time_end), 'payments', order.total_fee);
-		for (const refund of order.refunds) add(order, dayOf(refund.refund_time), 'refunds', refund.refund_fee);
+		for (const refund of order.refunds)
+			add(order, dayOf(refund.refund_time), 'refunds', refund.refund_fee);
 	}
 	const rate = world.settlement.commissionBasisPoints;
 	const lines: SimulatedLine[] = [];

@@ -70,7 +70,8 @@ export function refunded(order: Order): number {
 
 /** What gateway_order_query reports for the order (and what a notification carries). */
 export function queryResult(order: Order): OrderState {
-	if (order.state === 'SUCCESS' && order.refunds.length > 0 && refunded(order) >= order.total_fee) return 'REFUND';
+	if (order.state === 'SUCCESS' && order.refunds.length > 0 && refunded(order) >= order.total_fee)
+		return 'REFUND';
 	if ((order.cancelled || order.expired) && order.state !== 'SUCCESS') return 'CLOSED';
 	return order.state;
 }

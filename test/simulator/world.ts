@@ -34,11 +34,20 @@ function keyPair(bits: number) {
 }
 
 function loadOrCreateKeys(dir: string | undefined, bits: number, ksherBits: number) {
-	const files = dir && { ksher: join(dir, 'ksher-private.pem'), merchant: join(dir, 'merchant-private.pem') };
+	const files = dir && {
+		ksher: join(dir, 'ksher-private.pem'),
+		merchant: join(dir, 'merchant-private.pem'),
+	};
 	if (files && existsSync(files.ksher) && existsSync(files.merchant)) {
-		return { ksherPrivatePem: readFileSync(files.ksher, 'utf8'), merchantPrivatePem: readFileSync(files.merchant, 'utf8') };
+		return {
+			ksherPrivatePem: readFileSync(files.ksher, 'utf8'),
+			merchantPrivatePem: readFileSync(files.merchant, 'utf8'),
+		};
 	}
-	const keys = { ksherPrivatePem: keyPair(ksherBits).privatePem, merchantPrivatePem: keyPair(bits).privatePem };
+	const keys = {
+		ksherPrivatePem: keyPair(ksherBits).privatePem,
+		merchantPrivatePem: keyPair(bits).privatePem,
+	};
 	if (files && dir) {
 		mkdirSync(dir, { recursive: true });
 		writeFileSync(files.ksher, keys.ksherPrivatePem, { mode: 0o600 });
@@ -83,7 +92,9 @@ export class World {
 	constructor(readonly options: WorldOptions) {
 		this.keys = loadOrCreateKeys(options.keysDir, options.keyBits, options.ksherKeyBits);
 		this.ksherKey = createPrivateKey(this.keys.ksherPrivatePem);
-		this.ksherPublicPem = createPublicKey(this.ksherKey).export({ type: 'spki', format: 'pem' }).toString();
+		this.ksherPublicPem = createPublicKey(this.ksherKey)
+			.export({ type: 'spki', format: 'pem' })
+			.toString();
 		this.wrongKey = createPrivateKey(keyPair(options.ksherKeyBits).privatePem);
 		this.log = options.log;
 		this.timeScale = options.timeScale;
@@ -92,15 +103,27 @@ export class World {
 	}
 
 	/** Registers (or replaces) a merchant; generates its key pair unless a public key is given. */
-	addMerchant(appid: string, publicKeyPem?: string): { appid: string; merchantPrivateKey?: string } {
+	addMerchant(
+		appid: string,
+		publicKeyPem?: string,
+	): { appid: string; merchantPrivateKey?: string } {
 		let privateKeyPem: string | undefined;
 		let publicKey: KeyObject;
 		if (publicKeyPem) publicKey = createPublicKey(publicKeyPem);
 		else {
-			privateKeyPem = appid === this.defaultAppid ? this.keys.merchantPrivatePem : keyPair(this.options.keyBits).privatePem;
+			privateKeyPem =
+				appid === this.defaultAppid
+					? this.keys.merchantPrivatePem
+					: keyPair(this.options.keyBits).privatePem;
 			publicKey = createPublicKey(createPrivateKey(privateKeyPem));
 		}
-		this.merchants.set(appid, { appid, publicKey, privateKeyPem, mch_id: appid.replace(/^mch/, ''), allow_partial_refund: 'Y' });
+		this.merchants.set(appid, {
+			appid,
+			publicKey,
+			privateKeyPem,
+			mch_id: appid.replace(/^mch/, ''),
+			allow_partial_refund: 'Y',
+		});
 		return { appid, merchantPrivateKey: privateKeyPem };
 	}
 
@@ -122,7 +145,10 @@ export class World {
 	refundTarget(appid: string, params: Record<string, string>): Order | string {
 		const all = [...this.orders.values()].filter((o) => o.appid === appid);
 		if (params.ksher_order_no) {
-			return all.find((o) => o.ksher_order_no === params.ksher_order_no && o.state === 'SUCCESS') ?? 'KSHER_INVALID_ORDER_NO';
+			return (
+				all.find((o) => o.ksher_order_no === params.ksher_order_no && o.state === 'SUCCESS') ??
+				'KSHER_INVALID_ORDER_NO'
+			);
 		}
 		if (!params.mch_order_no) return 'KSHER_ERROR_ORDER_NO';
 		const order = all.find((o) => o.pay_mch_order_no === params.mch_order_no);

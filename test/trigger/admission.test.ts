@@ -18,15 +18,24 @@ function ksherTime(hoursAgo: number): string {
 
 function verified(data: Record<string, unknown>, event: Verified['event'] = 'paid'): Verified {
 	const order = String(data.mch_order_no ?? 'A-1');
-	return { ok: true, data: { mch_order_no: order, total_fee: 10000, fee_type: 'THB', result: 'SUCCESS', ...data }, envelope: {}, event, dedupeKey: `mch1|${order}|${event}` };
+	return {
+		ok: true,
+		data: { mch_order_no: order, total_fee: 10000, fee_type: 'THB', result: 'SUCCESS', ...data },
+		envelope: {},
+		event,
+		dedupeKey: `mch1|${order}|${event}`,
+	};
 }
 
 function warnings() {
 	const said: Array<{ message: string; meta?: Record<string, unknown> }> = [];
-	return { said, warn: (message: string, meta?: Record<string, unknown>) => said.push({ message, meta }) };
+	return {
+		said,
+		warn: (message: string, meta?: Record<string, unknown>) => said.push({ message, meta }),
+	};
 }
 
-describe('the replay window, by the notification\'s own kind', () => {
+describe("the replay window, by the notification's own kind", () => {
 	it('a payment inside the window is admitted, with its time', () => {
 		const { said, warn } = warnings();
 		const result = windowAdmission(verified({ time_end: ksherTime(1) }), warn);
@@ -36,20 +45,39 @@ describe('the replay window, by the notification\'s own kind', () => {
 
 	it('a payment older than 48 hours is acknowledged without a run, and logged', () => {
 		const { said, warn } = warnings();
-		expect(windowAdmission(verified({ mch_order_no: 'OLD-1', time_end: ksherTime(49) }), warn)).toEqual({ admitted: false, answer: 'acknowledge' });
-		expect(said[0].message).toMatch(/^Ksher Trigger: the notification for order OLD-1 \(paid .*\) is older than the 48-hour replay window/);
+		expect(
+			windowAdmission(verified({ mch_order_no: 'OLD-1', time_end: ksherTime(49) }), warn),
+		).toEqual({ admitted: false, answer: 'acknowledge' });
+		expect(said[0].message).toMatch(
+			/^Ksher Trigger: the notification for order OLD-1 \(paid .*\) is older than the 48-hour replay window/,
+		);
 	});
 
-	it.each([['empty', ''], ['not Ksher\'s format', '2026/12/01 10:00']])('a payment whose time_end is %s is refused (422), naming the field', (_what, time) => {
+	it.each([
+		['empty', ''],
+		["not Ksher's format", '2026/12/01 10:00'],
+	])('a payment whose time_end is %s is refused (422), naming the field', (_what, time) => {
 		const { said, warn } = warnings();
 		const result = windowAdmission(verified({ time_end: time }), warn);
-		expect(result).toMatchObject({ admitted: false, answer: { status: 422, reason: expect.stringContaining('time_end') } });
+		expect(result).toMatchObject({
+			admitted: false,
+			answer: { status: 422, reason: expect.stringContaining('time_end') },
+		});
 		expect(said[0].meta).toMatchObject({ field: 'time_end' });
 	});
 
-	it('a refund is measured from its refund_time, not the payment\'s time', () => {
+	it("a refund is measured from its refund_time, not the payment's time", () => {
 		const { warn } = warnings();
-		const refund = (refundHoursAgo: number) => verified({ result: 'REFUND', time_end: ksherTime(100), refund_time: ksherTime(refundHoursAgo), mch_refund_no: 'R1' }, 'refunded');
+		const refund = (refundHoursAgo: number) =>
+			verified(
+				{
+					result: 'REFUND',
+					time_end: ksherTime(100),
+					refund_time: ksherTime(refundHoursAgo),
+					mch_refund_no: 'R1',
+				},
+				'refunded',
+			);
 		expect(windowAdmission(refund(2), warn)).toMatchObject({ admitted: true });
 		expect(windowAdmission(refund(50), warn)).toEqual({ admitted: false, answer: 'acknowledge' });
 	});
@@ -61,11 +89,17 @@ describe('the memory', () => {
 	it('a new notification is admitted; once its run is done, a copy is acknowledged', async () => {
 		const { ledger, stored } = fresh();
 		const { warn } = warnings();
-		expect(await memoryAdmission(ledger, stored, 'k1', warn)).toEqual({ admitted: true, before: undefined });
+		expect(await memoryAdmission(ledger, stored, 'k1', warn)).toEqual({
+			admitted: true,
+			before: undefined,
+		});
 		const claim = ledger.claim('k1');
 		claim.record();
 		claim.settle(true);
-		expect(await memoryAdmission(ledger, stored, 'k1', warn)).toEqual({ admitted: false, answer: 'acknowledge' });
+		expect(await memoryAdmission(ledger, stored, 'k1', warn)).toEqual({
+			admitted: false,
+			answer: 'acknowledge',
+		});
 	});
 
 	it('a run that started and did not finish is admitted again, as started (the item says possibleDuplicate)', async () => {
@@ -73,7 +107,10 @@ describe('the memory', () => {
 		const claim = ledger.claim('k2');
 		claim.record();
 		claim.settle('failed');
-		expect(await memoryAdmission(ledger, stored, 'k2', warnings().warn)).toEqual({ admitted: true, before: 'started' });
+		expect(await memoryAdmission(ledger, stored, 'k2', warnings().warn)).toEqual({
+			admitted: true,
+			before: 'started',
+		});
 	});
 
 	it('a copy arriving while another is in flight waits for it: done → acknowledged, taken back → admitted', async () => {
@@ -98,7 +135,10 @@ describe('the memory', () => {
 			claim.settle(true);
 		}
 		const { said, warn } = warnings();
-		expect(await memoryAdmission(ledger, {} as StoredMemory, 'c', warn)).toEqual({ admitted: false, answer: { status: 503, reason: 'the trigger\'s memory of notifications is full, retry later' } });
+		expect(await memoryAdmission(ledger, {} as StoredMemory, 'c', warn)).toEqual({
+			admitted: false,
+			answer: { status: 503, reason: "the trigger's memory of notifications is full, retry later" },
+		});
 		expect(said[0].message).toMatch(/memory holds .* notifications of the replay window/);
 	});
 });
@@ -106,6 +146,11 @@ describe('the memory', () => {
 it('admit: the window first (no memory touched for a refused one), then the memory', async () => {
 	const ledger = new NotificationLedger();
 	const { warn } = warnings();
-	expect(await admit(verified({ time_end: '' }), ledger, {} as StoredMemory, warn)).toMatchObject({ admitted: false, answer: { status: 422 } });
-	expect(await admit(verified({ time_end: ksherTime(1) }), ledger, {} as StoredMemory, warn)).toMatchObject({ admitted: true, before: undefined, at: expect.any(Number) });
+	expect(await admit(verified({ time_end: '' }), ledger, {} as StoredMemory, warn)).toMatchObject({
+		admitted: false,
+		answer: { status: 422 },
+	});
+	expect(
+		await admit(verified({ time_end: ksherTime(1) }), ledger, {} as StoredMemory, warn),
+	).toMatchObject({ admitted: true, before: undefined, at: expect.any(Number) });
 });

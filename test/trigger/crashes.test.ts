@@ -25,7 +25,10 @@ afterAll(async () => {
 });
 
 async function trigger(options: Partial<TriggerOptions> = {}) {
-	const t = await startTrigger({ credentials: simulatorCredentials(h) as ICredentialDataDecryptedObject, ...options });
+	const t = await startTrigger({
+		credentials: simulatorCredentials(h) as ICredentialDataDecryptedObject,
+		...options,
+	});
 	triggers.push(t);
 	return t;
 }
@@ -36,16 +39,33 @@ async function paidNotification(agoMs = 0): Promise<{ orderNo: string; body: str
 	const { orderNo } = await h.createOrder();
 	await h.payOrder(orderNo);
 	const o = h.sim.order(orderNo)!;
-	const paid = new Date(Date.now() - agoMs + 7 * 3600_000).toISOString().slice(0, 19).replace('T', ' ');
+	const paid = new Date(Date.now() - agoMs + 7 * 3600_000)
+		.toISOString()
+		.slice(0, 19)
+		.replace('T', ' ');
 	const body = h.sim.signedNotification({
-		appid: h.sim.info.appid, attach: '', cash_fee: o.total_fee, cash_fee_type: 'THB', channel: 'promptpay', channel_order_no: '', fee_type: 'THB',
-		ksher_order_no: o.ksher_order_no, mch_order_no: orderNo, nonce_str: `c${++nonce}`.padEnd(32, '0'), openid: '', pay_mch_order_no: o.pay_mch_order_no,
-		rate: '1.000000', result: 'SUCCESS', time_end: paid, total_fee: o.total_fee,
+		appid: h.sim.info.appid,
+		attach: '',
+		cash_fee: o.total_fee,
+		cash_fee_type: 'THB',
+		channel: 'promptpay',
+		channel_order_no: '',
+		fee_type: 'THB',
+		ksher_order_no: o.ksher_order_no,
+		mch_order_no: orderNo,
+		nonce_str: `c${++nonce}`.padEnd(32, '0'),
+		openid: '',
+		pay_mch_order_no: o.pay_mch_order_no,
+		rate: '1.000000',
+		result: 'SUCCESS',
+		time_end: paid,
+		total_fee: o.total_fee,
 	});
 	return { orderNo, body };
 }
 
-const count = (items: IDataObject[], orderNo: string) => items.filter((i) => i.orderNumber === orderNo).length;
+const count = (items: IDataObject[], orderNo: string) =>
+	items.filter((i) => i.orderNumber === orderNo).length;
 
 describe('the replay window', () => {
 	it('a genuine notification paid longer ago than the window is acknowledged, starts nothing, and is logged', async () => {
@@ -55,23 +75,54 @@ describe('the replay window', () => {
 		expect(await t.post(old.body)).toEqual({ status: 200, body: ACK });
 		expect(await t.post(recent.body)).toEqual({ status: 200, body: ACK });
 		expect(t.emitted.map((i) => i.orderNumber)).toEqual([recent.orderNo]);
-		expect(n8nLog.some((line) => line.includes(`order ${old.orderNo}`) && line.includes('48-hour replay window'))).toBe(true);
+		expect(
+			n8nLog.some(
+				(line) => line.includes(`order ${old.orderNo}`) && line.includes('48-hour replay window'),
+			),
+		).toBe(true);
 	});
 
 	it('is measured from the payment time, and for a refund from the refund time; a notification without a readable time is refused (not acknowledged), not let in', () => {
 		const now = Date.parse('2026-12-10T00:00:00Z');
 		expect(outsideReplayWindow({ time_end: '2026-12-07 23:00:00' }, now)).toBe(true); // 49 h before, in Bangkok time
 		expect(outsideReplayWindow({ time_end: '2026-12-08 08:00:00' }, now)).toBe(false); // 47 h before
-		expect(outsideReplayWindow({ result: 'REFUND', time_end: '2026-11-01 10:00:00', refund_time: '2026-12-09 10:00:00' }, now)).toBe(false);
-		expect(outsideReplayWindow({ result: 'REFUND', time_end: '2026-11-01 10:00:00', refund_time: '' }, now)).toBe(true);
+		expect(
+			outsideReplayWindow(
+				{ result: 'REFUND', time_end: '2026-11-01 10:00:00', refund_time: '2026-12-09 10:00:00' },
+				now,
+			),
+		).toBe(false);
+		expect(
+			outsideReplayWindow(
+				{ result: 'REFUND', time_end: '2026-11-01 10:00:00', refund_time: '' },
+				now,
+			),
+		).toBe(true);
 		// A refund-shaped notification with result SUCCESS is a refund to the trigger, and measured as one.
-		expect(outsideReplayWindow({ result: 'SUCCESS', mch_refund_no: 'R1', time_end: '2026-11-01 10:00:00', refund_time: '2026-12-09 10:00:00' }, now)).toBe(false);
+		expect(
+			outsideReplayWindow(
+				{
+					result: 'SUCCESS',
+					mch_refund_no: 'R1',
+					time_end: '2026-11-01 10:00:00',
+					refund_time: '2026-12-09 10:00:00',
+				},
+				now,
+			),
+		).toBe(false);
 		expect(outsideReplayWindow({ time_end: 'yesterday' }, now)).toBe(false);
-		expect(replayWindow({ time_end: 'yesterday' }, 'paid', now)).toMatchObject({ verdict: 'refused', field: 'time_end' });
+		expect(replayWindow({ time_end: 'yesterday' }, 'paid', now)).toMatchObject({
+			verdict: 'refused',
+			field: 'time_end',
+		});
 	});
 
-	it('covers Ksher\'s whole retry schedule with room to spare (2 hours of polling, then retries for about 29 hours)', () => {
-		const retries = [1, 2, 2, 10, 30, 60, 600, 3600, 3 * 3600, 5 * 3600, 8 * 3600, 12 * 3600].reduce((a, b) => a + b, 0) * 1000;
+	it("covers Ksher's whole retry schedule with room to spare (2 hours of polling, then retries for about 29 hours)", () => {
+		const retries =
+			[1, 2, 2, 10, 30, 60, 600, 3600, 3 * 3600, 5 * 3600, 8 * 3600, 12 * 3600].reduce(
+				(a, b) => a + b,
+				0,
+			) * 1000;
 		expect(2 * 3600_000 + retries).toBeLessThan(REPLAY_WINDOW_MS - 12 * 3600_000);
 		// The memory outlasts the window by a slack for times a little ahead of the clock (further ahead, by their own time).
 		expect(NotificationLedger.MAX_AGE_MS).toBe(REPLAY_WINDOW_MS + NotificationLedger.SLACK_MS);
@@ -79,7 +130,8 @@ describe('the replay window', () => {
 });
 
 describe('Acknowledge "When the Workflow Has Finished" (version 2)', () => {
-	const finishing = (extra: Partial<TriggerOptions> = {}) => trigger({ typeVersion: 2, runMs: 150, ...extra });
+	const finishing = (extra: Partial<TriggerOptions> = {}) =>
+		trigger({ typeVersion: 2, runMs: 150, ...extra });
 
 	it('Ksher gets its acknowledgement once the run has finished, and copies meanwhile wait for it', async () => {
 		const t = await finishing();
@@ -87,32 +139,45 @@ describe('Acknowledge "When the Workflow Has Finished" (version 2)', () => {
 		const started = Date.now();
 		const answers = await Promise.all([t.post(body), t.post(body), t.post(body)]);
 		expect(Date.now() - started).toBeGreaterThanOrEqual(140);
-		expect(answers).toEqual([{ status: 200, body: ACK }, { status: 200, body: ACK }, { status: 200, body: ACK }]);
+		expect(answers).toEqual([
+			{ status: 200, body: ACK },
+			{ status: 200, body: ACK },
+			{ status: 200, body: ACK },
+		]);
 		expect([count(t.emitted, orderNo), count(t.finished, orderNo)]).toEqual([1, 1]);
 	});
 
-	it('a run that fails is not acknowledged: Ksher\'s next delivery runs it again, marked possibleDuplicate', async () => {
+	it("a run that fails is not acknowledged: Ksher's next delivery runs it again, marked possibleDuplicate", async () => {
 		const t = await finishing({ failRun: (delivery) => delivery === 1 });
 		const { orderNo, body } = await paidNotification();
 		const first = await t.post(body);
 		expect(first.status).toBe(500);
 		const second = await t.post(body);
 		expect(second).toEqual({ status: 200, body: ACK });
-		expect(t.emitted.map((i) => [i.orderNumber, i.possibleDuplicate ?? false])).toEqual([[orderNo, false], [orderNo, true]]);
+		expect(t.emitted.map((i) => [i.orderNumber, i.possibleDuplicate ?? false])).toEqual([
+			[orderNo, false],
+			[orderNo, true],
+		]);
 		expect(count(t.finished, orderNo)).toBe(1);
 		expect(await t.post(body)).toEqual({ status: 200, body: ACK });
 		expect(count(t.emitted, orderNo)).toBe(2);
 	});
 
 	it('a run whose end n8n never reports (stuck "running") is given up on after Give Up on a Run After, and the next delivery runs it again, flagged', async () => {
-		const t = await finishing({ parameters: { options: { giveUpAfterMinutes: 0.01 } }, hangRun: (delivery) => delivery === 1 });
+		const t = await finishing({
+			parameters: { options: { giveUpAfterMinutes: 0.01 } },
+			hangRun: (delivery) => delivery === 1,
+		});
 		const { orderNo, body } = await paidNotification();
 		expect((await t.post(body).catch(() => ({ status: 0, body: '' }))).status).toBe(0);
 		const started = Date.now();
 		// Delivered again at once: it waits for the stuck run until its deadline (0.6 s), then runs it again.
 		expect(await t.post(body)).toEqual({ status: 200, body: ACK });
 		expect(Date.now() - started).toBeGreaterThanOrEqual(400);
-		expect(t.emitted.map((i) => [i.orderNumber, i.possibleDuplicate ?? false])).toEqual([[orderNo, false], [orderNo, true]]);
+		expect(t.emitted.map((i) => [i.orderNumber, i.possibleDuplicate ?? false])).toEqual([
+			[orderNo, false],
+			[orderNo, true],
+		]);
 		expect(count(t.finished, orderNo)).toBe(1);
 		expect(await t.post(body)).toEqual({ status: 200, body: ACK });
 		expect(count(t.emitted, orderNo)).toBe(2);
@@ -121,12 +186,18 @@ describe('Acknowledge "When the Workflow Has Finished" (version 2)', () => {
 	it('without that deadline passed, a copy waits for the run in flight and is answered with it, not run', async () => {
 		const t = await finishing({ runMs: 300, parameters: { options: { giveUpAfterMinutes: 10 } } });
 		const { orderNo, body } = await paidNotification();
-		const [a, b] = await Promise.all([t.post(body), new Promise((r) => setTimeout(r, 50)).then(() => t.post(body))]);
-		expect([a, b]).toEqual([{ status: 200, body: ACK }, { status: 200, body: ACK }]);
+		const [a, b] = await Promise.all([
+			t.post(body),
+			new Promise((r) => setTimeout(r, 50)).then(() => t.post(body)),
+		]);
+		expect([a, b]).toEqual([
+			{ status: 200, body: ACK },
+			{ status: 200, body: ACK },
+		]);
 		expect(count(t.emitted, orderNo)).toBe(1);
 	});
 
-	it('n8n killed with runs in flight: every order\'s run finishes once Ksher delivers again, and what can run twice is bounded', async () => {
+	it("n8n killed with runs in flight: every order's run finishes once Ksher delivers again, and what can run twice is bounded", async () => {
 		const t = await finishing({ runMs: 200 });
 		const done = await Promise.all(Array.from({ length: 10 }, () => paidNotification()));
 		for (const o of done) expect(await t.post(o.body)).toEqual({ status: 200, body: ACK });
@@ -136,26 +207,40 @@ describe('Acknowledge "When the Workflow Has Finished" (version 2)', () => {
 		t.crash();
 		const answers = await Promise.all(cut.map((p) => p.catch(() => ({ status: 0, body: '' }))));
 		expect(answers.every((a) => a.status !== 200)).toBe(true);
-		expect(inFlight.every((o) => count(t.emitted, o.orderNo) === 1 && count(t.finished, o.orderNo) === 0)).toBe(true);
+		expect(
+			inFlight.every(
+				(o) => count(t.emitted, o.orderNo) === 1 && count(t.finished, o.orderNo) === 0,
+			),
+		).toBe(true);
 		// Ksher delivers everything it has no acknowledgement for; and, as a duplicate delivery would, the acknowledged ones once more.
-		for (const o of [...inFlight, ...done]) expect(await t.post(o.body)).toEqual({ status: 200, body: ACK });
+		for (const o of [...inFlight, ...done])
+			expect(await t.post(o.body)).toEqual({ status: 200, body: ACK });
 		// Nothing is lost: the runs the kill cut short ran again, to their end (n8n keeps the first ones under Executions as crashed).
-		for (const o of inFlight) expect([count(t.emitted, o.orderNo), count(t.finished, o.orderNo)]).toEqual([2, 1]);
+		for (const o of inFlight)
+			expect([count(t.emitted, o.orderNo), count(t.finished, o.orderNo)]).toEqual([2, 1]);
 		// Of the acknowledged ones, only the last ran again, flagged: n8n saves a request's static data as it answers,
 		// before the run's outcome is known, so "finished" reaches the database with the next request's save, which the kill cut.
 		const ranAgain = done.filter((o) => count(t.emitted, o.orderNo) !== 1);
 		expect(ranAgain.map((o) => o.orderNo)).toEqual([done[9].orderNo]);
-		expect(t.emitted.filter((i) => i.orderNumber === done[9].orderNo).map((i) => i.possibleDuplicate ?? false)).toEqual([false, true]);
+		expect(
+			t.emitted
+				.filter((i) => i.orderNumber === done[9].orderNo)
+				.map((i) => i.possibleDuplicate ?? false),
+		).toEqual([false, true]);
 		// After the next save, a duplicate delivery of any of them starts nothing.
 		const emittedBefore = t.emitted.length;
-		for (const o of [...inFlight, ...done]) expect(await t.post(o.body)).toEqual({ status: 200, body: ACK });
+		for (const o of [...inFlight, ...done])
+			expect(await t.post(o.body)).toEqual({ status: 200, body: ACK });
 		expect(t.emitted.length).toBe(emittedBefore);
 	});
 });
 
 describe('Acknowledge "When the Run Is Stored" (version 1) and a kill', () => {
-	it('killed before the execution is stored: no acknowledgement, and Ksher\'s next delivery runs it', async () => {
-		const t = await trigger({ typeVersion: 1, crashAt: { delivery: 2, step: 'before storing the execution' } });
+	it("killed before the execution is stored: no acknowledgement, and Ksher's next delivery runs it", async () => {
+		const t = await trigger({
+			typeVersion: 1,
+			crashAt: { delivery: 2, step: 'before storing the execution' },
+		});
 		const acked = await paidNotification();
 		expect(await t.post(acked.body)).toEqual({ status: 200, body: ACK });
 		const cut = await paidNotification();
@@ -166,8 +251,11 @@ describe('Acknowledge "When the Run Is Stored" (version 1) and a kill', () => {
 		expect([count(t.emitted, acked.orderNo), count(t.emitted, cut.orderNo)]).toEqual([1, 1]);
 	});
 
-	it('killed after the execution is stored, before the static data is saved: no acknowledgement, so Ksher\'s next delivery runs it again', async () => {
-		const t = await trigger({ typeVersion: 1, crashAt: { delivery: 1, step: 'before saving the static data' } });
+	it("killed after the execution is stored, before the static data is saved: no acknowledgement, so Ksher's next delivery runs it again", async () => {
+		const t = await trigger({
+			typeVersion: 1,
+			crashAt: { delivery: 1, step: 'before saving the static data' },
+		});
 		const cut = await paidNotification();
 		expect((await t.post(cut.body).catch(() => ({ status: 0, body: '' }))).status).not.toBe(200);
 		expect(await t.post(cut.body)).toEqual({ status: 200, body: ACK });
@@ -176,15 +264,27 @@ describe('Acknowledge "When the Run Is Stored" (version 1) and a kill', () => {
 	});
 
 	it('killed after the static data is saved, before the answer: version 1 does not run it again (its run is lost); version 2 runs it again, flagged', async () => {
-		const v1 = await trigger({ typeVersion: 1, crashAt: { delivery: 1, step: 'before answering' } });
+		const v1 = await trigger({
+			typeVersion: 1,
+			crashAt: { delivery: 1, step: 'before answering' },
+		});
 		const lostInV1 = await paidNotification();
-		expect((await v1.post(lostInV1.body).catch(() => ({ status: 0, body: '' }))).status).not.toBe(200);
+		expect((await v1.post(lostInV1.body).catch(() => ({ status: 0, body: '' }))).status).not.toBe(
+			200,
+		);
 		expect(await v1.post(lostInV1.body)).toEqual({ status: 200, body: ACK });
-		expect([count(v1.emitted, lostInV1.orderNo), count(v1.finished, lostInV1.orderNo)]).toEqual([1, 0]);
+		expect([count(v1.emitted, lostInV1.orderNo), count(v1.finished, lostInV1.orderNo)]).toEqual([
+			1, 0,
+		]);
 
-		const v2 = await trigger({ typeVersion: 2, crashAt: { delivery: 1, step: 'before answering' } });
+		const v2 = await trigger({
+			typeVersion: 2,
+			crashAt: { delivery: 1, step: 'before answering' },
+		});
 		const keptInV2 = await paidNotification();
-		expect((await v2.post(keptInV2.body).catch(() => ({ status: 0, body: '' }))).status).not.toBe(200);
+		expect((await v2.post(keptInV2.body).catch(() => ({ status: 0, body: '' }))).status).not.toBe(
+			200,
+		);
 		expect(await v2.post(keptInV2.body)).toEqual({ status: 200, body: ACK });
 		expect(v2.emitted.map((i) => i.possibleDuplicate ?? false)).toEqual([false, true]);
 		expect(count(v2.finished, keptInV2.orderNo)).toBe(2);
@@ -207,12 +307,28 @@ describe('a memory that holds the whole window', () => {
 		expect(await t.post(fresh.body)).toEqual({ status: 200, body: ACK });
 		expect(count(t.emitted, fresh.orderNo)).toBe(1);
 		// One of the 100,000, delivered again.
-		const { orderNo } = await h.createOrder({ mch_order_no: 'SEED-99999' }).catch(() => ({ orderNo: 'SEED-99999' }));
+		const { orderNo } = await h
+			.createOrder({ mch_order_no: 'SEED-99999' })
+			.catch(() => ({ orderNo: 'SEED-99999' }));
 		await h.payOrder(orderNo).catch(() => undefined);
 		const o = h.sim.order('SEED-99999')!;
 		const body = h.sim.signedNotification({
-			appid: h.sim.info.appid, attach: '', cash_fee: o.total_fee, cash_fee_type: 'THB', channel: 'promptpay', channel_order_no: '', fee_type: 'THB', ksher_order_no: o.ksher_order_no,
-			mch_order_no: 'SEED-99999', nonce_str: 'seed'.padEnd(32, '0'), openid: '', pay_mch_order_no: o.pay_mch_order_no, rate: '1.000000', result: 'SUCCESS', time_end: o.time_end, total_fee: o.total_fee,
+			appid: h.sim.info.appid,
+			attach: '',
+			cash_fee: o.total_fee,
+			cash_fee_type: 'THB',
+			channel: 'promptpay',
+			channel_order_no: '',
+			fee_type: 'THB',
+			ksher_order_no: o.ksher_order_no,
+			mch_order_no: 'SEED-99999',
+			nonce_str: 'seed'.padEnd(32, '0'),
+			openid: '',
+			pay_mch_order_no: o.pay_mch_order_no,
+			rate: '1.000000',
+			result: 'SUCCESS',
+			time_end: o.time_end,
+			total_fee: o.total_fee,
 		});
 		expect(await t.post(body)).toEqual({ status: 200, body: ACK });
 		expect(count(t.emitted, 'SEED-99999')).toBe(0);

@@ -23,7 +23,10 @@ afterAll(async () => {
 });
 
 async function trigger(options: Partial<TriggerOptions> = {}) {
-	const t = await startTrigger({ credentials: simulatorCredentials(h) as ICredentialDataDecryptedObject, ...options });
+	const t = await startTrigger({
+		credentials: simulatorCredentials(h) as ICredentialDataDecryptedObject,
+		...options,
+	});
 	triggers.push(t);
 	return t;
 }
@@ -34,9 +37,22 @@ async function paidNotification(): Promise<{ orderNo: string; body: string }> {
 	await h.payOrder(orderNo);
 	const o = h.sim.order(orderNo)!;
 	const body = h.sim.signedNotification({
-		appid: h.sim.info.appid, attach: '', cash_fee: o.total_fee, cash_fee_type: 'THB', channel: 'promptpay', channel_order_no: '', fee_type: 'THB',
-		ksher_order_no: o.ksher_order_no, mch_order_no: orderNo, nonce_str: `x${++nonce}`.padEnd(32, '0'), openid: '', pay_mch_order_no: o.pay_mch_order_no,
-		rate: '1.000000', result: 'SUCCESS', time_end: o.time_end, total_fee: o.total_fee,
+		appid: h.sim.info.appid,
+		attach: '',
+		cash_fee: o.total_fee,
+		cash_fee_type: 'THB',
+		channel: 'promptpay',
+		channel_order_no: '',
+		fee_type: 'THB',
+		ksher_order_no: o.ksher_order_no,
+		mch_order_no: orderNo,
+		nonce_str: `x${++nonce}`.padEnd(32, '0'),
+		openid: '',
+		pay_mch_order_no: o.pay_mch_order_no,
+		rate: '1.000000',
+		result: 'SUCCESS',
+		time_end: o.time_end,
+		total_fee: o.total_fee,
 	});
 	return { orderNo, body };
 }
@@ -49,17 +65,21 @@ const storedOrders = (t: TriggerServer, orders: string[]) => {
 
 const runsPerOrder = (t: TriggerServer) => {
 	const counts = new Map<string, number>();
-	for (const item of t.emitted) counts.set(String(item.orderNumber), (counts.get(String(item.orderNumber)) ?? 0) + 1);
+	for (const item of t.emitted)
+		counts.set(String(item.orderNumber), (counts.get(String(item.orderNumber)) ?? 0) + 1);
 	return counts;
 };
 
-it.each([2, 12, 50])('%d concurrent copies of one notification: one run, every copy acknowledged', async (copies) => {
-	const t = await trigger();
-	const { orderNo, body } = await paidNotification();
-	const answers = await Promise.all(Array.from({ length: copies }, () => t.post(body)));
-	expect(answers.filter((a) => a.status !== 200 || a.body !== ACK)).toEqual([]);
-	expect(t.emitted.map((i) => i.orderNumber)).toEqual([orderNo]);
-});
+it.each([2, 12, 50])(
+	'%d concurrent copies of one notification: one run, every copy acknowledged',
+	async (copies) => {
+		const t = await trigger();
+		const { orderNo, body } = await paidNotification();
+		const answers = await Promise.all(Array.from({ length: copies }, () => t.post(body)));
+		expect(answers.filter((a) => a.status !== 200 || a.body !== ACK)).toEqual([]);
+		expect(t.emitted.map((i) => i.orderNumber)).toEqual([orderNo]);
+	},
+);
 
 it('30 orders at once, then each again one by one, with runs saving older copies: 30 runs; after a restart, none', async () => {
 	const t = await trigger({ runSavesStaleCopyAfterMs: 5 });
@@ -73,7 +93,12 @@ it('30 orders at once, then each again one by one, with runs saving older copies
 	// The runs' late saves wrote older copies; the next request's save puts everything back.
 	await new Promise((r) => setTimeout(r, 50));
 	expect(await t.post(orders[0].body)).toEqual({ status: 200, body: ACK });
-	expect(storedOrders(t, orders.map((o) => o.orderNo))).toHaveLength(30);
+	expect(
+		storedOrders(
+			t,
+			orders.map((o) => o.orderNo),
+		),
+	).toHaveLength(30);
 
 	t.restart();
 	for (const o of orders) expect(await t.post(o.body)).toEqual({ status: 200, body: ACK });
@@ -98,7 +123,10 @@ it('copies arriving while the first one fails to be stored wait for it, then one
 	const { orderNo, body } = await paidNotification();
 	const first = t.post(body);
 	await new Promise((r) => setTimeout(r, 1));
-	const answers = [await first, ...(await Promise.all(Array.from({ length: 5 }, () => t.post(body))))];
+	const answers = [
+		await first,
+		...(await Promise.all(Array.from({ length: 5 }, () => t.post(body)))),
+	];
 	expect(answers.filter((a) => a.status === 200 && a.body === ACK)).toHaveLength(5);
 	expect(t.emitted.map((i) => i.orderNumber)).toEqual([orderNo]);
 });
@@ -117,7 +145,12 @@ it('30 orders at once, then a restart straight away: the last save held every cl
 	const t = await trigger();
 	const orders = await Promise.all(Array.from({ length: 30 }, () => paidNotification()));
 	await Promise.all(orders.map((o) => t.post(o.body)));
-	expect(storedOrders(t, orders.map((o) => o.orderNo))).toHaveLength(30);
+	expect(
+		storedOrders(
+			t,
+			orders.map((o) => o.orderNo),
+		),
+	).toHaveLength(30);
 	t.restart();
 	await Promise.all(orders.map((o) => t.post(o.body)));
 	expect(t.emitted).toHaveLength(30);

@@ -8,7 +8,6 @@ import { startTrigger, type TriggerServer } from '../helpers/trigger';
 import type { ICredentialDataDecryptedObject } from 'n8n-workflow';
 import { KSHER_ACK as ACK } from '../simulator/notifications';
 
-
 let h: SimulatorHarness;
 const triggers: TriggerServer[] = [];
 beforeAll(async () => {
@@ -19,8 +18,16 @@ afterAll(async () => {
 	await h.sim.close();
 });
 
-async function trigger(parameters: Record<string, unknown> = {}, credentials: Record<string, unknown> = simulatorCredentials(h), mode?: 'webhook' | 'manual') {
-	const t = await startTrigger({ credentials: credentials as ICredentialDataDecryptedObject, parameters: parameters as never, mode });
+async function trigger(
+	parameters: Record<string, unknown> = {},
+	credentials: Record<string, unknown> = simulatorCredentials(h),
+	mode?: 'webhook' | 'manual',
+) {
+	const t = await startTrigger({
+		credentials: credentials as ICredentialDataDecryptedObject,
+		parameters: parameters as never,
+		mode,
+	});
 	triggers.push(t);
 	return t;
 }
@@ -71,7 +78,12 @@ describe('Ksher Trigger: genuine notifications', () => {
 				attach: { row: 3 },
 				dedupeKey: `${h.sim.info.appid}|${orderNo}|paid|`,
 				// Watching for refunds starts at Ksher's payment time, and this payment counts as reported.
-				watchState: JSON.stringify({ v: 1, since: new Date(String(t.emitted[0]?.paidAt)).toISOString(), status: 'paid', refunds: [] }),
+				watchState: JSON.stringify({
+					v: 1,
+					since: new Date(String(t.emitted[0]?.paidAt)).toISOString(),
+					status: 'paid',
+					refunds: [],
+				}),
 				raw: data,
 			},
 		]);
@@ -80,15 +92,55 @@ describe('Ksher Trigger: genuine notifications', () => {
 	it('accepts the S4 vector with the example key configured as the Ksher public key', async () => {
 		const keys = vectorsFile.keys;
 		const s4 = vectorsFile.vectors.find((v) => v.id === 'S4')!;
-		const t = await trigger({}, { appId: 'mch35005', privateKey: '', signVersion: 'V1', ksherPublicKey: keys.example_public, environment: 'production' });
+		const t = await trigger(
+			{},
+			{
+				appId: 'mch35005',
+				privateKey: '',
+				signVersion: 'V1',
+				ksherPublicKey: keys.example_public,
+				environment: 'production',
+			},
+		);
 		// S4 was paid on 2024-01-01: delivered then (the clock set to an hour later), not years later,
 		// which the replay window refuses (see "the replay window" below).
-		jest.useFakeTimers({ now: new Date('2024-01-01T06:06:00Z'), doNotFake: ['nextTick', 'setImmediate', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'queueMicrotask', 'hrtime', 'performance'] });
+		jest.useFakeTimers({
+			now: new Date('2024-01-01T06:06:00Z'),
+			doNotFake: [
+				'nextTick',
+				'setImmediate',
+				'setTimeout',
+				'clearTimeout',
+				'setInterval',
+				'clearInterval',
+				'queueMicrotask',
+				'hrtime',
+				'performance',
+			],
+		});
 		const answer = await t.post(JSON.stringify(s4.body)).finally(() => jest.useRealTimers());
 		expect(answer).toEqual({ status: 200, body: ACK });
-		expect(t.emitted[0]).toMatchObject({ event: 'paid', orderNumber: 'INV-1001-A', amount: '150.50', channel: 'promptpay', channelName: 'PromptPay', paidAt: '2024-01-01T12:06:00+07:00', ksherOrderNumber: '70020240101120600000001', attach: null });
+		expect(t.emitted[0]).toMatchObject({
+			event: 'paid',
+			orderNumber: 'INV-1001-A',
+			amount: '150.50',
+			channel: 'promptpay',
+			channelName: 'PromptPay',
+			paidAt: '2024-01-01T12:06:00+07:00',
+			ksherOrderNumber: '70020240101120600000001',
+			attach: null,
+		});
 		// The same body under Ksher's real V1 key is a forgery.
-		const v1 = await trigger({}, { appId: 'mch35005', privateKey: '', signVersion: 'V1', ksherPublicKey: '', environment: 'production' });
+		const v1 = await trigger(
+			{},
+			{
+				appId: 'mch35005',
+				privateKey: '',
+				signVersion: 'V1',
+				ksherPublicKey: '',
+				environment: 'production',
+			},
+		);
 		expect((await v1.post(JSON.stringify(s4.body))).status).toBe(401);
 		expect(v1.emitted).toEqual([]);
 	});
@@ -100,16 +152,40 @@ describe('Ksher Trigger: genuine notifications', () => {
 		const order = h.sim.order(orderNo)!;
 		const attach = 'ref=A1&back=https://shop.example/?order=1&channel=line';
 		const data: Record<string, unknown> = {
-			appid: h.sim.info.appid, attach, cash_fee: order.total_fee, cash_fee_type: 'THB', channel: 'promptpay', channel_order_no: `4200${order.pay_mch_order_no}`,
-			fee_type: 'THB', ksher_order_no: order.ksher_order_no, mch_order_no: orderNo, nonce_str: 'abcdefabcdefabcdefabcdefabcdefab', openid: '',
-			pay_mch_order_no: order.pay_mch_order_no, rate: '1.000000', result: 'SUCCESS', time_end: order.time_end, total_fee: order.total_fee,
+			appid: h.sim.info.appid,
+			attach,
+			cash_fee: order.total_fee,
+			cash_fee_type: 'THB',
+			channel: 'promptpay',
+			channel_order_no: `4200${order.pay_mch_order_no}`,
+			fee_type: 'THB',
+			ksher_order_no: order.ksher_order_no,
+			mch_order_no: orderNo,
+			nonce_str: 'abcdefabcdefabcdefabcdefabcdefab',
+			openid: '',
+			pay_mch_order_no: order.pay_mch_order_no,
+			rate: '1.000000',
+			result: 'SUCCESS',
+			time_end: order.time_end,
+			total_fee: order.total_fee,
 		};
 		// mch_order_no=<order> + nonce_str=<nonce> signs the same bytes as mch_order_no=<order>nonce_str=<nonce>.
 		const { nonce_str: nonce, ...withoutNonce } = data;
 		const folded = { ...withoutNonce, mch_order_no: `${orderNo}nonce_str=${String(nonce)}` };
 		const signed = JSON.parse(h.sim.signedNotification(data)) as { sign: string };
-		const answer = await t.post(JSON.stringify({ code: 0, msg: '操作成功', data: folded, sign: signed.sign, message: '操作成功' }));
-		expect(answer).toEqual({ status: 401, body: '{"result":"FAIL","msg":"signed fields re-shaped: mch_order_no holds the missing field nonce_str"}' });
+		const answer = await t.post(
+			JSON.stringify({
+				code: 0,
+				msg: '操作成功',
+				data: folded,
+				sign: signed.sign,
+				message: '操作成功',
+			}),
+		);
+		expect(answer).toEqual({
+			status: 401,
+			body: '{"result":"FAIL","msg":"signed fields re-shaped: mch_order_no holds the missing field nonce_str"}',
+		});
 		expect(t.emitted).toEqual([]);
 
 		expect(await t.post(h.sim.signedNotification(data))).toEqual({ status: 200, body: ACK });
@@ -138,51 +214,91 @@ describe('Ksher Trigger: rejections start no run', () => {
 	const otherKsher = makeKeyPair(1024);
 
 	it.each([
-		['forged (valid JSON, wrong signature)', 401, 'signature invalid', async () => {
-			const { body } = await genuinePaid();
-			const env = JSON.parse(body);
-			env.sign = env.sign.replace(/^./, (c: string) => (c === 'a' ? 'b' : 'a'));
-			return JSON.stringify(env);
-		}],
-		['tampered (amount changed)', 401, 'signature invalid', async () => {
-			const env = JSON.parse((await genuinePaid()).body);
-			env.data.total_fee = 1;
-			return JSON.stringify(env);
-		}],
-		['tampered (order number changed)', 401, 'signature invalid', async () => {
-			const env = JSON.parse((await genuinePaid()).body);
-			env.data.mch_order_no += 'X';
-			return JSON.stringify(env);
-		}],
-		['unsigned', 401, 'unsigned notification', async () => {
-			const env = JSON.parse((await genuinePaid()).body);
-			delete env.sign;
-			return JSON.stringify(env);
-		}],
-		['signed with another key', 401, 'signature invalid', async () => {
-			const { data } = await genuinePaid();
-			const { createSign } = await import('crypto');
-			const { canonicalString } = await import('../../nodes/protocol');
-			const sign = createSign('RSA-MD5').update(canonicalString(data), 'utf8').sign(otherKsher.privatePem, 'hex');
-			return JSON.stringify({ code: 0, msg: 'x', data, sign });
-		}],
-		['for another merchant', 401, 'notification is for another merchant', async () => {
-			const { data } = await genuinePaid();
-			return h.sim.signedNotification({ ...data, appid: 'mch99999' });
-		}],
+		[
+			'forged (valid JSON, wrong signature)',
+			401,
+			'signature invalid',
+			async () => {
+				const { body } = await genuinePaid();
+				const env = JSON.parse(body);
+				env.sign = env.sign.replace(/^./, (c: string) => (c === 'a' ? 'b' : 'a'));
+				return JSON.stringify(env);
+			},
+		],
+		[
+			'tampered (amount changed)',
+			401,
+			'signature invalid',
+			async () => {
+				const env = JSON.parse((await genuinePaid()).body);
+				env.data.total_fee = 1;
+				return JSON.stringify(env);
+			},
+		],
+		[
+			'tampered (order number changed)',
+			401,
+			'signature invalid',
+			async () => {
+				const env = JSON.parse((await genuinePaid()).body);
+				env.data.mch_order_no += 'X';
+				return JSON.stringify(env);
+			},
+		],
+		[
+			'unsigned',
+			401,
+			'unsigned notification',
+			async () => {
+				const env = JSON.parse((await genuinePaid()).body);
+				delete env.sign;
+				return JSON.stringify(env);
+			},
+		],
+		[
+			'signed with another key',
+			401,
+			'signature invalid',
+			async () => {
+				const { data } = await genuinePaid();
+				const { createSign } = await import('crypto');
+				const { canonicalString } = await import('../../nodes/protocol');
+				const sign = createSign('RSA-MD5')
+					.update(canonicalString(data), 'utf8')
+					.sign(otherKsher.privatePem, 'hex');
+				return JSON.stringify({ code: 0, msg: 'x', data, sign });
+			},
+		],
+		[
+			'for another merchant',
+			401,
+			'notification is for another merchant',
+			async () => {
+				const { data } = await genuinePaid();
+				return h.sim.signedNotification({ ...data, appid: 'mch99999' });
+			},
+		],
 		['not JSON', 400, 'body is not a JSON object', async () => 'result=SUCCESS&mch_order_no=1'],
 		['empty', 400, 'empty body', async () => ''],
 		['a JSON array', 400, 'body is not a JSON object', async () => '[1,2]'],
 		['without data', 400, 'no "data" object', async () => JSON.stringify({ code: 0, sign: 'ab' })],
-		['oversized', 400, 'body too large', async () => JSON.stringify({ code: 0, data: { pad: 'x'.repeat(70_000) }, sign: 'ab' })],
-	] as Array<[string, number, string, () => Promise<string>]>)('%s → HTTP %d (%s)', async (_name, status, reason, makeBody) => {
-		const t = await trigger();
-		const answer = await t.post(await makeBody());
-		expect(answer.status).toBe(status);
-		expect(JSON.parse(answer.body)).toEqual({ result: 'FAIL', msg: reason });
-		expect(t.emitted).toEqual([]);
-		expect(t.deliveries[0].emitted).toEqual([]);
-	});
+		[
+			'oversized',
+			400,
+			'body too large',
+			async () => JSON.stringify({ code: 0, data: { pad: 'x'.repeat(70_000) }, sign: 'ab' }),
+		],
+	] as Array<[string, number, string, () => Promise<string>]>)(
+		'%s → HTTP %d (%s)',
+		async (_name, status, reason, makeBody) => {
+			const t = await trigger();
+			const answer = await t.post(await makeBody());
+			expect(answer.status).toBe(status);
+			expect(JSON.parse(answer.body)).toEqual({ result: 'FAIL', msg: reason });
+			expect(t.emitted).toEqual([]);
+			expect(t.deliveries[0].emitted).toEqual([]);
+		},
+	);
 });
 
 describe('Ksher Trigger: misconfiguration', () => {
@@ -191,7 +307,10 @@ describe('Ksher Trigger: misconfiguration', () => {
 		const { body } = await genuinePaid();
 		const answer = await t.post(body);
 		expect(answer.status).toBe(500);
-		expect(JSON.parse(answer.body)).toEqual({ result: 'FAIL', msg: expect.stringMatching(/^trigger misconfigured: The Ksher public key could not be read/) });
+		expect(JSON.parse(answer.body)).toEqual({
+			result: 'FAIL',
+			msg: expect.stringMatching(/^trigger misconfigured: The Ksher public key could not be read/),
+		});
 		expect(t.emitted).toEqual([]);
 	});
 });
@@ -204,7 +323,9 @@ describe('Ksher Trigger: duplicates and filters', () => {
 		storm.sort(() => Math.random() - 0.5);
 		const answers = await Promise.all(storm.map((b) => t.post(b)));
 		expect(answers.every((a) => a.status === 200 && a.body === ACK)).toBe(true);
-		expect(t.emitted.map((i) => i.orderNumber).sort()).toEqual(notifications.map((n) => n.orderNo).sort());
+		expect(t.emitted.map((i) => i.orderNumber).sort()).toEqual(
+			notifications.map((n) => n.orderNo).sort(),
+		);
 		// Later retries, after the first was processed, are still dropped.
 		for (const n of notifications) expect((await t.post(n.body)).body).toBe(ACK);
 		expect(t.emitted).toHaveLength(5);
@@ -219,7 +340,11 @@ describe('Ksher Trigger: duplicates and filters', () => {
 		const any = await trigger({ events: ['any'] });
 		const weird = h.sim.signedNotification({ ...paid.data, result: 'PAYERROR' });
 		expect((await any.post(weird)).body).toBe(ACK);
-		expect(any.emitted[0]).toMatchObject({ event: 'other', result: 'PAYERROR', orderNumber: paid.orderNo });
+		expect(any.emitted[0]).toMatchObject({
+			event: 'other',
+			result: 'PAYERROR',
+			orderNumber: paid.orderNo,
+		});
 		const paidOnly = await trigger({ events: ['paid'] });
 		expect((await paidOnly.post(weird)).body).toBe(ACK);
 		expect(paidOnly.emitted).toEqual([]);
@@ -229,16 +354,25 @@ describe('Ksher Trigger: duplicates and filters', () => {
 		const t = await trigger();
 		const paid = await genuinePaid();
 		const refundTime = ksherTime(new Date());
-		const refund = (no: string, fee: number) => h.sim.signedNotification({ ...paid.data, result: 'REFUND', mch_refund_no: no, refund_fee: fee, refund_time: refundTime });
+		const refund = (no: string, fee: number) =>
+			h.sim.signedNotification({
+				...paid.data,
+				result: 'REFUND',
+				mch_refund_no: no,
+				refund_fee: fee,
+				refund_time: refundTime,
+			});
 		await t.post(paid.body);
 		await t.post(refund('R1', 5000));
 		await t.post(refund('R1', 5000));
 		await t.post(refund('R2', 1050));
-		expect(t.emitted.map((i) => [i.event, i.refundNumber ?? null, i.refundAmount ?? null])).toEqual([
-			['paid', null, null],
-			['refunded', 'R1', '50.00'],
-			['refunded', 'R2', '10.50'],
-		]);
+		expect(t.emitted.map((i) => [i.event, i.refundNumber ?? null, i.refundAmount ?? null])).toEqual(
+			[
+				['paid', null, null],
+				['refunded', 'R1', '50.00'],
+				['refunded', 'R2', '10.50'],
+			],
+		);
 		expect(t.emitted[1].refundedAt).toBe(`${refundTime.replace(' ', 'T')}+07:00`);
 	});
 });
@@ -252,7 +386,12 @@ describe('Ksher Trigger: Confirm With Ksher', () => {
 
 		const { orderNo } = await h.createOrder();
 		const unpaid = h.sim.order(orderNo)!;
-		const lie = h.sim.signedNotification({ ...good.data, mch_order_no: orderNo, pay_mch_order_no: unpaid.pay_mch_order_no, total_fee: unpaid.total_fee });
+		const lie = h.sim.signedNotification({
+			...good.data,
+			mch_order_no: orderNo,
+			pay_mch_order_no: unpaid.pay_mch_order_no,
+			total_fee: unpaid.total_fee,
+		});
 		const contradicted = await t.post(lie);
 		expect(contradicted.status).toBe(409);
 		expect(JSON.parse(contradicted.body).result).toBe('FAIL');
@@ -271,14 +410,23 @@ describe('Ksher Trigger: Confirm With Ksher', () => {
 	});
 });
 
-describe('Ksher Trigger: Confirm With Ksher on refunds, under the Refund operations\' one lookup rule', () => {
+describe("Ksher Trigger: Confirm With Ksher on refunds, under the Refund operations' one lookup rule", () => {
 	const refundNotification = (orderNo: string, refundNo: string) => {
 		const order = h.sim.order(orderNo)!;
 		return h.sim.signedNotification({
-			appid: h.sim.info.appid, mch_order_no: orderNo, pay_mch_order_no: order.pay_mch_order_no, ksher_order_no: order.ksher_order_no,
-			channel: order.channel, fee_type: 'THB', total_fee: order.total_fee, result: 'REFUND', mch_refund_no: refundNo, refund_fee: 100,
+			appid: h.sim.info.appid,
+			mch_order_no: orderNo,
+			pay_mch_order_no: order.pay_mch_order_no,
+			ksher_order_no: order.ksher_order_no,
+			channel: order.channel,
+			fee_type: 'THB',
+			total_fee: order.total_fee,
+			result: 'REFUND',
+			mch_refund_no: refundNo,
+			refund_fee: 100,
 			// Now: a fixed date here left the replay window 48 hours later, and the refunds were acknowledged unrun.
-			refund_time: ksherTime(new Date()), nonce_str: 'n',
+			refund_time: ksherTime(new Date()),
+			nonce_str: 'n',
 		});
 	};
 
@@ -286,7 +434,11 @@ describe('Ksher Trigger: Confirm With Ksher on refunds, under the Refund operati
 		const t = await trigger({ events: ['refunded'], options: { confirmWithKsher: true } });
 		const listed = (await h.createOrder()).orderNo;
 		await h.payOrder(listed, 'truemoney');
-		await h.control('/refund', { mch_order_no: listed, refund_fee: 100, mch_refund_no: `${listed}-R1` });
+		await h.control('/refund', {
+			mch_order_no: listed,
+			refund_fee: 100,
+			mch_refund_no: `${listed}-R1`,
+		});
 		expect((await t.post(refundNotification(listed, `${listed}-R1`))).body).toBe(ACK);
 		expect((await t.post(refundNotification(listed, `${listed}-R9`))).status).toBe(409);
 
@@ -305,16 +457,28 @@ describe('Ksher Trigger: end to end with the Ksher node and the simulator', () =
 	it('Create Payment with the trigger as Notify URL, pay in the simulator: exactly one Payment Paid event, and Ksher stops retrying', async () => {
 		const t = await trigger();
 		const orderNumber = `E2E-${Date.now()}`;
-		const created = await runNode(h, createParams(orderNumber, { notifyUrl: t.url, amount: '99.00' }));
+		const created = await runNode(
+			h,
+			createParams(orderNumber, { notifyUrl: t.url, amount: '99.00' }),
+		);
 		expect(created.status).toBe('success');
 		await h.payOrder(orderNumber, 'promptpay');
 		await waitFor(() => t.emitted.length === 1, 5000, 'the paid event');
 		// The simulator also re-sends it (as Ksher's retries would); still one event.
 		await h.control('/notify', { mch_order_no: orderNumber });
-		await waitFor(() => h.sim.deliveries.filter((d) => d.mch_order_no === orderNumber).length === 2, 5000, 'the re-delivery');
+		await waitFor(
+			() => h.sim.deliveries.filter((d) => d.mch_order_no === orderNumber).length === 2,
+			5000,
+			'the re-delivery',
+		);
 		await new Promise((resolve) => setTimeout(resolve, 200));
 		expect(t.emitted).toHaveLength(1);
-		expect(t.emitted[0]).toMatchObject({ event: 'paid', orderNumber, amount: '99.00', channel: 'promptpay' });
+		expect(t.emitted[0]).toMatchObject({
+			event: 'paid',
+			orderNumber,
+			amount: '99.00',
+			channel: 'promptpay',
+		});
 		const attempts = h.sim.deliveries.filter((d) => d.mch_order_no === orderNumber);
 		expect(attempts.every((a) => a.acknowledged && a.status === 200)).toBe(true);
 	});

@@ -19,7 +19,21 @@ const HOUR = 3600_000;
 /** On the hour: the memory counts whole hours, so the edges fall where a replay would find them. */
 const T0 = Date.parse('2026-12-01T05:00:00Z');
 /** Fakes only Date, from `now` on: the harness's database latency and n8n's sleeps keep real timers. */
-const fakeDate = (now: number) => jest.useFakeTimers({ now, doNotFake: ['nextTick', 'setImmediate', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'queueMicrotask', 'hrtime', 'performance'] });
+const fakeDate = (now: number) =>
+	jest.useFakeTimers({
+		now,
+		doNotFake: [
+			'nextTick',
+			'setImmediate',
+			'setTimeout',
+			'clearTimeout',
+			'setInterval',
+			'clearInterval',
+			'queueMicrotask',
+			'hrtime',
+			'performance',
+		],
+	});
 
 let h: SimulatorHarness;
 const triggers: TriggerServer[] = [];
@@ -34,29 +48,51 @@ beforeEach(() => fakeDate(T0));
 afterEach(() => jest.useRealTimers());
 
 async function trigger(options: Partial<TriggerOptions> = {}) {
-	const t = await startTrigger({ credentials: simulatorCredentials(h) as ICredentialDataDecryptedObject, ...options });
+	const t = await startTrigger({
+		credentials: simulatorCredentials(h) as ICredentialDataDecryptedObject,
+		...options,
+	});
 	triggers.push(t);
 	return t;
 }
 
 /** A Ksher time (Bangkok wall-clock) of an epoch ms. */
-const bangkok = (ms: number) => new Date(ms + 7 * HOUR).toISOString().slice(0, 19).replace('T', ' ');
+const bangkok = (ms: number) =>
+	new Date(ms + 7 * HOUR).toISOString().slice(0, 19).replace('T', ' ');
 
 let count = 0;
 /** A genuine signed notification (paid at T0 unless `fields` say otherwise), without the fields in `drop`. */
-function genuine(fields: Record<string, unknown> = {}, drop: string[] = []): { orderNo: string; body: string } {
+function genuine(
+	fields: Record<string, unknown> = {},
+	drop: string[] = [],
+): { orderNo: string; body: string } {
 	const n = ++count;
 	const orderNo = `WIN-${n}-${Math.random().toString(36).slice(2, 8)}`;
 	const data: Record<string, unknown> = {
-		appid: h.sim.info.appid, attach: '', cash_fee: 15050, cash_fee_type: 'THB', channel: 'promptpay', channel_order_no: '', fee_type: 'THB',
-		ksher_order_no: `7002026120100000${n}`, mch_order_no: orderNo, nonce_str: `w${n}`.padEnd(32, '0'), openid: '', pay_mch_order_no: `26120100${n}`,
-		rate: '1.000000', result: 'SUCCESS', time_end: bangkok(T0), total_fee: 15050, ...fields,
+		appid: h.sim.info.appid,
+		attach: '',
+		cash_fee: 15050,
+		cash_fee_type: 'THB',
+		channel: 'promptpay',
+		channel_order_no: '',
+		fee_type: 'THB',
+		ksher_order_no: `7002026120100000${n}`,
+		mch_order_no: orderNo,
+		nonce_str: `w${n}`.padEnd(32, '0'),
+		openid: '',
+		pay_mch_order_no: `26120100${n}`,
+		rate: '1.000000',
+		result: 'SUCCESS',
+		time_end: bangkok(T0),
+		total_fee: 15050,
+		...fields,
 	};
 	for (const field of drop) delete data[field];
 	return { orderNo, body: h.sim.signedNotification(data) };
 }
 
-const runs = (t: TriggerServer, orderNo: string) => t.emitted.filter((i) => i.orderNumber === orderNo).length;
+const runs = (t: TriggerServer, orderNo: string) =>
+	t.emitted.filter((i) => i.orderNumber === orderNo).length;
 
 /** Delivers `body` at each of these times (ms after T0), the clock set to each; the answers. */
 async function deliverAt(t: TriggerServer, body: string, offsets: number[]) {
@@ -69,7 +105,7 @@ async function deliverAt(t: TriggerServer, body: string, offsets: number[]) {
 }
 
 /** Every half hour from 30 minutes to 60 hours after T0: past the memory's 50 hours, and each hour's edge. */
-const HALF_HOURS = Array.from({ length: 120 }, (_, i) => (i + 1) * HOUR / 2);
+const HALF_HOURS = Array.from({ length: 120 }, (_, i) => ((i + 1) * HOUR) / 2);
 
 describe.each([1, 2])('trigger version %d', (typeVersion) => {
 	it.each([
@@ -89,7 +125,10 @@ describe.each([1, 2])('trigger version %d', (typeVersion) => {
 			for (const answer of [first, later]) {
 				expect(answer.status).toBe(422);
 				expect(answer.body).not.toBe(ACK);
-				expect(JSON.parse(answer.body)).toEqual({ result: 'FAIL', msg: expect.stringContaining(named) });
+				expect(JSON.parse(answer.body)).toEqual({
+					result: 'FAIL',
+					msg: expect.stringContaining(named),
+				});
 			}
 			// The finding: one run at first, a second after the memory had forgotten it. Now none, ever: a run
 			// without a readable time could not be kept from running again.
@@ -97,7 +136,9 @@ describe.each([1, 2])('trigger version %d', (typeVersion) => {
 			t.restart();
 			expect((await t.post(body)).status).toBe(422);
 			expect(runs(t, orderNo)).toBe(0);
-			const logged = n8nLog.filter((line) => line.startsWith('warn') && line.includes(`order ${orderNo} is refused`));
+			const logged = n8nLog.filter(
+				(line) => line.startsWith('warn') && line.includes(`order ${orderNo} is refused`),
+			);
 			expect(logged).toHaveLength(3);
 			expect(logged[0]).toContain(named);
 			expect(logged[0]).toContain('"field":"time_end"');
@@ -105,81 +146,166 @@ describe.each([1, 2])('trigger version %d', (typeVersion) => {
 	);
 
 	it.each([
-		['paid 31 hours before (Ksher\'s last retry)', -31 * HOUR],
+		["paid 31 hours before (Ksher's last retry)", -31 * HOUR],
 		['paid at the first delivery', 0],
 		['paid 1 hour ahead of the clock', HOUR],
 		['paid 1 h 59 min ahead of the clock', 2 * HOUR - 60_000],
-		['paid 3 hours ahead of the clock (n8n\'s clock behind)', 3 * HOUR],
+		["paid 3 hours ahead of the clock (n8n's clock behind)", 3 * HOUR],
 		['paid 80 hours ahead (further than a record can be dated)', 80 * HOUR],
-		['paid 10 days ahead (a simulator\'s clock moved on)', 240 * HOUR],
-	])('%s: one run, then replays every half hour until 52 hours after that time run nothing, across restarts', async (_name, paidOffset) => {
-		const t = await trigger({ typeVersion });
-		const { orderNo, body } = genuine({ time_end: bangkok(T0 + paidOffset) });
-		// Every half hour up to 60 hours, then every 3 hours to 52 hours past the payment time: past its
-		// record's 50 hours, past the window, and each hour's edge while they could disagree.
-		const last = Math.max(60 * HOUR, paidOffset + 52 * HOUR);
-		const replays = [...HALF_HOURS, ...Array.from({ length: Math.ceil((last - 60 * HOUR) / (3 * HOUR)) }, (_, i) => 60 * HOUR + (i + 1) * 3 * HOUR)];
-		if (paidOffset > 0) replays.push(paidOffset + 47.5 * HOUR, paidOffset + 48 * HOUR, paidOffset + 48.5 * HOUR);
-		replays.sort((a, b) => a - b);
-		// Restarts after Ksher's next delivery (whose save carries the run as done: version 2's last run before a
-		// restart is only known as started, and runs again flagged, see crashes.test.ts) and at 49 hours: each part
-		// answered from the stored memory alone.
-		const answers = await deliverAt(t, body, [0, replays[0]]);
-		t.restart();
-		answers.push(...(await deliverAt(t, body, replays.filter((ms) => ms > replays[0] && ms < 49 * HOUR))));
-		t.restart();
-		answers.push(...(await deliverAt(t, body, replays.filter((ms) => ms >= 49 * HOUR))));
-		expect(answers.filter((a) => a.status !== 200 || a.body !== ACK)).toEqual([]);
-		expect(runs(t, orderNo)).toBe(1);
-	});
+		["paid 10 days ahead (a simulator's clock moved on)", 240 * HOUR],
+	])(
+		'%s: one run, then replays every half hour until 52 hours after that time run nothing, across restarts',
+		async (_name, paidOffset) => {
+			const t = await trigger({ typeVersion });
+			const { orderNo, body } = genuine({ time_end: bangkok(T0 + paidOffset) });
+			// Every half hour up to 60 hours, then every 3 hours to 52 hours past the payment time: past its
+			// record's 50 hours, past the window, and each hour's edge while they could disagree.
+			const last = Math.max(60 * HOUR, paidOffset + 52 * HOUR);
+			const replays = [
+				...HALF_HOURS,
+				...Array.from(
+					{ length: Math.ceil((last - 60 * HOUR) / (3 * HOUR)) },
+					(_, i) => 60 * HOUR + (i + 1) * 3 * HOUR,
+				),
+			];
+			if (paidOffset > 0)
+				replays.push(paidOffset + 47.5 * HOUR, paidOffset + 48 * HOUR, paidOffset + 48.5 * HOUR);
+			replays.sort((a, b) => a - b);
+			// Restarts after Ksher's next delivery (whose save carries the run as done: version 2's last run before a
+			// restart is only known as started, and runs again flagged, see crashes.test.ts) and at 49 hours: each part
+			// answered from the stored memory alone.
+			const answers = await deliverAt(t, body, [0, replays[0]]);
+			t.restart();
+			answers.push(
+				...(await deliverAt(
+					t,
+					body,
+					replays.filter((ms) => ms > replays[0] && ms < 49 * HOUR),
+				)),
+			);
+			t.restart();
+			answers.push(
+				...(await deliverAt(
+					t,
+					body,
+					replays.filter((ms) => ms >= 49 * HOUR),
+				)),
+			);
+			expect(answers.filter((a) => a.status !== 200 || a.body !== ACK)).toEqual([]);
+			expect(runs(t, orderNo)).toBe(1);
+		},
+	);
 });
 
 describe('a refund is measured from its own time, by how the trigger classifies it', () => {
 	it('refund-shaped with result SUCCESS (the trigger calls it a refund): runs while its refund_time is recent, though paid 3 days ago; never again after', async () => {
 		const t = await trigger();
-		const { orderNo, body } = genuine({ time_end: bangkok(T0 - 72 * HOUR), mch_refund_no: 'R1', refund_fee: 5000, refund_time: bangkok(T0 - HOUR) });
+		const { orderNo, body } = genuine({
+			time_end: bangkok(T0 - 72 * HOUR),
+			mch_refund_no: 'R1',
+			refund_fee: 5000,
+			refund_time: bangkok(T0 - HOUR),
+		});
 		const answers = await deliverAt(t, body, [0, ...HALF_HOURS]);
 		expect(answers.filter((a) => a.body !== ACK)).toEqual([]);
-		expect(t.emitted.filter((i) => i.orderNumber === orderNo).map((i) => [i.event, i.refundNumber])).toEqual([['refunded', 'R1']]);
+		expect(
+			t.emitted.filter((i) => i.orderNumber === orderNo).map((i) => [i.event, i.refundNumber]),
+		).toEqual([['refunded', 'R1']]);
 	});
 
 	it('refund-shaped with result SUCCESS, refunded 49 hours ago and no time_end: outside the window (acknowledged, no run), logged by its refund time', async () => {
 		const t = await trigger();
-		const { orderNo, body } = genuine({ time_end: '', mch_refund_no: 'R1', refund_fee: 5000, refund_time: bangkok(T0 - 49 * HOUR) });
+		const { orderNo, body } = genuine({
+			time_end: '',
+			mch_refund_no: 'R1',
+			refund_fee: 5000,
+			refund_time: bangkok(T0 - 49 * HOUR),
+		});
 		const answers = await deliverAt(t, body, [0, 50 * HOUR]);
-		expect(answers).toEqual([{ status: 200, body: ACK }, { status: 200, body: ACK }]);
+		expect(answers).toEqual([
+			{ status: 200, body: ACK },
+			{ status: 200, body: ACK },
+		]);
 		expect(runs(t, orderNo)).toBe(0);
-		expect(n8nLog.some((line) => line.includes(`order ${orderNo} (refunded ${bangkok(T0 - 49 * HOUR)}, Bangkok time)`) && line.includes('48-hour replay window'))).toBe(true);
+		expect(
+			n8nLog.some(
+				(line) =>
+					line.includes(`order ${orderNo} (refunded ${bangkok(T0 - 49 * HOUR)}, Bangkok time)`) &&
+					line.includes('48-hour replay window'),
+			),
+		).toBe(true);
 	});
 
-	it('a refund without a readable refund_time is measured from its payment\'s time_end (earlier: it leaves the window sooner, never later)', async () => {
+	it("a refund without a readable refund_time is measured from its payment's time_end (earlier: it leaves the window sooner, never later)", async () => {
 		const t = await trigger();
-		const { orderNo, body } = genuine({ result: 'REFUND', time_end: bangkok(T0 - HOUR), mch_refund_no: 'R1', refund_fee: 5000, refund_time: 'soon' });
+		const { orderNo, body } = genuine({
+			result: 'REFUND',
+			time_end: bangkok(T0 - HOUR),
+			mch_refund_no: 'R1',
+			refund_fee: 5000,
+			refund_time: 'soon',
+		});
 		await deliverAt(t, body, [0, ...HALF_HOURS]);
 		expect(runs(t, orderNo)).toBe(1);
 	});
 
 	it('a refund with neither time readable is refused, naming both fields', async () => {
 		const t = await trigger();
-		const { orderNo, body } = genuine({ result: 'REFUND', time_end: '', mch_refund_no: 'R1', refund_fee: 5000 });
+		const { orderNo, body } = genuine({
+			result: 'REFUND',
+			time_end: '',
+			mch_refund_no: 'R1',
+			refund_fee: 5000,
+		});
 		const answers = await deliverAt(t, body, [0, 50 * HOUR]);
 		expect(answers.map((a) => a.status)).toEqual([422, 422]);
-		expect(JSON.parse(answers[0].body).msg).toBe('refund_time is missing and time_end "": neither is a Ksher time (YYYY-MM-DD HH:MM:SS), so a replay could not be told from a new notification');
+		expect(JSON.parse(answers[0].body).msg).toBe(
+			'refund_time is missing and time_end "": neither is a Ksher time (YYYY-MM-DD HH:MM:SS), so a replay could not be told from a new notification',
+		);
 		expect(runs(t, orderNo)).toBe(0);
 	});
 
 	it('replayWindow: each kind measured from its own field', () => {
 		const now = T0;
-		expect(replayWindow({ time_end: bangkok(now - 49 * HOUR) }, 'paid', now)).toEqual({ verdict: 'outside', field: 'time_end', at: now - 49 * HOUR });
-		expect(replayWindow({ time_end: bangkok(now - 47 * HOUR) }, 'paid', now)).toMatchObject({ verdict: 'inside', field: 'time_end' });
-		expect(replayWindow({ result: 'SUCCESS', time_end: bangkok(now - 72 * HOUR), refund_time: bangkok(now) }, 'refunded', now)).toMatchObject({ verdict: 'inside', field: 'refund_time' });
-		expect(replayWindow({ result: 'SUCCESS', time_end: bangkok(now), refund_time: bangkok(now - 49 * HOUR) }, 'refunded', now)).toMatchObject({ verdict: 'outside', field: 'refund_time' });
+		expect(replayWindow({ time_end: bangkok(now - 49 * HOUR) }, 'paid', now)).toEqual({
+			verdict: 'outside',
+			field: 'time_end',
+			at: now - 49 * HOUR,
+		});
+		expect(replayWindow({ time_end: bangkok(now - 47 * HOUR) }, 'paid', now)).toMatchObject({
+			verdict: 'inside',
+			field: 'time_end',
+		});
+		expect(
+			replayWindow(
+				{ result: 'SUCCESS', time_end: bangkok(now - 72 * HOUR), refund_time: bangkok(now) },
+				'refunded',
+				now,
+			),
+		).toMatchObject({ verdict: 'inside', field: 'refund_time' });
+		expect(
+			replayWindow(
+				{ result: 'SUCCESS', time_end: bangkok(now), refund_time: bangkok(now - 49 * HOUR) },
+				'refunded',
+				now,
+			),
+		).toMatchObject({ verdict: 'outside', field: 'refund_time' });
 		// Only a refund reads refund_time: a payment carrying one is measured from time_end.
-		expect(replayWindow({ time_end: bangkok(now - 49 * HOUR), refund_time: bangkok(now) }, 'paid', now)).toMatchObject({ verdict: 'outside', field: 'time_end' });
-		expect(replayWindow({ result: 'PAYERROR', time_end: '' }, 'other', now)).toMatchObject({ verdict: 'refused', field: 'time_end' });
+		expect(
+			replayWindow({ time_end: bangkok(now - 49 * HOUR), refund_time: bangkok(now) }, 'paid', now),
+		).toMatchObject({ verdict: 'outside', field: 'time_end' });
+		expect(replayWindow({ result: 'PAYERROR', time_end: '' }, 'other', now)).toMatchObject({
+			verdict: 'refused',
+			field: 'time_end',
+		});
 		// A time ahead of the clock is inside (the memory keeps it by that time).
-		expect(replayWindow({ time_end: bangkok(now + 240 * HOUR) }, 'paid', now)).toMatchObject({ verdict: 'inside', at: now + 240 * HOUR });
-		expect(replayWindow({ time_end: bangkok(now - REPLAY_WINDOW_MS) }, 'paid', now).verdict).toBe('inside');
+		expect(replayWindow({ time_end: bangkok(now + 240 * HOUR) }, 'paid', now)).toMatchObject({
+			verdict: 'inside',
+			at: now + 240 * HOUR,
+		});
+		expect(replayWindow({ time_end: bangkok(now - REPLAY_WINDOW_MS) }, 'paid', now).verdict).toBe(
+			'inside',
+		);
 	});
 });
 

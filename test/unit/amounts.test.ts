@@ -69,7 +69,9 @@ describe('toMinorUnits', () => {
 	});
 
 	it('names the field it was given', () => {
-		expect(() => toMinorUnits('x', 'THB', { field: 'Refund Amount' })).toThrow(/^Refund Amount "x"/);
+		expect(() => toMinorUnits('x', 'THB', { field: 'Refund Amount' })).toThrow(
+			/^Refund Amount "x"/,
+		);
 	});
 
 	// Property: for random amounts typed with up to 2 decimals, the text and the JS number
@@ -79,7 +81,8 @@ describe('toMinorUnits', () => {
 			const minor = randomInt(1, 2 ** 40);
 			const decimals = randomInt(0, 3);
 			const text = fromMinorUnits(minor, 'THB');
-			const typed = decimals === 2 ? text : decimals === 1 && text.endsWith('0') ? text.slice(0, -1) : text;
+			const typed =
+				decimals === 2 ? text : decimals === 1 && text.endsWith('0') ? text.slice(0, -1) : text;
 			expect(toMinorUnits(typed, 'THB')).toBe(minor);
 			expect(toMinorUnits(Number(typed), 'THB')).toBe(minor);
 			expect(fromMinorUnits(toMinorUnits(typed, 'THB'), 'THB')).toBe(text);
@@ -99,7 +102,10 @@ describe('fromMinorUnits', () => {
 		expect(fromMinorUnits(minor, currency)).toBe(text);
 	});
 
-	it.each([[1.5], [-1], ['1.5'], [''], [null], [Number.MAX_SAFE_INTEGER + 1]])('refuses %p', (minor) => {
-		expect(() => fromMinorUnits(minor)).toThrow(/not a whole number of minor units/);
-	});
+	it.each([[1.5], [-1], ['1.5'], [''], [null], [Number.MAX_SAFE_INTEGER + 1]])(
+		'refuses %p',
+		(minor) => {
+			expect(() => fromMinorUnits(minor)).toThrow(/not a whole number of minor units/);
+		},
+	);
 });

@@ -1,20 +1,56 @@
 import { randomBytes, randomInt } from 'crypto';
 import forge from 'node-forge';
 
-import { canonicalString, parsePublicKey, signRequest, verifyCanonical } from '../../nodes/protocol';
+import {
+	canonicalString,
+	parsePublicKey,
+	signRequest,
+	verifyCanonical,
+} from '../../nodes/protocol';
 import { sharedKeyPair } from '../helpers/keys';
 
 // node-forge is an independent RSA/MD5 implementation: our signatures must verify under it
 // and its signatures under ours, for awkward parameter values.
 const ALPHABET = [
 	...'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789',
-	'?', '&', '%', '+', '=', ' ', '/', ':', '#', '"', '\\', '\n',
-	'ก', 'ข', 'สิ', 'ค้', 'า', '😀', '🇹🇭', '中', '文', 'é', 'ß',
+	'?',
+	'&',
+	'%',
+	'+',
+	'=',
+	' ',
+	'/',
+	':',
+	'#',
+	'"',
+	'\\',
+	'\n',
+	'ก',
+	'ข',
+	'สิ',
+	'ค้',
+	'า',
+	'😀',
+	'🇹🇭',
+	'中',
+	'文',
+	'é',
+	'ß',
 ];
-const PIECES = ['https://shop.example/cb?x=1&y=2', '50% off', 'a+b=c', 'สินค้าทดสอบ', '🎉', '%20', ' leading', 'trailing '];
+const PIECES = [
+	'https://shop.example/cb?x=1&y=2',
+	'50% off',
+	'a+b=c',
+	'สินค้าทดสอบ',
+	'🎉',
+	'%20',
+	' leading',
+	'trailing ',
+];
 
 function randomText(): string {
-	if (randomInt(4) === 0) return PIECES[randomInt(PIECES.length)] + Array.from(randomText()).slice(0, 5).join('');
+	if (randomInt(4) === 0)
+		return PIECES[randomInt(PIECES.length)] + Array.from(randomText()).slice(0, 5).join('');
 	let s = '';
 	const n = 1 + randomInt(40);
 	for (let i = 0; i < n; i++) s += ALPHABET[randomInt(ALPHABET.length)];
@@ -29,7 +65,16 @@ function randomParams(): Record<string, unknown> {
 	};
 	const extra = 1 + randomInt(8);
 	for (let i = 0; i < extra; i++) {
-		const key = ['product_name', 'mch_order_no', 'mch_redirect_url', 'attach', 'lang', 'total_fee', 'member_id', `f${i}`][randomInt(8)];
+		const key = [
+			'product_name',
+			'mch_order_no',
+			'mch_redirect_url',
+			'attach',
+			'lang',
+			'total_fee',
+			'member_id',
+			`f${i}`,
+		][randomInt(8)];
 		params[key] = key === 'total_fee' ? randomInt(1, 10_000_000) : randomText();
 	}
 	return params;

@@ -9,10 +9,16 @@ import { join } from 'path';
  * way lint runs Prettier.
  */
 const ROOT = join(__dirname, '../..');
-const prettier = (...args: string[]) => spawnSync(process.execPath, [require.resolve('prettier/bin/prettier.cjs'), ...args], { cwd: ROOT, encoding: 'utf8' });
+const prettier = (...args: string[]) =>
+	spawnSync(process.execPath, [require.resolve('prettier/bin/prettier.cjs'), ...args], {
+		cwd: ROOT,
+		encoding: 'utf8',
+	});
 
-it('npm run lint runs Prettier\'s check over the tree', () => {
-	const { scripts } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+it("npm run lint runs Prettier's check over the tree", () => {
+	const { scripts } = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+		scripts: Record<string, string>;
+	};
 	expect(scripts.lint.split(' && ')).toContain('prettier --check .');
 	expect(scripts.format).toBe('prettier --write .');
 });
@@ -26,6 +32,8 @@ it('a file formatted otherwise fails the check; formatted, it passes', () => {
 	expect(before.status).toBe(1);
 	expect(before.stderr).toContain('Code style issues found');
 	expect(prettier('--write', ...config, file).status).toBe(0);
-	expect(readFileSync(file, 'utf8')).toBe("const amount = { value: '1.00', currency: 'THB' };\nexport default amount;\n");
+	expect(readFileSync(file, 'utf8')).toBe(
+		"const amount = { value: '1.00', currency: 'THB' };\nexport default amount;\n",
+	);
 	expect(prettier('--check', ...config, file).status).toBe(0);
 });

@@ -1,6 +1,14 @@
 import { generateKeyPairSync } from 'crypto';
 
-import { canonicalString, KsherKeyError, ksherPublicKey, parsePrivateKey, parsePublicKey, signRequest, verifyCanonical } from '../../nodes/protocol';
+import {
+	canonicalString,
+	KsherKeyError,
+	ksherPublicKey,
+	parsePrivateKey,
+	parsePublicKey,
+	signRequest,
+	verifyCanonical,
+} from '../../nodes/protocol';
 import { keyBodyLines, sharedKeyPair } from '../helpers/keys';
 
 const pair = sharedKeyPair(1024);
@@ -8,7 +16,11 @@ const params = { appid: 'mch1', nonce_str: 'abc', time_stamp: '20240101000000' }
 
 function signsCorrectly(input: string): boolean {
 	const key = parsePrivateKey(input);
-	return verifyCanonical(canonicalString(params), signRequest(params, key), parsePublicKey(pair.publicPem));
+	return verifyCanonical(
+		canonicalString(params),
+		signRequest(params, key),
+		parsePublicKey(pair.publicPem),
+	);
 }
 
 function keyError(input: unknown): KsherKeyError {
@@ -31,7 +43,13 @@ describe('merchant private key input', () => {
 		['literal \\n sequences (from JSON or .env)', pair.privatePem.replace(/\n/g, '\\n')],
 		['literal \\r\\n sequences', pair.privatePem.replace(/\n/g, '\\r\\n')],
 		['leading and trailing spaces', `   \n  ${pair.privatePem}  \n\n `],
-		['indented lines', pair.privatePem.split('\n').map((l) => `  ${l}`).join('\n')],
+		[
+			'indented lines',
+			pair.privatePem
+				.split('\n')
+				.map((l) => `  ${l}`)
+				.join('\n'),
+		],
 		['one long line', pair.privatePem.replace(/\n/g, ' ')],
 		['base64 body only (PKCS#1)', body],
 		['base64 body only with line breaks', keyBodyLines(pair.privatePem).join('\n')],
@@ -43,12 +61,22 @@ describe('merchant private key input', () => {
 	const ec = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
 	const encrypted = generateKeyPairSync('rsa', {
 		modulusLength: 1024,
-		privateKeyEncoding: { type: 'pkcs8', format: 'pem', cipher: 'aes-128-cbc', passphrase: 'secret' },
+		privateKeyEncoding: {
+			type: 'pkcs8',
+			format: 'pem',
+			cipher: 'aes-128-cbc',
+			passphrase: 'secret',
+		},
 		publicKeyEncoding: { type: 'spki', format: 'pem' },
 	}).privateKey;
 	const legacyEncrypted = generateKeyPairSync('rsa', {
 		modulusLength: 1024,
-		privateKeyEncoding: { type: 'pkcs1', format: 'pem', cipher: 'aes-128-cbc', passphrase: 'secret' },
+		privateKeyEncoding: {
+			type: 'pkcs1',
+			format: 'pem',
+			cipher: 'aes-128-cbc',
+			passphrase: 'secret',
+		},
 		publicKeyEncoding: { type: 'spki', format: 'pem' },
 	}).privateKey;
 
@@ -57,17 +85,41 @@ describe('merchant private key input', () => {
 		['undefined', undefined, /empty/],
 		['a public key (SPKI)', pair.publicPem, /public key, not a private key/],
 		['a public key (PKCS#1)', pair.publicPkcs1Pem, /public key, not a private key/],
-		['a public key as bare base64', keyBodyLines(pair.publicPem).join(''), /public key, not a private key/],
+		[
+			'a public key as bare base64',
+			keyBodyLines(pair.publicPem).join(''),
+			/public key, not a private key/,
+		],
 		['an encrypted PKCS#8 key', encrypted, /encrypted/],
 		['an encrypted PKCS#1 key', legacyEncrypted, /encrypted/],
-		['an EC key (PKCS#8)', ec.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), /not an RSA key/],
-		['an EC key (SEC1)', ec.privateKey.export({ type: 'sec1', format: 'pem' }).toString(), /not an RSA key/],
-		['a certificate', '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----', /certificate/],
-		['an OpenSSH key', '-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaA==\n-----END OPENSSH PRIVATE KEY-----', /OpenSSH/],
+		[
+			'an EC key (PKCS#8)',
+			ec.privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+			/not an RSA key/,
+		],
+		[
+			'an EC key (SEC1)',
+			ec.privateKey.export({ type: 'sec1', format: 'pem' }).toString(),
+			/not an RSA key/,
+		],
+		[
+			'a certificate',
+			'-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----',
+			/certificate/,
+		],
+		[
+			'an OpenSSH key',
+			'-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaA==\n-----END OPENSSH PRIVATE KEY-----',
+			/OpenSSH/,
+		],
 		['a truncated key', pair.privatePem.split('\n').slice(0, 5).join('\n'), /incomplete/],
 		['a damaged key', pair.privatePem.replace(/\n(.{10})(.{4})/, '\n$1AAAA'), /damaged|incomplete/],
 		['random text', 'my password is hunter2', /does not look like a private key/],
-		['base64 that is not a key', Buffer.from('hello world, this is not a key').toString('base64'), /not an RSA private key/],
+		[
+			'base64 that is not a key',
+			Buffer.from('hello world, this is not a key').toString('base64'),
+			/not an RSA private key/,
+		],
 	])('refuses %s with a clear message', (_name, input, message) => {
 		const error = keyError(input);
 		expect(error.message).toMatch(message);
@@ -86,7 +138,12 @@ describe('merchant private key input', () => {
 	});
 
 	it('reads public keys as PKCS#1, SPKI and bare base64', () => {
-		for (const input of [pair.publicPem, pair.publicPkcs1Pem, keyBodyLines(pair.publicPem).join(''), pair.publicPem.replace(/\n/g, '\\n')]) {
+		for (const input of [
+			pair.publicPem,
+			pair.publicPkcs1Pem,
+			keyBodyLines(pair.publicPem).join(''),
+			pair.publicPem.replace(/\n/g, '\\n'),
+		]) {
 			expect(parsePublicKey(input).asymmetricKeyDetails?.modulusLength).toBe(1024);
 		}
 		expect(() => parsePublicKey('nonsense')).toThrow(/could not be read/);

@@ -1,8 +1,15 @@
-import { idOf, ledgerFor, NotificationLedger, storedIds, type StoredMemory } from '../../nodes/KsherTrigger/ledger';
+import {
+	idOf,
+	ledgerFor,
+	NotificationLedger,
+	storedIds,
+	type StoredMemory,
+} from '../../nodes/KsherTrigger/ledger';
 import { REPLAY_WINDOW_MS } from '../../nodes/protocol';
 
 /** A stored copy as n8n would load it from its database: a fresh parse of what was saved. */
-const reload = (stored: StoredMemory): StoredMemory => JSON.parse(JSON.stringify(stored)) as StoredMemory;
+const reload = (stored: StoredMemory): StoredMemory =>
+	JSON.parse(JSON.stringify(stored)) as StoredMemory;
 const claimed = (ledger: NotificationLedger, key: string) => {
 	const claim = ledger.claim(key);
 	claim.record();
@@ -18,7 +25,9 @@ describe('NotificationLedger', () => {
 		for (const key of ['mch1|A|paid|', 'mch1|B|paid|', 'mch1|C|refunded|R1']) claimed(first, key);
 		first.persistInto(stored);
 		const saved = reload(stored);
-		expect(saved.ksherSeen).toEqual(expect.stringMatching(/^v3:[0-9a-f]{12}\.[0-9a-z]+@\d+@\d+:[A-Za-z0-9+/=]+$/));
+		expect(saved.ksherSeen).toEqual(
+			expect.stringMatching(/^v3:[0-9a-f]{12}\.[0-9a-z]+@\d+@\d+:[A-Za-z0-9+/=]+$/),
+		);
 		// 3 notifications, 8 bytes each: 32 base64 characters.
 		expect(String(saved.ksherSeen).replace(/^.*:/, '')).toHaveLength(32);
 		const second = new NotificationLedger();
@@ -27,7 +36,7 @@ describe('NotificationLedger', () => {
 		expect(second.has('mch1|D|paid|')).toBe(false);
 	});
 
-	it('knows its own writing without decoding it, and still reads another process\'s', () => {
+	it("knows its own writing without decoding it, and still reads another process's", () => {
 		const mine = new NotificationLedger();
 		const stored: StoredMemory = {};
 		claimed(mine, 'a');
@@ -58,7 +67,14 @@ describe('NotificationLedger', () => {
 	it('reads the unpacked memory of earlier versions, and replaces it when it saves', () => {
 		const now = Date.now();
 		const ledger = new NotificationLedger();
-		const stored: StoredMemory = { seen: { '#mch1|OLD|paid|': now - 1000, '#mch1|EXPIRED|paid|': now - 73 * 3600_000, plain: now }, seenCount: 3 };
+		const stored: StoredMemory = {
+			seen: {
+				'#mch1|OLD|paid|': now - 1000,
+				'#mch1|EXPIRED|paid|': now - 73 * 3600_000,
+				plain: now,
+			},
+			seenCount: 3,
+		};
 		expect(ledger.absorb(stored)).toBe(true);
 		expect(ledger.has('mch1|OLD|paid|')).toBe(true);
 		expect(ledger.has('mch1|EXPIRED|paid|')).toBe(false);
@@ -70,7 +86,8 @@ describe('NotificationLedger', () => {
 
 	it('ignores what is not its packed form', () => {
 		const ledger = new NotificationLedger();
-		for (const ksherSeen of [42, 'v2:AAAA', 'v1:AAAA', 'not base64 at all', null, ['x']]) expect(ledger.absorb({ ksherSeen })).toBe(false);
+		for (const ksherSeen of [42, 'v2:AAAA', 'v1:AAAA', 'not base64 at all', null, ['x']])
+			expect(ledger.absorb({ ksherSeen })).toBe(false);
 		expect(ledger.size).toBe(0);
 	});
 
@@ -106,7 +123,10 @@ describe('NotificationLedger', () => {
 		ledger.persistInto(stored);
 		const next = new NotificationLedger(1000, 3600_000);
 		next.absorb(reload(stored));
-		expect([...Array(24 * 9).keys()].filter((h) => next.has(`k${h}`))).toEqual([24 * 9 - 2, 24 * 9 - 1]);
+		expect([...Array(24 * 9).keys()].filter((h) => next.has(`k${h}`))).toEqual([
+			24 * 9 - 2,
+			24 * 9 - 1,
+		]);
 	});
 
 	it('holds every notification of the window, 100,000 of them, and refuses new ones when full instead of forgetting', () => {
@@ -144,7 +164,7 @@ describe('NotificationLedger', () => {
 		expect([next.state('ok'), next.state('failed')]).toEqual(['done', 'started']);
 	});
 
-	it('a request\'s own copy can write its own claim as done while the others write it as started', () => {
+	it("a request's own copy can write its own claim as done while the others write it as started", () => {
 		const ledger = new NotificationLedger();
 		const own: StoredMemory = {};
 		const other: StoredMemory = {};
@@ -258,7 +278,7 @@ describe('NotificationLedger', () => {
 		expect(ledger.has('a', Date.parse('2026-12-03T08:00:00Z'))).toBe(false);
 	});
 
-	it('a record dated ahead (another process\'s clock is 3 hours ahead) does not move the base hour past the window\'s entries', () => {
+	it("a record dated ahead (another process's clock is 3 hours ahead) does not move the base hour past the window's entries", () => {
 		const T0 = Date.parse('2026-12-01T00:00:00Z');
 		const HOUR = 3600_000;
 		jest.useFakeTimers({ now: T0 });
@@ -296,7 +316,8 @@ describe('NotificationLedger', () => {
 		ledger.persistInto(stored);
 		const saved = reload(stored);
 		// Its record goes after 50 hours; the notification stays inside the window until 48 hours after its time.
-		for (const at of [T0 + 51 * HOUR, T0 + 200 * HOUR, T0 + 288 * HOUR]) expect([ledger.state('ahead', at), ledger.has('plain', at)]).toEqual(['done', false]);
+		for (const at of [T0 + 51 * HOUR, T0 + 200 * HOUR, T0 + 288 * HOUR])
+			expect([ledger.state('ahead', at), ledger.has('plain', at)]).toEqual(['done', false]);
 		expect(ledger.has('ahead', T0 + 289 * HOUR)).toBe(false);
 		// Stored after the records, where a reader of the records alone stops ("="): they still decode whole.
 		const packed = String(saved.ksherSeen);
@@ -336,17 +357,22 @@ describe('NotificationLedger', () => {
 		const stored: StoredMemory = {};
 		ledger.persistInto(stored);
 		expect(String(reload(stored).ksherSeen)).not.toContain('=~');
-		expect([ledger.has('back', Date.now() + 60 * 3600_000), ledger.has('near')]).toEqual([false, true]);
+		expect([ledger.has('back', Date.now() + 60 * 3600_000), ledger.has('near')]).toEqual([
+			false,
+			true,
+		]);
 	});
 
-	it('a stored time years ahead (an old form\'s odd value) is capped: nothing of the window is dropped, and what it saves stays readable', () => {
+	it("a stored time years ahead (an old form's odd value) is capped: nothing of the window is dropped, and what it saves stays readable", () => {
 		const ledger = new NotificationLedger();
 		claimed(ledger, 'a');
 		const years = Date.now() + 10 * 365 * 24 * 3600_000;
 		expect(ledger.absorb({ seen: { '#b': years, '#c': Number.MAX_VALUE } })).toBe(true);
 		expect([ledger.has('a'), ledger.has('b')]).toEqual([true, true]);
 		const aheadV3 = new NotificationLedger();
-		aheadV3.absorb({ ksherSeen: `v3:other@1@${Math.floor(years / 3600_000)}:${Buffer.from(`${idOf('d')}00`, 'hex').toString('base64')}` });
+		aheadV3.absorb({
+			ksherSeen: `v3:other@1@${Math.floor(years / 3600_000)}:${Buffer.from(`${idOf('d')}00`, 'hex').toString('base64')}`,
+		});
 		claimed(aheadV3, 'e');
 		expect([aheadV3.has('d'), aheadV3.has('e')]).toEqual([true, true]);
 		const stored: StoredMemory = {};
@@ -354,7 +380,9 @@ describe('NotificationLedger', () => {
 		const next = new NotificationLedger();
 		next.absorb(reload(stored));
 		expect([next.has('a'), next.has('b')]).toEqual([true, true]);
-		expect(Number(String(reload(stored).ksherSeen).split('@')[2].split(':')[0])).toBeLessThan(Date.now() / 3600_000);
+		expect(Number(String(reload(stored).ksherSeen).split('@')[2].split(':')[0])).toBeLessThan(
+			Date.now() / 3600_000,
+		);
 	});
 
 	it('a claim taken back (no run this time) of a key held as started leaves it started: the next delivery still says possibleDuplicate', () => {
@@ -373,7 +401,7 @@ describe('NotificationLedger', () => {
 		expect(ledger.has('n')).toBe(false);
 	});
 
-	it('a claim whose answer never went out stays started, and the request\'s own copy (saved done by n8n once the run is stored) makes it done', () => {
+	it("a claim whose answer never went out stays started, and the request's own copy (saved done by n8n once the run is stored) makes it done", () => {
 		const ledger = new NotificationLedger();
 		const own: StoredMemory = {};
 		const claim = ledger.claim('k');
@@ -401,10 +429,16 @@ describe('NotificationLedger', () => {
 		// Claimed 49½ hours ago, done.
 		record.writeUInt32BE(Math.floor((Date.now() - 49.5 * 3600_000) / 60_000) * 2 + 1, 8);
 		const ledger = new NotificationLedger();
-		ledger.absorb({ ksherSeen: `v2:abc.0@1:${record.toString('base64')}`, seen: { '#legacy': Date.now() - 49.5 * 3600_000 } });
+		ledger.absorb({
+			ksherSeen: `v2:abc.0@1:${record.toString('base64')}`,
+			seen: { '#legacy': Date.now() - 49.5 * 3600_000 },
+		});
 		expect([ledger.state('v2'), ledger.state('legacy')]).toEqual(['done', 'done']);
 		// Claimed in the 05:00 hour two days ago: kept through the 07:00 hour today (at least 50 hours), like a new one.
-		expect([ledger.has('v2', Date.parse('2026-12-03T07:59:59Z')), ledger.has('legacy', Date.parse('2026-12-03T07:59:59Z'))]).toEqual([true, true]);
+		expect([
+			ledger.has('v2', Date.parse('2026-12-03T07:59:59Z')),
+			ledger.has('legacy', Date.parse('2026-12-03T07:59:59Z')),
+		]).toEqual([true, true]);
 		expect(ledger.has('v2', Date.parse('2026-12-03T08:00:00Z'))).toBe(false);
 	});
 

@@ -18,20 +18,26 @@ interface Manifest {
 }
 const pkg = JSON.parse(readFileSync(join(__dirname, '../../package.json'), 'utf8')) as Manifest;
 
-describe('package.json for n8n\'s listing', () => {
+describe("package.json for n8n's listing", () => {
 	it('is findable as an n8n community node and says where it comes from', () => {
 		expect(pkg.name).toMatch(/^(@[\w-]+\/)?n8n-nodes-[\w-]+$/);
 		expect(pkg.keywords).toContain('n8n-community-node-package');
 		expect(pkg.license).toBe('MIT');
-		expect(pkg.repository).toEqual({ type: 'git', url: expect.stringMatching(/^git\+https:\/\/github\.com\/.+\.git$/) });
+		expect(pkg.repository).toEqual({
+			type: 'git',
+			url: expect.stringMatching(/^git\+https:\/\/github\.com\/.+\.git$/),
+		});
 		// Provenance ties the tarball to this repository: homepage and repository must agree.
-		expect(pkg.homepage).toBe(`${pkg.repository.url.replace(/^git\+/, '').replace(/\.git$/, '')}#readme`);
+		expect(pkg.homepage).toBe(
+			`${pkg.repository.url.replace(/^git\+/, '').replace(/\.git$/, '')}#readme`,
+		);
 		expect(pkg.author?.name).toBeTruthy();
 	});
 
-	it('declares n8n\'s nodes API version and only built files that exist after a build', () => {
+	it("declares n8n's nodes API version and only built files that exist after a build", () => {
 		expect(pkg.n8n.n8nNodesApiVersion).toBe(1);
-		for (const file of [...pkg.n8n.nodes, ...pkg.n8n.credentials]) expect(file).toMatch(/^dist\/.+\.js$/);
+		for (const file of [...pkg.n8n.nodes, ...pkg.n8n.credentials])
+			expect(file).toMatch(/^dist\/.+\.js$/);
 		expect(pkg.files).toEqual(['dist', 'index.js']);
 	});
 

@@ -39,7 +39,18 @@ function verifyVector(v: Vector, part: Record<string, unknown>, sign: unknown): 
 
 describe('shared Ksher vectors', () => {
 	it('has the vectors the protocol reference lists', () => {
-		expect(vectors.map((v) => v.id)).toEqual(['R1', 'R2', 'R6', 'R7', 'R9', 'Q2', 'S1', 'S2', 'S3', 'S4']);
+		expect(vectors.map((v) => v.id)).toEqual([
+			'R1',
+			'R2',
+			'R6',
+			'R7',
+			'R9',
+			'Q2',
+			'S1',
+			'S2',
+			'S3',
+			'S4',
+		]);
 		expect(vectors.every((v) => v.expect === 'valid')).toBe(true);
 	});
 
@@ -64,9 +75,12 @@ describe('shared Ksher vectors', () => {
 		});
 
 		it('does not verify with another key', () => {
-			const other: Vector['key'] = v.key === 'ksher_v1_public' ? 'example_public' : 'ksher_v1_public';
+			const other: Vector['key'] =
+				v.key === 'ksher_v1_public' ? 'example_public' : 'ksher_v1_public';
 			expect(verifyVector({ ...v, key: other }, signedPart(v), v.body.sign)).toBe(false);
-			expect(verifyVector({ ...v, key: 'ksher_v2_public' }, signedPart(v), v.body.sign)).toBe(false);
+			expect(verifyVector({ ...v, key: 'ksher_v2_public' }, signedPart(v), v.body.sign)).toBe(
+				false,
+			);
 		});
 
 		// Tampering, systematically: every single character of every signed value, every
@@ -120,11 +134,18 @@ describe('shared Ksher vectors', () => {
 	it('R7 (merchant_info) verifies only over its five-field subset', () => {
 		const r7 = vectors.find((v) => v.id === 'R7')!;
 		const data = r7.body.data as Record<string, unknown>;
-		expect(verifyCanonical(canonicalString(data), r7.body.sign, createPublicKey(keys.ksher_v1_public))).toBe(false);
+		expect(
+			verifyCanonical(canonicalString(data), r7.body.sign, createPublicKey(keys.ksher_v1_public)),
+		).toBe(false);
 		expect(verifyResponse(r7.body)).toBe(false);
 		expect(verifyResponse(r7.body, { endpoint: 'merchant_info' })).toBe(true);
 		// Fields outside the subset are not covered by Ksher's signature at all.
-		expect(verifyResponse({ ...r7.body, data: { ...data, mch_notify_url: 'x' } }, { endpoint: 'merchant_info' })).toBe(true);
+		expect(
+			verifyResponse(
+				{ ...r7.body, data: { ...data, mch_notify_url: 'x' } },
+				{ endpoint: 'merchant_info' },
+			),
+		).toBe(true);
 	});
 
 	it('verifyResponse refuses envelopes that are not envelopes', () => {
@@ -137,17 +158,21 @@ describe('shared Ksher vectors', () => {
 
 describe('canonical string rules', () => {
 	it('drops sign, undefined and null; keeps empty strings as key=', () => {
-		expect(canonicalString({ b: '2', a: '1', sign: 'x', u: undefined, n: null, e: '' })).toBe('a=1b=2e=');
-	});
-
-	it('renders integers in decimal and nested values as compact JSON with sorted keys', () => {
-		expect(canonicalString({ total_fee: 100, list: [{ b: 1, a: 'x y' }], obj: { z: [1, 2], a: null } })).toBe(
-			'list=[{"a":"x y","b":1}]obj={"a":null,"z":[1,2]}total_fee=100',
+		expect(canonicalString({ b: '2', a: '1', sign: 'x', u: undefined, n: null, e: '' })).toBe(
+			'a=1b=2e=',
 		);
 	});
 
+	it('renders integers in decimal and nested values as compact JSON with sorted keys', () => {
+		expect(
+			canonicalString({ total_fee: 100, list: [{ b: 1, a: 'x y' }], obj: { z: [1, 2], a: null } }),
+		).toBe('list=[{"a":"x y","b":1}]obj={"a":null,"z":[1,2]}total_fee=100');
+	});
+
 	it('keeps values raw: no URL-encoding, Thai text and symbols as they are', () => {
-		expect(canonicalString({ url: 'https://x.test/a?b=1&c=%20+', name: 'สินค้า 🎉' })).toBe('name=สินค้า 🎉url=https://x.test/a?b=1&c=%20+');
+		expect(canonicalString({ url: 'https://x.test/a?b=1&c=%20+', name: 'สินค้า 🎉' })).toBe(
+			'name=สินค้า 🎉url=https://x.test/a?b=1&c=%20+',
+		);
 	});
 
 	it('orders as the joined key=value pieces sort, also when a key is a prefix of another', () => {
@@ -155,14 +180,36 @@ describe('canonical string rules', () => {
 		expect(canonicalString({ a: '1', a0: '2', ab: '3', 'a-': '4' })).toBe('a-=4a0=2a=1ab=3');
 		const keys = ['mch_order_no', 'mch_order', 'mch_order_no2', 'mch-order', 'z', 'A', '_'];
 		const params = Object.fromEntries(keys.map((k, i) => [k, String(i)]));
-		expect(canonicalString(params)).toBe(keys.map((k, i) => `${k}=${i}`).sort().join(''));
+		expect(canonicalString(params)).toBe(
+			keys
+				.map((k, i) => `${k}=${i}`)
+				.sort()
+				.join(''),
+		);
 	});
 
 	it('gives the same order whatever order the keys arrive in (already in order, code-unit order, shuffled)', () => {
 		// (A key holding "=" is left out: its piece's place would depend on the values. No Ksher
 		// field has one, and the trigger refuses data that does.)
-		const keys = ['a', 'a0', 'a-', 'ab', 'mch_order', 'mch_order_no', 'mch_order_no2', 'mch-order', 'cash_fee', 'cash_fee_type', 'Z', '_', 'é'];
-		const expected = keys.map((k) => `${k}=v${k}`).sort().join('');
+		const keys = [
+			'a',
+			'a0',
+			'a-',
+			'ab',
+			'mch_order',
+			'mch_order_no',
+			'mch_order_no2',
+			'mch-order',
+			'cash_fee',
+			'cash_fee_type',
+			'Z',
+			'_',
+			'é',
+		];
+		const expected = keys
+			.map((k) => `${k}=v${k}`)
+			.sort()
+			.join('');
 		const canonicalOrder = [...keys].sort((x, y) => (`${x}=` < `${y}=` ? -1 : 1));
 		const orders = [canonicalOrder, [...keys].sort(), [...keys].sort().reverse(), keys];
 		let seed = 7;
@@ -175,7 +222,8 @@ describe('canonical string rules', () => {
 			}
 			orders.push(shuffled);
 		}
-		for (const order of orders) expect(canonicalString(Object.fromEntries(order.map((k) => [k, `v${k}`])))).toBe(expected);
+		for (const order of orders)
+			expect(canonicalString(Object.fromEntries(order.map((k) => [k, `v${k}`])))).toBe(expected);
 	});
 
 	it('a number and its decimal string sign the same bytes', () => {

@@ -1,4 +1,9 @@
-import type { IDataObject, IExecuteFunctions, INodeProperties, INodePropertyOptions } from 'n8n-workflow';
+import type {
+	IDataObject,
+	IExecuteFunctions,
+	INodeProperties,
+	INodePropertyOptions,
+} from 'n8n-workflow';
 
 import { checkOrderNumber, SUPPORTED_CURRENCIES, type KsherClient } from '../../protocol';
 import { orderFields } from '../../adapters/format';
@@ -8,8 +13,17 @@ import { orderFields } from '../../adapters/format';
  * An operation that must see every item before any runs (Refund → Create's checks) also has
  * `prepare`, which returns the runner to use for this execution's items.
  */
-export type OperationRunner = ((ctx: IExecuteFunctions, client: KsherClient, itemIndex: number) => Promise<IDataObject[]>) & {
-	prepare?: (ctx: IExecuteFunctions, client: KsherClient, itemCount: number, concurrency: number) => Promise<OperationRunner>;
+export type OperationRunner = ((
+	ctx: IExecuteFunctions,
+	client: KsherClient,
+	itemIndex: number,
+) => Promise<IDataObject[]>) & {
+	prepare?: (
+		ctx: IExecuteFunctions,
+		client: KsherClient,
+		itemCount: number,
+		concurrency: number,
+	) => Promise<OperationRunner>;
 };
 
 /**
@@ -21,7 +35,11 @@ export function isTool(ctx: IExecuteFunctions): boolean {
 }
 
 /** A resource's Operation selector (n8n's idiom: one per resource, shown only for it). */
-export function operationSelector(resource: string, options: INodePropertyOptions[], defaultOperation: string): INodeProperties {
+export function operationSelector(
+	resource: string,
+	options: INodePropertyOptions[],
+	defaultOperation: string,
+): INodeProperties {
 	return {
 		displayName: 'Operation',
 		name: 'operation',
@@ -47,7 +65,12 @@ export function orderNumberField(description: string): INodeProperties {
 
 export const currencyOptions = SUPPORTED_CURRENCIES.map((code) => ({ name: code, value: code }));
 
-export function stringParam(ctx: IExecuteFunctions, name: string, itemIndex: number, fallback = ''): string {
+export function stringParam(
+	ctx: IExecuteFunctions,
+	name: string,
+	itemIndex: number,
+	fallback = '',
+): string {
 	const value = ctx.getNodeParameter(name, itemIndex, fallback) as unknown;
 	if (value === undefined || value === null) return fallback;
 	return typeof value === 'string' ? value : String(value);
@@ -108,7 +131,9 @@ export const returnAllFields = (): INodeProperties[] => [
 ];
 
 export function returnLimit(ctx: IExecuteFunctions, itemIndex: number): number {
-	return (ctx.getNodeParameter('returnAll', itemIndex, true) as boolean) ? Infinity : (ctx.getNodeParameter('limit', itemIndex, 50) as number);
+	return (ctx.getNodeParameter('returnAll', itemIndex, true) as boolean)
+		? Infinity
+		: (ctx.getNodeParameter('limit', itemIndex, 50) as number);
 }
 
 export const simplifyField = (): INodeProperties => ({

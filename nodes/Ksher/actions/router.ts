@@ -50,18 +50,35 @@ function orderNumberOrNull(ctx: IExecuteFunctions, itemIndex: number): string | 
  */
 export async function router(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	const items = this.getInputData();
-	const node = { resource: this.getNodeParameter('resource', 0), operation: this.getNodeParameter('operation', 0) } as KsherNodeType;
+	const node = {
+		resource: this.getNodeParameter('resource', 0),
+		operation: this.getNodeParameter('operation', 0),
+	} as KsherNodeType;
 	const runner = runnerFor(node);
-	if (!runner) throw toNodeError(this.getNode(), new Error(`Unknown operation ${String(node.resource)} ${String(node.operation)}`));
+	if (!runner)
+		throw toNodeError(
+			this.getNode(),
+			new Error(`Unknown operation ${String(node.resource)} ${String(node.operation)}`),
+		);
 	const options = this.getNodeParameter('options', 0, {}) as IDataObject;
-	const concurrency = Math.min(MAX_CONCURRENCY, Math.max(1, Math.floor(Number(options.concurrency ?? DEFAULT_CONCURRENCY)) || 1));
-	const timeoutMs = Math.min(TIMEOUTS.maxCallMs, Math.max(1000, (Number(options.timeout) || TIMEOUTS.callMs / 1000) * 1000));
+	const concurrency = Math.min(
+		MAX_CONCURRENCY,
+		Math.max(1, Math.floor(Number(options.concurrency ?? DEFAULT_CONCURRENCY)) || 1),
+	);
+	const timeoutMs = Math.min(
+		TIMEOUTS.maxCallMs,
+		Math.max(1000, (Number(options.timeout) || TIMEOUTS.callMs / 1000) * 1000),
+	);
 
 	// Credentials are read and the keys parsed once per execution, never per item.
 	let client: KsherClient | undefined;
 	let setupError: unknown;
 	try {
-		client = clientFromCredentials(await this.getCredentials('ksherApi'), n8nTransport(this.helpers), timeoutMs);
+		client = clientFromCredentials(
+			await this.getCredentials('ksherApi'),
+			n8nTransport(this.helpers),
+			timeoutMs,
+		);
 	} catch (error) {
 		setupError = error;
 	}
@@ -89,15 +106,27 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 			results[itemIndex] = output.map((json) => ({ json, pairedItem: { item: itemIndex } }));
 		} catch (error) {
 			const orderNumber = orderNumberOrNull(this, itemIndex);
-			if (!this.continueOnFail() && !asTool) throw toNodeError(this.getNode(), error, itemIndex, orderNumber);
-			const { error: message, ...details }: IDataObject = { orderNumber, ...errorOutput(error, orderNumber) };
+			if (!this.continueOnFail() && !asTool)
+				throw toNodeError(this.getNode(), error, itemIndex, orderNumber);
+			const { error: message, ...details }: IDataObject = {
+				orderNumber,
+				...errorOutput(error, orderNumber),
+			};
 			// With On Error "Continue (using error output)", n8n (1.x and 2.x alike) sends an item to the
 			// error output when its JSON holds only `error`, or `error` and `message`, and adds the input
 			// row's fields to it: so there `error` says what went wrong (with Ksher's code) and `message`
 			// what to do. Otherwise the item carries every field at the top, as Continue On Fail always gave.
 			const toErrorOutput = this.getNode().onError === 'continueErrorOutput' && !asTool;
-			const solution = typeof details.solution === 'string' && details.solution ? { message: details.solution } : {};
-			results[itemIndex] = [{ json: toErrorOutput ? { error: message, ...solution } : { error: message, ...details }, pairedItem: { item: itemIndex } }];
+			const solution =
+				typeof details.solution === 'string' && details.solution
+					? { message: details.solution }
+					: {};
+			results[itemIndex] = [
+				{
+					json: toErrorOutput ? { error: message, ...solution } : { error: message, ...details },
+					pairedItem: { item: itemIndex },
+				},
+			];
 		}
 	});
 	return [results.flat()];

@@ -13,7 +13,13 @@ export const description: INodeProperties[] = [
 	operationSelector(
 		'account',
 		[
-			{ name: 'Get', value: 'get', description: 'Get the merchant account: its channels, limits, settlement cycles and refund settings', action: 'Get the merchant account' },
+			{
+				name: 'Get',
+				value: 'get',
+				description:
+					'Get the merchant account: its channels, limits, settlement cycles and refund settings',
+				action: 'Get the merchant account',
+			},
 		],
 		'get',
 	),

@@ -7,16 +7,26 @@ import { simplifyField, type OperationRunner } from '../common';
 // (signedByKsher), not a warning in the editor the user can do nothing about.
 const properties: INodeProperties[] = [simplifyField()];
 
-export const description = updateDisplayOptions({ show: { resource: ['account'], operation: ['get'] } }, properties);
+export const description = updateDisplayOptions(
+	{ show: { resource: ['account'], operation: ['get'] } },
+	properties,
+);
 
 const flag = (value: unknown) => (value === 'Y' ? true : value === 'N' ? false : null);
 /** Ksher's limit as given: -1 means unlimited; Ksher does not document the unit, so it is not converted. */
-const limit = (value: unknown) => (value === -1 || value === '-1' ? null : typeof value === 'number' || typeof value === 'string' ? value : null);
+const limit = (value: unknown) =>
+	value === -1 || value === '-1'
+		? null
+		: typeof value === 'number' || typeof value === 'string'
+			? value
+			: null;
 
 /** What merchant_info tells a workflow: the account, its channels with their limits and settlement cycle, refund rules. */
 export function accountSummary(data: Record<string, unknown>): IDataObject {
 	const names = (data.mch_name ?? {}) as Record<string, unknown>;
-	const channels = Array.isArray(data.mch_support_channel) ? (data.mch_support_channel as Array<Record<string, unknown>>) : [];
+	const channels = Array.isArray(data.mch_support_channel)
+		? (data.mch_support_channel as Array<Record<string, unknown>>)
+		: [];
 	return {
 		appId: String(data.mch_appid ?? data.appid ?? ''),
 		merchantId: String(data.mch_id ?? ''),

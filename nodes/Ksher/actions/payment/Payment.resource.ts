@@ -19,13 +19,29 @@ export const description: INodeProperties[] = [
 	operationSelector(
 		'payment',
 		[
-			{ name: 'Cancel', value: 'cancel', description: 'Cancel an unpaid payment link', action: 'Cancel a payment' },
-			{ name: 'Create', value: 'create', description: 'Create a payment link to send to the customer', action: 'Create a payment' },
-			{ name: 'Get', value: 'get', description: 'Get the state of a payment', action: 'Get a payment' },
+			{
+				name: 'Cancel',
+				value: 'cancel',
+				description: 'Cancel an unpaid payment link',
+				action: 'Cancel a payment',
+			},
+			{
+				name: 'Create',
+				value: 'create',
+				description: 'Create a payment link to send to the customer',
+				action: 'Create a payment',
+			},
+			{
+				name: 'Get',
+				value: 'get',
+				description: 'Get the state of a payment',
+				action: 'Get a payment',
+			},
 			{
 				name: 'Watch for Changes',
 				value: 'watch',
-				description: 'Report what Ksher does not notify: refunds, payments it missed, cancellations. Use after a Schedule Trigger.',
+				description:
+					'Report what Ksher does not notify: refunds, payments it missed, cancellations. Use after a Schedule Trigger.',
 				action: 'Watch a payment for changes',
 			},
 		],

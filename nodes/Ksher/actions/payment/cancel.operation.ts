@@ -4,7 +4,8 @@ import { orderNumberField, orderNumberParam, type OperationRunner } from '../com
 
 const properties: INodeProperties[] = [
 	{
-		displayName: 'Only unpaid payments can be cancelled. The payment link stops working, but a QR code the customer already saved may still be payable, and card payments in progress cannot be cancelled.',
+		displayName:
+			'Only unpaid payments can be cancelled. The payment link stops working, but a QR code the customer already saved may still be payable, and card payments in progress cannot be cancelled.',
 		name: 'cancelNotice',
 		type: 'notice',
 		default: '',
@@ -12,7 +13,10 @@ const properties: INodeProperties[] = [
 	orderNumberField('Your order number of the unpaid payment to cancel.'),
 ];
 
-export const description = updateDisplayOptions({ show: { resource: ['payment'], operation: ['cancel'] } }, properties);
+export const description = updateDisplayOptions(
+	{ show: { resource: ['payment'], operation: ['cancel'] } },
+	properties,
+);
 
 export const execute: OperationRunner = async (ctx, client, itemIndex) => {
 	const orderNumber = orderNumberParam(ctx, itemIndex);

@@ -13,11 +13,18 @@ import {
 	fromMinorUnits,
 	initialWatchState,
 } from '../../../protocol';
-import { currencyOptions, orderNumberField, orderNumberParam, stringParam, type OperationRunner } from '../common';
-
+import {
+	currencyOptions,
+	orderNumberField,
+	orderNumberParam,
+	stringParam,
+	type OperationRunner,
+} from '../common';
 
 const properties: INodeProperties[] = [
-	orderNumberField('Your own unique order number, at most 32 characters. Ksher refuses a number it has seen before.'),
+	orderNumberField(
+		'Your own unique order number, at most 32 characters. Ksher refuses a number it has seen before.',
+	),
 	{
 		displayName: 'Amount',
 		name: 'amount',
@@ -41,7 +48,8 @@ const properties: INodeProperties[] = [
 		required: true,
 		default: '',
 		placeholder: 'e.g. Order INV-1001',
-		description: 'What the customer pays for, shown on the payment page. Plain English text avoids display problems in some wallets.',
+		description:
+			'What the customer pays for, shown on the payment page. Plain English text avoids display problems in some wallets.',
 	},
 	{
 		displayName: 'Channels',
@@ -51,10 +59,14 @@ const properties: INodeProperties[] = [
 		options: GATEWAY_CHANNELS.map((c) => ({
 			name: c.name,
 			value: c.value,
-			description: [c.minimumMinor ? `Minimum ${c.minimumMinor / 100} THB` : '', c.note ?? ''].filter(Boolean).join('; ') || undefined,
+			description:
+				[c.minimumMinor ? `Minimum ${c.minimumMinor / 100} THB` : '', c.note ?? '']
+					.filter(Boolean)
+					.join('; ') || undefined,
 		})),
 		default: ['promptpay', 'card'],
-		description: 'How the customer may pay. One channel sends the customer straight to it; several show Ksher\'s checkout page.',
+		description:
+			"How the customer may pay. One channel sends the customer straight to it; several show Ksher's checkout page.",
 	},
 	{
 		displayName: 'Success Redirect URL',
@@ -63,7 +75,8 @@ const properties: INodeProperties[] = [
 		required: true,
 		default: '',
 		placeholder: 'e.g. https://shop.example/thank-you',
-		description: 'Where the customer\'s browser goes after paying. Ksher adds ?mch_order_no=… to it. This redirect is not proof of payment: use the Ksher Trigger or Get Payment.',
+		description:
+			"Where the customer's browser goes after paying. Ksher adds ?mch_order_no=… to it. This redirect is not proof of payment: use the Ksher Trigger or Get Payment.",
 	},
 	{
 		displayName: 'Failure Redirect URL',
@@ -71,7 +84,8 @@ const properties: INodeProperties[] = [
 		type: 'string',
 		default: '',
 		placeholder: 'e.g. https://shop.example/payment-failed',
-		description: 'Where the browser goes when the payment fails or is cancelled. Empty: the success redirect URL.',
+		description:
+			'Where the browser goes when the payment fails or is cancelled. Empty: the success redirect URL.',
 	},
 	{
 		displayName: 'Notify URL',
@@ -79,7 +93,8 @@ const properties: INodeProperties[] = [
 		type: 'string',
 		default: '',
 		placeholder: 'e.g. https://n8n.example/webhook/…/webhook',
-		description: 'Paste the Production URL of a Ksher Trigger node here to start a workflow when the customer pays. Empty: Ksher sends no notification.',
+		description:
+			'Paste the Production URL of a Ksher Trigger node here to start a workflow when the customer pays. Empty: Ksher sends no notification.',
 	},
 	{
 		displayName: 'Website URL',
@@ -87,7 +102,8 @@ const properties: INodeProperties[] = [
 		type: 'string',
 		default: '',
 		placeholder: 'e.g. https://shop.example',
-		description: 'Your shop\'s website (Ksher\'s refer_url). Empty: the address of the success redirect URL\'s site.',
+		description:
+			"Your shop's website (Ksher's refer_url). Empty: the address of the success redirect URL's site.",
 	},
 	{
 		displayName: 'Additional Fields',
@@ -102,7 +118,8 @@ const properties: INodeProperties[] = [
 				type: 'string',
 				default: '',
 				placeholder: 'e.g. {"customerId": 42}',
-				description: 'Your own data, returned as "attach" by Get Payment and the Ksher Trigger. An object from an expression is sent as compact JSON.',
+				description:
+					'Your own data, returned as "attach" by Get Payment and the Ksher Trigger. An object from an expression is sent as compact JSON.',
 			},
 			{
 				displayName: 'Background',
@@ -144,7 +161,8 @@ const properties: INodeProperties[] = [
 				type: 'string',
 				default: '',
 				placeholder: 'e.g. #1001',
-				description: 'Order code shown to the customer (Ksher\'s mch_code). Empty: the order number.',
+				description:
+					"Order code shown to the customer (Ksher's mch_code). Empty: the order number.",
 			},
 			{
 				displayName: 'Expires After (Minutes)',
@@ -189,7 +207,9 @@ const properties: INodeProperties[] = [
 								displayName: 'Channel',
 								name: 'channel',
 								type: 'options',
-								options: GATEWAY_CHANNELS.filter((c) => INSTALMENT_CHANNELS.includes(c.value)).map((c) => ({ name: c.name, value: c.value })),
+								options: GATEWAY_CHANNELS.filter((c) => INSTALMENT_CHANNELS.includes(c.value)).map(
+									(c) => ({ name: c.name, value: c.value }),
+								),
 								default: 'ktc_instal',
 							},
 							{
@@ -230,7 +250,8 @@ const properties: INodeProperties[] = [
 				type: 'string',
 				default: '',
 				placeholder: 'e.g. cust-42',
-				description: 'Your customer\'s ID, to let them save cards for later payments. Not only digits, at most 32 characters.',
+				description:
+					"Your customer's ID, to let them save cards for later payments. Not only digits, at most 32 characters.",
 			},
 			{
 				displayName: 'Shop Name',
@@ -257,10 +278,14 @@ const properties: INodeProperties[] = [
 	},
 ];
 
-export const description = updateDisplayOptions({ show: { resource: ['payment'], operation: ['create'] } }, properties);
+export const description = updateDisplayOptions(
+	{ show: { resource: ['payment'], operation: ['create'] } },
+	properties,
+);
 
 function instalmentList(raw: unknown): Record<string, number[]> | undefined {
-	const plans = (raw as { plans?: Array<{ channel?: string; months?: string }> } | undefined)?.plans ?? [];
+	const plans =
+		(raw as { plans?: Array<{ channel?: string; months?: string }> } | undefined)?.plans ?? [];
 	if (plans.length === 0) return undefined;
 	const out: Record<string, number[]> = {};
 	for (const plan of plans) {
@@ -270,10 +295,18 @@ function instalmentList(raw: unknown): Record<string, number[]> | undefined {
 			.map((m) => m.trim())
 			.filter((m) => m !== '');
 		if (!INSTALMENT_CHANNELS.includes(channel)) {
-			throw new KsherInputError('Instalment Months', `"${channel}" is not an instalment channel`, `Use one of ${INSTALMENT_CHANNELS.join(', ')}.`);
+			throw new KsherInputError(
+				'Instalment Months',
+				`"${channel}" is not an instalment channel`,
+				`Use one of ${INSTALMENT_CHANNELS.join(', ')}.`,
+			);
 		}
 		if (months.length === 0 || months.some((m) => !/^\d{1,2}$/.test(m) || Number(m) < 1)) {
-			throw new KsherInputError('Instalment Months', `Months "${plan.months ?? ''}" for ${channel} must be whole numbers separated by commas`, 'Enter e.g. 3,4,6,10.');
+			throw new KsherInputError(
+				'Instalment Months',
+				`Months "${plan.months ?? ''}" for ${channel} must be whole numbers separated by commas`,
+				'Enter e.g. 3,4,6,10.',
+			);
 		}
 		out[channel] = [...new Set(months.map(Number))].sort((a, b) => a - b);
 	}
@@ -284,24 +317,49 @@ export const execute: OperationRunner = async (ctx, client, itemIndex) => {
 	const orderNumber = orderNumberParam(ctx, itemIndex);
 	const currency = checkCurrency(stringParam(ctx, 'currency', itemIndex, 'THB'));
 	const total = toMinorUnits(ctx.getNodeParameter('amount', itemIndex, '') as unknown, currency);
-	const channels = checkChannels(ctx.getNodeParameter('channels', itemIndex, []) as unknown, total, currency);
+	const channels = checkChannels(
+		ctx.getNodeParameter('channels', itemIndex, []) as unknown,
+		total,
+		currency,
+	);
 	const productName = stringParam(ctx, 'productName', itemIndex).trim();
-	if (productName === '') throw new KsherInputError('Product Name', 'Product Name is empty', 'Enter what the customer pays for, e.g. Order INV-1001.');
-	const success = checkUrl(stringParam(ctx, 'successRedirectUrl', itemIndex), 'Success Redirect URL')!;
-	const failure = checkUrl(stringParam(ctx, 'failureRedirectUrl', itemIndex), 'Failure Redirect URL', false) ?? success;
+	if (productName === '')
+		throw new KsherInputError(
+			'Product Name',
+			'Product Name is empty',
+			'Enter what the customer pays for, e.g. Order INV-1001.',
+		);
+	const success = checkUrl(
+		stringParam(ctx, 'successRedirectUrl', itemIndex),
+		'Success Redirect URL',
+	)!;
+	const failure =
+		checkUrl(stringParam(ctx, 'failureRedirectUrl', itemIndex), 'Failure Redirect URL', false) ??
+		success;
 	const notify = checkUrl(stringParam(ctx, 'notifyUrl', itemIndex), 'Notify URL', false);
-	const website = checkUrl(stringParam(ctx, 'websiteUrl', itemIndex), 'Website URL', false) ?? new URL(success).origin;
+	const website =
+		checkUrl(stringParam(ctx, 'websiteUrl', itemIndex), 'Website URL', false) ??
+		new URL(success).origin;
 	const extra = ctx.getNodeParameter('additionalFields', itemIndex, {}) as IDataObject;
 
 	const instalments = instalmentList(extra.instalmentMonths);
 	const instalChannels = channels.filter((c) => INSTALMENT_CHANNELS.includes(c));
 	if (instalments) {
 		const missing = Object.keys(instalments).filter((c) => !channels.includes(c));
-		if (missing.length) throw new KsherInputError('Instalment Months', `Instalment months are set for ${missing.join(', ')}, which is not among the Channels`, 'Add the channel to Channels or remove its plan.');
+		if (missing.length)
+			throw new KsherInputError(
+				'Instalment Months',
+				`Instalment months are set for ${missing.join(', ')}, which is not among the Channels`,
+				'Add the channel to Channels or remove its plan.',
+			);
 	}
 	const expires = extra.expiresAfter;
 	if (expires !== undefined && (!Number.isInteger(expires) || (expires as number) < 1)) {
-		throw new KsherInputError('Expires After (Minutes)', `Expires After must be a whole number of minutes, got ${String(expires)}`, 'Enter e.g. 60.');
+		throw new KsherInputError(
+			'Expires After (Minutes)',
+			`Expires After must be a whole number of minutes, got ${String(expires)}`,
+			'Enter e.g. 60.',
+		);
 	}
 	const attach = extra.attach;
 	const params: Record<string, unknown> = {
@@ -309,7 +367,10 @@ export const execute: OperationRunner = async (ctx, client, itemIndex) => {
 		total_fee: total,
 		fee_type: currency,
 		channel_list: channels.join(','),
-		mch_code: typeof extra.displayOrderCode === 'string' && extra.displayOrderCode.trim() ? extra.displayOrderCode.trim() : orderNumber,
+		mch_code:
+			typeof extra.displayOrderCode === 'string' && extra.displayOrderCode.trim()
+				? extra.displayOrderCode.trim()
+				: orderNumber,
 		product_name: productName,
 		mch_redirect_url: success,
 		mch_redirect_url_fail: failure,
@@ -318,7 +379,12 @@ export const execute: OperationRunner = async (ctx, client, itemIndex) => {
 		lang: extra.language,
 		device: extra.device || undefined,
 		expire_time: expires,
-		attach: attach === undefined || attach === '' ? undefined : typeof attach === 'string' ? attach : renderValue(attach),
+		attach:
+			attach === undefined || attach === ''
+				? undefined
+				: typeof attach === 'string'
+					? attach
+					: renderValue(attach),
 		member_id: checkMemberId(extra.memberId),
 		logo: extra.logoUrl ? checkUrl(extra.logoUrl, 'Logo URL') : undefined,
 		shop_name: extra.shopName || undefined,
@@ -330,10 +396,22 @@ export const execute: OperationRunner = async (ctx, client, itemIndex) => {
 		hide_exp_time: extra.showExpiryTime === undefined ? undefined : extra.showExpiryTime ? 1 : 0,
 		hide_explain: extra.showFooter === undefined ? undefined : extra.showFooter ? 1 : 0,
 		channel_instal_times_list: instalments ? JSON.stringify(instalments) : undefined,
-		instal_fee_payer_merchant_channel_list: extra.instalmentFeePayer === 'merchant' && instalChannels.length ? instalChannels.join(',') : undefined,
+		instal_fee_payer_merchant_channel_list:
+			extra.instalmentFeePayer === 'merchant' && instalChannels.length
+				? instalChannels.join(',')
+				: undefined,
 	};
 	const { data } = await client.call('gateway_pay', params);
 	const paymentUrl = typeof data.pay_content === 'string' ? data.pay_content : '';
 	// watchState: store it with the order to have Payment → Watch for Changes report what Ksher does not notify.
-	return [{ orderNumber, paymentUrl, amount: fromMinorUnits(total, currency), currency, channels, watchState: initialWatchState('pending', new Date()) }];
+	return [
+		{
+			orderNumber,
+			paymentUrl,
+			amount: fromMinorUnits(total, currency),
+			currency,
+			channels,
+			watchState: initialWatchState('pending', new Date()),
+		},
+	];
 };

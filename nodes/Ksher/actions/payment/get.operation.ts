@@ -1,13 +1,22 @@
 import { type IDataObject, type INodeProperties, updateDisplayOptions } from 'n8n-workflow';
 
-import { orderNumberField, orderNumberParam, paymentSummary, simplifyField, type OperationRunner } from '../common';
+import {
+	orderNumberField,
+	orderNumberParam,
+	paymentSummary,
+	simplifyField,
+	type OperationRunner,
+} from '../common';
 
 const properties: INodeProperties[] = [
 	orderNumberField('Your order number, as given to Create Payment.'),
 	simplifyField(),
 ];
 
-export const description = updateDisplayOptions({ show: { resource: ['payment'], operation: ['get'] } }, properties);
+export const description = updateDisplayOptions(
+	{ show: { resource: ['payment'], operation: ['get'] } },
+	properties,
+);
 
 export const execute: OperationRunner = async (ctx, client, itemIndex) => {
 	const orderNumber = orderNumberParam(ctx, itemIndex);

@@ -17,7 +17,6 @@ import {
 import { eventItem, ksherTimeToIso } from '../../../adapters/format';
 import { orderNumberField, orderNumberParam, type OperationRunner } from '../common';
 
-
 const properties: INodeProperties[] = [
 	orderNumberField('Your order number of the payment to watch.'),
 	{
@@ -35,11 +34,15 @@ const properties: INodeProperties[] = [
 		type: 'number',
 		typeOptions: { minValue: 1, maxValue: 3650 },
 		default: DEFAULT_WATCH_DAYS,
-		description: 'How long after it was paid (or first watched, while unpaid) an order is still checked. Older orders cost no calls to Ksher and give no items.',
+		description:
+			'How long after it was paid (or first watched, while unpaid) an order is still checked. Older orders cost no calls to Ksher and give no items.',
 	},
 ];
 
-export const description = updateDisplayOptions({ show: { resource: ['payment'], operation: ['watch'] } }, properties);
+export const description = updateDisplayOptions(
+	{ show: { resource: ['payment'], operation: ['watch'] } },
+	properties,
+);
 
 /**
  * One output item per change (`paid`, `refunded`, `closed`), shaped like the Ksher Trigger's
@@ -53,7 +56,11 @@ export const execute: OperationRunner = async (ctx, client, itemIndex) => {
 	const previous = parseWatchState(given);
 	const days = ctx.getNodeParameter('watchDays', itemIndex, DEFAULT_WATCH_DAYS) as number;
 	if (!(typeof days === 'number' && days >= 1)) {
-		throw new KsherInputError('Watch For (Days)', `Watch For (Days) must be a number of days, 1 or more; got ${JSON.stringify(days)}`, `Use e.g. ${DEFAULT_WATCH_DAYS}.`);
+		throw new KsherInputError(
+			'Watch For (Days)',
+			`Watch For (Days) must be a number of days, 1 or more; got ${JSON.stringify(days)}`,
+			`Use e.g. ${DEFAULT_WATCH_DAYS}.`,
+		);
 	}
 	const now = new Date();
 	if (!isWatched(previous, now, days)) return [];
@@ -68,11 +75,20 @@ export const execute: OperationRunner = async (ctx, client, itemIndex) => {
 		// A Ksher refusal means it cannot list this order's refunds: the REFUND state is all there is then.
 		refunds = await listRefunds(client, target);
 	}
-	const { changes } = watchChanges(previous, { result, paidAt: ksherTimeToIso(data.time_end), totalMinor, refunds }, now);
+	const { changes } = watchChanges(
+		previous,
+		{ result, paidAt: ksherTimeToIso(data.time_end), totalMinor, refunds },
+		now,
+	);
 
 	// Exactly what the row held (null stays null, "" stays ""), so that a compare-and-set on the
 	// stored cell matches it: n8n's Data Table compares null as IS NULL and "" as = ''.
-	let before: string | null = given === null || typeof given === 'string' ? given : previous ? formatWatchState(previous) : '';
+	let before: string | null =
+		given === null || typeof given === 'string'
+			? given
+			: previous
+				? formatWatchState(previous)
+				: '';
 	return changes.map((change) => {
 		const item = changeItem(client.appId, orderNumber, data, change, before);
 		before = String(item.watchState);
@@ -80,11 +96,30 @@ export const execute: OperationRunner = async (ctx, client, itemIndex) => {
 	});
 };
 
-function changeItem(appId: string, orderNumber: string, data: Record<string, unknown>, change: WatchChange, previousWatchState: string | null): IDataObject {
+function changeItem(
+	appId: string,
+	orderNumber: string,
+	data: Record<string, unknown>,
+	change: WatchChange,
+	previousWatchState: string | null,
+): IDataObject {
 	const { refund } = change;
 	const refundNumber = refund?.mch_refund_no || null;
-	const dedupeKey = notificationKey({ appid: appId, mch_order_no: orderNumber, mch_refund_no: refundNumber ?? refund?.ksher_refund_no }, change.event);
-	const item = eventItem(change.event, orderNumber, data, refund && { number: refundNumber, fee: refund.refund_fee, time: refund.refund_time }, dedupeKey);
+	const dedupeKey = notificationKey(
+		{
+			appid: appId,
+			mch_order_no: orderNumber,
+			mch_refund_no: refundNumber ?? refund?.ksher_refund_no,
+		},
+		change.event,
+	);
+	const item = eventItem(
+		change.event,
+		orderNumber,
+		data,
+		refund && { number: refundNumber, fee: refund.refund_fee, time: refund.refund_time },
+		dedupeKey,
+	);
 	item.watchState = formatWatchState(change.stateAfter);
 	item.previousWatchState = previousWatchState;
 	return item;

@@ -15,8 +15,18 @@ export const description: INodeProperties[] = [
 	operationSelector(
 		'refund',
 		[
-			{ name: 'Create', value: 'create', description: 'Refund a paid payment, fully or partly', action: 'Create a refund' },
-			{ name: 'Get Many', value: 'getAll', description: 'Get the refunds of a payment', action: 'Get many refunds' },
+			{
+				name: 'Create',
+				value: 'create',
+				description: 'Refund a paid payment, fully or partly',
+				action: 'Create a refund',
+			},
+			{
+				name: 'Get Many',
+				value: 'getAll',
+				description: 'Get the refunds of a payment',
+				action: 'Get many refunds',
+			},
 		],
 		'create',
 	),

@@ -1,4 +1,9 @@
-import { type IDataObject, type IExecuteFunctions, type INodeProperties, updateDisplayOptions } from 'n8n-workflow';
+import {
+	type IDataObject,
+	type IExecuteFunctions,
+	type INodeProperties,
+	updateDisplayOptions,
+} from 'n8n-workflow';
 
 import {
 	atRow,
@@ -31,14 +36,25 @@ const V1 = { '@version': [1] };
 const V2 = { '@version': [2] };
 
 const properties: INodeProperties[] = [
-	orderNumberField('Your order number of the paid payment to refund (the one given to Create Payment).'),
+	orderNumberField(
+		'Your order number of the paid payment to refund (the one given to Create Payment).',
+	),
 	{
 		displayName: 'What to Refund',
 		name: 'whatToRefund',
 		type: 'options',
 		options: [
-			{ name: 'An Amount', value: 'amount', description: 'Refund the Refund Amount. An empty or unreadable amount is an error for its row.' },
-			{ name: 'Everything That Remains', value: 'remaining', description: 'Refund whatever of the payment has not been refunded yet' },
+			{
+				name: 'An Amount',
+				value: 'amount',
+				description:
+					'Refund the Refund Amount. An empty or unreadable amount is an error for its row.',
+			},
+			{
+				name: 'Everything That Remains',
+				value: 'remaining',
+				description: 'Refund whatever of the payment has not been refunded yet',
+			},
 		],
 		default: 'amount',
 		description: 'A full refund is only made when asked for here, never because an amount is empty',
@@ -53,7 +69,8 @@ const properties: INodeProperties[] = [
 		required: true,
 		default: '',
 		placeholder: 'e.g. 50.00 or {{ $json.amount }}',
-		description: 'Amount to refund in major units, in the payment\'s currency. Empty, missing, zero or unreadable: an error for that row, and nothing is refunded for it.',
+		description:
+			"Amount to refund in major units, in the payment's currency. Empty, missing, zero or unreadable: an error for that row, and nothing is refunded for it.",
 		displayOptions: { show: V2, hide: { whatToRefund: ['remaining'] } },
 	},
 	{
@@ -64,7 +81,8 @@ const properties: INodeProperties[] = [
 		type: 'string',
 		default: '',
 		placeholder: 'e.g. 50.00',
-		description: 'Amount to refund in major units, in the payment\'s currency. Left empty here: everything not yet refunded. An expression that finds no value is an error for its row.',
+		description:
+			"Amount to refund in major units, in the payment's currency. Left empty here: everything not yet refunded. An expression that finds no value is an error for its row.",
 		displayOptions: { show: V1 },
 	},
 	{
@@ -92,7 +110,8 @@ const properties: INodeProperties[] = [
 		// Run-wide: read once for all rows, so it cannot be a per-row expression.
 		noDataExpression: true,
 		default: false,
-		description: 'Whether to only show, row by row, what would be refunded (the amount, what remains before and after, the refund number, or the problem), without moving any money',
+		description:
+			'Whether to only show, row by row, what would be refunded (the amount, what remains before and after, the refund number, or the problem), without moving any money',
 		displayOptions: { show: V2 },
 	},
 	{
@@ -112,30 +131,61 @@ const properties: INodeProperties[] = [
 		typeOptions: { multipleValues: true },
 		placeholder: 'Add Limit',
 		default: {},
-		description: 'Refund nothing at all when the rows together would refund more than this in a currency. With a limit set, rows in a currency without one are refused.',
+		description:
+			'Refund nothing at all when the rows together would refund more than this in a currency. With a limit set, rows in a currency without one are refused.',
 		displayOptions: { show: V2 },
 		options: [
 			{
 				displayName: 'Limit',
 				name: 'limits',
 				values: [
-					{ displayName: 'Currency', name: 'currency', type: 'options', noDataExpression: true, options: currencyOptions, default: 'THB' },
-					{ displayName: 'Total', name: 'total', type: 'string', noDataExpression: true, default: '', placeholder: 'e.g. 10000.00', description: 'The most this run may refund in this currency, in major units' },
+					{
+						displayName: 'Currency',
+						name: 'currency',
+						type: 'options',
+						noDataExpression: true,
+						options: currencyOptions,
+						default: 'THB',
+					},
+					{
+						displayName: 'Total',
+						name: 'total',
+						type: 'string',
+						noDataExpression: true,
+						default: '',
+						placeholder: 'e.g. 10000.00',
+						description: 'The most this run may refund in this currency, in major units',
+					},
 				],
 			},
 		],
 	},
 ];
 
-export const description = updateDisplayOptions({ show: { resource: ['refund'], operation: ['create'] } }, properties);
+export const description = updateDisplayOptions(
+	{ show: { resource: ['refund'], operation: ['create'] } },
+	properties,
+);
 
-function refundOutput(orderNumber: string, outcome: RefundOutcome, extra: IDataObject = {}): IDataObject {
-	const { refund, currency, alreadyRefunded, amountUnknown, unconfirmed, note, recoveredFrom } = outcome;
+function refundOutput(
+	orderNumber: string,
+	outcome: RefundOutcome,
+	extra: IDataObject = {},
+): IDataObject {
+	const { refund, currency, alreadyRefunded, amountUnknown, unconfirmed, note, recoveredFrom } =
+		outcome;
 	const fields = refundFields(orderNumber, currency, refund);
 	if (amountUnknown) fields.refundAmount = null;
 	// The payment is fully refunded, but no refund of this row's can be shown: none is named.
-	if (unconfirmed) Object.assign(fields, { refundNumber: null, refundAmount: null, refundedAt: null });
-	return { ...fields, alreadyRefunded, ...(note ? { note } : {}), ...(recoveredFrom ? { recoveredFrom } : {}), ...extra };
+	if (unconfirmed)
+		Object.assign(fields, { refundNumber: null, refundAmount: null, refundedAt: null });
+	return {
+		...fields,
+		alreadyRefunded,
+		...(note ? { note } : {}),
+		...(recoveredFrom ? { recoveredFrom } : {}),
+		...extra,
+	};
 }
 
 /**
@@ -159,15 +209,20 @@ function runReader(ctx: IExecuteFunctions): RunReader {
 		saved: node.parameters as IDataObject,
 		source: node.type.endsWith('Tool') ? 'agent' : 'workflow',
 		param: (name, itemIndex, fallback) => {
-			if (isExpression(node.parameters[name])) return ctx.getNodeParameter(name, itemIndex, fallback) as unknown;
-			if (!constants.has(name)) constants.set(name, ctx.getNodeParameter(name, 0, fallback) as unknown);
+			if (isExpression(node.parameters[name]))
+				return ctx.getNodeParameter(name, itemIndex, fallback) as unknown;
+			if (!constants.has(name))
+				constants.set(name, ctx.getNodeParameter(name, 0, fallback) as unknown);
 			return constants.get(name);
 		},
 	};
 }
 
 /** Whether a parameter as saved holds something: an expression, or a value typed in the editor. */
-const given = (saved: unknown): boolean => saved !== undefined && saved !== null && !(typeof saved === 'string' && !saved.startsWith('=') && saved.trim() === '');
+const given = (saved: unknown): boolean =>
+	saved !== undefined &&
+	saved !== null &&
+	!(typeof saved === 'string' && !saved.startsWith('=') && saved.trim() === '');
 
 /**
  * Version 1's amount: `amount` (its name since 0.1.0) or `refundAmount` (what unreleased builds
@@ -175,12 +230,22 @@ const given = (saved: unknown): boolean => saved !== undefined && saved !== null
  * An expression that finds nothing is an error (a mis-mapped column, not a request), and so are
  * two different amounts.
  */
-function versionOneAmount(run: RunReader, itemIndex: number, ref: { row: number; orderNumber: string }): string | 'remaining' {
+function versionOneAmount(
+	run: RunReader,
+	itemIndex: number,
+	ref: { row: number; orderNumber: string },
+): string | 'remaining' {
 	const names = (['amount', 'refundAmount'] as const).filter((name) => given(run.saved[name]));
 	if (names.length === 0) return 'remaining';
-	const values = names.map((name) => checkRefundAmount(run.param(name, itemIndex, undefined), ref, run.source));
+	const values = names.map((name) =>
+		checkRefundAmount(run.param(name, itemIndex, undefined), ref, run.source),
+	);
 	if (values.length === 2 && values[0] !== values[1]) {
-		throw new KsherInputError('Refund Amount', `Refund Amount is given twice, as ${values[0]} and ${values[1]} ${rowPlace(ref)}`, 'Open the node and set Refund Amount again; nothing was refunded for this row.');
+		throw new KsherInputError(
+			'Refund Amount',
+			`Refund Amount is given twice, as ${values[0]} and ${values[1]} ${rowPlace(ref)}`,
+			'Open the node and set Refund Amount again; nothing was refunded for this row.',
+		);
 	}
 	return values[0];
 }
@@ -195,15 +260,27 @@ function readRequest(run: RunReader, itemIndex: number): RefundRequest {
 	const orderNumber = checkOrderNumber(run.param('orderNumber', itemIndex, ''));
 	const ref = { row, orderNumber };
 	const givenNumber = String(run.param('refundNumber', itemIndex, '') ?? '').trim();
-	const refundNumber = givenNumber ? checkKsherId(givenNumber, 'Refund Number', 'INV-1001-R1') : undefined;
-	if (run.typeVersion < 2) return { row, orderNumber, refundNumber, amount: versionOneAmount(run, itemIndex, ref) };
+	const refundNumber = givenNumber
+		? checkKsherId(givenNumber, 'Refund Number', 'INV-1001-R1')
+		: undefined;
+	if (run.typeVersion < 2)
+		return { row, orderNumber, refundNumber, amount: versionOneAmount(run, itemIndex, ref) };
 	const what = run.param('whatToRefund', itemIndex, undefined);
 	if (what === 'remaining') return { row, orderNumber, refundNumber, amount: 'remaining' };
 	if (what !== 'amount') {
-		throw new KsherInputError('What to Refund', `What to Refund is ${what === undefined || what === '' ? 'empty' : `"${String(what)}"`} ${rowPlace(ref)}`, 'Use "amount" (refund the Refund Amount) or "remaining" (everything not yet refunded).');
+		throw new KsherInputError(
+			'What to Refund',
+			`What to Refund is ${what === undefined || what === '' ? 'empty' : `"${String(what)}"`} ${rowPlace(ref)}`,
+			'Use "amount" (refund the Refund Amount) or "remaining" (everything not yet refunded).',
+		);
 	}
 	// Read only when it counts: n8n refuses to give a parameter that is hidden (Everything That Remains).
-	return { row, orderNumber, refundNumber, amount: checkRefundAmount(run.param('refundAmount', itemIndex, undefined), ref, run.source) };
+	return {
+		row,
+		orderNumber,
+		refundNumber,
+		amount: checkRefundAmount(run.param('refundAmount', itemIndex, undefined), ref, run.source),
+	};
 }
 
 /** The item's request, or its error told with its row. */
@@ -223,9 +300,13 @@ function requestOrError(run: RunReader, itemIndex: number): RefundRequest | { er
 
 /** A saved parameter with each expression in it evaluated for one item. */
 function evaluatedFor(ctx: IExecuteFunctions, saved: unknown, itemIndex: number): unknown {
-	if (typeof saved === 'string') return saved.startsWith('=') ? ctx.evaluateExpression(saved, itemIndex) : saved;
+	if (typeof saved === 'string')
+		return saved.startsWith('=') ? ctx.evaluateExpression(saved, itemIndex) : saved;
 	if (Array.isArray(saved)) return saved.map((value) => evaluatedFor(ctx, value, itemIndex));
-	if (saved && typeof saved === 'object') return Object.fromEntries(Object.entries(saved).map(([key, value]) => [key, evaluatedFor(ctx, value, itemIndex)]));
+	if (saved && typeof saved === 'object')
+		return Object.fromEntries(
+			Object.entries(saved).map(([key, value]) => [key, evaluatedFor(ctx, value, itemIndex)]),
+		);
 	return saved;
 }
 
@@ -235,14 +316,24 @@ function evaluatedFor(ctx: IExecuteFunctions, saved: unknown, itemIndex: number)
  * (an imported workflow) that n8n still evaluates would be evaluated for the first item only, so
  * it is evaluated here for every item and must give every row the same value, or nothing runs.
  */
-function runSetting<T>(ctx: IExecuteFunctions, name: string, label: string, fallback: T, itemCount: number): T {
+function runSetting<T>(
+	ctx: IExecuteFunctions,
+	name: string,
+	label: string,
+	fallback: T,
+	itemCount: number,
+): T {
 	const value = ctx.getNodeParameter(name, 0, fallback) as T;
 	const saved = ctx.getNode().parameters[name];
 	if (!JSON.stringify(saved ?? null).includes('"=')) return value;
 	const first = JSON.stringify(evaluatedFor(ctx, saved, 0));
 	for (let itemIndex = 1; itemIndex < itemCount; itemIndex++) {
 		if (JSON.stringify(evaluatedFor(ctx, saved, itemIndex)) !== first) {
-			throw new KsherInputError(label, `${label} is an expression that differs between rows (row 1 and row ${itemIndex + 1}); it applies to the whole run`, `Set ${label} for the whole run, without an expression, or split the rows into separate runs. Nothing was refunded.`);
+			throw new KsherInputError(
+				label,
+				`${label} is an expression that differs between rows (row 1 and row ${itemIndex + 1}); it applies to the whole run`,
+				`Set ${label} for the whole run, without an expression, or split the rows into separate runs. Nothing was refunded.`,
+			);
 		}
 	}
 	return value;
@@ -252,27 +343,48 @@ function runSetting<T>(ctx: IExecuteFunctions, name: string, label: string, fall
  * A run-wide switch: on or off, nothing else. n8n strips the "=" of an expression saved in a
  * setting without expressions, leaving its text ("{{ $json.preview }}"), which is no answer.
  */
-function runSwitch(ctx: IExecuteFunctions, name: string, label: string, fallback: boolean, itemCount: number): boolean {
+function runSwitch(
+	ctx: IExecuteFunctions,
+	name: string,
+	label: string,
+	fallback: boolean,
+	itemCount: number,
+): boolean {
 	const value = runSetting<unknown>(ctx, name, label, fallback, itemCount);
 	if (typeof value === 'boolean') return value;
-	throw new KsherInputError(label, `${label} must be on or off for the whole run; it holds ${JSON.stringify(value).slice(0, 60)}`, `Open the node and set ${label} with its switch: it takes no expression. Nothing was refunded.`);
+	throw new KsherInputError(
+		label,
+		`${label} must be on or off for the whole run; it holds ${JSON.stringify(value).slice(0, 60)}`,
+		`Open the node and set ${label} with its switch: it takes no expression. Nothing was refunded.`,
+	);
 }
 
 /** Stop Above Total as minor units per currency; a limit that cannot be read stops every row (fail closed). */
 function readCeilings(ctx: IExecuteFunctions, itemCount: number): RefundCeilings {
-	const { limits = [] } = runSetting(ctx, 'stopAboveTotal', 'Stop Above Total', {}, itemCount) as { limits?: Array<{ currency?: string; total?: unknown }> };
+	const { limits = [] } = runSetting(ctx, 'stopAboveTotal', 'Stop Above Total', {}, itemCount) as {
+		limits?: Array<{ currency?: string; total?: unknown }>;
+	};
 	const ceilings: RefundCeilings = {};
 	for (const limit of limits) {
 		const currency = String(limit.currency ?? '');
-		if (!SUPPORTED_CURRENCIES.includes(currency)) throw new KsherInputError('Stop Above Total', `Stop Above Total has a limit in "${currency}", which Ksher does not take`, `Choose one of ${SUPPORTED_CURRENCIES.join(', ')}.`);
-		const total = toMinorUnits(limit.total, currency, { field: `Stop Above Total (${currency})`, allowZero: true });
+		if (!SUPPORTED_CURRENCIES.includes(currency))
+			throw new KsherInputError(
+				'Stop Above Total',
+				`Stop Above Total has a limit in "${currency}", which Ksher does not take`,
+				`Choose one of ${SUPPORTED_CURRENCIES.join(', ')}.`,
+			);
+		const total = toMinorUnits(limit.total, currency, {
+			field: `Stop Above Total (${currency})`,
+			allowZero: true,
+		});
 		// Two limits for one currency: the stricter one holds.
 		ceilings[currency] = Math.min(total, ceilings[currency] ?? total);
 	}
 	return ceilings;
 }
 
-const majorOrNull = (minor: number | null, currency: string) => (minor === null ? null : fromMinorUnits(minor, currency));
+const majorOrNull = (minor: number | null, currency: string) =>
+	minor === null ? null : fromMinorUnits(minor, currency);
 
 /**
  * What a row's preview says it will do, in the words of a preview sheet's status column. A row
@@ -291,10 +403,23 @@ function previewStatus(plan: RefundDecision, blocked: boolean, heldBack: boolean
  * true only for what the check vouches for and the run would send; null ("would try") when Ksher
  * may still refuse the row for a reason the check cannot see, said in `unchecked`.
  */
-function previewItem(itemIndex: number, request: RefundRequest | { error: unknown }, check: RefundCheck, blocked: KsherError | undefined, heldBack: string | undefined): IDataObject {
+function previewItem(
+	itemIndex: number,
+	request: RefundRequest | { error: unknown },
+	check: RefundCheck,
+	blocked: KsherError | undefined,
+	heldBack: string | undefined,
+): IDataObject {
 	const orderNumber = 'orderNumber' in request ? request.orderNumber : null;
 	const head = { row: itemIndex + 1, orderNumber, preview: true };
-	if (!check.ok) return { ...head, status: 'cannot refund', wouldRefund: false, alreadyRefunded: false, ...errorOutput(check.error, orderNumber) };
+	if (!check.ok)
+		return {
+			...head,
+			status: 'cannot refund',
+			wouldRefund: false,
+			alreadyRefunded: false,
+			...errorOutput(check.error, orderNumber),
+		};
 	const { plan } = check;
 	const currency = plan.order.currency;
 	const status = previewStatus(plan, Boolean(blocked), Boolean(heldBack));
@@ -304,7 +429,8 @@ function previewItem(itemIndex: number, request: RefundRequest | { error: unknow
 		wouldRefund: status === 'would refund' ? true : status === 'would try' ? null : false,
 		alreadyRefunded: plan.action === 'done',
 		refundNumber: plan.action === 'done' && plan.unconfirmed ? null : plan.refundNumber,
-		refundAmount: plan.action === 'done' && plan.amountUnknown ? null : fromMinorUnits(plan.amount, currency),
+		refundAmount:
+			plan.action === 'done' && plan.amountUnknown ? null : fromMinorUnits(plan.amount, currency),
 		currency,
 		remainingBefore: majorOrNull(plan.remainingBefore, currency),
 		remainingAfter: majorOrNull(plan.remainingAfter, currency),
@@ -319,7 +445,9 @@ function previewItem(itemIndex: number, request: RefundRequest | { error: unknow
 
 /** Check All Rows First found problems: what every row that passed says, and what each failed row adds. */
 function nothingRefunded(checks: RefundCheck[]): { blocked: KsherInputError; note: string } {
-	const failed = checks.flatMap((check, index) => (check.ok ? [] : [{ row: index + 1, error: check.error }]));
+	const failed = checks.flatMap((check, index) =>
+		check.ok ? [] : [{ row: index + 1, error: check.error }],
+	);
 	const rows = failed.map(({ row }) => row).join(', ');
 	// Each message names its row ("… (row 18)") except Ksher's own refusals, which get it in front.
 	const listed = failed.slice(0, 5).map(({ row, error }) => {
@@ -361,28 +489,51 @@ function notSent(stop: Stop, row: number): KsherInputError {
  * first, one at a time, and after any failure no row is sent: so a refusal the check could not
  * foresee leaves at most the unvouched rows before it refunded, never a checked one.
  */
-async function plannedRunner(client: KsherClient, checks: RefundCheck[], blocked: KsherError | undefined, failedNote: string | undefined, checkFirst: boolean): Promise<OperationRunner> {
+async function plannedRunner(
+	client: KsherClient,
+	checks: RefundCheck[],
+	blocked: KsherError | undefined,
+	failedNote: string | undefined,
+	checkFirst: boolean,
+): Promise<OperationRunner> {
 	const outcomes = new Map<number, Promise<RefundOutcome>>();
 	let stop: Stop | undefined;
 	const send = (plan: RefundDecision): Promise<RefundOutcome> => {
-		if (plan.action === 'done') return Promise.resolve({ refund: plan.existing, currency: plan.order.currency, alreadyRefunded: true, amountUnknown: plan.amountUnknown, unconfirmed: plan.unconfirmed, note: plan.note });
+		if (plan.action === 'done')
+			return Promise.resolve({
+				refund: plan.existing,
+				currency: plan.order.currency,
+				alreadyRefunded: true,
+				amountUnknown: plan.amountUnknown,
+				unconfirmed: plan.unconfirmed,
+				note: plan.note,
+			});
 		if (plan.action === 'sameAsRow') {
 			return outcomes.get(plan.sameAsRow)!.then(
 				(outcome) => ({ ...outcome, alreadyRefunded: true }),
 				(error: unknown) => {
-					throw stop && error instanceof KsherInputError && error.field === 'Check All Rows First' ? notSent(stop, plan.request.row) : error;
+					throw stop && error instanceof KsherInputError && error.field === 'Check All Rows First'
+						? notSent(stop, plan.request.row)
+						: error;
 				},
 			);
 		}
 		// Kept even when not sent: a later row that is the same refund says the same.
-		const outcome = stop ? Promise.reject(notSent(stop, plan.request.row)) : sendRefund(client, plan);
+		const outcome = stop
+			? Promise.reject(notSent(stop, plan.request.row))
+			: sendRefund(client, plan);
 		outcomes.set(plan.request.row, outcome);
-		if (checkFirst && !stop) outcome.catch((error: unknown) => (stop ??= { row: plan.request.row, orderNumber: plan.request.orderNumber, error }));
+		if (checkFirst && !stop)
+			outcome.catch(
+				(error: unknown) =>
+					(stop ??= { row: plan.request.row, orderNumber: plan.request.orderNumber, error }),
+			);
 		return outcome;
 	};
 	if (!blocked && checkFirst) {
 		for (const check of checks) {
-			if (mayRefund(check) && check.plan.unchecked.length) await send(check.plan).catch(() => undefined);
+			if (mayRefund(check) && check.plan.unchecked.length)
+				await send(check.plan).catch(() => undefined);
 		}
 	}
 	return async (_ctx, _client, itemIndex) => {
@@ -412,9 +563,21 @@ function rowByRow(run: RunReader): OperationRunner {
 		const request = readRequest(run, itemIndex);
 		if (request.refundNumber) {
 			const earlier = numbers.get(request.refundNumber);
-			if (!earlier) numbers.set(request.refundNumber, { row: request.row, orderNumber: request.orderNumber, amount: sameAmountText(request.amount) });
-			else if (earlier.orderNumber !== request.orderNumber || earlier.amount !== sameAmountText(request.amount)) {
-				throw new KsherInputError('Refund Number', `Refund Number ${request.refundNumber} is also row ${earlier.row}'s (order ${earlier.orderNumber}, ${earlier.amount}) ${rowPlace(request)}`, 'Each refund needs its own Refund Number: give this row a different one. Nothing was refunded for this row.');
+			if (!earlier)
+				numbers.set(request.refundNumber, {
+					row: request.row,
+					orderNumber: request.orderNumber,
+					amount: sameAmountText(request.amount),
+				});
+			else if (
+				earlier.orderNumber !== request.orderNumber ||
+				earlier.amount !== sameAmountText(request.amount)
+			) {
+				throw new KsherInputError(
+					'Refund Number',
+					`Refund Number ${request.refundNumber} is also row ${earlier.row}'s (order ${earlier.orderNumber}, ${earlier.amount}) ${rowPlace(request)}`,
+					'Each refund needs its own Refund Number: give this row a different one. Nothing was refunded for this row.',
+				);
 			}
 		}
 		try {
@@ -433,7 +596,8 @@ function sameAmountText(amount: string): string {
 }
 
 /** One item on its own (the router always prepares a run first; this is what an item without one does). */
-export const execute: OperationRunner = async (ctx, client, itemIndex) => await rowByRow(runReader(ctx))(ctx, client, itemIndex);
+export const execute: OperationRunner = async (ctx, client, itemIndex) =>
+	await rowByRow(runReader(ctx))(ctx, client, itemIndex);
 
 /**
  * Before any item runs: with Preview Only, Check All Rows First or Stop Above Total (version 2),
@@ -448,10 +612,22 @@ execute.prepare = async (ctx, client, itemCount, concurrency) => {
 	const ceilings = readCeilings(ctx, itemCount);
 	if (!preview && !checkFirst && Object.keys(ceilings).length === 0) return rowByRow(run);
 
-	const requests = Array.from({ length: itemCount }, (_, itemIndex) => requestOrError(run, itemIndex));
+	const requests = Array.from({ length: itemCount }, (_, itemIndex) =>
+		requestOrError(run, itemIndex),
+	);
 	const checks = await checkRefunds(client, requests, concurrency, !checkFirst);
 	const breach = ceilingBreach(checks, ceilings);
-	const failures = checkFirst && checks.some((check) => !check.ok) ? nothingRefunded(checks) : undefined;
-	if (preview) return async (_ctx, _client, itemIndex) => [previewItem(itemIndex, requests[itemIndex], checks[itemIndex], breach, failures?.note)];
-	return await plannedRunner(client, checks, breach ?? failures?.blocked, failures?.note, checkFirst);
+	const failures =
+		checkFirst && checks.some((check) => !check.ok) ? nothingRefunded(checks) : undefined;
+	if (preview)
+		return async (_ctx, _client, itemIndex) => [
+			previewItem(itemIndex, requests[itemIndex], checks[itemIndex], breach, failures?.note),
+		];
+	return await plannedRunner(
+		client,
+		checks,
+		breach ?? failures?.blocked,
+		failures?.note,
+		checkFirst,
+	);
 };

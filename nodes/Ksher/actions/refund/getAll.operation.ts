@@ -2,14 +2,23 @@ import { type INodeProperties, updateDisplayOptions } from 'n8n-workflow';
 
 import { KsherInputError, listRefunds, paidOrder } from '../../../protocol';
 import { refundFields } from '../../../adapters/format';
-import { orderNumberField, orderNumberParam, returnAllFields, returnLimit, type OperationRunner } from '../common';
+import {
+	orderNumberField,
+	orderNumberParam,
+	returnAllFields,
+	returnLimit,
+	type OperationRunner,
+} from '../common';
 
 const properties: INodeProperties[] = [
 	orderNumberField('Your order number of the payment whose refunds to list.'),
 	...returnAllFields(),
 ];
 
-export const description = updateDisplayOptions({ show: { resource: ['refund'], operation: ['getAll'] } }, properties);
+export const description = updateDisplayOptions(
+	{ show: { resource: ['refund'], operation: ['getAll'] } },
+	properties,
+);
 
 /** One output item per refund; an order without refunds gives no items (turn on Always Output Data to continue). */
 export const execute: OperationRunner = async (ctx, client, itemIndex) => {
@@ -18,7 +27,11 @@ export const execute: OperationRunner = async (ctx, client, itemIndex) => {
 	const order = await paidOrder(client, orderNumber);
 	const refunds = await listRefunds(client, order.refundTarget);
 	if (!refunds) {
-		throw new KsherInputError('Order Number', `Ksher cannot list the refunds of Order Number ${orderNumber} (refund queries are not supported for every wallet, e.g. PromptPay and Alipay)`, 'Check this order\'s refunds in the Ksher merchant portal.');
+		throw new KsherInputError(
+			'Order Number',
+			`Ksher cannot list the refunds of Order Number ${orderNumber} (refund queries are not supported for every wallet, e.g. PromptPay and Alipay)`,
+			"Check this order's refunds in the Ksher merchant portal.",
+		);
 	}
 	return refunds.slice(0, limit).map((r) => ({
 		...refundFields(orderNumber, order.currency, r),

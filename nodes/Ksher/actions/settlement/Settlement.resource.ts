@@ -16,7 +16,8 @@ export const description: INodeProperties[] = [
 			{
 				name: 'Get Many',
 				value: 'getAll',
-				description: 'Get what Ksher settled per channel and trading day: payments minus refunds, commission, VAT, what it transfers and when',
+				description:
+					'Get what Ksher settled per channel and trading day: payments minus refunds, commission, VAT, what it transfers and when',
 				action: 'Get many settlements',
 			},
 		],
