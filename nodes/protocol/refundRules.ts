@@ -220,9 +220,9 @@ export const UNLISTED_NOTE =
 	'Ksher reports this payment as fully refunded and cannot list its refunds (PromptPay, Alipay), so whether this refund is among them cannot be shown; nothing was sent. Check the merchant portal if in doubt.';
 
 /**
- * A payment Ksher reports as fully refunded but cannot list the refunds of: nothing more can be
- * refunded, and whether this row's refund is among them cannot be known, so the row is reported
- * as done with a note (a re-run of the sheet is not an error) and nothing is sent.
+ * A refund of a payment whose refunds Ksher cannot list (PromptPay, Alipay), as far as it can be
+ * told: its number and the amount it stands for, no Ksher numbers or time. The output says which
+ * of those it cannot vouch for (amountUnknown, unconfirmed).
  */
 export function unlistedDone(refundNumber: string, amount: number): KsherRefund {
 	return {

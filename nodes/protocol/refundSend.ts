@@ -11,6 +11,7 @@ import {
 	numberUsedForOtherAmount,
 	partialRefused,
 	refundFailedAtKsher,
+	unlistedDone,
 	RunMemory,
 	type RefundDecision,
 	type RefundRequest,
@@ -93,14 +94,7 @@ async function usedNumber(client: KsherClient, decision: Sendable): Promise<Refu
 		// the amount, so Ksher's word that it is used is this refund; a number of the user's may be any refund.
 		if (refundNumber === deriveRefundNumber(request.orderNumber, asked ?? 'all')) {
 			return {
-				refund: {
-					mch_refund_no: refundNumber,
-					ksher_refund_no: '',
-					channel_refund_no: '',
-					refund_fee: amount,
-					refund_state: 'REFUNDSUCCESS',
-					refund_time: '',
-				},
+				refund: unlistedDone(refundNumber, amount),
 				currency,
 				alreadyRefunded: true,
 				// Everything That Remains: what remained when it was refunded is not known here.
