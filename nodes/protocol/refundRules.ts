@@ -177,7 +177,7 @@ export function partialRefused(
 	return new KsherInputError(
 		'Refund Amount',
 		`Refund Amount ${money(amount, order.currency)} of order ${orderNumber} is a partial refund, and partial refunds are not enabled for this Ksher account [KSHER_INVALID_REFUND_AMOUNT]`,
-		'Refund the whole payment (What to Refund → "Everything That Remains"), or ask Ksher to enable partial refunds for your account.',
+		'Choose "Everything That Remains" to refund the whole payment, or ask Ksher to enable partial refunds for your account.',
 	);
 }
 

@@ -63,7 +63,7 @@ describe('Refund → Create on an account without partial refunds', () => {
 		});
 		expect(partial.status).toBe('error');
 		expect(partial.error?.message).toBe(
-			`Refund Amount 10.00 THB of order ${orderNo} was refused: partial refunds are not enabled for this Ksher account [KSHER_INVALID_REFUND_AMOUNT] (row 1)`,
+			`Refund Amount 10.00 THB of order ${orderNo} is a partial refund, and partial refunds are not enabled for this Ksher account [KSHER_INVALID_REFUND_AMOUNT] (row 1)`,
 		);
 		expect(partial.error?.description).toMatch(
 			/Choose "Everything That Remains" to refund the whole payment/,
