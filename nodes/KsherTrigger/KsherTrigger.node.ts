@@ -26,9 +26,15 @@ import { eventItem } from '../adapters/format';
 import { testKsherCredentials } from '../adapters/credentialTest';
 import { n8nTransport } from '../adapters/transport';
 import { PACKAGE_DESCRIPTION } from '../adapters/descriptions';
-import { admit, type Admission, type Answer } from './admission';
+import { admit, type Answer } from './admission';
 import { keepMarkedUntilAnswered, whenAnswered } from './answer';
-import { ledgerFor, type NotificationLedger, type StoredMemory } from './ledger';
+import {
+	ledgerFor,
+	type Claim,
+	type ClaimState,
+	type NotificationLedger,
+	type StoredMemory,
+} from './ledger';
 
 /** Ksher delivers again 10 minutes and then an hour apart: a lost run is run again within about an hour. */
 const DEFAULT_GIVE_UP_MINUTES = 10;
@@ -271,11 +277,27 @@ export class KsherTrigger implements INodeType {
 		const workflowId = this.getWorkflow().id;
 		const ledger = ledgerFor(workflowId, this.getNode().id);
 		const stored = this.getWorkflowStaticData('node') as StoredMemory;
-		const admission = await admit(check, ledger, stored, (message, meta) =>
-			this.logger.warn(message, { workflowId, ...meta }),
+		const acknowledge = this.getNodeParameter('acknowledge', 'stored') as AcknowledgeWhen;
+		const options = this.getNodeParameter('options', {}) as IDataObject;
+		// A run whose end n8n never reports (its execution stuck "running" after a database outage,
+		// a job lost with Redis) is given up on after this long, and Ksher's next delivery runs it again.
+		const giveUpAfterMs =
+			acknowledge === 'finished' ? runGiveUpMinutes(options) * 60_000 : Infinity;
+		// Claimed by admission with no await after its last check; remembered until the notification's
+		// own time has left the window too, however far ahead of this clock that is.
+		const admission = await admit(
+			check,
+			ledger,
+			stored,
+			(message, meta) => this.logger.warn(message, { workflowId, ...meta }),
+			(datedAt) => ledger.claim(check.dedupeKey, giveUpAfterMs, datedAt),
 		);
 		if (!admission.admitted) return answer(res, admission.answer);
-		return await startRun(this, res, verified, ledger, stored, admission);
+		return await startRun(this, res, verified, ledger, stored, admission.claim, {
+			before: admission.before,
+			acknowledge,
+			options,
+		});
 	}
 }
 
@@ -321,8 +343,9 @@ async function verify(ctx: IWebhookFunctions): Promise<Verified> {
 }
 
 /**
- * Claims the notification (with no await since admission's last check: no other request in this
- * process can claim it in between), optionally confirms it with Ksher, and hands n8n the item.
+ * The claimed notification (admission claims it with no await after its last check, so no other
+ * request in this process can claim it in between): optionally confirmed with Ksher, then handed
+ * to n8n as the run's item.
  */
 async function startRun(
 	ctx: IWebhookFunctions,
@@ -330,16 +353,11 @@ async function startRun(
 	verified: Extract<Verified, { ok: true }>,
 	ledger: NotificationLedger,
 	stored: StoredMemory,
-	admission: Extract<Admission, { admitted: true }>,
+	claim: Claim,
+	run: { before: ClaimState | undefined; acknowledge: AcknowledgeWhen; options: IDataObject },
 ): Promise<IWebhookResponseData> {
 	const { check, credentialData } = verified;
-	const acknowledge = ctx.getNodeParameter('acknowledge', 'stored') as AcknowledgeWhen;
-	const options = ctx.getNodeParameter('options', {}) as IDataObject;
-	// A run whose end n8n never reports (its execution stuck "running" after a database outage,
-	// a job lost with Redis) is given up on after this long, and Ksher's next delivery runs it again.
-	const giveUpAfterMs = acknowledge === 'finished' ? runGiveUpMinutes(options) * 60_000 : Infinity;
-	// Remembered until its own time has left the window too, however far ahead of this clock that is.
-	const claim = ledger.claim(check.dedupeKey, giveUpAfterMs, admission.at);
+	const { acknowledge, options } = run;
 	// n8n answers only after it has stored the execution (or, when acknowledging a finished
 	// workflow, after the run) and saved the static data: a 200 means the run exists; anything
 	// else (a refusal below, an error) gives the claim back. Once the run is handed to n8n with
@@ -387,7 +405,7 @@ async function startRun(
 	res.setHeader('content-type', 'application/json; charset=utf-8');
 	const workflowData = [
 		ctx.helpers.returnJsonArray([
-			outputItem(check.event, check.data, check.dedupeKey, admission.before === 'started'),
+			outputItem(check.event, check.data, check.dedupeKey, run.before === 'started'),
 		]),
 	];
 	if (acknowledge === 'finished') {

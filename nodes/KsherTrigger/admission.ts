@@ -1,6 +1,6 @@
 import { REPLAY_WINDOW_MS, replayWindow, type NotificationCheck } from '../protocol';
 import { settledWithin } from './answer';
-import { NotificationLedger, type ClaimState, type StoredMemory } from './ledger';
+import { NotificationLedger, type Claim, type ClaimState, type StoredMemory } from './ledger';
 
 /**
  * Admission: whether a verified notification may start a run, before anything is claimed. A
@@ -15,7 +15,7 @@ import { NotificationLedger, type ClaimState, type StoredMemory } from './ledger
 export type Answer = 'acknowledge' | { status: number; reason: string };
 
 export type Admission =
-	| { admitted: true; before: ClaimState | undefined; at: number | undefined }
+	| { admitted: true; before: ClaimState | undefined; claim: Claim }
 	| { admitted: false; answer: Answer };
 
 type Verified = Extract<NotificationCheck, { ok: true }>;
@@ -58,16 +58,19 @@ export function windowAdmission(
 /**
  * The memory: what other processes stored is taken in, a copy in flight decides this one (unless
  * its run is given up on meanwhile: then this one runs it again), a done one is acknowledged.
- * Returns with no await after its last check, so the caller can claim before any other request
- * of this process looks.
+ * An admitted notification is claimed (`claim`) right after the last check, with no await in
+ * between: returning first and claiming in the caller would let another copy of this process,
+ * resumed in between, pass the same checks, and both would run.
  */
 export async function memoryAdmission(
 	ledger: NotificationLedger,
 	stored: StoredMemory,
 	dedupeKey: string,
 	warn: Warn,
+	claim: () => Claim,
 ): Promise<
-	{ admitted: true; before: ClaimState | undefined } | { admitted: false; answer: Answer }
+	| { admitted: true; before: ClaimState | undefined; claim: Claim }
+	| { admitted: false; answer: Answer }
 > {
 	if (ledger.absorb(stored)) ledger.persistInto(stored);
 	const waitUntil = Date.now() + IN_FLIGHT_WAIT_MS;
@@ -98,18 +101,22 @@ export async function memoryAdmission(
 			answer: { status: 503, reason: "the trigger's memory of notifications is full, retry later" },
 		};
 	}
-	return { admitted: true, before };
+	return { admitted: true, before, claim: claim() };
 }
 
-/** Both, in order: the window first (it needs no memory), then the memory. */
+/**
+ * Both, in order: the window first (it needs no memory), then the memory, which claims an
+ * admitted notification through `claimFor` (given the notification's own time, which the memory
+ * keeps it until).
+ */
 export async function admit(
 	check: Verified,
 	ledger: NotificationLedger,
 	stored: StoredMemory,
 	warn: Warn,
+	claimFor: (datedAt: number | undefined) => Claim,
 ): Promise<Admission> {
 	const window = windowAdmission(check, warn);
 	if (!window.admitted) return window;
-	const memory = await memoryAdmission(ledger, stored, check.dedupeKey, warn);
-	return memory.admitted ? { admitted: true, before: memory.before, at: window.at } : memory;
+	return await memoryAdmission(ledger, stored, check.dedupeKey, warn, () => claimFor(window.at));
 }

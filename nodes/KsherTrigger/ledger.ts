@@ -61,6 +61,9 @@ export interface StoredMemory {
 
 export type ClaimState = 'started' | 'done';
 
+/** A claim on one notification's run: record() enters it as started, settle() says how it ended (see claim()). */
+export type Claim = { record: () => void; settle: (outcome: Outcome) => void };
+
 /** How a claim ended: its run is done (true), none happened (false), it did not finish ('failed'), or n8n's answer never went out ('unanswered'). */
 export type Outcome = boolean | 'failed' | 'unanswered';
 

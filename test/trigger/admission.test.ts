@@ -85,21 +85,41 @@ describe("the replay window, by the notification's own kind", () => {
 
 describe('the memory', () => {
 	const fresh = () => ({ ledger: new NotificationLedger(), stored: {} as StoredMemory });
+	const admitted = (before: 'started' | undefined) => ({
+		admitted: true,
+		before,
+		claim: expect.objectContaining({ record: expect.any(Function) }),
+	});
 
-	it('a new notification is admitted; once its run is done, a copy is acknowledged', async () => {
+	it('a new notification is admitted and claimed; once its run is done, a copy is acknowledged', async () => {
 		const { ledger, stored } = fresh();
 		const { warn } = warnings();
-		expect(await memoryAdmission(ledger, stored, 'k1', warn)).toEqual({
-			admitted: true,
-			before: undefined,
-		});
-		const claim = ledger.claim('k1');
-		claim.record();
-		claim.settle(true);
-		expect(await memoryAdmission(ledger, stored, 'k1', warn)).toEqual({
+		const first = await memoryAdmission(ledger, stored, 'k1', warn, () => ledger.claim('k1'));
+		expect(first).toEqual(admitted(undefined));
+		if (!first.admitted) return;
+		first.claim.record();
+		first.claim.settle(true);
+		expect(await memoryAdmission(ledger, stored, 'k1', warn, () => ledger.claim('k1'))).toEqual({
 			admitted: false,
 			answer: 'acknowledge',
 		});
+	});
+
+	it('copies arriving together: exactly one is admitted (claimed before any other copy can look), the others wait for it', async () => {
+		const { ledger, stored } = fresh();
+		const copies = Array.from({ length: 6 }, () =>
+			memoryAdmission(ledger, stored, 'k6', warnings().warn, () => ledger.claim('k6')),
+		);
+		// Let every copy run as far as it can before the admitted one's run ends.
+		await new Promise((r) => setTimeout(r, 20));
+		const running = await copies[0];
+		expect(running).toEqual(admitted(undefined));
+		if (!running.admitted) return;
+		running.claim.record();
+		running.claim.settle(true);
+		expect(await Promise.all(copies.slice(1))).toEqual(
+			Array.from({ length: 5 }, () => ({ admitted: false, answer: 'acknowledge' })),
+		);
 	});
 
 	it('a run that started and did not finish is admitted again, as started (the item says possibleDuplicate)', async () => {
@@ -107,24 +127,27 @@ describe('the memory', () => {
 		const claim = ledger.claim('k2');
 		claim.record();
 		claim.settle('failed');
-		expect(await memoryAdmission(ledger, stored, 'k2', warnings().warn)).toEqual({
-			admitted: true,
-			before: 'started',
-		});
+		expect(
+			await memoryAdmission(ledger, stored, 'k2', warnings().warn, () => ledger.claim('k2')),
+		).toEqual(admitted('started'));
 	});
 
 	it('a copy arriving while another is in flight waits for it: done → acknowledged, taken back → admitted', async () => {
 		const { ledger, stored } = fresh();
 		const first = ledger.claim('k3');
 		first.record();
-		const waiting = memoryAdmission(ledger, stored, 'k3', warnings().warn);
+		const waiting = memoryAdmission(ledger, stored, 'k3', warnings().warn, () =>
+			ledger.claim('k3'),
+		);
 		first.settle(true);
 		expect(await waiting).toEqual({ admitted: false, answer: 'acknowledge' });
 
 		const second = ledger.claim('k4');
-		const waitingAgain = memoryAdmission(ledger, stored, 'k4', warnings().warn);
+		const waitingAgain = memoryAdmission(ledger, stored, 'k4', warnings().warn, () =>
+			ledger.claim('k4'),
+		);
 		second.settle(false);
-		expect(await waitingAgain).toEqual({ admitted: true, before: undefined });
+		expect(await waitingAgain).toEqual(admitted(undefined));
 	});
 
 	it('a full memory refuses (503) rather than forgetting, and says so', async () => {
@@ -135,7 +158,9 @@ describe('the memory', () => {
 			claim.settle(true);
 		}
 		const { said, warn } = warnings();
-		expect(await memoryAdmission(ledger, {} as StoredMemory, 'c', warn)).toEqual({
+		expect(
+			await memoryAdmission(ledger, {} as StoredMemory, 'c', warn, () => ledger.claim('c')),
+		).toEqual({
 			admitted: false,
 			answer: { status: 503, reason: "the trigger's memory of notifications is full, retry later" },
 		});
@@ -143,14 +168,20 @@ describe('the memory', () => {
 	});
 });
 
-it('admit: the window first (no memory touched for a refused one), then the memory', async () => {
+it("admit: the window first (no memory touched for a refused one), then the memory, claiming with the notification's time", async () => {
 	const ledger = new NotificationLedger();
 	const { warn } = warnings();
-	expect(await admit(verified({ time_end: '' }), ledger, {} as StoredMemory, warn)).toMatchObject({
-		admitted: false,
-		answer: { status: 422 },
-	});
+	const times: Array<number | undefined> = [];
+	const claimFor = (at: number | undefined) => {
+		times.push(at);
+		return ledger.claim('k-admit', Infinity, at);
+	};
 	expect(
-		await admit(verified({ time_end: ksherTime(1) }), ledger, {} as StoredMemory, warn),
-	).toMatchObject({ admitted: true, before: undefined, at: expect.any(Number) });
+		await admit(verified({ time_end: '' }), ledger, {} as StoredMemory, warn, claimFor),
+	).toMatchObject({ admitted: false, answer: { status: 422 } });
+	expect(times).toEqual([]);
+	expect(
+		await admit(verified({ time_end: ksherTime(1) }), ledger, {} as StoredMemory, warn, claimFor),
+	).toMatchObject({ admitted: true, before: undefined });
+	expect(times).toEqual([expect.any(Number)]);
 });
