@@ -7,7 +7,7 @@ import {
 } from 'n8n-workflow';
 
 import { TIMEOUTS } from '../protocol';
-import { PACKAGE_DESCRIPTION } from '../adapters/descriptions';
+import { docsUrl, KSHER_ICON, PACKAGE_DESCRIPTION } from '../adapters/descriptions';
 import { testKsherCredentials } from '../adapters/credentialTest';
 import * as account from './actions/account/Account.resource';
 import { DEFAULT_CONCURRENCY, MAX_CONCURRENCY } from './actions/batch';
@@ -43,14 +43,13 @@ export class Ksher implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'Ksher',
 		name: 'ksher',
-		icon: { light: 'file:../../icons/ksher.svg', dark: 'file:../../icons/ksher.dark.svg' },
+		icon: KSHER_ICON,
 		group: ['transform'],
 		// 2: Refund → Create asks What to Refund (an empty amount is an error, never a full refund),
 		// checks every row first, previews and caps a run. Workflows saved with 1 keep its rules.
 		version: [1, 2],
 		defaultVersion: 2,
-		// The editor opens this as given; the codex link gets `?utm_source=…` appended after its #section, which breaks it.
-		documentationUrl: 'https://github.com/n8n-nodes-ksher/n8n-nodes-ksher#ksher-node',
+		documentationUrl: docsUrl('ksher-node'),
 		subtitle: OPERATION_SUBTITLE,
 		description: PACKAGE_DESCRIPTION,
 		defaults: { name: 'Ksher' },

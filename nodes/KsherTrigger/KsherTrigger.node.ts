@@ -25,7 +25,7 @@ import { clientFromCredentials, readCredentials, verificationKey } from '../adap
 import { eventItem } from '../adapters/format';
 import { testKsherCredentials } from '../adapters/credentialTest';
 import { n8nTransport } from '../adapters/transport';
-import { PACKAGE_DESCRIPTION } from '../adapters/descriptions';
+import { docsUrl, KSHER_ICON, PACKAGE_DESCRIPTION } from '../adapters/descriptions';
 import { admit, type Answer } from './admission';
 import { keepMarkedUntilAnswered, whenAnswered } from './answer';
 import {
@@ -165,14 +165,13 @@ export class KsherTrigger implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'Ksher Trigger',
 		name: 'ksherTrigger',
-		icon: { light: 'file:../../icons/ksher.svg', dark: 'file:../../icons/ksher.dark.svg' },
+		icon: KSHER_ICON,
 		group: ['trigger'],
 		// 2: Acknowledge defaults to "When the Workflow Has Finished", so that a run cut short by a
 		// crash is delivered again by Ksher. Triggers saved with 1 keep acknowledging on storing.
 		version: [1, 2],
 		defaultVersion: 2,
-		// The editor opens this as given; the codex link gets `?utm_source=…` appended after its #section, which breaks it.
-		documentationUrl: 'https://github.com/n8n-nodes-ksher/n8n-nodes-ksher#ksher-trigger',
+		documentationUrl: docsUrl('ksher-trigger'),
 		// The events as the editor names them ("Payment Paid"), not their raw values.
 		subtitle:
 			'={{ $parameter["events"].map((e) => ({ any: "Any Verified Notification", paid: "Payment Paid", refunded: "Payment Refunded" })[e] || e).join(", ") }}',

@@ -13,6 +13,8 @@ export interface SimulatorHarness {
 		overrides?: Record<string, unknown>,
 	) => Promise<{ orderNo: string; payUrl: string }>;
 	payOrder: (orderNo: string, channel?: string) => Promise<void>;
+	/** Refunds of 0.01 each made at Ksher's portal under these numbers, 50 at a time. */
+	refundAtPortal: (orderNo: string, numbers: string[]) => Promise<void>;
 }
 
 let counter = 0;
@@ -53,5 +55,18 @@ export async function startHarness(options: SimulatorOptions = {}): Promise<Simu
 		const { status, body } = await control('/pay', { mch_order_no: orderNo, channel });
 		if (status !== 200) throw new Error(`pay failed: ${JSON.stringify(body)}`);
 	};
-	return { sim, client, control, createOrder, payOrder };
+	const refundAtPortal: SimulatorHarness['refundAtPortal'] = async (orderNo, numbers) => {
+		for (let i = 0; i < numbers.length; i += 50) {
+			const answers = await Promise.all(
+				numbers
+					.slice(i, i + 50)
+					.map((mch_refund_no) =>
+						control('/refund', { mch_order_no: orderNo, refund_fee: 1, mch_refund_no }),
+					),
+			);
+			const refused = answers.find((a) => a.status !== 200);
+			if (refused) throw new Error(`portal refund refused: ${JSON.stringify(refused.body)}`);
+		}
+	};
+	return { sim, client, control, createOrder, payOrder, refundAtPortal };
 }

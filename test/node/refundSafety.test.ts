@@ -169,19 +169,23 @@ describe('An Amount: an empty or unreadable Refund Amount is an error for its ro
 	});
 });
 
+/** A version-1 refund node whose Refund Amount is mapped to the row's `amount` column. */
+const runV1 = (orderNo: string, rows: IDataObject[], options: { continueOnFail?: boolean } = {}) =>
+	run(
+		{
+			resource: 'refund',
+			operation: 'create',
+			orderNumber: orderNo,
+			refundAmount: '={{ $json.amount }}',
+		},
+		rows,
+		{ ...options, typeVersion: 1 },
+	);
+
 describe('Workflows saved with version 1 keep their rules, without the mis-mapped column refunding in full', () => {
 	it('an expression that finds no amount is an error; a Refund Amount left empty in the editor still refunds what remains', async () => {
 		const orderNo = await paidOrder();
-		const mapped = await run(
-			{
-				resource: 'refund',
-				operation: 'create',
-				orderNumber: orderNo,
-				refundAmount: '={{ $json.amount }}',
-			},
-			[{ Amount: '5' }],
-			{ typeVersion: 1, continueOnFail: true },
-		);
+		const mapped = await runV1(orderNo, [{ Amount: '5' }], { continueOnFail: true });
 		expect(mapped.refundCalls).toBe(0);
 		expect(mapped.items[0]).toMatchObject({
 			field: 'Refund Amount',
@@ -189,27 +193,9 @@ describe('Workflows saved with version 1 keep their rules, without the mis-mappe
 				`Refund Amount is missing (the expression found no such field) for order ${orderNo} (row 1)`,
 			),
 		});
-		const blankCell = await run(
-			{
-				resource: 'refund',
-				operation: 'create',
-				orderNumber: orderNo,
-				refundAmount: '={{ $json.amount }}',
-			},
-			[{ amount: '' }],
-			{ typeVersion: 1, continueOnFail: true },
-		);
+		const blankCell = await runV1(orderNo, [{ amount: '' }], { continueOnFail: true });
 		expect(blankCell.refundCalls).toBe(0);
-		const partial = await run(
-			{
-				resource: 'refund',
-				operation: 'create',
-				orderNumber: orderNo,
-				refundAmount: '={{ $json.amount }}',
-			},
-			[{ amount: '10' }],
-			{ typeVersion: 1 },
-		);
+		const partial = await runV1(orderNo, [{ amount: '10' }]);
 		expect(partial.items[0]).toMatchObject({ refundAmount: '10.00' });
 		const leftEmpty = await run(
 			{ resource: 'refund', operation: 'create', orderNumber: orderNo, refundAmount: '' },

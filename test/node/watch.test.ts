@@ -48,17 +48,7 @@ async function refundsAtPortal(orderNo: string, count: number, prefix = 'P'): Pr
 	const numbers = Array.from({ length: count }, (_, i) =>
 		`${prefix}-${orderNo}-${i + 1}`.slice(-32),
 	);
-	for (let i = 0; i < numbers.length; i += 50) {
-		await Promise.all(
-			numbers
-				.slice(i, i + 50)
-				.map((mch_refund_no) =>
-					h
-						.control('/refund', { mch_order_no: orderNo, refund_fee: 1, mch_refund_no })
-						.then((r) => expect(r.status).toBe(200)),
-				),
-		);
-	}
+	await h.refundAtPortal(orderNo, numbers);
 	return h.sim.order(orderNo)!.refunds.map((r) => r.mch_refund_no);
 }
 /** Stated in docs/reference.md (Watch for Changes) and nodes/protocol/watch.ts: the longest state written, in characters (ASCII: bytes). */

@@ -1,4 +1,5 @@
-import { GATEWAY_CHANNELS } from '../../nodes/protocol';
+// The simulator answers the very shape the node reads (SettlementLine): one definition, in the protocol.
+import { GATEWAY_CHANNELS, type SettlementLine } from '../../nodes/protocol';
 import type { Order } from './state';
 import type { World } from './world';
 
@@ -30,17 +31,6 @@ const addDays = (date: string, days: number) =>
 /** a × b ÷ c rounded half up, for non-negative integers. */
 const roundHalfUp = (a: number, b: number, c: number) => Math.floor((a * b * 2 + c) / (2 * c));
 
-export interface SimulatedLine {
-	begin_date: string;
-	end_date: string;
-	settlement_date: string;
-	transfer_date: string;
-	pay_channel: string;
-	settlement_amount: number;
-	commission_fee: number;
-	vat: number;
-	transfer_amount: number;
-}
 
 /** The merchant's settlement lines whose trading day is in begin..end and which are settled by `today` (Bangkok date). */
 export function settlementLines(
@@ -50,7 +40,7 @@ export function settlementLines(
 	end: string,
 	today: string,
 	channel?: string,
-): SimulatedLine[] {
+): SettlementLine[] {
 	const days = new Map<string, { payments: number; refunds: number }>();
 	const add = (order: Order, day: string, what: 'payments' | 'refunds', minor: number) => {
 		if (
@@ -72,7 +62,7 @@ export function settlementLines(
 			add(order, dayOf(refund.refund_time), 'refunds', refund.refund_fee);
 	}
 	const rate = world.settlement.commissionBasisPoints;
-	const lines: SimulatedLine[] = [];
+	const lines: SettlementLine[] = [];
 	for (const [key, totals] of [...days].sort(([a], [b]) => a.localeCompare(b))) {
 		const [payChannel, day] = key.split('\u0000');
 		const settlementDate = addDays(day, Number(settlementCycle(payChannel).slice(2)));

@@ -94,6 +94,19 @@ describe('listSettlements against answers scripted byte by byte', () => {
 			time_stamp: '',
 			version: '3.0.0',
 		});
+	/** Answers every call with its own range and nonce echoed, then `data` over them. */
+	const answerEcho = (data: Record<string, unknown>) =>
+		server.handle((_req, body, res) => {
+			const sent = Object.fromEntries(new URLSearchParams(body));
+			res.writeHead(200).end(
+				answer({
+					begin_date: sent.begin_date,
+					end_date: sent.end_date,
+					nonce_str: sent.nonce_str,
+					...data,
+				}),
+			);
+		});
 	const line = {
 		begin_date: '2020-08-20',
 		end_date: '2020-08-20',
@@ -107,17 +120,7 @@ describe('listSettlements against answers scripted byte by byte', () => {
 	};
 
 	it("reads R15's shape, negative lines kept, with mch_appid and appid both sent", async () => {
-		server.handle((_req, body, res) => {
-			const sent = Object.fromEntries(new URLSearchParams(body));
-			res.writeHead(200).end(
-				answer({
-					begin_date: sent.begin_date,
-					end_date: sent.end_date,
-					nonce_str: sent.nonce_str,
-					settlement_data: [line],
-				}),
-			);
-		});
+		answerEcho({ settlement_data: [line] });
 		const { lines, calls } = await listSettlements(client, {
 			from: '2020-08-20',
 			to: '2020-08-20',
@@ -135,17 +138,7 @@ describe('listSettlements against answers scripted byte by byte', () => {
 	});
 
 	it('a genuine, correctly signed answer for another range (a replay) is refused', async () => {
-		server.handle((_req, body, res) => {
-			const sent = Object.fromEntries(new URLSearchParams(body));
-			res.writeHead(200).end(
-				answer({
-					begin_date: '2020-08-01',
-					end_date: sent.end_date,
-					nonce_str: sent.nonce_str,
-					settlement_data: [line],
-				}),
-			);
-		});
+		answerEcho({ begin_date: '2020-08-01', settlement_data: [line] });
 		await expect(listSettlements(client, { from: '2020-08-20', to: '2020-08-20' })).rejects.toThrow(
 			/is for 2020-08-01\.\.2020-08-20, not the 2020-08-20\.\.2020-08-20 asked for/,
 		);
@@ -168,34 +161,14 @@ describe('listSettlements against answers scripted byte by byte', () => {
 		await expect(listSettlements(client, { from: '2020-08-20', to: '2020-08-20' })).rejects.toThrow(
 			/response signature invalid/,
 		);
-		server.handle((_req, body, res) => {
-			const sent = Object.fromEntries(new URLSearchParams(body));
-			res.writeHead(200).end(
-				answer({
-					begin_date: sent.begin_date,
-					end_date: sent.end_date,
-					nonce_str: 'f'.repeat(32),
-					settlement_data: [],
-				}),
-			);
-		});
+		answerEcho({ nonce_str: 'f'.repeat(32), settlement_data: [] });
 		await expect(listSettlements(client, { from: '2020-08-20', to: '2020-08-20' })).rejects.toThrow(
 			/nonce mismatch/,
 		);
 	});
 
 	it('a line whose money is not a whole number refuses the whole answer (never a guessed amount)', async () => {
-		server.handle((_req, body, res) => {
-			const sent = Object.fromEntries(new URLSearchParams(body));
-			res.writeHead(200).end(
-				answer({
-					begin_date: sent.begin_date,
-					end_date: sent.end_date,
-					nonce_str: sent.nonce_str,
-					settlement_data: [{ ...line, vat: -3.99 }],
-				}),
-			);
-		});
+		answerEcho({ settlement_data: [{ ...line, vat: -3.99 }] });
 		await expect(listSettlements(client, { from: '2020-08-20', to: '2020-08-20' })).rejects.toThrow(
 			/vat is not a whole number \(-3\.99\)/,
 		);
