@@ -29,7 +29,8 @@ function missingFix(source: AmountSource): { short: string; solution: string } {
 				solution: `Give the amount to refund in the payment's currency, e.g. 50.00. To refund everything that has not been refunded yet, the tool's What to Refund must be ${FULL_REFUND}.`,
 			}
 		: {
-				short: `map the sheet's amount column, or choose ${FULL_REFUND}`,
+				// A sheet, a Data Table or a form: the amount comes from a column or field in each.
+				short: `map the amount column or field, or choose ${FULL_REFUND}`,
 				solution: `Check that Refund Amount reads a column that exists in every row (e.g. {{ $json.amount }} for a column named "amount") and that the cell is filled. To refund everything that has not been refunded yet, set What to Refund to ${FULL_REFUND}. Nothing was refunded for this row.`,
 			};
 }

@@ -119,7 +119,7 @@ describe('finding 3: what the check says is what the run does', () => {
 				['cannot refund', false],
 			]);
 			expect(preview.items[0].heldBack).toBe(
-				'Nothing was refunded: 1 of 2 rows failed the check (rows 2).',
+				'Nothing was refunded: 1 of 2 rows failed the check (row 2).',
 			);
 			expect(preview.items[1]).toMatchObject({
 				field: 'Refund Amount',

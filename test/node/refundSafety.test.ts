@@ -65,7 +65,7 @@ describe('An Amount: an empty or unreadable Refund Amount is an error for its ro
 		expect(checked.refundCalls).toBe(0);
 		// The first row passed; its error says why it was not refunded and names the failed row.
 		expect(checked.error?.message).toBe(
-			`Nothing was refunded (Check All Rows First): 1 of 2 rows failed the check. Refund Amount is empty for order ${b2} (row 2): map the sheet's amount column, or choose "Everything That Remains"`,
+			`Nothing was refunded (Check All Rows First): 1 of 2 rows failed the check. Refund Amount is empty for order ${b2} (row 2): map the amount column or field, or choose "Everything That Remains"`,
 		);
 		const rowByRow = await run(sheetNode({ checkAllRowsFirst: false }), rows, {
 			continueOnFail: true,
@@ -74,7 +74,7 @@ describe('An Amount: an empty or unreadable Refund Amount is an error for its ro
 		expect(rowByRow.items[0]).toMatchObject({ refundAmount: '5.00', alreadyRefunded: false });
 		expect(rowByRow.items[1]).toMatchObject({
 			field: 'Refund Amount',
-			error: `Refund Amount is empty for order ${b2} (row 2): map the sheet's amount column, or choose "Everything That Remains"`,
+			error: `Refund Amount is empty for order ${b2} (row 2): map the amount column or field, or choose "Everything That Remains"`,
 		});
 		expect(refundsAt(b2)).toEqual([]);
 	});
@@ -141,7 +141,7 @@ describe('An Amount: an empty or unreadable Refund Amount is an error for its ro
 		]);
 		expect(result.status).toBe('error');
 		expect(result.error?.message).toBe(
-			`Refund Amount is missing (the expression found no such field) for order ${b} (row 2): map the sheet's amount column, or choose "Everything That Remains"`,
+			`Refund Amount is missing (the expression found no such field) for order ${b} (row 2): map the amount column or field, or choose "Everything That Remains"`,
 		);
 		expect([refundsAt(a).length, refundsAt(b).length, refundsAt(c).length]).toEqual([1, 0, 0]);
 	});
@@ -213,6 +213,20 @@ describe('Workflows saved with version 1 keep their rules, without the mis-mappe
 });
 
 describe('Check All Rows First (the default): if any row fails, no row is refunded', () => {
+	it('a one-row run (a form, a queue) is counted in the singular: "1 of 1 row failed the check (row 1)"', async () => {
+		const orderNo = await paidOrder();
+		const result = await run(sheetNode(), [{ orderNumber: orderNo, amount: '' }], {
+			continueOnFail: true,
+		});
+		expect(result.refundCalls).toBe(0);
+		expect(result.items[0]).toMatchObject({
+			error: `Refund Amount is empty for order ${orderNo} (row 1): map the amount column or field, or choose "Everything That Remains"`,
+		});
+		expect(String(result.items[0].solution)).toContain(
+			'Nothing was refunded: 1 of 1 row failed the check (row 1).',
+		);
+	});
+
 	it('one bad row among 30: no refund call, every row says whether it was fine or what is wrong', async () => {
 		const orders = await Promise.all(Array.from({ length: 10 }, () => paidOrder()));
 		const rows: IDataObject[] = Array.from({ length: 30 }, (_, i) => ({
@@ -228,7 +242,7 @@ describe('Check All Rows First (the default): if any row fails, no row is refund
 			error: `Refund Amount "N/A" is not a valid amount for order ${orders[7]} (row 18)`,
 		});
 		expect(String(result.items[17].solution)).toContain(
-			'Nothing was refunded: 1 of 30 rows failed the check (rows 18).',
+			'Nothing was refunded: 1 of 30 rows failed the check (row 18).',
 		);
 		for (const [i, item] of result.items.entries()) {
 			if (i === 17) continue;
@@ -369,7 +383,7 @@ describe('Preview Only: what would happen, and no money moves', () => {
 		expect(preview.refundCalls).toBe(0);
 		// Row 3 fails the check, so with Check All Rows First (on) the run would refund nothing: the rows that
 		// pass are "held back", with what they would do once row 3 is fixed.
-		const heldBack = 'Nothing was refunded: 1 of 4 rows failed the check (rows 3).';
+		const heldBack = 'Nothing was refunded: 1 of 4 rows failed the check (row 3).';
 		expect(preview.items[0]).toEqual({
 			row: 1,
 			orderNumber: a,

@@ -222,7 +222,7 @@ describe('0.1.0 refund workflows move no more money than they ask', () => {
 		]);
 		expect(result.items[0]).toMatchObject({
 			field: 'Refund Amount',
-			error: `Refund Amount is empty for order ${a} (row 1): map the sheet's amount column, or choose "Everything That Remains"`,
+			error: `Refund Amount is empty for order ${a} (row 1): map the amount column or field, or choose "Everything That Remains"`,
 		});
 		expect(result.items[1]).toMatchObject({
 			field: 'Refund Amount',

@@ -448,21 +448,22 @@ function nothingRefunded(checks: RefundCheck[]): { blocked: KsherInputError; not
 	const failed = checks.flatMap((check, index) =>
 		check.ok ? [] : [{ row: index + 1, error: check.error }],
 	);
-	const rows = failed.map(({ row }) => row).join(', ');
+	// "(row 2)", "(rows 2, 5)"; "1 of 1 row": a form or a queue often sends one row.
+	const rows = `${failed.length > 1 ? 'rows' : 'row'} ${failed.map(({ row }) => row).join(', ')}`;
 	// Each message names its row ("… (row 18)") except Ksher's own refusals, which get it in front.
 	const listed = failed.slice(0, 5).map(({ row, error }) => {
 		const message = String(errorOutput(error).error);
 		return message.includes(`(row ${row})`) ? message : `row ${row}: ${message}`;
 	});
 	const more = failed.length > 5 ? `; and ${failed.length - 5} more` : '';
-	const count = `${failed.length} of ${checks.length} rows failed the check`;
+	const count = `${failed.length} of ${checks.length} ${checks.length > 1 ? 'rows' : 'row'} failed the check`;
 	return {
 		blocked: new KsherInputError(
 			'Check All Rows First',
 			`Nothing was refunded (Check All Rows First): ${count}. ${listed.join('; ')}${more}`,
-			`This row passed the check. Fix ${failed.length > 1 ? 'the rows that failed' : 'the row that failed'} (rows ${rows}) and run again, or turn off Check All Rows First to refund the rows that pass.`,
+			`This row passed the check. Fix ${failed.length > 1 ? 'the rows that failed' : 'the row that failed'} (${rows}) and run again, or turn off Check All Rows First to refund the rows that pass.`,
 		),
-		note: `Nothing was refunded: ${count} (rows ${rows}).`,
+		note: `Nothing was refunded: ${count} (${rows}).`,
 	};
 }
 
