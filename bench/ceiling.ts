@@ -5,7 +5,6 @@ import {
 	type IExecuteFunctions,
 	type INodeExecutionData,
 	type INodeType,
-	type INodeTypeDescription,
 } from 'n8n-workflow';
 
 import { n8nTransport } from '../nodes/adapters/transport';
@@ -20,8 +19,8 @@ import { startScriptProcess } from './simulatorProcess';
  * verification, no money rules. Its efficiency is what n8n's engine and HTTP helper
  * allow on this machine: the ceiling for the Ksher node's batch figure.
  */
-class HttpPairCeiling implements INodeType {
-	description: INodeTypeDescription = {
+const httpPairCeiling: INodeType = {
+	description: {
 		displayName: 'HTTP Pair Ceiling',
 		name: 'httpPairCeiling',
 		group: ['transform'],
@@ -35,7 +34,7 @@ class HttpPairCeiling implements INodeType {
 			{ displayName: 'Base URL', name: 'baseUrl', type: 'string', default: '' },
 			{ displayName: 'Concurrency', name: 'concurrency', type: 'number', default: 8 },
 		],
-	};
+	},
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		const items = this.getInputData();
@@ -64,11 +63,11 @@ class HttpPairCeiling implements INodeType {
 			};
 		});
 		return [out];
-	}
-}
+	},
+};
 
 export const CEILING_NODE_TYPE = 'bench.httpPairCeiling';
-registerNodeType(CEILING_NODE_TYPE, new HttpPairCeiling());
+registerNodeType(CEILING_NODE_TYPE, httpPairCeiling);
 
 /** The bare server of bench/plainServer.ts in a process of its own. */
 export async function startPlainServer(

@@ -25,9 +25,8 @@ import {
 	loadWorkflows,
 	WEBHOOK_NODE_PATH,
 } from '../test/harness/workflows';
+import type { Figures } from './figures';
 import { median } from './stats';
-
-type Note = (name: string, value: number, unit: string, goal?: string) => void;
 
 /** One n8n set-up to measure: a line, its expression engine, and any extra n8n settings. */
 interface EngineCase {
@@ -37,6 +36,25 @@ interface EngineCase {
 	label: string;
 }
 
+/** The n8n each line installs (test/harness/package.json, test/harness/n8n1/package.json). */
+const VERSIONS: Record<N8nLine, string> = { '1': '1.123.81', '2': '2.41.1' };
+
+/** A case for `line` on `engine`: `name` is its --engines= name, `remark` ends its label. */
+function engineCase(
+	name: string,
+	line: N8nLine,
+	engine: string,
+	remark = '',
+	env: NodeJS.ProcessEnv = {},
+): EngineCase {
+	return {
+		name,
+		line,
+		env: { N8N_EXPRESSION_ENGINE: engine, ...env },
+		label: `n8n ${VERSIONS[line]}, ${engine}${remark}`,
+	};
+}
+
 /**
  * The engines each n8n line knows, as a shop runs them: 2.41's default `vm`, `quickjs` (what the
  * e2e's regular mode uses), `legacy`, and `vm` with n8n's lazy isolate acquisition
@@ -44,42 +62,14 @@ interface EngineCase {
  */
 function cases(only?: string[]): EngineCase[] {
 	const all: EngineCase[] = [
-		{
-			name: 'vm',
-			line: '2',
-			env: { N8N_EXPRESSION_ENGINE: 'vm' },
-			label: 'n8n 2.41.1, vm (its default)',
-		},
-		{
-			name: 'vm_lazy',
-			line: '2',
-			env: { N8N_EXPRESSION_ENGINE: 'vm', N8N_EXPRESSION_ENGINE_LAZY_ACQUIRE: 'true' },
-			label: 'n8n 2.41.1, vm, N8N_EXPRESSION_ENGINE_LAZY_ACQUIRE=true',
-		},
-		{
-			name: 'quickjs',
-			line: '2',
-			env: { N8N_EXPRESSION_ENGINE: 'quickjs' },
-			label: 'n8n 2.41.1, quickjs',
-		},
-		{
-			name: 'legacy',
-			line: '2',
-			env: { N8N_EXPRESSION_ENGINE: 'legacy' },
-			label: 'n8n 2.41.1, legacy',
-		},
-		{
-			name: '1x_vm',
-			line: '1',
-			env: { N8N_EXPRESSION_ENGINE: 'vm' },
-			label: 'n8n 1.123.81, vm (its default)',
-		},
-		{
-			name: '1x_legacy',
-			line: '1',
-			env: { N8N_EXPRESSION_ENGINE: 'legacy' },
-			label: 'n8n 1.123.81, legacy',
-		},
+		engineCase('vm', '2', 'vm', ' (its default)'),
+		engineCase('vm_lazy', '2', 'vm', ', N8N_EXPRESSION_ENGINE_LAZY_ACQUIRE=true', {
+			N8N_EXPRESSION_ENGINE_LAZY_ACQUIRE: 'true',
+		}),
+		engineCase('quickjs', '2', 'quickjs'),
+		engineCase('legacy', '2', 'legacy'),
+		engineCase('1x_vm', '1', 'vm', ' (its default)'),
+		engineCase('1x_legacy', '1', 'legacy'),
 	];
 	return only ? all.filter((c) => only.includes(c.name)) : all;
 }
@@ -227,11 +217,7 @@ async function measure(
  * `npm run bench -- --only=engine`: what one notification costs the real n8n the e2e installs,
  * next to n8n's own Webhook node, per expression engine. `--engines=vm,vm_lazy` picks cases.
  */
-export async function engineFigures(
-	note: Note,
-	progress: (l: string) => void,
-	quick: boolean,
-): Promise<void> {
+export const engineFigures: Figures = async (note, progress, quick) => {
 	const only = process.argv
 		.find((a) => a.startsWith('--engines='))
 		?.slice('--engines='.length)
@@ -264,4 +250,4 @@ export async function engineFigures(
 	progress(
 		`engine table (README):\n| n8n and engine | Ksher ack p50 | Webhook node p50 | ratio | Ksher /s (c10) | Webhook /s (c10) | ratio |\n|---|---|---|---|---|---|---|\n${table.join('\n')}`,
 	);
-}
+};

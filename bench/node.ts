@@ -1,27 +1,11 @@
 import { DEFAULT_CONCURRENCY } from '../nodes/Ksher/actions/batch.ts';
 import { initialWatchState } from '../nodes/protocol';
-import { runKsherNode } from '../test/helpers/n8n';
 import type { SimulatorInfo } from '../test/simulator/server';
 import { CEILING_NODE_TYPE, startPlainServer } from './ceiling';
-import { control, startSimulatorProcess } from './simulatorProcess';
+import { addLatency, countCalls, LATENCY_MS, nodeRun, payOrder, simulatorFigures } from './figures';
+import { control } from './simulatorProcess';
 import { median } from './stats';
 import { simulatorClient } from '../test/simulator/client';
-
-const LATENCY_MS = 50;
-
-type Note = (name: string, value: number, unit: string, goal?: string) => void;
-
-export function credentials(sim: { info: SimulatorInfo }) {
-	return {
-		appId: sim.info.appid,
-		privateKey: sim.info.merchantPrivateKey,
-		signVersion: 'V1',
-		ksherPublicKey: sim.info.ksherPublicKey,
-		environment: 'custom',
-		gatewayUrl: sim.info.gatewayUrl,
-		apiUrl: sim.info.apiUrl,
-	};
-}
 
 async function paidOrders(
 	sim: { info: SimulatorInfo },
@@ -30,20 +14,7 @@ async function paidOrders(
 ): Promise<string[]> {
 	const client = simulatorClient(sim.info);
 	const numbers = Array.from({ length: count }, (_, i) => `${prefix}-${i}`);
-	for (const no of numbers) {
-		await client.call('gateway_pay', {
-			mch_order_no: no,
-			total_fee: 10000,
-			fee_type: 'THB',
-			channel_list: 'promptpay',
-			mch_code: no,
-			mch_redirect_url: 'https://x.example',
-			mch_redirect_url_fail: 'https://x.example',
-			product_name: 'bench',
-			refer_url: 'https://x.example',
-		});
-		await control(sim.info, '/pay', { mch_order_no: no, channel: 'promptpay' });
-	}
+	for (const no of numbers) await payOrder(client, sim.info, { mch_order_no: no });
 	return numbers;
 }
 
@@ -52,24 +23,15 @@ async function paidOrders(
  * the order and its refund list), one in ten refunded at the portal since the stored state,
  * with 50 ms added to every Ksher call, at the node's default concurrency.
  */
-export async function watchFigures(
-	note: Note,
-	progress: (l: string) => void,
-	quick: boolean,
-): Promise<void> {
-	const sim = await startSimulatorProcess();
-	try {
-		const count = quick ? 200 : 2000;
-		note(
-			`watch_${count}_orders_seconds`,
-			await watchSeconds(sim, count, progress),
-			's',
-			quick ? '' : '≤ 120 (50 ms per Ksher call, node default concurrency)',
-		);
-	} finally {
-		await sim.stop();
-	}
-}
+export const watchFigures = simulatorFigures(async (sim, note, progress, quick) => {
+	const count = quick ? 200 : 2000;
+	note(
+		`watch_${count}_orders_seconds`,
+		await watchSeconds(sim, count, progress),
+		's',
+		quick ? '' : '≤ 120 (50 ms per Ksher call, node default concurrency)',
+	);
+});
 
 async function watchSeconds(
 	sim: { info: SimulatorInfo },
@@ -81,31 +43,13 @@ async function watchSeconds(
 	progress(`node: preparing ${count} watched orders`);
 	for (let i = 0; i < count; i++) {
 		const no = `W-${i}`;
-		await client.call('gateway_pay', {
-			mch_order_no: no,
-			total_fee: 10000,
-			fee_type: 'THB',
-			channel_list: 'truemoney',
-			mch_code: no,
-			mch_redirect_url: 'https://x.example',
-			mch_redirect_url_fail: 'https://x.example',
-			product_name: 'bench',
-			refer_url: 'https://x.example',
-		});
-		await control(sim.info, '/pay', { mch_order_no: no, channel: 'truemoney', notify: false });
+		await payOrder(client, sim.info, { mch_order_no: no, channel_list: 'truemoney' }, false);
 		if (i % 10 === 0) await control(sim.info, '/refund', { mch_order_no: no, refund_fee: 100 });
 		rows.push({ no, state: initialWatchState('paid', new Date()) });
 	}
-	await control(sim.info, '/faults', {
-		type: 'latency',
-		ms: LATENCY_MS,
-		count: -1,
-		stage: 'before',
-	});
+	await addLatency(sim.info);
 	progress(`node: watching ${count} orders at concurrency ${DEFAULT_CONCURRENCY}`);
-	const started = process.hrtime.bigint();
-	const result = await runKsherNode({
-		credentials: credentials(sim),
+	const { result, seconds } = await nodeRun(sim, {
 		parameters: {
 			resource: 'payment',
 			operation: 'watch',
@@ -114,7 +58,6 @@ async function watchSeconds(
 		},
 		items: rows,
 	});
-	const seconds = Number(process.hrtime.bigint() - started) / 1e9;
 	await control(sim.info, '/reset');
 	const refunds = result.items.filter((i) => i.event === 'refunded').length;
 	if (result.status !== 'success' || refunds !== Math.ceil(count / 10))
@@ -131,29 +74,16 @@ async function watchSeconds(
  * engine and HTTP helper on this machine); and Get Payment over 1,000 items with no
  * added latency.
  */
-export async function nodeFigures(
-	note: Note,
-	progress: (l: string) => void,
-	quick: boolean,
-): Promise<void> {
-	const sim = await startSimulatorProcess();
+export const nodeFigures = simulatorFigures(async (sim, note, progress, quick) => {
 	const plain = await startPlainServer(LATENCY_MS);
 	const items = quick ? 100 : 1000;
 	try {
 		let batch = 0;
 		const refundBatch = async (concurrency: number): Promise<number> => {
 			const orders = await paidOrders(sim, `B${++batch}`, items);
-			await control(sim.info, '/faults', {
-				type: 'latency',
-				ms: LATENCY_MS,
-				count: -1,
-				endpoint: 'order_refund',
-				stage: 'before',
-			});
+			await addLatency(sim.info, { endpoint: 'order_refund' });
 			progress(`node: ${items} Refund Create items at concurrency ${concurrency}`);
-			const started = process.hrtime.bigint();
-			const result = await runKsherNode({
-				credentials: credentials(sim),
+			const { result, seconds } = await nodeRun(sim, {
 				// Row by row, as before version 2's sheet check: one lookup and one refund per item.
 				parameters: {
 					resource: 'refund',
@@ -165,7 +95,6 @@ export async function nodeFigures(
 				},
 				items: orders.map((no) => ({ no })),
 			});
-			const seconds = Number(process.hrtime.bigint() - started) / 1e9;
 			await control(sim.info, '/reset');
 			if (result.status !== 'success' || result.items.length !== items)
 				throw new Error(`batch failed: ${result.error?.message}`);
@@ -175,14 +104,11 @@ export async function nodeFigures(
 			progress(
 				`node: ${items} ceiling items (two plain n8n HTTP calls each) at concurrency ${concurrency}`,
 			);
-			const started = process.hrtime.bigint();
-			const result = await runKsherNode({
-				credentials: credentials(sim),
+			const { result, seconds } = await nodeRun(sim, {
 				nodeType: CEILING_NODE_TYPE,
 				parameters: { orderNumber: '={{ $json.no }}', baseUrl: plain.baseUrl, concurrency },
 				items: Array.from({ length: items }, (_, i) => ({ no: `C-${i}` })),
 			});
-			const seconds = Number(process.hrtime.bigint() - started) / 1e9;
 			if (result.status !== 'success' || result.items.length !== items)
 				throw new Error(`ceiling batch failed: ${result.error?.message}`);
 			return seconds;
@@ -221,35 +147,20 @@ export async function nodeFigures(
 		const rows = Array.from({ length: items }, (_, i) => ({ no: orders[i % orders.length] }));
 		const runs: number[] = [];
 		for (let r = 0; r < 3; r++) {
-			const started = process.hrtime.bigint();
-			const result = await runKsherNode({
-				credentials: credentials(sim),
+			const { result, seconds } = await nodeRun(sim, {
 				parameters: { resource: 'payment', operation: 'get', orderNumber: '={{ $json.no }}' },
 				items: rows,
 			});
-			runs.push(Number(process.hrtime.bigint() - started) / 1e6 / items);
+			runs.push((seconds * 1000) / items);
 			if (result.status !== 'success')
 				throw new Error(`get batch failed: ${result.error?.message}`);
 		}
 		runs.sort((a, b) => a - b);
 		note('node_overhead_ms_per_item', runs[1], 'ms');
 	} finally {
-		await Promise.all([sim.stop(), plain.stop()]);
+		await plain.stop();
 	}
-}
-
-/** The endpoints the simulator was called on since `from` (its request log, in order). */
-export async function callsSince(
-	info: SimulatorInfo,
-	from: number,
-): Promise<{ total: number; byEndpoint: Record<string, number> }> {
-	const log = (await (await fetch(`${info.controlUrl}/requests`)).json()) as Array<{
-		endpoint: string;
-	}>;
-	const byEndpoint: Record<string, number> = {};
-	for (const r of log.slice(from)) byEndpoint[r.endpoint] = (byEndpoint[r.endpoint] ?? 0) + 1;
-	return { total: log.length - from, byEndpoint };
-}
+});
 
 /**
  * A refund sheet of 1,000 rows over 500 orders (two partial refunds each), 50 ms added to every
@@ -257,97 +168,79 @@ export async function callsSince(
  * before version 2), then checked first (each order looked up once, its refunds listed once,
  * then one refund call per row). Alternated, twice each; the calls are counted at the simulator.
  */
-export async function refundFigures(
-	note: Note,
-	progress: (l: string) => void,
-	quick: boolean,
-): Promise<void> {
-	const sim = await startSimulatorProcess();
+export const refundFigures = simulatorFigures(async (sim, note, progress, quick) => {
 	const rows = quick ? 100 : 1000;
-	try {
-		let sheet = 0;
-		const run = async (checkAllRowsFirst: boolean) => {
-			const orders = await paidOrders(sim, `S${++sheet}`, rows / 2);
-			const items = orders.flatMap((no) => [
-				{ no, amount: '10' },
-				{ no, amount: '20' },
-			]);
-			await control(sim.info, '/faults', {
-				type: 'latency',
-				ms: LATENCY_MS,
-				count: -1,
-				stage: 'before',
-			});
-			const from = ((await (await fetch(`${sim.info.controlUrl}/requests`)).json()) as unknown[])
-				.length;
-			progress(
-				`refund: ${rows} rows over ${orders.length} orders, ${checkAllRowsFirst ? 'checked first' : 'row by row'}`,
-			);
-			const started = process.hrtime.bigint();
-			const result = await runKsherNode({
-				credentials: credentials(sim),
-				parameters: {
-					resource: 'refund',
-					operation: 'create',
-					orderNumber: '={{ $json.no }}',
-					refundAmount: '={{ $json.amount }}',
-					checkAllRowsFirst,
-				},
-				items,
-			});
-			const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-			const calls = await callsSince(sim.info, from);
-			await control(sim.info, '/faults/clear');
-			if (result.status !== 'success' || result.items.some((i) => i.alreadyRefunded !== false))
-				throw new Error(`refund sheet failed: ${result.error?.message}`);
-			if ((calls.byEndpoint.order_refund ?? 0) !== rows)
-				throw new Error(`${calls.byEndpoint.order_refund} refund calls for ${rows} rows`);
-			return { seconds, calls };
-		};
-		const unchecked: number[] = [];
-		const checked: number[] = [];
-		let checkedCalls = { total: 0, byEndpoint: {} as Record<string, number> };
-		let uncheckedCalls = checkedCalls;
-		for (let round = 0; round < 2; round++) {
-			const a = await run(false);
-			unchecked.push(a.seconds);
-			uncheckedCalls = a.calls;
-			const b = await run(true);
-			checked.push(b.seconds);
-			checkedCalls = b.calls;
-		}
-		const lookups = checkedCalls.byEndpoint.gateway_order_query ?? 0;
-		const lists = checkedCalls.byEndpoint.refund_query ?? 0;
-		if (lookups > rows / 2 || lists > rows / 2)
-			throw new Error(
-				`checked sheet: ${lookups} lookups and ${lists} refund lists for ${rows / 2} orders`,
-			);
-		note(
-			`refund_${rows}_unchecked_calls`,
-			uncheckedCalls.total,
-			'calls',
-			`(row by row: ${uncheckedCalls.byEndpoint.gateway_order_query ?? 0} lookups + ${uncheckedCalls.byEndpoint.order_refund ?? 0} refunds)`,
+	let sheet = 0;
+	const run = async (checkAllRowsFirst: boolean) => {
+		const orders = await paidOrders(sim, `S${++sheet}`, rows / 2);
+		const items = orders.flatMap((no) => [
+			{ no, amount: '10' },
+			{ no, amount: '20' },
+		]);
+		await addLatency(sim.info);
+		const callsSince = await countCalls(sim.info);
+		progress(
+			`refund: ${rows} rows over ${orders.length} orders, ${checkAllRowsFirst ? 'checked first' : 'row by row'}`,
 		);
-		note(
-			`refund_${rows}_unchecked_seconds`,
-			median(unchecked),
-			's',
-			'(50 ms per Ksher call, default concurrency)',
-		);
-		note(
-			`refund_${rows}_checked_calls`,
-			checkedCalls.total,
-			'calls',
-			`(${lookups} lookups + ${lists} refund lists for ${rows / 2} orders + ${checkedCalls.byEndpoint.order_refund ?? 0} refunds)`,
-		);
-		note(`refund_${rows}_checked_seconds`, median(checked), 's');
-		note(
-			`refund_${rows}_checked_time_ratio`,
-			median(checked) / median(unchecked),
-			'×',
-			'≤ 1.1 (checked ÷ row by row)',
-		);
-	} finally {
-		await sim.stop();
+		const { result, seconds } = await nodeRun(sim, {
+			parameters: {
+				resource: 'refund',
+				operation: 'create',
+				orderNumber: '={{ $json.no }}',
+				refundAmount: '={{ $json.amount }}',
+				checkAllRowsFirst,
+			},
+			items,
+		});
+		const calls = await callsSince();
+		await control(sim.info, '/faults/clear');
+		if (result.status !== 'success' || result.items.some((i) => i.alreadyRefunded !== false))
+			throw new Error(`refund sheet failed: ${result.error?.message}`);
+		if ((calls.byEndpoint.order_refund ?? 0) !== rows)
+			throw new Error(`${calls.byEndpoint.order_refund} refund calls for ${rows} rows`);
+		return { seconds, calls };
+	};
+	const unchecked: number[] = [];
+	const checked: number[] = [];
+	let checkedCalls = { total: 0, byEndpoint: {} as Record<string, number> };
+	let uncheckedCalls = checkedCalls;
+	for (let round = 0; round < 2; round++) {
+		const a = await run(false);
+		unchecked.push(a.seconds);
+		uncheckedCalls = a.calls;
+		const b = await run(true);
+		checked.push(b.seconds);
+		checkedCalls = b.calls;
 	}
-}
+	const lookups = checkedCalls.byEndpoint.gateway_order_query ?? 0;
+	const lists = checkedCalls.byEndpoint.refund_query ?? 0;
+	if (lookups > rows / 2 || lists > rows / 2)
+		throw new Error(
+			`checked sheet: ${lookups} lookups and ${lists} refund lists for ${rows / 2} orders`,
+		);
+	note(
+		`refund_${rows}_unchecked_calls`,
+		uncheckedCalls.total,
+		'calls',
+		`(row by row: ${uncheckedCalls.byEndpoint.gateway_order_query ?? 0} lookups + ${uncheckedCalls.byEndpoint.order_refund ?? 0} refunds)`,
+	);
+	note(
+		`refund_${rows}_unchecked_seconds`,
+		median(unchecked),
+		's',
+		'(50 ms per Ksher call, default concurrency)',
+	);
+	note(
+		`refund_${rows}_checked_calls`,
+		checkedCalls.total,
+		'calls',
+		`(${lookups} lookups + ${lists} refund lists for ${rows / 2} orders + ${checkedCalls.byEndpoint.order_refund ?? 0} refunds)`,
+	);
+	note(`refund_${rows}_checked_seconds`, median(checked), 's');
+	note(
+		`refund_${rows}_checked_time_ratio`,
+		median(checked) / median(unchecked),
+		'×',
+		'≤ 1.1 (checked ÷ row by row)',
+	);
+});

@@ -5,31 +5,18 @@ import { KsherTrigger } from '../nodes/KsherTrigger/KsherTrigger.node.ts';
 import { makeAdditionalData, nodeTypes } from '../test/helpers/n8n';
 import { startSimulator } from '../test/simulator/server';
 import { ksherTime } from '../test/simulator/state';
+import { ksherCredentials, type Figures } from './figures';
 import { percentile } from './stats';
-
-type Note = (name: string, value: number, unit: string, goal?: string) => void;
 
 /**
  * The trigger's webhook() on genuine notifications, in-process through n8n-core's
  * WebhookContext (verification, de-duplication, emit), and the heap growth of its
  * seen-notification memory after 100,000 distinct notifications.
  */
-export async function triggerFigures(
-	note: Note,
-	progress: (l: string) => void,
-	quick: boolean,
-): Promise<void> {
+export const triggerFigures: Figures = async (note, progress, quick) => {
 	const sim = await startSimulator({ port: 0 });
 	await sim.close();
-	const credentials = {
-		appId: sim.info.appid,
-		privateKey: sim.info.merchantPrivateKey,
-		signVersion: 'V1',
-		ksherPublicKey: sim.info.ksherPublicKey,
-		environment: 'custom',
-		gatewayUrl: sim.info.gatewayUrl,
-		apiUrl: sim.info.apiUrl,
-	};
+	const credentials = ksherCredentials(sim);
 	const node: INode = {
 		id: 'trigger',
 		name: 'Ksher Trigger',
@@ -43,12 +30,16 @@ export async function triggerFigures(
 	// As n8n does for every request: the workflow and its static data loaded afresh, saved whole afterwards.
 	let workflowId = 'wf-bench';
 	let storedStaticData = '{}';
+	const stored = { nodes: [node], connections: {}, active: true, nodeTypes };
 	const trigger = new KsherTrigger();
+	// Its method and path as the trigger's description declares them.
+	const [webhookDescription] = trigger.description.webhooks!;
+	const { httpMethod, path } = webhookDescription;
 	const webhookData = {
-		httpMethod: 'POST',
+		httpMethod,
 		node: node.name,
-		path: 'webhook',
-		webhookDescription: trigger.description.webhooks![0],
+		path,
+		webhookDescription,
 		workflowId,
 	} as unknown as IWebhookData;
 	const base = {
@@ -88,11 +79,8 @@ export async function triggerFigures(
 		};
 		const req = { rawBody: raw, headers: {}, body: {}, params: {}, query: {} };
 		const workflow = new Workflow({
+			...stored,
 			id: workflowId,
-			nodes: [node],
-			connections: {},
-			active: true,
-			nodeTypes,
 			staticData: JSON.parse(storedStaticData) as IDataObject,
 		});
 		const context = new WebhookContext(
@@ -152,4 +140,4 @@ export async function triggerFigures(
 		'MB',
 		'(all 100,000 kept: the 48-hour window)',
 	);
-}
+};
