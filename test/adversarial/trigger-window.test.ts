@@ -1,8 +1,4 @@
-import type { ICredentialDataDecryptedObject } from 'n8n-workflow';
-
-import { simulatorCredentials } from '../helpers/node';
-import { startHarness, type SimulatorHarness } from '../helpers/simulator';
-import { startTrigger, type TriggerServer } from '../helpers/trigger';
+import { fakeDate, signedPaid, triggerSuite } from '../helpers/trigger';
 import { recordFigure } from './figures';
 import { guardUnhandledRejections } from './guard';
 
@@ -21,22 +17,6 @@ guardUnhandledRejections('trigger-window');
 
 const HOUR = 3600_000;
 const T0 = Date.parse('2026-12-01T05:00:00Z');
-/** Fakes only Date, from `now` on: the harness's database latency and n8n's sleeps keep real timers. */
-const fakeDate = (now: number) =>
-	jest.useFakeTimers({
-		now,
-		doNotFake: [
-			'nextTick',
-			'setImmediate',
-			'setTimeout',
-			'clearTimeout',
-			'setInterval',
-			'clearInterval',
-			'queueMicrotask',
-			'hrtime',
-			'performance',
-		],
-	});
 const bangkok = (ms: number) =>
 	new Date(ms + 7 * HOUR).toISOString().slice(0, 19).replace('T', ' ');
 const refund = { mch_refund_no: 'R1', refund_fee: 5000 };
@@ -85,15 +65,7 @@ const SHAPES: Array<{ name: string; fields: Record<string, unknown>; drop?: stri
 	},
 ];
 
-let h: SimulatorHarness;
-const triggers: TriggerServer[] = [];
-beforeAll(async () => {
-	h = await startHarness({ timeScale: 0.001 });
-});
-afterAll(async () => {
-	await Promise.all(triggers.map((t) => t.close()));
-	await h.sim.close();
-});
+const suite = triggerSuite();
 afterEach(() => jest.useRealTimers());
 
 it('genuine notifications replayed from 48 hours to 13 days later, across restarts, to version 1 and 2 triggers: 0 runs', async () => {
@@ -103,33 +75,17 @@ it('genuine notifications replayed from 48 hours to 13 days later, across restar
 	const ranAgain: string[] = [];
 	for (const typeVersion of [1, 2]) {
 		fakeDate(T0);
-		const t = await startTrigger({
-			credentials: simulatorCredentials(h) as ICredentialDataDecryptedObject,
-			typeVersion,
-			parameters: { events: ['any'] },
-		});
-		triggers.push(t);
+		const t = await suite.trigger({ typeVersion, parameters: { events: ['any'] } });
 		const bodies = SHAPES.map((shape, i) => {
-			const data: Record<string, unknown> = {
-				appid: h.sim.info.appid,
-				attach: '',
-				cash_fee: 15050,
-				cash_fee_type: 'THB',
-				channel: 'promptpay',
-				channel_order_no: '',
-				fee_type: 'THB',
-				ksher_order_no: `70020261201${typeVersion}${String(i).padStart(4, '0')}`,
+			// No time_end of its own: each shape says what it holds there, if anything.
+			const order = {
 				mch_order_no: `REPLAY-${typeVersion}-${i}`,
-				nonce_str: `r${typeVersion}${i}`.padEnd(32, '0'),
-				openid: '',
+				ksher_order_no: `70020261201${typeVersion}${String(i).padStart(4, '0')}`,
 				pay_mch_order_no: `2612010${typeVersion}${String(i).padStart(4, '0')}`,
-				rate: '1.000000',
-				result: 'SUCCESS',
 				total_fee: 15050,
-				...shape.fields,
 			};
-			for (const field of shape.drop ?? []) delete data[field];
-			return { shape: shape.name, body: h.sim.signedNotification(data) };
+			const fields = { nonce_str: `r${typeVersion}${i}`.padEnd(32, '0'), ...shape.fields };
+			return { shape: shape.name, body: signedPaid(suite.h.sim, order, fields, shape.drop).body };
 		});
 		// The first delivery (Ksher's, or the adversary's first), then Ksher's retries within the window.
 		for (const hours of [0, 1, 3, 31]) {

@@ -12,7 +12,11 @@ import {
 } from 'n8n-workflow';
 
 import { KsherTrigger } from '../../nodes/KsherTrigger/KsherTrigger.node.ts';
+import type { Simulator, SimulatorOptions } from '../simulator/server';
+import type { Order } from '../simulator/state';
 import { makeAdditionalData, nodeTypes } from './n8n';
+import { simulatorCredentials } from './node';
+import { startHarness, type SimulatorHarness } from './simulator';
 
 export interface Delivery {
 	status: number;
@@ -128,6 +132,16 @@ export async function startTrigger(options: TriggerOptions): Promise<TriggerServ
 	const emitted: IDataObject[] = [];
 	const finished: IDataObject[] = [];
 	let counter = 0;
+	/** The workflow n8n builds around static data it loaded: for the request, and again for the run. */
+	const workflowOf = (staticData: IDataObject) =>
+		new Workflow({
+			id: workflowId,
+			nodes: [node],
+			connections: {},
+			active: true,
+			nodeTypes,
+			staticData,
+		});
 
 	const save = async (workflow: Workflow) => {
 		await databaseLatency();
@@ -174,14 +188,7 @@ export async function startTrigger(options: TriggerOptions): Promise<TriggerServ
 		});
 		await databaseLatency();
 		const loaded = JSON.parse(store.json) as IDataObject;
-		const workflow = new Workflow({
-			id: workflowId,
-			nodes: [node],
-			connections: {},
-			active: true,
-			nodeTypes,
-			staticData: loaded,
-		});
+		const workflow = workflowOf(loaded);
 		const webhookData = {
 			httpMethod: 'POST',
 			node: node.name,
@@ -221,14 +228,7 @@ export async function startTrigger(options: TriggerOptions): Promise<TriggerServ
 		// WorkflowRunner.run(): establishContextForPersistence() wraps the request's static data
 		// in a second Workflow, which clears its "changed" mark; then the run's own copy of the
 		// static data is loaded, and the execution stored.
-		new Workflow({
-			id: workflowId,
-			nodes: [node],
-			connections: {},
-			active: true,
-			nodeTypes,
-			staticData: loaded,
-		});
+		workflowOf(loaded);
 		const runStaticData = store.json;
 		crashesAt('before storing the execution');
 		await databaseLatency();
@@ -342,3 +342,110 @@ export async function startTrigger(options: TriggerOptions): Promise<TriggerServ
 }
 
 let harnessCount = 0;
+
+/**
+ * The simulator a test file's triggers verify against (started before its tests, closed after them),
+ * and `trigger()`, which starts a Ksher Trigger with the simulator's credentials and closes it after
+ * the file's tests. `h` is set once the file's beforeAll hooks have run.
+ */
+export function triggerSuite(harnessOptions: SimulatorOptions = { timeScale: 0.001 }) {
+	const triggers: TriggerServer[] = [];
+	const suite = {
+		h: undefined as unknown as SimulatorHarness,
+		trigger: async (options: Partial<TriggerOptions> = {}) => {
+			const t = await startTrigger({
+				credentials: simulatorCredentials(suite.h) as ICredentialDataDecryptedObject,
+				...options,
+			});
+			triggers.push(t);
+			return t;
+		},
+	};
+	beforeAll(async () => {
+		suite.h = await startHarness(harnessOptions);
+	});
+	afterAll(async () => {
+		await Promise.all(triggers.map((t) => t.close()));
+		await suite.h.sim.close();
+	});
+	return suite;
+}
+
+/** Fakes only Date, from `now` on: the harness's database latency and n8n's sleeps keep real timers. */
+export const fakeDate = (now: number | Date) =>
+	jest.useFakeTimers({
+		now,
+		doNotFake: [
+			'nextTick',
+			'setImmediate',
+			'setTimeout',
+			'clearTimeout',
+			'setInterval',
+			'clearInterval',
+			'queueMicrotask',
+			'hrtime',
+			'performance',
+		],
+	});
+
+/** The numbers a paid notification carries; without `time_end`, the notification has none. */
+export type PaidOrder = Pick<
+	Order,
+	'mch_order_no' | 'ksher_order_no' | 'pay_mch_order_no' | 'total_fee'
+> & { time_end?: string };
+
+/**
+ * Ksher's paid notification of `order`, signed with the simulator's Ksher key: its data (in Ksher's
+ * field order, `fields` over it, new ones last, the `drop` ones left out) and the body Ksher posts.
+ */
+export function signedPaid(
+	sim: Simulator,
+	order: PaidOrder,
+	fields: Record<string, unknown> = {},
+	drop: string[] = [],
+): { data: Record<string, unknown>; body: string } {
+	const data: Record<string, unknown> = {
+		appid: sim.info.appid,
+		attach: '',
+		cash_fee: order.total_fee,
+		cash_fee_type: 'THB',
+		channel: 'promptpay',
+		channel_order_no: '',
+		fee_type: 'THB',
+		ksher_order_no: order.ksher_order_no,
+		mch_order_no: order.mch_order_no,
+		nonce_str: 'abcdefabcdefabcdefabcdefabcdefab',
+		openid: '',
+		pay_mch_order_no: order.pay_mch_order_no,
+		rate: '1.000000',
+		result: 'SUCCESS',
+		// Only where known: a notification without one (a replay's shape) has no such field at all.
+		...(order.time_end === undefined ? {} : { time_end: order.time_end }),
+		total_fee: order.total_fee,
+		...fields,
+	};
+	for (const field of drop) delete data[field];
+	return { data, body: sim.signedNotification(data) };
+}
+
+/**
+ * A fresh simulator order (`create` over the defaults), paid by `channel`, and Ksher's signed
+ * notification of it; `fields` (or what they are for the paid order) go over its data.
+ */
+export async function payFreshOrder(
+	h: SimulatorHarness,
+	options: {
+		create?: Record<string, unknown>;
+		channel?: string;
+		fields?: Record<string, unknown> | ((order: Order) => Record<string, unknown>);
+	} = {},
+): Promise<{ orderNo: string; data: Record<string, unknown>; body: string }> {
+	const { orderNo } = await h.createOrder(options.create);
+	await h.payOrder(orderNo, options.channel);
+	const order = h.sim.order(orderNo)!;
+	const { fields = {} } = options;
+	return {
+		orderNo,
+		...signedPaid(h.sim, order, typeof fields === 'function' ? fields(order) : fields),
+	};
+}

@@ -1,11 +1,15 @@
-import type { ICredentialDataDecryptedObject, IDataObject } from 'n8n-workflow';
+import type { IDataObject } from 'n8n-workflow';
 
 import { NotificationLedger, type StoredMemory } from '../../nodes/KsherTrigger/ledger';
 import { outsideReplayWindow, replayWindow, REPLAY_WINDOW_MS } from '../../nodes/protocol';
 import { n8nLog } from '../helpers/n8n';
-import { simulatorCredentials } from '../helpers/node';
-import { startHarness, type SimulatorHarness } from '../helpers/simulator';
-import { startTrigger, type TriggerOptions, type TriggerServer } from '../helpers/trigger';
+import {
+	payFreshOrder,
+	signedPaid,
+	triggerSuite,
+	type TriggerOptions,
+	type TriggerServer,
+} from '../helpers/trigger';
 import { KSHER_ACK as ACK } from '../simulator/notifications';
 
 /**
@@ -14,58 +18,33 @@ import { KSHER_ACK as ACK } from '../simulator/notifications';
  * crash() drops every request and run in flight as SIGKILL does). "Finished" counts runs that
  * got to their end; "emitted" every run that started.
  */
-let h: SimulatorHarness;
-const triggers: TriggerServer[] = [];
-beforeAll(async () => {
-	h = await startHarness({ timeScale: 0.001 });
-});
-afterAll(async () => {
-	await Promise.all(triggers.map((t) => t.close()));
-	await h.sim.close();
-});
-
-async function trigger(options: Partial<TriggerOptions> = {}) {
-	const t = await startTrigger({
-		credentials: simulatorCredentials(h) as ICredentialDataDecryptedObject,
-		...options,
-	});
-	triggers.push(t);
-	return t;
-}
+const suite = triggerSuite();
+const { trigger } = suite;
 
 let nonce = 0;
-/** A genuine paid notification, paid `agoMs` ago. */
-async function paidNotification(agoMs = 0): Promise<{ orderNo: string; body: string }> {
-	const { orderNo } = await h.createOrder();
-	await h.payOrder(orderNo);
-	const o = h.sim.order(orderNo)!;
-	const paid = new Date(Date.now() - agoMs + 7 * 3600_000)
-		.toISOString()
-		.slice(0, 19)
-		.replace('T', ' ');
-	const body = h.sim.signedNotification({
-		appid: h.sim.info.appid,
-		attach: '',
-		cash_fee: o.total_fee,
-		cash_fee_type: 'THB',
-		channel: 'promptpay',
-		channel_order_no: '',
-		fee_type: 'THB',
-		ksher_order_no: o.ksher_order_no,
-		mch_order_no: orderNo,
-		nonce_str: `c${++nonce}`.padEnd(32, '0'),
-		openid: '',
-		pay_mch_order_no: o.pay_mch_order_no,
-		rate: '1.000000',
-		result: 'SUCCESS',
-		time_end: paid,
-		total_fee: o.total_fee,
+/** A genuine paid notification, paid `agoMs` ago (as of its payment in the simulator). */
+const paidNotification = (agoMs = 0) =>
+	payFreshOrder(suite.h, {
+		fields: () => ({
+			nonce_str: `c${++nonce}`.padEnd(32, '0'),
+			time_end: new Date(Date.now() - agoMs + 7 * 3600_000)
+				.toISOString()
+				.slice(0, 19)
+				.replace('T', ' '),
+		}),
 	});
-	return { orderNo, body };
-}
 
 const count = (items: IDataObject[], orderNo: string) =>
 	items.filter((i) => i.orderNumber === orderNo).length;
+
+/** The answer to `body`, or status 0 where n8n's kill or a hung run left the connection without one. */
+const answerOf = (t: TriggerServer, body: string) =>
+	t.post(body).catch(() => ({ status: 0, body: '' }));
+
+type KillStep = NonNullable<TriggerOptions['crashAt']>['step'];
+/** A trigger of `typeVersion` whose n8n is killed when its `delivery`th request reaches `step`. */
+const killedAt = (typeVersion: number, delivery: number, step: KillStep) =>
+	trigger({ typeVersion, crashAt: { delivery, step } });
 
 describe('the replay window', () => {
 	it('a genuine notification paid longer ago than the window is acknowledged, starts nothing, and is logged', async () => {
@@ -133,6 +112,17 @@ describe('Acknowledge "When the Workflow Has Finished" (version 2)', () => {
 	const finishing = (extra: Partial<TriggerOptions> = {}) =>
 		trigger({ typeVersion: 2, runMs: 150, ...extra });
 
+	/** Its first run was not acknowledged: run twice (the second flagged), finished once; a further copy runs nothing. */
+	async function expectRanAgainFlagged(t: TriggerServer, orderNo: string, body: string) {
+		expect(t.emitted.map((i) => [i.orderNumber, i.possibleDuplicate ?? false])).toEqual([
+			[orderNo, false],
+			[orderNo, true],
+		]);
+		expect(count(t.finished, orderNo)).toBe(1);
+		expect(await t.post(body)).toEqual({ status: 200, body: ACK });
+		expect(count(t.emitted, orderNo)).toBe(2);
+	}
+
 	it('Ksher gets its acknowledgement once the run has finished, and copies meanwhile wait for it', async () => {
 		const t = await finishing();
 		const { orderNo, body } = await paidNotification();
@@ -154,13 +144,7 @@ describe('Acknowledge "When the Workflow Has Finished" (version 2)', () => {
 		expect(first.status).toBe(500);
 		const second = await t.post(body);
 		expect(second).toEqual({ status: 200, body: ACK });
-		expect(t.emitted.map((i) => [i.orderNumber, i.possibleDuplicate ?? false])).toEqual([
-			[orderNo, false],
-			[orderNo, true],
-		]);
-		expect(count(t.finished, orderNo)).toBe(1);
-		expect(await t.post(body)).toEqual({ status: 200, body: ACK });
-		expect(count(t.emitted, orderNo)).toBe(2);
+		await expectRanAgainFlagged(t, orderNo, body);
 	});
 
 	it('a run whose end n8n never reports (stuck "running") is given up on after Give Up on a Run After, and the next delivery runs it again, flagged', async () => {
@@ -169,18 +153,12 @@ describe('Acknowledge "When the Workflow Has Finished" (version 2)', () => {
 			hangRun: (delivery) => delivery === 1,
 		});
 		const { orderNo, body } = await paidNotification();
-		expect((await t.post(body).catch(() => ({ status: 0, body: '' }))).status).toBe(0);
+		expect((await answerOf(t, body)).status).toBe(0);
 		const started = Date.now();
 		// Delivered again at once: it waits for the stuck run until its deadline (0.6 s), then runs it again.
 		expect(await t.post(body)).toEqual({ status: 200, body: ACK });
 		expect(Date.now() - started).toBeGreaterThanOrEqual(400);
-		expect(t.emitted.map((i) => [i.orderNumber, i.possibleDuplicate ?? false])).toEqual([
-			[orderNo, false],
-			[orderNo, true],
-		]);
-		expect(count(t.finished, orderNo)).toBe(1);
-		expect(await t.post(body)).toEqual({ status: 200, body: ACK });
-		expect(count(t.emitted, orderNo)).toBe(2);
+		await expectRanAgainFlagged(t, orderNo, body);
 	});
 
 	it('without that deadline passed, a copy waits for the run in flight and is answered with it, not run', async () => {
@@ -236,15 +214,21 @@ describe('Acknowledge "When the Workflow Has Finished" (version 2)', () => {
 });
 
 describe('Acknowledge "When the Run Is Stored" (version 1) and a kill', () => {
+	/** A fresh notification whose first delivery n8n's kill cuts at `step`: not acknowledged, the next delivery is. */
+	async function killedOnFirstDelivery(typeVersion: number, step: KillStep) {
+		const t = await killedAt(typeVersion, 1, step);
+		const cut = await paidNotification();
+		expect((await answerOf(t, cut.body)).status).not.toBe(200);
+		expect(await t.post(cut.body)).toEqual({ status: 200, body: ACK });
+		return { t, cut };
+	}
+
 	it("killed before the execution is stored: no acknowledgement, and Ksher's next delivery runs it", async () => {
-		const t = await trigger({
-			typeVersion: 1,
-			crashAt: { delivery: 2, step: 'before storing the execution' },
-		});
+		const t = await killedAt(1, 2, 'before storing the execution');
 		const acked = await paidNotification();
 		expect(await t.post(acked.body)).toEqual({ status: 200, body: ACK });
 		const cut = await paidNotification();
-		expect((await t.post(cut.body).catch(() => ({ status: 0, body: '' }))).status).not.toBe(200);
+		expect((await answerOf(t, cut.body)).status).not.toBe(200);
 		expect(count(t.emitted, cut.orderNo)).toBe(0);
 		expect(await t.post(cut.body)).toEqual({ status: 200, body: ACK });
 		expect(await t.post(acked.body)).toEqual({ status: 200, body: ACK });
@@ -252,40 +236,18 @@ describe('Acknowledge "When the Run Is Stored" (version 1) and a kill', () => {
 	});
 
 	it("killed after the execution is stored, before the static data is saved: no acknowledgement, so Ksher's next delivery runs it again", async () => {
-		const t = await trigger({
-			typeVersion: 1,
-			crashAt: { delivery: 1, step: 'before saving the static data' },
-		});
-		const cut = await paidNotification();
-		expect((await t.post(cut.body).catch(() => ({ status: 0, body: '' }))).status).not.toBe(200);
-		expect(await t.post(cut.body)).toEqual({ status: 200, body: ACK });
+		const { t, cut } = await killedOnFirstDelivery(1, 'before saving the static data');
 		// The first run, cut short, stays under Executions as crashed.
 		expect([count(t.emitted, cut.orderNo), count(t.finished, cut.orderNo)]).toEqual([2, 1]);
 	});
 
 	it('killed after the static data is saved, before the answer: version 1 does not run it again (its run is lost); version 2 runs it again, flagged', async () => {
-		const v1 = await trigger({
-			typeVersion: 1,
-			crashAt: { delivery: 1, step: 'before answering' },
-		});
-		const lostInV1 = await paidNotification();
-		expect((await v1.post(lostInV1.body).catch(() => ({ status: 0, body: '' }))).status).not.toBe(
-			200,
-		);
-		expect(await v1.post(lostInV1.body)).toEqual({ status: 200, body: ACK });
+		const { t: v1, cut: lostInV1 } = await killedOnFirstDelivery(1, 'before answering');
 		expect([count(v1.emitted, lostInV1.orderNo), count(v1.finished, lostInV1.orderNo)]).toEqual([
 			1, 0,
 		]);
 
-		const v2 = await trigger({
-			typeVersion: 2,
-			crashAt: { delivery: 1, step: 'before answering' },
-		});
-		const keptInV2 = await paidNotification();
-		expect((await v2.post(keptInV2.body).catch(() => ({ status: 0, body: '' }))).status).not.toBe(
-			200,
-		);
-		expect(await v2.post(keptInV2.body)).toEqual({ status: 200, body: ACK });
+		const { t: v2, cut: keptInV2 } = await killedOnFirstDelivery(2, 'before answering');
 		expect(v2.emitted.map((i) => i.possibleDuplicate ?? false)).toEqual([false, true]);
 		expect(count(v2.finished, keptInV2.orderNo)).toBe(2);
 	});
@@ -295,7 +257,7 @@ describe('a memory that holds the whole window', () => {
 	it('100,000 stored notifications: a new one runs, a stored one is acknowledged without a run, and all stay stored', async () => {
 		const seed = new NotificationLedger();
 		for (let i = 0; i < 100_000; i++) {
-			const claim = seed.claim(`${h.sim.info.appid}|SEED-${i}|paid|`);
+			const claim = seed.claim(`${suite.h.sim.info.appid}|SEED-${i}|paid|`);
 			claim.record();
 			claim.settle(true);
 		}
@@ -307,28 +269,13 @@ describe('a memory that holds the whole window', () => {
 		expect(await t.post(fresh.body)).toEqual({ status: 200, body: ACK });
 		expect(count(t.emitted, fresh.orderNo)).toBe(1);
 		// One of the 100,000, delivered again.
+		const { h } = suite;
 		const { orderNo } = await h
 			.createOrder({ mch_order_no: 'SEED-99999' })
 			.catch(() => ({ orderNo: 'SEED-99999' }));
 		await h.payOrder(orderNo).catch(() => undefined);
-		const o = h.sim.order('SEED-99999')!;
-		const body = h.sim.signedNotification({
-			appid: h.sim.info.appid,
-			attach: '',
-			cash_fee: o.total_fee,
-			cash_fee_type: 'THB',
-			channel: 'promptpay',
-			channel_order_no: '',
-			fee_type: 'THB',
-			ksher_order_no: o.ksher_order_no,
-			mch_order_no: 'SEED-99999',
+		const { body } = signedPaid(h.sim, h.sim.order('SEED-99999')!, {
 			nonce_str: 'seed'.padEnd(32, '0'),
-			openid: '',
-			pay_mch_order_no: o.pay_mch_order_no,
-			rate: '1.000000',
-			result: 'SUCCESS',
-			time_end: o.time_end,
-			total_fee: o.total_fee,
 		});
 		expect(await t.post(body)).toEqual({ status: 200, body: ACK });
 		expect(count(t.emitted, 'SEED-99999')).toBe(0);

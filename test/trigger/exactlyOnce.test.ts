@@ -1,9 +1,5 @@
-import type { ICredentialDataDecryptedObject } from 'n8n-workflow';
-
-import { simulatorCredentials } from '../helpers/node';
-import { startHarness, type SimulatorHarness } from '../helpers/simulator';
 import { idOf, storedIds, type StoredMemory } from '../../nodes/KsherTrigger/ledger';
-import { startTrigger, type TriggerOptions, type TriggerServer } from '../helpers/trigger';
+import { payFreshOrder, triggerSuite, type TriggerServer } from '../helpers/trigger';
 import { KSHER_ACK as ACK } from '../simulator/notifications';
 
 /**
@@ -12,55 +8,17 @@ import { KSHER_ACK as ACK } from '../simulator/notifications';
  * storing the execution): concurrent copies, concurrent different orders, runs that save
  * an older copy, a restart, and an execution n8n could not store.
  */
-let h: SimulatorHarness;
-const triggers: TriggerServer[] = [];
-beforeAll(async () => {
-	h = await startHarness({ timeScale: 0.001 });
-});
-afterAll(async () => {
-	await Promise.all(triggers.map((t) => t.close()));
-	await h.sim.close();
-});
-
-async function trigger(options: Partial<TriggerOptions> = {}) {
-	const t = await startTrigger({
-		credentials: simulatorCredentials(h) as ICredentialDataDecryptedObject,
-		...options,
-	});
-	triggers.push(t);
-	return t;
-}
+const suite = triggerSuite();
+const { trigger } = suite;
 
 let nonce = 0;
-async function paidNotification(): Promise<{ orderNo: string; body: string }> {
-	const { orderNo } = await h.createOrder();
-	await h.payOrder(orderNo);
-	const o = h.sim.order(orderNo)!;
-	const body = h.sim.signedNotification({
-		appid: h.sim.info.appid,
-		attach: '',
-		cash_fee: o.total_fee,
-		cash_fee_type: 'THB',
-		channel: 'promptpay',
-		channel_order_no: '',
-		fee_type: 'THB',
-		ksher_order_no: o.ksher_order_no,
-		mch_order_no: orderNo,
-		nonce_str: `x${++nonce}`.padEnd(32, '0'),
-		openid: '',
-		pay_mch_order_no: o.pay_mch_order_no,
-		rate: '1.000000',
-		result: 'SUCCESS',
-		time_end: o.time_end,
-		total_fee: o.total_fee,
-	});
-	return { orderNo, body };
-}
+const paidNotification = () =>
+	payFreshOrder(suite.h, { fields: () => ({ nonce_str: `x${++nonce}`.padEnd(32, '0') }) });
 
 /** The notifications the stored static data remembers, as order numbers of `orders`. */
 const storedOrders = (t: TriggerServer, orders: string[]) => {
 	const ids = storedIds((t.staticData()['node:Ksher Trigger'] ?? {}) as StoredMemory);
-	return orders.filter((o) => ids.has(idOf(`${h.sim.info.appid}|${o}|paid|`)));
+	return orders.filter((o) => ids.has(idOf(`${suite.h.sim.info.appid}|${o}|paid|`)));
 };
 
 const runsPerOrder = (t: TriggerServer) => {

@@ -3,60 +3,24 @@ import { makeKeyPair } from '../helpers/keys';
 import { createParams, runNode, simulatorCredentials } from '../helpers/node';
 import { waitFor } from '../helpers/receiver';
 import { ksherTime } from '../simulator/state';
-import { startHarness, type SimulatorHarness } from '../helpers/simulator';
-import { startTrigger, type TriggerServer } from '../helpers/trigger';
+import { fakeDate, payFreshOrder, triggerSuite } from '../helpers/trigger';
 import type { ICredentialDataDecryptedObject } from 'n8n-workflow';
 import { KSHER_ACK as ACK } from '../simulator/notifications';
 
-let h: SimulatorHarness;
-const triggers: TriggerServer[] = [];
-beforeAll(async () => {
-	h = await startHarness({ timeScale: 0.001 });
-});
-afterAll(async () => {
-	await Promise.all(triggers.map((t) => t.close()));
-	await h.sim.close();
-});
+const suite = triggerSuite();
+const { trigger } = suite;
 
-async function trigger(
-	parameters: Record<string, unknown> = {},
-	credentials: Record<string, unknown> = simulatorCredentials(h),
-	mode?: 'webhook' | 'manual',
-) {
-	const t = await startTrigger({
-		credentials: credentials as ICredentialDataDecryptedObject,
-		parameters: parameters as never,
-		mode,
-	});
-	triggers.push(t);
-	return t;
-}
-
-/** A genuine paid notification for a fresh simulator order. */
-async function genuinePaid(overrides: Record<string, unknown> = {}) {
-	const { orderNo } = await h.createOrder({ attach: '{"row":3}', ...overrides });
-	await h.payOrder(orderNo, 'card');
-	const order = h.sim.order(orderNo)!;
-	const data = {
-		appid: h.sim.info.appid,
-		attach: '{"row":3}',
-		cash_fee: order.total_fee,
-		cash_fee_type: 'THB',
+/** A genuine card payment's notification for a fresh simulator order, as Ksher sends it. */
+const genuinePaid = () =>
+	payFreshOrder(suite.h, {
+		create: { attach: '{"row":3}' },
 		channel: 'card',
-		channel_order_no: `4200${order.pay_mch_order_no}`,
-		fee_type: 'THB',
-		ksher_order_no: order.ksher_order_no,
-		mch_order_no: orderNo,
-		nonce_str: 'abcdefabcdefabcdefabcdefabcdefab',
-		openid: '',
-		pay_mch_order_no: order.pay_mch_order_no,
-		rate: '1.000000',
-		result: 'SUCCESS',
-		time_end: order.time_end,
-		total_fee: order.total_fee,
-	};
-	return { orderNo, data, body: h.sim.signedNotification(data) };
-}
+		fields: (order) => ({
+			attach: '{"row":3}',
+			channel: 'card',
+			channel_order_no: `4200${order.pay_mch_order_no}`,
+		}),
+	});
 
 describe('Ksher Trigger: genuine notifications', () => {
 	it('answers exactly {"result":"SUCCESS","msg":"OK"} and emits one Payment Paid item', async () => {
@@ -76,7 +40,7 @@ describe('Ksher Trigger: genuine notifications', () => {
 				ksherOrderNumber: data.ksher_order_no,
 				payOrderNumber: data.pay_mch_order_no,
 				attach: { row: 3 },
-				dedupeKey: `${h.sim.info.appid}|${orderNo}|paid|`,
+				dedupeKey: `${suite.h.sim.info.appid}|${orderNo}|paid|`,
 				// Watching for refunds starts at Ksher's payment time, and this payment counts as reported.
 				watchState: JSON.stringify({
 					v: 1,
@@ -92,32 +56,18 @@ describe('Ksher Trigger: genuine notifications', () => {
 	it('accepts the S4 vector with the example key configured as the Ksher public key', async () => {
 		const keys = vectorsFile.keys;
 		const s4 = vectorsFile.vectors.find((v) => v.id === 'S4')!;
-		const t = await trigger(
-			{},
-			{
+		const t = await trigger({
+			credentials: {
 				appId: 'mch35005',
 				privateKey: '',
 				signVersion: 'V1',
 				ksherPublicKey: keys.example_public,
 				environment: 'production',
 			},
-		);
+		});
 		// S4 was paid on 2024-01-01: delivered then (the clock set to an hour later), not years later,
 		// which the replay window refuses (see "the replay window" below).
-		jest.useFakeTimers({
-			now: new Date('2024-01-01T06:06:00Z'),
-			doNotFake: [
-				'nextTick',
-				'setImmediate',
-				'setTimeout',
-				'clearTimeout',
-				'setInterval',
-				'clearInterval',
-				'queueMicrotask',
-				'hrtime',
-				'performance',
-			],
-		});
+		fakeDate(new Date('2024-01-01T06:06:00Z'));
 		const answer = await t.post(JSON.stringify(s4.body)).finally(() => jest.useRealTimers());
 		expect(answer).toEqual({ status: 200, body: ACK });
 		expect(t.emitted[0]).toMatchObject({
@@ -131,48 +81,29 @@ describe('Ksher Trigger: genuine notifications', () => {
 			attach: null,
 		});
 		// The same body under Ksher's real V1 key is a forgery.
-		const v1 = await trigger(
-			{},
-			{
+		const v1 = await trigger({
+			credentials: {
 				appId: 'mch35005',
 				privateKey: '',
 				signVersion: 'V1',
 				ksherPublicKey: '',
 				environment: 'production',
 			},
-		);
+		});
 		expect((await v1.post(JSON.stringify(s4.body))).status).toBe(401);
 		expect(v1.emitted).toEqual([]);
 	});
 
 	it('accepts "=" inside values (attach text, URLs), and refuses the same signed text re-shaped into other fields', async () => {
 		const t = await trigger();
-		const { orderNo } = await h.createOrder();
-		await h.payOrder(orderNo);
-		const order = h.sim.order(orderNo)!;
 		const attach = 'ref=A1&back=https://shop.example/?order=1&channel=line';
-		const data: Record<string, unknown> = {
-			appid: h.sim.info.appid,
-			attach,
-			cash_fee: order.total_fee,
-			cash_fee_type: 'THB',
-			channel: 'promptpay',
-			channel_order_no: `4200${order.pay_mch_order_no}`,
-			fee_type: 'THB',
-			ksher_order_no: order.ksher_order_no,
-			mch_order_no: orderNo,
-			nonce_str: 'abcdefabcdefabcdefabcdefabcdefab',
-			openid: '',
-			pay_mch_order_no: order.pay_mch_order_no,
-			rate: '1.000000',
-			result: 'SUCCESS',
-			time_end: order.time_end,
-			total_fee: order.total_fee,
-		};
+		const { orderNo, data } = await payFreshOrder(suite.h, {
+			fields: (order) => ({ attach, channel_order_no: `4200${order.pay_mch_order_no}` }),
+		});
 		// mch_order_no=<order> + nonce_str=<nonce> signs the same bytes as mch_order_no=<order>nonce_str=<nonce>.
 		const { nonce_str: nonce, ...withoutNonce } = data;
 		const folded = { ...withoutNonce, mch_order_no: `${orderNo}nonce_str=${String(nonce)}` };
-		const signed = JSON.parse(h.sim.signedNotification(data)) as { sign: string };
+		const signed = JSON.parse(suite.h.sim.signedNotification(data)) as { sign: string };
 		const answer = await t.post(
 			JSON.stringify({
 				code: 0,
@@ -188,7 +119,7 @@ describe('Ksher Trigger: genuine notifications', () => {
 		});
 		expect(t.emitted).toEqual([]);
 
-		expect(await t.post(h.sim.signedNotification(data))).toEqual({ status: 200, body: ACK });
+		expect(await t.post(suite.h.sim.signedNotification(data))).toEqual({ status: 200, body: ACK });
 		expect(t.emitted).toHaveLength(1);
 		expect(t.emitted[0]).toMatchObject({ event: 'paid', orderNumber: orderNo, attach });
 	});
@@ -203,7 +134,7 @@ describe('Ksher Trigger: genuine notifications', () => {
 	});
 
 	it('works the same in test ("listen for test event") mode', async () => {
-		const t = await trigger({}, simulatorCredentials(h), 'manual');
+		const t = await trigger({ mode: 'manual' });
 		const { body } = await genuinePaid();
 		expect((await t.post(body)).body).toBe(ACK);
 		expect(t.emitted).toHaveLength(1);
@@ -212,48 +143,47 @@ describe('Ksher Trigger: genuine notifications', () => {
 
 describe('Ksher Trigger: rejections start no run', () => {
 	const otherKsher = makeKeyPair(1024);
+	/** A genuine notification's body, `change`d after Ksher signed it. */
+	const tampered =
+		(change: (env: { data: Record<string, string | number>; sign?: string }) => void) =>
+		async () => {
+			const env = JSON.parse((await genuinePaid()).body);
+			change(env);
+			return JSON.stringify(env);
+		};
 
 	it.each([
 		[
 			'forged (valid JSON, wrong signature)',
 			401,
 			'signature invalid',
-			async () => {
-				const { body } = await genuinePaid();
-				const env = JSON.parse(body);
-				env.sign = env.sign.replace(/^./, (c: string) => (c === 'a' ? 'b' : 'a'));
-				return JSON.stringify(env);
-			},
+			tampered((env) => {
+				env.sign = env.sign!.replace(/^./, (c: string) => (c === 'a' ? 'b' : 'a'));
+			}),
 		],
 		[
 			'tampered (amount changed)',
 			401,
 			'signature invalid',
-			async () => {
-				const env = JSON.parse((await genuinePaid()).body);
+			tampered((env) => {
 				env.data.total_fee = 1;
-				return JSON.stringify(env);
-			},
+			}),
 		],
 		[
 			'tampered (order number changed)',
 			401,
 			'signature invalid',
-			async () => {
-				const env = JSON.parse((await genuinePaid()).body);
+			tampered((env) => {
 				env.data.mch_order_no += 'X';
-				return JSON.stringify(env);
-			},
+			}),
 		],
 		[
 			'unsigned',
 			401,
 			'unsigned notification',
-			async () => {
-				const env = JSON.parse((await genuinePaid()).body);
+			tampered((env) => {
 				delete env.sign;
-				return JSON.stringify(env);
-			},
+			}),
 		],
 		[
 			'signed with another key',
@@ -275,7 +205,7 @@ describe('Ksher Trigger: rejections start no run', () => {
 			'notification is for another merchant',
 			async () => {
 				const { data } = await genuinePaid();
-				return h.sim.signedNotification({ ...data, appid: 'mch99999' });
+				return suite.h.sim.signedNotification({ ...data, appid: 'mch99999' });
 			},
 		],
 		['not JSON', 400, 'body is not a JSON object', async () => 'result=SUCCESS&mch_order_no=1'],
@@ -303,7 +233,8 @@ describe('Ksher Trigger: rejections start no run', () => {
 
 describe('Ksher Trigger: misconfiguration', () => {
 	it('a broken Ksher Public Key in the credential answers 500 with the reason, so Ksher retries later; nothing runs', async () => {
-		const t = await trigger({}, simulatorCredentials(h, { ksherPublicKey: 'not a key' }));
+		const credentials = simulatorCredentials(suite.h, { ksherPublicKey: 'not a key' });
+		const t = await trigger({ credentials: credentials as ICredentialDataDecryptedObject });
 		const { body } = await genuinePaid();
 		const answer = await t.post(body);
 		expect(answer.status).toBe(500);
@@ -332,20 +263,20 @@ describe('Ksher Trigger: duplicates and filters', () => {
 	});
 
 	it('events not selected are acknowledged but start no run; "Any Verified Notification" emits them', async () => {
-		const refundsOnly = await trigger({ events: ['refunded'] });
+		const refundsOnly = await trigger({ parameters: { events: ['refunded'] } });
 		const paid = await genuinePaid();
 		expect((await refundsOnly.post(paid.body)).body).toBe(ACK);
 		expect(refundsOnly.emitted).toEqual([]);
 
-		const any = await trigger({ events: ['any'] });
-		const weird = h.sim.signedNotification({ ...paid.data, result: 'PAYERROR' });
+		const any = await trigger({ parameters: { events: ['any'] } });
+		const weird = suite.h.sim.signedNotification({ ...paid.data, result: 'PAYERROR' });
 		expect((await any.post(weird)).body).toBe(ACK);
 		expect(any.emitted[0]).toMatchObject({
 			event: 'other',
 			result: 'PAYERROR',
 			orderNumber: paid.orderNo,
 		});
-		const paidOnly = await trigger({ events: ['paid'] });
+		const paidOnly = await trigger({ parameters: { events: ['paid'] } });
 		expect((await paidOnly.post(weird)).body).toBe(ACK);
 		expect(paidOnly.emitted).toEqual([]);
 	});
@@ -355,7 +286,7 @@ describe('Ksher Trigger: duplicates and filters', () => {
 		const paid = await genuinePaid();
 		const refundTime = ksherTime(new Date());
 		const refund = (no: string, fee: number) =>
-			h.sim.signedNotification({
+			suite.h.sim.signedNotification({
 				...paid.data,
 				result: 'REFUND',
 				mch_refund_no: no,
@@ -379,14 +310,14 @@ describe('Ksher Trigger: duplicates and filters', () => {
 
 describe('Ksher Trigger: Confirm With Ksher', () => {
 	it('confirmed: emits; contradicted: no run and not acknowledged; query failing: Ksher is asked to retry', async () => {
-		const t = await trigger({ options: { confirmWithKsher: true } });
+		const t = await trigger({ parameters: { options: { confirmWithKsher: true } } });
 		const good = await genuinePaid();
 		expect((await t.post(good.body)).body).toBe(ACK);
 		expect(t.emitted).toHaveLength(1);
 
-		const { orderNo } = await h.createOrder();
-		const unpaid = h.sim.order(orderNo)!;
-		const lie = h.sim.signedNotification({
+		const { orderNo } = await suite.h.createOrder();
+		const unpaid = suite.h.sim.order(orderNo)!;
+		const lie = suite.h.sim.signedNotification({
 			...good.data,
 			mch_order_no: orderNo,
 			pay_mch_order_no: unpaid.pay_mch_order_no,
@@ -398,7 +329,7 @@ describe('Ksher Trigger: Confirm With Ksher', () => {
 		expect(t.emitted).toHaveLength(1);
 
 		const later = await genuinePaid();
-		await h.control('/faults', { type: 'http500', endpoint: 'gateway_order_query' });
+		await suite.h.control('/faults', { type: 'http500', endpoint: 'gateway_order_query' });
 		const failing = await t.post(later.body);
 		expect(failing.status).toBe(503);
 		expect(failing.body).not.toBe(ACK);
@@ -412,9 +343,9 @@ describe('Ksher Trigger: Confirm With Ksher', () => {
 
 describe("Ksher Trigger: Confirm With Ksher on refunds, under the Refund operations' one lookup rule", () => {
 	const refundNotification = (orderNo: string, refundNo: string) => {
-		const order = h.sim.order(orderNo)!;
-		return h.sim.signedNotification({
-			appid: h.sim.info.appid,
+		const order = suite.h.sim.order(orderNo)!;
+		return suite.h.sim.signedNotification({
+			appid: suite.h.sim.info.appid,
 			mch_order_no: orderNo,
 			pay_mch_order_no: order.pay_mch_order_no,
 			ksher_order_no: order.ksher_order_no,
@@ -431,7 +362,10 @@ describe("Ksher Trigger: Confirm With Ksher on refunds, under the Refund operati
 	};
 
 	it('a listed refund is confirmed; a refund Ksher says does not exist is not; one Ksher cannot list is asked again later', async () => {
-		const t = await trigger({ events: ['refunded'], options: { confirmWithKsher: true } });
+		const t = await trigger({
+			parameters: { events: ['refunded'], options: { confirmWithKsher: true } },
+		});
+		const { h } = suite;
 		const listed = (await h.createOrder()).orderNo;
 		await h.payOrder(listed, 'truemoney');
 		await h.control('/refund', {
@@ -458,16 +392,16 @@ describe('Ksher Trigger: end to end with the Ksher node and the simulator', () =
 		const t = await trigger();
 		const orderNumber = `E2E-${Date.now()}`;
 		const created = await runNode(
-			h,
+			suite.h,
 			createParams(orderNumber, { notifyUrl: t.url, amount: '99.00' }),
 		);
 		expect(created.status).toBe('success');
-		await h.payOrder(orderNumber, 'promptpay');
+		await suite.h.payOrder(orderNumber, 'promptpay');
 		await waitFor(() => t.emitted.length === 1, 5000, 'the paid event');
 		// The simulator also re-sends it (as Ksher's retries would); still one event.
-		await h.control('/notify', { mch_order_no: orderNumber });
+		await suite.h.control('/notify', { mch_order_no: orderNumber });
 		await waitFor(
-			() => h.sim.deliveries.filter((d) => d.mch_order_no === orderNumber).length === 2,
+			() => suite.h.sim.deliveries.filter((d) => d.mch_order_no === orderNumber).length === 2,
 			5000,
 			'the re-delivery',
 		);
@@ -479,7 +413,7 @@ describe('Ksher Trigger: end to end with the Ksher node and the simulator', () =
 			amount: '99.00',
 			channel: 'promptpay',
 		});
-		const attempts = h.sim.deliveries.filter((d) => d.mch_order_no === orderNumber);
+		const attempts = suite.h.sim.deliveries.filter((d) => d.mch_order_no === orderNumber);
 		expect(attempts.every((a) => a.acknowledged && a.status === 200)).toBe(true);
 	});
 });

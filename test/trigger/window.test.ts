@@ -1,12 +1,8 @@
-import type { ICredentialDataDecryptedObject } from 'n8n-workflow';
-
 import { idOf, storedIds, type StoredMemory } from '../../nodes/KsherTrigger/ledger';
 import { replayWindow, REPLAY_WINDOW_MS } from '../../nodes/protocol';
 import { n8nLog } from '../helpers/n8n';
-import { simulatorCredentials } from '../helpers/node';
 import { waitFor } from '../helpers/receiver';
-import { startHarness, type SimulatorHarness } from '../helpers/simulator';
-import { startTrigger, type TriggerOptions, type TriggerServer } from '../helpers/trigger';
+import { fakeDate, signedPaid, triggerSuite, type TriggerServer } from '../helpers/trigger';
 import { KSHER_ACK as ACK } from '../simulator/notifications';
 
 /**
@@ -18,43 +14,11 @@ import { KSHER_ACK as ACK } from '../simulator/notifications';
 const HOUR = 3600_000;
 /** On the hour: the memory counts whole hours, so the edges fall where a replay would find them. */
 const T0 = Date.parse('2026-12-01T05:00:00Z');
-/** Fakes only Date, from `now` on: the harness's database latency and n8n's sleeps keep real timers. */
-const fakeDate = (now: number) =>
-	jest.useFakeTimers({
-		now,
-		doNotFake: [
-			'nextTick',
-			'setImmediate',
-			'setTimeout',
-			'clearTimeout',
-			'setInterval',
-			'clearInterval',
-			'queueMicrotask',
-			'hrtime',
-			'performance',
-		],
-	});
 
-let h: SimulatorHarness;
-const triggers: TriggerServer[] = [];
-beforeAll(async () => {
-	h = await startHarness({ timeScale: 0.001 });
-});
-afterAll(async () => {
-	await Promise.all(triggers.map((t) => t.close()));
-	await h.sim.close();
-});
+const suite = triggerSuite();
+const { trigger } = suite;
 beforeEach(() => fakeDate(T0));
 afterEach(() => jest.useRealTimers());
-
-async function trigger(options: Partial<TriggerOptions> = {}) {
-	const t = await startTrigger({
-		credentials: simulatorCredentials(h) as ICredentialDataDecryptedObject,
-		...options,
-	});
-	triggers.push(t);
-	return t;
-}
 
 /** A Ksher time (Bangkok wall-clock) of an epoch ms. */
 const bangkok = (ms: number) =>
@@ -68,27 +32,20 @@ function genuine(
 ): { orderNo: string; body: string } {
 	const n = ++count;
 	const orderNo = `WIN-${n}-${Math.random().toString(36).slice(2, 8)}`;
-	const data: Record<string, unknown> = {
-		appid: h.sim.info.appid,
-		attach: '',
-		cash_fee: 15050,
-		cash_fee_type: 'THB',
-		channel: 'promptpay',
-		channel_order_no: '',
-		fee_type: 'THB',
-		ksher_order_no: `7002026120100000${n}`,
+	const order = {
 		mch_order_no: orderNo,
-		nonce_str: `w${n}`.padEnd(32, '0'),
-		openid: '',
+		ksher_order_no: `7002026120100000${n}`,
 		pay_mch_order_no: `26120100${n}`,
-		rate: '1.000000',
-		result: 'SUCCESS',
-		time_end: bangkok(T0),
 		total_fee: 15050,
-		...fields,
+		time_end: bangkok(T0),
 	};
-	for (const field of drop) delete data[field];
-	return { orderNo, body: h.sim.signedNotification(data) };
+	const { body } = signedPaid(
+		suite.h.sim,
+		order,
+		{ nonce_str: `w${n}`.padEnd(32, '0'), ...fields },
+		drop,
+	);
+	return { orderNo, body };
 }
 
 const runs = (t: TriggerServer, orderNo: string) =>
@@ -317,7 +274,7 @@ describe('other paths by which the memory could forget a run', () => {
 		// n8n goes on: its save of the static data ends the request.
 		await waitFor(() => t.deliveries.length === 1, 5000, 'the first request to end');
 		const stored = storedIds(t.staticData()['node:Ksher Trigger'] as StoredMemory, 'done');
-		expect(stored.has(idOf(`${h.sim.info.appid}|${orderNo}|paid|`))).toBe(true);
+		expect(stored.has(idOf(`${suite.h.sim.info.appid}|${orderNo}|paid|`))).toBe(true);
 		expect(await t.post(body)).toEqual({ status: 200, body: ACK });
 		expect(await t.post(body)).toEqual({ status: 200, body: ACK });
 		expect(runs(t, orderNo)).toBe(1);
