@@ -31,7 +31,6 @@ const addDays = (date: string, days: number) =>
 /** a × b ÷ c rounded half up, for non-negative integers. */
 const roundHalfUp = (a: number, b: number, c: number) => Math.floor((a * b * 2 + c) / (2 * c));
 
-
 /** The merchant's settlement lines whose trading day is in begin..end and which are settled by `today` (Bangkok date). */
 export function settlementLines(
 	world: World,
