@@ -1,37 +1,17 @@
 import { mkdirSync, writeFileSync } from 'fs';
 import { join } from 'path';
 
-import type { Simulator } from '../simulator/server';
-import type { FakeOpenAi } from '../harness/fakeOpenAi';
-import { parseExecuteOutput, type N8nInstance } from '../harness/n8n';
-import { assert, step } from './steps';
+import { parseExecuteOutput, type ExecutedRun } from '../harness/n8n';
 import { agentWorkflow } from '../harness/workflows';
-
-type Run = {
-	status?: string;
-	data: {
-		resultData: {
-			runData: Record<
-				string,
-				Array<{ data?: { main: Array<Array<{ json: Record<string, unknown> }>> } }>
-			>;
-			error?: { message: string };
-		};
-	};
-};
+import type { E2eContext } from './context';
+import { assert, step } from './steps';
 
 /**
  * n8n's AI Agent calling the Ksher Tool, in the real n8n (`n8n execute`, n8n stopped), with a
  * local fake chat model: parameters come from the agent's call, the credential is used, errors
  * reach the agent as text, and a refund repeated by the agent still moves money once.
  */
-export async function agentSteps(ctx: {
-	n8n: N8nInstance;
-	work: string;
-	sim: Simulator;
-	fake: FakeOpenAi;
-	control: (path: string, body: unknown) => Promise<unknown>;
-}): Promise<void> {
+export async function agentSteps(ctx: E2eContext): Promise<void> {
 	const order = `AI-${Date.now().toString(36)}`;
 	const prompts = {
 		ksherAgentRun001: `call Create_Payment {"orderNumber":"${order}","amount":"99.00"}\ncall Get_Payment {"orderNumber":"${order}"}`,
@@ -41,7 +21,7 @@ export async function agentSteps(ctx: {
 	};
 	const agentOutput = async (id: string): Promise<string> => {
 		const r = await ctx.n8n.cli(['execute', `--id=${id}`, '--rawOutput']);
-		const run = parseExecuteOutput(r.stdout) as Run;
+		const run = parseExecuteOutput(r.stdout) as ExecutedRun;
 		assert(
 			r.code === 0 && run.status === 'success',
 			`the agent run failed: ${run.data?.resultData.error?.message ?? r.stderr.slice(-800)}`,

@@ -1,12 +1,23 @@
-import { mkdirSync } from 'fs';
+import { mkdirSync, writeFileSync } from 'fs';
 import { join } from 'path';
 
 import type { Browser, Page } from 'playwright-core';
 
 import { PACKAGE_DESCRIPTION } from '../../nodes/adapters/descriptions';
+import { initialWatchState } from '../../nodes/protocol';
 import { checkDocsImage } from '../harness/docsImages';
 import type { N8nLine } from '../harness/n8n';
 import { launchBrowser } from '../harness/browser';
+import { OWNER } from '../harness/rest';
+import {
+	booksWorkflow,
+	exampleWorkflows,
+	loadExample,
+	refundWorkflows,
+	watchWorkflows,
+	WORKFLOW_IDS,
+} from '../harness/workflows';
+import { createExampleTables, createOrder, type E2eContext } from './context';
 import { assert, log, step, waitFor } from './steps';
 
 /**
@@ -16,7 +27,7 @@ import { assert, log, step, waitFor } from './steps';
  * switched from Payment → Create to Refund → Create shows an empty Refund Amount. Every
  * request the pages make to anything but this machine is refused and reported.
  */
-export interface BrowserInput {
+interface BrowserInput {
 	editorUrl: string;
 	login: { email: string; password: string };
 	payment: { payUrl: string; orderNumber: string };
@@ -43,9 +54,67 @@ export interface BrowserInput {
 	};
 }
 
+/** A new user's first minutes, in a real browser, against the regular-mode n8n (running). */
+export async function browserSteps(ctx: E2eContext): Promise<void> {
+	const { n8n, rest, sim, smtp, filesDir, triggerUrl, work, control, unpaidOrder } = ctx;
+	const browserOrder = `BROWSER-${Date.now().toString(36)}`;
+	const resultUrl = `${sim.info.checkoutUrl}/result?mail=${encodeURIComponent(smtp.viewerUrl)}`;
+	// Tables of their own, which no active workflow watches: the email must come from the run in the browser.
+	const browserTables = await createExampleTables(rest);
+	const { data: link } = await createOrder(ctx.client, browserOrder, {
+		channel_list: 'promptpay,card,truemoney,linepay',
+		mch_redirect_url: resultUrl,
+		mch_redirect_url_fail: resultUrl,
+		mch_notify_url: triggerUrl,
+		product_name: 'Thai silk scarf',
+		attach: JSON.stringify({ email: 'buyer@example.com' }),
+	});
+	// The example file as users download it: no table picked, every 5 minutes.
+	const exampleFile = join(work, 'watch-orders-email-refunds.json');
+	writeFileSync(exampleFile, JSON.stringify(loadExample('watch-orders-email-refunds.json')));
+	await browserSession({
+		editorUrl: n8n.url,
+		login: { email: OWNER.email, password: OWNER.password },
+		payment: { payUrl: String(link.pay_content), orderNumber: browserOrder },
+		mailUrl: smtp.viewerUrl,
+		workflows: Object.fromEntries(
+			[
+				...exampleWorkflows({ filesDir, triggerUrl }),
+				...watchWorkflows({ orders: '', refunds: '' }, 2),
+				booksWorkflow({ orders: '', refunds: '' }),
+				...refundWorkflows('', 2),
+			].map((wf) => [wf.id, wf.name]),
+		),
+		panelWorkflow: WORKFLOW_IDS.paymentLink,
+		receiptWorkflow: WORKFLOW_IDS.recordPaid,
+		refundSheetWorkflow: WORKFLOW_IDS.refundSheet,
+		artifactsDir: ctx.artifactsDir,
+		line: ctx.line,
+		watch: {
+			exampleFile,
+			tables: { orders: browserTables.orders.name, refunds: browserTables.refunds.name },
+			refundedOrder: async () => {
+				const no = `UI-WATCH-${Date.now().toString(36)}`;
+				await unpaidOrder(no, 15050);
+				await control('/pay', { mch_order_no: no, channel: 'truemoney', notify: false });
+				await rest.insertDataTableRows(browserTables.orders, [
+					{
+						orderNumber: no,
+						email: 'ui-watch@example.com',
+						watchState: initialWatchState('paid', new Date()),
+					},
+				]);
+				await control('/refund', { mch_order_no: no, refund_fee: 5000 });
+				return no;
+			},
+			mailSubjects: () => smtp.mails.map((m) => m.subject),
+		},
+	});
+}
+
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
-export async function browserSteps(input: BrowserInput): Promise<void> {
+async function browserSession(input: BrowserInput): Promise<void> {
 	mkdirSync(input.artifactsDir, { recursive: true });
 	log(`browser screenshots go to ${input.artifactsDir}`);
 	let browser: Browser | undefined;

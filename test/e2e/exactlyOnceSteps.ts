@@ -2,7 +2,6 @@ import { readFileSync } from 'fs';
 import { join } from 'path';
 
 import { idOf, storedIds, type StoredMemory } from '../../nodes/KsherTrigger/ledger';
-import type { Simulator } from '../simulator/server';
 import {
 	deliverAll,
 	describeAnswers,
@@ -11,22 +10,15 @@ import {
 	settledRunCheck,
 	shuffle,
 } from '../harness/exactlyOnce';
-import type { N8nInstance } from '../harness/n8n';
-import type { N8nRest } from '../harness/rest';
-import { assert, step, waitFor } from './steps';
 import { ONCE_ONLY_WEBHOOK_ID, WORKFLOW_IDS } from '../harness/workflows';
+import { webhookServed, type E2eContext } from './context';
+import { assert, step } from './steps';
 
 /**
  * One run per notification in one real n8n (regular mode): concurrent copies, bursts, shuffled
  * repeats, and a restart. Entered and left with n8n running.
  */
-export async function exactlyOnceSteps(ctx: {
-	n8n: N8nInstance;
-	rest: N8nRest;
-	sim: Simulator;
-	work: string;
-	cli: (args: string[]) => Promise<unknown>;
-}): Promise<void> {
+export async function exactlyOnceSteps(ctx: E2eContext): Promise<void> {
 	const { n8n, rest, work } = ctx;
 	const sim = ctx.sim;
 	const cliOk = ctx.cli;
@@ -135,12 +127,7 @@ export async function exactlyOnceSteps(ctx: {
 			);
 			await n8n!.start();
 			await rest.login();
-			await waitFor(
-				'the trigger webhooks to be registered again',
-				async () =>
-					(await fetch(onceUrl, { method: 'POST', body: 'x' })).status === 400 || undefined,
-				30_000,
-			);
+			await webhookServed('the trigger webhooks to be registered again', onceUrl, 30_000);
 			const answers = await deliverAll(
 				onceOrders.map((o) => ({ url: onceUrl, body: o.body })),
 				10,

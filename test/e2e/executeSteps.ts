@@ -1,32 +1,27 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { join } from 'path';
 
-import type { Simulator } from '../simulator/server';
 import { csvRows } from '../harness/csv';
-import { assert, step } from './steps';
 import { operationWorkflow, releasedRefundSheet } from '../harness/workflows';
-
-type Output = (node: string) => Array<Record<string, unknown>>;
+import type { E2eContext } from './context';
+import { assert, step } from './steps';
 
 /**
  * Workflows run with `n8n execute` (n8n stopped), after the refund spreadsheet (refundSteps.ts): 0.1.0's
  * refund sheet as that release saved it, then Get Payment, Get Many refunds and Cancel on the orders earlier
  * steps made.
  */
-export async function executeSteps(ctx: {
-	sim: Simulator;
-	work: string;
-	filesDir: string;
-	/** The order the receipt steps paid (PromptPay, 150.50 THB). */
-	orderNumber: string;
-	/** An order the refund sheet refunded in full (refundSheetSteps). */
-	fullyRefunded: string;
-	cli: (args: string[]) => Promise<unknown>;
-	execute: (id: string) => Promise<Output>;
-	control: (path: string, body: unknown) => Promise<unknown>;
-	unpaidOrder: (no: string) => Promise<string>;
-}): Promise<void> {
-	const { work, filesDir, execute, control, unpaidOrder, orderNumber, fullyRefunded } = ctx;
+export async function executeSteps(
+	ctx: E2eContext,
+	orders: {
+		/** The order the receipt steps paid (PromptPay, 150.50 THB). */
+		orderNumber: string;
+		/** An order the refund sheet refunded in full (refundSheetSteps). */
+		fullyRefunded: string;
+	},
+): Promise<void> {
+	const { work, filesDir, execute, control, unpaidOrder } = ctx;
+	const { orderNumber, fullyRefunded } = orders;
 	const sim = ctx.sim;
 	const cliOk = ctx.cli;
 	const ops = [

@@ -1,7 +1,8 @@
-import type { KsherClient } from '../../nodes/protocol';
 import type { Simulator } from '../simulator/server';
+import { paidNotificationData } from '../harness/exactlyOnce';
 import type { N8nRest } from '../harness/rest';
-import type { SmtpSink } from '../harness/smtp';
+import { FINISHING_WORKFLOW_IDS } from '../harness/workflows';
+import { createOrder, type LineContext } from './context';
 import { assert, log, waitFor } from './steps';
 
 /**
@@ -9,12 +10,11 @@ import { assert, log, waitFor } from './steps';
  * Ksher's retries, faults at chosen moments) and the notification data they sign. A helper of the
  * e2e's, not a step module: step modules import it, never each other.
  */
+
+/** Where the load goes: the finishing workflow `FINISHING_WORKFLOW_IDS.crash` (a run ends in an email), at `notifyUrl`. */
 export interface FaultLoad {
-	sim: Simulator;
-	smtp: SmtpSink;
-	client: KsherClient;
+	/** The n8n REST API as it is now (n8n may have been restarted). */
 	rest: () => N8nRest;
-	workflowId: string;
 	notifyUrl: string;
 }
 
@@ -37,28 +37,19 @@ export interface FaultOutcome {
 
 /** Creates `count` orders, pays them at `perSecond` while the faults happen, and counts what came of them once Ksher has given up or everything is acknowledged. */
 export async function paymentsUnderFaults(
+	ctx: LineContext,
 	load: FaultLoad,
 	prefix: string,
 	count: number,
 	perSecond: number,
 	faults: Fault[],
 ): Promise<FaultOutcome> {
-	const { sim, smtp, client } = load;
+	const { sim, smtp, client } = ctx;
+	const workflowId = FINISHING_WORKFLOW_IDS.crash;
 	const orders: string[] = [];
 	for (let i = 0; i < count; i++) {
 		const no = `${prefix}-${Date.now().toString(36)}-${i}`;
-		await client.call('gateway_pay', {
-			mch_order_no: no,
-			total_fee: 15050,
-			fee_type: 'THB',
-			channel_list: 'promptpay',
-			mch_code: no,
-			mch_redirect_url: 'https://shop.example/ok',
-			mch_redirect_url_fail: 'https://shop.example/ok',
-			product_name: 'fault item',
-			refer_url: 'https://shop.example',
-			mch_notify_url: load.notifyUrl,
-		});
+		await createOrder(client, no, { product_name: 'fault item', mch_notify_url: load.notifyUrl });
 		orders.push(no);
 	}
 	const mine = new Set(orders);
@@ -81,7 +72,7 @@ export async function paymentsUnderFaults(
 		});
 	}
 	async function underFaults(): Promise<FaultOutcome> {
-		const statusesBefore = await load.rest().executionStatuses(load.workflowId);
+		const statusesBefore = await load.rest().executionStatuses(workflowId);
 		const started = Date.now();
 		const pay = (no: string) =>
 			fetch(`${sim.info.controlUrl}/pay`, {
@@ -145,7 +136,7 @@ export async function paymentsUnderFaults(
 			runsOf(no)[0]?.text.includes('possibleDuplicate=true'),
 		).length;
 		// Newest first: the executions this load started are the first ones.
-		const all = await load.rest().executionStatuses(load.workflowId);
+		const all = await load.rest().executionStatuses(workflowId);
 		const statuses = all.slice(0, all.length - statusesBefore.length);
 		const byStatus = new Map<string, number>();
 		for (const s of statuses) byStatus.set(s, (byStatus.get(s) ?? 0) + 1);
@@ -192,31 +183,31 @@ export async function paymentsUnderFaults(
 }
 
 /**
- * Crashes, Ksher outages, replays and a full memory in one real n8n (regular mode, SQLite), its
- * own instance so that killing it disturbs nothing else: issue #25's proof.
+ * What the shop needs after a fault: every paid order's workflow finished and acknowledged, and
+ * no more orders finished twice than the runs the fault cut short or n8n failed. Fails the step
+ * otherwise; returns the outcome's summary.
  */
+export function everyWorkflowFinished(outcome: FaultOutcome): string {
+	assert(
+		outcome.lost === 0 && outcome.unacknowledged === 0,
+		`${outcome.lost} orders never finished, ${outcome.unacknowledged} never acknowledged: ${outcome.summary}`,
+	);
+	assert(
+		outcome.duplicates <= outcome.mayRunTwice,
+		`${outcome.duplicates} orders finished twice, more than the ${outcome.mayRunTwice} runs cut short or failed by n8n: ${outcome.summary}`,
+	);
+	return outcome.summary;
+}
 
+/** A paid notification's data for an order the simulator need not know (the trigger only verifies it). */
 export function notificationData(
 	sim: Simulator,
 	orderNo: string,
 	timeEnd: string,
 ): Record<string, unknown> {
-	return {
-		appid: sim.info.appid,
-		attach: '',
-		cash_fee: 15050,
-		cash_fee_type: 'THB',
-		channel: 'promptpay',
-		channel_order_no: '',
-		fee_type: 'THB',
-		ksher_order_no: `700${Date.now()}${Math.floor(Math.random() * 1e6)}`,
-		mch_order_no: orderNo,
-		nonce_str: `m${Math.random().toString(16).slice(2)}`.padEnd(32, '0').slice(0, 32),
-		openid: '',
-		pay_mch_order_no: `26${Date.now()}`,
-		rate: '1.000000',
-		result: 'SUCCESS',
-		time_end: timeEnd,
-		total_fee: 15050,
-	};
+	return paidNotificationData(sim, orderNo, timeEnd, {
+		ksherOrderNo: `700${Date.now()}${Math.floor(Math.random() * 1e6)}`,
+		nonce: `m${Math.random().toString(16).slice(2)}`.padEnd(32, '0').slice(0, 32),
+		payOrderNo: `26${Date.now()}`,
+	});
 }

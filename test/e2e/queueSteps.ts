@@ -1,7 +1,6 @@
 import { mkdirSync, writeFileSync } from 'fs';
 import { join } from 'path';
 
-import type { Simulator } from '../simulator/server';
 import {
 	ACK,
 	deliverAll,
@@ -15,17 +14,13 @@ import {
 	type Answer,
 	type KsherDelivery,
 } from '../harness/exactlyOnce';
-import { activateArgs, installPackage, type N8nInstall } from '../harness/n8n';
-import { createQueueCluster, type QueueCluster } from '../harness/queue';
+import { activateArgs, installPackage } from '../harness/n8n';
+import { createQueueCluster, type QueueCluster, type QueueProcess } from '../harness/queue';
 import { N8nRest } from '../harness/rest';
-import { assert, assertStayedOffline, log, step, waitFor } from './steps';
-import type { SmtpSink } from '../harness/smtp';
-import { paymentsUnderFaults, type Fault } from './faultLoad';
 import {
 	credentialsFile,
 	exampleWorkflows,
 	FINISHING_WEBHOOK_IDS,
-	FINISHING_WORKFLOW_IDS,
 	finishingWorkflow,
 	LOAD_WEBHOOK_ID,
 	loadWorkflows,
@@ -35,7 +30,9 @@ import {
 	WEBHOOK_NODE_PATH,
 	WORKFLOW_IDS,
 } from '../harness/workflows';
-import { simulatorClient } from '../simulator/client';
+import { createOrder, succeeding, webhookServed, type LineContext } from './context';
+import { everyWorkflowFinished, paymentsUnderFaults, type Fault } from './faultLoad';
+import { assert, assertStayedOffline, log, step, waitFor } from './steps';
 
 /** Ksher's retry schedule compressed 100×: 10 ms, 20 ms, 20 ms, 100 ms, 300 ms, 600 ms, 6 s, 36 s, … */
 const KSHER_TIME_SCALE = 0.01;
@@ -62,15 +59,8 @@ async function retried(
  * 2 webhook processes. Expression engine: legacy (see the README: n8n 2.41's default engine
  * costs every webhook request an isolate, 100-200 ms of CPU here, whichever node receives it).
  */
-export async function queueModeSteps(options: {
-	install: N8nInstall;
-	work: string;
-	tarball: string;
-	sim: Simulator;
-	smtp: SmtpSink;
-	figures: Record<string, string>;
-}): Promise<void> {
-	const { install, work, tarball, sim, smtp, figures } = options;
+export async function queueModeSteps(ctx: LineContext): Promise<void> {
+	const { install, work, tarball, sim, smtp, client, figures } = ctx;
 	const userFolder = join(work, 'queue-n8n');
 	const filesDir = join(work, 'queue-files');
 	mkdirSync(filesDir, { recursive: true });
@@ -100,13 +90,7 @@ export async function queueModeSteps(options: {
 				];
 				for (const wf of workflows)
 					writeFileSync(join(work, 'queue-workflows', `${wf.id}.json`), JSON.stringify(wf));
-				const cli = async (args: string[]) => {
-					const r = await cluster!.cli(args);
-					assert(
-						r.code === 0,
-						`n8n ${args[0]} failed (${r.code}): ${(r.stderr || r.stdout).slice(-1500)}`,
-					);
-				};
+				const cli = succeeding((args) => cluster!.cli(args));
 				await cli(['import:credentials', `--input=${join(work, 'queue-credentials.json')}`]);
 				await cli(['import:workflow', '--separate', `--input=${join(work, 'queue-workflows')}`]);
 				// Published before main starts: main registers the webhooks in the database at start.
@@ -122,30 +106,30 @@ export async function queueModeSteps(options: {
 		await rest.createApiKey();
 		const hook = (i: number, webhookId: string) =>
 			`${c.webhooks[i].url}/webhook/${webhookId}/webhook`;
+		/** Paid notifications of `count` new orders numbered `prefix…`, their numbers added to `into`. */
+		const newOrders = (count: number, prefix: string, into: string[]) => {
+			const orders = Array.from({ length: count }, () => paidNotification(sim, prefix));
+			into.push(...orders.map((o) => o.orderNo));
+			return orders;
+		};
+		/** The order numbers of the once-only workflow's runs that start with `prefix` (or that n8n lost: '?'). */
+		const onceOnlyRuns = (prefix: string) => async () =>
+			(await rest.triggeredOrders(WORKFLOW_IDS.onceOnly)).filter(
+				(o) => o.startsWith(prefix) || o === '?',
+			);
 		for (const w of [0, 1])
-			await waitFor(
+			await webhookServed(
 				`webhook process ${w + 1} to serve the trigger`,
-				async () =>
-					(await fetch(hook(w, ONCE_ONLY_WEBHOOK_ID), { method: 'POST', body: 'x' })).status ===
-						400 || undefined,
+				hook(w, ONCE_ONLY_WEBHOOK_ID),
 				60_000,
 			);
 
 		await step(
 			'queue mode: paying in the simulator gives exactly one receipt execution, run by a worker, and one email',
 			async () => {
-				const client = simulatorClient(sim.info);
 				const orderNo = `QUEUE-${Date.now()}`;
-				await client.call('gateway_pay', {
-					mch_order_no: orderNo,
-					total_fee: 15050,
-					fee_type: 'THB',
-					channel_list: 'promptpay',
-					mch_code: orderNo,
-					mch_redirect_url: 'https://shop.example/ok',
-					mch_redirect_url_fail: 'https://shop.example/ok',
+				await createOrder(client, orderNo, {
 					product_name: 'queue item',
-					refer_url: 'https://shop.example',
 					mch_notify_url: hook(0, TRIGGER_WEBHOOK_ID),
 					attach: JSON.stringify({ email: 'queue-buyer@example.com' }),
 				});
@@ -213,8 +197,7 @@ export async function queueModeSteps(options: {
 		await step(
 			'queue mode: 10 notifications in flight together, each retried ≥ 1 s apart alternating between the 2 webhook processes: duplicates measured',
 			async () => {
-				const orders = Array.from({ length: 10 }, () => paidNotification(sim, 'MIXED'));
-				mixed.push(...orders.map((o) => o.orderNo));
+				const orders = newOrders(10, 'MIXED', mixed);
 				const answers = await retried(orders, (i, copy) =>
 					hook((i + copy) % 2, ONCE_ONLY_WEBHOOK_ID),
 				);
@@ -236,8 +219,7 @@ export async function queueModeSteps(options: {
 		await step(
 			'queue mode: copies at the same moment on both webhook processes: duplicates measured',
 			async () => {
-				const orders = Array.from({ length: 20 }, () => paidNotification(sim, 'SPLIT'));
-				concurrentOrders.push(...orders.map((o) => o.orderNo));
+				const orders = newOrders(20, 'SPLIT', concurrentOrders);
 				const answers = await Promise.all(
 					orders.flatMap((o) =>
 						[0, 1, 0, 1, 0, 1].map((w) =>
@@ -248,13 +230,7 @@ export async function queueModeSteps(options: {
 					),
 				);
 				assert(notAcknowledged(answers).length === 0, describeAnswers(answers));
-				const check = await settledRunCheck(
-					async () =>
-						(await rest.triggeredOrders(WORKFLOW_IDS.onceOnly)).filter(
-							(o) => o.startsWith('SPLIT') || o === '?',
-						),
-					concurrentOrders,
-				);
+				const check = await settledRunCheck(onceOnlyRuns('SPLIT'), concurrentOrders);
 				assert(
 					check.missing.length === 0 && check.extra.length === 0,
 					`${check.missing.length} never ran, ${check.extra.length} unexpected`,
@@ -280,13 +256,7 @@ export async function queueModeSteps(options: {
 				assert(notAcknowledged(answers).length === 0, describeAnswers(answers));
 				const all = await rest.triggeredOrders(WORKFLOW_IDS.onceOnly);
 				const routed = orders.map((o) => o.orderNo);
-				const check = await settledRunCheck(
-					async () =>
-						(await rest.triggeredOrders(WORKFLOW_IDS.onceOnly)).filter(
-							(o) => o.startsWith('ROUTED') || o === '?',
-						),
-					routed,
-				);
+				const check = await settledRunCheck(onceOnlyRuns('ROUTED'), routed);
 				assert(
 					check.twice.length === 0 && check.missing.length === 0 && check.extra.length === 0,
 					`${check.twice.length} ran twice, ${check.missing.length} never ran, ${check.extra.length} unexpected (of ${all.length})`,
@@ -295,13 +265,10 @@ export async function queueModeSteps(options: {
 				const later = Array.from({ length: 10 }, () => paidNotification(sim, 'ROUTEDRETRY'));
 				const retries = await retried(later, () => hook(0, ONCE_ONLY_WEBHOOK_ID));
 				assert(notAcknowledged(retries).length === 0, describeAnswers(retries));
-				const again = await settledRunCheck(
-					async () =>
-						(await rest.triggeredOrders(WORKFLOW_IDS.onceOnly)).filter(
-							(o) => o.startsWith('ROUTED') || o === '?',
-						),
-					[...routed, ...later.map((o) => o.orderNo)],
-				);
+				const again = await settledRunCheck(onceOnlyRuns('ROUTED'), [
+					...routed,
+					...later.map((o) => o.orderNo),
+				]);
 				assert(
 					again.twice.length === 0 && again.missing.length === 0 && again.extra.length === 0,
 					`retries: ${again.twice.length} ran twice, ${again.missing.length} never ran, ${again.extra.length} unexpected`,
@@ -379,64 +346,56 @@ export async function queueModeSteps(options: {
 
 		// Faults under load, each on its own: Ksher's retries (the simulator's, compressed) must
 		// bring every paid order's workflow to its end, whatever n8n itself makes of the fault.
-		const client = simulatorClient(sim.info);
 		const underFault = async (name: string, prefix: string, fault: Fault) => {
 			await step(
 				`queue mode, ${name}: 60 payments at 5/s with Ksher's retries: every workflow finished, duplicates counted`,
 				async () => {
 					const outcome = await paymentsUnderFaults(
-						{
-							sim,
-							smtp,
-							client,
-							rest: () => rest,
-							workflowId: FINISHING_WORKFLOW_IDS.crash,
-							notifyUrl: hook(0, FINISHING_WEBHOOK_IDS.crash),
-						},
+						ctx,
+						{ rest: () => rest, notifyUrl: hook(0, FINISHING_WEBHOOK_IDS.crash) },
 						prefix,
 						60,
 						5,
 						[fault],
 					);
 					figures[`queue_fault_${prefix}`] = outcome.summary;
-					assert(
-						outcome.lost === 0 && outcome.unacknowledged === 0,
-						`${outcome.lost} orders never finished, ${outcome.unacknowledged} never acknowledged: ${outcome.summary}`,
-					);
-					assert(
-						outcome.duplicates <= outcome.mayRunTwice,
-						`${outcome.duplicates} orders finished twice, more than the ${outcome.mayRunTwice} runs cut short or failed by n8n: ${outcome.summary}`,
-					);
-					return outcome.summary;
+					return everyWorkflowFinished(outcome);
 				},
 			);
 		};
-		await underFault('a webhook process SIGKILLed and restarted', 'QKILLHOOK', {
-			atMs: 4000,
-			what: 'webhook process SIGKILL + restart',
-			act: async () => {
-				await c.kill(c.webhooks[0]);
-				await c.restart(c.webhooks[0]);
-			},
-		});
-		await underFault('a worker SIGKILLed in the middle of runs (and restarted)', 'QKILLWORKER', {
-			atMs: 4000,
-			what: 'worker SIGKILL + restart',
-			act: async () => {
-				await c.kill(c.workers[0]);
-				await c.restart(c.workers[0]);
-			},
-		});
-		await underFault('PostgreSQL stopped for 10 s', 'QPGDOWN', {
-			atMs: 4000,
-			what: 'PostgreSQL down 10 s',
-			act: () => c.bouncePostgres(10_000),
-		});
-		await underFault('Redis restarted (empty)', 'QREDIS', {
-			atMs: 4000,
-			what: 'Redis killed and restarted',
-			act: () => c.bounceRedis(1000),
-		});
+		// The process is looked up when the fault strikes, as the fault itself would find it.
+		const killAndRestart = (proc: () => QueueProcess) => async () => {
+			await c.kill(proc());
+			await c.restart(proc());
+		};
+		const faults: Array<[name: string, prefix: string, what: string, act: Fault['act']]> = [
+			[
+				'a webhook process SIGKILLed and restarted',
+				'QKILLHOOK',
+				'webhook process SIGKILL + restart',
+				killAndRestart(() => c.webhooks[0]),
+			],
+			[
+				'a worker SIGKILLed in the middle of runs (and restarted)',
+				'QKILLWORKER',
+				'worker SIGKILL + restart',
+				killAndRestart(() => c.workers[0]),
+			],
+			[
+				'PostgreSQL stopped for 10 s',
+				'QPGDOWN',
+				'PostgreSQL down 10 s',
+				() => c.bouncePostgres(10_000),
+			],
+			[
+				'Redis restarted (empty)',
+				'QREDIS',
+				'Redis killed and restarted',
+				() => c.bounceRedis(1000),
+			],
+		];
+		for (const [name, prefix, what, act] of faults)
+			await underFault(name, prefix, { atMs: 4000, what, act });
 
 		await step(
 			'queue mode: no n8n process made a connection outside this machine',

@@ -1,20 +1,14 @@
-import { readFileSync, writeFileSync } from 'fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'fs';
 import { join } from 'path';
 
 import type { Browser } from 'playwright-core';
 
-import type { KsherClient } from '../../nodes/protocol';
-import type { Simulator } from '../simulator/server';
 import { launchBrowser, screenshotter } from '../harness/browser';
 import { csvRows } from '../harness/csv';
-import type { N8nInstance } from '../harness/n8n';
-import type { N8nRest } from '../harness/rest';
-import type { SmtpSink } from '../harness/smtp';
+import { activateArgs } from '../harness/n8n';
+import { REFUND_FORM_WEBHOOK_ID, refundWorkflows, WORKFLOW_IDS } from '../harness/workflows';
+import { createOrder, moreRuns, type E2eContext, type TableRef } from './context';
 import { assert, step, waitFor } from './steps';
-import { REFUND_FORM_WEBHOOK_ID, WORKFLOW_IDS } from '../harness/workflows';
-
-type Output = (node: string) => Array<Record<string, unknown>>;
-type Table = { projectId: string; tableId: string };
 
 /**
  * Refunds from a sheet fail closed, in the real n8n (issue #22), through the example as users
@@ -22,13 +16,7 @@ type Table = { projectId: string; tableId: string };
  * preview moves no money, one bad row keeps every refund back, the corrected sheet refunds
  * exactly its rows, and a second run nothing more. Returns a fully refunded order for later steps.
  */
-export async function refundSheetSteps(ctx: {
-	sim: Simulator;
-	filesDir: string;
-	execute: (id: string) => Promise<Output>;
-	control: (path: string, body: unknown) => Promise<unknown>;
-	unpaidOrder: (no: string) => Promise<string>;
-}): Promise<string> {
+export async function refundSheetSteps(ctx: E2eContext): Promise<string> {
 	const { sim, filesDir, execute, control } = ctx;
 	type Row = {
 		orderNumber: string;
@@ -216,52 +204,43 @@ export async function refundSheetSteps(ctx: {
 }
 
 /**
+ * The refund queue (the Data Table `queueTable`, read every 2 s) and the refund with approval,
+ * imported and published while n8n is stopped, to run once it starts again.
+ */
+export async function refundImportStep(ctx: E2eContext, queueTable: TableRef): Promise<void> {
+	const { work, cli, install } = ctx;
+	await step(
+		'refund queue and refund-with-approval examples: import with a Data Table, publish',
+		async () => {
+			mkdirSync(join(work, 'refund-workflows'));
+			for (const wf of refundWorkflows(queueTable.tableId, 2))
+				writeFileSync(join(work, 'refund-workflows', `${wf.id}.json`), JSON.stringify(wf));
+			await cli(['import:workflow', '--separate', `--input=${join(work, 'refund-workflows')}`]);
+			await cli(activateArgs(install, WORKFLOW_IDS.refundQueue));
+			await cli(activateArgs(install, WORKFLOW_IDS.refundApproval));
+			return `table ${queueTable.tableId}, queue every 2 s`;
+		},
+	);
+}
+
+/**
  * The refund queue (a Data Table on a schedule) and the refund with approval (form → approval
  * email → refund → customer email, in Chromium), in the running n8n.
  */
-export async function refundWorkflowSteps(
-	ctx: {
-		n8n: N8nInstance;
-		rest: N8nRest;
-		sim: Simulator;
-		smtp: SmtpSink;
-		client: KsherClient;
-		control: (path: string, body: unknown) => Promise<unknown>;
-		artifactsDir: string;
-	},
-	queueTable: Table,
-): Promise<void> {
+export async function refundWorkflowSteps(ctx: E2eContext, queueTable: TableRef): Promise<void> {
 	const { rest, sim, smtp, client } = ctx;
 	const refundsOf = (orderNo: string) => sim.order(orderNo)?.refunds ?? [];
 	const paidOrder = async (prefix: string, email: string) => {
 		const no = `${prefix}-${Date.now().toString(36)}`;
-		await client.call('gateway_pay', {
-			mch_order_no: no,
-			total_fee: 15050,
-			fee_type: 'THB',
+		await createOrder(client, no, {
 			channel_list: 'promptpay,card,truemoney',
-			mch_code: no,
-			mch_redirect_url: 'https://shop.example/ok',
-			mch_redirect_url_fail: 'https://shop.example/ok',
 			product_name: 'e2e refund item',
-			refer_url: 'https://shop.example',
 			attach: JSON.stringify({ email }),
 		});
 		await ctx.control('/pay', { mch_order_no: no, channel: 'truemoney', notify: false });
 		return no;
 	};
-	/** Returns once `count` more runs of the queue have finished successfully, the first begun after the call. */
-	const queueRuns = async (count: number) => {
-		const base = await rest.executionCount(WORKFLOW_IDS.refundQueue, 'success');
-		await waitFor(
-			`${count} more queue runs`,
-			async () =>
-				(await rest.executionCount(WORKFLOW_IDS.refundQueue, 'success')) >= base + count + 1
-					? true
-					: undefined,
-			60_000,
-		);
-	};
+	const queueRuns = (count: number) => moreRuns(rest, WORKFLOW_IDS.refundQueue, count, 'queue');
 
 	await step(
 		'refund queue (Data Table, every 2 s): approved rows refunded or failed with the reason, others untouched; later runs touch nothing twice',

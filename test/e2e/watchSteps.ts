@@ -1,63 +1,31 @@
 import { mkdirSync, writeFileSync } from 'fs';
 import { join } from 'path';
 
-import { initialWatchState, type KsherClient } from '../../nodes/protocol';
-import type { Simulator } from '../simulator/server';
-import { activateArgs, type N8nInstall, type N8nInstance } from '../harness/n8n';
-import type { N8nRest } from '../harness/rest';
-import type { SmtpSink } from '../harness/smtp';
-import { assert, step, waitFor } from './steps';
+import { initialWatchState } from '../../nodes/protocol';
+import { activateArgs } from '../harness/n8n';
 import {
 	BOOKS_WEBHOOK_PATH,
 	booksWorkflow,
 	RECORD_WEBHOOK_ID,
-	REFUNDS_TABLE_COLUMNS,
-	WATCH_TABLE_COLUMNS,
 	watchWorkflows,
 	WORKFLOW_IDS,
 } from '../harness/workflows';
-
-type Table = { projectId: string; tableId: string; name: string };
-/** The example tables of one n8n: recorded orders and recorded refunds. */
-export type Tables = { orders: Table; refunds: Table };
-
-export interface WatchContext {
-	install: N8nInstall;
-	n8n: N8nInstance;
-	rest: N8nRest;
-	sim: Simulator;
-	smtp: SmtpSink;
-	client: KsherClient;
-	work: string;
-	cli: (args: string[]) => Promise<unknown>;
-	control: (path: string, body: unknown) => Promise<Record<string, unknown>>;
-}
-
-/** While n8n runs: the Data Tables the order-keeping examples use (n8n creates tables through its REST API only). */
-export async function createExampleTables(rest: N8nRest): Promise<Tables> {
-	const stamp = Date.now();
-	const create = async (name: string, columns: string[]) => ({
-		...(await rest.createDataTable(name, columns)),
-		name,
-	});
-	return {
-		orders: await create(`Ksher orders ${stamp}`, WATCH_TABLE_COLUMNS),
-		refunds: await create(`Ksher refunds ${stamp}`, REFUNDS_TABLE_COLUMNS),
-	};
-}
-
-/** The workflows' view of the tables: their ids. */
-export const tableIds = (tables: Tables) => ({
-	orders: tables.orders.tableId,
-	refunds: tables.refunds.tableId,
-});
+import {
+	createOrder,
+	moreRuns,
+	tableIds,
+	webhookServed,
+	type E2eContext,
+	type Tables,
+} from './context';
+import { assert, step, waitFor } from './steps';
 
 /**
  * Refund events and missed payments through Payment → Watch for Changes, in the real n8n:
  * the two examples import and run on a schedule (every 2 s here), and each change reaches the
  * customer once, across runs and across a restart. Entered with n8n stopped; leaves it running.
  */
-export async function watchSteps(ctx: WatchContext, tables: Tables): Promise<void> {
+export async function watchSteps(ctx: E2eContext, tables: Tables): Promise<void> {
 	const table = tables.orders;
 	const { sim, smtp, rest, n8n } = ctx;
 	const recordUrl = `${n8n.url}/webhook/${RECORD_WEBHOOK_ID}/webhook`;
@@ -65,35 +33,22 @@ export async function watchSteps(ctx: WatchContext, tables: Tables): Promise<voi
 		smtp.mails.filter((m) => m.subject === `${subject} for order ${orderNo}`);
 	/** Returns once `count` more scheduled runs have finished: the last began after anything done before the call. */
 	const runsAfter = async (count: number) => {
-		const base = await rest.executionCount(WORKFLOW_IDS.watch, 'success');
-		await waitFor(
-			`${count} more watch runs`,
-			async () =>
-				(await rest.executionCount(WORKFLOW_IDS.watch, 'success')) >= base + count + 1
-					? true
-					: undefined,
-			60_000,
-		);
+		await moreRuns(rest, WORKFLOW_IDS.watch, count, 'watch');
 		const failed = await rest.executionCount(WORKFLOW_IDS.watch, 'error');
 		assert(failed === 0, `${failed} watch runs failed`);
 	};
 	const order = async (prefix: string, notify: boolean) => {
 		const no = `${prefix}-${Date.now().toString(36)}`;
-		await ctx.client.call('gateway_pay', {
-			mch_order_no: no,
-			total_fee: 15050,
-			fee_type: 'THB',
+		await createOrder(ctx.client, no, {
 			channel_list: 'promptpay,card,truemoney',
-			mch_code: no,
-			mch_redirect_url: 'https://shop.example/ok',
-			mch_redirect_url_fail: 'https://shop.example/ok',
 			product_name: 'e2e watched item',
-			refer_url: 'https://shop.example',
 			attach: JSON.stringify({ email: 'watcher@example.com' }),
 			...(notify ? { mch_notify_url: recordUrl } : {}),
 		});
 		return no;
 	};
+	const paymentEmail = (orderNo: string) =>
+		waitFor('the payment email', () => mailsFor(orderNo, 'Payment received')[0], 30_000);
 	let watched = '';
 	let unnotified = '';
 
@@ -113,12 +68,7 @@ export async function watchSteps(ctx: WatchContext, tables: Tables): Promise<voi
 			await ctx.cli(activateArgs(ctx.install, WORKFLOW_IDS.books));
 			await n8n.start();
 			await rest.login();
-			await waitFor(
-				"the record workflow's webhook",
-				async () =>
-					(await fetch(recordUrl, { method: 'POST', body: 'x' })).status === 400 || undefined,
-				30_000,
-			);
+			await webhookServed("the record workflow's webhook", recordUrl, 30_000);
 			await runsAfter(1);
 			return `table ${table.tableId}, watch every 2 s`;
 		},
@@ -232,11 +182,7 @@ export async function watchSteps(ctx: WatchContext, tables: Tables): Promise<voi
 			]);
 			await runsAfter(1);
 			await ctx.control('/pay', { mch_order_no: unnotified, channel: 'card', notify: false });
-			const mail = await waitFor(
-				'the payment email',
-				() => mailsFor(unnotified, 'Payment received')[0],
-				30_000,
-			);
+			const mail = await paymentEmail(unnotified);
 			await runsAfter(2);
 			assert(
 				sim.deliveries.every((d) => d.mch_order_no !== unnotified),
@@ -264,11 +210,7 @@ export async function watchSteps(ctx: WatchContext, tables: Tables): Promise<voi
 				{ orderNumber: unknown, email: 'watcher@example.com', watchState: null },
 				{ orderNumber: typed, email: 'watcher@example.com', watchState: null },
 			]);
-			const mail = await waitFor(
-				'the payment email',
-				() => mailsFor(typed, 'Payment received')[0],
-				30_000,
-			);
+			const mail = await paymentEmail(typed);
 			await runsAfter(3);
 			assert(
 				mailsFor(typed, 'Payment received').length === 1,
@@ -324,7 +266,7 @@ export async function watchSteps(ctx: WatchContext, tables: Tables): Promise<voi
  * example. On a day of their own (the simulator's clock moved forward), so that only these
  * orders are on it.
  */
-async function booksSteps(ctx: WatchContext, tables: Tables, recordUrl: string): Promise<void> {
+async function booksSteps(ctx: E2eContext, tables: Tables, recordUrl: string): Promise<void> {
 	const { rest, smtp, sim } = ctx;
 	const booksUrl = `${ctx.n8n.url}/webhook/${BOOKS_WEBHOOK_PATH}`;
 	const reconcile = async (day: string) => {
@@ -364,16 +306,10 @@ async function booksSteps(ctx: WatchContext, tables: Tables, recordUrl: string):
 					['BOOKS-C', 50000, 'truemoney'],
 				] as const) {
 					const no = `${name}-${Date.now().toString(36)}`;
-					await ctx.client.call('gateway_pay', {
-						mch_order_no: no,
+					await createOrder(ctx.client, no, {
 						total_fee: total,
-						fee_type: 'THB',
 						channel_list: 'promptpay,truemoney',
-						mch_code: no,
-						mch_redirect_url: 'https://shop.example/ok',
-						mch_redirect_url_fail: 'https://shop.example/ok',
 						product_name: 'e2e books item',
-						refer_url: 'https://shop.example',
 						attach: JSON.stringify({ email: 'books@example.com' }),
 						mch_notify_url: recordUrl,
 					});

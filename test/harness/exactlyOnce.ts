@@ -25,7 +25,27 @@ export function paidNotification(
 ): { orderNo: string; body: string } {
 	const n = ++serial;
 	const orderNo = `${prefix}-${Date.now().toString(36)}-${n}`;
-	const body = sim.signedNotification({
+	const body = sim.signedNotification(
+		paidNotificationData(sim, orderNo, ksherTime(new Date()), {
+			ksherOrderNo: `7002026113000${String(n).padStart(10, '0')}`,
+			nonce: `e2e${n}`.padEnd(32, '0'),
+			payOrderNo: `2611300000${String(n).padStart(6, '0')}`,
+		}),
+	);
+	return { orderNo, body };
+}
+
+/**
+ * The data of Ksher's notification that `orderNo` was paid 150.50 THB by PromptPay at `timeEnd`
+ * (unsigned); `ids` are Ksher's own numbers for it, which each notification needs of its own.
+ */
+export function paidNotificationData(
+	sim: Simulator,
+	orderNo: string,
+	timeEnd: string,
+	ids: { ksherOrderNo: string; nonce: string; payOrderNo: string },
+): Record<string, unknown> {
+	return {
 		appid: sim.info.appid,
 		attach: '',
 		cash_fee: 15050,
@@ -33,17 +53,16 @@ export function paidNotification(
 		channel: 'promptpay',
 		channel_order_no: '',
 		fee_type: 'THB',
-		ksher_order_no: `7002026113000${String(n).padStart(10, '0')}`,
+		ksher_order_no: ids.ksherOrderNo,
 		mch_order_no: orderNo,
-		nonce_str: `e2e${n}`.padEnd(32, '0'),
+		nonce_str: ids.nonce,
 		openid: '',
-		pay_mch_order_no: `2611300000${String(n).padStart(6, '0')}`,
+		pay_mch_order_no: ids.payOrderNo,
 		rate: '1.000000',
 		result: 'SUCCESS',
-		time_end: ksherTime(new Date()),
+		time_end: timeEnd,
 		total_fee: 15050,
-	});
-	return { orderNo, body };
+	};
 }
 
 export async function deliver(url: string, body: string, timeoutMs?: number): Promise<Answer> {

@@ -188,13 +188,19 @@ export async function freePort(): Promise<number> {
 	});
 }
 
+export interface CliResult {
+	code: number;
+	stdout: string;
+	stderr: string;
+}
+
 export interface N8nInstance {
 	url: string;
 	port: number;
 	userFolder: string;
 	env: NodeJS.ProcessEnv;
 	/** Runs an n8n CLI command against the same user folder (its own task-broker port). */
-	cli: (args: string[]) => Promise<{ code: number; stdout: string; stderr: string }>;
+	cli: (args: string[]) => Promise<CliResult>;
 	start: () => Promise<void>;
 	stop: () => Promise<void>;
 	/** The running n8n's process id (undefined while stopped). */
@@ -303,6 +309,27 @@ export function packPackage(outDir: string): string {
 	return join(outDir, filename);
 }
 
+/** One n8n CLI command (`n8n import:workflow …`) in a user folder: its exit code and output. */
+export function runCli(
+	install: N8nInstall,
+	userFolder: string,
+	args: string[],
+	env: NodeJS.ProcessEnv,
+): Promise<CliResult> {
+	return new Promise((resolvePromise) => {
+		const proc = spawn(install.node, [install.n8n, ...args], {
+			cwd: userFolder,
+			env,
+			stdio: ['ignore', 'pipe', 'pipe'],
+		});
+		let stdout = '';
+		let stderr = '';
+		proc.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+		proc.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+		proc.on('exit', (code) => resolvePromise({ code: code ?? 1, stdout, stderr }));
+	});
+}
+
 export async function createN8n(
 	install: N8nInstall,
 	userFolder: string,
@@ -322,21 +349,14 @@ export async function createN8n(
 
 	const cli: N8nInstance['cli'] = async (args) => {
 		const brokerPort = await freePort();
-		return new Promise((resolvePromise) => {
-			const engine =
-				install.line === '2' && !overrides.N8N_EXPRESSION_ENGINE
-					? { N8N_EXPRESSION_ENGINE: 'quickjs' }
-					: {};
-			const proc = spawn(install.node, [install.n8n, ...args], {
-				cwd: userFolder,
-				env: { ...env, ...engine, N8N_RUNNERS_BROKER_PORT: String(brokerPort) },
-				stdio: ['ignore', 'pipe', 'pipe'],
-			});
-			let stdout = '';
-			let stderr = '';
-			proc.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-			proc.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-			proc.on('exit', (code) => resolvePromise({ code: code ?? 1, stdout, stderr }));
+		const engine =
+			install.line === '2' && !overrides.N8N_EXPRESSION_ENGINE
+				? { N8N_EXPRESSION_ENGINE: 'quickjs' }
+				: {};
+		return runCli(install, userFolder, args, {
+			...env,
+			...engine,
+			N8N_RUNNERS_BROKER_PORT: String(brokerPort),
 		});
 	};
 
@@ -453,3 +473,17 @@ export function parseExecuteOutput(stdout: string): Record<string, unknown> {
 		throw new Error(`n8n printed no execution: ${firstRealError(stdout)}`);
 	return JSON.parse(lines.slice(first, last + 1).join('\n')) as Record<string, unknown>;
 }
+
+/** The part of that document the e2e reads: the run's status and each node's output items. */
+export type ExecutedRun = {
+	status?: string;
+	data: {
+		resultData: {
+			runData: Record<
+				string,
+				Array<{ data?: { main: Array<Array<{ json: Record<string, unknown> }>> } }>
+			>;
+			error?: { message: string };
+		};
+	};
+};

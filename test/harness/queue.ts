@@ -2,7 +2,15 @@ import { spawn, type ChildProcess } from 'child_process';
 import { createWriteStream, existsSync, readFileSync } from 'fs';
 import { join } from 'path';
 
-import { freePort, killTree, n8nEnvironment, stopChild, type N8nInstall } from './n8n';
+import {
+	freePort,
+	killTree,
+	n8nEnvironment,
+	runCli,
+	stopChild,
+	type CliResult,
+	type N8nInstall,
+} from './n8n';
 import { startPostgres, startRedis, type Postgres, type Service } from './services';
 
 /**
@@ -26,7 +34,7 @@ export interface QueueCluster {
 	workers: QueueProcess[];
 	webhooks: QueueProcess[];
 	/** An n8n CLI command against the same database (run before main starts to publish). */
-	cli: (args: string[]) => Promise<{ code: number; stdout: string; stderr: string }>;
+	cli: (args: string[]) => Promise<CliResult>;
 	start: (options: { workers: number; webhooks: number }) => Promise<void>;
 	stop: () => Promise<void>;
 	/** The PostgreSQL database n8n uses. */
@@ -144,24 +152,11 @@ export async function createQueueCluster(
 		},
 		workers: [],
 		webhooks: [],
-		cli: async (args) => {
-			const env = {
+		cli: async (args) =>
+			runCli(install, userFolder, args, {
 				...base(await freePort(), 'cli'),
 				N8N_RUNNERS_BROKER_PORT: String(await freePort()),
-			};
-			return new Promise((resolvePromise) => {
-				const proc = spawn(install.node, [install.n8n, ...args], {
-					cwd: userFolder,
-					env,
-					stdio: ['ignore', 'pipe', 'pipe'],
-				});
-				let stdout = '';
-				let stderr = '';
-				proc.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-				proc.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-				proc.on('exit', (code) => resolvePromise({ code: code ?? 1, stdout, stderr }));
-			});
-		},
+			}),
 		start: async ({ workers, webhooks }) => {
 			// Main first: its first start runs the database migrations.
 			cluster.main = await spawnN8n('main', 0);

@@ -6,6 +6,18 @@ export const OWNER = {
 	lastName: 'Demo',
 };
 
+/** An execution as the public API lists it with its data: each node's runs and their items. */
+type ExecutionWithData = {
+	data?: {
+		resultData?: {
+			runData?: Record<
+				string,
+				Array<{ data?: { main?: Array<Array<{ json?: Record<string, unknown> }>> } }>
+			>;
+		};
+	};
+};
+
 export class N8nRest {
 	private cookie = '';
 	private apiKey = '';
@@ -86,112 +98,76 @@ export class N8nRest {
 		>;
 	}
 
-	/** The order number of every execution of a workflow started by its Ksher Trigger, all pages. */
-	async triggeredOrders(workflowId: string, node = 'Ksher Trigger'): Promise<string[]> {
-		const orders: string[] = [];
+	/** A workflow's executions, newest first, one page at a time (`query`: more of the API's parameters). */
+	private async *executionPages<T>(
+		workflowId: string,
+		query: string,
+		limit: number,
+	): AsyncGenerator<T[]> {
 		let cursor = '';
 		do {
 			const result = await this.call(
 				'GET',
-				`/api/v1/executions?workflowId=${workflowId}&includeData=true&limit=100${cursor ? `&cursor=${cursor}` : ''}`,
+				`/api/v1/executions?workflowId=${workflowId}${query}&limit=${limit}${cursor ? `&cursor=${cursor}` : ''}`,
 				undefined,
 				{ 'X-N8N-API-KEY': this.apiKey },
 			);
 			if (result.status !== 200) throw new Error(`listing executions failed: ${result.status}`);
-			const page = result.json as {
-				data?: Array<{
-					data?: {
-						resultData?: {
-							runData?: Record<
-								string,
-								Array<{ data?: { main?: Array<Array<{ json?: { orderNumber?: string } }>> } }>
-							>;
-						};
-					};
-				}>;
-				nextCursor?: string | null;
-			};
-			for (const execution of page.data ?? [])
+			const page = result.json as { data?: T[]; nextCursor?: string | null };
+			yield page.data ?? [];
+			cursor = page.nextCursor ?? '';
+		} while (cursor);
+	}
+
+	/** The order number of every execution of a workflow started by its Ksher Trigger, all pages. */
+	async triggeredOrders(workflowId: string, node = 'Ksher Trigger'): Promise<string[]> {
+		const orders: string[] = [];
+		for await (const page of this.executionPages<ExecutionWithData>(
+			workflowId,
+			'&includeData=true',
+			100,
+		))
+			for (const execution of page)
 				orders.push(
 					String(
 						execution.data?.resultData?.runData?.[node]?.[0]?.data?.main?.[0]?.[0]?.json
 							?.orderNumber ?? '?',
 					),
 				);
-			cursor = page.nextCursor ?? '';
-		} while (cursor);
 		return orders;
 	}
 
 	/** Every item a node output, across all executions of a workflow. */
 	async nodeItems(workflowId: string, node: string): Promise<Array<Record<string, unknown>>> {
 		const items: Array<Record<string, unknown>> = [];
-		let cursor = '';
-		do {
-			const result = await this.call(
-				'GET',
-				`/api/v1/executions?workflowId=${workflowId}&includeData=true&limit=100${cursor ? `&cursor=${cursor}` : ''}`,
-				undefined,
-				{ 'X-N8N-API-KEY': this.apiKey },
-			);
-			if (result.status !== 200) throw new Error(`listing executions failed: ${result.status}`);
-			const page = result.json as {
-				data?: Array<{
-					data?: {
-						resultData?: {
-							runData?: Record<
-								string,
-								Array<{ data?: { main?: Array<Array<{ json?: Record<string, unknown> }>> } }>
-							>;
-						};
-					};
-				}>;
-				nextCursor?: string | null;
-			};
-			for (const execution of page.data ?? []) {
+		for await (const page of this.executionPages<ExecutionWithData>(
+			workflowId,
+			'&includeData=true',
+			100,
+		))
+			for (const execution of page)
 				for (const run of execution.data?.resultData?.runData?.[node] ?? [])
 					for (const item of run.data?.main?.[0] ?? []) if (item.json) items.push(item.json);
-			}
-			cursor = page.nextCursor ?? '';
-		} while (cursor);
 		return items;
 	}
 
 	/** How many executions a workflow has (any status, or one status), all pages. */
 	async executionCount(workflowId: string, status?: 'success' | 'error'): Promise<number> {
 		let count = 0;
-		let cursor = '';
-		do {
-			const result = await this.call(
-				'GET',
-				`/api/v1/executions?workflowId=${workflowId}${status ? `&status=${status}` : ''}&limit=250${cursor ? `&cursor=${cursor}` : ''}`,
-				undefined,
-				{ 'X-N8N-API-KEY': this.apiKey },
-			);
-			if (result.status !== 200) throw new Error(`listing executions failed: ${result.status}`);
-			const page = result.json as { data?: unknown[]; nextCursor?: string | null };
-			count += page.data?.length ?? 0;
-			cursor = page.nextCursor ?? '';
-		} while (cursor);
+		for await (const page of this.executionPages(
+			workflowId,
+			status ? `&status=${status}` : '',
+			250,
+		))
+			count += page.length;
 		return count;
 	}
 
 	/** Every execution's status ("success", "crashed", "error", …), all pages, without their data. */
 	async executionStatuses(workflowId: string): Promise<string[]> {
 		const statuses: string[] = [];
-		let cursor = '';
-		do {
-			const result = await this.call(
-				'GET',
-				`/api/v1/executions?workflowId=${workflowId}&limit=250${cursor ? `&cursor=${cursor}` : ''}`,
-				undefined,
-				{ 'X-N8N-API-KEY': this.apiKey },
-			);
-			if (result.status !== 200) throw new Error(`listing executions failed: ${result.status}`);
-			const page = result.json as { data?: Array<{ status?: string }>; nextCursor?: string | null };
-			statuses.push(...(page.data ?? []).map((e) => String(e.status)));
-			cursor = page.nextCursor ?? '';
-		} while (cursor);
+		for await (const page of this.executionPages<{ status?: string }>(workflowId, '', 250))
+			statuses.push(...page.map((e) => String(e.status)));
 		return statuses;
 	}
 

@@ -213,12 +213,10 @@ export function booksWorkflow(tables: ExampleTables, onRequest = false): Workflo
  */
 export function onceOnlyWorkflow(): Workflow {
 	const id = WORKFLOW_IDS.onceOnly;
-	return {
+	return testWorkflow(
 		id,
-		name: 'e2e: one run per notification',
-		active: false,
-		settings: { executionOrder: 'v1' },
-		nodes: [
+		'e2e: one run per notification',
+		[
 			{
 				id: `${id}-trigger`,
 				name: 'Ksher Trigger',
@@ -229,68 +227,59 @@ export function onceOnlyWorkflow(): Workflow {
 				parameters: { events: ['paid'], options: {} },
 				credentials: { ksherApi: { id: CREDENTIAL_IDS.ksher, name: 'Ksher account' } },
 			},
-			{
-				id: `${id}-wait`,
-				name: 'Wait',
-				type: 'n8n-nodes-base.wait',
-				typeVersion: 1.1,
-				position: [240, 0],
-				parameters: { resume: 'timeInterval', amount: 1, unit: 'seconds' },
-				webhookId: '5b0f3f5e-7c2a-4e4b-9a43-6b2f2b0d0003',
-			},
+			waitOneSecond(id, '5b0f3f5e-7c2a-4e4b-9a43-6b2f2b0d0003'),
 		],
-		connections: { 'Ksher Trigger': { main: [[{ node: 'Wait', type: 'main', index: 0 }]] } },
+		{ 'Ksher Trigger': { main: [[{ node: 'Wait', type: 'main', index: 0 }]] } },
+	);
+}
+
+/** A Wait node of 1 s after the trigger: the run is still going when later copies arrive. */
+function waitOneSecond(workflowId: string, webhookId: string): Workflow['nodes'][number] {
+	return {
+		id: `${workflowId}-wait`,
+		name: 'Wait',
+		type: 'n8n-nodes-base.wait',
+		typeVersion: 1.1,
+		position: [240, 0],
+		parameters: { resume: 'timeInterval', amount: 1, unit: 'seconds' },
+		webhookId,
 	};
 }
 
 /** A Ksher Trigger alone, and n8n's own Webhook node alone: the load comparison's two receivers. */
 export function loadWorkflows(): Workflow[] {
 	return [
-		{
-			id: WORKFLOW_IDS.load,
-			name: 'e2e: Ksher Trigger under load',
-			active: false,
-			settings: { executionOrder: 'v1' },
-			nodes: [
-				{
-					// Version 2 answering once the execution is stored: what n8n's Webhook node does with responseMode
-					// onReceived, so the two are compared like for like. (n8n 2.41 also evaluates an expression, so takes an
-					// isolate, for every request to a version-1 node of any kind: webhook-helpers' parseRequestBody.)
-					id: `${WORKFLOW_IDS.load}-trigger`,
-					name: 'Ksher Trigger',
-					type: 'n8n-nodes-ksher.ksherTrigger',
-					typeVersion: 2,
-					position: [0, 0],
-					webhookId: LOAD_WEBHOOK_ID,
-					parameters: { acknowledge: 'stored', events: ['paid'], options: {} },
-					credentials: { ksherApi: { id: CREDENTIAL_IDS.ksher, name: 'Ksher account' } },
+		testWorkflow(WORKFLOW_IDS.load, 'e2e: Ksher Trigger under load', [
+			{
+				// Version 2 answering once the execution is stored: what n8n's Webhook node does with responseMode
+				// onReceived, so the two are compared like for like. (n8n 2.41 also evaluates an expression, so takes an
+				// isolate, for every request to a version-1 node of any kind: webhook-helpers' parseRequestBody.)
+				id: `${WORKFLOW_IDS.load}-trigger`,
+				name: 'Ksher Trigger',
+				type: 'n8n-nodes-ksher.ksherTrigger',
+				typeVersion: 2,
+				position: [0, 0],
+				webhookId: LOAD_WEBHOOK_ID,
+				parameters: { acknowledge: 'stored', events: ['paid'], options: {} },
+				credentials: { ksherApi: { id: CREDENTIAL_IDS.ksher, name: 'Ksher account' } },
+			},
+		]),
+		testWorkflow(WORKFLOW_IDS.webhookNode, 'e2e: n8n Webhook node under load', [
+			{
+				id: `${WORKFLOW_IDS.webhookNode}-webhook`,
+				name: 'Webhook',
+				type: 'n8n-nodes-base.webhook',
+				typeVersion: 2,
+				position: [0, 0],
+				webhookId: '5b0f3f5e-7c2a-4e4b-9a43-6b2f2b0d0005',
+				parameters: {
+					httpMethod: 'POST',
+					path: WEBHOOK_NODE_PATH,
+					responseMode: 'onReceived',
+					options: {},
 				},
-			],
-			connections: {},
-		},
-		{
-			id: WORKFLOW_IDS.webhookNode,
-			name: 'e2e: n8n Webhook node under load',
-			active: false,
-			settings: { executionOrder: 'v1' },
-			nodes: [
-				{
-					id: `${WORKFLOW_IDS.webhookNode}-webhook`,
-					name: 'Webhook',
-					type: 'n8n-nodes-base.webhook',
-					typeVersion: 2,
-					position: [0, 0],
-					webhookId: '5b0f3f5e-7c2a-4e4b-9a43-6b2f2b0d0005',
-					parameters: {
-						httpMethod: 'POST',
-						path: WEBHOOK_NODE_PATH,
-						responseMode: 'onReceived',
-						options: {},
-					},
-				},
-			],
-			connections: {},
-		},
+			},
+		]),
 	];
 }
 
@@ -300,20 +289,11 @@ export function operationWorkflow(
 	name: string,
 	parameters: Record<string, unknown>,
 ): Workflow {
-	return {
+	return testWorkflow(
 		id,
 		name,
-		active: false,
-		settings: { executionOrder: 'v1' },
-		nodes: [
-			{
-				id: `${id}-start`,
-				name: 'Start',
-				type: 'n8n-nodes-base.manualTrigger',
-				typeVersion: 1,
-				position: [0, 0],
-				parameters: {},
-			},
+		[
+			manualStart(id),
 			{
 				id: `${id}-ksher`,
 				name: 'Ksher',
@@ -324,8 +304,30 @@ export function operationWorkflow(
 				credentials: { ksherApi: { id: CREDENTIAL_IDS.ksher, name: 'Ksher account' } },
 			},
 		],
-		connections: { Start: { main: [[{ node: 'Ksher', type: 'main', index: 0 }]] } },
+		{ Start: { main: [[{ node: 'Ksher', type: 'main', index: 0 }]] } },
+	);
+}
+
+/** The Manual Trigger (Start) that `n8n execute` runs a workflow from. */
+function manualStart(workflowId: string): Workflow['nodes'][number] {
+	return {
+		id: `${workflowId}-start`,
+		name: 'Start',
+		type: 'n8n-nodes-base.manualTrigger',
+		typeVersion: 1,
+		position: [0, 0],
+		parameters: {},
 	};
+}
+
+/** A workflow of the tests' own, imported inactive (each step publishes what it needs). */
+function testWorkflow(
+	id: string,
+	name: string,
+	nodes: Workflow['nodes'],
+	connections: Record<string, unknown> = {},
+): Workflow {
+	return { id, name, active: false, settings: { executionOrder: 'v1' }, nodes, connections };
 }
 
 export function credentialsFile(options: {
@@ -408,20 +410,11 @@ export function agentWorkflow(id: string, prompt: string): Workflow {
 	// With a default the agent may leave the value out (n8n makes it optional in the tool's schema).
 	const fromAi = (key: string, description: string, fallback?: string) =>
 		`={{ $fromAI('${key}', '${description}', 'string'${fallback === undefined ? '' : `, '${fallback}'`}) }}`;
-	return {
+	return testWorkflow(
 		id,
-		name: `e2e: AI Agent with the Ksher Tool (${id})`,
-		active: false,
-		settings: { executionOrder: 'v1' },
-		nodes: [
-			{
-				id: `${id}-start`,
-				name: 'Start',
-				type: 'n8n-nodes-base.manualTrigger',
-				typeVersion: 1,
-				position: [0, 0],
-				parameters: {},
-			},
+		`e2e: AI Agent with the Ksher Tool (${id})`,
+		[
+			manualStart(id),
 			{
 				id: `${id}-agent`,
 				name: 'AI Agent',
@@ -472,7 +465,7 @@ export function agentWorkflow(id: string, prompt: string): Workflow {
 				refundAmount: fromAi('refundAmount', 'the amount to refund in THB', ''),
 			}),
 		],
-		connections: {
+		{
 			Start: { main: [[{ node: 'AI Agent', type: 'main', index: 0 }]] },
 			'Chat Model': {
 				ai_languageModel: [[{ node: 'AI Agent', type: 'ai_languageModel', index: 0 }]],
@@ -481,7 +474,7 @@ export function agentWorkflow(id: string, prompt: string): Workflow {
 			'Get Payment': { ai_tool: [[{ node: 'AI Agent', type: 'ai_tool', index: 0 }]] },
 			'Refund Payment': { ai_tool: [[{ node: 'AI Agent', type: 'ai_tool', index: 0 }]] },
 		},
-	};
+	);
 }
 
 export const FINISHING_WEBHOOK_IDS = {
@@ -533,15 +526,10 @@ export function finishingWorkflow(
 	const connections: Record<string, unknown> = {};
 	if (options.email) {
 		nodes.push(
-			{
-				id: `${id}-wait`,
-				name: 'Wait',
-				type: 'n8n-nodes-base.wait',
-				typeVersion: 1.1,
-				position: [240, 0],
-				parameters: { resume: 'timeInterval', amount: 1, unit: 'seconds' },
-				webhookId: `${FINISHING_WEBHOOK_IDS[kind].slice(0, -4)}9${FINISHING_WEBHOOK_IDS[kind].slice(-3)}`,
-			},
+			waitOneSecond(
+				id,
+				`${FINISHING_WEBHOOK_IDS[kind].slice(0, -4)}9${FINISHING_WEBHOOK_IDS[kind].slice(-3)}`,
+			),
 			{
 				id: `${id}-email`,
 				name: 'Send Email',
@@ -563,12 +551,7 @@ export function finishingWorkflow(
 		connections.Wait = { main: [[{ node: 'Send Email', type: 'main', index: 0 }]] };
 	}
 	return {
-		id,
-		name: `e2e: Ksher Trigger v2 (${kind})`,
-		active: false,
-		settings: { executionOrder: 'v1' },
-		nodes,
-		connections,
+		...testWorkflow(id, `e2e: Ksher Trigger v2 (${kind})`, nodes, connections),
 		...(options.staticData ? { staticData: options.staticData } : {}),
 	};
 }
