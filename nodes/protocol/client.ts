@@ -46,7 +46,13 @@ export interface KsherResult {
 }
 
 /** Operations that change state at Ksher: an unknown outcome there means money may have moved. */
-const MUTATING = new Set(['gateway_pay', 'cancel_order', 'order_refund']);
+const MUTATING = new Set([
+	'gateway_pay',
+	'cancel_order',
+	'order_refund',
+	'native_pay',
+	'order_close',
+]);
 
 export const DEFAULT_TIMEOUT_MS = TIMEOUTS.callMs;
 

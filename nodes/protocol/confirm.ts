@@ -1,6 +1,26 @@
 import type { KsherClient } from './client';
+import { KsherApiError } from './errors';
 import type { NotificationEvent } from './notification';
+import { QR_CHANNELS, queryQrOrder } from './qr';
 import { listRefunds, refundTargetOf } from './refunds';
+
+/**
+ * The order's state at Ksher: a payment link's from the gateway; when the gateway does not know the
+ * order and the notification is of a QR channel, a QR payment's (native_pay) from the api.mch host,
+ * which looks it up by channel. Undefined when Ksher could not be asked.
+ */
+async function orderState(
+	client: KsherClient,
+	orderNumber: string,
+	channel: string,
+): Promise<Record<string, unknown> | undefined> {
+	try {
+		return (await client.call('gateway_order_query', { mch_order_no: orderNumber })).data;
+	} catch (error) {
+		if (!(error instanceof KsherApiError) || !QR_CHANNELS.includes(channel)) return undefined;
+		return queryQrOrder(client, orderNumber, channel).catch(() => undefined);
+	}
+}
 
 /**
  * Confirm With Ksher: whether what a notification says is what Ksher holds. Undefined when Ksher
@@ -12,12 +32,14 @@ export async function confirmedByKsher(
 	data: Record<string, unknown>,
 ): Promise<boolean | undefined> {
 	const orderNumber = String(data.mch_order_no ?? '');
-	const query = await client.call('gateway_order_query', { mch_order_no: orderNumber }).then(
-		(r) => r.data,
-		() => undefined,
-	);
+	const query = await orderState(client, orderNumber, String(data.channel ?? ''));
 	if (!query) return undefined;
 	if (String(query.total_fee) !== String(data.total_fee)) return false;
+	// Ksher's word about this order, in this currency (and, for a QR, this channel): a signed answer
+	// about another order or currency confirms nothing. Compared where both say it.
+	for (const field of ['mch_order_no', 'fee_type', 'channel'])
+		if (query[field] !== undefined && data[field] !== undefined && query[field] !== data[field])
+			return false;
 	const result = String(query.result ?? '');
 	if (event === 'paid') return result === 'SUCCESS' || result === 'REFUND';
 	if (event === 'refunded') {

@@ -64,7 +64,9 @@ export type TransportFailure =
 	| 'not-json'
 	| 'bad-envelope'
 	| 'signature'
-	| 'nonce-mismatch';
+	| 'nonce-mismatch'
+	/** Verified, but not the answer to what was asked (Create QR: another order, amount or a broken QR). */
+	| 'answer-mismatch';
 
 /** The call's outcome could not be established from Ksher's answer. */
 export class KsherTransportError extends KsherError {
@@ -116,6 +118,9 @@ const CALL_NAMES: Readonly<Record<string, string>> = {
 	gateway_pay: 'Create Payment',
 	gateway_order_query: 'the payment lookup',
 	cancel_order: 'Cancel Payment',
+	native_pay: 'Create QR',
+	order_query: 'the QR payment lookup',
+	order_close: 'Cancel Payment',
 	order_refund: 'the refund',
 	refund_query: 'the refund lookup',
 	merchant_info: 'the account check',

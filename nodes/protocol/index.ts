@@ -11,6 +11,7 @@ export * from './errors';
 export * from './hosts';
 export * from './keys';
 export * from './notification';
+export * from './qr';
 export * from './refunds';
 export * from './refundAmounts';
 export * from './refundPlan';

@@ -1,3 +1,4 @@
+import { renderValue } from './canonical';
 import { channelInfo, GATEWAY_CHANNELS } from './channels';
 import { KsherInputError } from './errors';
 
@@ -123,6 +124,12 @@ export function checkChannels(value: unknown, totalMinor: number, currency: stri
 		}
 	}
 	return channels;
+}
+
+/** The merchant's own `attach` data as sent: text as typed, an object from an expression as compact JSON. */
+export function attachText(value: unknown): string | undefined {
+	if (value === undefined || value === null || value === '') return undefined;
+	return typeof value === 'string' ? value : renderValue(value);
 }
 
 /** Parses text that may hold JSON; returns it unchanged when it does not. */

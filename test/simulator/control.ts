@@ -4,7 +4,15 @@ import { CURRENCY_DECIMALS, channelInfo } from '../../nodes/protocol';
 import { parseFault } from './faults';
 import { readBody, sendJson } from './http';
 import { deliver, markPaid } from './notifications';
-import { digits, hex, ksherTime, queryResult, refunded, type Order } from './state';
+import {
+	digits,
+	ksherTime,
+	newOrder,
+	notifyUrlOf,
+	queryResult,
+	refunded,
+	type Order,
+} from './state';
 import type { World } from './world';
 
 /** The control API (JSON under /control): what a test or a person does to the world outside the protocol. */
@@ -111,8 +119,11 @@ export async function handleControl(
 				: input.event;
 		if (event !== 'paid' && event !== 'refunded')
 			return sendJson(res, 400, { error: 'event must be "paid" or "refunded"' });
-		const url = typeof input.url === 'string' ? input.url : order.params.mch_notify_url;
-		if (!url) return sendJson(res, 400, { error: 'the order has no mch_notify_url; pass "url"' });
+		const url = typeof input.url === 'string' ? input.url : notifyUrlOf(order);
+		if (!url)
+			return sendJson(res, 400, {
+				error: 'the order has no notify URL (mch_notify_url); pass "url"',
+			});
 		return sendJson(res, 200, {
 			delivery: deliver(world, order, event, url, input.retry !== false),
 		});
@@ -230,12 +241,9 @@ function bulkOrder(
 		return 'total_fee must be a positive integer in minor units';
 	if (!(feeType in CURRENCY_DECIMALS)) return `fee_type ${feeType} is not supported`;
 	if (!channelInfo(channel)) return `unknown channel ${channel}`;
-	const order: Order = {
+	const order = newOrder({
 		appid,
 		mch_order_no: no,
-		order_uuid: hex(16),
-		pay_mch_order_no: digits(16),
-		ksher_order_no: `700${digits(20)}`,
 		total_fee: total,
 		fee_type: feeType,
 		channel_list: [channel],
@@ -247,16 +255,7 @@ function bulkOrder(
 			mch_code: no,
 			product_name: 'Bulk order',
 		},
-		state: 'NOTSURE',
-		cancelled: false,
-		expired: false,
-		card_in_progress: false,
-		channel: '',
-		time_end: '',
-		created_at: new Date().toISOString(),
-		refunds: [],
-		failed_attempts: 0,
-	};
+	});
 	world.addOrder(order);
 	created.push(order);
 	if (spec.paid === false) return undefined;

@@ -1,18 +1,25 @@
 import type { IncomingMessage, ServerResponse } from 'http';
+import QRCode from 'qrcode';
 
 import {
 	canListRefunds,
 	canonicalString,
 	channelInfo,
+	crc16CcittFalse,
 	CURRENCY_DECIMALS,
+	emvField,
+	fromMinorUnits,
 	GATEWAY_CHANNELS,
 	KSHER_ERROR_CODES,
+	NUMERIC_CURRENCY,
+	QR_CHANNELS,
+	QR_CLOSABLE_CHANNELS,
 	verifyCanonical,
 } from '../../nodes/protocol';
 import { takeFault, type Fault } from './faults';
 import { readBody, sendJson, sleep } from './http';
 import { settlementCycle, settlementLines } from './settlement';
-import { digits, hex, ksherTime, orderData, refunded, type Order } from './state';
+import { hex, ksherTime, newOrder, orderData, refunded, type Order } from './state';
 import type { Merchant, World } from './world';
 
 /**
@@ -21,6 +28,9 @@ import type { Merchant, World } from './world';
  */
 export const GATEWAY_ENDPOINTS = ['gateway_pay', 'gateway_order_query', 'cancel_order'];
 export const API_ENDPOINTS = [
+	'native_pay',
+	'order_query',
+	'order_close',
 	'order_refund',
 	'refund_query',
 	'merchant_info',
@@ -154,26 +164,14 @@ function gatewayPay(world: World, m: Merchant, p: Record<string, string>, nonce:
 			return fail('KSHER_INVALID_PARAM', 'channel_instal_times_list must be a JSON object');
 	}
 	if (world.findOrder(p.mch_order_no, m.appid)) return fail('KSHER_DUPLICATED_ORDERNO');
-	const order: Order = {
+	const order = newOrder({
 		appid: m.appid,
 		mch_order_no: p.mch_order_no,
-		order_uuid: hex(16),
-		pay_mch_order_no: digits(16),
-		ksher_order_no: `700${digits(20)}`,
 		total_fee: total,
 		fee_type: p.fee_type,
 		channel_list: [...new Set(channels)],
 		params: p,
-		state: 'NOTSURE',
-		cancelled: false,
-		expired: false,
-		card_in_progress: false,
-		channel: '',
-		time_end: '',
-		created_at: new Date().toISOString(),
-		refunds: [],
-		failed_attempts: 0,
-	};
+	});
 	world.addOrder(order);
 	if (p.expire_time) {
 		world.schedule(Number(p.expire_time) * 60_000 * world.options.expiryScale, () => {
@@ -188,6 +186,133 @@ function gatewayPay(world: World, m: Merchant, p: Record<string, string>, nonce:
 	};
 }
 
+/**
+ * A PromptPay payload as Ksher's signed sample has it (API.md §2.6a): bill payment (tag 30, AID
+ * A000000677010112) with biller id, ref1 = Ksher's order number without its prefix, ref2 = the
+ * merchant's stall; currency (53), amount in baht (54), country (58), CRC (63). The biller id is
+ * all zeros, so that a real banking app that scans a simulator QR finds no biller to pay.
+ */
+export function promptPayPayload(order: Order): string {
+	const merchant =
+		emvField('00', 'A000000677010112') +
+		emvField('01', '000000000000000') +
+		emvField('02', order.ksher_order_no.slice(3)) +
+		emvField('03', `900${order.appid.replace(/^mch/, '')}`.slice(0, 20));
+	const body =
+		emvField('00', '01') +
+		emvField('01', '12') +
+		emvField('30', merchant) +
+		emvField('53', NUMERIC_CURRENCY[order.fee_type] ?? '764') +
+		emvField('54', fromMinorUnits(order.total_fee, order.fee_type)) +
+		emvField('58', 'TH') +
+		'6304';
+	return body + crc16CcittFalse(body);
+}
+
+/** native_pay: a QR order of the api.mch host, its payload and its PNG (qrcode), in the shape of Ksher's signed sample. */
+async function nativePay(
+	world: World,
+	m: Merchant,
+	p: Record<string, string>,
+	nonce: string,
+): Promise<Answer> {
+	const lack = required(p, ['mch_order_no', 'total_fee', 'fee_type', 'channel']);
+	if (lack) return lack;
+	if (p.mch_order_no.length > 32)
+		return fail('KSHER_PARAM_OVERLENGTH', 'mch_order_no is longer than 32 characters');
+	if (!/^[1-9]\d*$/.test(p.total_fee) || !Number.isSafeInteger(Number(p.total_fee)))
+		return fail('PRICE_NOT_EXIST', 'total_fee must be a positive integer in minor units');
+	if (!(p.fee_type in CURRENCY_DECIMALS) || (p.channel === 'promptpay' && p.fee_type !== 'THB'))
+		return fail('KSHER_FEETYPE_NOT_MATCH', `fee_type ${p.fee_type} is not supported`);
+	if (!QR_CHANNELS.includes(p.channel))
+		return fail('KSHER_INVALID_PARAM', `channel ${p.channel} has no QR payments`);
+	if (p.notify_url !== undefined && !/^https?:\/\/\S+$/.test(p.notify_url))
+		return fail('KSHER_INVALID_PARAM', 'notify_url is not an http(s) URL');
+	// Seconds, as the one integration that sends it does (API.md §7.4): the node's assumption too.
+	if (p.expire_time !== undefined && !/^[1-9]\d*$/.test(p.expire_time))
+		return fail('KSHER_INVALID_PARAM', 'expire_time must be a positive number of seconds');
+	if (world.findOrder(p.mch_order_no, m.appid)) return fail('KSHER_DUPLICATED_ORDERNO');
+	const order = newOrder({
+		kind: 'qr',
+		appid: m.appid,
+		mch_order_no: p.mch_order_no,
+		total_fee: Number(p.total_fee),
+		fee_type: p.fee_type,
+		channel_list: [p.channel],
+		channel: p.channel,
+		params: p,
+	});
+	order.ksher_order_no = `900${order.ksher_order_no.slice(3)}`;
+	world.addOrder(order);
+	if (p.expire_time) {
+		world.schedule(Number(p.expire_time) * 1000 * world.options.expiryScale, () => {
+			if (order.state !== 'SUCCESS') order.expired = true;
+		});
+	}
+	// Other wallets' payloads are not public: a link stands in for them, as a non-EMVCo payload.
+	const payload =
+		p.channel === 'promptpay'
+			? promptPayPayload(order)
+			: `${world.baseUrl}/page/qr/${p.channel}/${order.ksher_order_no}`;
+	const png = await QRCode.toBuffer(payload, { type: 'png', errorCorrectionLevel: 'M' });
+	return {
+		data: {
+			appid: m.appid,
+			code_url: payload,
+			device_id: '',
+			fee_type: order.fee_type,
+			imgdat: `data:image/png;base64,${png.toString('base64')}`,
+			ksher_order_no: order.ksher_order_no,
+			mch_order_no: order.mch_order_no,
+			nonce_str: nonce,
+			PaymentCode: payload,
+			PaymentID: order.ksher_order_no,
+			result: 'SUCCESS',
+			stalls_name: `900${m.mch_id}`,
+			total_fee: order.total_fee,
+			trade_type: 'NATIVE',
+		},
+	};
+}
+
+/** The QR order order_query or order_close addresses (by mch_order_no or ksher_order_no), or the refusal. */
+function qrOrder(world: World, m: Merchant, p: Record<string, string>): Order | Answer {
+	// Ksher's order_query page lists channel as required; the SDK's example omits it (API.md §2.6).
+	const lack = required(p, ['channel']);
+	if (lack) return lack;
+	const order = p.ksher_order_no
+		? [...world.orders.values()].find(
+				(o) => o.appid === m.appid && o.ksher_order_no === p.ksher_order_no,
+			)
+		: p.mch_order_no
+			? world.findOrder(p.mch_order_no, m.appid)
+			: undefined;
+	if (!p.ksher_order_no && !p.mch_order_no) return fail('KSHER_ERROR_ORDER_NO');
+	// Payment links live on the gateway host: the api.mch host does not know them by this number.
+	if (!order || order.kind !== 'qr') return fail('ORDER_NOT_EXIST');
+	if (order.channel !== p.channel)
+		return fail('KSHER_INVALID_PARAM', `order ${order.mch_order_no} is a ${order.channel} order`);
+	return order;
+}
+
+function orderQuery(world: World, m: Merchant, p: Record<string, string>, nonce: string): Answer {
+	const order = qrOrder(world, m, p);
+	return 'kind' in order ? { data: orderData(order, nonce) } : order;
+}
+
+function orderClose(world: World, m: Merchant, p: Record<string, string>, nonce: string): Answer {
+	const order = qrOrder(world, m, p);
+	if (!('kind' in order)) return order;
+	if (!QR_CLOSABLE_CHANNELS.includes(order.channel))
+		return fail('KSHER_INVALID_PARAM', `order_close does not support ${order.channel}`);
+	if (order.state === 'SUCCESS') return fail('ORDER_ALREADY_PAY_OPERATION_CANNOT_BE_PERFORMED');
+	if (order.cancelled) return fail('ORDER_ALREADY_CANCEL');
+	order.cancelled = true;
+	return {
+		data: { appid: m.appid, mch_order_no: order.mch_order_no, nonce_str: nonce, result: 'SUCCESS' },
+	};
+}
+
 function gatewayOrderQuery(
 	world: World,
 	m: Merchant,
@@ -197,7 +322,8 @@ function gatewayOrderQuery(
 	const lack = required(p, ['mch_order_no']);
 	if (lack) return lack;
 	const order = world.findOrder(p.mch_order_no, m.appid);
-	if (!order) return fail('ORDER_NOT_EXIST');
+	// A QR order lives on the api.mch host: the gateway does not know it.
+	if (!order || order.kind !== 'gateway') return fail('ORDER_NOT_EXIST');
 	return { data: orderData(order, nonce) };
 }
 
@@ -205,7 +331,8 @@ function cancelOrder(world: World, m: Merchant, p: Record<string, string>, nonce
 	const lack = required(p, ['mch_order_no']);
 	if (lack) return lack;
 	const order = world.findOrder(p.mch_order_no, m.appid);
-	if (!order) return fail('ORDER_NOT_EXIST');
+	// A QR order lives on the api.mch host: the gateway does not know it.
+	if (!order || order.kind !== 'gateway') return fail('ORDER_NOT_EXIST');
 	if (order.state === 'SUCCESS') return fail('ORDER_ALREADY_PAY_OPERATION_CANNOT_BE_PERFORMED');
 	if (order.cancelled) return fail('ORDER_ALREADY_CANCEL');
 	if (order.card_in_progress)
@@ -369,9 +496,12 @@ function settlementInfo(
 
 const handlers: Record<
 	string,
-	(world: World, m: Merchant, p: Record<string, string>, nonce: string) => Answer
+	(world: World, m: Merchant, p: Record<string, string>, nonce: string) => Answer | Promise<Answer>
 > = {
 	gateway_pay: gatewayPay,
+	native_pay: nativePay,
+	order_query: orderQuery,
+	order_close: orderClose,
 	gateway_order_query: gatewayOrderQuery,
 	cancel_order: cancelOrder,
 	order_refund: orderRefund,
@@ -440,7 +570,7 @@ export async function handleProtocol(
 			return reply({ data: {} }, fault);
 		}
 	}
-	const answer = handlers[endpoint](world, merchant, params, params.nonce_str);
+	const answer = await handlers[endpoint](world, merchant, params, params.nonce_str);
 	world.log(
 		`${endpoint} ${params.mch_order_no ?? ''} → ${'error' in answer ? answer.error : 'ok'}${fault ? ` (fault ${fault.type})` : ''}`,
 	);

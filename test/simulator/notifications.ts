@@ -1,4 +1,4 @@
-import { hex, ksherTime, orderData, type DeliveryAttempt, type Order } from './state';
+import { hex, ksherTime, notifyUrlOf, orderData, type DeliveryAttempt, type Order } from './state';
 import type { World } from './world';
 
 /**
@@ -22,13 +22,21 @@ function notificationBody(world: World, order: Order, event: string): string {
 			refund_time: last?.refund_time ?? '',
 		});
 	}
-	return JSON.stringify({
-		code: 0,
-		msg: '操作成功',
-		data,
-		sign: world.sign(data, 'mch_notify_url'),
-		message: '操作成功',
-	});
+	const sign = world.sign(data, order.kind === 'qr' ? 'notify_url' : 'mch_notify_url');
+	if (order.kind === 'qr')
+		// The api.mch notification (native_pay's notify_url): its envelope has status_code and
+		// status_msg (Ksher's notify_url page) and, like every api.mch answer, time_stamp and version.
+		return JSON.stringify({
+			code: 0,
+			data,
+			msg: 'ok',
+			sign,
+			status_code: '',
+			status_msg: '',
+			time_stamp: new Date().toISOString().replace('Z', '+00:00'),
+			version: '3.0.0',
+		});
+	return JSON.stringify({ code: 0, msg: '操作成功', data, sign, message: '操作成功' });
 }
 
 /** Sends one notification, retried on Ksher's schedule until the exact acknowledgement; returns its delivery number. */
@@ -108,7 +116,7 @@ export function markPaid(
 	order.channel = channel;
 	order.time_end = ksherTime(world.now());
 	order.card_in_progress = false;
-	if (notify && order.params.mch_notify_url)
-		deliver(world, order, 'paid', order.params.mch_notify_url);
+	const url = notifyUrlOf(order);
+	if (notify && url) deliver(world, order, 'paid', url);
 	return undefined;
 }

@@ -13,6 +13,8 @@ export interface Refund {
 export type OrderState = 'NOTSURE' | 'SUCCESS' | 'CLOSED' | 'PAYERROR' | 'REFUND';
 
 export interface Order {
+	/** gateway: a payment link (gateway_pay); qr: a QR code (native_pay), an order of the api.mch host. */
+	kind: 'gateway' | 'qr';
 	appid: string;
 	mch_order_no: string;
 	order_uuid: string;
@@ -48,6 +50,37 @@ export interface DeliveryAttempt {
 	at: string;
 }
 
+/** A new unpaid order with Ksher's numbers for it; what differs between the ways orders are made is given. */
+export function newOrder(
+	fields: Pick<
+		Order,
+		'appid' | 'mch_order_no' | 'total_fee' | 'fee_type' | 'channel_list' | 'params'
+	> &
+		Partial<Pick<Order, 'kind' | 'channel'>>,
+): Order {
+	return {
+		kind: 'gateway',
+		order_uuid: hex(16),
+		pay_mch_order_no: digits(16),
+		ksher_order_no: `700${digits(20)}`,
+		state: 'NOTSURE',
+		cancelled: false,
+		expired: false,
+		card_in_progress: false,
+		channel: '',
+		time_end: '',
+		created_at: new Date().toISOString(),
+		refunds: [],
+		failed_attempts: 0,
+		...fields,
+	};
+}
+
+/** Where Ksher notifies an order's payment: gateway_pay's mch_notify_url, native_pay's notify_url. */
+export function notifyUrlOf(order: Order): string | undefined {
+	return (order.kind === 'qr' ? order.params.notify_url : order.params.mch_notify_url) || undefined;
+}
+
 export function ksherTime(date = new Date()): string {
 	// Ksher reports times as Bangkok wall-clock time, "YYYY-MM-DD HH:MM:SS".
 	const t = new Date(date.getTime() + 7 * 3600_000);
@@ -78,6 +111,7 @@ export function queryResult(order: Order): OrderState {
 
 export function orderData(order: Order, nonce: string): Record<string, unknown> {
 	const paid = order.state === 'SUCCESS';
+	if (order.kind === 'qr') return qrOrderData(order, nonce);
 	return {
 		appid: order.appid,
 		attach: order.params.attach ?? '',
@@ -91,6 +125,32 @@ export function orderData(order: Order, nonce: string): Record<string, unknown> 
 		nonce_str: nonce,
 		openid: '',
 		pay_mch_order_no: order.pay_mch_order_no,
+		rate: paid ? '1.000000' : '',
+		result: queryResult(order),
+		time_end: paid ? order.time_end : '',
+		total_fee: order.total_fee,
+	};
+}
+
+/**
+ * What order_query reports for a QR order (and what its api.mch notification carries): the
+ * gateway's fields where they exist there too, with the channel known from the start; the
+ * full field list of Ksher's answer is not public.
+ */
+function qrOrderData(order: Order, nonce: string): Record<string, unknown> {
+	const paid = order.state === 'SUCCESS';
+	return {
+		appid: order.appid,
+		attach: order.params.attach ?? '',
+		cash_fee: paid ? order.total_fee : '',
+		cash_fee_type: paid ? order.fee_type : '',
+		channel: order.channel,
+		channel_order_no: paid ? `4200${order.pay_mch_order_no}` : '',
+		fee_type: order.fee_type,
+		ksher_order_no: order.ksher_order_no,
+		mch_order_no: order.mch_order_no,
+		nonce_str: nonce,
+		openid: '',
 		rate: paid ? '1.000000' : '',
 		result: queryResult(order),
 		time_end: paid ? order.time_end : '',

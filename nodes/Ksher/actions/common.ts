@@ -1,15 +1,31 @@
 import type {
+	IBinaryKeyData,
 	IDataObject,
 	IExecuteFunctions,
 	INodeProperties,
 	INodePropertyOptions,
 } from 'n8n-workflow';
 
-import { checkOrderNumber, SUPPORTED_CURRENCIES, type KsherClient } from '../../protocol';
+import {
+	channelName,
+	checkOrderNumber,
+	QR_CHANNELS,
+	SUPPORTED_CURRENCIES,
+	type KsherClient,
+} from '../../protocol';
 import { orderFields } from '../../adapters/format';
 
+/** An output item that carries a file (Create QR's PNG) besides its JSON. */
+export class FileItem {
+	constructor(
+		readonly json: IDataObject,
+		readonly binary: IBinaryKeyData,
+	) {}
+}
+
 /**
- * One operation: reads its item's parameters, talks to Ksher, returns the output items' JSON.
+ * One operation: reads its item's parameters, talks to Ksher, returns the output items' JSON
+ * (a FileItem where the item carries a file too).
  * An operation that must see every item before any runs (Refund → Create's checks) also has
  * `prepare`, which returns the runner to use for this execution's items.
  */
@@ -17,7 +33,7 @@ export type OperationRunner = ((
 	ctx: IExecuteFunctions,
 	client: KsherClient,
 	itemIndex: number,
-) => Promise<IDataObject[]>) & {
+) => Promise<Array<IDataObject | FileItem>>) & {
 	prepare?: (
 		ctx: IExecuteFunctions,
 		client: KsherClient,
@@ -64,6 +80,90 @@ export function orderNumberField(description: string): INodeProperties {
 }
 
 export const currencyOptions = SUPPORTED_CURRENCIES.map((code) => ({ name: code, value: code }));
+
+/** A choice among fixed values: n8n's options parameter, written once for the many small ones. */
+export function optionsField(
+	displayName: string,
+	name: string,
+	choices: Array<[name: string, value: string]>,
+	defaultValue: string,
+	description: string,
+): INodeProperties {
+	return {
+		displayName,
+		name,
+		type: 'options',
+		options: choices.map(([option, value]) => ({ name: option, value })),
+		default: defaultValue,
+		description,
+	};
+}
+
+/** The amount and its currency, as Create Payment and Create QR take them. */
+export const amountFields = (): INodeProperties[] => [
+	{
+		displayName: 'Amount',
+		name: 'amount',
+		type: 'string',
+		required: true,
+		default: '',
+		placeholder: 'e.g. 150.50',
+		description: 'Amount in major units (baht, not satang), with at most 2 decimals for THB',
+	},
+	{
+		displayName: 'Currency',
+		name: 'currency',
+		type: 'options',
+		options: currencyOptions,
+		default: 'THB',
+	},
+];
+
+export const attachField = (): INodeProperties => ({
+	displayName: 'Attach',
+	name: 'attach',
+	type: 'string',
+	default: '',
+	placeholder: 'e.g. {"customerId": 42}',
+	description:
+		'Your own data, returned as "attach" by Get Payment and the Ksher Trigger. An object from an expression is sent as compact JSON.',
+});
+
+export const notifyUrlField = (): INodeProperties => ({
+	displayName: 'Notify URL',
+	name: 'notifyUrl',
+	type: 'string',
+	default: '',
+	placeholder: 'e.g. https://n8n.example/webhook/…/webhook',
+	description:
+		'Paste the Production URL of a Ksher Trigger node here to start a workflow when the customer pays. Empty: Ksher sends no notification.',
+});
+
+/** What a payment was made with: its link (Create) or its QR (Create QR), which Ksher keeps apart. */
+export const paymentTypeField = (): INodeProperties =>
+	optionsField(
+		'Payment Type',
+		'paymentType',
+		[
+			['Payment Link', 'link'],
+			['QR Code', 'qr'],
+		],
+		'link',
+		'How the payment was created: with Create (a payment link) or with Create QR. Ksher keeps the two apart.',
+	);
+
+export const qrChannelField = (description: string, onlyForQr = false): INodeProperties => ({
+	displayName: 'QR Channel',
+	name: 'qrChannel',
+	type: 'options',
+	options: QR_CHANNELS.map((value) => ({ name: channelName(value), value })),
+	default: 'promptpay',
+	description,
+	...(onlyForQr ? { displayOptions: { show: { paymentType: ['qr'] } } } : {}),
+});
+
+export const isQrPayment = (ctx: IExecuteFunctions, itemIndex: number): boolean =>
+	ctx.getNodeParameter('paymentType', itemIndex, 'link') === 'qr';
 
 export function stringParam(
 	ctx: IExecuteFunctions,

@@ -6,7 +6,7 @@ import { errorOutput, toNodeError } from '../../adapters/errors';
 import { n8nTransport } from '../../adapters/transport';
 import * as account from './account/Account.resource';
 import { DEFAULT_CONCURRENCY, MAX_CONCURRENCY } from './batch';
-import { isTool, type OperationRunner } from './common';
+import { FileItem, isTool, type OperationRunner } from './common';
 import * as payment from './payment/Payment.resource';
 import * as refund from './refund/Refund.resource';
 import * as settlement from './settlement/Settlement.resource';
@@ -103,7 +103,11 @@ export async function router(this: IExecuteFunctions): Promise<INodeExecutionDat
 		try {
 			if (!client) throw setupError;
 			const output = await run(this, client, itemIndex);
-			results[itemIndex] = output.map((json) => ({ json, pairedItem: { item: itemIndex } }));
+			results[itemIndex] = output.map((out) =>
+				out instanceof FileItem
+					? { json: out.json, binary: out.binary, pairedItem: { item: itemIndex } }
+					: { json: out, pairedItem: { item: itemIndex } },
+			);
 		} catch (error) {
 			const orderNumber = orderNumberOrNull(this, itemIndex);
 			if (!this.continueOnFail() && !asTool)

@@ -3,13 +3,15 @@ import type { INodeProperties } from 'n8n-workflow';
 import { operationSelector, type OperationRunner } from '../common';
 import * as cancel from './cancel.operation';
 import * as create from './create.operation';
+import * as createQr from './createQr.operation';
 import * as get from './get.operation';
 import * as watch from './watch.operation';
 
-export type PaymentOperation = 'create' | 'get' | 'cancel' | 'watch';
+export type PaymentOperation = 'create' | 'createQr' | 'get' | 'cancel' | 'watch';
 
 export const operations: Record<PaymentOperation, OperationRunner> = {
 	create: create.execute,
+	createQr: createQr.execute,
 	get: get.execute,
 	cancel: cancel.execute,
 	watch: watch.execute,
@@ -32,6 +34,12 @@ export const description: INodeProperties[] = [
 				action: 'Create a payment',
 			},
 			{
+				name: 'Create QR',
+				value: 'createQr',
+				description: 'Create a QR code image (PromptPay) to send to the customer in a chat',
+				action: 'Create a QR code payment',
+			},
+			{
 				name: 'Get',
 				value: 'get',
 				description: 'Get the state of a payment',
@@ -48,6 +56,7 @@ export const description: INodeProperties[] = [
 		'create',
 	),
 	...create.description,
+	...createQr.description,
 	...get.description,
 	...cancel.description,
 	...watch.description,

@@ -1,6 +1,15 @@
 import { type INodeProperties, updateDisplayOptions } from 'n8n-workflow';
 
-import { orderNumberField, orderNumberParam, type OperationRunner } from '../common';
+import { closeQrOrder } from '../../../protocol';
+import {
+	isQrPayment,
+	orderNumberField,
+	orderNumberParam,
+	paymentTypeField,
+	qrChannelField,
+	stringParam,
+	type OperationRunner,
+} from '../common';
 
 const properties: INodeProperties[] = [
 	{
@@ -11,6 +20,11 @@ const properties: INodeProperties[] = [
 		default: '',
 	},
 	orderNumberField('Your order number of the unpaid payment to cancel.'),
+	paymentTypeField(),
+	qrChannelField(
+		'The QR Channel given to Create QR. Ksher can cancel ShopeePay, Alipay, Alipay+ and WeChat Pay QRs; the others stop when they expire.',
+		true,
+	),
 ];
 
 export const description = updateDisplayOptions(
@@ -20,6 +34,8 @@ export const description = updateDisplayOptions(
 
 export const execute: OperationRunner = async (ctx, client, itemIndex) => {
 	const orderNumber = orderNumberParam(ctx, itemIndex);
-	await client.call('cancel_order', { mch_order_no: orderNumber });
+	if (isQrPayment(ctx, itemIndex))
+		await closeQrOrder(client, orderNumber, stringParam(ctx, 'qrChannel', itemIndex, 'promptpay'));
+	else await client.call('cancel_order', { mch_order_no: orderNumber });
 	return [{ orderNumber, cancelled: true }];
 };

@@ -8,13 +8,16 @@ import {
 	GATEWAY_CHANNELS,
 	INSTALMENT_CHANNELS,
 	KsherInputError,
-	renderValue,
+	attachText,
 	toMinorUnits,
 	fromMinorUnits,
 	initialWatchState,
 } from '../../../protocol';
 import {
-	currencyOptions,
+	amountFields,
+	attachField,
+	notifyUrlField,
+	optionsField,
 	orderNumberField,
 	orderNumberParam,
 	stringParam,
@@ -25,22 +28,7 @@ const properties: INodeProperties[] = [
 	orderNumberField(
 		'Your own unique order number, at most 32 characters. Ksher refuses a number it has seen before.',
 	),
-	{
-		displayName: 'Amount',
-		name: 'amount',
-		type: 'string',
-		required: true,
-		default: '',
-		placeholder: 'e.g. 150.50',
-		description: 'Amount in major units (baht, not satang), with at most 2 decimals for THB',
-	},
-	{
-		displayName: 'Currency',
-		name: 'currency',
-		type: 'options',
-		options: currencyOptions,
-		default: 'THB',
-	},
+	...amountFields(),
 	{
 		displayName: 'Product Name',
 		name: 'productName',
@@ -87,15 +75,7 @@ const properties: INodeProperties[] = [
 		description:
 			'Where the browser goes when the payment fails or is cancelled. Empty: the success redirect URL.',
 	},
-	{
-		displayName: 'Notify URL',
-		name: 'notifyUrl',
-		type: 'string',
-		default: '',
-		placeholder: 'e.g. https://n8n.example/webhook/…/webhook',
-		description:
-			'Paste the Production URL of a Ksher Trigger node here to start a workflow when the customer pays. Empty: Ksher sends no notification.',
-	},
+	notifyUrlField(),
 	{
 		displayName: 'Website URL',
 		name: 'websiteUrl',
@@ -112,15 +92,7 @@ const properties: INodeProperties[] = [
 		placeholder: 'Add Field',
 		default: {},
 		options: [
-			{
-				displayName: 'Attach',
-				name: 'attach',
-				type: 'string',
-				default: '',
-				placeholder: 'e.g. {"customerId": 42}',
-				description:
-					'Your own data, returned as "attach" by Get Payment and the Ksher Trigger. An object from an expression is sent as compact JSON.',
-			},
+			attachField(),
 			{
 				displayName: 'Background',
 				name: 'background',
@@ -143,18 +115,17 @@ const properties: INodeProperties[] = [
 				default: '',
 				description: 'Colour of the pay button',
 			},
-			{
-				displayName: 'Device',
-				name: 'device',
-				type: 'options',
-				options: [
-					{ name: 'Automatic', value: '' },
-					{ name: 'Desktop', value: 'PC' },
-					{ name: 'Mobile', value: 'H5' },
+			optionsField(
+				'Device',
+				'device',
+				[
+					['Automatic', ''],
+					['Desktop', 'PC'],
+					['Mobile', 'H5'],
 				],
-				default: '',
-				description: 'Force the desktop or mobile layout of the payment page',
-			},
+				'',
+				'Force the desktop or mobile layout of the payment page',
+			),
 			{
 				displayName: 'Display Order Code',
 				name: 'displayOrderCode',
@@ -179,17 +150,16 @@ const properties: INodeProperties[] = [
 				default: '',
 				description: 'Text at the bottom of the payment page',
 			},
-			{
-				displayName: 'Instalment Fee Paid By',
-				name: 'instalmentFeePayer',
-				type: 'options',
-				options: [
-					{ name: 'Customer', value: 'customer' },
-					{ name: 'Merchant', value: 'merchant' },
+			optionsField(
+				'Instalment Fee Paid By',
+				'instalmentFeePayer',
+				[
+					['Customer', 'customer'],
+					['Merchant', 'merchant'],
 				],
-				default: 'customer',
-				description: 'Who pays the instalment fee on the selected instalment channels',
-			},
+				'customer',
+				'Who pays the instalment fee on the selected instalment channels',
+			),
 			{
 				displayName: 'Instalment Months',
 				name: 'instalmentMonths',
@@ -224,18 +194,17 @@ const properties: INodeProperties[] = [
 					},
 				],
 			},
-			{
-				displayName: 'Language',
-				name: 'language',
-				type: 'options',
-				options: [
-					{ name: 'Chinese', value: 'cn' },
-					{ name: 'English', value: 'en' },
-					{ name: 'Thai', value: 'th' },
+			optionsField(
+				'Language',
+				'language',
+				[
+					['Chinese', 'cn'],
+					['English', 'en'],
+					['Thai', 'th'],
 				],
-				default: 'en',
-				description: 'Language of the payment page',
-			},
+				'en',
+				'Language of the payment page',
+			),
 			{
 				displayName: 'Logo URL',
 				name: 'logoUrl',
@@ -361,7 +330,6 @@ export const execute: OperationRunner = async (ctx, client, itemIndex) => {
 			'Enter e.g. 60.',
 		);
 	}
-	const attach = extra.attach;
 	const params: Record<string, unknown> = {
 		mch_order_no: orderNumber,
 		total_fee: total,
@@ -379,12 +347,7 @@ export const execute: OperationRunner = async (ctx, client, itemIndex) => {
 		lang: extra.language,
 		device: extra.device || undefined,
 		expire_time: expires,
-		attach:
-			attach === undefined || attach === ''
-				? undefined
-				: typeof attach === 'string'
-					? attach
-					: renderValue(attach),
+		attach: attachText(extra.attach),
 		member_id: checkMemberId(extra.memberId),
 		logo: extra.logoUrl ? checkUrl(extra.logoUrl, 'Logo URL') : undefined,
 		shop_name: extra.shopName || undefined,
