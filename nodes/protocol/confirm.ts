@@ -35,9 +35,10 @@ export async function confirmedByKsher(
 	const query = await orderState(client, orderNumber, String(data.channel ?? ''));
 	if (!query) return undefined;
 	if (String(query.total_fee) !== String(data.total_fee)) return false;
-	// Ksher's word about this order, in this currency (and, for a QR, this channel): a signed answer
-	// about another order or currency confirms nothing. Compared where both say it.
-	for (const field of ['mch_order_no', 'fee_type', 'channel'])
+	// Ksher's word about this order, in this currency: a signed answer about another order or currency
+	// confirms nothing. Compared where both say it; not the channel, whose names the gateway's query and
+	// its notifications may not share (a QR order's lookup, by channel, checks its own).
+	for (const field of ['mch_order_no', 'fee_type'])
 		if (query[field] !== undefined && data[field] !== undefined && query[field] !== data[field])
 			return false;
 	const result = String(query.result ?? '');
