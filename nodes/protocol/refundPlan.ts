@@ -5,6 +5,7 @@ import { atRow } from './refundAmounts';
 import {
 	decideRefund,
 	money,
+	orderKey,
 	RunMemory,
 	type PartialRefunds,
 	type RefundDecision,
@@ -29,8 +30,8 @@ interface OrderFacts {
 	refunds: RefundsKnown;
 }
 
-async function lookUp(client: KsherClient, orderNumber: string): Promise<OrderFacts> {
-	const order = await paidOrder(client, orderNumber);
+async function lookUp(client: KsherClient, request: RefundRequest): Promise<OrderFacts> {
+	const order = await paidOrder(client, request.orderNumber, request.qrChannel);
 	// Ksher answers nothing for some wallets (PromptPay, Alipay): then only a fully refunded order's balance is known.
 	return { order, refunds: (await listRefunds(client, order.refundTarget)) ?? 'unlisted' };
 }
@@ -57,7 +58,7 @@ function decideAll(
 	const memory = new RunMemory(independent);
 	return rows.map((request): RefundCheck => {
 		if (!('orderNumber' in request)) return { ok: false, error: request.error };
-		const known = facts.get(request.orderNumber)!;
+		const known = facts.get(orderKey(request))!;
 		if ('error' in known) return { ok: false, error: atRow(known.error, request) };
 		try {
 			return {
@@ -81,15 +82,15 @@ export async function checkRefunds(
 	concurrency: number,
 	independent = false,
 ): Promise<RefundCheck[]> {
-	const orderNumbers = [
-		...new Set(rows.flatMap((r) => ('orderNumber' in r ? [r.orderNumber] : []))),
+	const orders = [
+		...new Map(rows.flatMap((r) => ('orderNumber' in r ? [[orderKey(r), r] as const] : []))),
 	];
 	const facts = new Map<string, { value: OrderFacts } | { error: unknown }>();
-	await runBounded(orderNumbers.length, concurrency, async (index) => {
-		const orderNumber = orderNumbers[index];
+	await runBounded(orders.length, concurrency, async (index) => {
+		const [key, request] = orders[index];
 		facts.set(
-			orderNumber,
-			await lookUp(client, orderNumber).then(
+			key,
+			await lookUp(client, request).then(
 				(value) => ({ value }),
 				(error: unknown) => ({ error }),
 			),

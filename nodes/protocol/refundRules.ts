@@ -18,7 +18,13 @@ export interface RefundRequest extends RowRef {
 	amount: string | 'remaining';
 	/** The user's own refund number; derived from the order and the amount when absent. */
 	refundNumber?: string;
+	/** The channel of a QR payment (Create QR), looked up on Ksher's api.mch host; absent for a payment link. */
+	qrChannel?: string;
 }
+
+/** One key per order a request names: a QR payment and a payment link are different orders at Ksher. */
+export const orderKey = (request: Pick<RefundRequest, 'orderNumber' | 'qrChannel'>): string =>
+	`${request.qrChannel ?? 'link'}\u0000${request.orderNumber}`;
 
 /**
  * What is known of the payment's refunds: Ksher's list; `unlisted` when Ksher cannot list them
@@ -126,6 +132,19 @@ export type RefundDecision = DecisionBase &
 
 export const money = (minor: number, currency: string): string =>
 	`${fromMinorUnits(minor, currency)} ${currency}`;
+
+/** Earlier rows of this run take (or took) all of the payment, so this row cannot be refunded. */
+export function nothingRemainsAfter(
+	orderNumber: string,
+	rows: number[],
+	note = '',
+): KsherInputError {
+	return new KsherInputError(
+		'Refund Amount',
+		`Nothing remains of order ${orderNumber} after row${rows.length > 1 ? 's' : ''} ${rows.join(', ')} of this run${note}`,
+		'Remove this row, or lower the amounts of the earlier rows.',
+	);
+}
 
 export function fullyRefunded(orderNumber: string, order: PaidOrder): KsherInputError {
 	return new KsherInputError(
@@ -367,11 +386,7 @@ export function decideRefund(
 	const unchecked: string[] = [];
 	if (left <= 0 && left + ifRefused <= 0) {
 		if (planned.rows.length === 0) throw fullyRefunded(orderNumber, order);
-		throw new KsherInputError(
-			'Refund Amount',
-			`Nothing remains of order ${orderNumber} after row${planned.rows.length > 1 ? 's' : ''} ${planned.rows.join(', ')} of this run`,
-			'Remove this row, or lower the amounts of the earlier rows.',
-		);
+		throw nothingRemainsAfter(orderNumber, planned.rows);
 	}
 	const amount = asked ?? (left > 0 ? left : left + ifRefused);
 	if (amount > left + ifRefused)

@@ -227,7 +227,7 @@ export async function refundRow(
 	client: KsherClient,
 	request: RefundRequest,
 ): Promise<RefundOutcome> {
-	const order = await paidOrder(client, request.orderNumber);
+	const order = await paidOrder(client, request.orderNumber, request.qrChannel);
 	const asked = askedMinor(request, order);
 	const needsList = asked === undefined || asked > order.total || order.data.result === 'REFUND';
 	const refunds = needsList

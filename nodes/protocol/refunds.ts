@@ -2,6 +2,7 @@ import { createHash } from 'crypto';
 
 import type { KsherClient } from './client';
 import { KsherApiError, KsherInputError } from './errors';
+import { queryQrOrder } from './qr';
 import { isPlainObject } from './signature';
 
 /**
@@ -98,19 +99,32 @@ export async function listRefunds(
 	throw outcome;
 }
 
-/** A paid gateway order as refunds need it. */
+/** A paid order (a payment link's or a QR's) as refunds need it. */
 export interface PaidOrder {
 	data: Record<string, unknown>;
 	/** The payment's amount in minor units. */
 	total: number;
 	currency: string;
-	/** The id Ksher refunds gateway orders by (refundTargetOf). */
+	/** The id Ksher refunds the order by (refundTargetOf). */
 	refundTarget: Record<string, string>;
 }
 
-/** Looks the user's order up and returns what refunds need, or explains why it cannot be refunded. */
-export async function paidOrder(client: KsherClient, orderNumber: string): Promise<PaidOrder> {
-	const { data } = await client.call('gateway_order_query', { mch_order_no: orderNumber });
+/**
+ * Looks the user's order up and returns what refunds need, or explains why it cannot be refunded.
+ * With `qrChannel` the order is a QR payment (Create QR): it lives on Ksher's api.mch host and is
+ * looked up there by its channel (queryQrOrder, which refuses an answer about another order);
+ * without it, a payment link on the gateway. The two are never tried one after the other: a
+ * number Ksher does not know as the type given is an error, not a guess.
+ */
+export async function paidOrder(
+	client: KsherClient,
+	orderNumber: string,
+	qrChannel?: string,
+): Promise<PaidOrder> {
+	const data =
+		qrChannel === undefined
+			? (await client.call('gateway_order_query', { mch_order_no: orderNumber })).data
+			: await queryQrOrder(client, orderNumber, qrChannel);
 	const result = String(data.result ?? '');
 	if (result !== 'SUCCESS' && result !== 'REFUND') {
 		const why =

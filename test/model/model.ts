@@ -120,7 +120,8 @@ function orderOfRequest(
 	input: CaseInput,
 	obs: CaseObservation,
 ): WorldOrder | undefined {
-	if (r.endpoint === 'gateway_order_query') return input.orders.find((o) => o.no === r.mchOrderNo);
+	if (r.endpoint === 'gateway_order_query' || r.endpoint === 'order_query')
+		return input.orders.find((o) => o.no === r.mchOrderNo);
 	return input.orders.find(
 		(o) =>
 			obs.ids[o.no] &&
@@ -241,6 +242,10 @@ export function checkCase(scenario: Scenario, input: CaseInput, obs: CaseObserva
 		count(
 			'refunds made',
 			Object.values(fresh).reduce((n, list) => n + list.length, 0),
+		);
+		count(
+			'of QR payments',
+			input.orders.filter((o) => o.qr).reduce((n, o) => n + fresh[o.no].length, 0),
 		);
 	}
 	const last = states[states.length - 1];
@@ -538,7 +543,10 @@ export function checkCase(scenario: Scenario, input: CaseInput, obs: CaseObserva
 				infoSeen = true;
 				if (faulted[i]) partial = 'unknown';
 			}
-			if (faulted[i] && (r.endpoint === 'gateway_order_query' || r.endpoint === 'refund_query')) {
+			if (
+				faulted[i] &&
+				['gateway_order_query', 'order_query', 'refund_query'].includes(r.endpoint)
+			) {
 				const o = orderOfRequest(r, input, obs);
 				if (o) lookupFailed.add(o.no);
 			}
@@ -813,7 +821,7 @@ export function describeCase(
 	lines.push(`WORLD (allow_partial_refund ${input.partialRefunds}):`);
 	for (const o of input.orders)
 		lines.push(
-			`  ${o.no}: ${o.kind} ${o.channel} ${major(o.total, o.currency)} ${o.currency}${o.portal.length ? `, portal refunds ${o.portal.map((p) => `${p.no}=${major(p.fee, o.currency)}`).join(', ')}` : ''}`,
+			`  ${o.no}: ${o.kind}${o.qr ? ' QR' : ''} ${o.channel} ${major(o.total, o.currency)} ${o.currency}${o.portal.length ? `, portal refunds ${o.portal.map((p) => `${p.no}=${major(p.fee, o.currency)}`).join(', ')}` : ''}`,
 		);
 	const { resource: _r, operation: _o, orderNumber: _n, ...shown } = input.parameters;
 	lines.push(

@@ -6,7 +6,8 @@ import { materialize, scenarioArb, type Scenario } from './scenario';
 
 /**
  * The refund path against a reference model (issue #30 item 3). fast-check generates worlds
- * (paid, unpaid and unknown orders over wallets Ksher can and cannot list the refunds of, earlier
+ * (paid, unpaid and unknown orders, payment links and QR payments (version 2, Payment Type from the
+ * sheet), over wallets Ksher can and cannot list the refunds of, earlier
  * refunds made in the portal, partial refunds allowed or not), sheets of 1–6 rows (good, bad and
  * excessive amounts; derived, fresh, shared and already used refund numbers), the node's options
  * (version 1 or 2, What to Refund, Check All Rows First, Preview Only, Stop Above Total, Continue

@@ -123,6 +123,7 @@ export async function runCase(h: SimulatorHarness, input: CaseInput): Promise<Ca
 				total_fee: o.total,
 				fee_type: o.currency,
 				channel: o.channel,
+				qr: o.qr,
 				paid: o.kind === 'paid',
 				refunds: o.portal.map((p) => ({ mch_refund_no: p.no, refund_fee: p.fee })),
 			})),

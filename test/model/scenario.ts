@@ -25,6 +25,8 @@ export interface OrderSpec {
 	long: boolean;
 	/** Refunds made earlier in the merchant portal, each with its own refund number: quarters of the payment, or the rest. */
 	portal: Array<{ quarters: number } | { rest: true }>;
+	/** A QR payment (Create QR, Ksher's api.mch host) rather than a payment link; version 2 sheets only, not cards. */
+	qr: boolean;
 }
 
 export type AmountSpec =
@@ -55,6 +57,7 @@ export interface RowSpec {
 export type FaultType = 'http500' | 'reset' | 'tampered' | 'nosign' | 'latency';
 export type FaultEndpoint =
 	| 'order_refund'
+	| 'order_query'
 	| 'refund_query'
 	| 'gateway_order_query'
 	| 'merchant_info';
@@ -136,6 +139,7 @@ const orderArb: fc.Arbitrary<OrderSpec> = fc.record({
 	currency: weighted<Currency>([6, fc.constant('THB')], [1, fc.constant('JPY')]),
 	total: fc.constantFrom(10000, 500, 15050, 100, 2500, 1),
 	long: flag(1, 6),
+	qr: flag(1, 3),
 	portal: weighted<OrderSpec['portal']>(
 		[5, fc.constant([])],
 		[
@@ -194,6 +198,7 @@ const faultArb: fc.Arbitrary<FaultSpec> = fc.record({
 	endpoint: fc.constantFrom<FaultEndpoint>(
 		'order_refund',
 		'gateway_order_query',
+		'order_query',
 		'refund_query',
 		'merchant_info',
 	),
@@ -274,6 +279,8 @@ export interface WorldOrder {
 	channel: Channel;
 	currency: Currency;
 	total: number;
+	/** A QR payment: looked up by its channel on the api.mch host, the sheet's Payment Type says "qr". */
+	qr: boolean;
 	/** Portal refunds made before the first run. */
 	portal: Array<{ no: string; fee: number }>;
 }
@@ -367,6 +374,7 @@ export function materialize(s: Scenario, caseId: string): CaseInput {
 			channel: spec.channel,
 			currency: spec.currency,
 			total: spec.total,
+			qr: spec.qr && spec.channel !== 'card' && s.options.version === 2,
 			portal,
 		};
 	});
@@ -381,6 +389,8 @@ export function materialize(s: Scenario, caseId: string): CaseInput {
 					? portals[row.ref.portal % portals.length].no
 					: '';
 		const item: Record<string, unknown> = { orderNumber: order.no, ref };
+		if (s.options.version === 2)
+			Object.assign(item, { type: order.qr ? 'qr' : 'link', channel: order.channel });
 		if (value !== MISSING) item.amount = value;
 		return item;
 	});
@@ -410,6 +420,8 @@ export function materialize(s: Scenario, caseId: string): CaseInput {
 			...common,
 			whatToRefund: o.whatToRefund,
 			refundAmount: '={{ $json.amount }}',
+			paymentType: '={{ $json.type }}',
+			qrChannel: '={{ $json.channel }}',
 			checkAllRowsFirst: o.checkAllRowsFirst,
 			...(o.stopAboveTotal
 				? {

@@ -243,3 +243,145 @@ describe('Payment → Get and Cancel for QR payments', () => {
 		expect(h.sim.requests.length).toBe(before);
 	});
 });
+
+describe('Refunds and Watch for Changes of QR payments', () => {
+	/** A paid QR order of 150.50 on the channel, made by the node as a shop would. */
+	async function paidQr(qrChannel = 'promptpay'): Promise<string> {
+		const orderNumber = uniqueOrderNo('R');
+		expect((await runNode(h, qrParams(orderNumber, { qrChannel }))).status).toBe('success');
+		expect((await h.control('/pay', { mch_order_no: orderNumber })).status).toBe(200);
+		return orderNumber;
+	}
+	const refund = (orderNumber: string, extra: IDataObject = {}): IDataObject => ({
+		resource: 'refund',
+		operation: 'create',
+		orderNumber,
+		paymentType: 'qr',
+		refundAmount: '50.00',
+		...extra,
+	});
+	const sentRefunds = (orderNumber: string) =>
+		h.sim.order(orderNumber)!.refunds.map((r) => [r.mch_refund_no, r.refund_fee]);
+
+	it.each(['truemoney', 'promptpay'])(
+		'Refund → Create (Payment Type: QR Code, %s) refunds the amount once: a re-run moves nothing',
+		async (qrChannel) => {
+			const orderNumber = await paidQr(qrChannel);
+			const first = await runNode(h, refund(orderNumber, { qrChannel }));
+			expect(first.status).toBe('success');
+			expect(first.items[0]).toMatchObject({
+				orderNumber,
+				refundNumber: `${orderNumber}-R5000`,
+				refundAmount: '50.00',
+				currency: 'THB',
+				status: 'refunded',
+				alreadyRefunded: false,
+			});
+			// Looked up on the api.mch host by its channel, refunded by Ksher's order number.
+			const calls = h.sim.requests.filter((r) => r.params.mch_order_no === orderNumber);
+			expect(calls.at(-1)).toMatchObject({
+				endpoint: 'order_query',
+				params: { mch_order_no: orderNumber, channel: qrChannel },
+			});
+			const sent = h.sim.requests.find(
+				(r) => r.endpoint === 'order_refund' && r.params.mch_refund_no === `${orderNumber}-R5000`,
+			);
+			expect(sent?.params).toMatchObject({
+				ksher_order_no: h.sim.order(orderNumber)!.ksher_order_no,
+				total_fee: '15050',
+				refund_fee: '5000',
+				fee_type: 'THB',
+			});
+			const again = await runNode(h, refund(orderNumber, { qrChannel }));
+			expect(again.status).toBe('success');
+			expect(again.items[0]).toMatchObject({ orderNumber, alreadyRefunded: true });
+			expect(sentRefunds(orderNumber)).toEqual([[`${orderNumber}-R5000`, 5000]]);
+		},
+	);
+
+	it('a QR order refunded as a payment link (the default), unpaid, or with an unreadable Payment Type moves nothing', async () => {
+		const paid = await paidQr();
+		const refundCalls = () => h.sim.requests.filter((r) => r.endpoint === 'order_refund').length;
+		const before = refundCalls();
+		const asLink = await runNode(h, { ...refund(paid), paymentType: 'link' });
+		expect(asLink.status).toBe('error');
+		expect(asLink.error?.message).toMatch(/ORDER_NOT_EXIST|Order Number/);
+
+		const unpaid = uniqueOrderNo('U');
+		await runNode(h, qrParams(unpaid));
+		const early = await runNode(h, refund(unpaid));
+		expect(early.error?.message).toMatch(
+			new RegExp(`^Order Number ${unpaid} cannot be refunded: the payment is not paid yet`),
+		);
+
+		const odd = await runNode(h, refund(paid, { paymentType: '={{ "" }}' }));
+		expect(odd.error?.message).toMatch(
+			new RegExp(`^Payment Type is empty for order ${paid} \\(row 1\\)`),
+		);
+		const wrongChannel = await runNode(h, refund(paid, { qrChannel: 'truemoney' }));
+		expect(wrongChannel.status).toBe('error');
+
+		expect(wrongChannel.error?.message).toMatch(/QR payment lookup failed.*is a promptpay order/);
+		expect(refundCalls()).toBe(before);
+		expect(sentRefunds(paid)).toEqual([]);
+		expect(sentRefunds(unpaid)).toEqual([]);
+	});
+
+	it('Refund → Get Many lists a QR order’s refunds (TrueMoney), and says why not for PromptPay', async () => {
+		const orderNumber = await paidQr('truemoney');
+		await runNode(h, refund(orderNumber, { qrChannel: 'truemoney' }));
+		const list = await runNode(h, {
+			resource: 'refund',
+			operation: 'getAll',
+			orderNumber,
+			paymentType: 'qr',
+			qrChannel: 'truemoney',
+		});
+		expect(list.items).toEqual([
+			expect.objectContaining({
+				orderNumber,
+				refundNumber: `${orderNumber}-R5000`,
+				refundAmount: '50.00',
+			}),
+		]);
+		const promptpay = await paidQr();
+		const refused = await runNode(h, {
+			resource: 'refund',
+			operation: 'getAll',
+			orderNumber: promptpay,
+			paymentType: 'qr',
+		});
+		expect(refused.error?.message).toMatch(/Ksher cannot list the refunds of Order Number/);
+	});
+
+	it('Watch for Changes (Payment Type: QR Code) follows Create QR’s watchState: paid, then a refund made at the portal, each once', async () => {
+		const orderNumber = uniqueOrderNo('W');
+		const created = await runNode(h, qrParams(orderNumber, { qrChannel: 'truemoney' }));
+		let state = String(created.items[0].watchState);
+		const watch = async () => {
+			const run = await runNode(h, {
+				resource: 'payment',
+				operation: 'watch',
+				orderNumber,
+				paymentType: 'qr',
+				qrChannel: 'truemoney',
+				watchState: state,
+			});
+			expect(run.status).toBe('success');
+			for (const item of run.items) {
+				expect(item.previousWatchState).toBe(state);
+				state = String(item.watchState);
+			}
+			return run.items.map((i) => [i.event, i.refundAmount ?? null]);
+		};
+		expect(await watch()).toEqual([]);
+		await h.control('/pay', { mch_order_no: orderNumber });
+		expect(await watch()).toEqual([['paid', null]]);
+		expect(await watch()).toEqual([]);
+		expect(
+			(await h.control('/refund', { mch_order_no: orderNumber, refund_fee: 2000 })).status,
+		).toBe(200);
+		expect(await watch()).toEqual([['refunded', '20.00']]);
+		expect(await watch()).toEqual([]);
+	});
+});

@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'http';
 
-import { CURRENCY_DECIMALS, channelInfo } from '../../nodes/protocol';
+import { CURRENCY_DECIMALS, channelInfo, QR_CHANNELS } from '../../nodes/protocol';
 import { parseFault } from './faults';
 import { readBody, sendJson } from './http';
 import { deliver, markPaid } from './notifications';
@@ -220,7 +220,7 @@ export async function handleControl(
 }
 
 /**
- * One order of POST /orders: `{ mch_order_no, total_fee, fee_type?, channel?, paid?, refunds?: [{ mch_refund_no, refund_fee }] }`.
+ * One order of POST /orders: `{ mch_order_no, total_fee, fee_type?, channel?, qr?, paid?, refunds?: [{ mch_refund_no, refund_fee }] }`.
  * The order is what gateway_pay makes (channel_list = the one channel), paid with that channel
  * unless `paid` is false, then refunded in the portal; an error text when the spec is unusable.
  */
@@ -241,7 +241,10 @@ function bulkOrder(
 		return 'total_fee must be a positive integer in minor units';
 	if (!(feeType in CURRENCY_DECIMALS)) return `fee_type ${feeType} is not supported`;
 	if (!channelInfo(channel)) return `unknown channel ${channel}`;
+	if (spec.qr === true && !QR_CHANNELS.includes(channel)) return `${channel} has no QR payments`;
 	const order = newOrder({
+		// A QR payment (native_pay) lives on the api.mch host: order_query, not gateway_order_query.
+		...(spec.qr === true ? { kind: 'qr' as const, channel } : {}),
 		appid,
 		mch_order_no: no,
 		total_fee: total,

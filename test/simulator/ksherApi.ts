@@ -19,7 +19,7 @@ import {
 import { takeFault, type Fault } from './faults';
 import { readBody, sendJson, sleep } from './http';
 import { settlementCycle, settlementLines } from './settlement';
-import { hex, ksherTime, newOrder, orderData, refunded, type Order } from './state';
+import { hex, ksherTime, newOrder, orderData, refunded, refundOrderNo, type Order } from './state';
 import type { Merchant, World } from './world';
 
 /**
@@ -374,7 +374,7 @@ function orderRefund(world: World, m: Merchant, p: Record<string, string>, nonce
 			fee_type: order.fee_type,
 			ksher_order_no: order.ksher_order_no,
 			ksher_refund_no: refund.ksher_refund_no,
-			mch_order_no: order.pay_mch_order_no,
+			mch_order_no: refundOrderNo(order),
 			mch_refund_no: refund.mch_refund_no,
 			nonce_str: nonce,
 			refund_fee: refund.refund_fee,
@@ -407,7 +407,7 @@ function refundQuery(world: World, m: Merchant, p: Record<string, string>, nonce
 			channel_order_no: `4200${order.pay_mch_order_no}`,
 			fee_type: order.fee_type,
 			ksher_order_no: order.ksher_order_no,
-			mch_order_no: order.pay_mch_order_no,
+			mch_order_no: refundOrderNo(order),
 			nonce_str: nonce,
 			refund_count: String(list.length),
 			refund_fee: String(list.reduce((s, r) => s + r.refund_fee, 0)),

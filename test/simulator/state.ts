@@ -101,6 +101,14 @@ export function refunded(order: Order): number {
 	return order.refunds.reduce((sum, r) => sum + r.refund_fee, 0);
 }
 
+/**
+ * The mch_order_no that order_refund and refund_query know an order by: a QR order lives on the
+ * api.mch host under the merchant's own number; a payment link under the gateway's pay_mch_order_no.
+ */
+export function refundOrderNo(order: Order): string {
+	return order.kind === 'qr' ? order.mch_order_no : order.pay_mch_order_no;
+}
+
 /** What gateway_order_query reports for the order (and what a notification carries). */
 export function queryResult(order: Order): OrderState {
 	if (order.state === 'SUCCESS' && order.refunds.length > 0 && refunded(order) >= order.total_fee)

@@ -4,7 +4,14 @@ import { join } from 'path';
 
 import { canonicalString, signCanonical, signedFields } from '../../nodes/protocol';
 import type { Fault } from './faults';
-import { digits, ksherTime, type DeliveryAttempt, type Order, type Refund } from './state';
+import {
+	digits,
+	ksherTime,
+	refundOrderNo,
+	type DeliveryAttempt,
+	type Order,
+	type Refund,
+} from './state';
 
 export interface Merchant {
 	appid: string;
@@ -141,7 +148,10 @@ export class World {
 		this.byUuid.set(order.order_uuid, order);
 	}
 
-	/** Finds the order that order_refund/refund_query address: by pay_mch_order_no or ksher_order_no, like Ksher. */
+	/**
+	 * Finds the order that order_refund/refund_query address, like Ksher: by ksher_order_no, or by
+	 * mch_order_no, which for a payment link is its pay_mch_order_no and for a QR order its own number.
+	 */
 	refundTarget(appid: string, params: Record<string, string>): Order | string {
 		const all = [...this.orders.values()].filter((o) => o.appid === appid);
 		if (params.ksher_order_no) {
@@ -151,7 +161,7 @@ export class World {
 			);
 		}
 		if (!params.mch_order_no) return 'KSHER_ERROR_ORDER_NO';
-		const order = all.find((o) => o.pay_mch_order_no === params.mch_order_no);
+		const order = all.find((o) => refundOrderNo(o) === params.mch_order_no);
 		if (order) return order;
 		// The merchant's own gateway order number is not the refundable order id.
 		if (this.findOrder(params.mch_order_no, appid)) return 'INVALID_ORDER_NO';

@@ -10,6 +10,7 @@ import {
 	channelName,
 	checkOrderNumber,
 	QR_CHANNELS,
+	queryQrOrder,
 	SUPPORTED_CURRENCIES,
 	type KsherClient,
 } from '../../protocol';
@@ -164,6 +165,21 @@ export const qrChannelField = (description: string, onlyForQr = false): INodePro
 
 export const isQrPayment = (ctx: IExecuteFunctions, itemIndex: number): boolean =>
 	ctx.getNodeParameter('paymentType', itemIndex, 'link') === 'qr';
+
+/** The QR Channel of a QR payment (Payment Type: QR Code); undefined for a payment link. */
+export const qrChannelParam = (ctx: IExecuteFunctions, itemIndex: number): string | undefined =>
+	isQrPayment(ctx, itemIndex) ? stringParam(ctx, 'qrChannel', itemIndex, 'promptpay') : undefined;
+
+/** An order's state: a QR order lives on Ksher's api.mch host (order_query by channel), a payment link on its gateway. */
+export async function queryOrder(
+	client: KsherClient,
+	orderNumber: string,
+	qrChannel: string | undefined,
+): Promise<Record<string, unknown>> {
+	return qrChannel === undefined
+		? (await client.call('gateway_order_query', { mch_order_no: orderNumber })).data
+		: await queryQrOrder(client, orderNumber, qrChannel);
+}
 
 export function stringParam(
 	ctx: IExecuteFunctions,

@@ -2,12 +2,11 @@ import { type INodeProperties, updateDisplayOptions } from 'n8n-workflow';
 
 import { closeQrOrder } from '../../../protocol';
 import {
-	isQrPayment,
 	orderNumberField,
 	orderNumberParam,
+	qrChannelParam,
 	paymentTypeField,
 	qrChannelField,
-	stringParam,
 	type OperationRunner,
 } from '../common';
 
@@ -34,8 +33,8 @@ export const description = updateDisplayOptions(
 
 export const execute: OperationRunner = async (ctx, client, itemIndex) => {
 	const orderNumber = orderNumberParam(ctx, itemIndex);
-	if (isQrPayment(ctx, itemIndex))
-		await closeQrOrder(client, orderNumber, stringParam(ctx, 'qrChannel', itemIndex, 'promptpay'));
+	const qrChannel = qrChannelParam(ctx, itemIndex);
+	if (qrChannel !== undefined) await closeQrOrder(client, orderNumber, qrChannel);
 	else await client.call('cancel_order', { mch_order_no: orderNumber });
 	return [{ orderNumber, cancelled: true }];
 };

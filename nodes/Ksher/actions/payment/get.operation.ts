@@ -1,15 +1,14 @@
 import { type IDataObject, type INodeProperties, updateDisplayOptions } from 'n8n-workflow';
 
-import { queryQrOrder } from '../../../protocol';
 import {
-	isQrPayment,
 	orderNumberField,
 	orderNumberParam,
+	qrChannelParam,
+	queryOrder,
 	paymentSummary,
 	paymentTypeField,
 	qrChannelField,
 	simplifyField,
-	stringParam,
 	type OperationRunner,
 } from '../common';
 
@@ -28,10 +27,7 @@ export const description = updateDisplayOptions(
 export const execute: OperationRunner = async (ctx, client, itemIndex) => {
 	const orderNumber = orderNumberParam(ctx, itemIndex);
 	const simplify = ctx.getNodeParameter('simplify', itemIndex, true) as boolean;
-	// A QR order lives on Ksher's api.mch host (order_query), a payment link on its gateway.
-	const data = isQrPayment(ctx, itemIndex)
-		? await queryQrOrder(client, orderNumber, stringParam(ctx, 'qrChannel', itemIndex, 'promptpay'))
-		: (await client.call('gateway_order_query', { mch_order_no: orderNumber })).data;
+	const data = await queryOrder(client, orderNumber, qrChannelParam(ctx, itemIndex));
 	const summary = paymentSummary(orderNumber, data);
 	return [simplify ? summary : { ...summary, raw: data as IDataObject }];
 };

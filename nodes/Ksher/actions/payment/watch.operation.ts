@@ -15,10 +15,20 @@ import {
 	type WatchChange,
 } from '../../../protocol';
 import { eventItem, ksherTimeToIso } from '../../../adapters/format';
-import { orderNumberField, orderNumberParam, type OperationRunner } from '../common';
+import {
+	orderNumberField,
+	orderNumberParam,
+	qrChannelParam,
+	queryOrder,
+	paymentTypeField,
+	qrChannelField,
+	type OperationRunner,
+} from '../common';
 
 const properties: INodeProperties[] = [
 	orderNumberField('Your order number of the payment to watch.'),
+	paymentTypeField(),
+	qrChannelField('The QR Channel given to Create QR: Ksher looks QR payments up by channel', true),
 	{
 		displayName: 'Last Watch State',
 		name: 'watchState',
@@ -65,7 +75,7 @@ export const execute: OperationRunner = async (ctx, client, itemIndex) => {
 	const now = new Date();
 	if (!isWatched(previous, now, days)) return [];
 
-	const { data } = await client.call('gateway_order_query', { mch_order_no: orderNumber });
+	const data = await queryOrder(client, orderNumber, qrChannelParam(ctx, itemIndex));
 	const result = String(data.result ?? '');
 	const paid = result === 'SUCCESS' || result === 'REFUND';
 	const totalMinor = Number(data.total_fee);

@@ -10,12 +10,15 @@ import {
 	ceilingBreach,
 	checkKsherId,
 	checkOrderNumber,
+	checkQrChannel,
 	checkRefundAmount,
 	checkRefunds,
 	fromMinorUnits,
 	KsherError,
 	KsherInputError,
 	mayRefund,
+	nothingRemainsAfter,
+	orderKey,
 	refundRow,
 	rowPlace,
 	sendRefund,
@@ -30,15 +33,26 @@ import {
 } from '../../../protocol';
 import { errorOutput } from '../../../adapters/errors';
 import { refundFields } from '../../../adapters/format';
-import { currencyOptions, orderNumberField, type OperationRunner } from '../common';
+import {
+	currencyOptions,
+	orderNumberField,
+	paymentTypeField,
+	qrChannelField,
+	type OperationRunner,
+} from '../common';
 
 const V1 = { '@version': [1] };
 const V2 = { '@version': [2] };
 
 const properties: INodeProperties[] = [
 	orderNumberField(
-		'Your order number of the paid payment to refund (the one given to Create Payment).',
+		'Your order number of the paid payment to refund (the one given to Create Payment or Create QR).',
 	),
+	{ ...paymentTypeField(), displayOptions: { show: V2 } },
+	{
+		...qrChannelField('The QR Channel given to Create QR: Ksher looks QR payments up by channel'),
+		displayOptions: { show: { ...V2, paymentType: ['qr'] } },
+	},
 	{
 		displayName: 'What to Refund',
 		name: 'whatToRefund',
@@ -265,8 +279,9 @@ function readRequest(run: RunReader, itemIndex: number): RefundRequest {
 		: undefined;
 	if (run.typeVersion < 2)
 		return { row, orderNumber, refundNumber, amount: versionOneAmount(run, itemIndex, ref) };
+	const order = { row, orderNumber, refundNumber, qrChannel: qrChannelOf(run, itemIndex, ref) };
 	const what = run.param('whatToRefund', itemIndex, undefined);
-	if (what === 'remaining') return { row, orderNumber, refundNumber, amount: 'remaining' };
+	if (what === 'remaining') return { ...order, amount: 'remaining' };
 	if (what !== 'amount') {
 		throw new KsherInputError(
 			'What to Refund',
@@ -276,11 +291,30 @@ function readRequest(run: RunReader, itemIndex: number): RefundRequest {
 	}
 	// Read only when it counts: n8n refuses to give a parameter that is hidden (Everything That Remains).
 	return {
-		row,
-		orderNumber,
-		refundNumber,
+		...order,
 		amount: checkRefundAmount(run.param('refundAmount', itemIndex, undefined), ref, run.source),
 	};
+}
+
+/**
+ * The channel of a QR payment, or undefined for a payment link (the default, and what nodes saved
+ * before Create QR existed hold). Anything else is an error: a link and a QR are different orders.
+ */
+function qrChannelOf(
+	run: RunReader,
+	itemIndex: number,
+	ref: { row: number; orderNumber: string },
+): string | undefined {
+	const type = run.param('paymentType', itemIndex, 'link');
+	if (type === 'link') return undefined;
+	if (type !== 'qr') {
+		throw new KsherInputError(
+			'Payment Type',
+			`Payment Type is ${type === undefined || type === '' ? 'empty' : `"${String(type)}"`} ${rowPlace(ref)}`,
+			'Use "link" (made with Create Payment) or "qr" (made with Create QR).',
+		);
+	}
+	return checkQrChannel(run.param('qrChannel', itemIndex, undefined));
 }
 
 /** The item's request, or its error told with its row. */
@@ -560,6 +594,9 @@ async function plannedRunner(
 function rowByRow(run: RunReader): OperationRunner {
 	// Your own refund numbers as the rows gave them: one number is one refund, whatever became of its first row.
 	const numbers = new Map<string, { row: number; orderNumber: string; amount: string }>();
+	const turns = new OrderTurns();
+	// The rows of this run that made a new refund, per order.
+	const madeBy = new Map<string, number[]>();
 	return async (_ctx, client, itemIndex) => {
 		const request = readRequest(run, itemIndex);
 		if (request.refundNumber) {
@@ -581,12 +618,47 @@ function rowByRow(run: RunReader): OperationRunner {
 				);
 			}
 		}
+		const done = await turns.wait(request.orderNumber);
 		try {
-			return [refundOutput(request.orderNumber, await refundRow(client, request))];
+			const outcome = await refundRow(client, request);
+			const earlier = madeBy.get(orderKey(request)) ?? [];
+			// Fully refunded and not listable (PromptPay, Alipay) after this run's own earlier rows: this
+			// row's refund is not among them, and nothing remains for it (what a preview said too).
+			if (outcome.unconfirmed && earlier.length)
+				throw nothingRemainsAfter(
+					request.orderNumber,
+					earlier,
+					` (Ksher cannot list its refunds; nothing was sent for this row)`,
+				);
+			if (outcome.alreadyRefunded === false)
+				madeBy.set(orderKey(request), [...earlier, request.row]);
+			return [refundOutput(request.orderNumber, outcome)];
 		} catch (error) {
 			throw atRow(error, request);
+		} finally {
+			done();
 		}
 	};
+}
+
+/**
+ * Rows of one order take turns, in row order, while other orders' rows run side by side: each
+ * row then reads the order as the rows before it left it, as the preview assumed (two rows of
+ * "everything that remains" racing would both read the same balance, and the outcome would
+ * depend on timing). Rows ask in row order (the router starts them so, and asking is the
+ * first thing a row does after reading its parameters), so a row never waits for a later one.
+ */
+class OrderTurns {
+	private readonly last = new Map<string, Promise<void>>();
+
+	async wait(orderNumber: string): Promise<() => void> {
+		let done!: () => void;
+		const mine = new Promise<void>((resolve) => (done = resolve));
+		const before = this.last.get(orderNumber);
+		this.last.set(orderNumber, mine);
+		if (before) await before;
+		return done;
+	}
 }
 
 /** A checked decimal amount written one way ("5", "5.0" and "5.00" alike), or `remaining`. */

@@ -5,6 +5,9 @@ import { refundFields } from '../../../adapters/format';
 import {
 	orderNumberField,
 	orderNumberParam,
+	qrChannelParam,
+	paymentTypeField,
+	qrChannelField,
 	returnAllFields,
 	returnLimit,
 	type OperationRunner,
@@ -12,6 +15,8 @@ import {
 
 const properties: INodeProperties[] = [
 	orderNumberField('Your order number of the payment whose refunds to list.'),
+	paymentTypeField(),
+	qrChannelField('The QR Channel given to Create QR: Ksher looks QR payments up by channel', true),
 	...returnAllFields(),
 ];
 
@@ -24,7 +29,7 @@ export const description = updateDisplayOptions(
 export const execute: OperationRunner = async (ctx, client, itemIndex) => {
 	const orderNumber = orderNumberParam(ctx, itemIndex);
 	const limit = returnLimit(ctx, itemIndex);
-	const order = await paidOrder(client, orderNumber);
+	const order = await paidOrder(client, orderNumber, qrChannelParam(ctx, itemIndex));
 	const refunds = await listRefunds(client, order.refundTarget);
 	if (!refunds) {
 		throw new KsherInputError(
