@@ -47,6 +47,8 @@ export class RunMemory {
 		{
 			row: number;
 			orderNumber: string;
+			/** The order as orderKey names it: a payment link and a QR under one number are two orders. */
+			key: string;
 			amount: number | undefined;
 			currency: string;
 			failed: boolean;
@@ -63,18 +65,16 @@ export class RunMemory {
 	 */
 	constructor(readonly independent = false) {}
 
-	plannedFor(orderNumber: string): {
+	/** What this run's earlier rows take of the order (by orderKey). */
+	plannedFor(key: string): {
 		amount: number;
 		rows: number[];
 		uncertain: number;
 		uncertainRows: number[];
 	} {
-		let entry = this.planned.get(orderNumber);
+		let entry = this.planned.get(key);
 		if (!entry)
-			this.planned.set(
-				orderNumber,
-				(entry = { amount: 0, rows: [], uncertain: 0, uncertainRows: [] }),
-			);
+			this.planned.set(key, (entry = { amount: 0, rows: [], uncertain: 0, uncertainRows: [] }));
 		return entry;
 	}
 
@@ -88,6 +88,7 @@ export class RunMemory {
 		this.numbers.set(refundNumber, {
 			row: request.row,
 			orderNumber: request.orderNumber,
+			key: orderKey(request),
 			amount: asked,
 			currency,
 			failed: true,
@@ -225,7 +226,7 @@ export const failed = (refund: KsherRefund): boolean => /FAIL|CLOSE/.test(refund
 function checkOwnNumber(request: RefundRequest, derived: string): void {
 	const given = request.refundNumber;
 	if (!given || given === derived) return;
-	const prefix = /^(.*)-R(?:\d+|ALL)$/.exec(given)?.[1];
+	const prefix = /^(.*)-[RQ](?:\d+|ALL)$/.exec(given)?.[1];
 	if ((prefix !== undefined && prefix !== request.orderNumber) || /^R[0-9a-f]{31}$/.test(given)) {
 		throw new KsherInputError(
 			'Refund Number',
@@ -263,7 +264,12 @@ export function askedMinor(request: RefundRequest, order: PaidOrder): number | u
 
 /** The refund number a row uses: the user's, or the one derived from what the refund is. */
 export function refundNumberOf(request: RefundRequest, asked: number | undefined): string {
-	return request.refundNumber || deriveRefundNumber(request.orderNumber, asked ?? 'all');
+	return request.refundNumber || derivedNumberOf(request, asked);
+}
+
+/** The refund number the node makes for this row (deriveRefundNumber), a QR payment's in its own form. */
+export function derivedNumberOf(request: RefundRequest, asked: number | undefined): string {
+	return deriveRefundNumber(request.orderNumber, asked ?? 'all', request.qrChannel !== undefined);
 }
 
 /**
@@ -287,7 +293,7 @@ export function decideRefund(
 	if (!earlier && request.refundNumber)
 		memory.failedRow(request, refundNumber, asked, order.currency);
 	const listed = Array.isArray(refunds) ? refunds : undefined;
-	const planned = memory.plannedFor(orderNumber);
+	const planned = memory.plannedFor(orderKey(request));
 	const known = listed
 		? order.total - refundedMinor(listed)
 		: refunds === 'unlisted' && order.data.result === 'REFUND'
@@ -305,7 +311,7 @@ export function decideRefund(
 		remainingAfter: remainingBefore,
 	};
 
-	checkOwnNumber(request, deriveRefundNumber(orderNumber, asked ?? 'all'));
+	checkOwnNumber(request, derivedNumberOf(request, asked));
 	// More than the whole payment is wrong whatever was refunded before.
 	if (asked !== undefined && asked > order.total)
 		throw exceedsRemaining(orderNumber, order, asked, remainingBefore ?? order.total);
@@ -359,7 +365,7 @@ export function decideRefund(
 	// An earlier row of this run with the same number: the same refund, or a clash.
 	if (earlier) {
 		const same =
-			earlier.orderNumber === orderNumber && (asked === undefined || asked === earlier.amount);
+			earlier.key === orderKey(request) && (asked === undefined || asked === earlier.amount);
 		if (same && !earlier.failed)
 			return { ...base, action: 'sameAsRow', amount: earlier.amount!, sameAsRow: earlier.row };
 		if (same)
@@ -424,6 +430,7 @@ export function decideRefund(
 	memory.numbers.set(refundNumber, {
 		row: request.row,
 		orderNumber,
+		key: orderKey(request),
 		amount,
 		currency,
 		failed: false,

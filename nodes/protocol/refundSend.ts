@@ -4,6 +4,7 @@ import { bangkokTime } from './notification';
 import {
 	askedMinor,
 	decideRefund,
+	derivedNumberOf,
 	exceedsRemaining,
 	failed,
 	fullyRefunded,
@@ -16,13 +17,7 @@ import {
 	type RefundDecision,
 	type RefundRequest,
 } from './refundRules';
-import {
-	deriveRefundNumber,
-	listRefunds,
-	paidOrder,
-	refundedMinor,
-	type KsherRefund,
-} from './refunds';
+import { listRefunds, paidOrder, refundedMinor, type KsherRefund } from './refunds';
 
 /**
  * Sending refunds: one row on its own, and one decided refund to Ksher, reading every answer so
@@ -92,7 +87,7 @@ async function usedNumber(client: KsherClient, decision: Sendable): Promise<Refu
 	if (refunds === undefined) {
 		// Ksher cannot list this payment's refunds (some wallets). A derived number names the order and
 		// the amount, so Ksher's word that it is used is this refund; a number of the user's may be any refund.
-		if (refundNumber === deriveRefundNumber(request.orderNumber, asked ?? 'all')) {
+		if (refundNumber === derivedNumberOf(request, asked)) {
 			return {
 				refund: unlistedDone(refundNumber, amount),
 				currency,

@@ -11,11 +11,13 @@ import { isPlainObject } from './signature';
  * the same row can never refund twice:
  *   - a given amount:   `<order number>-R<amount in minor units>`  (INV-1001-R5000)
  *   - "all that remains": `<order number>-RALL`
+ *   - and for a QR payment (Create QR) `-Q` in place of `-R` (INV-1001-Q5000): should Ksher hold a
+ *     payment link and a QR under one order number, one's refund must never pass for the other's.
  * and, when that would exceed Ksher's 32 characters, `R` + 31 hex characters of
  * SHA-256 over the same text.
  */
-export function deriveRefundNumber(orderNumber: string, minor: number | 'all'): string {
-	const readable = `${orderNumber}-R${minor === 'all' ? 'ALL' : minor}`;
+export function deriveRefundNumber(orderNumber: string, minor: number | 'all', qr = false): string {
+	const readable = `${orderNumber}-${qr ? 'Q' : 'R'}${minor === 'all' ? 'ALL' : minor}`;
 	if (readable.length <= 32) return readable;
 	return `R${createHash('sha256').update(readable, 'utf8').digest('hex').slice(0, 31)}`;
 }
@@ -140,7 +142,14 @@ export async function paidOrder(
 		);
 	}
 	const total = Number(data.total_fee);
-	const refundTarget = refundTargetOf(data);
+	// A QR order is refunded by Ksher's number for it alone: a gateway number in its answer names another order.
+	const ksherNo = typeof data.ksher_order_no === 'string' ? data.ksher_order_no : '';
+	const refundTarget =
+		qrChannel === undefined
+			? refundTargetOf(data)
+			: ksherNo
+				? { ksher_order_no: ksherNo }
+				: undefined;
 	if (!Number.isSafeInteger(total) || total <= 0 || !refundTarget) {
 		throw new KsherInputError(
 			'Order Number',

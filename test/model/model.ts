@@ -96,9 +96,9 @@ export function modelRows(input: CaseInput): ModelRow[] {
 		const number =
 			given ??
 			(ask.kind === 'fixed'
-				? derivedRefundNumber(order.no, ask.minor)
+				? derivedRefundNumber(order.no, ask.minor, order.qr)
 				: ask.kind === 'remaining'
-					? derivedRefundNumber(order.no, 'all')
+					? derivedRefundNumber(order.no, 'all', order.qr)
 					: undefined);
 		return { index, order, ask, given, number };
 	});

@@ -311,10 +311,10 @@ export function major(minor: number, currency: Currency): string {
 
 /**
  * The node's refund number rule, restated (nodes/protocol/refunds.ts deriveRefundNumber):
- * `<order>-R<minor units>` or `<order>-RALL`, or `R` + 31 hex of SHA-256 of that when longer than 32.
+ * `<order>-R<minor units>` or `<order>-RALL` (`-Q` for a QR payment), or `R` + 31 hex of SHA-256 of that when longer than 32.
  */
-export function derivedRefundNumber(orderNo: string, minor: number | 'all'): string {
-	const readable = `${orderNo}-R${minor === 'all' ? 'ALL' : minor}`;
+export function derivedRefundNumber(orderNo: string, minor: number | 'all', qr = false): string {
+	const readable = `${orderNo}-${qr ? 'Q' : 'R'}${minor === 'all' ? 'ALL' : minor}`;
 	return readable.length <= 32
 		? readable
 		: `R${createHash('sha256').update(readable, 'utf8').digest('hex').slice(0, 31)}`;

@@ -271,7 +271,7 @@ describe('Refunds and Watch for Changes of QR payments', () => {
 			expect(first.status).toBe('success');
 			expect(first.items[0]).toMatchObject({
 				orderNumber,
-				refundNumber: `${orderNumber}-R5000`,
+				refundNumber: `${orderNumber}-Q5000`,
 				refundAmount: '50.00',
 				currency: 'THB',
 				status: 'refunded',
@@ -284,7 +284,7 @@ describe('Refunds and Watch for Changes of QR payments', () => {
 				params: { mch_order_no: orderNumber, channel: qrChannel },
 			});
 			const sent = h.sim.requests.find(
-				(r) => r.endpoint === 'order_refund' && r.params.mch_refund_no === `${orderNumber}-R5000`,
+				(r) => r.endpoint === 'order_refund' && r.params.mch_refund_no === `${orderNumber}-Q5000`,
 			);
 			expect(sent?.params).toMatchObject({
 				ksher_order_no: h.sim.order(orderNumber)!.ksher_order_no,
@@ -295,7 +295,7 @@ describe('Refunds and Watch for Changes of QR payments', () => {
 			const again = await runNode(h, refund(orderNumber, { qrChannel }));
 			expect(again.status).toBe('success');
 			expect(again.items[0]).toMatchObject({ orderNumber, alreadyRefunded: true });
-			expect(sentRefunds(orderNumber)).toEqual([[`${orderNumber}-R5000`, 5000]]);
+			expect(sentRefunds(orderNumber)).toEqual([[`${orderNumber}-Q5000`, 5000]]);
 		},
 	);
 
@@ -340,7 +340,7 @@ describe('Refunds and Watch for Changes of QR payments', () => {
 		expect(list.items).toEqual([
 			expect.objectContaining({
 				orderNumber,
-				refundNumber: `${orderNumber}-R5000`,
+				refundNumber: `${orderNumber}-Q5000`,
 				refundAmount: '50.00',
 			}),
 		]);

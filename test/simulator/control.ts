@@ -236,7 +236,7 @@ function bulkOrder(
 	const channel = typeof spec.channel === 'string' ? spec.channel : 'truemoney';
 	if (typeof no !== 'string' || no === '' || no.length > 32)
 		return 'mch_order_no must be 1 to 32 characters';
-	if (world.findOrder(no, appid)) return `order ${no} exists`;
+	if (world.findOrder(no, appid, spec.qr === true ? 'qr' : 'gateway')) return `order ${no} exists`;
 	if (!Number.isSafeInteger(total) || total <= 0)
 		return 'total_fee must be a positive integer in minor units';
 	if (!(feeType in CURRENCY_DECIMALS)) return `fee_type ${feeType} is not supported`;

@@ -163,7 +163,7 @@ function gatewayPay(world: World, m: Merchant, p: Record<string, string>, nonce:
 		if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
 			return fail('KSHER_INVALID_PARAM', 'channel_instal_times_list must be a JSON object');
 	}
-	if (world.findOrder(p.mch_order_no, m.appid)) return fail('KSHER_DUPLICATED_ORDERNO');
+	if (world.findOrder(p.mch_order_no, m.appid, 'gateway')) return fail('KSHER_DUPLICATED_ORDERNO');
 	const order = newOrder({
 		appid: m.appid,
 		mch_order_no: p.mch_order_no,
@@ -231,7 +231,7 @@ async function nativePay(
 	// Seconds, as the one integration that sends it does (API.md §7.4): the node's assumption too.
 	if (p.expire_time !== undefined && !/^[1-9]\d*$/.test(p.expire_time))
 		return fail('KSHER_INVALID_PARAM', 'expire_time must be a positive number of seconds');
-	if (world.findOrder(p.mch_order_no, m.appid)) return fail('KSHER_DUPLICATED_ORDERNO');
+	if (world.findOrder(p.mch_order_no, m.appid, 'qr')) return fail('KSHER_DUPLICATED_ORDERNO');
 	const order = newOrder({
 		kind: 'qr',
 		appid: m.appid,
@@ -285,7 +285,7 @@ function qrOrder(world: World, m: Merchant, p: Record<string, string>): Order | 
 				(o) => o.appid === m.appid && o.ksher_order_no === p.ksher_order_no,
 			)
 		: p.mch_order_no
-			? world.findOrder(p.mch_order_no, m.appid)
+			? world.findOrder(p.mch_order_no, m.appid, 'qr')
 			: undefined;
 	if (!p.ksher_order_no && !p.mch_order_no) return fail('KSHER_ERROR_ORDER_NO');
 	// Payment links live on the gateway host: the api.mch host does not know them by this number.
@@ -321,7 +321,7 @@ function gatewayOrderQuery(
 ): Answer {
 	const lack = required(p, ['mch_order_no']);
 	if (lack) return lack;
-	const order = world.findOrder(p.mch_order_no, m.appid);
+	const order = world.findOrder(p.mch_order_no, m.appid, 'gateway');
 	// A QR order lives on the api.mch host: the gateway does not know it.
 	if (!order || order.kind !== 'gateway') return fail('ORDER_NOT_EXIST');
 	return { data: orderData(order, nonce) };
@@ -330,7 +330,7 @@ function gatewayOrderQuery(
 function cancelOrder(world: World, m: Merchant, p: Record<string, string>, nonce: string): Answer {
 	const lack = required(p, ['mch_order_no']);
 	if (lack) return lack;
-	const order = world.findOrder(p.mch_order_no, m.appid);
+	const order = world.findOrder(p.mch_order_no, m.appid, 'gateway');
 	// A QR order lives on the api.mch host: the gateway does not know it.
 	if (!order || order.kind !== 'gateway') return fail('ORDER_NOT_EXIST');
 	if (order.state === 'SUCCESS') return fail('ORDER_ALREADY_PAY_OPERATION_CANNOT_BE_PERFORMED');

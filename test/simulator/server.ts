@@ -47,7 +47,7 @@ export interface Simulator {
 	info: SimulatorInfo;
 	/** Registers (or replaces) a merchant; generates its key pair unless a public key is given. */
 	addMerchant(appid: string, publicKeyPem?: string): { appid: string; merchantPrivateKey?: string };
-	order(mchOrderNo: string, appid?: string): Order | undefined;
+	order(mchOrderNo: string, appid?: string, kind?: 'qr' | 'gateway'): Order | undefined;
 	/** In-process only (never over HTTP): a notification envelope signed with the simulator's Ksher key, for tests. */
 	signedNotification(data: Record<string, unknown>): string;
 	deliveries: DeliveryAttempt[];
@@ -118,7 +118,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
 	return {
 		info: publicInfo(),
 		addMerchant: (appid, publicKeyPem) => world.addMerchant(appid, publicKeyPem),
-		order: (no, appid) => world.findOrder(no, appid),
+		order: (no, appid, kind?: 'qr' | 'gateway') => world.findOrder(no, appid, kind),
 		signedNotification: (data) =>
 			JSON.stringify({
 				code: 0,

@@ -9,6 +9,7 @@ import type {
 import {
 	channelName,
 	checkOrderNumber,
+	KsherInputError,
 	QR_CHANNELS,
 	queryQrOrder,
 	SUPPORTED_CURRENCIES,
@@ -166,9 +167,21 @@ export const qrChannelField = (description: string, onlyForQr = false): INodePro
 export const isQrPayment = (ctx: IExecuteFunctions, itemIndex: number): boolean =>
 	ctx.getNodeParameter('paymentType', itemIndex, 'link') === 'qr';
 
-/** The QR Channel of a QR payment (Payment Type: QR Code); undefined for a payment link. */
-export const qrChannelParam = (ctx: IExecuteFunctions, itemIndex: number): string | undefined =>
-	isQrPayment(ctx, itemIndex) ? stringParam(ctx, 'qrChannel', itemIndex, 'promptpay') : undefined;
+/**
+ * The QR Channel of a QR payment (Payment Type: QR Code); undefined for a payment link. Any other
+ * Payment Type (an expression giving "QR" or "") is an error: a link and a QR are different orders.
+ */
+export function qrChannelParam(ctx: IExecuteFunctions, itemIndex: number): string | undefined {
+	const type = ctx.getNodeParameter('paymentType', itemIndex, 'link') as unknown;
+	if (type === 'link') return undefined;
+	if (type !== 'qr')
+		throw new KsherInputError(
+			'Payment Type',
+			`Payment Type is ${type === undefined || type === '' ? 'empty' : `"${String(type)}"`}`,
+			'Use "link" (made with Create Payment) or "qr" (made with Create QR).',
+		);
+	return stringParam(ctx, 'qrChannel', itemIndex, 'promptpay');
+}
 
 /** An order's state: a QR order lives on Ksher's api.mch host (order_query by channel), a payment link on its gateway. */
 export async function queryOrder(

@@ -593,11 +593,14 @@ async function plannedRunner(
  */
 function rowByRow(run: RunReader): OperationRunner {
 	// Your own refund numbers as the rows gave them: one number is one refund, whatever became of its first row.
-	const numbers = new Map<string, { row: number; orderNumber: string; amount: string }>();
+	const numbers = new Map<
+		string,
+		{ row: number; orderNumber: string; key: string; amount: string }
+	>();
 	const turns = new OrderTurns();
 	// The rows of this run that made a new refund, per order.
 	const madeBy = new Map<string, number[]>();
-	return async (_ctx, client, itemIndex) => {
+	return async (ctx, client, itemIndex) => {
 		const request = readRequest(run, itemIndex);
 		if (request.refundNumber) {
 			const earlier = numbers.get(request.refundNumber);
@@ -605,10 +608,11 @@ function rowByRow(run: RunReader): OperationRunner {
 				numbers.set(request.refundNumber, {
 					row: request.row,
 					orderNumber: request.orderNumber,
+					key: orderKey(request),
 					amount: sameAmountText(request.amount),
 				});
 			else if (
-				earlier.orderNumber !== request.orderNumber ||
+				earlier.key !== orderKey(request) ||
 				earlier.amount !== sameAmountText(request.amount)
 			) {
 				throw new KsherInputError(
@@ -618,8 +622,17 @@ function rowByRow(run: RunReader): OperationRunner {
 				);
 			}
 		}
-		const done = await turns.wait(request.orderNumber);
+		const { failedRow, done } = await turns.wait(request.orderNumber, request.row);
+		let ok = false;
 		try {
+			// Without Continue On Fail the run ends at a failed row and shows only its error: a row of the
+			// same order waiting behind it must not move money that nothing would then report.
+			if (failedRow !== undefined && !ctx.continueOnFail())
+				throw new KsherInputError(
+					'Order Number',
+					`Row ${failedRow} of order ${request.orderNumber} failed, so this row was not sent ${rowPlace(request)}`,
+					`Fix row ${failedRow} and run again (rows already refunded are recognised), or turn on Continue On Fail.`,
+				);
 			const outcome = await refundRow(client, request);
 			const earlier = madeBy.get(orderKey(request)) ?? [];
 			// Fully refunded and not listable (PromptPay, Alipay) after this run's own earlier rows: this
@@ -632,11 +645,12 @@ function rowByRow(run: RunReader): OperationRunner {
 				);
 			if (outcome.alreadyRefunded === false)
 				madeBy.set(orderKey(request), [...earlier, request.row]);
+			ok = true;
 			return [refundOutput(request.orderNumber, outcome)];
 		} catch (error) {
 			throw atRow(error, request);
 		} finally {
-			done();
+			done(ok);
 		}
 	};
 }
@@ -649,15 +663,21 @@ function rowByRow(run: RunReader): OperationRunner {
  * first thing a row does after reading its parameters), so a row never waits for a later one.
  */
 class OrderTurns {
-	private readonly last = new Map<string, Promise<void>>();
+	/** Per order, when its latest row is done: the first of its rows that failed, if any. */
+	private readonly last = new Map<string, Promise<number | undefined>>();
 
-	async wait(orderNumber: string): Promise<() => void> {
-		let done!: () => void;
-		const mine = new Promise<void>((resolve) => (done = resolve));
-		const before = this.last.get(orderNumber);
+	/** Waits for the order's earlier rows; `done(ok)` hands the turn on. */
+	async wait(
+		orderNumber: string,
+		row: number,
+	): Promise<{ failedRow: number | undefined; done: (ok: boolean) => void }> {
+		const before = this.last.get(orderNumber) ?? Promise.resolve(undefined);
+		let done!: (ok: boolean) => void;
+		const mine = new Promise<number | undefined>((resolve) => {
+			done = (ok) => void before.then((failed) => resolve(failed ?? (ok ? undefined : row)));
+		});
 		this.last.set(orderNumber, mine);
-		if (before) await before;
-		return done;
+		return { failedRow: await before, done };
 	}
 }
 
