@@ -19,6 +19,11 @@ export const ERROR_WORDS: Readonly<Record<string, { description: string; solutio
 		solution:
 			'Use the Order Number of a payment made with Create Payment; check its state with Get Payment.',
 	},
+	NOAUTH: {
+		description: 'Your Ksher account is not enabled for this action',
+		solution:
+			'Ask Ksher support to enable it for your account (for Create QR: QR payments, native_pay, on the channel you chose). Account → Get lists your channels and, under qrChannels, those a QR can be made for.',
+	},
 	KSHER_DUPLICATED_ORDERNO: {
 		description: 'This order number was already used for another payment',
 		solution:

@@ -34,6 +34,9 @@ describe('Account → Get', () => {
 				},
 			]),
 		);
+		// What Create QR can be used for on this account (the simulator's account has every channel).
+		expect(account.qrChannels).toEqual(expect.arrayContaining(['promptpay', 'truemoney']));
+		expect((account.qrChannels as string[]).includes('card')).toBe(false);
 		// Which fields Ksher's signature covers is said in the item, not as a warning in the editor.
 		expect(account.signedByKsher).toEqual(['merchantId', 'accountType', 'businessMode']);
 		expect(

@@ -1,6 +1,6 @@
 import { type IDataObject, type INodeProperties, updateDisplayOptions } from 'n8n-workflow';
 
-import { channelName } from '../../../protocol';
+import { channelName, QR_CHANNELS } from '../../../protocol';
 import { simplifyField, type OperationRunner } from '../common';
 
 // Ksher signs only part of this answer; that fact is in the README and in the item
@@ -45,6 +45,10 @@ export function accountSummary(data: Record<string, unknown>): IDataObject {
 			singleOrderLimit: limit(c.single_order_limit),
 			dailyLimit: limit(c.day_sum_limit),
 		})),
+		// The account's channels that Create QR can make a QR for: empty means ask Ksher first.
+		qrChannels: channels
+			.map((c) => String(c.pay_channel ?? ''))
+			.filter((channel) => QR_CHANNELS.includes(channel)),
 		// Ksher's signature covers mobile, merchant ID, account type and business mode (and the nonce);
 		// the channels, limits and refund settings arrive unsigned over HTTPS from Ksher's host.
 		signedByKsher: ['merchantId', 'accountType', 'businessMode'],
