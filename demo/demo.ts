@@ -22,6 +22,7 @@ import { N8nRest, OWNER } from '../test/harness/rest';
 import { startSmtpSink, type SmtpSink } from '../test/harness/smtp';
 import {
 	booksWorkflow,
+	CHAT_ORDER_PATH,
 	credentialsFile,
 	exampleWorkflows,
 	RECORD_WEBHOOK_ID,
@@ -191,6 +192,7 @@ async function startDemo(
 		WORKFLOW_IDS.refundQueue,
 		WORKFLOW_IDS.refundApproval,
 		WORKFLOW_IDS.books,
+		WORKFLOW_IDS.chatQr,
 	])
 		await cliOk(n8n, activateArgs(install, id));
 
@@ -313,8 +315,10 @@ async function main() {
  mail page above and the order to the Data Table "Ksher orders", which "email the
  customer when a refund happens" watches every 5 minutes (refund at the simulator:
  POST /control/refund). The refund queue, the refund-with-approval form and the
- daily reconciliation (every morning at 8) are active too; all 8 example workflows
- are in the editor.
+ daily reconciliation (every morning at 8) are active too; all 9 example workflows
+ are in the editor. Sell in chat: a QR by email for an order posted as JSON:
+   curl -d '{"orderNumber":"CHAT-1","amount":"89.00","email":"you@example.com"}' \\
+        -H 'content-type: application/json' ${url}/webhook/${CHAT_ORDER_PATH}
  Ctrl-C (or SIGINT/SIGTERM to npm) stops everything; npm start -- --reset starts over.
 ────────────────────────────────────────────────────────────────────────`);
 		await new Promise(() => undefined);

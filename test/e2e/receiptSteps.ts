@@ -4,7 +4,10 @@ import { join } from 'path';
 
 import { ACK } from '../harness/exactlyOnce';
 import { activateArgs } from '../harness/n8n';
+import { decodeQr } from '../helpers/qr';
+import { parseEmvPayload } from '../../nodes/protocol';
 import {
+	CHAT_ORDER_PATH,
 	exampleWorkflows,
 	onceOnlyWorkflow,
 	REFUND_QUEUE_COLUMNS,
@@ -52,6 +55,7 @@ export async function receiptSteps(ctx: E2eContext): Promise<Receipts | undefine
 	await webhookServed('the trigger webhook to be registered', ctx.triggerUrl, 30_000);
 	await paidSteps(ctx, orderNumber);
 	await credentialStep(ctx);
+	await chatQrStep(ctx);
 	return { orderNumber, tables };
 }
 
@@ -73,6 +77,7 @@ async function importSteps(ctx: E2eContext): Promise<boolean> {
 			await cli(['import:workflow', '--separate', `--input=${join(work, 'workflows')}`]);
 			await cli(activateArgs(install, WORKFLOW_IDS.receipt));
 			await cli(activateArgs(install, WORKFLOW_IDS.onceOnly));
+			await cli(activateArgs(install, WORKFLOW_IDS.chatQr));
 			const types = await cli(['export:nodes', `--output=${join(work, 'nodes.json')}`]);
 			const exported = JSON.parse(readFileSync(join(work, 'nodes.json'), 'utf8')) as Array<{
 				name: string;
@@ -215,6 +220,55 @@ async function credentialStep(ctx: E2eContext): Promise<void> {
 			);
 			assert(!bad.message.includes(wrongKey.split('\n')[1]), 'the message contains key material');
 			return `OK: "${good.message}" / Error: "${bad.message.slice(0, 90)}…"`;
+		},
+	);
+}
+
+/** The PNG a mail carries (an attachment or an inline image), or undefined. */
+function pngOf(raw: string): Buffer | undefined {
+	const part =
+		/Content-Type: image\/png[^\r\n]*\r?\n(?:[^\r\n]+\r?\n)*\r?\n([A-Za-z0-9+/=\r\n]+)/i.exec(raw);
+	return part ? Buffer.from(part[1].replace(/\s+/g, ''), 'base64') : undefined;
+}
+
+/**
+ * Sell in chat (#34), as the example ships: a chat order posted to its webhook → Create QR → the
+ * customer's email with the QR (a PNG that decodes to a PromptPay payload for the amount); paid, the
+ * receipt workflow (the same trigger as payment links) emails the customer once.
+ */
+async function chatQrStep(ctx: E2eContext): Promise<void> {
+	const { smtp, control, n8n } = ctx;
+	await step(
+		'sell in chat: an order posted to the example gets a PromptPay QR by email (PNG → payload for its amount); paid, exactly one receipt',
+		async () => {
+			const orderNumber = `CHAT-${Date.now().toString(36)}`;
+			const email = 'chat-buyer@example.com';
+			const posted = await fetch(`${n8n.url}/webhook/${CHAT_ORDER_PATH}`, {
+				method: 'POST',
+				headers: { 'content-type': 'application/json' },
+				body: JSON.stringify({ orderNumber, amount: '89.00', email }),
+			});
+			assert(posted.ok, `the chat order webhook answered ${posted.status}`);
+			const ofOrder = (subject: string) =>
+				smtp.mails.filter((m) => m.to.includes(email) && m.subject === `${subject} ${orderNumber}`);
+			const qrMail = await waitFor('the QR email', () => ofOrder('Scan to pay order')[0]);
+			const png = pngOf(qrMail.raw);
+			assert(png, 'the QR email carries no PNG');
+			const payload = decodeQr(png);
+			const fields = payload ? parseEmvPayload(payload) : 'not decodable';
+			assert(
+				typeof fields !== 'string' && fields.get('54') === '89.00' && fields.get('53') === '764',
+				`the QR decodes to ${String(payload)}`,
+			);
+			assert(/cid:qr/.test(qrMail.raw), 'the email does not show the QR in its text');
+			await control('/pay', { mch_order_no: orderNumber });
+			await waitFor('the receipt', () => ofOrder('Receipt for order')[0]);
+			// Ksher's retries of the notification (if any) and a moment more: still one.
+			await new Promise((resolve) => setTimeout(resolve, 3000));
+			const receipts = ofOrder('Receipt for order');
+			assert(receipts.length === 1, `${receipts.length} receipts for ${orderNumber}`);
+			assert(receipts[0].text.includes('89.00 THB'), 'the receipt lacks the amount');
+			return `"${qrMail.subject}" with a ${png.length}-byte PNG (PromptPay, 54=89.00); 1 receipt`;
 		},
 	);
 }

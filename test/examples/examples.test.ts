@@ -8,7 +8,7 @@ import { KsherTrigger } from '../../nodes/KsherTrigger/KsherTrigger.node';
 import { initialWatchState } from '../../nodes/protocol';
 import { runKsherNode } from '../helpers/n8n';
 import { simulatorCredentials } from '../helpers/node';
-import { startHarness, type SimulatorHarness } from '../helpers/simulator';
+import { startHarness, uniqueOrderNo, type SimulatorHarness } from '../helpers/simulator';
 import { startTrigger } from '../helpers/trigger';
 
 /**
@@ -96,6 +96,11 @@ async function inputFor(file: string): Promise<IDataObject[]> {
 			{ orderNumber: silent, email: 'b@example.com', watchState: pending },
 		];
 	}
+	// The chat's order as its webhook posts it.
+	if (file === 'sell-in-chat-qr.json')
+		return [
+			{ body: { orderNumber: uniqueOrderNo('CHAT'), amount: '89.00', email: 'c@example.com' } },
+		];
 	return [{}];
 }
 

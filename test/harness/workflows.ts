@@ -17,7 +17,10 @@ export const WORKFLOW_IDS = {
 	refundQueue: 'ksherRefundQueue',
 	refundApproval: 'ksherRefundOkay1',
 	books: 'ksherBooksDaily1',
+	chatQr: 'ksherChatQr0001',
 };
+/** The sell-in-chat example's webhook (its Chat Order node): /webhook/<path>. */
+export const CHAT_ORDER_PATH = 'ksher-chat-order';
 /** The e2e runs the daily reconciliation from a webhook instead of every morning. */
 export const BOOKS_WEBHOOK_PATH = 'ksher-books-e2e';
 export const REFUND_QUEUE_COLUMNS = ['orderNumber', 'amount', 'status', 'reason', 'refundNumber'];
@@ -91,7 +94,9 @@ export function exampleWorkflows(options: {
 		...(create.parameters.additionalFields as object),
 		attach: JSON.stringify({ email: options.email ?? 'customer@example.com' }),
 	};
-	return [receipt, sheet, link];
+	const chat = loadExample('sell-in-chat-qr.json');
+	chat.nodes.find((n) => n.name === 'Create QR')!.parameters.notifyUrl = options.triggerUrl;
+	return [receipt, sheet, link, chat];
 }
 
 /**
