@@ -54,10 +54,9 @@ describe('row by row: rows of one order take turns', () => {
 				rn: i % 6 === 0 ? `${o.no}-U${i}` : '',
 			});
 		}
-		const result = await Promise.race([
-			runNode(h, params(), { rows, typeVersion: 2, continueOnFail: true }),
-			new Promise<never>((_, rej) => setTimeout(() => rej(new Error('HANG')), 60_000)),
-		]);
+		// A row waiting for a later one would hang: the test's own timeout (90 s) says so.
+		const result = await runNode(h, params(), { rows, typeVersion: 2, continueOnFail: true });
+		await h.control('/faults/clear', {});
 		for (const o of orders) {
 			const ord = h.sim.order(o.no)!;
 			const total = ord.refunds.reduce((s, r) => s + r.refund_fee, 0);
