@@ -133,6 +133,22 @@ describe('Payment → Create QR', () => {
 		},
 	);
 
+	it('on an account Ksher has not enabled for QR payments, says what to ask Ksher for', async () => {
+		await h.control('/merchant-settings', { qr_payments: 'N' });
+		try {
+			const result = await runNode(h, qrParams(uniqueOrderNo('N')));
+			expect(result.status).toBe('error');
+			expect(result.error?.message).toMatch(
+				/Your Ksher account is not enabled for this action.*\[NOAUTH\]/,
+			);
+			expect(result.error?.description).toMatch(
+				/Ask Ksher support to enable it for your account \(for Create QR: QR payments/,
+			);
+		} finally {
+			await h.control('/merchant-settings', { qr_payments: 'Y' });
+		}
+	});
+
 	it('refuses a tampered answer (signature) and says the outcome is unknown', async () => {
 		await h.control('/faults', { type: 'tampered', endpoint: 'native_pay' });
 		const orderNumber = uniqueOrderNo('T');

@@ -180,10 +180,16 @@ export async function handleControl(
 	if (route === 'POST /merchant-settings') {
 		const merchant = world.merchants.get(appid);
 		if (!merchant) return sendJson(res, 404, { error: `unknown merchant ${appid}` });
-		if (input.allow_partial_refund !== 'Y' && input.allow_partial_refund !== 'N')
-			return sendJson(res, 400, { error: 'allow_partial_refund must be "Y" or "N"' });
-		merchant.allow_partial_refund = input.allow_partial_refund;
-		return sendJson(res, 200, { appid, allow_partial_refund: merchant.allow_partial_refund });
+		// Each setting given is set: allow_partial_refund, qr_payments ("Y" or "N").
+		const given = (['allow_partial_refund', 'qr_payments'] as const).filter((k) => k in input);
+		const bad = given.find((k) => input[k] !== 'Y' && input[k] !== 'N');
+		if (given.length === 0 || bad)
+			return sendJson(res, 400, {
+				error: `${bad ?? 'allow_partial_refund or qr_payments'} must be "Y" or "N"`,
+			});
+		for (const k of given) merchant[k] = input[k] as 'Y' | 'N';
+		const { allow_partial_refund, qr_payments } = merchant;
+		return sendJson(res, 200, { appid, allow_partial_refund, qr_payments });
 	}
 	if (route === 'POST /time-scale') {
 		// How fast Ksher's retry schedule runs from now on (1 = real time, 0.01 = 100× faster).

@@ -216,6 +216,8 @@ async function nativePay(
 	p: Record<string, string>,
 	nonce: string,
 ): Promise<Answer> {
+	// An account Ksher has not enabled for QR payments (what Ksher answers then is its NOAUTH, inferred).
+	if (m.qr_payments === 'N') return fail('NOAUTH');
 	const lack = required(p, ['mch_order_no', 'total_fee', 'fee_type', 'channel']);
 	if (lack) return lack;
 	if (p.mch_order_no.length > 32)

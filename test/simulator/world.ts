@@ -20,6 +20,11 @@ export interface Merchant {
 	mch_id: string;
 	/** merchant_info's allow_partial_refund; N makes order_refund refuse partial refunds. */
 	allow_partial_refund: 'Y' | 'N';
+	/**
+	 * Whether the account may make QR codes (native_pay); N makes native_pay answer NOAUTH. merchant_info
+	 * is unchanged then: whether it shows that native_pay is off is not known.
+	 */
+	qr_payments: 'Y' | 'N';
 }
 
 export interface WorldOptions {
@@ -130,6 +135,7 @@ export class World {
 			privateKeyPem,
 			mch_id: appid.replace(/^mch/, ''),
 			allow_partial_refund: 'Y',
+			qr_payments: 'Y',
 		});
 		return { appid, merchantPrivateKey: privateKeyPem };
 	}

@@ -45,7 +45,8 @@ export function accountSummary(data: Record<string, unknown>): IDataObject {
 			singleOrderLimit: limit(c.single_order_limit),
 			dailyLimit: limit(c.day_sum_limit),
 		})),
-		// The account's channels that Create QR can make a QR for: empty means ask Ksher first.
+		// The account's channels that Create QR can make a QR for. Whether Ksher enabled QR payments
+		// (native_pay) for the account is not in merchant_info: Create QR's NOAUTH error says so.
 		qrChannels: channels
 			.map((c) => String(c.pay_channel ?? ''))
 			.filter((channel) => QR_CHANNELS.includes(channel)),
