@@ -4,6 +4,8 @@ import { createServer, type Server, type Socket } from 'net';
 import type { AddressInfo } from 'net';
 import { join } from 'path';
 
+import { simpleParser } from 'mailparser';
+
 /** One message as received: envelope, headers and the (unfolded, decoded-enough) text. */
 export interface ReceivedMail {
 	id: number;
@@ -13,6 +15,25 @@ export interface ReceivedMail {
 	raw: string;
 	text: string;
 	at: string;
+	/**
+	 * An HTML email's body as it renders, its inline images (`cid:`) as data URLs; set shortly after
+	 * the email arrives (parsed by mailparser), absent for a text email.
+	 */
+	html?: string;
+}
+
+/** An HTML email's body with its inline images (cid:) in it, or undefined for a text email. */
+async function renderedHtml(raw: string): Promise<string | undefined> {
+	const parsed = await simpleParser(raw);
+	if (typeof parsed.html !== 'string') return undefined;
+	let html = parsed.html;
+	for (const a of parsed.attachments)
+		if (a.cid)
+			html = html.replaceAll(
+				`cid:${a.cid}`,
+				`data:${a.contentType};base64,${a.content.toString('base64')}`,
+			);
+	return html;
 }
 
 export interface SmtpSink {
@@ -95,6 +116,10 @@ export async function startSmtpSink(
 						at: new Date().toISOString(),
 					};
 					mails.push(mail);
+					void renderedHtml(raw).then(
+						(html) => (mail.html = html),
+						() => undefined,
+					);
 					if (options.dir)
 						writeFileSync(join(options.dir, `${String(mail.id).padStart(4, '0')}.eml`), raw);
 					reply(`250 OK queued as ${mail.id}`);
@@ -152,18 +177,27 @@ export async function startSmtpSink(
 		socket.on('error', () => undefined);
 	});
 	await new Promise<void>((resolve) => server.listen(0, host, resolve));
-	const viewer: HttpServer = createHttpServer((_req, res) => {
+	const viewer: HttpServer = createHttpServer((req, res) => {
+		// ?refresh=0: no reload every 5 s (for a browser test reading a framed email).
+		const refresh = /[?&]refresh=0\b/.test(req.url ?? '')
+			? ''
+			: '<meta http-equiv="refresh" content="5">';
 		const rows = mails
 			.slice()
 			.reverse()
 			.map(
 				(m) =>
-					`<article><h2>${escapeHtml(m.subject)}</h2><p><small>${escapeHtml(m.at)} · to ${escapeHtml(m.to.join(', '))}</small></p><pre>${escapeHtml(m.text.slice(0, 4000))}</pre></article>`,
+					`<article><h2>${escapeHtml(m.subject)}</h2><p><small>${escapeHtml(m.at)} · to ${escapeHtml(m.to.join(', '))}</small></p>${
+						m.html === undefined
+							? `<pre>${escapeHtml(m.text.slice(0, 4000))}</pre>`
+							: // As a mail app shows it, sandboxed: no scripts, links open in a new tab (the approval email's buttons).
+								`<iframe sandbox="allow-popups allow-popups-to-escape-sandbox" title="${escapeHtml(m.subject)}" srcdoc="${escapeHtml(`<base target="_blank">${m.html}`)}"></iframe>`
+					}</article>`,
 			)
 			.join('\n');
 		res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
-		res.end(`<!doctype html><meta charset="utf-8"><meta http-equiv="refresh" content="5"><title>Received emails (${mails.length})</title>
-<style>body{font-family:system-ui,sans-serif;max-width:50rem;margin:2rem auto;padding:0 1rem}article{border:1px solid #ddd;border-radius:.4rem;padding:0 1rem;margin:1rem 0}pre{white-space:pre-wrap}</style>
+		res.end(`<!doctype html><meta charset="utf-8">${refresh}<title>Received emails (${mails.length})</title>
+<style>body{font-family:system-ui,sans-serif;max-width:50rem;margin:2rem auto;padding:0 1rem}article{border:1px solid #ddd;border-radius:.4rem;padding:0 1rem;margin:1rem 0}pre{white-space:pre-wrap}iframe{width:100%;height:24rem;border:0}</style>
 <h1>Received emails (${mails.length})</h1>${rows || '<p>No email yet. Pay a checkout link and this page refreshes by itself.</p>'}`);
 	});
 	// A fixed viewer port (the demo's) keeps the links on earlier pages working across restarts.
