@@ -4,7 +4,8 @@ import { join } from 'path';
 import type { Browser, Page } from 'playwright-core';
 
 import { PACKAGE_DESCRIPTION } from '../../nodes/adapters/descriptions';
-import { initialWatchState } from '../../nodes/protocol';
+import { initialWatchState, parseEmvPayload } from '../../nodes/protocol';
+import { decodeQr } from '../helpers/qr';
 import { checkDocsImage } from '../harness/docsImages';
 import type { N8nLine } from '../harness/n8n';
 import { launchBrowser } from '../harness/browser';
@@ -38,6 +39,8 @@ interface BrowserInput {
 	/** The workflow the README shows (the receipt-and-record one), and the refund sheet whose Refund panel it shows. */
 	receiptWorkflow: string;
 	refundSheetWorkflow: string;
+	/** The sell-in-chat example, which an earlier step ran once (receiptSteps' chat order). */
+	chatQrWorkflow: string;
 	artifactsDir: string;
 	/** The README's pictures are checked against this line's editor (2). */
 	line: N8nLine;
@@ -88,6 +91,7 @@ export async function browserSteps(ctx: E2eContext): Promise<void> {
 		panelWorkflow: WORKFLOW_IDS.paymentLink,
 		receiptWorkflow: WORKFLOW_IDS.recordPaid,
 		refundSheetWorkflow: WORKFLOW_IDS.refundSheet,
+		chatQrWorkflow: WORKFLOW_IDS.chatQr,
 		artifactsDir: ctx.artifactsDir,
 		line: ctx.line,
 		watch: {
@@ -114,6 +118,14 @@ export async function browserSteps(ctx: E2eContext): Promise<void> {
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
+/** 2.41 opens a "Production Checklist" over a published workflow: closed, as a user would. */
+async function closeChecklist(page: Page): Promise<void> {
+	const checklist = page.getByText('Production Checklist');
+	if (!(await checklist.isVisible().catch(() => false))) return;
+	await checklist.locator('xpath=ancestor::*[.//button][1]').locator('button').first().click();
+	await checklist.waitFor({ state: 'hidden', timeout: 5_000 }).catch(() => undefined);
+}
+
 async function browserSession(input: BrowserInput): Promise<void> {
 	mkdirSync(input.artifactsDir, { recursive: true });
 	log(`browser screenshots go to ${input.artifactsDir}`);
@@ -136,8 +148,8 @@ async function browserSession(input: BrowserInput): Promise<void> {
 	};
 	const docsImages: string[] = [];
 	/** A README picture: checked against docs/images/ on the 2.x line (whose editor it shows). */
-	const docsImage = (name: string, file: string) => {
-		if (input.line === '2') docsImages.push(checkDocsImage(name, file));
+	const docsImage = (name: string, file: string, tolerance?: number) => {
+		if (input.line === '2') docsImages.push(checkDocsImage(name, file, tolerance));
 	};
 	try {
 		const started = await step(
@@ -269,16 +281,7 @@ async function browserSession(input: BrowserInput): Promise<void> {
 			async () => {
 				await page.goto(`${input.editorUrl}/workflow/${input.receiptWorkflow}`);
 				await page.locator('[data-test-id="canvas-node"]').first().waitFor({ timeout: 30_000 });
-				// 2.41 opens a "Production Checklist" over a published workflow: closed, as a user would.
-				const checklist = page.getByText('Production Checklist');
-				if (await checklist.isVisible().catch(() => false)) {
-					await checklist
-						.locator('xpath=ancestor::*[.//button][1]')
-						.locator('button')
-						.first()
-						.click();
-					await checklist.waitFor({ state: 'hidden', timeout: 5_000 }).catch(() => undefined);
-				}
+				await closeChecklist(page);
 				await page.waitForTimeout(1000);
 				docsImage('receipt-workflow.png', await screenshot(page, 'receipt-workflow'));
 				const nodes = (await page.locator('[data-test-id="canvas-node"]').allInnerTexts())
@@ -299,6 +302,80 @@ async function browserSession(input: BrowserInput): Promise<void> {
 				docsImage('refund-create-panel.png', await screenshot(page, 'refund-sheet-panel'));
 				await page.keyboard.press('Escape');
 				return nodes;
+			},
+		);
+
+		await step(
+			"browser: the sell-in-chat run in Executions: Create QR's output shows the QR image, which decodes to a PromptPay payload for the order's amount (README picture); the mail page shows the customer's email with the same QR",
+			async () => {
+				await page.goto(`${input.editorUrl}/workflow/${input.chatQrWorkflow}/executions`);
+				// The executions view opens the newest run: the chat order receiptSteps posted.
+				await page.waitForURL(/\/executions\/\d+/, { timeout: 30_000 });
+				await closeChecklist(page);
+				// 1.x shows the run in a frame of its own (its workflow preview), 2.x in the page.
+				await page
+					.locator('[data-test-id="canvas-node"], iframe')
+					.first()
+					.waitFor({ timeout: 30_000 });
+				const run = (await page.locator('iframe').count())
+					? page.frameLocator('iframe').first()
+					: page;
+				const node = run.locator('[data-test-id="canvas-node"]', { hasText: 'Create QR' });
+				await node.waitFor({ timeout: 30_000 });
+				await node.dblclick();
+				const binaryTab = run.locator('[data-test-id="radio-button-binary"]');
+				await binaryTab.waitFor({ timeout: 15_000 });
+				await binaryTab.click();
+				const card = run.locator('[data-test-id="ndv-binary-data_0"]');
+				await card.waitFor({ timeout: 15_000 });
+				const cardText = (await card.innerText()).replace(/\s+/g, ' ');
+				assert(
+					/ksher-qr-CHAT-\S+\.png/.test(cardText) && cardText.includes('image/png'),
+					`the binary card shows "${cardText}"`,
+				);
+				await run.locator('[data-test-id="ndv-view-binary-data"]').first().click();
+				// 2.x loads the file from n8n's binary-data endpoint, 1.x shows it as a data URL.
+				const image = run.locator('img[src*="binary-data"], img[src^="data:image/png"]').first();
+				await image.waitFor({ timeout: 15_000 });
+				await waitFor('the QR image to load', async () =>
+					(await image.evaluate(
+						(img) => (img as unknown as { naturalWidth: number }).naturalWidth,
+					)) > 0
+						? true
+						: undefined,
+				);
+				const payload = decodeQr(await image.screenshot());
+				const fields = payload ? parseEmvPayload(payload) : 'not decodable';
+				assert(
+					typeof fields !== 'string' && fields.get('54') === '89.00',
+					`the image n8n shows decodes to ${String(payload)}`,
+				);
+				// The QR differs with every order (Ksher's order number is in it): a little more tolerance.
+				docsImage('qr-in-n8n.png', await screenshot(page, 'qr-in-n8n'), 0.05);
+				await collectToasts(page, "Create QR's output");
+				await page.keyboard.press('Escape');
+				// The customer's email on the mail page, rendered as a mail app shows it: the same QR.
+				await page.goto(`${input.mailUrl}?refresh=0`);
+				const mail = page.frameLocator('iframe[title^="Scan to pay order CHAT-"]').first();
+				const mailed = mail.locator('img').first();
+				await mailed.waitFor({ timeout: 15_000 });
+				await waitFor('the emailed QR to load', async () =>
+					(await mailed.evaluate(
+						(img) => (img as unknown as { naturalWidth: number }).naturalWidth,
+					)) > 0
+						? true
+						: undefined,
+				);
+				// The image the email shows (its inline PNG, as a data URL in the rendered email).
+				const src = (await mailed.getAttribute('src')) ?? '';
+				assert(
+					src.startsWith('data:image/png;base64,'),
+					`the email's image is ${src.slice(0, 60)}`,
+				);
+				const emailed = decodeQr(Buffer.from(src.slice(src.indexOf(',') + 1), 'base64'));
+				assert(emailed === payload, `the QR in the email decodes to ${String(emailed)}`);
+				await screenshot(page, 'qr-email');
+				return `${cardText.slice(0, 80)}; shown image → ${payload!.slice(0, 24)}…54=89.00; the email's QR the same`;
 			},
 		);
 
