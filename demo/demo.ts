@@ -319,6 +319,7 @@ async function main() {
  are in the editor. Sell in chat: a QR by email for an order posted as JSON:
    curl -d '{"orderNumber":"CHAT-1","amount":"89.00","email":"you@example.com"}' \\
         -H 'content-type: application/json' ${url}/webhook/${CHAT_ORDER_PATH}
+   then pay it at ${sim.info.checkoutUrl}/scan (paste Create QR's qrPayload) or: POST /control/pay
  Ctrl-C (or SIGINT/SIGTERM to npm) stops everything; npm start -- --reset starts over.
 ────────────────────────────────────────────────────────────────────────`);
 		await new Promise(() => undefined);

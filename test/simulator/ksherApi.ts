@@ -255,7 +255,8 @@ async function nativePay(
 	const payload =
 		p.channel === 'promptpay'
 			? promptPayPayload(order)
-			: `${world.baseUrl}/page/qr/${p.channel}/${order.ksher_order_no}`;
+			: `${world.baseUrl}/page?ksher_order_no=${order.ksher_order_no}`;
+	order.qr_payload = payload;
 	const png = await QRCode.toBuffer(payload, { type: 'png', errorCorrectionLevel: 'M' });
 	return {
 		data: {

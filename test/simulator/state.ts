@@ -33,6 +33,8 @@ export interface Order {
 	created_at: string;
 	refunds: Refund[];
 	failed_attempts: number;
+	/** A QR order's payload (what a banking app reads when it scans the QR). */
+	qr_payload?: string;
 }
 
 export interface DeliveryAttempt {

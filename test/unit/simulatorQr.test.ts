@@ -151,6 +151,41 @@ describe('simulator: paying a QR and its api.mch notification', () => {
 		expect(receiver.received).toHaveLength(1);
 	});
 
+	it("pays through its page, as a banking app would once the QR is scanned: found by the QR's text, paid, notified", async () => {
+		const orderNumber = uniqueOrderNo('S');
+		const qr = await createQr(h.client, { orderNumber, amount: '89.00', notifyUrl: receiver.url });
+		const page = await fetch(`${h.sim.info.checkoutUrl}?code=${encodeURIComponent(qr.qrPayload)}`);
+		expect(page.status).toBe(200);
+		const html = await page.text();
+		expect(html).toContain('89.00 THB');
+		const uuid = /name="order_uuid" value="([0-9a-f]+)"/.exec(html)?.[1];
+		expect(html).toMatch(
+			/<button name="channel" value="promptpay" type="submit">PromptPay<\/button>/,
+		);
+		const paid = await fetch(`${h.sim.info.checkoutUrl}/pay`, {
+			method: 'POST',
+			headers: { 'content-type': 'application/x-www-form-urlencoded' },
+			body: `order_uuid=${uuid}&channel=promptpay`,
+			redirect: 'manual',
+		});
+		expect(paid.status).toBe(302);
+		expect(paid.headers.get('location')).toBe(`/page/result?mch_order_no=${orderNumber}`);
+		await waitFor(() => receiver.received.length === 1, 5000, 'notification');
+		expect(JSON.parse(receiver.received[0].body).data).toMatchObject({
+			mch_order_no: orderNumber,
+			result: 'SUCCESS',
+		});
+		// Scanned again once paid: nothing more to pay.
+		const again = await (
+			await fetch(`${h.sim.info.checkoutUrl}?ksher_order_no=${qr.ksherOrderNumber}`)
+		).text();
+		expect(again).toContain('This order is already paid.');
+		expect((await fetch(`${h.sim.info.checkoutUrl}?code=000201nothing`)).status).toBe(404);
+		// Where the demo sends a person to paste the QR's text: a form that asks for exactly that.
+		const scan = await (await fetch(`${h.sim.info.checkoutUrl}/scan`)).text();
+		expect(scan).toMatch(/<form method="get" action="\/page"><textarea name="code" required>/);
+	});
+
 	it("retries on Ksher's schedule until acknowledged, and the control API re-sends it", async () => {
 		receiver.answer = (n) =>
 			n < 3
