@@ -1,26 +1,14 @@
 import type { KsherClient } from './client';
-import { KsherApiError } from './errors';
 import type { NotificationEvent } from './notification';
-import { QR_CHANNELS, queryQrOrder } from './qr';
+import { queryLinkOrQrOrder } from './qr';
 import { listRefunds, refundTargetOf } from './refunds';
 
 /**
- * The order's state at Ksher: a payment link's from the gateway; when the gateway does not know the
- * order and the notification is of a QR channel, a QR payment's (native_pay) from the api.mch host,
- * which looks it up by channel. Undefined when Ksher could not be asked.
+ * The order's state at Ksher: a payment link's from the gateway, else (a QR channel) a QR payment's
+ * from the api.mch host (queryLinkOrQrOrder). Undefined when Ksher could not be asked.
  */
-async function orderState(
-	client: KsherClient,
-	orderNumber: string,
-	channel: string,
-): Promise<Record<string, unknown> | undefined> {
-	try {
-		return (await client.call('gateway_order_query', { mch_order_no: orderNumber })).data;
-	} catch (error) {
-		if (!(error instanceof KsherApiError) || !QR_CHANNELS.includes(channel)) return undefined;
-		return queryQrOrder(client, orderNumber, channel).catch(() => undefined);
-	}
-}
+const orderState = (client: KsherClient, orderNumber: string, channel: string) =>
+	queryLinkOrQrOrder(client, orderNumber, channel).catch(() => undefined);
 
 /**
  * Confirm With Ksher: whether what a notification says is what Ksher holds. Undefined when Ksher

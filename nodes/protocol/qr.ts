@@ -1,7 +1,7 @@
 import { checkCurrency, fromMinorUnits, toMinorUnits } from './amounts';
 import { channelName } from './channels';
 import type { KsherClient } from './client';
-import { KsherInputError, KsherTransportError } from './errors';
+import { KsherApiError, KsherInputError, KsherTransportError } from './errors';
 import { attachText, checkOrderNumber, checkUrl } from './validation';
 
 /**
@@ -319,6 +319,26 @@ export async function createQr(
 		expiresAt: new Date(now.getTime() + request.expiresAfterMinutes * 60_000).toISOString(),
 		data,
 	};
+}
+
+/**
+ * An order that may be a payment link or a QR: the gateway's record of a link with this number;
+ * when the gateway refuses it and `channel` is one QR payments use, the QR order of that channel
+ * (order_query). For reading only: a refund names its order's type (a guess never moves money).
+ */
+export async function queryLinkOrQrOrder(
+	client: KsherClient,
+	orderNumber: string,
+	channel: string,
+): Promise<Record<string, unknown>> {
+	const link = await client.call('gateway_order_query', { mch_order_no: orderNumber }).then(
+		({ data }) => ({ data }),
+		(error: unknown) => ({ error }),
+	);
+	if ('data' in link) return link.data;
+	if (link.error instanceof KsherApiError && QR_CHANNELS.includes(channel))
+		return await queryQrOrder(client, orderNumber, channel);
+	throw link.error;
 }
 
 /** A QR order's state: order_query on the api.mch host, which needs the order's channel. */

@@ -93,7 +93,7 @@ const getQr = (orderNumber: string, qrChannel = 'promptpay') =>
 		resource: 'payment',
 		operation: 'get',
 		orderNumber,
-		paymentType: 'qr',
+		lookUpAs: 'qr',
 		qrChannel,
 	});
 

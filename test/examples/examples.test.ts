@@ -5,7 +5,7 @@ import { NodeHelpers, type IDataObject, type INode, type INodeTypeDescription } 
 
 import { Ksher } from '../../nodes/Ksher/Ksher.node';
 import { KsherTrigger } from '../../nodes/KsherTrigger/KsherTrigger.node';
-import { initialWatchState } from '../../nodes/protocol';
+import { createQr, initialWatchState } from '../../nodes/protocol';
 import { runKsherNode } from '../helpers/n8n';
 import { simulatorCredentials } from '../helpers/node';
 import { startHarness, uniqueOrderNo, type SimulatorHarness } from '../helpers/simulator';
@@ -87,13 +87,25 @@ async function inputFor(file: string): Promise<IDataObject[]> {
 		const { orderNo: silent } = await h.createOrder();
 		const pending = initialWatchState('pending', new Date());
 		await h.control('/pay', { mch_order_no: silent, channel: 'card', notify: false });
+		// A QR payment (Create QR) in the same table, refunded at the portal: found by its channel.
+		const qrNo = uniqueOrderNo('QW');
+		await createQr(h.client, { orderNumber: qrNo, amount: '150.50' });
+		await h.control('/pay', { mch_order_no: qrNo, notify: false });
+		await h.control('/refund', { mch_order_no: qrNo, refund_fee: 5000 });
 		return [
 			{
 				orderNumber: refundedNo,
 				email: 'a@example.com',
+				channel: 'truemoney',
 				watchState: initialWatchState('paid', new Date()),
 			},
-			{ orderNumber: silent, email: 'b@example.com', watchState: pending },
+			{ orderNumber: silent, email: 'b@example.com', channel: null, watchState: pending },
+			{
+				orderNumber: qrNo,
+				email: 'c@example.com',
+				channel: 'promptpay',
+				watchState: initialWatchState('paid', new Date()),
+			},
 		];
 	}
 	// The chat's order as its webhook posts it.

@@ -209,7 +209,7 @@ describe('Payment → Get and Cancel for QR payments', () => {
 	it('Get (Payment Type: QR Code) says pending, then paid once the customer paid', async () => {
 		const orderNumber = uniqueOrderNo('G');
 		await runNode(h, qrParams(orderNumber, { qrAdditionalFields: { attach: '{"chat":"U9"}' } }));
-		const get = { resource: 'payment', operation: 'get', orderNumber, paymentType: 'qr' };
+		const get = { resource: 'payment', operation: 'get', orderNumber, lookUpAs: 'qr' };
 		const order = { orderNumber, amount: '150.50', currency: 'THB', channel: 'promptpay' };
 		const pending = await runNode(h, get);
 		expect(pending.items[0]).toMatchObject({ ...order, status: 'pending' });
@@ -229,7 +229,7 @@ describe('Payment → Get and Cancel for QR payments', () => {
 		});
 		expect(paid.items[0].paidAt).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+07:00$/);
 		// As a payment link (the default), the gateway does not know it.
-		const asLink = await runNode(h, { ...get, paymentType: 'link' });
+		const asLink = await runNode(h, { ...get, lookUpAs: 'link' });
 		expect(asLink.error?.message).toMatch(/ORDER_NOT_EXIST/);
 	});
 
@@ -243,7 +243,7 @@ describe('Payment → Get and Cancel for QR payments', () => {
 			resource: 'payment',
 			operation: 'get',
 			orderNumber: shopee,
-			paymentType: 'qr',
+			lookUpAs: 'qr',
 			qrChannel: 'airpay',
 		});
 		expect(after.items[0]).toMatchObject({ status: 'closed' });
@@ -379,7 +379,7 @@ describe('Refunds and Watch for Changes of QR payments', () => {
 				resource: 'payment',
 				operation: 'watch',
 				orderNumber,
-				paymentType: 'qr',
+				lookUpAs: 'qr',
 				qrChannel: 'truemoney',
 				watchState: state,
 			});
@@ -399,5 +399,49 @@ describe('Refunds and Watch for Changes of QR payments', () => {
 		).toBe(200);
 		expect(await watch()).toEqual([['refunded', '20.00']]);
 		expect(await watch()).toEqual([]);
+	});
+
+	it('Watch for Changes, Payment Type Either, over a table of both kinds (the watch example): each order found by its own kind', async () => {
+		const qr = uniqueOrderNo('E');
+		await runNode(h, qrParams(qr));
+		await h.control('/pay', { mch_order_no: qr });
+		const { orderNo: link } = await h.createOrder({ channel_list: 'promptpay,truemoney' });
+		await h.payOrder(link, 'promptpay');
+		const rows = [
+			{ orderNumber: link, channel: 'promptpay', watchState: '' },
+			{ orderNumber: qr, channel: 'promptpay', watchState: '' },
+			// A row with no channel looks for a payment link only: a QR order is then not found.
+			{ orderNumber: qr, channel: '', watchState: '' },
+		];
+		const run = await runNode(
+			h,
+			{
+				resource: 'payment',
+				operation: 'watch',
+				orderNumber: '={{ $json.orderNumber }}',
+				lookUpAs: 'either',
+				qrChannel: '={{ $json.channel }}',
+				watchState: '={{ $json.watchState }}',
+			},
+			{ rows, continueOnFail: true },
+		);
+		expect(
+			run.items.map((i) => [i.orderNumber, i.event ?? null, i.error ? 'error' : 'ok']),
+		).toEqual([
+			[link, 'paid', 'ok'],
+			[qr, 'paid', 'ok'],
+			[qr, null, 'error'],
+		]);
+		expect(run.items[2].error).toMatch(/ORDER_NOT_EXIST|Ksher has no payment/);
+		// Either is for reading: an expression giving it to Refund → Create is an error, nothing sent.
+		const refund = await runNode(h, {
+			resource: 'refund',
+			operation: 'create',
+			orderNumber: qr,
+			paymentType: '={{ "either" }}',
+			refundAmount: '1.00',
+		});
+		expect(refund.error?.message).toMatch(/^Payment Type is "either"/);
+		expect(h.sim.order(qr)!.refunds).toEqual([]);
 	});
 });

@@ -11,6 +11,7 @@ import {
 	checkOrderNumber,
 	KsherInputError,
 	QR_CHANNELS,
+	queryLinkOrQrOrder,
 	queryQrOrder,
 	SUPPORTED_CURRENCIES,
 	type KsherClient,
@@ -141,6 +142,9 @@ export const notifyUrlField = (): INodeProperties => ({
 		'Paste the Production URL of a Ksher Trigger node here to start a workflow when the customer pays. Empty: Ksher sends no notification.',
 });
 
+const PAYMENT_TYPE_HELP =
+	'How the payment was created: with Create (a payment link) or with Create QR. Ksher keeps the two apart.';
+
 /** What a payment was made with: its link (Create) or its QR (Create QR), which Ksher keeps apart. */
 export const paymentTypeField = (): INodeProperties =>
 	optionsField(
@@ -151,47 +155,87 @@ export const paymentTypeField = (): INodeProperties =>
 			['QR Code', 'qr'],
 		],
 		'link',
-		'How the payment was created: with Create (a payment link) or with Create QR. Ksher keeps the two apart.',
+		PAYMENT_TYPE_HELP,
 	);
 
-export const qrChannelField = (description: string, onlyForQr = false): INodeProperties => ({
+/**
+ * The Payment Type of operations that only read (Get, Watch for Changes), which also take Either for
+ * a table of both kinds. Its own name: n8n carries a value over to another operation's parameter of
+ * the same name, and Either must never reach a refund or a cancel.
+ */
+export const lookUpAsField = (): INodeProperties =>
+	optionsField(
+		'Payment Type',
+		'lookUpAs',
+		[
+			['Payment Link', 'link'],
+			['QR Code', 'qr'],
+			['Either (Look It Up)', 'either'],
+		],
+		'link',
+		`${PAYMENT_TYPE_HELP} Either: the payment link with this number, else the QR of the QR Channel (e.g. {{ $json.channel }} from a table of orders).`,
+	);
+
+/** The QR Channel field, shown when the named Payment Type field has one of the values (always when absent). */
+export const qrChannelField = (
+	description: string,
+	shownFor?: { field: 'paymentType' | 'lookUpAs'; values: string[] },
+): INodeProperties => ({
 	displayName: 'QR Channel',
 	name: 'qrChannel',
 	type: 'options',
 	options: QR_CHANNELS.map((value) => ({ name: channelName(value), value })),
 	default: 'promptpay',
 	description,
-	...(onlyForQr ? { displayOptions: { show: { paymentType: ['qr'] } } } : {}),
+	...(shownFor ? { displayOptions: { show: { [shownFor.field]: shownFor.values } } } : {}),
 });
 
-export const isQrPayment = (ctx: IExecuteFunctions, itemIndex: number): boolean =>
-	ctx.getNodeParameter('paymentType', itemIndex, 'link') === 'qr';
+/** How an operation finds its order: a payment link, a QR of a channel, or (reading only) either. */
+export type OrderLookup = { type: 'link' } | { type: 'qr' | 'either'; channel: string };
 
 /**
- * The QR Channel of a QR payment (Payment Type: QR Code); undefined for a payment link. Any other
- * Payment Type (an expression giving "QR" or "") is an error: a link and a QR are different orders.
+ * The item's Payment Type and QR Channel. Any other Payment Type (an expression giving "QR" or "")
+ * is an error: a link and a QR are different orders.
  */
+export function orderLookupParam(
+	ctx: IExecuteFunctions,
+	itemIndex: number,
+	either = false,
+): OrderLookup {
+	const type = ctx.getNodeParameter(
+		either ? 'lookUpAs' : 'paymentType',
+		itemIndex,
+		'link',
+	) as unknown;
+	if (type === 'link') return { type };
+	if (type === 'qr')
+		return { type, channel: stringParam(ctx, 'qrChannel', itemIndex, 'promptpay') };
+	// Either with no channel (a row without one) looks for the payment link only.
+	if (either && type === 'either')
+		return { type, channel: stringParam(ctx, 'qrChannel', itemIndex, '').trim().toLowerCase() };
+	throw new KsherInputError(
+		'Payment Type',
+		`Payment Type is ${type === undefined || type === '' ? 'empty' : `"${String(type)}"`}`,
+		`Use "link" (made with Create Payment) or "qr" (made with Create QR)${either ? ', or "either"' : ''}.`,
+	);
+}
+
+/** The QR Channel of a QR payment (Payment Type: QR Code); undefined for a payment link. */
 export function qrChannelParam(ctx: IExecuteFunctions, itemIndex: number): string | undefined {
-	const type = ctx.getNodeParameter('paymentType', itemIndex, 'link') as unknown;
-	if (type === 'link') return undefined;
-	if (type !== 'qr')
-		throw new KsherInputError(
-			'Payment Type',
-			`Payment Type is ${type === undefined || type === '' ? 'empty' : `"${String(type)}"`}`,
-			'Use "link" (made with Create Payment) or "qr" (made with Create QR).',
-		);
-	return stringParam(ctx, 'qrChannel', itemIndex, 'promptpay');
+	const lookup = orderLookupParam(ctx, itemIndex);
+	return lookup.type === 'qr' ? lookup.channel : undefined;
 }
 
 /** An order's state: a QR order lives on Ksher's api.mch host (order_query by channel), a payment link on its gateway. */
 export async function queryOrder(
 	client: KsherClient,
 	orderNumber: string,
-	qrChannel: string | undefined,
+	lookup: OrderLookup,
 ): Promise<Record<string, unknown>> {
-	return qrChannel === undefined
-		? (await client.call('gateway_order_query', { mch_order_no: orderNumber })).data
-		: await queryQrOrder(client, orderNumber, qrChannel);
+	if (lookup.type === 'qr') return await queryQrOrder(client, orderNumber, lookup.channel);
+	if (lookup.type === 'either')
+		return await queryLinkOrQrOrder(client, orderNumber, lookup.channel);
+	return (await client.call('gateway_order_query', { mch_order_no: orderNumber })).data;
 }
 
 export function stringParam(

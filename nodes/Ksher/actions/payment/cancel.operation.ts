@@ -22,7 +22,7 @@ const properties: INodeProperties[] = [
 	paymentTypeField(),
 	qrChannelField(
 		'The QR Channel given to Create QR. Ksher can cancel ShopeePay, Alipay, Alipay+ and WeChat Pay QRs; the others stop when they expire.',
-		true,
+		{ field: 'paymentType', values: ['qr'] },
 	),
 ];
 

@@ -3,10 +3,10 @@ import { type IDataObject, type INodeProperties, updateDisplayOptions } from 'n8
 import {
 	orderNumberField,
 	orderNumberParam,
-	qrChannelParam,
+	orderLookupParam,
 	queryOrder,
 	paymentSummary,
-	paymentTypeField,
+	lookUpAsField,
 	qrChannelField,
 	simplifyField,
 	type OperationRunner,
@@ -14,8 +14,11 @@ import {
 
 const properties: INodeProperties[] = [
 	orderNumberField('Your order number, as given to Create Payment or Create QR.'),
-	paymentTypeField(),
-	qrChannelField('The QR Channel given to Create QR: Ksher looks QR payments up by channel', true),
+	lookUpAsField(),
+	qrChannelField('The QR Channel given to Create QR: Ksher looks QR payments up by channel', {
+		field: 'lookUpAs',
+		values: ['qr', 'either'],
+	}),
 	simplifyField(),
 ];
 
@@ -27,7 +30,7 @@ export const description = updateDisplayOptions(
 export const execute: OperationRunner = async (ctx, client, itemIndex) => {
 	const orderNumber = orderNumberParam(ctx, itemIndex);
 	const simplify = ctx.getNodeParameter('simplify', itemIndex, true) as boolean;
-	const data = await queryOrder(client, orderNumber, qrChannelParam(ctx, itemIndex));
+	const data = await queryOrder(client, orderNumber, orderLookupParam(ctx, itemIndex, true));
 	const summary = paymentSummary(orderNumber, data);
 	return [simplify ? summary : { ...summary, raw: data as IDataObject }];
 };

@@ -18,17 +18,20 @@ import { eventItem, ksherTimeToIso } from '../../../adapters/format';
 import {
 	orderNumberField,
 	orderNumberParam,
-	qrChannelParam,
+	orderLookupParam,
 	queryOrder,
-	paymentTypeField,
+	lookUpAsField,
 	qrChannelField,
 	type OperationRunner,
 } from '../common';
 
 const properties: INodeProperties[] = [
 	orderNumberField('Your order number of the payment to watch.'),
-	paymentTypeField(),
-	qrChannelField('The QR Channel given to Create QR: Ksher looks QR payments up by channel', true),
+	lookUpAsField(),
+	qrChannelField('The QR Channel given to Create QR: Ksher looks QR payments up by channel', {
+		field: 'lookUpAs',
+		values: ['qr', 'either'],
+	}),
 	{
 		displayName: 'Last Watch State',
 		name: 'watchState',
@@ -75,7 +78,7 @@ export const execute: OperationRunner = async (ctx, client, itemIndex) => {
 	const now = new Date();
 	if (!isWatched(previous, now, days)) return [];
 
-	const data = await queryOrder(client, orderNumber, qrChannelParam(ctx, itemIndex));
+	const data = await queryOrder(client, orderNumber, orderLookupParam(ctx, itemIndex, true));
 	const result = String(data.result ?? '');
 	const paid = result === 'SUCCESS' || result === 'REFUND';
 	const totalMinor = Number(data.total_fee);

@@ -16,7 +16,10 @@ import {
 const properties: INodeProperties[] = [
 	orderNumberField('Your order number of the payment whose refunds to list.'),
 	paymentTypeField(),
-	qrChannelField('The QR Channel given to Create QR: Ksher looks QR payments up by channel', true),
+	qrChannelField('The QR Channel given to Create QR: Ksher looks QR payments up by channel', {
+		field: 'paymentType',
+		values: ['qr'],
+	}),
 	...returnAllFields(),
 ];
 
