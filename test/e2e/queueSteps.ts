@@ -37,6 +37,18 @@ import { assert, assertStayedOffline, log, step, waitFor } from './steps';
 /** Ksher's retry schedule compressed 100×: 10 ms, 20 ms, 20 ms, 100 ms, 300 ms, 600 ms, 6 s, 36 s, … */
 const KSHER_TIME_SCALE = 0.01;
 
+/**
+ * The README's queue-mode set-up on n8n 1.x: 10 PostgreSQL connections per n8n process, not n8n's default 2.
+ * With 2, n8n 1.123.81's webhook process taking 50 notifications a second stopped enqueueing for the rest of
+ * the step, or queued its database check (SELECT 1, 5 s limit) behind the load's writes and answered "503
+ * Database is not ready!" for minutes: hundreds never acknowledged, in 2 of 2 runs. On 2.41.1 the default
+ * passed, and 10 connections made the check miss in 2 of 2 runs (docs/measurements.md, 2026-12-03).
+ */
+const QUEUE_DB_POOL: Record<'1' | '2', NodeJS.ProcessEnv> = {
+	'1': { DB_POSTGRESDB_POOL_SIZE: '10' },
+	'2': {},
+};
+
 /** Four copies of each notification, 1.1 s apart as Ksher's first retries are, all notifications at once. */
 async function retried(
 	orders: Array<{ body: string }>,
@@ -76,7 +88,7 @@ export async function queueModeSteps(ctx: LineContext): Promise<void> {
 					userFolder,
 					filesDir,
 					join(work, 'queue-services'),
-					{ N8N_EXPRESSION_ENGINE: 'legacy' },
+					{ N8N_EXPRESSION_ENGINE: 'legacy', ...QUEUE_DB_POOL[install.line] },
 				);
 				const credentials = credentialsFile({ sim: sim.info, smtp });
 				writeFileSync(join(work, 'queue-credentials.json'), JSON.stringify(credentials));
