@@ -161,6 +161,55 @@ function answerOnlyWithAcknowledgement(
 	res.json = (body?: unknown) => handOver(json, body);
 }
 
+const ANY_EVENT = {
+	name: 'Any Verified Notification',
+	value: 'any',
+	description: 'Every notification with a valid Ksher signature, whatever its result',
+};
+const PAID_EVENT = {
+	name: 'Payment Paid',
+	value: 'paid',
+	description: 'A customer paid (Ksher result SUCCESS)',
+};
+
+/**
+ * The events a trigger of `version` offers. Ksher notifies successful payments only, so version 2
+ * does not offer "Payment Refunded" (n8n's node search would list it as an event that comes):
+ * refunds come from Payment → Watch for Changes. Version 1 keeps it, as saved workflows have it,
+ * and a refund notification (result REFUND) still reaches "Any Verified Notification".
+ */
+function eventsField(version: 1 | 2): INodeProperties {
+	const shown = { show: { '@version': [version] } };
+	if (version === 2)
+		return {
+			displayName: 'Events',
+			name: 'events',
+			type: 'multiOptions',
+			required: true,
+			displayOptions: shown,
+			options: [ANY_EVENT, PAID_EVENT],
+			default: ['paid'],
+		};
+	return {
+		displayName: 'Events',
+		name: 'events',
+		type: 'multiOptions',
+		required: true,
+		displayOptions: shown,
+		options: [
+			ANY_EVENT,
+			PAID_EVENT,
+			{
+				name: 'Payment Refunded',
+				value: 'refunded',
+				description:
+					"Ksher does not send refund notifications today (it notifies successful payments only): use the Ksher node's Payment → Watch for Changes for refunds. Handled in case Ksher sends one (result REFUND).",
+			},
+		],
+		default: ['paid', 'refunded'],
+	};
+}
+
 export class KsherTrigger implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'Ksher Trigger',
@@ -191,31 +240,9 @@ export class KsherTrigger implements INodeType {
 			},
 			acknowledgeField(2, 'finished'),
 			acknowledgeField(1, 'stored'),
-			{
-				displayName: 'Events',
-				name: 'events',
-				type: 'multiOptions',
-				required: true,
-				options: [
-					{
-						name: 'Any Verified Notification',
-						value: 'any',
-						description: 'Every notification with a valid Ksher signature, whatever its result',
-					},
-					{
-						name: 'Payment Paid',
-						value: 'paid',
-						description: 'A customer paid (Ksher result SUCCESS)',
-					},
-					{
-						name: 'Payment Refunded',
-						value: 'refunded',
-						description:
-							"Ksher does not send refund notifications today (it notifies successful payments only): use the Ksher node's Payment → Watch for Changes for refunds. Handled in case Ksher sends one (result REFUND).",
-					},
-				],
-				default: ['paid', 'refunded'],
-			},
+			// Version 2 first: n8n's node search lists the first Events property's options as trigger events.
+			eventsField(2),
+			eventsField(1),
 			{
 				displayName: 'Options',
 				name: 'options',

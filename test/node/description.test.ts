@@ -171,12 +171,23 @@ describe('words in the editor', () => {
 			'href="https://github.com/n8n-nodes-ksher/n8n-nodes-ksher#ksher-trigger"',
 		);
 		expect(notice.displayName).not.toMatch(/Ksher settings|see the README\)/);
-		const refunded = (
-			new KsherTrigger().description.properties.find((p) => p.name === 'events')!.options as Array<{
-				value: string;
-				description: string;
-			}>
-		).find((o) => o.value === 'refunded')!;
+	});
+
+	it('version 2 of the trigger (and so the node search) offers no "Payment Refunded" event, which Ksher never sends; version 1 keeps it', () => {
+		type Events = Omit<INodeProperties, 'options'> & {
+			options: Array<{ value: string; description: string }>;
+		};
+		const events = new KsherTrigger().description.properties.filter(
+			(p) => p.name === 'events',
+		) as unknown as Events[];
+		const forVersion = (v: number) =>
+			events.find((p) => (p.displayOptions?.show?.['@version'] as number[]).includes(v))!;
+		// n8n's node search lists the options of the first property displayed as "Events" as trigger events.
+		expect(events[0]).toBe(forVersion(2));
+		expect(forVersion(2).options.map((o) => o.value)).toEqual(['any', 'paid']);
+		expect(forVersion(2).default).toEqual(['paid']);
+		const refunded = forVersion(1).options.find((o) => o.value === 'refunded')!;
 		expect(refunded.description).toMatch(/does not send refund notifications/);
+		expect(forVersion(1).default).toEqual(['paid', 'refunded']);
 	});
 });
