@@ -35,9 +35,16 @@ function missingFix(source: AmountSource): { short: string; solution: string } {
 			};
 }
 
-/** What the value looked like, for "is empty" / "is missing" messages; undefined when it holds something. */
-function emptiness(value: unknown): string | undefined {
-	if (value === undefined) return 'missing (the expression found no such field)';
+/**
+ * What the value looked like, for "is empty" / "is missing" messages; undefined when it holds
+ * something. In a sheet a field is missing for a blank cell too (n8n's CSV step leaves blank cells
+ * out of the row), so the message names both causes.
+ */
+function emptiness(value: unknown, source: AmountSource): string | undefined {
+	if (value === undefined)
+		return source === 'agent'
+			? 'missing (the expression found no such field)'
+			: 'missing (this row has no such field: a blank cell, or a column of another name)';
 	if (value === null) return 'null (the cell or field has no value)';
 	if (typeof value === 'string' && value === '') return 'empty';
 	if (typeof value === 'string' && value.trim() === '') return 'blank (only spaces)';
@@ -54,7 +61,7 @@ export function checkRefundAmount(
 	ref: RowRef,
 	source: AmountSource = 'workflow',
 ): string {
-	const empty = emptiness(value);
+	const empty = emptiness(value, source);
 	if (empty) {
 		const fix = missingFix(source);
 		throw new KsherInputError(

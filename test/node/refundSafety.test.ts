@@ -84,7 +84,7 @@ describe('An Amount: an empty or unreadable Refund Amount is an error for its ro
 		[
 			'missing (a renamed column)',
 			{ Amount: '5' },
-			'is missing (the expression found no such field)',
+			'is missing (this row has no such field: a blank cell, or a column of another name)',
 		],
 		['null (an empty formula cell)', { amount: null }, 'is null'],
 		['blank', { amount: '   ' }, 'is blank (only spaces)'],
@@ -141,7 +141,7 @@ describe('An Amount: an empty or unreadable Refund Amount is an error for its ro
 		]);
 		expect(result.status).toBe('error');
 		expect(result.error?.message).toBe(
-			`Refund Amount is missing (the expression found no such field) for order ${b} (row 2): map the amount column or field, or choose "Everything That Remains"`,
+			`Refund Amount is missing (this row has no such field: a blank cell, or a column of another name) for order ${b} (row 2): map the amount column or field, or choose "Everything That Remains"`,
 		);
 		expect([refundsAt(a).length, refundsAt(b).length, refundsAt(c).length]).toEqual([1, 0, 0]);
 	});
@@ -190,7 +190,7 @@ describe('Workflows saved with version 1 keep their rules, without the mis-mappe
 		expect(mapped.items[0]).toMatchObject({
 			field: 'Refund Amount',
 			error: expect.stringContaining(
-				`Refund Amount is missing (the expression found no such field) for order ${orderNo} (row 1)`,
+				`Refund Amount is missing (this row has no such field: a blank cell, or a column of another name) for order ${orderNo} (row 1)`,
 			),
 		});
 		const blankCell = await runV1(orderNo, [{ amount: '' }], { continueOnFail: true });
@@ -406,8 +406,10 @@ describe('Preview Only: what would happen, and no money moves', () => {
 			remainingBefore: '70.50',
 			remainingAfter: '50.00',
 		});
+		// A row whose amount cannot be read still names its order, as its message does.
 		expect(preview.items[2]).toMatchObject({
 			row: 3,
+			orderNumber: b,
 			status: 'cannot refund',
 			wouldRefund: false,
 			field: 'Refund Amount',

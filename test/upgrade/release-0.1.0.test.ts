@@ -227,7 +227,7 @@ describe('0.1.0 refund workflows move no more money than they ask', () => {
 		expect(result.items[1]).toMatchObject({
 			field: 'Refund Amount',
 			error: expect.stringContaining(
-				`Refund Amount is missing (the expression found no such field) for order ${b} (row 2)`,
+				`Refund Amount is missing (this row has no such field: a blank cell, or a column of another name) for order ${b} (row 2)`,
 			),
 		});
 		expect(result.items[2]).toMatchObject({ refundAmount: '7.50', alreadyRefunded: false });

@@ -317,8 +317,14 @@ function qrChannelOf(
 	return checkQrChannel(run.param('qrChannel', itemIndex, undefined));
 }
 
+/**
+ * A row whose request could not be read: its error, told with its row, and its order number when
+ * that could be read (a preview names the order the message names).
+ */
+type UnreadRequest = { error: unknown; readOrderNumber: string | null };
+
 /** The item's request, or its error told with its row. */
-function requestOrError(run: RunReader, itemIndex: number): RefundRequest | { error: unknown } {
+function requestOrError(run: RunReader, itemIndex: number): RefundRequest | UnreadRequest {
 	try {
 		return readRequest(run, itemIndex);
 	} catch (error) {
@@ -328,7 +334,10 @@ function requestOrError(run: RunReader, itemIndex: number): RefundRequest | { er
 		} catch {
 			// The order number is what could not be read: the row alone names the place.
 		}
-		return { error: atRow(error, { row: itemIndex + 1, orderNumber }) };
+		return {
+			error: atRow(error, { row: itemIndex + 1, orderNumber }),
+			readOrderNumber: orderNumber,
+		};
 	}
 }
 
@@ -439,12 +448,12 @@ function previewStatus(plan: RefundDecision, blocked: boolean, heldBack: boolean
  */
 function previewItem(
 	itemIndex: number,
-	request: RefundRequest | { error: unknown },
+	request: RefundRequest | UnreadRequest,
 	check: RefundCheck,
 	blocked: KsherError | undefined,
 	heldBack: string | undefined,
 ): IDataObject {
-	const orderNumber = 'orderNumber' in request ? request.orderNumber : null;
+	const orderNumber = 'orderNumber' in request ? request.orderNumber : request.readOrderNumber;
 	const head = { row: itemIndex + 1, orderNumber, preview: true };
 	if (!check.ok)
 		return {
