@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'http';
 import type { AddressInfo, Socket } from 'net';
 
+import { keepBook, loadBook } from './book';
 import { handleControl } from './control';
 import { sendJson } from './http';
 import { API_ENDPOINTS, GATEWAY_ENDPOINTS, handleProtocol } from './ksherApi';
@@ -25,6 +26,8 @@ export interface SimulatorOptions {
 	expiryScale?: number;
 	/** Folder to load/keep the keys in, so a demo keeps working across restarts. */
 	keysDir?: string;
+	/** File to load/keep the book in (orders, refunds, clock, account settings), so a demo's world outlives a restart. */
+	bookFile?: string;
 	appid?: string;
 	/** Bits of the generated merchant keys (Ksher's real merchant keys are 1024-bit). */
 	keyBits?: number;
@@ -68,6 +71,9 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
 		ksherKeyBits: options.ksherKeyBits ?? 512,
 		log: options.log ?? (() => undefined),
 	});
+	const stopKeeping = options.bookFile
+		? (loadBook(world, options.bookFile), keepBook(world, options.bookFile))
+		: undefined;
 
 	const sockets = new Set<Socket>();
 	const server: Server = createServer((req, res) => {
@@ -132,6 +138,7 @@ export async function startSimulator(options: SimulatorOptions = {}): Promise<Si
 		requests: world.requests,
 		close: async () => {
 			world.closing = true;
+			stopKeeping?.();
 			for (const t of world.timers) clearTimeout(t);
 			world.timers.clear();
 			for (const s of sockets) s.destroy();
