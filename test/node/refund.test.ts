@@ -318,10 +318,12 @@ describe('Refund → Get Many', () => {
 			ksherOrderNumber: expect.stringMatching(/^700/),
 			payOrderNumber: expect.stringMatching(/^\d{16}$/),
 		});
-		// One shape for a refund wherever one comes out: Get Many's items have Refund → Create's fields.
+		// One shape for a refund wherever one comes out: Get Many's items have Refund → Create's fields, but
+		// for what is about the run (already refunded; what remains of the payment after it, as a preview says).
 		const created = await runNode(h, refund(orderNo, { refundAmount: '1' }));
-		const { alreadyRefunded, ...createFields } = created.items[0];
+		const { alreadyRefunded, remainingAfter, ...createFields } = created.items[0];
 		expect(alreadyRefunded).toBe(true);
+		expect(remainingAfter).toBe('147.50');
 		expect(all.items[0]).toMatchObject(createFields);
 		const limited = await runNode(h, {
 			resource: 'refund',

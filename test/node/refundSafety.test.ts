@@ -429,8 +429,10 @@ describe('Preview Only: what would happen, and no money moves', () => {
 			),
 		});
 
-		// Run the rows that are fine, then preview again: they show as already refunded.
-		await run(sheetNode(), [rows[0], rows[1], rows[3]]);
+		// Run the rows that are fine: what remains after each, as the preview said (a results sheet is as
+		// complete after the real run); then preview again: they show as already refunded.
+		const real = await run(sheetNode(), [rows[0], rows[1], rows[3]]);
+		expect(real.items.map((i) => i.remainingAfter)).toEqual(['70.50', '50.00', null]);
 		const after = await run(sheetNode({ previewOnly: true }), [rows[0], rows[1], rows[3]]);
 		expect(after.refundCalls).toBe(0);
 		expect(after.items.map((i) => [i.status, i.wouldRefund, i.alreadyRefunded])).toEqual([

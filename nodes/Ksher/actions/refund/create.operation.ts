@@ -586,7 +586,12 @@ async function plannedRunner(
 		// A refund Ksher already has is done whatever holds the others back: the preview says so too.
 		if (blocked && check.plan.action !== 'done') throw blocked;
 		const { plan } = check;
-		const extra = plan.action === 'sameAsRow' ? { sameRefundAsRow: plan.sameAsRow } : {};
+		// What remains of the payment after this row, as the check counted it (the preview's column too):
+		// a results sheet is complete after a real run as after a preview. Null when Ksher cannot list refunds.
+		const extra: IDataObject = {
+			remainingAfter: majorOrNull(plan.remainingAfter, plan.order.currency),
+			...(plan.action === 'sameAsRow' ? { sameRefundAsRow: plan.sameAsRow } : {}),
+		};
 		try {
 			const sent = plan.action === 'refund' ? outcomes.get(plan.request.row) : undefined;
 			return [refundOutput(plan.request.orderNumber, await (sent ?? send(plan)), extra)];
