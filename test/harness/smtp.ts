@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'fs';
+import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'fs';
 import { createServer as createHttpServer, type Server as HttpServer } from 'http';
 import { createServer, type Server, type Socket } from 'net';
 import type { AddressInfo } from 'net';
@@ -82,7 +82,34 @@ export async function startSmtpSink(
 ): Promise<SmtpSink> {
 	const host = options.host ?? '127.0.0.1';
 	const mails: ReceivedMail[] = [];
-	if (options.dir) mkdirSync(options.dir, { recursive: true });
+	if (options.dir) {
+		mkdirSync(options.dir, { recursive: true });
+		// The mails an earlier start received (the demo's .demo/mail/): shown again, and numbered on from.
+		for (const file of readdirSync(options.dir)
+			.filter((f) => /^\d+\.eml$/.test(f))
+			.sort()) {
+			const raw = readFileSync(join(options.dir, file), 'utf8');
+			const header = (name: string) =>
+				new RegExp(`^${name}: (.*)$`, 'im').exec(raw.split(/\r?\n\r?\n/)[0])?.[1] ?? '';
+			const mail: ReceivedMail = {
+				id: mails.length + 1,
+				from: header('From'),
+				to: header('To')
+					.split(',')
+					.map((address) => address.trim())
+					.filter(Boolean),
+				subject: header('Subject'),
+				raw,
+				text: mailText(raw),
+				at: statSync(join(options.dir, file)).mtime.toISOString(),
+			};
+			mails.push(mail);
+			void renderedHtml(raw).then(
+				(html) => (mail.html = html),
+				() => undefined,
+			);
+		}
+	}
 	const sockets = new Set<Socket>();
 
 	const server: Server = createServer((socket) => {

@@ -1,3 +1,7 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+
 import { createTransport } from 'nodemailer';
 import QRCode from 'qrcode';
 
@@ -48,4 +52,49 @@ it('renders an HTML email sandboxed with its inline QR, and a text email as text
 	expect(inner).toContain('href="http://127.0.0.1:5678/webhook-waiting/1?approved=true"');
 	expect(html).not.toMatch(/allow-scripts|allow-same-origin/);
 	expect(html).toMatch(/<h2>Receipt for order INV-1<\/h2>.*<pre>[^<]*Amount: 150.50 THB/s);
+});
+
+it('a restarted sink with the same folder shows the mails it had and numbers new ones after them (the demo keeps its mail)', async () => {
+	const dir = mkdtempSync(join(tmpdir(), 'ksher-mail-'));
+	try {
+		const first = await startSmtpSink({ dir });
+		await createTransport({
+			host: first.host,
+			port: first.port,
+			secure: false,
+			ignoreTLS: true,
+		}).sendMail({
+			from: 'shop@example.com',
+			to: 'customer@example.com',
+			subject: 'Receipt for order INV-1',
+			text: 'Amount: 150.50 THB',
+		});
+		await first.close();
+		const second = await startSmtpSink({ dir });
+		try {
+			expect(second.mails.map((m) => [m.id, m.subject, m.to])).toEqual([
+				[1, 'Receipt for order INV-1', ['customer@example.com']],
+			]);
+			await createTransport({
+				host: second.host,
+				port: second.port,
+				secure: false,
+				ignoreTLS: true,
+			}).sendMail({
+				from: 'shop@example.com',
+				to: 'customer@example.com',
+				subject: 'Receipt for order INV-2',
+				text: 'Amount: 89.00 THB',
+			});
+			expect(readdirSync(dir).sort()).toEqual(['0001.eml', '0002.eml']);
+			expect(readFileSync(join(dir, '0001.eml'), 'utf8')).toContain('INV-1');
+			const viewer = await (await fetch(second.viewerUrl)).text();
+			expect(viewer).toContain('Receipt for order INV-1');
+			expect(viewer).toContain('Receipt for order INV-2');
+		} finally {
+			await second.close();
+		}
+	} finally {
+		rmSync(dir, { recursive: true, force: true });
+	}
 });
