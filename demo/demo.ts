@@ -50,6 +50,8 @@ const log = (line: string) => process.stdout.write(`${line}\n`);
 /** What the demo's n8n database holds once its first set-up has finished. */
 interface DemoState {
 	tables: { orders: string; refunds: string; refundQueue: string };
+	/** The example workflows imported (and the live ones activated) so far: a later start leaves them as the user made them. */
+	imported?: string[];
 }
 
 async function portOr(preferred: number): Promise<number> {
@@ -176,25 +178,37 @@ async function startDemo(
 		}),
 		...watchWorkflows(state.tables),
 		booksWorkflow(state.tables),
-		...refundWorkflows(state.tables.refundQueue),
+		...refundWorkflows(state.tables),
 	];
-	rmSync(join(setupDir, 'workflows'), { recursive: true, force: true });
-	mkdirSync(join(setupDir, 'workflows'));
-	for (const wf of workflows)
-		writeFileSync(join(setupDir, 'workflows', `${wf.id}.json`), JSON.stringify(wf));
 	if (!existsSync(join(filesDir, 'refunds.csv')))
 		writeFileSync(join(filesDir, 'refunds.csv'), 'orderNumber,amount,reason\n');
-	log(`Importing the ${workflows.length} example workflows…`);
-	await cliOk(n8n, ['import:workflow', '--separate', `--input=${join(setupDir, 'workflows')}`]);
-	for (const id of [
-		WORKFLOW_IDS.recordPaid,
-		WORKFLOW_IDS.watch,
-		WORKFLOW_IDS.refundQueue,
-		WORKFLOW_IDS.refundApproval,
-		WORKFLOW_IDS.books,
-		WORKFLOW_IDS.chatQr,
-	])
-		await cliOk(n8n, activateArgs(install, id));
+	// Only examples this database does not have yet are imported: the user's edits (and what they turned on
+	// or off) are kept; `npm start -- --reset` starts over.
+	const imported = new Set(state.imported ?? []);
+	const fresh = workflows.filter((wf) => !imported.has(wf.id));
+	if (imported.size > 0)
+		log(
+			`Keeping the ${workflows.length - fresh.length} example workflows as you left them (npm start -- --reset starts over).`,
+		);
+	if (fresh.length > 0) {
+		rmSync(join(setupDir, 'workflows'), { recursive: true, force: true });
+		mkdirSync(join(setupDir, 'workflows'));
+		for (const wf of fresh)
+			writeFileSync(join(setupDir, 'workflows', `${wf.id}.json`), JSON.stringify(wf));
+		log(`Importing ${fresh.length} example workflow${fresh.length > 1 ? 's' : ''}…`);
+		await cliOk(n8n, ['import:workflow', '--separate', `--input=${join(setupDir, 'workflows')}`]);
+		const live = new Set<string>([
+			WORKFLOW_IDS.recordPaid,
+			WORKFLOW_IDS.watch,
+			WORKFLOW_IDS.refundQueue,
+			WORKFLOW_IDS.refundApproval,
+			WORKFLOW_IDS.books,
+			WORKFLOW_IDS.chatQr,
+		]);
+		for (const wf of fresh) if (live.has(wf.id)) await cliOk(n8n, activateArgs(install, wf.id));
+		state.imported = [...imported, ...fresh.map((wf) => wf.id)];
+		writeFileSync(stateFile, JSON.stringify(state));
+	}
 
 	log('Creating a payment link with the Ksher node (n8n execute)…');
 	const created = await cliOk(n8n, ['execute', `--id=${WORKFLOW_IDS.paymentLink}`, '--rawOutput']);
@@ -215,7 +229,21 @@ async function startDemo(
 	log('Starting n8n…');
 	await n8n.start();
 	writeFileSync(pidFile, String(n8n.pid()));
-	await new N8nRest(n8n.url).login();
+	const rest = new N8nRest(n8n.url);
+	await rest.login();
+	// A demo database set up for earlier examples lacks the columns newer ones write (the queue's result,
+	// the refunds' customerTold): added before anything runs that writes them.
+	for (const [tableId, columns] of [
+		[state.tables.orders, WATCH_TABLE_COLUMNS],
+		[state.tables.refunds, REFUNDS_TABLE_COLUMNS],
+		[state.tables.refundQueue, REFUND_QUEUE_COLUMNS],
+	] as const) {
+		const added = await rest.addMissingColumns(tableId, columns);
+		if (added.length)
+			log(
+				`Added the column${added.length > 1 ? 's' : ''} ${added.join(', ')} the examples now use.`,
+			);
+	}
 	return { n8n, payment };
 }
 
@@ -266,6 +294,8 @@ async function main() {
 		sim = await startSimulator({
 			port: await portOr(PORTS.simulator),
 			keysDir: join(DEMO, 'keys'),
+			// Its orders, refunds and clock too: the watch keeps finding the orders it watches after a restart.
+			bookFile: join(DEMO, 'simulator-book.json'),
 			timeScale: 1,
 		});
 		smtp = await startSmtpSink({ dir: join(DEMO, 'mail'), viewerPort: await portOr(PORTS.mail) });
@@ -298,6 +328,15 @@ async function main() {
 		}
 		const { payment } = started;
 		const url = started.n8n.url;
+		// The trading day of payments made now: the simulator's today in Bangkok (its clock may be ahead).
+		const clock = (await (
+			await fetch(`${sim.info.controlUrl}/clock`, {
+				method: 'POST',
+				headers: { 'content-type': 'application/json' },
+				body: JSON.stringify({ advanceDays: 0 }),
+			})
+		).json()) as { bangkok: string };
+		const bangkokToday = clock.bangkok.slice(0, 10);
 		log(`
 ────────────────────────────────────────────────────────────────────────
  n8n with n8n-nodes-ksher is ready (everything on this machine, offline)
@@ -320,6 +359,13 @@ async function main() {
    curl -d '{"orderNumber":"CHAT-1","amount":"89.00","email":"you@example.com"}' \\
         -H 'content-type: application/json' ${url}/webhook/${CHAT_ORDER_PATH}
    then pay it at ${sim.info.checkoutUrl}/scan (paste Create QR's qrPayload) or: POST /control/pay
+ Books on the first day: Ksher settles a day's payments 1-3 days later (card T+3).
+ Pay a few orders, move the simulator's clock on, then run "Daily reconciliation"
+ with Report Day set to ${bangkokToday} (open it, edit Report Day, Execute workflow):
+   curl -H 'content-type: application/json' -d '{"advanceDays":3}' \\
+        ${sim.info.controlUrl}/clock
+   (the clock stays ahead, kept in .demo/; -d '{"reset":true}' puts it back)
+ Later starts keep your workflow edits and the simulator's orders and clock.
  Ctrl-C (or SIGINT/SIGTERM to npm) stops everything; npm start -- --reset starts over.
 ────────────────────────────────────────────────────────────────────────`);
 		await new Promise(() => undefined);

@@ -4,6 +4,8 @@ import { createServer } from 'net';
 import { join } from 'path';
 
 import { REPO_DIR } from '../test/harness/n8n';
+import { N8nRest } from '../test/harness/rest';
+import { WORKFLOW_IDS } from '../test/harness/workflows';
 
 /**
  * The README's first command as a new user runs it, on this checkout made fresh (no dist/, no
@@ -83,7 +85,9 @@ function leftovers(): string[] {
 }
 
 /** Ready, then pays the link it printed and waits for the receipt among the mail files. */
-async function payAndSeeReceipt(run: Run): Promise<string> {
+async function payAndSeeReceipt(
+	run: Run,
+): Promise<{ said: string; checkout: string; editor: string }> {
 	await waitFor(
 		'"is ready"',
 		() => (run.output().includes('is ready') ? true : undefined),
@@ -92,6 +96,7 @@ async function payAndSeeReceipt(run: Run): Promise<string> {
 	);
 	const out = run.output();
 	const checkout = /Checkout link\s+(\S+)/.exec(out)?.[1];
+	const editor = /n8n editor\s+(\S+)/.exec(out)?.[1] ?? '';
 	const order = /order\s+(\S+) \(150\.50 THB\)/.exec(out)?.[1];
 	const simulator = /Simulator\s+(\S+)/.exec(out)?.[1];
 	if (!checkout?.startsWith('http') || !order || !simulator)
@@ -119,7 +124,7 @@ async function payAndSeeReceipt(run: Run): Promise<string> {
 		60_000,
 		run,
 	);
-	return `${order} paid, receipt ${file}`;
+	return { said: `${order} paid, receipt ${file}`, checkout, editor };
 }
 
 async function stopWithCtrlC(run: Run): Promise<void> {
@@ -149,7 +154,13 @@ async function main(): Promise<void> {
 
 	log('npm start (1): to ready, pay, receipt, Ctrl-C');
 	const first = npmStart();
-	log(await payAndSeeReceipt(first));
+	const one = await payAndSeeReceipt(first);
+	log(one.said);
+	// The user edits a workflow (renames the books, as any saved change): a later start must keep it.
+	const edited = 'My books (edited in the demo)';
+	const rest = new N8nRest(one.editor);
+	await rest.login();
+	await rest.renameWorkflow(WORKFLOW_IDS.books, edited);
 	await stopWithCtrlC(first);
 	log('stopped by SIGINT; no process left, ports 5678, 8866, 8025 free');
 
@@ -166,7 +177,17 @@ async function main(): Promise<void> {
 
 	log('npm start (3): after the killed one, to ready, pay, receipt, Ctrl-C');
 	const third = npmStart();
-	log(await payAndSeeReceipt(third));
+	const three = await payAndSeeReceipt(third);
+	log(three.said);
+	// The user's edit survived both starts, and the simulator still has the first start's order, paid.
+	const after = new N8nRest(three.editor);
+	await after.login();
+	const name = await after.workflowName(WORKFLOW_IDS.books);
+	if (name !== edited) throw new Error(`the edited workflow was replaced: its name is "${name}"`);
+	const page = await (await fetch(one.checkout)).text();
+	if (!page.includes('This order is already paid.'))
+		throw new Error(`the first start's order is gone from the simulator: ${page.slice(0, 300)}`);
+	log(`kept: the edited workflow ("${name}") and the first start's order (paid) at the simulator`);
 	await stopWithCtrlC(third);
 	log(`passed in ${((Date.now() - started) / 1000).toFixed(0)} s`);
 }

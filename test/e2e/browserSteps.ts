@@ -85,7 +85,7 @@ export async function browserSteps(ctx: E2eContext): Promise<void> {
 				...exampleWorkflows({ filesDir, triggerUrl }),
 				...watchWorkflows({ orders: '', refunds: '' }, 2),
 				booksWorkflow({ orders: '', refunds: '' }),
-				...refundWorkflows('', 2),
+				...refundWorkflows({ refundQueue: '', refunds: '' }, 2),
 			].map((wf) => [wf.id, wf.name]),
 		),
 		panelWorkflow: WORKFLOW_IDS.paymentLink,
@@ -272,7 +272,23 @@ async function browserSession(input: BrowserInput): Promise<void> {
 					'Starts the workflow when Ksher notifies',
 				);
 				assert(!shown, 'the old trigger description is still shown');
-				return `"${PACKAGE_DESCRIPTION}"`;
+				// The trigger's events, as the node search offers them: only those Ksher sends. They are listed in
+				// the package's panel (1.x opened it above; 2.x opens it from the search result).
+				const paidEvent = page.getByText(/On payment paid/i).first();
+				if (!(await paidEvent.isVisible().catch(() => false))) await ksher.click();
+				await paidEvent.waitFor({ timeout: 15_000 });
+				await screenshot(page, 'node-search-trigger-events');
+				const events = await page.locator('body').innerText();
+				assert(
+					!/payment refunded/i.test(events),
+					'the node search offers "On payment refunded", which Ksher never sends',
+				);
+				return `"${PACKAGE_DESCRIPTION}"; the trigger's events: ${[
+					...events.matchAll(/On [a-z ]+/gi),
+				]
+					.map((m) => m[0])
+					.slice(0, 4)
+					.join(', ')}`;
 			},
 		);
 
@@ -445,6 +461,8 @@ async function browserSession(input: BrowserInput): Promise<void> {
 				for (const [name, table] of [
 					['Watched Orders', input.watch.tables.orders],
 					['Store New State', input.watch.tables.orders],
+					['Customer Not Told Yet', input.watch.tables.refunds],
+					['No Refund Recorded', input.watch.tables.refunds],
 					['Record Refund', input.watch.tables.refunds],
 				]) {
 					await page.locator('[data-test-id="canvas-node"]', { hasText: name }).dblclick();
@@ -471,7 +489,7 @@ async function browserSession(input: BrowserInput): Promise<void> {
 				await page.waitForTimeout(1000);
 				await collectToasts(page, 'the imported watch workflow');
 				await screenshot(page, 'watch-run');
-				return `"${subject}" after import, save, three table picks and a run`;
+				return `"${subject}" after import, save, five table picks and a run`;
 			},
 		);
 

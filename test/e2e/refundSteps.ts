@@ -6,8 +6,13 @@ import type { Browser } from 'playwright-core';
 import { launchBrowser, screenshotter } from '../harness/browser';
 import { csvRows } from '../harness/csv';
 import { activateArgs } from '../harness/n8n';
-import { REFUND_FORM_WEBHOOK_ID, refundWorkflows, WORKFLOW_IDS } from '../harness/workflows';
-import { createOrder, moreRuns, type E2eContext, type TableRef } from './context';
+import {
+	RECORD_WEBHOOK_ID,
+	REFUND_FORM_WEBHOOK_ID,
+	refundWorkflows,
+	WORKFLOW_IDS,
+} from '../harness/workflows';
+import { createOrder, moreRuns, type E2eContext, type TableRef, type Tables } from './context';
 import { assert, step, waitFor } from './steps';
 
 /**
@@ -95,7 +100,7 @@ export async function refundSheetSteps(ctx: E2eContext): Promise<string> {
 			const missing = out.filter(
 				(o) =>
 					o.status === 'failed' &&
-					/Refund Amount is missing \(the expression found no such field\) for order \S+ \(row \d+\)/.test(
+					/Refund Amount is missing \(this row has no such field: a blank cell, or a column of another name\) for order \S+ \(row \d+\)/.test(
 						o.error,
 					),
 			);
@@ -174,7 +179,9 @@ export async function refundSheetSteps(ctx: E2eContext): Promise<string> {
 					assert(
 						o.orderNumber === good[i].orderNumber &&
 							o.status === (run === 1 ? 'refunded' : 'already refunded') &&
-							o.refundNumber,
+							o.refundNumber &&
+							// The results file is complete after the real run, as after the preview.
+							o.remainingAfter === (good[i].expect === 'full' ? '0.00' : '74.50'),
 						`run ${run} row ${i + 1}: ${JSON.stringify(o)}`,
 					),
 				);
@@ -207,13 +214,20 @@ export async function refundSheetSteps(ctx: E2eContext): Promise<string> {
  * The refund queue (the Data Table `queueTable`, read every 2 s) and the refund with approval,
  * imported and published while n8n is stopped, to run once it starts again.
  */
-export async function refundImportStep(ctx: E2eContext, queueTable: TableRef): Promise<void> {
+export async function refundImportStep(
+	ctx: E2eContext,
+	queueTable: TableRef,
+	refundsTable: TableRef,
+): Promise<void> {
 	const { work, cli, install } = ctx;
 	await step(
 		'refund queue and refund-with-approval examples: import with a Data Table, publish',
 		async () => {
 			mkdirSync(join(work, 'refund-workflows'));
-			for (const wf of refundWorkflows(queueTable.tableId, 2))
+			for (const wf of refundWorkflows(
+				{ refundQueue: queueTable.tableId, refunds: refundsTable.tableId },
+				2,
+			))
 				writeFileSync(join(work, 'refund-workflows', `${wf.id}.json`), JSON.stringify(wf));
 			await cli(['import:workflow', '--separate', `--input=${join(work, 'refund-workflows')}`]);
 			await cli(activateArgs(install, WORKFLOW_IDS.refundQueue));
@@ -227,31 +241,70 @@ export async function refundImportStep(ctx: E2eContext, queueTable: TableRef): P
  * The refund queue (a Data Table on a schedule) and the refund with approval (form → approval
  * email → refund → customer email, in Chromium), in the running n8n.
  */
-export async function refundWorkflowSteps(ctx: E2eContext, queueTable: TableRef): Promise<void> {
+export async function refundWorkflowSteps(
+	ctx: E2eContext,
+	queueTable: TableRef,
+	tables: Tables,
+): Promise<void> {
 	const { rest, sim, smtp, client } = ctx;
 	const refundsOf = (orderNo: string) => sim.order(orderNo)?.refunds ?? [];
-	const paidOrder = async (prefix: string, email: string) => {
+	const recordUrl = `${ctx.n8n.url}/webhook/${RECORD_WEBHOOK_ID}/webhook`;
+	/**
+	 * A paid order. `watched`: paid with a notification, so the receipt workflow records it in Ksher
+	 * orders and the refund watch (active since the watch steps, every 2 s) watches it too.
+	 */
+	const paidOrder = async (
+		prefix: string,
+		email: string,
+		watched = false,
+		channel = 'truemoney',
+	) => {
 		const no = `${prefix}-${Date.now().toString(36)}`;
 		await createOrder(client, no, {
 			channel_list: 'promptpay,card,truemoney',
 			product_name: 'e2e refund item',
 			attach: JSON.stringify({ email }),
+			...(watched ? { mch_notify_url: recordUrl } : {}),
 		});
-		await ctx.control('/pay', { mch_order_no: no, channel: 'truemoney', notify: false });
+		await ctx.control('/pay', { mch_order_no: no, channel, notify: watched });
+		if (watched)
+			await waitFor(
+				'the order to be recorded in Ksher orders',
+				async () =>
+					(await rest.dataTableRows(tables.orders)).some((r) => r.orderNumber === no) || undefined,
+				30_000,
+			);
 		return no;
 	};
 	const queueRuns = (count: number) => moreRuns(rest, WORKFLOW_IDS.refundQueue, count, 'queue');
+	const watchRuns = (count: number) => moreRuns(rest, WORKFLOW_IDS.watch, count, 'watch');
+	const recordedRefunds = async (orderNo: string) =>
+		(await rest.dataTableRows(tables.refunds)).filter((r) => r.orderNumber === orderNo);
+	const customerRefundMails = (to: string, orderNo: string) =>
+		smtp.mails.filter((m) => m.to.includes(to) && m.subject === `Refund for order ${orderNo}`);
 
 	await step(
-		'refund queue (Data Table, every 2 s): approved rows refunded or failed with the reason, others untouched; later runs touch nothing twice',
+		"refund queue (Data Table, every 2 s): approved rows refunded or failed, the outcome in result and staff's reason kept; others untouched; later runs touch nothing twice; the refund recorded once and its customer emailed once (by the watch)",
 		async () => {
-			const ok = await paidOrder('QUEUE-OK', 'queue@example.com');
+			const ok = await paidOrder('QUEUE-OK', 'queue@example.com', true);
 			const blank = await paidOrder('QUEUE-BLANK', 'queue@example.com');
 			const waiting = await paidOrder('QUEUE-WAIT', 'queue@example.com');
 			const unknown = `QUEUE-NONE-${Date.now().toString(36)}`;
 			await rest.insertDataTableRows(queueTable, [
-				{ orderNumber: ok, amount: '20.00', status: 'approved', reason: null, refundNumber: null },
-				{ orderNumber: blank, amount: null, status: 'approved', reason: null, refundNumber: null },
+				{
+					orderNumber: ok,
+					amount: '20.00',
+					status: 'approved',
+					reason: 'scratched',
+					refundNumber: null,
+				},
+				{
+					orderNumber: blank,
+					amount: null,
+					status: 'approved',
+					reason: 'forgot amount',
+					refundNumber: null,
+				},
 				{
 					orderNumber: waiting,
 					amount: '5.00',
@@ -290,16 +343,21 @@ export async function refundWorkflowSteps(ctx: E2eContext, queueTable: TableRef)
 				await rowOf(unknown),
 			];
 			assert(
-				okRow.status === 'refunded' && okRow.refundNumber === `${ok}-R2000` && !okRow.reason,
+				okRow.status === 'refunded' &&
+					okRow.refundNumber === `${ok}-R2000` &&
+					!okRow.result &&
+					okRow.reason === 'scratched',
 				`the approved row: ${JSON.stringify(okRow)}`,
 			);
 			assert(
-				blankRow.status === 'failed' && /Refund Amount is null/.test(String(blankRow.reason)),
+				blankRow.status === 'failed' &&
+					/Refund Amount is null/.test(String(blankRow.result)) &&
+					blankRow.reason === 'forgot amount',
 				`the blank amount: ${JSON.stringify(blankRow)}`,
 			);
 			assert(
 				unknownRow.status === 'failed' &&
-					/has no payment with this order number/.test(String(unknownRow.reason)),
+					/has no payment with this order number/.test(String(unknownRow.result)),
 				`the unknown order: ${JSON.stringify(unknownRow)}`,
 			);
 			assert(
@@ -325,11 +383,26 @@ export async function refundWorkflowSteps(ctx: E2eContext, queueTable: TableRef)
 			const again = await rowOf(ok);
 			assert(
 				again.status === 'refunded' &&
-					again.reason === 'already refunded earlier' &&
+					again.result === 'already refunded earlier' &&
+					again.reason === 'scratched' &&
 					refundsOf(ok).length === 1,
 				`re-approved row: ${JSON.stringify(again)}, ${refundsOf(ok).length} refunds`,
 			);
-			return `refunded ${ok} (${String(okRow.refundNumber)}); failed: "${String(blankRow.reason).slice(0, 70)}…"; re-approved → "${String(again.reason)}", still 1 refund`;
+			// The refund is in Ksher refunds once (re-approving wrote the same row again), and the watch,
+			// which finds it not yet told, emails the customer once and marks it told.
+			await watchRuns(3);
+			const recorded = await recordedRefunds(ok);
+			const mails = customerRefundMails('queue@example.com', ok);
+			assert(
+				recorded.length === 1 &&
+					recorded[0].refundNumber === `${ok}-R2000` &&
+					recorded[0].refundAmount === '20.00' &&
+					recorded[0].customerTold === 'yes' &&
+					recorded[0].channel === 'truemoney',
+				`Ksher refunds holds for ${ok}: ${JSON.stringify(recorded)}`,
+			);
+			assert(mails.length === 1, `${mails.length} customer emails for the queue's refund`);
+			return `refunded ${ok} (${String(okRow.refundNumber)}), reason kept; failed: "${String(blankRow.result).slice(0, 70)}…"; re-approved → "${String(again.result)}", still 1 refund, 1 record, 1 customer email`;
 		},
 	);
 
@@ -348,17 +421,28 @@ export async function refundWorkflowSteps(ctx: E2eContext, queueTable: TableRef)
 		const formUrl = `${ctx.n8n.url}/form/${REFUND_FORM_WEBHOOK_ID}`;
 		const mailsTo = (to: string, subject: string) =>
 			smtp.mails.filter((m) => m.to.includes(to) && m.subject === subject);
-		/** Staff fill the form in the browser; returns the approval email the manager gets. */
-		const requestRefund = async (orderNo: string, amount: string) => {
+		const STAFF = 'staff@example.com';
+		/** The email the staff member who asked gets, once the request has an outcome. */
+		const staffMail = (orderNo: string, outcome: string) =>
+			waitFor(
+				`the staff email "${outcome}"`,
+				() => mailsTo(STAFF, `Refund request for order ${orderNo}: ${outcome}`)[0],
+				30_000,
+			);
+		/** Staff fill the form in the browser. */
+		const submitRequest = async (orderNo: string, amount: string) => {
 			await page.goto(formUrl);
 			await page.getByLabel('Order Number').fill(orderNo);
 			await page.getByLabel('Amount').fill(amount);
 			await page.getByLabel('Reason').fill('Arrived damaged');
+			await page.getByLabel('Your Email').fill(STAFF);
 			await screenshot(page, 'form');
 			await page.getByRole('button', { name: /submit/i }).click();
-			await page
-				.getByText("The refund waits for a manager's approval")
-				.waitFor({ timeout: 30_000 });
+			await page.getByText('email you the outcome').waitFor({ timeout: 30_000 });
+		};
+		/** Staff ask for a refund; returns the approval email the manager gets. */
+		const requestRefund = async (orderNo: string, amount: string) => {
+			await submitRequest(orderNo, amount);
 			return await waitFor(
 				'the approval email',
 				() =>
@@ -395,9 +479,9 @@ export async function refundWorkflowSteps(ctx: E2eContext, queueTable: TableRef)
 		};
 
 		await step(
-			'refund with approval (Chromium): form → approval email → approve → exactly 1 refund and 1 customer email; the approve link again → still 1',
+			'refund with approval (Chromium), the order also watched: form → approval email → approve → exactly 1 refund, recorded once as told, and 1 customer email (the watch sends none); the approve link again → still 1',
 			async () => {
-				const orderNo = await paidOrder('APPROVE', 'approve-buyer@example.com');
+				const orderNo = await paidOrder('APPROVE', 'approve-buyer@example.com', true);
 				const approval = await requestRefund(orderNo, '25.00');
 				assert(refundsOf(orderNo).length === 0, 'money moved before the approval');
 				await openFromEmail(link(approval, true));
@@ -421,18 +505,122 @@ export async function refundWorkflowSteps(ctx: E2eContext, queueTable: TableRef)
 				await page.goto(link(approval, true));
 				const second = (await page.locator('body').innerText()).replace(/\s+/g, ' ').slice(0, 120);
 				await screenshot(page, 'approved-again');
-				await new Promise((r) => setTimeout(r, 3000));
+				// The watch runs every 2 s: three runs after the refund, it has seen it.
+				await watchRuns(3);
+				const recorded = await recordedRefunds(orderNo);
 				assert(
 					refundsOf(orderNo).length === 1 &&
-						mailsTo('approve-buyer@example.com', `Refund for order ${orderNo}`).length === 1,
-					`after the second click: ${refundsOf(orderNo).length} refunds, ${mailsTo('approve-buyer@example.com', `Refund for order ${orderNo}`).length} customer emails`,
+						customerRefundMails('approve-buyer@example.com', orderNo).length === 1,
+					`after the second click: ${refundsOf(orderNo).length} refunds, ${customerRefundMails('approve-buyer@example.com', orderNo).length} customer emails`,
 				);
-				return `"${customerMail.subject}"; the second click showed "${second}"`;
+				assert(
+					recorded.length === 1 &&
+						recorded[0].refundNumber === `${orderNo}-R2500` &&
+						recorded[0].customerTold === 'yes' &&
+						recorded[0].channel === 'truemoney',
+					`Ksher refunds holds for ${orderNo}: ${JSON.stringify(recorded)}`,
+				);
+				const told = await staffMail(orderNo, 'refunded');
+				assert(
+					told.text.includes(`Refunded 25.00 THB for order ${orderNo}`),
+					`staff email: ${told.text}`,
+				);
+				return `"${customerMail.subject}"; the second click showed "${second}"; staff told "${told.subject}"`;
 			},
 		);
 
 		await step(
-			'refund with approval (Chromium): decline → no refund, no customer email',
+			'refund with approval: what cannot be refunded (an unknown order, more than was paid) reaches no manager, and staff are told why',
+			async () => {
+				const orderNo = await paidOrder('TOO-MUCH', 'too-much-buyer@example.com');
+				const unknown = `NO-SUCH-${Date.now().toString(36)}`;
+				await submitRequest(unknown, '10.00');
+				const unknownMail = await staffMail(unknown, 'cannot be refunded');
+				await submitRequest(orderNo, '500.00');
+				const tooMuch = await staffMail(orderNo, 'cannot be refunded');
+				await screenshot(page, 'cannot-be-refunded');
+				assert(
+					/has no payment with this order number/.test(unknownMail.text) &&
+						/500\.00/.test(tooMuch.text) &&
+						/150\.50/.test(tooMuch.text),
+					`staff emails: "${unknownMail.text}" / "${tooMuch.text}"`,
+				);
+				const asked = smtp.mails.filter(
+					(m) =>
+						m.to.includes('manager@example.com') &&
+						(m.subject.includes(unknown) || m.subject.includes(orderNo)),
+				);
+				assert(
+					asked.length === 0,
+					`the manager was asked: ${asked.map((m) => m.subject).join('; ')}`,
+				);
+				assert(refundsOf(orderNo).length === 0, 'money moved');
+				return `${unknown}: "${unknownMail.text.split('\n')[0].slice(0, 110)}…"; 500.00 of 150.50: "${tooMuch.text.split('\n')[0].slice(0, 110)}…"`;
+			},
+		);
+
+		await step(
+			'refund with approval: two requests approved while both waited (100.00 + 60.00 of 150.50): the first refunded, the second fails at Ksher and staff are told; the same request twice approved twice: 1 refund, 1 customer email',
+			async () => {
+				const orderNo = await paidOrder('TWO-ASKS', 'two-asks-buyer@example.com');
+				const first = await requestRefund(orderNo, '100.00');
+				const second = await requestRefund(orderNo, '60.00');
+				await openFromEmail(link(first, true));
+				await staffMail(orderNo, 'refunded');
+				await openFromEmail(link(second, true));
+				const failed = await staffMail(orderNo, 'failed');
+				assert(
+					/but it was not refunded/.test(failed.text) &&
+						refundsOf(orderNo)
+							.map((r) => r.refund_fee)
+							.join() === '10000',
+					`after the second approval: ${failed.text}; refunds ${JSON.stringify(refundsOf(orderNo))}`,
+				);
+
+				const twice = await paidOrder('TWICE', 'twice-buyer@example.com');
+				const a = await requestRefund(twice, '20.00');
+				// The same request again: the manager gets a second approval email (n8n's form makes a new run).
+				await submitRequest(twice, '20.00');
+				const b = await waitFor(
+					'the second approval email',
+					() =>
+						mailsTo('manager@example.com', `Approve a refund of 20.00 THB for order ${twice}?`)[1],
+					30_000,
+				);
+				await openFromEmail(link(a, true));
+				await staffMail(twice, 'refunded');
+				await openFromEmail(link(b, true));
+				const again = await staffMail(twice, 'refunded already');
+				await new Promise((r) => setTimeout(r, 2000));
+				const customer = customerRefundMails('twice-buyer@example.com', twice);
+				assert(
+					refundsOf(twice).length === 1 && customer.length === 1,
+					`approved twice: ${refundsOf(twice).length} refunds, ${customer.length} customer emails`,
+				);
+				return `"${failed.text.split('\n')[0].slice(0, 120)}…"; approved twice → "${again.subject}", 1 refund, 1 customer email`;
+			},
+		);
+
+		await step(
+			'refund with approval, a PromptPay payment refunded in full, the order watched: 1 refund, 1 record, 1 customer email (the watch, which sees only "fully refunded" without a number, finds it recorded)',
+			async () => {
+				const orderNo = await paidOrder('PP-FULL', 'pp-buyer@example.com', true, 'promptpay');
+				const approval = await requestRefund(orderNo, '150.50');
+				await openFromEmail(link(approval, true));
+				await staffMail(orderNo, 'refunded');
+				await watchRuns(3);
+				const recorded = await recordedRefunds(orderNo);
+				const mails = customerRefundMails('pp-buyer@example.com', orderNo);
+				assert(
+					refundsOf(orderNo).length === 1 && recorded.length === 1 && mails.length === 1,
+					`${refundsOf(orderNo).length} refunds, ${recorded.length} records (${JSON.stringify(recorded)}), ${mails.length} customer emails`,
+				);
+				return `1 refund (${String(recorded[0].refundNumber)}), 1 record, 1 customer email`;
+			},
+		);
+
+		await step(
+			'refund with approval (Chromium): decline → no refund, no customer email, staff told',
 			async () => {
 				const orderNo = await paidOrder('DECLINE', 'decline-buyer@example.com');
 				const approval = await requestRefund(orderNo, '30.00');
@@ -456,7 +644,8 @@ export async function refundWorkflowSteps(ctx: E2eContext, queueTable: TableRef)
 						mailsTo('decline-buyer@example.com', `Refund for order ${orderNo}`).length === 0,
 					`declined, yet ${refundsOf(orderNo).length} refunds`,
 				);
-				return 'declined: 0 refunds, 0 customer emails';
+				const told = await staffMail(orderNo, 'declined');
+				return `declined: 0 refunds, 0 customer emails; staff told "${told.subject}"`;
 			},
 		);
 	} finally {

@@ -73,10 +73,10 @@ async function regularMode(ctx: E2eContext): Promise<void> {
 	await executeSteps(ctx, { orderNumber, fullyRefunded });
 	await agentSteps(ctx);
 	// The refund queue and the refund with approval, imported and active before n8n starts again.
-	await refundImportStep(ctx, tables.refundQueue);
+	await refundImportStep(ctx, tables.refundQueue, tables.example.refunds);
 
 	await watchSteps(ctx, tables.example);
-	await refundWorkflowSteps(ctx, tables.refundQueue);
+	await refundWorkflowSteps(ctx, tables.refundQueue, tables.example);
 	await browserSteps(ctx);
 	await ctx.n8n.stop();
 	await offlineStep(ctx);

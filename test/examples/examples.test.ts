@@ -41,7 +41,7 @@ beforeAll(async () => {
 afterAll(() => h.sim.close());
 
 /** What the node before each Ksher node hands it in that example, given real orders at the simulator. */
-async function inputFor(file: string): Promise<IDataObject[]> {
+async function inputFor(file: string, node: string): Promise<IDataObject[]> {
 	const paid = async (channel = 'truemoney') => {
 		const { orderNo } = await h.createOrder();
 		await h.payOrder(orderNo, channel);
@@ -78,9 +78,19 @@ async function inputFor(file: string): Promise<IDataObject[]> {
 			},
 		];
 	}
-	// The form's answer; the refund reads it by the form's node name (see paramsFor).
-	if (file === 'refund-with-approval.json')
-		return [{ 'Order Number': await paid(), Amount: '25.00', Reason: 'damaged on arrival' }];
+	// The form's answer; the refund reads it by the form's node name (see paramsFor). The check before
+	// the approval also gets a mistyped order number: the request it stops, with the reason for staff.
+	if (file === 'refund-with-approval.json') {
+		const request = (orderNumber: string) => ({
+			'Order Number': orderNumber,
+			Amount: '25.00',
+			Reason: 'damaged on arrival',
+			'Your Email': 'staff@example.com',
+		});
+		return node === 'Check Refund'
+			? [request(await paid()), request(uniqueOrderNo('TYPO'))]
+			: [request(await paid())];
+	}
 	if (file === 'watch-orders-email-refunds.json') {
 		const refundedNo = await paid();
 		await h.control('/refund', { mch_order_no: refundedNo, refund_fee: 5000 });
@@ -150,9 +160,16 @@ function paramsFor(file: string, node: INode & { parameters: IDataObject }): IDa
 	) as IDataObject;
 }
 
-/** The output fields a workflow reads from a node: `$json.x` in its direct successors, `$('Name').item.json.x` anywhere. */
-function fieldsRead(workflow: Workflow, nodeName: string): string[] {
-	const next = new Set((workflow.connections[nodeName]?.main ?? []).flat().map((c) => c.node));
+/**
+ * The output fields a workflow reads from a node: `$json.x` in its direct successors, `$('Name').item.json.x`
+ * anywhere. Not its error output's (On Error: Continue (using error output)): those items are n8n's `error`
+ * and `message`, which the router's tests cover.
+ */
+function fieldsRead(workflow: Workflow, node: INode): string[] {
+	const nodeName = node.name;
+	const outputs = workflow.connections[nodeName]?.main ?? [];
+	const regular = node.onError === 'continueErrorOutput' ? outputs.slice(0, -1) : outputs;
+	const next = new Set(regular.flat().map((c) => c.node));
 	const fields = new Set<string>();
 	for (const node of workflow.nodes) {
 		const text = JSON.stringify(node.parameters);
@@ -211,7 +228,7 @@ describe.each(examples)('example %s', (file, workflow) => {
 					credentials: simulatorCredentials(h) as never,
 					parameters: paramsFor(file, node) as INode['parameters'],
 					typeVersion: node.typeVersion,
-					items: await inputFor(file),
+					items: await inputFor(file, node.name),
 					continueOnFail: node.onError === 'continueRegularOutput',
 				});
 				expect({ node: node.name, status: run.status, error: run.error?.message }).toEqual({
@@ -226,7 +243,7 @@ describe.each(examples)('example %s', (file, workflow) => {
 			expect(failed.length).toBe(node.onError === 'continueRegularOutput' ? 1 : 0);
 			expect(items.length).toBeGreaterThan(failed.length);
 			const produced = new Set(items.flatMap((i) => Object.keys(i)));
-			const missing = fieldsRead(workflow, node.name).filter((f) => !produced.has(f));
+			const missing = fieldsRead(workflow, node).filter((f) => !produced.has(f));
 			expect({ node: node.name, missing }).toEqual({ node: node.name, missing: [] });
 		}
 	});
@@ -323,6 +340,20 @@ describe("the daily reconciliation's comparison (its Code node), on what the Ksh
 		expect(unsettled.mismatchList).toEqual([
 			'Recorded payment A (promptpay) was not settled by Ksher',
 			'Recorded payment B (promptpay) was not settled by Ksher',
+		]);
+		// The refund queue records its refunds without a channel: they count on their order's.
+		const fromQueue = reconcile({
+			...outputs,
+			'Recorded Refunds': [{ ...refunds[0], channel: '' }],
+		});
+		expect(fromQueue.mismatches).toBe(0);
+		expect(fromQueue.text).toContain('PromptPay: paid 250.50, refunded 50.50');
+		const orphan = reconcile({
+			...outputs,
+			'Recorded Refunds': [...refunds, { ...refunds[0], orderNumber: 'NOPE', channel: '' }],
+		});
+		expect(orphan.mismatchList).toEqual([
+			'Recorded refund R1 of NOPE: its order is not in the records, so its channel is unknown',
 		]);
 	});
 });

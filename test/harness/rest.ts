@@ -181,6 +181,17 @@ export class N8nRest {
 		return data;
 	}
 
+	/** A workflow's name as n8n holds it. */
+	async workflowName(id: string): Promise<string> {
+		return (await this.data<{ name: string }>('GET', `/rest/workflows/${id}`)).name;
+	}
+
+	/** Renames a workflow, as a user does in the editor (and saves). */
+	async renameWorkflow(id: string, name: string): Promise<void> {
+		const { versionId } = await this.data<{ versionId: string }>('GET', `/rest/workflows/${id}`);
+		await this.data('PATCH', `/rest/workflows/${id}`, { name, versionId });
+	}
+
 	/** Creates a Data Table of text columns in the owner's personal project; returns its id. */
 	async createDataTable(
 		name: string,
@@ -193,6 +204,18 @@ export class N8nRest {
 			{ name, columns: columns.map((c) => ({ name: c, type: 'string' })) },
 		);
 		return { projectId: project.id, tableId: table.id };
+	}
+
+	/** Adds the columns a table lacks (a table made for an earlier version of the examples). */
+	async addMissingColumns(tableId: string, columns: string[]): Promise<string[]> {
+		const project = await this.data<{ id: string }>('GET', '/rest/projects/personal');
+		const base = `/rest/projects/${project.id}/data-tables/${tableId}/columns`;
+		const have = new Set(
+			(await this.data<Array<{ name: string }>>('GET', base)).map((column) => column.name),
+		);
+		const missing = columns.filter((column) => !have.has(column));
+		for (const name of missing) await this.data('POST', base, { name, type: 'string' });
+		return missing;
 	}
 
 	async dataTableRows(table: {

@@ -23,7 +23,15 @@ export const WORKFLOW_IDS = {
 export const CHAT_ORDER_PATH = 'ksher-chat-order';
 /** The e2e runs the daily reconciliation from a webhook instead of every morning. */
 export const BOOKS_WEBHOOK_PATH = 'ksher-books-e2e';
-export const REFUND_QUEUE_COLUMNS = ['orderNumber', 'amount', 'status', 'reason', 'refundNumber'];
+/** The refund queue's columns: staff write orderNumber, amount, reason and status; the workflow writes status, result and refundNumber. */
+export const REFUND_QUEUE_COLUMNS = [
+	'orderNumber',
+	'amount',
+	'status',
+	'reason',
+	'refundNumber',
+	'result',
+];
 export const REFUND_FORM_WEBHOOK_ID = '5b0f3f5e-7c2a-4e4b-9a43-6b2f2b0d0801';
 export const RECORD_WEBHOOK_ID = '5b0f3f5e-7c2a-4e4b-9a43-6b2f2b0d0401';
 export const WATCH_TABLE_COLUMNS = [
@@ -42,6 +50,7 @@ export const REFUNDS_TABLE_COLUMNS = [
 	'currency',
 	'channel',
 	'refundedAt',
+	'customerTold',
 ];
 export const ONCE_ONLY_WEBHOOK_ID = '5b0f3f5e-7c2a-4e4b-9a43-6b2f2b0d0002';
 export const LOAD_WEBHOOK_ID = '5b0f3f5e-7c2a-4e4b-9a43-6b2f2b0d0004';
@@ -138,16 +147,24 @@ export function refundSheetForReal(filesDir: string): Workflow {
 	return sheet;
 }
 
-/** The refund queue (pointed at this n8n's table, every `seconds` instead of 10 minutes) and the approval example. */
-export function refundWorkflows(queueTableId: string, seconds?: number): Workflow[] {
+/**
+ * The refund queue (pointed at this n8n's queue table, every `seconds` instead of 10 minutes) and
+ * the approval example; both record the refunds they make in the refunds table.
+ */
+export function refundWorkflows(
+	tables: { refundQueue: string; refunds: string },
+	seconds?: number,
+): Workflow[] {
 	const queue = loadExample('refund-queue-data-table.json');
-	for (const node of queue.nodes) {
-		if (node.type === 'n8n-nodes-base.dataTable')
-			node.parameters.dataTableId = { __rl: true, mode: 'id', value: queueTableId };
-		if (node.type === 'n8n-nodes-base.scheduleTrigger' && seconds)
-			node.parameters.rule = { interval: [{ field: 'seconds', secondsInterval: seconds }] };
+	const approval = loadExample('refund-with-approval.json');
+	for (const workflow of [queue, approval]) {
+		pointAtTables(workflow, tables);
+		for (const node of workflow.nodes) {
+			if (node.type === 'n8n-nodes-base.scheduleTrigger' && seconds)
+				node.parameters.rule = { interval: [{ field: 'seconds', secondsInterval: seconds }] };
+		}
 	}
-	return [queue, loadExample('refund-with-approval.json')];
+	return [queue, approval];
 }
 
 /** This n8n's Data Tables for the examples that keep orders: the recorded orders and the recorded refunds. */
@@ -156,16 +173,22 @@ export interface ExampleTables {
 	refunds: string;
 }
 
-/** Points each Data Table node at its table: the refunds table for the nodes that read or write refunds. */
-function pointAtTables(workflow: Workflow, tables: ExampleTables): void {
+/** Points each Data Table node at this n8n's table of the name the example gives it (users pick theirs in the node). */
+function pointAtTables(
+	workflow: Workflow,
+	tables: Partial<ExampleTables & { refundQueue: string }>,
+): void {
+	const byName: Record<string, string | undefined> = {
+		'Ksher orders': tables.orders,
+		'Ksher refunds': tables.refunds,
+		'Ksher refund queue': tables.refundQueue,
+	};
 	for (const node of workflow.nodes) {
 		if (node.type !== 'n8n-nodes-base.dataTable') continue;
-		const refunds = /refund/i.test(node.name) && !/queue/i.test(workflow.name);
-		node.parameters.dataTableId = {
-			__rl: true,
-			mode: 'id',
-			value: refunds ? tables.refunds : tables.orders,
-		};
+		const name = (node.parameters.dataTableId as { cachedResultName?: string }).cachedResultName;
+		const id = byName[String(name)];
+		if (id === undefined) throw new Error(`${workflow.name}: ${node.name} uses table "${name}"`);
+		node.parameters.dataTableId = { __rl: true, mode: 'id', value: id };
 	}
 }
 

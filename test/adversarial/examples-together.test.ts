@@ -1,0 +1,199 @@
+import type { IDataObject } from 'n8n-workflow';
+
+import { initialWatchState } from '../../nodes/protocol';
+import { runKsherNode } from '../helpers/n8n';
+import { simulatorCredentials } from '../helpers/node';
+import { startHarness, type SimulatorHarness } from '../helpers/simulator';
+import approvalExample from '../../examples/refund-with-approval.json';
+import queueExample from '../../examples/refund-queue-data-table.json';
+import watchExample from '../../examples/watch-orders-email-refunds.json';
+
+/**
+ * What an attack on the examples as one system (#31: the approval, the queue and the watch share
+ * *Ksher refunds*) found, each reproduction against the fixed examples: our nodes run with the
+ * examples' own parameters against the simulator, and the examples' own routing expressions (IF,
+ * Filter, Set) evaluated on what the nodes really output. The e2e runs the whole workflows in n8n.
+ */
+type Example = { nodes: Array<{ name: string; parameters: IDataObject }> };
+const nodeOf = (example: unknown, name: string) =>
+	(example as Example).nodes.find((n) => n.name === name)!;
+
+/** An n8n expression of an example ("={{ … }}" or a text with "{{ … }}"), evaluated over `$json` and named nodes' items. */
+function evaluate(expression: string, json: IDataObject, named: Record<string, IDataObject> = {}) {
+	const $ = (name: string) => ({ item: { json: named[name] } });
+	const run = (code: string) =>
+		(new Function('$json', '$', `return (${code});`) as (j: IDataObject, d: typeof $) => unknown)(
+			json,
+			$,
+		);
+	const text = expression.replace(/^=/, '');
+	const whole = /^\{\{([\s\S]*)\}\}$/.exec(text);
+	if (whole && !whole[1].includes('}}')) return run(whole[1]);
+	return text.replace(/\{\{([\s\S]*?)\}\}/g, (_m, code: string) => String(run(code)));
+}
+/** The left value of an IF or Filter node's single condition, evaluated: where the item goes. */
+const passes = (example: unknown, node: string, json: IDataObject) =>
+	evaluate(
+		String(
+			(nodeOf(example, node).parameters.conditions as { conditions: Array<{ leftValue: string }> })
+				.conditions[0].leftValue,
+		),
+		json,
+	) === true;
+/** A Set node's field, evaluated. */
+const setField = (
+	example: unknown,
+	node: string,
+	field: string,
+	json: IDataObject,
+	named: Record<string, IDataObject> = {},
+) =>
+	evaluate(
+		(
+			nodeOf(example, node).parameters.assignments as {
+				assignments: Array<{ name: string; value: string }>;
+			}
+		).assignments.find((a) => a.name === field)!.value,
+		json,
+		named,
+	);
+
+let h: SimulatorHarness;
+beforeAll(async () => {
+	h = await startHarness();
+});
+afterAll(() => h.sim.close());
+afterEach(async () => {
+	await h.control('/reset', {});
+});
+
+const paid = async (channel: string, total = 10000) => {
+	const { orderNo } = await h.createOrder({ total_fee: total });
+	await h.payOrder(orderNo, channel);
+	return orderNo;
+};
+/** The approval form's answer, as the example's nodes read it (by the form's name, here its item). */
+const form = (orderNumber: string, amount: string) => ({
+	'Order Number': orderNumber,
+	Amount: amount,
+	Reason: 'damaged',
+	'Your Email': 'staff@example.com',
+});
+const asForm = (example: unknown, name: string) =>
+	JSON.parse(
+		JSON.stringify(nodeOf(example, name).parameters).replace(
+			/\$\('Refund Request'\)\.item\.json/g,
+			'$json',
+		),
+	) as IDataObject;
+const run = (
+	parameters: IDataObject,
+	items: IDataObject[],
+	onError?: 'continueRegularOutput' | 'continueErrorOutput',
+) =>
+	runKsherNode({
+		credentials: simulatorCredentials(h) as never,
+		parameters: parameters as never,
+		items,
+		typeVersion: 2,
+		onError,
+		continueOnFail: onError === 'continueRegularOutput',
+	});
+
+it("a PromptPay payment refunded in full through the approval: the watch sees it without a number, and it is that order's recorded refund (no second email, no second record)", async () => {
+	const orderNo = await paid('promptpay');
+	const refund = await run(asForm(approvalExample, 'Refund'), [form(orderNo, '100.00')]);
+	expect(refund.items[0]).toMatchObject({ alreadyRefunded: false, refundAmount: '100.00' });
+	const watch = await run(
+		nodeOf(watchExample, 'Watch for Changes').parameters,
+		[
+			{
+				orderNumber: orderNo,
+				channel: 'promptpay',
+				watchState: initialWatchState('paid', new Date()),
+			},
+		],
+		'continueErrorOutput',
+	);
+	const event = watch.items[0];
+	expect(event).toMatchObject({ event: 'refunded', refundNumber: null });
+	const row: IDataObject = {
+		refundNumber: setField(
+			watchExample,
+			'Refund Row',
+			'refundNumber',
+			{},
+			{
+				'Watch for Changes': event,
+			},
+		) as string,
+		orderNumber: orderNo,
+	};
+	// No number: not looked up by number (every numberless refund would share the key "") but by order.
+	expect(passes(watchExample, 'Has Refund Number?', row)).toBe(false);
+	const byOrder = (
+		nodeOf(watchExample, 'No Refund Recorded').parameters.filters as {
+			conditions: Array<{ keyName: string }>;
+		}
+	).conditions.map((c) => c.keyName);
+	expect(byOrder).toEqual(['orderNumber']);
+});
+
+it("Ksher's answer to the approved refund lost (the refund found after): it counts as made now, so it is recorded and the customer told", async () => {
+	const orderNo = await paid('truemoney');
+	await h.control('/faults', { type: 'reset', endpoint: 'order_refund', stage: 'after' });
+	const refund = await run(
+		asForm(approvalExample, 'Refund'),
+		[form(orderNo, '25.00')],
+		'continueErrorOutput',
+	);
+	expect(h.sim.order(orderNo)!.refunds).toHaveLength(1);
+	expect(refund.items[0].alreadyRefunded).not.toBe(true);
+	expect(passes(approvalExample, 'Made Now?', refund.items[0])).toBe(true);
+	// Approved twice: the second finds it done, moves nothing, and does not go on to the customer.
+	const again = await run(
+		asForm(approvalExample, 'Refund'),
+		[form(orderNo, '25.00')],
+		'continueErrorOutput',
+	);
+	expect(again.items[0].alreadyRefunded).toBe(true);
+	expect(passes(approvalExample, 'Made Now?', again.items[0])).toBe(false);
+	expect(h.sim.order(orderNo)!.refunds).toHaveLength(1);
+});
+
+it('a PromptPay payment already refunded in full elsewhere: staff read what Ksher has, never "refund number null"', async () => {
+	const orderNo = await paid('promptpay');
+	await h.control('/refund', { mch_order_no: orderNo, refund_fee: 10000 });
+	const check = await run(
+		asForm(approvalExample, 'Check Refund'),
+		[form(orderNo, '100.00')],
+		'continueRegularOutput',
+	);
+	expect(check.items[0]).toMatchObject({ alreadyRefunded: true, refundNumber: null });
+	expect(passes(approvalExample, 'Refundable?', check.items[0])).toBe(false);
+	const told = String(
+		setField(approvalExample, 'Cannot Be Refunded', 'detail', check.items[0], {
+			'Refund Request': form(orderNo, '100.00'),
+		}),
+	);
+	expect(told).not.toMatch(/null|undefined/);
+	expect(told).toMatch(/Ksher has this refund already/);
+});
+
+it('the queue records only refunds its run made: a row found already refunded (PromptPay, no refund time) does not overwrite the recorded one', async () => {
+	const orderNo = await paid('promptpay');
+	const refund = nodeOf(queueExample, 'Refund').parameters;
+	const row = {
+		orderNumber: orderNo,
+		amount: '40.00',
+		status: 'approved',
+		reason: 'x',
+		refundNumber: null,
+	};
+	const first = await run(refund, [row], 'continueRegularOutput');
+	expect(passes(queueExample, 'Refunds Made', first.items[0])).toBe(true);
+	const second = await run(refund, [row], 'continueRegularOutput');
+	expect(second.items[0]).toMatchObject({ alreadyRefunded: true });
+	expect(passes(queueExample, 'Refunds Made', second.items[0])).toBe(false);
+	expect(h.sim.order(orderNo)!.refunds).toHaveLength(1);
+});
