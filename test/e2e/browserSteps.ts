@@ -496,17 +496,17 @@ async function browserSession(input: BrowserInput): Promise<void> {
 		await step(
 			'browser: no error shown to the user, none from our nodes, no request beyond this machine',
 			async () => {
-				// n8n 1.x's editor looks a community package up on npm when its group is opened in the node
-				// search (to show its version and downloads); refused here, reported, and nothing else allowed.
-				const npmLookup = (href: string) =>
-					input.line === '1' && href === 'https://registry.npmjs.org/n8n-nodes-ksher';
+				// n8n's editor (1.x and 2.x) looks a community package up on npm when its panel is opened in the
+				// node search (to show its version and downloads; the node-search step opens it to read the
+				// trigger's events); refused here, reported, and nothing else allowed.
+				const npmLookup = (href: string) => href === 'https://registry.npmjs.org/n8n-nodes-ksher';
 				const unexpected = outside.filter((href) => !npmLookup(href));
 				assert(
 					unexpected.length === 0,
 					`requests to outside hosts (refused): ${[...new Set(unexpected)].slice(0, 5).join(', ')}`,
 				);
 				const lookedUp = outside.some(npmLookup)
-					? "; n8n 1.x's editor asked npm about the package (refused)"
+					? "; n8n's editor asked npm about the package (refused)"
 					: '';
 				assert(
 					errorToasts.length === 0,
