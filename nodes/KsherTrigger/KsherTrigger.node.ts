@@ -179,23 +179,16 @@ const PAID_EVENT = {
  * and a refund notification (result REFUND) still reaches "Any Verified Notification".
  */
 function eventsField(version: 1 | 2): INodeProperties {
-	const shown = { show: { '@version': [version] } };
-	if (version === 2)
-		return {
-			displayName: 'Events',
-			name: 'events',
-			type: 'multiOptions',
-			required: true,
-			displayOptions: shown,
-			options: [ANY_EVENT, PAID_EVENT],
-			default: ['paid'],
-		};
-	return {
+	const field = {
 		displayName: 'Events',
 		name: 'events',
-		type: 'multiOptions',
+		type: 'multiOptions' as const,
 		required: true,
-		displayOptions: shown,
+		displayOptions: { show: { '@version': [version] } },
+	};
+	if (version === 2) return { ...field, options: [ANY_EVENT, PAID_EVENT], default: ['paid'] };
+	return {
+		...field,
 		options: [
 			ANY_EVENT,
 			PAID_EVENT,
