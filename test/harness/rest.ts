@@ -218,15 +218,20 @@ export class N8nRest {
 		return missing;
 	}
 
+	/** Every row of a Data Table, page by page (n8n gives at most 50 rows a page, whatever `take` asks). */
 	async dataTableRows(table: {
 		projectId: string;
 		tableId: string;
 	}): Promise<Array<Record<string, unknown>>> {
-		const page = await this.data<{ data: Array<Record<string, unknown>> }>(
-			'GET',
-			`/rest/projects/${table.projectId}/data-tables/${table.tableId}/rows?take=1000`,
-		);
-		return page.data;
+		const rows: Array<Record<string, unknown>> = [];
+		for (;;) {
+			const page = await this.data<{ data: Array<Record<string, unknown>>; count: number }>(
+				'GET',
+				`/rest/projects/${table.projectId}/data-tables/${table.tableId}/rows?take=50&skip=${rows.length}`,
+			);
+			rows.push(...page.data);
+			if (page.data.length === 0 || rows.length >= page.count) return rows;
+		}
 	}
 
 	async insertDataTableRows(
