@@ -175,6 +175,7 @@ async function startDemo(
 			triggerUrl: notifyUrl,
 			email: 'customer@example.com',
 			resultUrl,
+			refundsTable: state.tables.refunds,
 		}),
 		...watchWorkflows(state.tables),
 		booksWorkflow(state.tables),

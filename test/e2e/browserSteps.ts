@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { join } from 'path';
 
 import type { Browser, Page } from 'playwright-core';
@@ -6,6 +6,7 @@ import type { Browser, Page } from 'playwright-core';
 import { PACKAGE_DESCRIPTION } from '../../nodes/adapters/descriptions';
 import { initialWatchState, parseEmvPayload } from '../../nodes/protocol';
 import { decodeQr } from '../helpers/qr';
+import { csvRows } from '../harness/csv';
 import { checkDocsImage } from '../harness/docsImages';
 import type { N8nLine } from '../harness/n8n';
 import { launchBrowser } from '../harness/browser';
@@ -39,6 +40,15 @@ interface BrowserInput {
 	/** The workflow the README shows (the receipt-and-record one), and the refund sheet whose Refund panel it shows. */
 	receiptWorkflow: string;
 	refundSheetWorkflow: string;
+	/**
+	 * The refund sheet as a user runs it: `writeSheet` writes refunds.csv with one paid order to refund
+	 * 20.00 of; `refunds` is what Ksher holds for it; `results` reads refund-results.csv.
+	 */
+	sheet: {
+		writeSheet: () => Promise<string>;
+		refunds: (orderNumber: string) => number;
+		results: () => Array<Record<string, string>>;
+	};
 	/** The sell-in-chat example, which an earlier step ran once (receiptSteps' chat order). */
 	chatQrWorkflow: string;
 	artifactsDir: string;
@@ -91,6 +101,24 @@ export async function browserSteps(ctx: E2eContext): Promise<void> {
 		panelWorkflow: WORKFLOW_IDS.paymentLink,
 		receiptWorkflow: WORKFLOW_IDS.recordPaid,
 		refundSheetWorkflow: WORKFLOW_IDS.refundSheet,
+		sheet: {
+			writeSheet: async () => {
+				const no = `UI-SHEET-${Date.now().toString(36)}`;
+				await unpaidOrder(no, 15050);
+				await control('/pay', { mch_order_no: no, channel: 'truemoney', notify: false });
+				writeFileSync(
+					join(filesDir, 'refunds.csv'),
+					`orderNumber,amount,reason\n${no},20.00,scratched\n`,
+				);
+				rmSync(join(filesDir, 'refund-results.csv'), { force: true });
+				return no;
+			},
+			refunds: (no) => sim.order(no)?.refunds.length ?? 0,
+			results: () =>
+				existsSync(join(filesDir, 'refund-results.csv'))
+					? csvRows(readFileSync(join(filesDir, 'refund-results.csv'), 'utf8'))
+					: [],
+		},
 		chatQrWorkflow: WORKFLOW_IDS.chatQr,
 		artifactsDir: ctx.artifactsDir,
 		line: ctx.line,
@@ -318,6 +346,81 @@ async function browserSession(input: BrowserInput): Promise<void> {
 				docsImage('refund-create-panel.png', await screenshot(page, 'refund-sheet-panel'));
 				await page.keyboard.press('Escape');
 				return nodes;
+			},
+		);
+
+		await step(
+			"browser: the refund sheet run from the editor (Execute workflow): the manager's approval email rendered on the mail page with its Approve and Decline buttons (README picture); Approve clicked there: the row refunded once, the run finished",
+			async () => {
+				const orderNumber = await input.sheet.writeSheet();
+				await page.goto(`${input.editorUrl}/workflow/${input.refundSheetWorkflow}`);
+				await page.locator('[data-test-id="canvas-node"]').first().waitFor({ timeout: 30_000 });
+				await closeChecklist(page);
+				await page
+					.locator('[data-test-id="execute-workflow-button"]')
+					.first()
+					.click({ force: true });
+				const subject = 'Approve 1 refund from refunds.csv, 20.00 THB in all?';
+				await page.goto(`${input.mailUrl}?refresh=0`);
+				await waitFor(
+					'the approval email on the mail page',
+					async () => {
+						if ((await page.locator(`iframe[title="${subject}"]`).count()) > 0) return true;
+						await page.reload();
+						return undefined;
+					},
+					60_000,
+				);
+				assert(input.sheet.refunds(orderNumber) === 0, 'money moved before the approval');
+				const article = page
+					.locator('article', { has: page.locator(`iframe[title="${subject}"]`) })
+					.last();
+				const mail = page.frameLocator(`iframe[title="${subject}"]`).last();
+				const approve = mail.getByRole('link', { name: /approve/i }).first();
+				await approve.waitFor({ timeout: 15_000 });
+				const text = await mail.locator('body').innerText();
+				assert(
+					text.includes(`Row 1: order ${orderNumber}, 20.00 THB`) &&
+						(await mail.getByRole('link', { name: /decline/i }).count()) === 1,
+					`the rendered email reads: ${text.slice(0, 300)}`,
+				);
+				await article.scrollIntoViewIfNeeded();
+				const emailShot = join(input.artifactsDir, 'sheet-approval-email.png');
+				await article.screenshot({ path: emailShot });
+				// The order number and its refund number differ every run: a little more tolerance.
+				docsImage('sheet-approval-email.png', emailShot, 0.05);
+				// The link opens in a new tab, as in a mail app. n8n shows bots (its user agent test counts
+				// "HeadlessChrome") an empty page: the tab introduces itself as a person's browser would.
+				const userAgent = (await page.evaluate('navigator.userAgent')) as string;
+				await page
+					.context()
+					.setExtraHTTPHeaders({ 'user-agent': userAgent.replace('HeadlessChrome', 'Chrome') });
+				const [tab] = await Promise.all([page.context().waitForEvent('page'), approve.click()]);
+				await tab.waitForLoadState();
+				await waitFor(
+					'the refund',
+					() => (input.sheet.refunds(orderNumber) === 1 ? true : undefined),
+					60_000,
+				);
+				const results = await waitFor(
+					'refund-results.csv',
+					() => {
+						const rows = input.sheet.results();
+						return rows.length ? rows : undefined;
+					},
+					30_000,
+				);
+				assert(
+					results.length === 1 &&
+						results[0].status === 'refunded' &&
+						results[0].orderNumber === orderNumber,
+					`refund-results.csv: ${JSON.stringify(results)}`,
+				);
+				await screenshot(tab, 'sheet-approved');
+				const said = ((await tab.locator('body').innerText()) ?? '').replace(/\s+/g, ' ').trim();
+				await tab.close();
+				await page.context().setExtraHTTPHeaders({});
+				return `"${subject}" rendered with its buttons; Approve → "${said.slice(0, 60)}"; ${orderNumber} refunded once`;
 			},
 		);
 

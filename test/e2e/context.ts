@@ -78,7 +78,18 @@ export interface E2eContext extends LineContext {
 	cli: (args: string[]) => Promise<CliResult>;
 	/** `n8n execute` of a workflow that must succeed; returns each node's output items. */
 	execute: (id: string) => Promise<NodeOutput>;
+	/** `n8n execute` of a workflow whatever its outcome (a Stop and Error, a run left waiting for an approval). */
+	executeAny: (id: string) => Promise<AnyRun>;
 }
+
+/** What `n8n execute` said of a run: exit code, status (`success`, `error`, `waiting`), error message, each node's output. */
+export type AnyRun = {
+	code: number;
+	status: string;
+	error: string;
+	output: NodeOutput;
+	text: string;
+};
 
 export type NodeOutput = (node: string) => Array<Record<string, unknown>>;
 
@@ -167,6 +178,24 @@ export async function regularContext(line: LineContext): Promise<E2eContext> {
 		return (node: string) =>
 			run.data.resultData.runData[node]?.[0]?.data?.main[0]?.map((i) => i.json) ?? [];
 	};
+	const executeAny = async (id: string): Promise<AnyRun> => {
+		const r = await n8n.cli(['execute', `--id=${id}`, '--rawOutput']);
+		const text = `${r.stdout}\n${r.stderr}`;
+		let run: ExecutedRun | undefined;
+		try {
+			run = parseExecuteOutput(r.stdout) as ExecutedRun;
+		} catch {
+			// A failed run may be logged in another shape: its code and text still tell.
+		}
+		return {
+			code: r.code,
+			status: run?.status ?? (r.code === 0 ? 'unknown' : 'error'),
+			error: run?.data.resultData.error?.message ?? '',
+			output: (node: string) =>
+				run?.data.resultData.runData[node]?.[0]?.data?.main[0]?.map((i) => i.json) ?? [],
+			text,
+		};
+	};
 	return {
 		...line,
 		n8n,
@@ -175,6 +204,7 @@ export async function regularContext(line: LineContext): Promise<E2eContext> {
 		credentials: credentialsFile({ sim: line.sim.info, smtp: line.smtp, openAiUrl: line.fake.url }),
 		cli,
 		execute,
+		executeAny,
 	};
 }
 

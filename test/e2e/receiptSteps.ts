@@ -11,7 +11,6 @@ import {
 	exampleWorkflows,
 	onceOnlyWorkflow,
 	REFUND_QUEUE_COLUMNS,
-	refundSheetForReal,
 	WORKFLOW_IDS,
 } from '../harness/workflows';
 import {
@@ -65,7 +64,6 @@ async function importSteps(ctx: E2eContext): Promise<boolean> {
 	mkdirSync(join(work, 'workflows'));
 	for (const wf of [
 		...exampleWorkflows({ filesDir, triggerUrl, email: 'buyer@example.com' }),
-		refundSheetForReal(filesDir),
 		onceOnlyWorkflow(),
 	])
 		writeFileSync(join(work, 'workflows', `${wf.id}.json`), JSON.stringify(wf));

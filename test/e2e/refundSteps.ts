@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'fs';
 import { join } from 'path';
 
 import type { Browser } from 'playwright-core';
@@ -9,20 +9,30 @@ import { activateArgs } from '../harness/n8n';
 import {
 	RECORD_WEBHOOK_ID,
 	REFUND_FORM_WEBHOOK_ID,
+	refundSheetWorkflow,
 	refundWorkflows,
 	WORKFLOW_IDS,
 } from '../harness/workflows';
-import { createOrder, moreRuns, type E2eContext, type TableRef, type Tables } from './context';
+import {
+	createOrder,
+	moreRuns,
+	timed,
+	type E2eContext,
+	type TableRef,
+	type Tables,
+} from './context';
 import { assert, step, waitFor } from './steps';
 
 /**
- * Refunds from a sheet fail closed, in the real n8n (issue #22), through the example as users
- * import it, run with `n8n execute` (n8n stopped): a mis-mapped column refunds nothing, the
- * preview moves no money, one bad row keeps every refund back, the corrected sheet refunds
- * exactly its rows, and a second run nothing more. Returns a fully refunded order for later steps.
+ * Refunds from a sheet fail closed, in the real n8n (issues #22 and #31), through the example as
+ * users import it, run with `n8n execute`: a mis-mapped column or one bad row refunds nothing, asks
+ * nobody and fails the run, with the reason; a correct sheet is only previewed and waits for the
+ * manager's approval; the approval (n8n started to receive it) refunds exactly the previewed rows,
+ * even after the sheet was changed, records them once in *Ksher refunds*; a second run refunds
+ * nothing and asks nobody. Returns a fully refunded order for later steps.
  */
-export async function refundSheetSteps(ctx: E2eContext): Promise<string> {
-	const { sim, filesDir, execute, control } = ctx;
+export async function refundSheetSteps(ctx: E2eContext, tables: Tables): Promise<string> {
+	const { sim, smtp, filesDir, executeAny, control, cli, work } = ctx;
 	type Row = {
 		orderNumber: string;
 		amount: string;
@@ -38,13 +48,42 @@ export async function refundSheetSteps(ctx: E2eContext): Promise<string> {
 			join(filesDir, 'refunds.csv'),
 			`orderNumber,${amountHeader},reason\n${sheet.map((r) => `${r.orderNumber},"${r.amount}",${r.reason}`).join('\n')}\n`,
 		);
-	const results = () => csvRows(readFileSync(join(filesDir, 'refund-results.csv'), 'utf8'));
+	const csv = (file: string) => csvRows(readFileSync(join(filesDir, file), 'utf8'));
 	const statuses = (out: Array<Record<string, string>>) =>
 		[...new Set(out.map((o) => o.status))].join(', ');
+	const approvalMails = () =>
+		smtp.mails.filter(
+			(m) => m.to.includes('manager@example.com') && /from refunds\.csv/.test(m.subject),
+		);
+	/** A run the sheet must refuse: red (exit code and status), with the example's reason, nothing sent, nobody asked. */
+	const refusedRun = async (failedRows: number) => {
+		const before = { calls: refundCalls(), mails: approvalMails().length };
+		const run = await executeAny(WORKFLOW_IDS.refundSheet);
+		const reason = `${failedRows} of ${rows.length} rows of refunds.csv cannot be refunded, so nothing was refunded and nobody was asked to approve`;
+		assert(run.code !== 0 && run.status === 'error', `the run did not fail: ${run.status}`);
+		assert(
+			run.text.includes(reason),
+			`the run's error does not say "${reason}": ${run.error || run.text.slice(-600)}`,
+		);
+		assert(
+			refundCalls() === before.calls,
+			`${refundCalls() - before.calls} refund calls reached Ksher`,
+		);
+		assert(approvalMails().length === before.mails, 'the manager was asked to approve');
+		return csv('refund-preview.csv');
+	};
 	let ready = false;
 
+	await step('refund sheet example: import it, recording in the Ksher refunds table', async () => {
+		mkdirSync(join(work, 'sheet'));
+		const sheet = refundSheetWorkflow(filesDir, tables.refunds.tableId);
+		writeFileSync(join(work, 'sheet', `${sheet.id}.json`), JSON.stringify(sheet));
+		await cli(['import:workflow', '--separate', `--input=${join(work, 'sheet')}`]);
+		return `table ${tables.refunds.tableId}`;
+	});
+
 	await step(
-		'refund sheet, mis-mapped (the column is "Amount", the node reads "amount"): nothing refunded, each row says why',
+		'refund sheet, mis-mapped (the column is "Amount", the node reads "amount"): the run fails, nothing refunded, nobody asked, each row says why',
 		async () => {
 			for (let i = 0; i < 40; i++)
 				rows.push({
@@ -92,11 +131,8 @@ export async function refundSheetSteps(ctx: E2eContext): Promise<string> {
 					await control('/pay', { mch_order_no: row.orderNumber, channel: 'truemoney' });
 			assert(rows.length === 50, `${rows.length} rows`);
 			writeSheet(rows, 'Amount');
-			const before = refundCalls();
-			await execute(WORKFLOW_IDS.refundSheetForReal);
-			const out = results();
-			assert(refundCalls() === before, `${refundCalls() - before} refund calls reached Ksher`);
-			assert(out.length === 50, `${out.length} result rows`);
+			const out = await refusedRun(50);
+			assert(out.length === 50, `${out.length} preview rows`);
 			const missing = out.filter(
 				(o) =>
 					o.status === 'failed' &&
@@ -109,19 +145,16 @@ export async function refundSheetSteps(ctx: E2eContext): Promise<string> {
 				`${missing.length} of 50 rows say the amount is missing: ${JSON.stringify(out[0])}`,
 			);
 			ready = true;
-			return `0 refund calls; row 1: "${out[0].error}"`;
+			return `red, 0 refund calls, no approval email; row 1: "${out[0].error}"`;
 		},
 	);
 	if (!ready) return '';
 
 	await step(
-		'refund sheet, Preview Only (as the example ships): 44 "held back" (6 rows fail the check, so the run would refund none), 6 explained, no refund call',
+		'refund sheet with 6 bad rows: the run fails, 44 "held back", 6 explained in refund-preview.csv, no refund call, nobody asked',
 		async () => {
 			writeSheet(rows);
-			const before = refundCalls();
-			await execute(WORKFLOW_IDS.refundSheet);
-			const out = results();
-			assert(refundCalls() === before, `${refundCalls() - before} refund calls reached Ksher`);
+			const out = await refusedRun(6);
 			out.forEach((o, i) => {
 				const want = rows[i];
 				assert(o.orderNumber === want.orderNumber, `row ${i + 1}: order ${o.orderNumber}`);
@@ -142,69 +175,145 @@ export async function refundSheetSteps(ctx: E2eContext): Promise<string> {
 		},
 	);
 
-	await step(
-		'refund sheet for real with the 6 bad rows still in it: nothing refunded (Check All Rows First), every row says why',
-		async () => {
-			const before = refundCalls();
-			await execute(WORKFLOW_IDS.refundSheetForReal);
-			const out = results();
-			assert(refundCalls() === before, `${refundCalls() - before} refund calls reached Ksher`);
-			out.forEach((o, i) =>
-				assert(
-					o.status === (rows[i].expect === 'fail' ? 'failed' : 'not refunded') && o.error,
-					`row ${i + 1}: ${JSON.stringify(o)}`,
-				),
-			);
-			return `${statuses(out)}; a good row says "${out[0].error.slice(0, 90)}…"`;
-		},
-	);
-
 	let fullyRefunded = '';
 	await step(
-		'refund sheet corrected (bad rows removed): exactly its refunds; run again: nothing new',
+		'refund sheet corrected: previewed, the manager asked (44 rows, 4102.00 THB), nothing refunded yet; the sheet changed meanwhile; approve (n8n started): exactly the previewed rows refunded, each recorded once; run again: nothing, nobody asked',
 		async () => {
 			const good = rows.filter((r) => r.expect !== 'fail');
 			writeSheet(good);
+			const before = refundCalls();
+			const preview = await executeAny(WORKFLOW_IDS.refundSheet);
+			assert(
+				preview.code === 0 && preview.status === 'waiting',
+				`the run is ${preview.status}, not waiting: ${preview.error}`,
+			);
+			assert(refundCalls() === before, 'money moved before the approval');
+			const previewed = csv('refund-preview.csv');
+			assert(
+				previewed.length === 44 && previewed.every((o) => o.status === 'would refund'),
+				`preview: ${statuses(previewed)}`,
+			);
+			const approval = await waitFor('the approval email', () => approvalMails().at(-1), 10_000);
+			assert(
+				approval.subject === 'Approve 44 refunds from refunds.csv, 4102.00 THB in all?',
+				`subject: ${approval.subject}`,
+			);
+			assert(
+				approval.text.includes(`Row 1: order ${good[0].orderNumber}, 100.00 THB`),
+				`the email does not list row 1: ${approval.text.slice(0, 400)}`,
+			);
+			// After the preview, someone changes the sheet: the approval still refunds what the manager saw.
+			const late = await paid('LATE');
+			await control('/pay', { mch_order_no: late, channel: 'truemoney' });
+			writeSheet([
+				{ ...good[0], amount: '1.00' },
+				...good.slice(1),
+				{ orderNumber: late, amount: '100.00', reason: 'added late', expect: 'full' },
+			]);
+			const approve = [...`${approval.text}\n${approval.raw}`.matchAll(/href="([^"]+)"/g)]
+				.map((m) => m[1].replace(/&amp;/g, '&'))
+				.find((h) => h.includes('approved=true'));
+			assert(approve, 'no approve link in the email');
+			rmSync(join(filesDir, 'refund-results.csv'), { force: true });
+			await timed(ctx, `n8n ${ctx.line}.x start`, () => ctx.n8n.start());
+			const person = {
+				'user-agent':
+					'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0 Safari/537.36',
+			};
 			const refundTotals = () =>
 				good.map((r) =>
-					(sim.order(r.orderNumber)?.refunds ?? []).reduce((s, x) => s + x.refund_fee, 0),
+					(sim.order(r.orderNumber)?.refunds ?? []).reduce((t, x) => t + x.refund_fee, 0),
 				);
 			const expected = good.map((r) => (r.expect === 'full' ? 10000 : 2550));
-			for (const run of [1, 2]) {
-				const before = refundCalls();
-				await execute(WORKFLOW_IDS.refundSheetForReal);
-				const out = results();
-				assert(out.length === good.length, `run ${run}: ${out.length} result rows`);
-				out.forEach((o, i) =>
+			try {
+				// n8n answers ready before it serves its waiting webhooks: a manager opening the link that
+				// early gets a 404, and would open it again.
+				await waitFor(
+					'the approve link to be answered',
+					async () => ((await fetch(approve!, { headers: person })).ok ? true : undefined),
+					30_000,
+				);
+				const results = await waitFor(
+					'refund-results.csv of the approved run',
+					() => {
+						try {
+							const out = csv('refund-results.csv');
+							return out.length === 44 ? out : undefined;
+						} catch {
+							return undefined;
+						}
+					},
+					60_000,
+				);
+				results.forEach((o, i) =>
 					assert(
 						o.orderNumber === good[i].orderNumber &&
-							o.status === (run === 1 ? 'refunded' : 'already refunded') &&
+							o.status === 'refunded' &&
 							o.refundNumber &&
-							// The results file is complete after the real run, as after the preview.
 							o.remainingAfter === (good[i].expect === 'full' ? '0.00' : '74.50'),
-						`run ${run} row ${i + 1}: ${JSON.stringify(o)}`,
+						`row ${i + 1}: ${JSON.stringify(o)}`,
 					),
 				);
-				assert(
-					refundCalls() - before === (run === 1 ? good.length : 0),
-					`run ${run}: ${refundCalls() - before} refund calls`,
-				);
+				assert(refundCalls() - before === 44, `${refundCalls() - before} refund calls`);
 				assert(
 					JSON.stringify(refundTotals()) === JSON.stringify(expected),
-					`run ${run}: refunded amounts differ from what was asked`,
+					'refunded amounts differ from the previewed rows',
 				);
 				assert(
-					good.every((r) => (sim.order(r.orderNumber)?.refunds.length ?? 0) === 1),
-					`run ${run}: an order was refunded twice`,
+					(sim.order(late)?.refunds ?? []).length === 0,
+					'the row added after the preview was refunded',
 				);
+				const recorded = await waitFor(
+					'the 44 refunds in Ksher refunds',
+					async () => {
+						const mine = (await ctx.rest.dataTableRows(tables.refunds)).filter((r) =>
+							good.some((g) => g.orderNumber === r.orderNumber),
+						);
+						return mine.length >= 44 ? mine : undefined;
+					},
+					30_000,
+				);
+				assert(
+					recorded.length === 44 &&
+						recorded.every((r) => r.refundNumber && !r.customerTold) &&
+						new Set(recorded.map((r) => r.orderNumber)).size === 44,
+					`recorded: ${recorded.length} ${JSON.stringify(recorded[0])}`,
+				);
+				// The approve link opened again: n8n has nothing left to resume.
+				await fetch(approve!, { headers: person });
+				await new Promise((r) => setTimeout(r, 2000));
+				assert(refundCalls() - before === 44, 'the second click refunded');
+			} finally {
+				await timed(ctx, `n8n ${ctx.line}.x stop`, () => ctx.n8n.stop());
 			}
+			// Run again, on the sheet as it was approved: every row already refunded, nobody asked, green.
+			writeSheet(good);
+			const mails = approvalMails().length;
+			const again = await executeAny(WORKFLOW_IDS.refundSheet);
+			assert(
+				again.code === 0 && again.status === 'success',
+				`second run: ${again.status} ${again.error}`,
+			);
+			assert(
+				refundCalls() - before === 44,
+				`second run: ${refundCalls() - before - 44} more refund calls`,
+			);
+			assert(approvalMails().length === mails, 'the second run asked the manager');
+			assert(
+				csv('refund-preview.csv').every((o) => o.status === 'already refunded'),
+				`second run's preview: ${statuses(csv('refund-preview.csv'))}`,
+			);
+			assert(
+				good.every((r) => (sim.order(r.orderNumber)?.refunds.length ?? 0) === 1),
+				'an order was refunded twice',
+			);
 			for (const row of rows.filter((r) => r.expect === 'fail'))
 				assert(
 					(sim.order(row.orderNumber)?.refunds ?? []).length === 0,
 					`${row.orderNumber} was refunded`,
 				);
 			fullyRefunded = good[0].orderNumber;
-			return `44 refunded once (40 × 100.00, 4 × 25.50); the second run made no refund call`;
+			return `44 refunded once (40 × 100.00, 4 × 25.50) after approval, none of the late changes; recorded 44; the second run made no refund call and asked nobody`;
 		},
 	);
 	return fullyRefunded;

@@ -69,7 +69,7 @@ async function regularMode(ctx: E2eContext): Promise<void> {
 	await exactlyOnceSteps(ctx);
 	await timed(ctx, `n8n ${ctx.line}.x stop`, () => ctx.n8n.stop());
 
-	const fullyRefunded = await refundSheetSteps(ctx);
+	const fullyRefunded = await refundSheetSteps(ctx, tables.example);
 	await executeSteps(ctx, { orderNumber, fullyRefunded });
 	await agentSteps(ctx);
 	// The refund queue and the refund with approval, imported and active before n8n starts again.

@@ -7,7 +7,6 @@ export const TRIGGER_WEBHOOK_ID = '5b0f3f5e-7c2a-4e4b-9a43-6b2f2b0d0001';
 export const WORKFLOW_IDS = {
 	receipt: 'ksherReceipt0001',
 	refundSheet: 'ksherRefundCsv01',
-	refundSheetForReal: 'ksherRefundCsvGo',
 	paymentLink: 'ksherPayLink0001',
 	onceOnly: 'ksherOnceOnly001',
 	load: 'ksherLoadOnly001',
@@ -73,24 +72,19 @@ export function loadExample(file: string): Workflow {
 	return JSON.parse(readFileSync(join(REPO_DIR, 'examples', file), 'utf8')) as Workflow;
 }
 
-/** The example workflows, pointed at this run's files, trigger URL and payment details. */
+/**
+ * The example workflows, pointed at this run's files, trigger URL and payment details, and the
+ * refund sheet at the refunds table when there is one yet (it records the refunds it makes).
+ */
 export function exampleWorkflows(options: {
 	filesDir: string;
 	triggerUrl: string;
 	email?: string;
 	resultUrl?: string;
+	refundsTable?: string;
 }): Workflow[] {
 	const receipt = loadExample('receipt-on-payment.json');
-	const sheet = loadExample('refund-from-spreadsheet.json');
-	for (const node of sheet.nodes) {
-		if (typeof node.parameters.fileSelector === 'string')
-			node.parameters.fileSelector = node.parameters.fileSelector.replace(
-				'/data',
-				options.filesDir,
-			);
-		if (typeof node.parameters.fileName === 'string')
-			node.parameters.fileName = node.parameters.fileName.replace('/data', options.filesDir);
-	}
+	const sheet = refundSheetWorkflow(options.filesDir, options.refundsTable);
 	const link = loadExample('create-payment-link.json');
 	const create = link.nodes.find((n) => n.name === 'Create Payment')!;
 	create.parameters.notifyUrl = options.triggerUrl;
@@ -134,16 +128,15 @@ export function releasedRefundSheet(release: string, filesDir: string): Workflow
 	return sheet;
 }
 
-/**
- * The refund sheet as a user runs it after looking at the preview: the same workflow with
- * Preview Only turned off (a copy, so the e2e need not re-import between the two).
- */
-export function refundSheetForReal(filesDir: string): Workflow {
-	const [, sheet] = exampleWorkflows({ filesDir, triggerUrl: '' });
-	sheet.id = WORKFLOW_IDS.refundSheetForReal;
-	sheet.name = `${sheet.name} (Preview Only off)`;
-	const refund = sheet.nodes.find((n) => n.name === 'Refund')!;
-	refund.parameters.previewOnly = false;
+/** The refund sheet, reading and writing this run's files, and recording in `refundsTable` when given. */
+export function refundSheetWorkflow(filesDir: string, refundsTable?: string): Workflow {
+	const sheet = loadExample('refund-from-spreadsheet.json');
+	for (const node of sheet.nodes) {
+		for (const key of ['fileSelector', 'fileName'] as const)
+			if (typeof node.parameters[key] === 'string')
+				node.parameters[key] = (node.parameters[key] as string).replace('/data', filesDir);
+	}
+	if (refundsTable) pointAtTables(sheet, { refunds: refundsTable });
 	return sheet;
 }
 
