@@ -393,7 +393,7 @@ export async function refundWorkflowSteps(
 		smtp.mails.filter((m) => m.to.includes(to) && m.subject === `Refund for order ${orderNo}`);
 
 	await step(
-		"refund queue (Data Table, every 2 s): approved rows refunded or failed, the outcome in result and staff's reason kept; others untouched; later runs touch nothing twice; the refund recorded once and its customer emailed once (by the watch)",
+		"refund queue (Data Table, every 2 s): approved rows refunded or failed, the outcome in result and staff's reason kept, the run with failed rows red; others untouched; later runs touch nothing twice; the refund recorded once and its customer emailed once (by the watch)",
 		async () => {
 			const ok = await paidOrder('QUEUE-OK', 'queue@example.com', true);
 			const blank = await paidOrder('QUEUE-BLANK', 'queue@example.com');
@@ -445,6 +445,9 @@ export async function refundWorkflowSteps(
 				60_000,
 			);
 			await queueRuns(3);
+			// The run that failed rows is red in Executions; the runs after it, with nothing approved, are green.
+			const red = await rest.executionCount(WORKFLOW_IDS.refundQueue, 'error');
+			assert(red >= 1, 'the run that failed rows is not red in Executions');
 			const [okRow, blankRow, waitingRow, unknownRow] = [
 				await rowOf(ok),
 				await rowOf(blank),
