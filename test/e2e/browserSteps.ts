@@ -40,6 +40,8 @@ interface BrowserInput {
 	/** The workflow the README shows (the receipt-and-record one), and the refund sheet whose Refund panel it shows. */
 	receiptWorkflow: string;
 	refundSheetWorkflow: string;
+	/** Where the refund sheet reads and writes its files. */
+	filesDir: string;
 	/**
 	 * The refund sheet as a user runs it: `writeSheet` writes refunds.csv with one paid order to refund
 	 * 20.00 of; `refunds` is what Ksher holds for it; `results` reads refund-results.csv.
@@ -48,6 +50,9 @@ interface BrowserInput {
 		writeSheet: () => Promise<string>;
 		refunds: (orderNumber: string) => number;
 		results: () => Array<Record<string, string>>;
+		/** refund-preview.csv, and whether it is there. */
+		preview: () => Array<Record<string, string>>;
+		approvalMails: () => number;
 	};
 	/** The sell-in-chat example, which an earlier step ran once (receiptSteps' chat order). */
 	chatQrWorkflow: string;
@@ -101,6 +106,7 @@ export async function browserSteps(ctx: E2eContext): Promise<void> {
 		panelWorkflow: WORKFLOW_IDS.paymentLink,
 		receiptWorkflow: WORKFLOW_IDS.recordPaid,
 		refundSheetWorkflow: WORKFLOW_IDS.refundSheet,
+		filesDir,
 		sheet: {
 			writeSheet: async () => {
 				const no = `UI-SHEET-${Date.now().toString(36)}`;
@@ -110,14 +116,14 @@ export async function browserSteps(ctx: E2eContext): Promise<void> {
 					join(filesDir, 'refunds.csv'),
 					`orderNumber,amount,reason\n${no},20.00,scratched\n`,
 				);
-				rmSync(join(filesDir, 'refund-results.csv'), { force: true });
+				for (const file of ['refund-results.csv', 'refund-preview.csv'])
+					rmSync(join(filesDir, file), { force: true });
 				return no;
 			},
 			refunds: (no) => sim.order(no)?.refunds.length ?? 0,
-			results: () =>
-				existsSync(join(filesDir, 'refund-results.csv'))
-					? csvRows(readFileSync(join(filesDir, 'refund-results.csv'), 'utf8'))
-					: [],
+			results: () => readCsv(join(filesDir, 'refund-results.csv')),
+			preview: () => readCsv(join(filesDir, 'refund-preview.csv')),
+			approvalMails: () => smtp.mails.filter((m) => /from refunds\.csv/.test(m.subject)).length,
 		},
 		chatQrWorkflow: WORKFLOW_IDS.chatQr,
 		artifactsDir: ctx.artifactsDir,
@@ -143,6 +149,9 @@ export async function browserSteps(ctx: E2eContext): Promise<void> {
 		},
 	});
 }
+
+/** A CSV the refund sheet wrote, or no rows while it is not there. */
+const readCsv = (file: string) => (existsSync(file) ? csvRows(readFileSync(file, 'utf8')) : []);
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
@@ -350,7 +359,7 @@ async function browserSession(input: BrowserInput): Promise<void> {
 		);
 
 		await step(
-			"browser: the refund sheet run from the editor (Execute workflow): the manager's approval email rendered on the mail page with its Approve and Decline buttons (README picture); Approve clicked there: the row refunded once, the run finished",
+			"browser: the refund sheet run from the editor (Execute workflow): the manager's approval email rendered on the mail page with its Approve and Decline buttons (README picture); Approve clicked there: the row refunded once; Execute again: nothing refunded, nobody asked",
 			async () => {
 				const orderNumber = await input.sheet.writeSheet();
 				await page.goto(`${input.editorUrl}/workflow/${input.refundSheetWorkflow}`);
@@ -420,7 +429,33 @@ async function browserSession(input: BrowserInput): Promise<void> {
 				const said = ((await tab.locator('body').innerText()) ?? '').replace(/\s+/g, ' ').trim();
 				await tab.close();
 				await page.context().setExtraHTTPHeaders({});
-				return `"${subject}" rendered with its buttons; Approve → "${said.slice(0, 60)}"; ${orderNumber} refunded once`;
+				// Execute again: every row refunded already, so the run ends without asking anyone or refunding.
+				const mails = input.sheet.approvalMails();
+				rmSync(join(input.filesDir, 'refund-preview.csv'), { force: true });
+				await page.goto(`${input.editorUrl}/workflow/${input.refundSheetWorkflow}`);
+				await page.locator('[data-test-id="canvas-node"]').first().waitFor({ timeout: 30_000 });
+				await page
+					.locator('[data-test-id="execute-workflow-button"]')
+					.first()
+					.click({ force: true });
+				const again = await waitFor(
+					"the second run's refund-preview.csv",
+					() => {
+						const rows = input.sheet.preview();
+						return rows.length ? rows : undefined;
+					},
+					60_000,
+				);
+				await page.waitForTimeout(3000);
+				assert(
+					again.length === 1 && again[0].status === 'already refunded',
+					`the second run's preview: ${JSON.stringify(again)}`,
+				);
+				assert(input.sheet.approvalMails() === mails, 'the second run asked the manager');
+				assert(input.sheet.refunds(orderNumber) === 1, 'the second run refunded');
+				await collectToasts(page, 'the refund sheet run again');
+				await screenshot(page, 'sheet-run-again');
+				return `"${subject}" rendered with its buttons; Approve → "${said.slice(0, 60)}"; ${orderNumber} refunded once; run again: "already refunded", nobody asked`;
 			},
 		);
 
@@ -603,7 +638,11 @@ async function browserSession(input: BrowserInput): Promise<void> {
 				// node search (to show its version and downloads; the node-search step opens it to read the
 				// trigger's events); refused here, reported, and nothing else allowed.
 				const npmLookup = (href: string) => href === 'https://registry.npmjs.org/n8n-nodes-ksher';
-				const unexpected = outside.filter((href) => !npmLookup(href));
+				// n8n's own answer page to an approval link ("Action recorded") links Google's Open Sans font;
+				// refused here like everything else, and allowed in this list alone.
+				const approvalPageFont = (href: string) =>
+					href === 'https://fonts.googleapis.com/css?family=Open+Sans';
+				const unexpected = outside.filter((href) => !npmLookup(href) && !approvalPageFont(href));
 				assert(
 					unexpected.length === 0,
 					`requests to outside hosts (refused): ${[...new Set(unexpected)].slice(0, 5).join(', ')}`,
