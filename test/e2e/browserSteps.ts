@@ -151,7 +151,11 @@ export async function browserSteps(ctx: E2eContext): Promise<void> {
 }
 
 /** A CSV the refund sheet wrote, or no rows while it is not there. */
-const readCsv = (file: string) => (existsSync(file) ? csvRows(readFileSync(file, 'utf8')) : []);
+const readCsv = (file: string) => {
+	const text = existsSync(file) ? readFileSync(file, 'utf8') : '';
+	// Read while n8n writes it, the file may still be empty: no rows yet, as when it is not there.
+	return text.trim() ? csvRows(text) : [];
+};
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
 
@@ -404,13 +408,22 @@ async function browserSession(input: BrowserInput): Promise<void> {
 				await page
 					.context()
 					.setExtraHTTPHeaders({ 'user-agent': userAgent.replace('HeadlessChrome', 'Chrome') });
-				const [tab] = await Promise.all([page.context().waitForEvent('page'), approve.click()]);
-				await tab.waitForLoadState();
-				await waitFor(
-					'the refund',
-					() => (input.sheet.refunds(orderNumber) === 1 ? true : undefined),
-					60_000,
-				);
+				let said = '';
+				try {
+					const [tab] = await Promise.all([page.context().waitForEvent('page'), approve.click()]);
+					await tab.waitForLoadState();
+					await waitFor(
+						'the refund',
+						() => (input.sheet.refunds(orderNumber) === 1 ? true : undefined),
+						60_000,
+					);
+					await screenshot(tab, 'sheet-approved');
+					said = ((await tab.locator('body').innerText()) ?? '').replace(/\s+/g, ' ').trim();
+				} finally {
+					// The next steps see the browser as before, whatever happened here.
+					for (const other of page.context().pages()) if (other !== page) await other.close();
+					await page.context().setExtraHTTPHeaders({});
+				}
 				const results = await waitFor(
 					'refund-results.csv',
 					() => {
@@ -425,10 +438,6 @@ async function browserSession(input: BrowserInput): Promise<void> {
 						results[0].orderNumber === orderNumber,
 					`refund-results.csv: ${JSON.stringify(results)}`,
 				);
-				await screenshot(tab, 'sheet-approved');
-				const said = ((await tab.locator('body').innerText()) ?? '').replace(/\s+/g, ' ').trim();
-				await tab.close();
-				await page.context().setExtraHTTPHeaders({});
 				// Execute again: every row refunded already, so the run ends without asking anyone or refunding.
 				const mails = input.sheet.approvalMails();
 				rmSync(join(input.filesDir, 'refund-preview.csv'), { force: true });
