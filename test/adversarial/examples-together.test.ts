@@ -20,7 +20,10 @@ const nodeOf = (example: unknown, name: string) =>
 
 /** An n8n expression of an example ("={{ … }}" or a text with "{{ … }}"), evaluated over `$json` and named nodes' items. */
 function evaluate(expression: string, json: IDataObject, named: Record<string, IDataObject> = {}) {
-	const $ = (name: string) => ({ item: { json: named[name] } });
+	const $ = (name: string) => ({
+		item: { json: named[name] },
+		first: () => ({ json: named[name] }),
+	});
 	const run = (code: string) =>
 		(new Function('$json', '$', `return (${code});`) as (j: IDataObject, d: typeof $) => unknown)(
 			json,
@@ -196,4 +199,57 @@ it('the queue records only refunds its run made: a row found already refunded (P
 	expect(second.items[0]).toMatchObject({ alreadyRefunded: true });
 	expect(passes(queueExample, 'Refunds Made', second.items[0])).toBe(false);
 	expect(h.sim.order(orderNo)!.refunds).toHaveLength(1);
+});
+
+it('the approval: a failure looking the payment up, sending the approval email or recording the refund reaches the staff member who asked', async () => {
+	type Connections = Record<string, { main: Array<Array<{ node: string }>> }>;
+	const connections = (approvalExample as unknown as { connections: Connections }).connections;
+	/** Where a node's error output (its last) leads, and where that leads. */
+	const errorPath = (node: string) => {
+		expect(nodeOf(approvalExample, node)).toMatchObject({ onError: 'continueErrorOutput' });
+		const next = connections[node].main.at(-1)!.map((c) => c.node);
+		return [...next, ...next.flatMap((n) => connections[n].main[0].map((c) => c.node))];
+	};
+	expect(errorPath('Look Up Payment')).toEqual(['Not Sent for Approval', 'Tell Staff']);
+	expect(errorPath('Ask for Approval')).toEqual(['Not Sent for Approval', 'Tell Staff']);
+	expect(errorPath('Record Refund')).toEqual(['Refunded, Not Recorded', 'Tell Staff']);
+	const request = { 'Refund Request': form('INV-7', '25.00') };
+	const notSent = String(
+		setField(
+			approvalExample,
+			'Not Sent for Approval',
+			'detail',
+			{ error: 'Ksher did not answer' },
+			request,
+		),
+	);
+	expect(notSent).toMatch(
+		/^The refund of 25\.00 for order INV-7 was not sent for approval, and nothing was refunded: Ksher did not answer/,
+	);
+	const refund = {
+		orderNumber: 'INV-7',
+		refundNumber: 'INV-7-R2500',
+		refundAmount: '25.00',
+		currency: 'THB',
+	};
+	const notRecorded = String(
+		setField(
+			approvalExample,
+			'Refunded, Not Recorded',
+			'detail',
+			{ error: 'table not found' },
+			{
+				...request,
+				Refund: refund,
+			},
+		),
+	);
+	expect(notRecorded).toMatch(
+		/^Refunded 25\.00 THB for order INV-7 \(refund number INV-7-R2500\), but recording it in Ksher refunds failed: table not found/,
+	);
+	expect(`${notSent} ${notRecorded}`).not.toMatch(/undefined|null/);
+	// Tell Staff reads the form by its one item, which an error output's item may not be paired with.
+	expect(JSON.stringify(nodeOf(approvalExample, 'Tell Staff').parameters)).not.toContain(
+		"$('Refund Request').item",
+	);
 });
