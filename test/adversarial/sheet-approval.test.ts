@@ -1,8 +1,7 @@
 import fc from 'fast-check';
-import type { IDataObject, INode } from 'n8n-workflow';
+import type { IDataObject } from 'n8n-workflow';
 
-import { runKsherNode } from '../helpers/n8n';
-import { simulatorCredentials } from '../helpers/node';
+import { exampleRun } from '../helpers/exampleRun';
 import { startHarness, type SimulatorHarness } from '../helpers/simulator';
 import sheetExample from '../../examples/refund-from-spreadsheet.json';
 
@@ -16,71 +15,13 @@ import sheetExample from '../../examples/refund-from-spreadsheet.json';
  * money moves only after an approval, only when every row passed, exactly the previewed amounts
  * (the total the manager read), never twice, never beyond what was paid.
  */
-type Node = { name: string; type: string; typeVersion: number; parameters: IDataObject };
-const nodes = (sheetExample as unknown as { nodes: Node[] }).nodes;
-const node = (name: string) => nodes.find((n) => n.name === name)!;
-
-/** An example's expression ("={{ … }}" or a text with "{{ … }}") over `$json` and named nodes' items. */
-function evaluate(
-	expression: string,
-	json: IDataObject,
-	outputs: Record<string, IDataObject[]>,
-	itemIndex = 0,
-): unknown {
-	const $ = (name: string) => {
-		if (!outputs[name]) throw new Error(`the expression reads ${name}, which has not run`);
-		return {
-			all: () => outputs[name].map((j) => ({ json: j })),
-			item: { json: outputs[name][itemIndex] },
-		};
-	};
-	const run = (code: string) =>
-		(
-			new Function('$json', '$', '$itemIndex', `return (${code});`) as (
-				j: IDataObject,
-				d: typeof $,
-				i: number,
-			) => unknown
-		)(json, $, itemIndex);
-	const text = expression.replace(/^=/, '');
-	const whole = /^\{\{([\s\S]*?)\}\}$/.exec(text);
-	if (whole && !whole[1].includes('}}')) return run(whole[1]);
-	return text.replace(/\{\{([\s\S]*?)\}\}/g, (_m, code: string) => String(run(code)));
-}
-const ifTrue = (name: string, outputs: Record<string, IDataObject[]>, json: IDataObject = {}) =>
-	evaluate(
-		String(
-			(node(name).parameters.conditions as { conditions: Array<{ leftValue: string }> })
-				.conditions[0].leftValue,
-		),
-		json,
-		outputs,
-	) === true;
-const setFields = (name: string, outputs: Record<string, IDataObject[]>, json: IDataObject = {}) =>
-	Object.fromEntries(
-		(
-			node(name).parameters.assignments as { assignments: Array<{ name: string; value: string }> }
-		).assignments.map((a) => [a.name, evaluate(a.value, json, outputs)]),
-	);
-
 let h: SimulatorHarness;
 beforeAll(async () => {
 	h = await startHarness();
 });
 afterAll(() => h.sim.close());
+const { node, evaluate, ifTrue, setFields, runNode } = exampleRun(sheetExample, () => h);
 
-const runNode = async (name: string, items: IDataObject[]) => {
-	const n = node(name);
-	const run = await runKsherNode({
-		credentials: simulatorCredentials(h) as never,
-		parameters: n.parameters as INode['parameters'],
-		typeVersion: n.typeVersion,
-		items,
-		continueOnFail: true,
-	});
-	expect(run.status).toBe('success');
-	return run.items;
-};
 const refunded = (orderNo: string) =>
 	(h.sim.order(orderNo)?.refunds ?? []).reduce((t, r) => t + r.refund_fee, 0);
 

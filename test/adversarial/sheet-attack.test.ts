@@ -1,7 +1,6 @@
-import type { IDataObject, INode } from 'n8n-workflow';
+import type { IDataObject } from 'n8n-workflow';
 
-import { runKsherNode } from '../helpers/n8n';
-import { simulatorCredentials } from '../helpers/node';
+import { exampleRun, type Outputs } from '../helpers/exampleRun';
 import { startHarness, type SimulatorHarness } from '../helpers/simulator';
 import sheetExample from '../../examples/refund-from-spreadsheet.json';
 
@@ -13,76 +12,13 @@ import sheetExample from '../../examples/refund-from-spreadsheet.json';
  * sheet-approval.test.ts) on what the nodes really output. "Recorded" is what reaches Record Refund
  * (its upsert and Not Recorded Yet keep one row per order and refund number).
  */
-type Node = { name: string; type: string; typeVersion: number; parameters: IDataObject };
-const nodes = (sheetExample as unknown as { nodes: Node[] }).nodes;
-const node = (name: string) => nodes.find((n) => n.name === name)!;
-type Outputs = Record<string, IDataObject[]>;
-
-function evaluate(expression: string, json: IDataObject, outputs: Outputs, itemIndex = 0): unknown {
-	const $ = (name: string) => {
-		if (!outputs[name]) throw new Error(`the expression reads ${name}, which has not run`);
-		return {
-			all: () => outputs[name].map((j) => ({ json: j })),
-			item: { json: outputs[name][itemIndex] },
-		};
-	};
-	// n8n's $now (Luxon), as far as the example uses it: the time a refund without Ksher's own is recorded at.
-	const $now = { setZone: () => ({ toISO: () => new Date().toISOString() }) };
-	const run = (code: string) =>
-		(
-			new Function('$json', '$', '$itemIndex', '$now', `return (${code});`) as (
-				j: IDataObject,
-				d: typeof $,
-				i: number,
-				n: typeof $now,
-			) => unknown
-		)(json, $, itemIndex, $now);
-	const text = expression.replace(/^=/, '');
-	const whole = /^\{\{([\s\S]*?)\}\}$/.exec(text);
-	if (whole && !whole[1].includes('}}')) return run(whole[1]);
-	return text.replace(/\{\{([\s\S]*?)\}\}/g, (_m, code: string) => String(run(code)));
-}
-const ifTrue = (name: string, outputs: Outputs, json: IDataObject = {}) =>
-	evaluate(
-		String(
-			(node(name).parameters.conditions as { conditions: Array<{ leftValue: string }> })
-				.conditions[0].leftValue,
-		),
-		json,
-		outputs,
-	) === true;
-const setFields = (
-	name: string,
-	outputs: Outputs,
-	json: IDataObject = {},
-	itemIndex = 0,
-): IDataObject =>
-	Object.fromEntries<unknown>(
-		(
-			node(name).parameters.assignments as { assignments: Array<{ name: string; value: string }> }
-		).assignments.map((a) => [a.name, evaluate(a.value, json, outputs, itemIndex)]),
-	) as IDataObject;
-const text = (name: string, field: string, outputs: Outputs, json: IDataObject = {}) =>
-	String(evaluate(String(node(name).parameters[field]), json, outputs));
-
 let h: SimulatorHarness;
 beforeAll(async () => {
 	h = await startHarness();
 });
 afterAll(() => h.sim.close());
+const { ifTrue, setFields, text, runNode } = exampleRun(sheetExample, () => h);
 
-const runNode = async (name: string, items: IDataObject[]) => {
-	const n = node(name);
-	const run = await runKsherNode({
-		credentials: simulatorCredentials(h) as never,
-		parameters: n.parameters as INode['parameters'],
-		typeVersion: n.typeVersion,
-		items,
-		continueOnFail: true,
-	});
-	expect(run.status).toBe('success');
-	return run.items;
-};
 const paid = async (total = 10000, channel = 'truemoney', extra: IDataObject = {}) => {
 	const { orderNo } = await h.createOrder({ total_fee: total, ...extra });
 	await h.payOrder(orderNo, channel);

@@ -365,14 +365,28 @@ async function browserSession(input: BrowserInput): Promise<void> {
 		await step(
 			"browser: the refund sheet run from the editor (Execute workflow): the manager's approval email rendered on the mail page with its Approve and Decline buttons (README picture); Approve clicked there: the row refunded once; Execute again: nothing refunded, nobody asked",
 			async () => {
+				/** The sheet opened in the editor and run with Execute workflow, as a user does. */
+				const executeSheet = async () => {
+					await page.goto(`${input.editorUrl}/workflow/${input.refundSheetWorkflow}`);
+					await page.locator('[data-test-id="canvas-node"]').first().waitFor({ timeout: 30_000 });
+					await closeChecklist(page);
+					await page
+						.locator('[data-test-id="execute-workflow-button"]')
+						.first()
+						.click({ force: true });
+				};
+				/** The rows of a CSV the run writes, once it has written them. */
+				const written = (what: string, read: () => Array<Record<string, string>>, ms: number) =>
+					waitFor(
+						what,
+						() => {
+							const rows = read();
+							return rows.length ? rows : undefined;
+						},
+						ms,
+					);
 				const orderNumber = await input.sheet.writeSheet();
-				await page.goto(`${input.editorUrl}/workflow/${input.refundSheetWorkflow}`);
-				await page.locator('[data-test-id="canvas-node"]').first().waitFor({ timeout: 30_000 });
-				await closeChecklist(page);
-				await page
-					.locator('[data-test-id="execute-workflow-button"]')
-					.first()
-					.click({ force: true });
+				await executeSheet();
 				const subject = 'Approve 1 refund from refunds.csv, 20.00 THB in all?';
 				await page.goto(`${input.mailUrl}?refresh=0`);
 				await waitFor(
@@ -424,14 +438,7 @@ async function browserSession(input: BrowserInput): Promise<void> {
 					for (const other of page.context().pages()) if (other !== page) await other.close();
 					await page.context().setExtraHTTPHeaders({});
 				}
-				const results = await waitFor(
-					'refund-results.csv',
-					() => {
-						const rows = input.sheet.results();
-						return rows.length ? rows : undefined;
-					},
-					30_000,
-				);
+				const results = await written('refund-results.csv', input.sheet.results, 30_000);
 				assert(
 					results.length === 1 &&
 						results[0].status === 'refunded' &&
@@ -441,18 +448,10 @@ async function browserSession(input: BrowserInput): Promise<void> {
 				// Execute again: every row refunded already, so the run ends without asking anyone or refunding.
 				const mails = input.sheet.approvalMails();
 				rmSync(join(input.filesDir, 'refund-preview.csv'), { force: true });
-				await page.goto(`${input.editorUrl}/workflow/${input.refundSheetWorkflow}`);
-				await page.locator('[data-test-id="canvas-node"]').first().waitFor({ timeout: 30_000 });
-				await page
-					.locator('[data-test-id="execute-workflow-button"]')
-					.first()
-					.click({ force: true });
-				const again = await waitFor(
+				await executeSheet();
+				const again = await written(
 					"the second run's refund-preview.csv",
-					() => {
-						const rows = input.sheet.preview();
-						return rows.length ? rows : undefined;
-					},
+					input.sheet.preview,
 					60_000,
 				);
 				await page.waitForTimeout(3000);
