@@ -27,13 +27,14 @@ import { interleavedRatio } from './stats';
 
 const json = process.argv.includes('--json');
 const quick = process.argv.includes('--quick');
-// --only=crypto,client,node,refund,watch,settlement,trigger,engine runs just those parts. `engine` starts the
-// real n8n of the e2e for each engine (several minutes), so it runs only when asked for.
+// --only=crypto,client,node,refund,watch,settlement,trigger,engine,queue runs just those parts. `engine` starts the
+// real n8n of the e2e for each engine, `queue` a queue-mode cluster (several minutes each), so they run only when asked for.
 const only = process.argv
 	.find((a) => a.startsWith('--only='))
 	?.slice('--only='.length)
 	.split(',');
-const part = (name: string) => (!only && name !== 'engine') || !!only?.includes(name);
+const part = (name: string) =>
+	(!only && name !== 'engine' && name !== 'queue') || !!only?.includes(name);
 const figures: Record<string, number> = {};
 const rows: Array<[string, string, string]> = [];
 const note = (name: string, value: number, unit: string, goal = '') => {
@@ -183,6 +184,7 @@ async function main() {
 		await (await import('./settlement')).settlementFigures(note, progress, quick);
 	if (part('trigger')) await (await import('./trigger')).triggerFigures(note, progress, quick);
 	if (part('engine')) await (await import('./engine')).engineFigures(note, progress, quick);
+	if (part('queue')) await (await import('./queue')).queueFigures(note, progress, quick);
 
 	const width = Math.max(...rows.map((r) => r[0].length));
 	process.stdout.write(

@@ -181,7 +181,7 @@ export interface KsherDelivery {
  * Delivers each job the way Ksher does: the first delivery at its slot (a steady rate), then,
  * while it is not acknowledged, again after each delay of Ksher's retry schedule (compressed by
  * `timeScale`), with Ksher's 10 s timeout per delivery. Resolves when every job is acknowledged
- * or has run out of retries.
+ * or has run out of retries (Ksher's, or the first `retries` of them).
  */
 export async function deliverLikeKsher(
 	jobs: Array<{ url: string | (() => string); body: string; slot?: number }>,
@@ -189,6 +189,7 @@ export async function deliverLikeKsher(
 	timeScale: number,
 	acknowledges: (answer: Answer) => boolean = (answer) =>
 		answer.status === 200 && answer.body === ACK,
+	retries = RETRY_SCHEDULE_S.length,
 ): Promise<KsherDelivery[]> {
 	const started = performance.now();
 	return Promise.all(
@@ -205,7 +206,8 @@ export async function deliverLikeKsher(
 				);
 				answers.push(answer);
 				if (acknowledges(answer)) return { answers, acknowledged: true };
-				if (attempt >= RETRY_SCHEDULE_S.length) return { answers, acknowledged: false };
+				if (attempt >= Math.min(retries, RETRY_SCHEDULE_S.length))
+					return { answers, acknowledged: false };
 				await new Promise((r) => setTimeout(r, RETRY_SCHEDULE_S[attempt] * 1000 * timeScale));
 			}
 		}),

@@ -2,6 +2,7 @@ import { spawn, spawnSync, type ChildProcess } from 'child_process';
 import {
 	chmodSync,
 	chownSync,
+	copyFileSync,
 	createWriteStream,
 	existsSync,
 	mkdirSync,
@@ -179,7 +180,7 @@ export async function startPostgres(): Promise<Postgres & { dir: string }> {
 				'-t',
 				'60',
 				'-o',
-				`-p ${port} -k ${socket} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200${process.env.KSHER_E2E_PG_LOG ? ' -c log_statement=mod -c log_line_prefix=%m[%p]' : ''}`,
+				`-p ${port} -k ${socket} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200${pgLogOptions()}`,
 				'start',
 			],
 			{ user },
@@ -193,6 +194,23 @@ export async function startPostgres(): Promise<Postgres & { dir: string }> {
 		);
 	psql(`CREATE USER n8n WITH PASSWORD '${password}'`);
 	psql('CREATE DATABASE n8n OWNER n8n');
+	if (process.env.KSHER_E2E_PG_LOG)
+		sh(
+			join(bin, 'psql'),
+			[
+				'-h',
+				socket,
+				'-p',
+				String(port),
+				'-U',
+				'postgres',
+				'-d',
+				'n8n',
+				'-c',
+				'CREATE EXTENSION pg_stat_statements',
+			],
+			{ user },
+		);
 	return {
 		dir,
 		port,
@@ -207,6 +225,11 @@ export async function startPostgres(): Promise<Postgres & { dir: string }> {
 					: ['-D', data, '-m', 'fast', '-w', 'stop'],
 				{ encoding: 'utf8' },
 			);
+			if (process.env.KSHER_E2E_PG_LOG) {
+				const kept = join(tmpdir(), `ksher-e2e-postgres-${Date.now()}.log`);
+				copyFileSync(join(dir, 'postgres.log'), kept);
+				process.stderr.write(`[e2e] PostgreSQL's log kept: ${kept}\n`);
+			}
 			rmSync(dir, { recursive: true, force: true });
 		},
 		bounce: async (downMs) => {
@@ -216,6 +239,20 @@ export async function startPostgres(): Promise<Postgres & { dir: string }> {
 			start();
 		},
 	};
+}
+
+/**
+ * KSHER_E2E_PG_LOG=1: every statement that changes data, any statement slower than 100 ms and every lock
+ * waited on for more than 100 ms go to the cluster's postgres.log (the evidence behind docs/performance.md's
+ * queue-mode figures); KSHER_E2E_PG_LOG=slow: only the slow statements and the lock waits. Either way the
+ * n8n database gets pg_stat_statements, so that a run can count the statements each request costs.
+ */
+function pgLogOptions(): string {
+	const mode = process.env.KSHER_E2E_PG_LOG;
+	if (!mode) return '';
+	const slow =
+		' -c log_min_duration_statement=100 -c log_lock_waits=on -c deadlock_timeout=100ms -c log_line_prefix=%m[%p]%a: -c shared_preload_libraries=pg_stat_statements';
+	return mode === 'slow' ? slow : `${slow} -c log_statement=mod`;
 }
 
 async function waitForPort(port: number, what: string): Promise<void> {
