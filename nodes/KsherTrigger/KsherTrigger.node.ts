@@ -27,7 +27,13 @@ import { testKsherCredentials } from '../adapters/credentialTest';
 import { n8nTransport } from '../adapters/transport';
 import { docsUrl, KSHER_ICON, PACKAGE_DESCRIPTION } from '../adapters/descriptions';
 import { admit, type Answer } from './admission';
-import { keepMarkedUntilAnswered, whenAnswered } from './answer';
+import {
+	ANSWER_AFTER_CLOSE_WAIT_MS,
+	answerHandedOver,
+	keepMarkedUntilAnswered,
+	settledWithin,
+	whenAnswered,
+} from './answer';
 import {
 	ledgerFor,
 	type Claim,
@@ -382,13 +388,24 @@ async function startRun(
 	// else (a refusal below, an error) gives the claim back. Once the run is handed to n8n with
 	// "finished", n8n's answer settles the claim instead (answerOnlyWithAcknowledgement).
 	let handedOver = false;
-	// A connection that ended with no answer (0: Ksher stopped waiting) says nothing of the run: n8n goes on
-	// storing the execution and then saves this request's copy, which writes the claim done. Taking the claim
-	// back there forgot a run that happened, and made this process ignore that done copy (a released claim):
-	// Ksher's next delivery ran it a second time, unflagged. It stays started instead, and becomes done when
-	// that copy is read (a delivery before n8n saved it runs again, flagged possibleDuplicate).
+	// A connection that ended with no answer (0: Ksher stopped waiting, its 10 s timeout) says nothing of the
+	// run: n8n goes on storing the execution, saves this request's copy (which writes the claim done) and then
+	// hands its answer over to a closed connection. Taking the claim back at the close forgot a run that
+	// happened (Ksher's next delivery ran it a second time, unflagged); leaving it started let every delivery
+	// before n8n's save run it again, flagged (an n8n slower than Ksher's timeout ran 563 of 1,000 orders 2 to 6
+	// times, docs/performance.md). So the claim stays in flight until n8n hands its answer over, which says
+	// whether the run was stored, and copies wait for that; only when n8n never answers (ANSWER_AFTER_CLOSE_WAIT_MS)
+	// is it left started, and the next delivery runs it again, flagged.
+	const answerOfN8n = run.acknowledge === 'stored' ? answerHandedOver(res) : undefined;
 	whenAnswered(res, (status) => {
-		if (!handedOver) claim.settle(status === 200 ? true : status === 0 ? 'unanswered' : false);
+		if (handedOver) return;
+		if (status !== 0 || !answerOfN8n) {
+			claim.settle(status === 200 ? true : status === 0 ? 'unanswered' : false);
+			return;
+		}
+		void settledWithin(answerOfN8n, Date.now() + ANSWER_AFTER_CLOSE_WAIT_MS).then((stored) =>
+			claim.settle(stored === undefined ? 'unanswered' : stored),
+		);
 	});
 	if (options.confirmWithKsher === true) {
 		const client = clientFromCredentials(
@@ -420,7 +437,7 @@ async function startRun(
 	// (WorkflowRunner.establishContextForPersistence), which clears its "changed" mark, so
 	// the save before the answer would skip the claim. Marking it again after that, until
 	// the answer, keeps the claim in that save.
-	keepMarkedUntilAnswered(res, () => ledger.persistInto(stored, own));
+	keepMarkedUntilAnswered(res, () => ledger.persistInto(stored, own), undefined, answerOfN8n);
 	res.setHeader('content-type', 'application/json; charset=utf-8');
 	const workflowData = [
 		ctx.helpers.returnJsonArray([

@@ -9,7 +9,36 @@ export type Answerable = {
 	once?: (event: 'close', listener: () => void) => unknown;
 	writableFinished?: boolean;
 	statusCode?: number;
+	send?: (body?: unknown) => unknown;
+	json?: (body?: unknown) => unknown;
 };
+
+/**
+ * How long a claim whose connection Ksher closed first (its 10 s timeout) waits for n8n's own answer before it
+ * is left *started* (the next delivery then runs, flagged possibleDuplicate). Copies wait for it meanwhile (up to
+ * IN_FLIGHT_WAIT_MS each, then 503): a busy n8n can take tens of seconds past Ksher's timeout to store a run.
+ */
+export const ANSWER_AFTER_CLOSE_WAIT_MS = 5 * 60_000;
+
+/**
+ * n8n's answer as n8n hands it over (res.send / res.json), which it does even when Ksher has closed the
+ * connection meanwhile: true for a 2xx. The answer itself goes out unchanged. Undefined when the response
+ * has no such methods (an in-process benchmark).
+ */
+export function answerHandedOver(res: Answerable): Promise<boolean> | undefined {
+	const send = res.send?.bind(res);
+	const json = res.json?.bind(res);
+	if (!send || !json) return undefined;
+	return new Promise<boolean>((resolve) => {
+		const handOver = (original: (body?: unknown) => unknown, body?: unknown) => {
+			const status = res.statusCode ?? 200;
+			resolve(status >= 200 && status < 300);
+			return original(body);
+		};
+		res.send = (body?: unknown) => handOver(send, body);
+		res.json = (body?: unknown) => handOver(json, body);
+	});
+}
 
 /** The outcome, or undefined once the deadline (epoch ms) has passed without one. */
 export async function settledWithin(
@@ -36,14 +65,24 @@ export function whenAnswered(res: Answerable, callback: (status: number) => void
 
 /**
  * Calls mark() on the next turn of the event loop, then with growing gaps (5 ms … 2 s, then
- * every 2 s), until the answer has gone out: an answer that waits for the whole run (Acknowledge
+ * every 2 s), until the answer has gone out (or n8n has handed it over, `handedOver`): an answer that waits for the whole run (Acknowledge
  * "When the Workflow Has Finished") comes after a save that must still carry the claim. A few
  * wake-ups per request, not one every few milliseconds: under load many answers are pending at once.
  */
-export function keepMarkedUntilAnswered(res: Answerable, mark: () => void, maxMs = 3600_000): void {
+export function keepMarkedUntilAnswered(
+	res: Answerable,
+	mark: () => void,
+	maxMs = 3600_000,
+	handedOver?: Promise<unknown>,
+): void {
 	if (typeof res.once !== 'function') return;
 	let answered = false;
-	res.once('close', () => (answered = true));
+	// Until the answer went out; when Ksher closed the connection first and n8n's answer is watched, until n8n
+	// hands it over (it saves this request's copy just before).
+	if (handedOver) void handedOver.then(() => (answered = true));
+	res.once('close', () => {
+		if (!handedOver || res.writableFinished) answered = true;
+	});
 	void (async () => {
 		const until = Date.now() + maxMs;
 		for (const gap of [0, 5, 20, 100, 500]) {

@@ -72,6 +72,8 @@ export interface TriggerOptions {
 	 * each run saves the copy it loaded when it started, this many ms after it started.
 	 */
 	runSavesStaleCopyAfterMs?: number;
+	/** How long storing the execution takes for a delivery (1-based), as a busy n8n would: Ksher may stop waiting first. */
+	storeDelayMs?: (delivery: number) => number;
 	/** Makes storing the execution fail for these delivery numbers (1-based), as a database error would. */
 	failStoringExecution?: (delivery: number) => boolean;
 	/** The trigger node's version (default 1). */
@@ -232,6 +234,8 @@ export async function startTrigger(options: TriggerOptions): Promise<TriggerServ
 		const runStaticData = store.json;
 		crashesAt('before storing the execution');
 		await databaseLatency();
+		const storeDelay = options.storeDelayMs?.(delivery) ?? 0;
+		if (storeDelay > 0) await new Promise((r) => setTimeout(r, storeDelay));
 		if (dead()) return [];
 		if (options.failStoringExecution?.(delivery)) {
 			if (!res.headersSent) response.status(500).json({ code: 0, message: 'Error in workflow' });
@@ -285,11 +289,12 @@ export async function startTrigger(options: TriggerOptions): Promise<TriggerServ
 		crashesAt('before answering');
 		if (dead()) return [];
 		finished.push(...items);
-		// extractWebhookOnReceivedResponse(): the description's responseData wins over webhookResponse.
+		// extractWebhookOnReceivedResponse(): the description's responseData wins over webhookResponse;
+		// sendStaticResponse() hands a string to res.send, anything else to res.json.
 		const onReceived = resolvers.responseData.resolve(parameters) ??
 			result.webhookResponse ?? { message: 'Workflow was started' };
 		if (!result.noWebhookResponse && !res.headersSent) {
-			if (typeof onReceived === 'string') response.status(200).end(onReceived);
+			if (typeof onReceived === 'string') response.status(200).send(onReceived);
 			else response.status(200).json(onReceived);
 		}
 		return items;

@@ -280,6 +280,50 @@ describe('other paths by which the memory could forget a run', () => {
 		expect(runs(t, orderNo)).toBe(1);
 	});
 
+	/** A delivery Ksher gives up waiting for after `ms` (its 10 s timeout, shortened): resolves when it has. */
+	const givenUpAfter = (t: { url: string }, body: string, ms: number) =>
+		fetch(t.url, {
+			method: 'POST',
+			headers: { 'content-type': 'text/plain;charset=utf-8' },
+			body,
+			signal: AbortSignal.timeout(ms),
+		}).then(
+			() => 'answered',
+			() => 'gave up',
+		);
+
+	it('version 1, n8n slower than Ksher waits: deliveries sent while n8n is still storing the run wait for it and start no second run', async () => {
+		const t = await trigger({
+			typeVersion: 1,
+			storeDelayMs: (delivery) => (delivery === 1 ? 1500 : 0),
+		});
+		const { orderNo, body } = genuine();
+		expect(await givenUpAfter(t, body, 200)).toBe('gave up');
+		// Ksher's next deliveries come while n8n is still storing the first one's run.
+		const [second, third] = await Promise.all([t.post(body), t.post(body)]);
+		expect(second).toEqual({ status: 200, body: ACK });
+		expect(third).toEqual({ status: 200, body: ACK });
+		await waitFor(() => t.deliveries.length === 3, 5000, 'every request to end');
+		expect(runs(t, orderNo)).toBe(1);
+		expect(await t.post(body)).toEqual({ status: 200, body: ACK });
+		expect(runs(t, orderNo)).toBe(1);
+	});
+
+	it('version 1, n8n slower than Ksher waits and then fails to store the run: the delivery waiting for it runs it, once', async () => {
+		const t = await trigger({
+			typeVersion: 1,
+			storeDelayMs: (delivery) => (delivery === 1 ? 1500 : 0),
+			failStoringExecution: (delivery) => delivery === 1,
+		});
+		const { orderNo, body } = genuine();
+		expect(await givenUpAfter(t, body, 200)).toBe('gave up');
+		expect(runs(t, orderNo)).toBe(0);
+		expect(await t.post(body)).toEqual({ status: 200, body: ACK });
+		expect(runs(t, orderNo)).toBe(1);
+		expect(await t.post(body)).toEqual({ status: 200, body: ACK });
+		expect(runs(t, orderNo)).toBe(1);
+	});
+
 	it('version 2, the same: n8n hands over its answer when the run has finished, which settles it done', async () => {
 		const t = await trigger({ typeVersion: 2, dropConnection: (delivery) => delivery === 1 });
 		const { orderNo, body } = genuine();
