@@ -396,16 +396,25 @@ async function startRun(
 	// times, docs/performance.md). So the claim stays in flight until n8n hands its answer over, which says
 	// whether the run was stored, and copies wait for that; only when n8n never answers (ANSWER_AFTER_CLOSE_WAIT_MS)
 	// is it left started, and the next delivery runs it again, flagged.
+	// n8n's answer settles the claim whenever it comes, whatever the connection did (a copy admitted after
+	// waiting may find Ksher gone already); a close with no answer only starts the wait for it.
+	let settled = false;
+	const settle = (outcome: Parameters<Claim['settle']>[0]) => {
+		if (settled || handedOver) return;
+		settled = true;
+		claim.settle(outcome);
+	};
 	const answerOfN8n = run.acknowledge === 'stored' ? answerHandedOver(res) : undefined;
+	void answerOfN8n?.then((stored) => settle(stored));
 	whenAnswered(res, (status) => {
-		if (handedOver) return;
 		if (status !== 0 || !answerOfN8n) {
-			claim.settle(status === 200 ? true : status === 0 ? 'unanswered' : false);
+			settle(status === 200 ? true : status === 0 ? 'unanswered' : false);
 			return;
 		}
-		void settledWithin(answerOfN8n, Date.now() + ANSWER_AFTER_CLOSE_WAIT_MS).then((stored) =>
-			claim.settle(stored === undefined ? 'unanswered' : stored),
-		);
+		if (settled) return;
+		void settledWithin(answerOfN8n, Date.now() + ANSWER_AFTER_CLOSE_WAIT_MS).then((stored) => {
+			if (stored === undefined) settle('unanswered');
+		});
 	});
 	if (options.confirmWithKsher === true) {
 		const client = clientFromCredentials(
@@ -417,7 +426,7 @@ async function startRun(
 			() => undefined,
 		);
 		if (confirmed !== true) {
-			claim.settle(false);
+			settle(false);
 			return answer(res, {
 				status: confirmed === undefined ? 503 : 409,
 				reason:

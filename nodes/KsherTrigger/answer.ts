@@ -9,6 +9,10 @@ export type Answerable = {
 	once?: (event: 'close', listener: () => void) => unknown;
 	writableFinished?: boolean;
 	statusCode?: number;
+	/** Set once the response (or its connection) has closed: a 'close' listener added then never fires. */
+	closed?: boolean;
+	destroyed?: boolean;
+	socket?: { destroyed?: boolean } | null;
 	send?: (body?: unknown) => unknown;
 	json?: (body?: unknown) => unknown;
 };
@@ -53,6 +57,11 @@ export async function settledWithin(
 	return settled;
 }
 
+/** Whether the response has closed already (Ksher gave up while this request waited): no 'close' will come. */
+function alreadyClosed(res: Answerable): boolean {
+	return res.closed === true || res.destroyed === true || res.socket?.destroyed === true;
+}
+
 /** Calls back with the status n8n answered with, or 0 when the connection ended without an answer. */
 export function whenAnswered(res: Answerable, callback: (status: number) => void): void {
 	if (typeof res.once !== 'function') {
@@ -60,7 +69,9 @@ export function whenAnswered(res: Answerable, callback: (status: number) => void
 		callback(200);
 		return;
 	}
-	res.once('close', () => callback(res.writableFinished ? (res.statusCode ?? 0) : 0));
+	const status = () => (res.writableFinished ? (res.statusCode ?? 0) : 0);
+	if (alreadyClosed(res)) callback(status());
+	else res.once('close', () => callback(status()));
 }
 
 /**
@@ -80,9 +91,11 @@ export function keepMarkedUntilAnswered(
 	// Until the answer went out; when Ksher closed the connection first and n8n's answer is watched, until n8n
 	// hands it over (it saves this request's copy just before).
 	if (handedOver) void handedOver.then(() => (answered = true));
-	res.once('close', () => {
+	const closed = () => {
 		if (!handedOver || res.writableFinished) answered = true;
-	});
+	};
+	if (alreadyClosed(res)) closed();
+	else res.once('close', closed);
 	void (async () => {
 		const until = Date.now() + maxMs;
 		for (const gap of [0, 5, 20, 100, 500]) {

@@ -324,6 +324,49 @@ describe('other paths by which the memory could forget a run', () => {
 		expect(runs(t, orderNo)).toBe(1);
 	});
 
+	// Found attacking the change above: a copy admitted after waiting for a claim that failed finds Ksher gone
+	// already (it gave up on that copy too); its claim must still settle from n8n's answer, not stay in flight.
+	const realSleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+	it('version 1, a delivery admitted after Ksher gave up on it: its run settles it, and the next delivery is acknowledged', async () => {
+		const t = await trigger({
+			typeVersion: 1,
+			storeDelayMs: (delivery) => (delivery === 1 ? 1500 : 0),
+			failStoringExecution: (delivery) => delivery === 1,
+		});
+		const { orderNo, body } = genuine();
+		expect(await givenUpAfter(t, body, 200)).toBe('gave up');
+		// Waits for delivery 1, which n8n fails to store; Ksher gives up on it meanwhile; then it runs.
+		expect(await givenUpAfter(t, body, 300)).toBe('gave up');
+		await waitFor(() => t.deliveries.length === 2, 5000, 'both requests to end');
+		expect(runs(t, orderNo)).toBe(1);
+		const third = t.post(body);
+		await realSleep(500);
+		jest.setSystemTime(Date.now() + 61_000);
+		expect(await third).toEqual({ status: 200, body: ACK });
+		expect(runs(t, orderNo)).toBe(1);
+	});
+
+	it('version 1, the same when n8n fails to store that delivery too: a later delivery runs it, once', async () => {
+		const t = await trigger({
+			typeVersion: 1,
+			storeDelayMs: (delivery) => (delivery <= 2 ? 1500 : 0),
+			failStoringExecution: (delivery) => delivery <= 2,
+		});
+		const { orderNo, body } = genuine();
+		expect(await givenUpAfter(t, body, 200)).toBe('gave up');
+		expect(await givenUpAfter(t, body, 300)).toBe('gave up');
+		await waitFor(() => t.deliveries.length === 2, 8000, 'both requests to end');
+		expect(runs(t, orderNo)).toBe(0);
+		const next = t.post(body);
+		await realSleep(500);
+		jest.setSystemTime(Date.now() + 61_000);
+		expect(await next).toEqual({ status: 200, body: ACK });
+		expect(runs(t, orderNo)).toBe(1);
+		expect(await t.post(body)).toEqual({ status: 200, body: ACK });
+		expect(runs(t, orderNo)).toBe(1);
+	});
+
 	it('version 2, the same: n8n hands over its answer when the run has finished, which settles it done', async () => {
 		const t = await trigger({ typeVersion: 2, dropConnection: (delivery) => delivery === 1 });
 		const { orderNo, body } = genuine();
