@@ -34,8 +34,14 @@ import { createOrder, succeeding, webhookServed, type LineContext } from './cont
 import { everyWorkflowFinished, paymentsUnderFaults, type Fault } from './faultLoad';
 import { assert, assertStayedOffline, log, step, waitFor } from './steps';
 
-/** Ksher's retry schedule compressed 100×: 10 ms, 20 ms, 20 ms, 100 ms, 300 ms, 600 ms, 6 s, 36 s, … */
-const KSHER_TIME_SCALE = 0.01;
+/**
+ * Ksher's retry schedule compressed 10×: 0.1 s, 0.2 s, 0.2 s, 1 s, 3 s, 6 s, 60 s, 6 min, and no further (the
+ * rest is hours apart). Compressed 100× (10 ms, 20 ms, …), a delivery that timed out after 10 s was sent again
+ * three times within 50 ms: a storm Ksher never makes, which in the CI run of 2026-12-03 kept n8n 2.41.1's
+ * webhook process answering "503 Database is not ready!" for 19 minutes (docs/performance.md).
+ */
+const KSHER_TIME_SCALE = 0.1;
+const KSHER_RETRIES = 8;
 
 /**
  * The README's queue-mode set-up on n8n 1.x: 10 PostgreSQL connections per n8n process, not n8n's default 2.
@@ -49,6 +55,19 @@ const QUEUE_DB_POOL: Record<'1' | '2', NodeJS.ProcessEnv> = {
 	'1': { DB_POSTGRESDB_POOL_SIZE: '10' },
 	'2': {},
 };
+
+/** A count once it has stopped growing for 10 s (5 minutes at most): the executions of a load once the workers are idle. */
+async function countSettled(count: () => Promise<number>): Promise<number> {
+	const until = Date.now() + 300_000;
+	let last = await count();
+	while (Date.now() < until) {
+		await new Promise((r) => setTimeout(r, 10_000));
+		const now = await count();
+		if (now === last) return now;
+		last = now;
+	}
+	return last;
+}
 
 /** Four copies of each notification, 1.1 s apart as Ksher's first retries are, all notifications at once. */
 async function retried(
@@ -308,17 +327,30 @@ export async function queueModeSteps(ctx: LineContext): Promise<void> {
 					...j,
 					url: `${c.webhooks[0].url}/webhook/${WEBHOOK_NODE_PATH}`,
 				}));
-				// One after the other, each once the workers are idle again, so both meet the same machine.
+				// One after the other, each once the workers are idle again, so both meet the same machine; n8n's
+				// Webhook node first, so that no backlog of ours is left for it to meet (docs/performance.md).
 				// n8n itself may answer 503 ("Database is not ready!") when the machine is busy: Ksher delivers again.
+				// The Webhook node answers {"message":"Workflow was started"}: any 200 is its acknowledgement. It is
+				// the comparison only: what n8n made of it (each delivery that reached it is a run, retries included)
+				// is reported, not asserted, and it gets Ksher's first six retries (the sixth 6 s after the fifth).
+				const theirs = await deliverLikeKsher(
+					compare,
+					50,
+					KSHER_TIME_SCALE,
+					(answer) => answer.status === 200,
+					6,
+				);
+				const theirRuns = await countSettled(() => rest.executionCount(WORKFLOW_IDS.webhookNode));
 				const started = Date.now();
-				const ours = await deliverLikeKsher(jobs, 50, KSHER_TIME_SCALE);
+				const ours = await deliverLikeKsher(jobs, 50, KSHER_TIME_SCALE, undefined, KSHER_RETRIES);
 				const sendSeconds = (Date.now() - started) / 1000;
 				assert(
 					ours.every((d) => d.acknowledged),
 					`Ksher Trigger: ${ours.filter((d) => !d.acknowledged).length} never acknowledged; ${describeAnswers(ours.flatMap((d) => d.answers))}`,
 				);
+				let failedStarts = 0;
 				const check = await settledRunCheck(
-					() => rest.triggeredOrders(WORKFLOW_IDS.load),
+					() => rest.triggeredOrders(WORKFLOW_IDS.load, undefined, (n) => (failedStarts = n)),
 					orders.map((o) => o.orderNo),
 					300_000,
 				);
@@ -326,32 +358,13 @@ export async function queueModeSteps(ctx: LineContext): Promise<void> {
 					check.twice.length === 0 && check.missing.length === 0 && check.extra.length === 0,
 					`${check.twice.length} ran twice, ${check.missing.length} never ran, ${check.extra.length} unexpected`,
 				);
-				// The Webhook node answers {"message":"Workflow was started"}: any 200 is its acknowledgement.
-				const theirs = await deliverLikeKsher(
-					compare,
-					50,
-					KSHER_TIME_SCALE,
-					(answer) => answer.status === 200,
-				);
-				assert(
-					theirs.every((d) => d.answers.at(-1)?.status === 200),
-					`Webhook node: ${describeAnswers(theirs.flatMap((d) => d.answers))}`,
-				);
-				await waitFor(
-					"the Webhook node's executions",
-					async () =>
-						(await rest.executionCount(WORKFLOW_IDS.webhookNode)) >= compare.length
-							? true
-							: undefined,
-					300_000,
-				);
 				const first = (d: KsherDelivery[]) => d.map((x) => x.answers[0]);
 				const p = (a: Answer[], q: number) =>
 					percentile(
 						a.map((x) => x.ms),
 						q,
 					);
-				figures.queue_load = `${jobs.length} notifications in ${sendSeconds.toFixed(1)} s → ${check.executions} executions, none twice; deliveries per notification ${deliveryCounts(ours)}; first-delivery acknowledgement p50 ${p(first(ours), 50).toFixed(1)} ms, p99 ${p(first(ours), 99).toFixed(1)} ms; n8n Webhook node p50 ${p(first(theirs), 50).toFixed(1)} ms, p99 ${p(first(theirs), 99).toFixed(1)} ms (deliveries ${deliveryCounts(theirs)}); p50 ratio ${(p(first(ours), 50) / p(first(theirs), 50)).toFixed(2)}`;
+				figures.queue_load = `${jobs.length} notifications in ${sendSeconds.toFixed(1)} s → ${check.executions} executions, none twice (and ${failedStarts} that n8n created but failed before the trigger's item was in them, each order run after them); deliveries per notification ${deliveryCounts(ours)}; first-delivery acknowledgement p50 ${p(first(ours), 50).toFixed(1)} ms, p99 ${p(first(ours), 99).toFixed(1)} ms; n8n Webhook node p50 ${p(first(theirs), 50).toFixed(1)} ms, p99 ${p(first(theirs), 99).toFixed(1)} ms (deliveries ${deliveryCounts(theirs)}; ${theirRuns} executions for ${compare.length} deliveries); p50 ratio ${(p(first(ours), 50) / p(first(theirs), 50)).toFixed(2)}`;
 				log(`figure: ${figures.queue_load}`);
 				return figures.queue_load;
 			},

@@ -8,6 +8,7 @@ export const OWNER = {
 
 /** An execution as the public API lists it with its data: each node's runs and their items. */
 type ExecutionWithData = {
+	status?: string;
 	data?: {
 		resultData?: {
 			runData?: Record<
@@ -119,21 +120,39 @@ export class N8nRest {
 		} while (cursor);
 	}
 
-	/** The order number of every execution of a workflow started by its Ksher Trigger, all pages. */
-	async triggeredOrders(workflowId: string, node = 'Ksher Trigger'): Promise<string[]> {
+	/**
+	 * The order number of every execution of a workflow started by its Ksher Trigger, all pages ('?' for one
+	 * without the trigger's item). `failedStarts`: given the count of executions n8n created but failed before
+	 * the trigger's item was in them (status error, no item: a database error under load), which are then left
+	 * out, since nothing of the workflow ran.
+	 */
+	async triggeredOrders(
+		workflowId: string,
+		node = 'Ksher Trigger',
+		failedStarts?: (count: number) => void,
+	): Promise<string[]> {
 		const orders: string[] = [];
+		let failed = 0;
 		for await (const page of this.executionPages<ExecutionWithData>(
 			workflowId,
 			'&includeData=true',
 			100,
 		))
-			for (const execution of page)
+			for (const execution of page) {
+				const started =
+					execution.data?.resultData?.runData?.[node]?.[0]?.data?.main?.[0]?.[0]?.json;
+				if (failedStarts && execution.status === 'error' && !started) {
+					failed++;
+					continue;
+				}
 				orders.push(
 					String(
 						execution.data?.resultData?.runData?.[node]?.[0]?.data?.main?.[0]?.[0]?.json
 							?.orderNumber ?? '?',
 					),
 				);
+			}
+		failedStarts?.(failed);
 		return orders;
 	}
 
