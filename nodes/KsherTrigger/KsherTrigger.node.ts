@@ -31,7 +31,6 @@ import {
 	ANSWER_AFTER_CLOSE_WAIT_MS,
 	answerHandedOver,
 	keepMarkedUntilAnswered,
-	settledWithin,
 	whenAnswered,
 } from './answer';
 import {
@@ -397,7 +396,7 @@ async function startRun(
 	// whether the run was stored, and copies wait for that; only when n8n never answers (ANSWER_AFTER_CLOSE_WAIT_MS)
 	// is it left started, and the next delivery runs it again, flagged.
 	// n8n's answer settles the claim whenever it comes, whatever the connection did (a copy admitted after
-	// waiting may find Ksher gone already); a close with no answer only starts the wait for it.
+	// waiting may find Ksher gone already); a close with no answer only gives it a deadline.
 	let settled = false;
 	const settle = (outcome: Parameters<Claim['settle']>[0]) => {
 		if (settled || handedOver) return;
@@ -411,10 +410,8 @@ async function startRun(
 			settle(status === 200 ? true : status === 0 ? 'unanswered' : false);
 			return;
 		}
-		if (settled) return;
-		void settledWithin(answerOfN8n, Date.now() + ANSWER_AFTER_CLOSE_WAIT_MS).then((stored) => {
-			if (stored === undefined) settle('unanswered');
-		});
+		// No answer from n8n within ANSWER_AFTER_CLOSE_WAIT_MS: the next copy leaves it started and runs it.
+		if (!settled) claim.giveUpAt(Date.now() + ANSWER_AFTER_CLOSE_WAIT_MS, 'unanswered');
 	});
 	if (options.confirmWithKsher === true) {
 		const client = clientFromCredentials(
@@ -446,7 +443,7 @@ async function startRun(
 	// (WorkflowRunner.establishContextForPersistence), which clears its "changed" mark, so
 	// the save before the answer would skip the claim. Marking it again after that, until
 	// the answer, keeps the claim in that save.
-	keepMarkedUntilAnswered(res, () => ledger.persistInto(stored, own), undefined, answerOfN8n);
+	keepMarkedUntilAnswered(res, () => ledger.persistInto(stored, own));
 	res.setHeader('content-type', 'application/json; charset=utf-8');
 	const workflowData = [
 		ctx.helpers.returnJsonArray([

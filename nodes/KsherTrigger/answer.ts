@@ -18,9 +18,10 @@ export type Answerable = {
 };
 
 /**
- * How long a claim whose connection Ksher closed first (its 10 s timeout) waits for n8n's own answer before it
- * is left *started* (the next delivery then runs, flagged possibleDuplicate). Copies wait for it meanwhile (up to
+ * How long a claim whose connection Ksher closed first (its 10 s timeout) waits for n8n's own answer before the
+ * next copy leaves it *started* and runs (flagged possibleDuplicate). Copies wait for it meanwhile (up to
  * IN_FLIGHT_WAIT_MS each, then 503): a busy n8n can take tens of seconds past Ksher's timeout to store a run.
+ * A deadline on the claim, not a timer: nothing keeps the process busy for a request n8n never finishes.
  */
 export const ANSWER_AFTER_CLOSE_WAIT_MS = 5 * 60_000;
 
@@ -76,26 +77,17 @@ export function whenAnswered(res: Answerable, callback: (status: number) => void
 
 /**
  * Calls mark() on the next turn of the event loop, then with growing gaps (5 ms … 2 s, then
- * every 2 s), until the answer has gone out (or n8n has handed it over, `handedOver`): an answer that waits for the whole run (Acknowledge
+ * every 2 s), until the answer has gone out: an answer that waits for the whole run (Acknowledge
  * "When the Workflow Has Finished") comes after a save that must still carry the claim. A few
  * wake-ups per request, not one every few milliseconds: under load many answers are pending at once.
  */
-export function keepMarkedUntilAnswered(
-	res: Answerable,
-	mark: () => void,
-	maxMs = 3600_000,
-	handedOver?: Promise<unknown>,
-): void {
+export function keepMarkedUntilAnswered(res: Answerable, mark: () => void, maxMs = 3600_000): void {
 	if (typeof res.once !== 'function') return;
+	// Until the connection has closed (answered or not): marking on after that kept a process busy for an hour
+	// for a request n8n might never finish.
+	if (alreadyClosed(res)) return;
 	let answered = false;
-	// Until the answer went out; when Ksher closed the connection first and n8n's answer is watched, until n8n
-	// hands it over (it saves this request's copy just before).
-	if (handedOver) void handedOver.then(() => (answered = true));
-	const closed = () => {
-		if (!handedOver || res.writableFinished) answered = true;
-	};
-	if (alreadyClosed(res)) closed();
-	else res.once('close', closed);
+	res.once('close', () => (answered = true));
 	void (async () => {
 		const until = Date.now() + maxMs;
 		for (const gap of [0, 5, 20, 100, 500]) {

@@ -61,8 +61,15 @@ export interface StoredMemory {
 
 export type ClaimState = 'started' | 'done';
 
-/** A claim on one notification's run: record() enters it as started, settle() says how it ended (see claim()). */
-export type Claim = { record: () => void; settle: (outcome: Outcome) => void };
+/**
+ * A claim on one notification's run: record() enters it as started, settle() says how it ended (see claim()),
+ * giveUpAt() gives it a deadline after which the next copy settles it as `outcome` and runs (see inFlight()).
+ */
+export type Claim = {
+	record: () => void;
+	settle: (outcome: Outcome) => void;
+	giveUpAt: (at: number, outcome: Outcome) => void;
+};
 
 /** How a claim ended: its run is done (true), none happened (false), it did not finish ('failed'), or n8n's answer never went out ('unanswered'). */
 export type Outcome = boolean | 'failed' | 'unanswered';
@@ -271,26 +278,29 @@ export class NotificationLedger {
 	 * `datedAt` is the notification's own time (epoch ms), which the replay window measures from: an
 	 * entry is kept until that has left the window, however far ahead of this clock it is.
 	 */
-	claim(
-		key: string,
-		giveUpAfterMs = Infinity,
-		datedAt?: number,
-	): { record: () => void; settle: (outcome: Outcome) => void } {
+	claim(key: string, giveUpAfterMs = Infinity, datedAt?: number): Claim {
 		const id = idOf(key);
 		let resolve!: (ran: boolean) => void;
 		const outcome = new Promise<boolean>((r) => (resolve = r));
-		this.pending.set(id, {
+		const entry = {
 			outcome,
 			deadline: Date.now() + giveUpAfterMs,
 			abandon: () => claim.settle('failed'),
-		});
+		};
+		this.pending.set(id, entry);
 		this.released.delete(id);
 		this.unanswered.delete(id);
 		let settled = false;
 		let recorded = false;
 		/** Whether the memory held this key before this claim (a run started earlier, its end unknown). */
 		let known = false;
-		const claim: { record: () => void; settle: (outcome: Outcome) => void } = {
+		const claim: Claim = {
+			// No timer: the deadline is checked by the next copy (inFlight), which then runs it again.
+			giveUpAt: (at, given) => {
+				if (settled) return;
+				entry.deadline = Math.min(entry.deadline, at);
+				entry.abandon = () => claim.settle(given);
+			},
 			record: () => {
 				recorded = true;
 				known = this.slots.has(id);
