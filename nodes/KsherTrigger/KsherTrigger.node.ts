@@ -392,11 +392,10 @@ async function startRun(
 	// hands its answer over to a closed connection. Taking the claim back at the close forgot a run that
 	// happened (Ksher's next delivery ran it a second time, unflagged); leaving it started let every delivery
 	// before n8n's save run it again, flagged (an n8n slower than Ksher's timeout ran 563 of 1,000 orders 2 to 6
-	// times, docs/performance.md). So the claim stays in flight until n8n hands its answer over, which says
-	// whether the run was stored, and copies wait for that; only when n8n never answers (ANSWER_AFTER_CLOSE_WAIT_MS)
-	// is it left started, and the next delivery runs it again, flagged.
-	// n8n's answer settles the claim whenever it comes, whatever the connection did (a copy admitted after
-	// waiting may find Ksher gone already); a close with no answer only gives it a deadline.
+	// times, docs/performance.md). So n8n's own answer settles the claim whenever it comes, whatever the
+	// connection did (a copy admitted after waiting may find Ksher gone already), and copies wait for it; a
+	// close with no answer only gives the claim a deadline (ANSWER_AFTER_CLOSE_WAIT_MS), past which the next
+	// delivery leaves it started and runs it again, flagged.
 	let settled = false;
 	const settle = (outcome: Parameters<Claim['settle']>[0]) => {
 		if (settled || handedOver) return;
