@@ -65,6 +65,7 @@ export function deliver(
 			at: new Date().toISOString(),
 		};
 		world.deliveries.push(record);
+		const started = performance.now();
 		try {
 			const response = await fetch(url, {
 				method: 'POST',
@@ -89,6 +90,7 @@ export function deliver(
 		} catch (error) {
 			record.error = (error as Error).message;
 		}
+		record.ms = performance.now() - started;
 		world.log(
 			`notify ${order.mch_order_no} ${event} attempt ${n} → ${record.status ?? record.error} ${record.acknowledged ? 'acknowledged' : 'not acknowledged'}`,
 		);

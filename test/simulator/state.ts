@@ -50,6 +50,8 @@ export interface DeliveryAttempt {
 	acknowledged: boolean;
 	error?: string;
 	at: string;
+	/** How long the shop's server took to answer (or to fail), in milliseconds. */
+	ms?: number;
 }
 
 /** A new unpaid order with Ksher's numbers for it; what differs between the ways orders are made is given. */
