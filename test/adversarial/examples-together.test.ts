@@ -201,6 +201,123 @@ it('the queue records only refunds its run made: a row found already refunded (P
 	expect(h.sim.order(orderNo)!.refunds).toHaveLength(1);
 });
 
+/**
+ * A Data Table node's row filter over rows in memory, as n8n 1.123 and 2.41 run it
+ * (data-table-rows.repository: `eq` is `=`, `neq` is `!= value OR IS NULL`), all conditions.
+ */
+const rowsMatching = (
+	example: unknown,
+	node: string,
+	rows: IDataObject[],
+	json: IDataObject,
+	named: Record<string, IDataObject> = {},
+) => {
+	const conditions = (
+		nodeOf(example, node).parameters.filters as {
+			conditions: Array<{ keyName: string; condition: string; keyValue: string }>;
+		}
+	).conditions;
+	return rows.filter((row) =>
+		conditions.every((c) => {
+			const value = String(evaluate(c.keyValue, json, named));
+			if (c.condition === 'eq') return row[c.keyName] === value;
+			if (c.condition === 'neq')
+				return row[c.keyName] === null || row[c.keyName] === undefined || row[c.keyName] !== value;
+			throw new Error(`condition ${c.condition} not modelled`);
+		}),
+	);
+};
+type Connections = Record<string, { main: Array<Array<{ node: string }>> }>;
+const next = (example: unknown, node: string, output = 0) =>
+	((example as { connections: Connections }).connections[node]?.main[output] ?? []).map(
+		(c) => c.node,
+	);
+
+it("a PromptPay payment refunded in full through the refund queue: the queue records it and emails nobody; the watch, seeing it without a number, tells the customer once and marks the queue's row told, its amount kept (found by the month, #32)", async () => {
+	const orderNo = await paid('promptpay');
+	const row = {
+		orderNumber: orderNo,
+		amount: '100.00',
+		status: 'approved',
+		reason: 'x',
+		refundNumber: null,
+	};
+	const made = await run(nodeOf(queueExample, 'Refund').parameters, [row], 'continueRegularOutput');
+	expect(passes(queueExample, 'Refunds Made', made.items[0])).toBe(true);
+	// What the queue's Refund Row writes to Ksher refunds: no customerTold (it sends no email).
+	const assignments = (
+		nodeOf(queueExample, 'Refund Row').parameters.assignments as {
+			assignments: Array<{ name: string }>;
+		}
+	).assignments.map((a) => a.name);
+	expect(assignments).not.toContain('customerTold');
+	const recorded: IDataObject[] = [
+		{
+			orderNumber: orderNo,
+			refundNumber: String(made.items[0].refundNumber),
+			refundAmount: '100.00',
+			customerTold: null,
+		},
+	];
+
+	const watch = await run(
+		nodeOf(watchExample, 'Watch for Changes').parameters,
+		[
+			{
+				orderNumber: orderNo,
+				channel: 'promptpay',
+				watchState: initialWatchState('paid', new Date()),
+			},
+		],
+		'continueErrorOutput',
+	);
+	expect(watch.items[0]).toMatchObject({ event: 'refunded', refundNumber: null });
+	const refundRow: IDataObject = { orderNumber: orderNo, refundNumber: '' };
+	expect(passes(watchExample, 'Has Refund Number?', refundRow)).toBe(false);
+	// Both numberless paths: "no refund recorded" (none here: the queue's row is there) and "recorded, not told".
+	expect(next(watchExample, 'Has Refund Number?', 1).sort()).toEqual([
+		'No Refund Recorded',
+		'Recorded, Customer Not Told',
+	]);
+	expect(rowsMatching(watchExample, 'No Refund Recorded', recorded, refundRow)).toHaveLength(1);
+	expect(
+		rowsMatching(watchExample, 'Recorded, Customer Not Told', recorded, refundRow),
+	).toHaveLength(1);
+	expect(nodeOf(watchExample, 'Recorded, Customer Not Told').parameters.operation).toBe(
+		'rowExists',
+	);
+	expect(next(watchExample, 'Recorded, Customer Not Told').sort()).toEqual([
+		'Email the Customer',
+		'Mark Customer Told',
+	]);
+	// Marking changes customerTold only: the amount the queue recorded stays, and the books with it.
+	const mark = nodeOf(watchExample, 'Mark Customer Told').parameters;
+	expect(mark.operation).toBe('update');
+	expect(mark.columns).toMatchObject({
+		mappingMode: 'defineBelow',
+		value: { customerTold: 'yes' },
+	});
+	expect(Object.keys((mark.columns as { value: object }).value)).toEqual(['customerTold']);
+	const marked = rowsMatching(watchExample, 'Mark Customer Told', recorded, refundRow, {
+		'Refund Row': refundRow,
+	});
+	expect(marked).toHaveLength(1);
+	for (const r of marked) r.customerTold = 'yes';
+	// Told now: the same event found again (an overlapping run) sends nothing.
+	expect(
+		rowsMatching(watchExample, 'Recorded, Customer Not Told', recorded, refundRow),
+	).toHaveLength(0);
+	// The approval's own refunds are recorded as told: the watch never tells those customers twice.
+	expect(
+		rowsMatching(
+			watchExample,
+			'Recorded, Customer Not Told',
+			[{ ...recorded[0], customerTold: 'yes' }],
+			refundRow,
+		),
+	).toHaveLength(0);
+});
+
 it('the approval: a failure looking the payment up, sending the approval email or recording the refund reaches the staff member who asked', async () => {
 	type Connections = Record<string, { main: Array<Array<{ node: string }>> }>;
 	const connections = (approvalExample as unknown as { connections: Connections }).connections;
