@@ -133,8 +133,48 @@ export async function ensureN8n(line: N8nLine = '2'): Promise<N8nInstall> {
 		n8n: join(dir, 'node_modules', 'n8n', 'bin', 'n8n'),
 	};
 	if (existsSync(join(dir, '.ready'))) return install;
-
 	mkdirSync(root, { recursive: true });
+	// Another process installing this line (CI's prefetch, `.ci/run`, while the unit tests run): wait for it.
+	const lock = join(root, `${key}.installing`);
+	if (await installedByOther(lock, dir)) return install;
+	writeFileSync(lock, String(process.pid));
+	try {
+		await installInto(install, key, root);
+	} finally {
+		rmSync(lock, { force: true });
+	}
+	return install;
+}
+
+/** Whether another live process holds `lock` and has finished installing into `dir` (waited for). */
+async function installedByOther(lock: string, dir: string): Promise<boolean> {
+	let pid = 0;
+	try {
+		pid = Number(readFileSync(lock, 'utf8'));
+	} catch {
+		return false;
+	}
+	const alive = () => {
+		try {
+			process.kill(pid, 0);
+			return true;
+		} catch {
+			return false;
+		}
+	};
+	for (
+		let beat = 0;
+		pid > 0 && pid !== process.pid && alive() && !existsSync(join(dir, '.ready'));
+		beat++
+	) {
+		if (beat % 10 === 0) log(`waiting for process ${pid}, which is installing n8n into ${dir}…`);
+		await new Promise((r) => setTimeout(r, 2000));
+	}
+	return existsSync(join(dir, '.ready'));
+}
+
+async function installInto(install: N8nInstall, key: string, root: string): Promise<void> {
+	const { line, version, nodeVersion, dir, binDir } = install;
 	// Stale installs of this line (another version or lockfile) go; the other line's stay.
 	for (const entry of readdirSync(root))
 		if (entry !== key && entry.startsWith(`n8n-${line}.`))
@@ -174,7 +214,6 @@ export async function ensureN8n(line: N8nLine = '2'): Promise<N8nInstall> {
 		throw new Error(`sqlite3 does not load under Node ${nodeVersion}: ${check.stderr}`);
 	writeFileSync(join(dir, '.ready'), new Date().toISOString());
 	log('n8n is installed.');
-	return install;
 }
 
 export async function freePort(): Promise<number> {
