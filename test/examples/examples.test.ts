@@ -218,6 +218,14 @@ describe.each(examples)('example %s', (file, workflow) => {
 		}
 	});
 
+	it("has unique node ids and names (n8n's import refuses a workflow whose nodes share an id)", () => {
+		const ids = workflow.nodes.map((n) => n.id);
+		const names = workflow.nodes.map((n) => n.name);
+		expect(ids.filter((id, i) => ids.indexOf(id) !== i)).toEqual([]);
+		expect(names.filter((name, i) => names.indexOf(name) !== i)).toEqual([]);
+		expect(ids.every((id) => typeof id === 'string' && id.length > 0)).toBe(true);
+	});
+
 	it('runs each of our nodes as configured and gives every field the workflow reads', async () => {
 		for (const node of ours) {
 			let items: IDataObject[];
