@@ -609,7 +609,8 @@ async function browserSession(input: BrowserInput): Promise<void> {
 					['Store New State', input.watch.tables.orders],
 					['Customer Not Told Yet', input.watch.tables.refunds],
 					['No Refund Recorded', input.watch.tables.refunds],
-					['Recorded, Customer Not Told', input.watch.tables.refunds],
+					['Customer Not Told Of Any Refund', input.watch.tables.refunds],
+					['But One Is Recorded', input.watch.tables.refunds],
 					['Mark Customer Told', input.watch.tables.refunds],
 					['Record Refund', input.watch.tables.refunds],
 				]) {
