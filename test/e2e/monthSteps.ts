@@ -1,0 +1,36 @@
+import { mkdirSync, mkdtempSync, writeFileSync } from 'fs';
+import { join } from 'path';
+
+import type { N8nLine } from '../harness/n8n';
+import { runMonth } from '../month/driver';
+import { checkMonth, expectations, markExpectedMismatches } from '../month/model';
+import { planMonth } from '../month/plan';
+import { monthReport, summaryLine } from '../month/report';
+import { assert, log, step } from './steps';
+
+/**
+ * A short month (`npm run month` runs a whole one): 4 days of 30 orders in a real n8n of its own,
+ * with one fault of each kind (n8n SIGKILLed while customers pay, Ksher unreachable while refunds
+ * are queued, a mistyped order number in the refund queue), checked against the simulator's ledger.
+ * Its report goes to the e2e's artifacts.
+ */
+export async function monthSteps(line: N8nLine, work: string, artifactsDir: string): Promise<void> {
+	await step(
+		'a short month (4 days, 30 orders a day, n8n killed, Ksher unreachable, a mistyped refund row): every paid order one receipt, every refund what was asked and emailed once, the books of every day balanced, the Data Tables equal to Ksher, no run left unfinished',
+		async () => {
+			const plan = planMonth({ seed: 7, days: 4, ordersPerDay: 30 });
+			const expected = expectations(plan);
+			const dir = mkdtempSync(join(work, 'month-'));
+			const run = await runMonth(plan, { line, rate: 5, log }, dir);
+			markExpectedMismatches(plan, expected, run.dayName);
+			const verdict = checkMonth(plan, expected, run.observed, run.dayName);
+			mkdirSync(artifactsDir, { recursive: true });
+			writeFileSync(join(artifactsDir, 'month-report.html'), monthReport(plan, run, verdict));
+			assert(
+				verdict.problems.length === 0,
+				`${verdict.problems.length} problems: ${verdict.problems.slice(0, 8).join('; ')}`,
+			);
+			return summaryLine(plan, run, verdict);
+		},
+	);
+}

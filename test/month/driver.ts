@@ -1,0 +1,513 @@
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'fs';
+import { join } from 'path';
+
+import { listSettlements } from '../../nodes/protocol';
+import { activateArgs, installPackage, type N8nLine } from '../harness/n8n';
+import {
+	BOOKS_WEBHOOK_PATH,
+	booksWorkflow,
+	RECORD_WEBHOOK_ID,
+	REFUND_QUEUE_COLUMNS,
+	refundWorkflows,
+	watchWorkflows,
+	WORKFLOW_IDS,
+} from '../harness/workflows';
+import {
+	closeLine,
+	createExampleTables,
+	createOrder,
+	openLine,
+	regularContext,
+	tableIds,
+	webhookServed,
+	type E2eContext,
+	type Table,
+	type TableRef,
+	type Tables,
+} from '../e2e/context';
+import { waitFor } from '../e2e/steps';
+import { baht, typoOf, type Observed } from './model';
+import { aftercareDay, payDay, type FaultKind, type MonthPlan, type PlannedOrder } from './plan';
+
+/**
+ * Plays a month's plan in a real n8n (regular mode: one process, SQLite), on the shipped examples
+ * changed only where a month in minutes needs it (credentials, table ids; the watch and the refund
+ * queue every few seconds instead of every 5 and 10 minutes; the morning reconciliation started by
+ * a webhook for the day the simulator's clock is on), and gathers what happened.
+ *
+ * Time: each simulated day starts at 09:00 Bangkok on the simulator's clock (POST /clock moves it a
+ * day at a time); n8n's own clock cannot move, so what n8n schedules by the clock (the watch, the
+ * queue) runs every few seconds, and the reconciliation that runs "every morning at 8" is started
+ * by the driver each simulated morning through a Webhook node in place of its Schedule Trigger.
+ */
+
+export interface MonthOptions {
+	line: N8nLine;
+	/** Payments a second (customers paying one after another). */
+	rate: number;
+	log: (line: string) => void;
+}
+
+/** Per simulated day, for the report. */
+export interface DayFigures {
+	day: number;
+	date: string;
+	orders: number;
+	paid: number;
+	paidSatang: number;
+	refundedSatang: number;
+	settledSatang: number;
+	transferredSatang: number;
+	morningMismatches: number | null;
+	emails: number;
+	receiptRuns: number;
+	duplicates: number;
+	ackP50: number;
+	ackP99: number;
+	seconds: number;
+	faults: string[];
+}
+
+export interface MonthRun {
+	observed: Observed;
+	days: DayFigures[];
+	dayName: (day: number) => string;
+	sizes: { memoryBytes: number; databaseBytes: number; executions: number; ordersRows: number };
+	seconds: number;
+	n8n: string;
+}
+
+const WATCH_PATH = 'ksher-month-watch';
+const QUEUE_PATH = 'ksher-month-queue';
+
+/**
+ * The example with its Schedule Trigger replaced by a Webhook node that answers when the run has
+ * ended: the driver starts the runs the schedule would (n8n's clock cannot be sped up), never two at
+ * once, so a compressed day does not pile up runs a real day spreads over 24 hours.
+ */
+function startedByDriver<T extends { nodes: Array<Record<string, unknown>> }>(
+	workflow: T,
+	path: string,
+): T {
+	const trigger = workflow.nodes.find((n) => n.type === 'n8n-nodes-base.scheduleTrigger');
+	if (!trigger)
+		throw new Error(`${String((workflow as { name?: string }).name)} has no Schedule Trigger`);
+	Object.assign(trigger, {
+		type: 'n8n-nodes-base.webhook',
+		typeVersion: 2,
+		webhookId: `5b0f3f5e-7c2a-4e4b-9a43-${Buffer.from(path).toString('hex').slice(-12)}`,
+		parameters: {
+			httpMethod: 'POST',
+			path,
+			responseMode: 'lastNode',
+			responseData: 'noData',
+			options: {},
+		},
+	});
+	return workflow;
+}
+
+/** The date of a Ksher time ("2026-12-05 09:01:20" or "20261205090120"), YYYY-MM-DD. */
+const dateOf = (ksherTime: string) =>
+	ksherTime.replace(/\D/g, '').replace(/^(\d{4})(\d{2})(\d{2}).*$/, '$1-$2-$3');
+
+const FAULT_NAMES: Record<FaultKind, string> = {
+	n8nKilled: 'n8n SIGKILLed mid-payments',
+	ksherUnreachable: 'Ksher unreachable',
+	typoInQueue: 'a mistyped order number in the queue',
+};
+
+export async function runMonth(
+	plan: MonthPlan,
+	options: MonthOptions,
+	work: string,
+): Promise<MonthRun> {
+	const started = Date.now();
+	const line = await openLine(options.line, work, {});
+	try {
+		installPackage(line.userFolder, line.tarball);
+		const ctx = await regularContext(line);
+		return await playMonth(ctx, plan, options, started);
+	} finally {
+		await closeLine(line);
+	}
+}
+
+async function playMonth(
+	ctx: E2eContext,
+	plan: MonthPlan,
+	options: MonthOptions,
+	started: number,
+): Promise<MonthRun> {
+	const { sim, smtp, rest, n8n, control, log } = { ...ctx, log: options.log };
+	// Ksher's retry schedule 100 times faster: a retry 10 ms after a failed delivery, then 20 ms, …, 6 s, 36 s, 108 s.
+	await control('/time-scale', { timeScale: 0.01 });
+	// Day 1 starts at the next 09:00 in Bangkok on the simulator's clock, so that a day never straddles midnight.
+	const clock = await control('/clock', { advanceDays: 0 });
+	const bangkokNow = Date.parse(String(clock.now)) + 7 * 3600_000;
+	const nineAm = Math.ceil((bangkokNow - 9 * 3600_000) / 86_400_000) * 86_400_000 + 9 * 3600_000;
+	await control('/clock', { advanceDays: (nineAm - bangkokNow) / 86_400_000 });
+	const firstDate = new Date(nineAm).toISOString().slice(0, 10);
+	const dayName = (day: number) =>
+		new Date(Date.parse(`${firstDate}T00:00:00Z`) + (day - 1) * 86_400_000)
+			.toISOString()
+			.slice(0, 10);
+	let clockDay = 1;
+	const toDay = async (day: number) => {
+		if (day > clockDay) await control('/clock', { advanceDays: day - clockDay });
+		clockDay = day;
+	};
+
+	// Set-up as a shop does it: credentials, tables (n8n makes them through its API, so n8n runs first), the examples.
+	writeFileSync(join(ctx.work, 'credentials.json'), JSON.stringify(ctx.credentials));
+	await ctx.cli(['import:credentials', `--input=${join(ctx.work, 'credentials.json')}`]);
+	await n8n.start();
+	await rest.login();
+	await rest.createApiKey();
+	const tables: Tables = await createExampleTables(rest);
+	const queue: Table = {
+		...(await rest.createDataTable(`Ksher refund queue ${Date.now()}`, REFUND_QUEUE_COLUMNS)),
+		name: 'queue',
+	};
+	await n8n.stop();
+	const dir = join(ctx.work, 'month-workflows');
+	mkdirSync(dir, { recursive: true });
+	const ids = tableIds(tables);
+	const [record, watch] = watchWorkflows(ids);
+	const [refundQueue] = refundWorkflows({ refundQueue: queue.tableId, refunds: ids.refunds });
+	for (const wf of [
+		record,
+		startedByDriver(watch, WATCH_PATH),
+		booksWorkflow(ids, true),
+		startedByDriver(refundQueue, QUEUE_PATH),
+	])
+		writeFileSync(join(dir, `${wf.id}.json`), JSON.stringify(wf));
+	await ctx.cli(['import:workflow', '--separate', `--input=${dir}`]);
+	for (const id of [
+		WORKFLOW_IDS.recordPaid,
+		WORKFLOW_IDS.watch,
+		WORKFLOW_IDS.books,
+		WORKFLOW_IDS.refundQueue,
+	])
+		await ctx.cli(activateArgs(ctx.install, id));
+	await n8n.start();
+	await rest.login();
+	const notifyUrl = `${n8n.url}/webhook/${RECORD_WEBHOOK_ID}/webhook`;
+	await webhookServed("the record workflow's Ksher Trigger", notifyUrl, 60_000);
+	log(`n8n ${ctx.install.version} ready at ${n8n.url}; month starts ${firstDate}`);
+
+	/** One run of the watch or the queue, as its schedule would start it; returns when the run has ended (red or green). */
+	const runNow = async (path: string): Promise<number> => {
+		// 404 only while n8n registers the workflow's webhook (at its start).
+		for (let attempt = 0; ; attempt++) {
+			const r = await fetch(`${n8n.url}/webhook/${path}`, {
+				method: 'POST',
+				signal: AbortSignal.timeout(600_000),
+			});
+			await r.text();
+			if (r.status !== 404 || attempt >= 60) return r.status;
+			await new Promise((resolve) => setTimeout(resolve, 1000));
+		}
+	};
+	const watchRun = () => runNow(WATCH_PATH);
+	const queueRun = () => runNow(QUEUE_PATH);
+
+	const figures: DayFigures[] = [];
+	const morning = new Map<string, string[]>();
+	const reconcile = async (day: string): Promise<string[]> => {
+		const before = smtp.mails.filter((m) =>
+			m.subject.startsWith(`Ksher reconciliation for ${day}`),
+		).length;
+		await waitFor(
+			'the reconciliation webhook',
+			async () => {
+				const r = await fetch(`${n8n.url}/webhook/${BOOKS_WEBHOOK_PATH}`, {
+					method: 'POST',
+					headers: { 'content-type': 'application/json' },
+					body: JSON.stringify({ day }),
+				});
+				return r.status === 200 || undefined;
+			},
+			60_000,
+		);
+		const mail = await waitFor(
+			`the reconciliation email for ${day}`,
+			() =>
+				smtp.mails.filter((m) => m.subject.startsWith(`Ksher reconciliation for ${day}`))[before],
+			120_000,
+		);
+		return mail.text
+			.split('\n')
+			.filter((l) => l.startsWith('- '))
+			.map((l) => l.slice(2));
+	};
+	/** Customers pay one after another at `rate` a second (each payment's notification goes out as it is paid). */
+	const pay = async (orders: PlannedOrder[]) => {
+		const paying: Array<Promise<unknown>> = [];
+		for (const order of orders) {
+			paying.push(control('/pay', { mch_order_no: order.no, channel: order.channel }));
+			await new Promise((r) => setTimeout(r, 1000 / options.rate));
+		}
+		await Promise.all(paying);
+	};
+	const queueRows = () => rest.dataTableRows(queue);
+	const allAcknowledged = (orders: PlannedOrder[]) => {
+		const acked = new Set(
+			sim.deliveries.filter((d) => d.acknowledged && d.event === 'paid').map((d) => d.mch_order_no),
+		);
+		return orders.filter((o) => !acked.has(o.no));
+	};
+
+	for (let day = 1; day <= plan.days; day++) {
+		const dayStarted = Date.now();
+		const mailsBefore = smtp.mails.length;
+		const deliveriesBefore = sim.deliveries.length;
+		await toDay(day);
+		const date = dayName(day);
+		const faults = plan.faults.filter((f) => f.day === day).map((f) => f.kind);
+		log(
+			`day ${day} (${date})${faults.length ? `: ${faults.map((f) => FAULT_NAMES[f]).join(', ')}` : ''}`,
+		);
+
+		// 08:00: yesterday's books.
+		let morningMismatches: number | null = null;
+		if (day > 1) {
+			const lines = await reconcile(dayName(day - 1));
+			morning.set(dayName(day - 1), lines);
+			morningMismatches = lines.length;
+		}
+
+		// The day's orders, then who pays today (today's customers and yesterday's late ones).
+		const made = plan.orders.filter((o) => o.day === day);
+		for (const order of made)
+			await createOrder(ctx.client, order.no, {
+				total_fee: order.fee,
+				channel_list: 'promptpay,truemoney,card,linepay',
+				product_name: 'month item',
+				attach: JSON.stringify({ email: order.email }),
+				mch_notify_url: notifyUrl,
+			});
+		const paying = plan.orders.filter((o) => payDay(o) === day);
+		// The watch's schedule comes round while customers pay.
+		const watchStarted = Date.now();
+		let watchSeconds = 0;
+		const watching = (faults.includes('n8nKilled') ? Promise.resolve(0) : watchRun()).then(
+			(status) => ((watchSeconds = (Date.now() - watchStarted) / 1000), status),
+		);
+		if (faults.includes('n8nKilled')) {
+			// n8n dies with half of the day's payments notified and the rest on their way.
+			const half = Math.floor(paying.length / 2);
+			await pay(paying.slice(0, half));
+			await n8n.kill();
+			const rest2 = pay(paying.slice(half));
+			await new Promise((r) => setTimeout(r, 3000));
+			await n8n.start();
+			await rest2;
+		} else await pay(paying);
+		const missed = await waitFor(
+			"every payment's notification acknowledged",
+			() => (allAcknowledged(paying).length === 0 ? [] : undefined),
+			300_000,
+		).catch(() => allAcknowledged(paying));
+		if (missed.length)
+			log(`day ${day}: ${missed.length} notifications not acknowledged after 5 minutes`);
+		await watching;
+
+		// Refunds: in Ksher's portal, and rows in the refund queue (with people's mistakes).
+		const after = plan.orders.filter((o) => aftercareDay(o, plan.days) === day);
+		const rows: Array<Record<string, string | null>> = [];
+		const approveAgain: string[] = [];
+		for (const order of after) {
+			if (order.after.kind === 'portal')
+				await control('/refund', { mch_order_no: order.no, refund_fee: order.after.fee });
+			else if (order.after.kind === 'queue') {
+				const { mistake, fee } = order.after;
+				const amount =
+					mistake === 'blank' ? null : mistake === 'tooMuch' ? baht(order.fee + 100) : baht(fee);
+				const row = {
+					orderNumber: order.no,
+					amount,
+					status: 'approved',
+					reason: `month ${mistake}`,
+					refundNumber: null,
+				};
+				rows.push(row);
+				if (mistake === 'sameRowTwice') rows.push({ ...row });
+				if (mistake === 'approvedAgain') approveAgain.push(order.no);
+			}
+		}
+		if (faults.includes('typoInQueue')) {
+			const target = plan.orders.find((o) => payDay(o) !== undefined && payDay(o)! <= day)!;
+			rows.push({
+				orderNumber: typoOf(target.no),
+				amount: '10.00',
+				status: 'approved',
+				reason: 'month typo',
+				refundNumber: null,
+			});
+		}
+		const outage = faults.includes('ksherUnreachable');
+		if (outage)
+			// Every call to Ksher fails before Ksher does anything, as when its servers cannot be reached.
+			await control('/faults', { type: 'reset', count: -1, stage: 'before' });
+		if (rows.length) await rest.insertDataTableRows(queue, rows);
+		const approvedLeft = async () => (await queueRows()).filter((r) => r.status === 'approved');
+		await queueRun();
+		if (outage) {
+			// The watch's run ends red too (its orders could not be checked); then Ksher is back.
+			const status = await watchRun();
+			if (status === 200) log(`day ${day}: the watch's run during the outage answered ${status}`);
+			await control('/faults/clear', {});
+			// Staff see the rows the outage failed ("the connection to Ksher broke") and approve them again.
+			for (const r of await queueRows())
+				if (
+					r.status === 'failed' &&
+					/reach|connect|reset|network|socket|fetch/i.test(String(r.result))
+				)
+					await rest.updateDataTableRows(queue, { id: Number(r.id) }, { status: 'approved' });
+			await queueRun();
+		}
+		if (approveAgain.length) {
+			// Someone sets refunded rows back to approved: no second refund.
+			for (const no of approveAgain)
+				await rest.updateDataTableRows(queue, { orderNumber: no }, { status: 'approved' });
+			await queueRun();
+		}
+		const left = await approvedLeft();
+		if (left.length)
+			throw new Error(
+				`day ${day}: ${left.length} approved rows of the refund queue were not handled`,
+			);
+		// The watch once more after the day's refunds: each is recorded and its customer told.
+		await watchRun();
+
+		const firstAttempts = sim.deliveries
+			.slice(deliveriesBefore)
+			.filter((d) => d.attempt === 1 && d.event === 'paid' && d.ms !== undefined)
+			.map((d) => d.ms!)
+			.sort((a, b) => a - b);
+		const q = (p: number) =>
+			firstAttempts.length
+				? firstAttempts[Math.min(firstAttempts.length - 1, Math.floor(p * firstAttempts.length))]
+				: 0;
+		const dayMails = smtp.mails.slice(mailsBefore);
+		figures.push({
+			day,
+			date,
+			orders: made.length,
+			paid: paying.length,
+			paidSatang: paying.reduce((a, o) => a + o.fee, 0),
+			refundedSatang: 0,
+			settledSatang: 0,
+			transferredSatang: 0,
+			morningMismatches,
+			emails: dayMails.length,
+			receiptRuns: dayMails.filter((m) => m.subject.startsWith('Receipt for order')).length,
+			duplicates: 0,
+			ackP50: q(0.5),
+			ackP99: q(0.99),
+			seconds: (Date.now() - dayStarted) / 1000,
+			faults: faults.map((f) => FAULT_NAMES[f]),
+		});
+		log(
+			`day ${day}: ${made.length} orders, ${paying.length} paid, ${dayMails.length} emails, ack p50 ${q(0.5).toFixed(0)} ms p99 ${q(0.99).toFixed(0)} ms (a watch run of ${watchSeconds.toFixed(1)} s alongside), ${((Date.now() - dayStarted) / 1000).toFixed(0)} s`,
+		);
+	}
+
+	// Month end: four more days, so every channel has settled (cards T+3) and transferred; each day reconciled again.
+	await toDay(plan.days + 4);
+	const books = new Map<string, string[]>();
+	for (let day = 1; day <= plan.days; day++) books.set(dayName(day), await reconcile(dayName(day)));
+	const settlements = await listSettlements(ctx.client, {
+		from: dayName(1),
+		to: dayName(plan.days),
+	});
+	for (const f of figures) {
+		for (const l of settlements.lines.filter((x) => x.begin_date === f.date)) {
+			f.settledSatang += l.settlement_amount;
+			f.transferredSatang += l.transfer_amount;
+		}
+	}
+
+	// What n8n and Ksher hold.
+	const ksher: Observed['ksher'] = new Map();
+	for (const order of plan.orders) {
+		const o = sim.order(order.no);
+		ksher.set(
+			order.no,
+			o && {
+				state: o.state,
+				channel: o.channel,
+				paidDay: dateOf(o.time_end),
+				refunds: o.refunds.map((r) => r.refund_fee),
+			},
+		);
+		for (const r of o?.refunds ?? []) {
+			const f = figures.find((x) => x.date === dateOf(r.refund_time));
+			if (f) f.refundedSatang += r.refund_fee;
+		}
+	}
+	const triggerItems = await rest.nodeItems(WORKFLOW_IDS.recordPaid, 'Ksher Trigger');
+	const flagged = new Map<string, number>();
+	for (const item of triggerItems)
+		if (item.possibleDuplicate === true)
+			flagged.set(String(item.orderNumber), (flagged.get(String(item.orderNumber)) ?? 0) + 1);
+	for (const f of figures)
+		f.duplicates = plan.orders
+			.filter((o) => payDay(o) === f.day)
+			.reduce((a, o) => a + (flagged.get(o.no) ?? 0), 0);
+	const unfinished: Record<string, number> = {};
+	let executions = 0;
+	for (const [name, id] of Object.entries({
+		record: WORKFLOW_IDS.recordPaid,
+		watch: WORKFLOW_IDS.watch,
+		queue: WORKFLOW_IDS.refundQueue,
+		books: WORKFLOW_IDS.books,
+	})) {
+		const statuses = await rest.executionStatuses(id);
+		executions += statuses.length;
+		unfinished[name] = statuses.filter((s) =>
+			['new', 'running', 'waiting', 'unknown'].includes(s),
+		).length;
+	}
+	const observed: Observed = {
+		ksher,
+		mails: smtp.mails.map((m) => ({ subject: m.subject, to: m.to })),
+		flagged,
+		caughtByKill: new Set(
+			sim.deliveries
+				.filter(
+					(d) => d.event === 'paid' && d.status === null && /fetch failed/.test(d.error ?? ''),
+				)
+				.map((d) => d.mch_order_no),
+		),
+		ordersTable: await rest.dataTableRows(tables.orders),
+		refundsTable: await rest.dataTableRows(tables.refunds),
+		queueTable: await queueRows(),
+		books,
+		morning,
+		unfinished,
+	};
+	await n8n.stop();
+	writeFileSync(
+		join(ctx.work, 'deliveries.json'),
+		JSON.stringify(sim.deliveries.map(({ body: _body, ...d }) => d)),
+	);
+	const exported = join(ctx.work, 'record-workflow.json');
+	await ctx.cli(['export:workflow', `--id=${WORKFLOW_IDS.recordPaid}`, `--output=${exported}`]);
+	const wf = JSON.parse(readFileSync(exported, 'utf8')) as
+		| { staticData?: unknown }
+		| Array<{ staticData?: unknown }>;
+	const memoryBytes = JSON.stringify((Array.isArray(wf) ? wf[0] : wf).staticData ?? {}).length;
+	const databaseBytes = statSync(join(ctx.userFolder, '.n8n', 'database.sqlite')).size;
+	return {
+		observed,
+		days: figures,
+		dayName,
+		sizes: { memoryBytes, databaseBytes, executions, ordersRows: observed.ordersTable.length },
+		seconds: (Date.now() - started) / 1000,
+		n8n: `n8n ${ctx.install.version} (Node ${ctx.install.nodeVersion})`,
+	};
+}
+
+export type { TableRef };
