@@ -84,10 +84,13 @@ export function whenAnswered(res: Answerable, callback: (status: number) => void
 export function keepMarkedUntilAnswered(res: Answerable, mark: () => void, maxMs = 3600_000): void {
 	if (typeof res.once !== 'function') return;
 	// Until the connection has closed (answered or not): marking on after that kept a process busy for an hour
-	// for a request n8n might never finish.
-	if (alreadyClosed(res)) return;
+	// for a request n8n might never finish. A connection Ksher closed before this request got here (a copy
+	// that waited for another's outcome) still gets the first few marks, which n8n's save after its
+	// WorkflowRunner cleared the mark needs (else the claim reaches the database only with a later request,
+	// and a restart before that runs the payment again unflagged): at most 625 ms, nothing left running.
+	const closedBefore = alreadyClosed(res);
 	let answered = false;
-	res.once('close', () => (answered = true));
+	if (!closedBefore) res.once('close', () => (answered = true));
 	void (async () => {
 		const until = Date.now() + maxMs;
 		for (const gap of [0, 5, 20, 100, 500]) {
@@ -95,6 +98,7 @@ export function keepMarkedUntilAnswered(res: Answerable, mark: () => void, maxMs
 			if (answered) return;
 			mark();
 		}
+		if (closedBefore) return;
 		while (!answered && Date.now() < until) {
 			await sleep(2000);
 			if (!answered) mark();
