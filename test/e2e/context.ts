@@ -164,8 +164,11 @@ export async function openLine(
 }
 
 /** The regular-mode n8n of a line, created stopped, and the helpers of the steps that use it. */
-export async function regularContext(line: LineContext): Promise<E2eContext> {
-	const n8n = await createN8n(line.install, line.userFolder, line.filesDir);
+export async function regularContext(
+	line: LineContext,
+	overrides: NodeJS.ProcessEnv = {},
+): Promise<E2eContext> {
+	const n8n = await createN8n(line.install, line.userFolder, line.filesDir, undefined, overrides);
 	line.teardown.push(() => n8n.stop());
 	const cli = succeeding((args) => n8n.cli(args));
 	const execute = async (id: string) => {

@@ -124,11 +124,22 @@ export async function runMonth(
 ): Promise<MonthRun> {
 	const started = Date.now();
 	const line = await openLine(options.line, work, {});
+	// Ctrl-C (or a CI timeout) stops the n8n it started too, rather than leaving it running.
+	const interrupted = (signal: NodeJS.Signals) =>
+		void closeLine(line).finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+	process.once('SIGINT', interrupted);
+	process.once('SIGTERM', interrupted);
 	try {
 		installPackage(line.userFolder, line.tarball);
-		const ctx = await regularContext(line);
+		// Set up as the README's Performance section asks: on 2.x, expression isolates acquired lazily.
+		const ctx = await regularContext(
+			line,
+			options.line === '2' ? { N8N_EXPRESSION_ENGINE_LAZY_ACQUIRE: 'true' } : {},
+		);
 		return await playMonth(ctx, plan, options, started);
 	} finally {
+		process.off('SIGINT', interrupted);
+		process.off('SIGTERM', interrupted);
 		await closeLine(line);
 	}
 }
