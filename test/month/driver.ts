@@ -45,6 +45,10 @@ export interface MonthOptions {
 	line: N8nLine;
 	/** Payments a second (customers paying one after another). */
 	rate: number;
+	/** n8n's expression engine (N8N_EXPRESSION_ENGINE), when not the harness's (2.x: vm; 1.x: legacy). */
+	engine?: string;
+	/** More of n8n's environment (`--n8n-env=N8N_EXPRESSION_ENGINE_POOL_SIZE=4`). */
+	env?: Record<string, string>;
 	log: (line: string) => void;
 }
 
@@ -132,10 +136,11 @@ export async function runMonth(
 	try {
 		installPackage(line.userFolder, line.tarball);
 		// Set up as the README's Performance section asks: on 2.x, expression isolates acquired lazily.
-		const ctx = await regularContext(
-			line,
-			options.line === '2' ? { N8N_EXPRESSION_ENGINE_LAZY_ACQUIRE: 'true' } : {},
-		);
+		const ctx = await regularContext(line, {
+			...(options.line === '2' ? { N8N_EXPRESSION_ENGINE_LAZY_ACQUIRE: 'true' } : {}),
+			...(options.engine ? { N8N_EXPRESSION_ENGINE: options.engine } : {}),
+			...options.env,
+		});
 		return await playMonth(ctx, plan, options, started);
 	} finally {
 		process.off('SIGINT', interrupted);

@@ -12,7 +12,7 @@ import { monthReport, summaryLine } from './report';
 /**
  * `npm run month`: a seeded month of a shop in a real n8n, checked against the simulator's ledger,
  * and its report (HTML, and a screenshot of it). Options: `--days=30 --orders=100 --seed=1
- * --n8n=2 --rate=5` (payments a second), `--out=DIR`
+ * --n8n=2 --rate=5` (payments a second), `--engine=legacy` (n8n's expression engine), `--n8n-env=K=V,…` (more of n8n's environment), `--out=DIR`
  * (default .month/), `--docs` (also writes docs/month/report.html and docs/images/month.png).
  * Exits 1 when a check failed.
  */
@@ -41,7 +41,22 @@ async function main(): Promise<number> {
 	const work = mkdtempSync(join(tmpdir(), 'ksher-month-'));
 	let keep = true;
 	try {
-		const run = await runMonth(plan, { line, rate: Number(arg('rate', '5')), log }, work);
+		const run = await runMonth(
+			plan,
+			{
+				line,
+				rate: Number(arg('rate', '5')),
+				engine: arg('engine', '') || undefined,
+				env: Object.fromEntries(
+					arg('n8n-env', '')
+						.split(',')
+						.filter(Boolean)
+						.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+				),
+				log,
+			},
+			work,
+		);
 		markExpectedMismatches(plan, expected, run.dayName);
 		const verdict = checkMonth(plan, expected, run.observed, run.dayName);
 		mkdirSync(out, { recursive: true });
