@@ -347,6 +347,28 @@ describe('other paths by which the memory could forget a run', () => {
 		expect(runs(t, orderNo)).toBe(1);
 	});
 
+	// Found attacking the claim's final form (#32): such a copy got no marks at all, so n8n's save after its
+	// WorkflowRunner cleared the "changed" mark skipped the claim; a restart before Ksher's next retry (or
+	// another webhook process) then ran the payment again, unflagged. It now gets the first few marks.
+	it('version 1, a delivery admitted after Ksher gave up on it: its run reaches the stored memory, so after a restart the next delivery starts nothing', async () => {
+		const t = await trigger({
+			typeVersion: 1,
+			storeDelayMs: (delivery) => (delivery === 1 ? 1500 : 0),
+			failStoringExecution: (delivery) => delivery === 1,
+		});
+		const { orderNo, body } = genuine();
+		expect(await givenUpAfter(t, body, 200)).toBe('gave up');
+		expect(await givenUpAfter(t, body, 300)).toBe('gave up');
+		await waitFor(() => t.deliveries.length === 2, 5000, 'both requests to end');
+		expect(runs(t, orderNo)).toBe(1);
+		const stored = storedIds((t.staticData()['node:Ksher Trigger'] ?? {}) as StoredMemory);
+		expect(stored.has(idOf(`${suite.h.sim.info.appid}|${orderNo}|paid|`))).toBe(true);
+		// n8n redeployed before Ksher's next retry (2 s to 10 min later on its schedule).
+		t.restart();
+		expect(await t.post(body)).toEqual({ status: 200, body: ACK });
+		expect(runs(t, orderNo)).toBe(1);
+	});
+
 	it('version 1, the same when n8n fails to store that delivery too: a later delivery runs it, once', async () => {
 		const t = await trigger({
 			typeVersion: 1,
