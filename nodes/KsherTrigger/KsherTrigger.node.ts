@@ -135,8 +135,12 @@ function acknowledgeField(version: number, fallback: AcknowledgeWhen): INodeProp
 /**
  * With Acknowledge "When the Workflow Has Finished", n8n answers once the run has finished: with
  * no data when it went well (a 2xx), an error otherwise. Ksher accepts only its exact
- * acknowledgement, which n8n cannot send as a static body in that mode, so the trigger makes a 2xx
- * answer of this request that acknowledgement; errors go out as n8n sends them (not acknowledged).
+ * acknowledgement, which n8n cannot send as a static body in that mode, so the trigger makes that
+ * answer of this request the acknowledgement; anything else goes out as n8n sends it, not acknowledged.
+ * A 2xx that carries data is not a finished run: n8n's code answers 200 "Workflow executed successfully but
+ * no data was returned" when the execution ended without run data, as one it stored as failed before it
+ * started does (WorkflowRunner.run's failed credential check, seen under load), so that one goes out as a
+ * 500 and Ksher delivers again.
  */
 function answerOnlyWithAcknowledgement(
 	res: {
@@ -152,13 +156,17 @@ function answerOnlyWithAcknowledgement(
 	if (!send || !json) return;
 	let told = false;
 	// n8n hands its answer over when the run has ended, even if Ksher has closed the connection meanwhile.
+	// (Express's json() calls send(): only the first hand-over decides.)
 	const handOver = (original: (body?: unknown) => unknown, body?: unknown) => {
-		const ok = (res.statusCode ?? 200) >= 200 && (res.statusCode ?? 200) < 300;
-		if (!told) {
-			told = true;
-			answered(ok);
+		if (told) return original(body);
+		told = true;
+		const status = res.statusCode ?? 200;
+		const finished = status >= 200 && status < 300 && (body === undefined || body === '');
+		answered(finished);
+		if (!finished) {
+			if (status < 300) res.statusCode = 500;
+			return original(body);
 		}
-		if (!ok) return original(body);
 		res.setHeader?.('content-type', 'application/json; charset=utf-8');
 		return send(NOTIFICATION_ACK);
 	};
@@ -383,8 +391,8 @@ async function startRun(
 	const { check, credentialData } = verified;
 	const { acknowledge, options } = run;
 	// n8n answers only after it has stored the execution (or, when acknowledging a finished
-	// workflow, after the run) and saved the static data: a 200 means the run exists; anything
-	// else (a refusal below, an error) gives the claim back. Once the run is handed to n8n with
+	// workflow, after the run) and saved the static data: a 200 means the run exists; a refusal
+	// below gives the claim back, an error from n8n leaves it started. Once the run is handed to n8n with
 	// "finished", n8n's answer settles the claim instead (answerOnlyWithAcknowledgement).
 	let handedOver = false;
 	// A connection that ended with no answer (0: Ksher stopped waiting, its 10 s timeout) says nothing of the
@@ -402,11 +410,15 @@ async function startRun(
 		settled = true;
 		claim.settle(outcome);
 	};
+	// An error from n8n once the run is in its hands does not prove there was no run: n8n 2.41 in queue mode answers
+	// 500 "Workflow could not be started!" when a database write fails after it has queued the job, and a worker
+	// then runs it (the e2e's queue-mode load, docs/guarantees.md). So the claim stays started ('failed'): Ksher's
+	// next delivery runs it again, flagged possibleDuplicate, rather than as if nothing had run.
 	const answerOfN8n = run.acknowledge === 'stored' ? answerHandedOver(res) : undefined;
-	void answerOfN8n?.then((stored) => settle(stored));
+	void answerOfN8n?.then((stored) => settle(stored ? true : 'failed'));
 	whenAnswered(res, (status) => {
 		if (status !== 0 || !answerOfN8n) {
-			settle(status === 200 ? true : status === 0 ? 'unanswered' : false);
+			settle(status === 200 ? true : status === 0 ? 'unanswered' : answerOfN8n ? 'failed' : false);
 			return;
 		}
 		// No answer from n8n within ANSWER_AFTER_CLOSE_WAIT_MS: the next copy leaves it started and runs it.

@@ -76,6 +76,18 @@ export interface TriggerOptions {
 	storeDelayMs?: (delivery: number) => number;
 	/** Makes storing the execution fail for these delivery numbers (1-based), as a database error would. */
 	failStoringExecution?: (delivery: number) => boolean;
+	/**
+	 * For these deliveries n8n stores and queues the run (a worker runs it), then answers 500 "Workflow could not
+	 * be started!" without saving the static data: n8n 2.41 in queue mode when a database write fails after
+	 * it queued the job (Acknowledge "When the Run Is Stored").
+	 */
+	answerErrorAfterQueuing?: (delivery: number) => boolean;
+	/**
+	 * For these deliveries n8n stores the execution as failed before it starts (its credential check's database
+	 * query timed out) and answers as if it had run: 200 "Workflow executed successfully but no data was returned"
+	 * (Acknowledge "When the Workflow Has Finished"), n8n 2.41's WorkflowRunner.run under load.
+	 */
+	failStartAnswering200?: (delivery: number) => boolean;
 	/** The trigger node's version (default 1). */
 	typeVersion?: number;
 	/** What the "database" holds for the workflow's static data at the start. */
@@ -272,6 +284,12 @@ export async function startTrigger(options: TriggerOptions): Promise<TriggerServ
 				res.socket?.destroy();
 				return [];
 			}
+			if (options.failStartAnswering200?.(delivery)) {
+				response
+					.status(200)
+					.json({ message: 'Workflow executed successfully but no data was returned' });
+				return [];
+			}
 			const failed = options.failRun?.(delivery) === true;
 			if (!failed) finished.push(...items);
 			crashesAt('before saving the static data');
@@ -282,6 +300,11 @@ export async function startTrigger(options: TriggerOptions): Promise<TriggerServ
 			if (failed) response.status(500).json({ message: 'Error in workflow' });
 			else response.status(200).json(undefined);
 			return failed ? [] : items;
+		}
+		if (options.answerErrorAfterQueuing?.(delivery)) {
+			finished.push(...items);
+			response.status(500).json({ code: 0, message: 'Workflow could not be started!' });
+			return items;
 		}
 		crashesAt('before saving the static data');
 		if (dead()) return [];

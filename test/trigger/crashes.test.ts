@@ -147,6 +147,19 @@ describe('Acknowledge "When the Workflow Has Finished" (version 2)', () => {
 		await expectRanAgainFlagged(t, orderNo, body);
 	});
 
+	it('a run n8n failed before it started, answered 200 "no data was returned", is not acknowledged: the next delivery runs it, flagged', async () => {
+		// n8n stores the execution as failed when its credential check's database query times out (hundreds of them
+		// in the e2e's queue-mode load), and its code answers an execution that ended without run data with 200.
+		const t = await finishing({ failStartAnswering200: (delivery) => delivery === 1 });
+		const { orderNo, body } = await paidNotification();
+		const first = await t.post(body);
+		expect(first.status).toBe(500);
+		expect(first.body).not.toBe(ACK);
+		expect(t.finished).toEqual([]);
+		expect(await t.post(body)).toEqual({ status: 200, body: ACK });
+		await expectRanAgainFlagged(t, orderNo, body);
+	});
+
 	it('a run whose end n8n never reports (stuck "running") is given up on after Give Up on a Run After, and the next delivery runs it again, flagged', async () => {
 		const t = await finishing({
 			parameters: { options: { giveUpAfterMinutes: 0.01 } },
