@@ -31,18 +31,37 @@ export class N8nRest {
 		body?: unknown,
 		headers: Record<string, string> = {},
 	): Promise<{ status: number; json: unknown }> {
-		const response = await fetch(`${this.url}${path}`, {
-			method,
-			headers: {
-				'content-type': 'application/json',
-				...(this.cookie ? { cookie: this.cookie } : {}),
-				...headers,
-			},
-			body: body === undefined ? undefined : JSON.stringify(body),
+		// A call n8n never answers fails the step after 2 minutes rather than leaving it waiting (a load step on
+		// Node 20 once waited with no timer left); the timer is the harness's own, not only the fetch's signal.
+		const controller = new AbortController();
+		let timer: NodeJS.Timeout | undefined;
+		const answered = (async () => {
+			const response = await fetch(`${this.url}${path}`, {
+				method,
+				headers: {
+					'content-type': 'application/json',
+					...(this.cookie ? { cookie: this.cookie } : {}),
+					...headers,
+				},
+				body: body === undefined ? undefined : JSON.stringify(body),
+				signal: controller.signal,
+			});
+			return { response, text: await response.text() };
+		})();
+		const { response, text } = await Promise.race([
+			answered,
+			new Promise<never>((_, reject) => {
+				timer = setTimeout(() => {
+					controller.abort();
+					reject(new Error(`n8n did not answer ${method} ${path} within 120 s`));
+				}, 120_000);
+			}),
+		]).finally(() => {
+			clearTimeout(timer);
+			answered.catch(() => undefined);
 		});
 		const setCookie = response.headers.get('set-cookie');
 		if (setCookie) this.cookie = setCookie.split(';')[0];
-		const text = await response.text();
 		let json: unknown = text;
 		try {
 			json = JSON.parse(text);
@@ -131,7 +150,16 @@ export class N8nRest {
 		node = 'Ksher Trigger',
 		failedStarts?: (count: number) => void,
 	): Promise<string[]> {
-		const orders: string[] = [];
+		return (await this.triggeredRuns(workflowId, node, failedStarts)).map((r) => r.order);
+	}
+
+	/** As triggeredOrders, with whether each run's item was flagged possibleDuplicate. */
+	async triggeredRuns(
+		workflowId: string,
+		node = 'Ksher Trigger',
+		failedStarts?: (count: number) => void,
+	): Promise<Array<{ order: string; flagged: boolean }>> {
+		const runs: Array<{ order: string; flagged: boolean }> = [];
 		let failed = 0;
 		for await (const page of this.executionPages<ExecutionWithData>(
 			workflowId,
@@ -145,15 +173,13 @@ export class N8nRest {
 					failed++;
 					continue;
 				}
-				orders.push(
-					String(
-						execution.data?.resultData?.runData?.[node]?.[0]?.data?.main?.[0]?.[0]?.json
-							?.orderNumber ?? '?',
-					),
-				);
+				runs.push({
+					order: String(started?.orderNumber ?? '?'),
+					flagged: started?.possibleDuplicate === true,
+				});
 			}
 		failedStarts?.(failed);
-		return orders;
+		return runs;
 	}
 
 	/** Every item a node output, across all executions of a workflow. */

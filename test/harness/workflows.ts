@@ -267,21 +267,24 @@ function waitOneSecond(workflowId: string, webhookId: string): Workflow['nodes']
 	};
 }
 
-/** A Ksher Trigger alone, and n8n's own Webhook node alone: the load comparison's two receivers. */
-export function loadWorkflows(): Workflow[] {
+/**
+ * A Ksher Trigger alone, and n8n's own Webhook node alone: the load comparison's two receivers, answering at the
+ * same moment: once the execution is stored ('stored': the Webhook node's responseMode onReceived) or once the
+ * run has finished ('finished', the trigger's default: the Webhook node's lastNode).
+ */
+export function loadWorkflows(acknowledge: 'stored' | 'finished' = 'stored'): Workflow[] {
 	return [
 		testWorkflow(WORKFLOW_IDS.load, 'e2e: Ksher Trigger under load', [
 			{
-				// Version 2 answering once the execution is stored: what n8n's Webhook node does with responseMode
-				// onReceived, so the two are compared like for like. (n8n 2.41 also evaluates an expression, so takes an
-				// isolate, for every request to a version-1 node of any kind: webhook-helpers' parseRequestBody.)
+				// (n8n 2.41 also evaluates an expression, so takes an isolate, for every request to a version-1 node of
+				// any kind: webhook-helpers' parseRequestBody.)
 				id: `${WORKFLOW_IDS.load}-trigger`,
 				name: 'Ksher Trigger',
 				type: 'n8n-nodes-ksher.ksherTrigger',
 				typeVersion: 2,
 				position: [0, 0],
 				webhookId: LOAD_WEBHOOK_ID,
-				parameters: { acknowledge: 'stored', events: ['paid'], options: {} },
+				parameters: { acknowledge, events: ['paid'], options: {} },
 				credentials: { ksherApi: { id: CREDENTIAL_IDS.ksher, name: 'Ksher account' } },
 			},
 		]),
@@ -296,7 +299,7 @@ export function loadWorkflows(): Workflow[] {
 				parameters: {
 					httpMethod: 'POST',
 					path: WEBHOOK_NODE_PATH,
-					responseMode: 'onReceived',
+					responseMode: acknowledge === 'finished' ? 'lastNode' : 'onReceived',
 					options: {},
 				},
 			},
