@@ -119,8 +119,9 @@ export async function queueModeSteps(ctx: LineContext): Promise<void> {
 					onceOnlyWorkflow(),
 					// The load answers once each run has finished, the trigger's default: with "When the Run Is Stored",
 					// n8n 2.41 answered 200 for hundreds of runs it had stored as failed before they started, and those
-					// orders never ran (docs/guarantees.md).
-					...loadWorkflows('finished'),
+					// orders never ran (docs/guarantees.md). It gives up on a run n8n never reports after 1 minute, its
+					// 10 minutes at the load's 10× retry schedule.
+					...loadWorkflows('finished', { giveUpAfterMinutes: 10 * KSHER_TIME_SCALE }),
 					finishingWorkflow('crash', { email: true, giveUpAfterMinutes: 0.5 }),
 				];
 				for (const wf of workflows)
@@ -348,9 +349,10 @@ export async function queueModeSteps(ctx: LineContext): Promise<void> {
 				const ours = await deliverLikeKsher(jobs, 50, KSHER_TIME_SCALE, undefined, KSHER_RETRIES);
 				const sendSeconds = (Date.now() - started) / 1000;
 				// Ksher's retries go on for 29 hours, the next one an hour after these (6 minutes at this scale): what the
-				// storm left unacknowledged (n8n answering "503 Database is not ready!" to every request for minutes after
-				// it, in a run of 2026-12-04) is delivered again once n8n is idle, as those later retries would be. Each
-				// must then be acknowledged, and start no second unflagged run (checked below with every run).
+				// storm left unacknowledged is delivered again once n8n is idle, as those later retries would be. In runs
+				// of 2026-12-04: n8n answering "503 Database is not ready!" to every request for minutes, and runs whose end
+				// the webhook process never heard of, whose copies wait until the trigger gives up on them and runs them
+				// again, flagged. Each must then be acknowledged, and start no second unflagged run (checked below).
 				const left = jobs.filter((_, i) => !ours[i].acknowledged);
 				await countSettled(() => rest.executionCount(WORKFLOW_IDS.load));
 				const later = await deliverLikeKsher(
@@ -377,6 +379,10 @@ export async function queueModeSteps(ctx: LineContext): Promise<void> {
 							(n) => (failedStarts = n),
 						)).map((r) => r.order),
 					orders.map((o) => o.orderNo),
+					// Up to 10 minutes for n8n's API to show every run's item: in a run of 2026-12-05 it listed 224
+					// finished runs without their data for over 2 minutes after the load (every order's run was in
+					// PostgreSQL), and all of them a few minutes later.
+					600_000,
 				);
 				// The guarantee of "When the Workflow Has Finished": every order runs to its end, and any run after the
 				// first is flagged possibleDuplicate. Past this machine's capacity n8n answers errors for runs that

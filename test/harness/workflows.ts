@@ -272,7 +272,10 @@ function waitOneSecond(workflowId: string, webhookId: string): Workflow['nodes']
  * same moment: once the execution is stored ('stored': the Webhook node's responseMode onReceived) or once the
  * run has finished ('finished', the trigger's default: the Webhook node's lastNode).
  */
-export function loadWorkflows(acknowledge: 'stored' | 'finished' = 'stored'): Workflow[] {
+export function loadWorkflows(
+	acknowledge: 'stored' | 'finished' = 'stored',
+	options: { giveUpAfterMinutes?: number } = {},
+): Workflow[] {
 	return [
 		testWorkflow(WORKFLOW_IDS.load, 'e2e: Ksher Trigger under load', [
 			{
@@ -284,7 +287,7 @@ export function loadWorkflows(acknowledge: 'stored' | 'finished' = 'stored'): Wo
 				typeVersion: 2,
 				position: [0, 0],
 				webhookId: LOAD_WEBHOOK_ID,
-				parameters: { acknowledge, events: ['paid'], options: {} },
+				parameters: { acknowledge, events: ['paid'], options },
 				credentials: { ksherApi: { id: CREDENTIAL_IDS.ksher, name: 'Ksher account' } },
 			},
 		]),
