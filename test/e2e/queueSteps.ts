@@ -15,7 +15,12 @@ import {
 	type KsherDelivery,
 } from '../harness/exactlyOnce';
 import { activateArgs, installPackage } from '../harness/n8n';
-import { createQueueCluster, type QueueCluster, type QueueProcess } from '../harness/queue';
+import {
+	createQueueCluster,
+	triggerRunsInDatabase,
+	type QueueCluster,
+	type QueueProcess,
+} from '../harness/queue';
 import { N8nRest } from '../harness/rest';
 import {
 	credentialsFile,
@@ -368,21 +373,16 @@ export async function queueModeSteps(ctx: LineContext): Promise<void> {
 				);
 				let failedStarts = 0;
 				let runs: Array<{ order: string; flagged: boolean }> = [];
-				// Every acknowledgement came after its run had finished: what is listed now is every run. The executions
-				// n8n stored as failed before they started (no trigger item in them) were answered with an error, and
-				// Ksher's next delivery ran their order.
+				// Every acknowledgement came after its run had finished: what the database holds now is every run. The
+				// executions n8n stored as failed before they started (no order in them) were answered with an error,
+				// and Ksher's next delivery ran their order. Read from PostgreSQL: n8n's API hides the items of runs it
+				// redacted under load (triggerRunsInDatabase).
 				const check = await settledRunCheck(
-					async () =>
-						(runs = await rest.triggeredRuns(
-							WORKFLOW_IDS.load,
-							undefined,
-							(n) => (failedStarts = n),
-						)).map((r) => r.order),
+					async () => {
+						({ runs, failedStarts } = triggerRunsInDatabase(c, WORKFLOW_IDS.load, 'LOAD'));
+						return runs.map((r) => r.order);
+					},
 					orders.map((o) => o.orderNo),
-					// Up to 10 minutes for n8n's API to show every run's item: in a run of 2026-12-05 it listed 224
-					// finished runs without their data for over 2 minutes after the load (every order's run was in
-					// PostgreSQL), and all of them a few minutes later.
-					600_000,
 				);
 				// The guarantee of "When the Workflow Has Finished": every order runs to its end, and any run after the
 				// first is flagged possibleDuplicate. Past this machine's capacity n8n answers errors for runs that

@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'child_process';
+import { spawn, spawnSync, type ChildProcess } from 'child_process';
 import { createWriteStream, existsSync, readFileSync } from 'fs';
 import { join } from 'path';
 
@@ -208,4 +208,47 @@ export async function createQueueCluster(
 				.map((w) => w.logFile),
 	};
 	return cluster;
+}
+
+/**
+ * The runs of a workflow's Ksher Trigger as PostgreSQL holds them: each finished execution's order (found by its
+ * prefix, '?' when not exactly one) and whether its item was flagged possibleDuplicate, and how many executions
+ * failed with no order in them (n8n failed them before they started). Read from the database, not n8n's API:
+ * n8n 2.41 redacts the data of runs whose credentials it "could not check" under load, for every user, so its API
+ * listed 224 finished runs without their item in a load step of 2026-12-05.
+ */
+export function triggerRunsInDatabase(
+	c: QueueCluster,
+	workflowId: string,
+	orderPrefix: string,
+): { runs: Array<{ order: string; flagged: boolean }>; failedStarts: number } {
+	const { port, database, user, password } = c.database;
+	const r = spawnSync(
+		'psql',
+		[
+			...['-h', '127.0.0.1', '-p', String(port), '-U', user, '-d', database],
+			...['-A', '-t', '-F', '\x1f', '-R', '\x1e', '-c'],
+			`SELECT e.status, d.data FROM execution_entity e JOIN execution_data d ON d."executionId" = e.id WHERE e."workflowId" = '${workflowId}' AND e.status IN ('success', 'error')`,
+		],
+		{ encoding: 'utf8', env: { ...process.env, PGPASSWORD: password }, maxBuffer: 1 << 30 },
+	);
+	if (r.status !== 0) throw new Error(`psql: ${r.stderr}`);
+	const pattern = new RegExp(`"(${orderPrefix}-[A-Za-z0-9-]+)"`, 'g');
+	const runs: Array<{ order: string; flagged: boolean }> = [];
+	let failedStarts = 0;
+	for (const record of r.stdout.split('\x1e')) {
+		const [status, data] = record.split('\x1f');
+		if (!data) continue;
+		const orders = new Set([...data.matchAll(pattern)].map((m) => m[1]));
+		if (status.trim() === 'error' && orders.size === 0) {
+			failedStarts++;
+			continue;
+		}
+		runs.push({
+			order: orders.size === 1 ? [...orders][0] : '?',
+			// n8n stores run data flattened (flatted): booleans stay inline, and the item has the key only when true.
+			flagged: data.includes('"possibleDuplicate":true'),
+		});
+	}
+	return { runs, failedStarts };
 }
