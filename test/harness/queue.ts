@@ -11,7 +11,7 @@ import {
 	type CliResult,
 	type N8nInstall,
 } from './n8n';
-import { startPostgres, startRedis, type Postgres, type Service } from './services';
+import { postgresBinDir, startPostgres, startRedis, type Postgres, type Service } from './services';
 
 /**
  * n8n in queue mode on this machine, as merchants run it when one n8n is not enough:
@@ -224,7 +224,7 @@ export function triggerRunsInDatabase(
 ): { runs: Array<{ order: string; flagged: boolean }>; failedStarts: number } {
 	const { port, database, user, password } = c.database;
 	const r = spawnSync(
-		'psql',
+		join(postgresBinDir(), 'psql'),
 		[
 			...['-h', '127.0.0.1', '-p', String(port), '-U', user, '-d', database],
 			...['-A', '-t', '-F', '\x1f', '-R', '\x1e', '-c'],

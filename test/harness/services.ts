@@ -60,7 +60,7 @@ export function ensureRedisInstalled(): string {
 	return ensureDebianCommand('redis-server');
 }
 
-function postgresBinDir(): string {
+export function postgresBinDir(): string {
 	if (onPath('pg_config')) {
 		const dir = sh('pg_config', ['--bindir']).trim();
 		if (existsSync(join(dir, 'initdb'))) return dir;
