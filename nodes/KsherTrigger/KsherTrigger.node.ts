@@ -139,8 +139,8 @@ function acknowledgeField(version: number, fallback: AcknowledgeWhen): INodeProp
  * answer of this request the acknowledgement; anything else goes out as n8n sends it, not acknowledged.
  * A 2xx that carries data is not a finished run: n8n's code answers 200 "Workflow executed successfully but
  * no data was returned" when the execution ended without run data, as one it stored as failed before it
- * started does (WorkflowRunner.run's failed credential check, seen under load), so that one goes out as a
- * 500 and Ksher delivers again.
+ * started does (WorkflowRunner.run's failed credential check; under load n8n 2.41 answered those 500 in the
+ * e2e, but its code can answer 200), so that one goes out as a 500 and Ksher delivers again.
  */
 function answerOnlyWithAcknowledgement(
 	res: {
@@ -412,8 +412,8 @@ async function startRun(
 	};
 	// An error from n8n once the run is in its hands does not prove there was no run: n8n 2.41 in queue mode answers
 	// 500 "Workflow could not be started!" when a database write fails after it has queued the job, and a worker
-	// then runs it (the e2e's queue-mode load, docs/guarantees.md). So the claim stays started ('failed'): Ksher's
-	// next delivery runs it again, flagged possibleDuplicate, rather than as if nothing had run.
+	// then runs it (read in its enqueueExecution; a CI load step once ran an order twice). So the claim stays
+	// started ('failed'): Ksher's next delivery runs it again, flagged possibleDuplicate, rather than as new.
 	const answerOfN8n = run.acknowledge === 'stored' ? answerHandedOver(res) : undefined;
 	void answerOfN8n?.then((stored) => settle(stored ? true : 'failed'));
 	whenAnswered(res, (status) => {
