@@ -1,3 +1,5 @@
+import { fetchWithin } from './http';
+
 /** The few n8n REST calls the e2e and the demo need (owner, login, API key, credential test, executions). */
 export const OWNER = {
 	email: 'owner@example.com',
@@ -31,12 +33,10 @@ export class N8nRest {
 		body?: unknown,
 		headers: Record<string, string> = {},
 	): Promise<{ status: number; json: unknown }> {
-		// A call n8n never answers fails the step after 2 minutes rather than leaving it waiting (a load step on
-		// Node 20 once waited with no timer left); the timer is the harness's own, not only the fetch's signal.
-		const controller = new AbortController();
-		let timer: NodeJS.Timeout | undefined;
-		const answered = (async () => {
-			const response = await fetch(`${this.url}${path}`, {
+		// A call n8n never answers fails the step after 2 minutes rather than leaving it waiting.
+		const { response, text } = await fetchWithin(
+			`${this.url}${path}`,
+			{
 				method,
 				headers: {
 					'content-type': 'application/json',
@@ -44,22 +44,10 @@ export class N8nRest {
 					...headers,
 				},
 				body: body === undefined ? undefined : JSON.stringify(body),
-				signal: controller.signal,
-			});
-			return { response, text: await response.text() };
-		})();
-		const { response, text } = await Promise.race([
-			answered,
-			new Promise<never>((_, reject) => {
-				timer = setTimeout(() => {
-					controller.abort();
-					reject(new Error(`n8n did not answer ${method} ${path} within 120 s`));
-				}, 120_000);
-			}),
-		]).finally(() => {
-			clearTimeout(timer);
-			answered.catch(() => undefined);
-		});
+			},
+			120_000,
+			`n8n did not answer ${method} ${path} within 120 s`,
+		);
 		const setCookie = response.headers.get('set-cookie');
 		if (setCookie) this.cookie = setCookie.split(';')[0];
 		let json: unknown = text;
