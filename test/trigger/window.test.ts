@@ -328,7 +328,8 @@ describe('other paths by which the memory could forget a run', () => {
 	// already (it gave up on that copy too); its claim must still settle from n8n's answer, not stay in flight.
 	const realSleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-	it('version 1, a delivery admitted after Ksher gave up on it: its run settles it, and the next delivery is acknowledged', async () => {
+	/** Delivery 1 fails to be stored; delivery 2 waits for it, Ksher gives up on both, then delivery 2 runs. */
+	async function admittedAfterKsherGaveUp() {
 		const t = await trigger({
 			typeVersion: 1,
 			storeDelayMs: (delivery) => (delivery === 1 ? 1500 : 0),
@@ -340,6 +341,11 @@ describe('other paths by which the memory could forget a run', () => {
 		expect(await givenUpAfter(t, body, 300)).toBe('gave up');
 		await waitFor(() => t.deliveries.length === 2, 5000, 'both requests to end');
 		expect(runs(t, orderNo)).toBe(1);
+		return { t, orderNo, body };
+	}
+
+	it('version 1, a delivery admitted after Ksher gave up on it: its run settles it, and the next delivery is acknowledged', async () => {
+		const { t, orderNo, body } = await admittedAfterKsherGaveUp();
 		const third = t.post(body);
 		await realSleep(500);
 		jest.setSystemTime(Date.now() + 61_000);
@@ -351,16 +357,7 @@ describe('other paths by which the memory could forget a run', () => {
 	// WorkflowRunner cleared the "changed" mark skipped the claim; a restart before Ksher's next retry (or
 	// another webhook process) then ran the payment again, unflagged. It now gets the first few marks.
 	it('version 1, a delivery admitted after Ksher gave up on it: its run reaches the stored memory, so after a restart the next delivery starts nothing', async () => {
-		const t = await trigger({
-			typeVersion: 1,
-			storeDelayMs: (delivery) => (delivery === 1 ? 1500 : 0),
-			failStoringExecution: (delivery) => delivery === 1,
-		});
-		const { orderNo, body } = genuine();
-		expect(await givenUpAfter(t, body, 200)).toBe('gave up');
-		expect(await givenUpAfter(t, body, 300)).toBe('gave up');
-		await waitFor(() => t.deliveries.length === 2, 5000, 'both requests to end');
-		expect(runs(t, orderNo)).toBe(1);
+		const { t, orderNo, body } = await admittedAfterKsherGaveUp();
 		const stored = storedIds((t.staticData()['node:Ksher Trigger'] ?? {}) as StoredMemory);
 		expect(stored.has(idOf(`${suite.h.sim.info.appid}|${orderNo}|paid|`))).toBe(true);
 		// n8n redeployed before Ksher's next retry (2 s to 10 min later on its schedule).
