@@ -138,16 +138,7 @@ export class N8nRest {
 		node = 'Ksher Trigger',
 		failedStarts?: (count: number) => void,
 	): Promise<string[]> {
-		return (await this.triggeredRuns(workflowId, node, failedStarts)).map((r) => r.order);
-	}
-
-	/** As triggeredOrders, with whether each run's item was flagged possibleDuplicate. */
-	async triggeredRuns(
-		workflowId: string,
-		node = 'Ksher Trigger',
-		failedStarts?: (count: number) => void,
-	): Promise<Array<{ order: string; flagged: boolean }>> {
-		const runs: Array<{ order: string; flagged: boolean }> = [];
+		const orders: string[] = [];
 		let failed = 0;
 		for await (const page of this.executionPages<ExecutionWithData>(
 			workflowId,
@@ -161,13 +152,10 @@ export class N8nRest {
 					failed++;
 					continue;
 				}
-				runs.push({
-					order: String(started?.orderNumber ?? '?'),
-					flagged: started?.possibleDuplicate === true,
-				});
+				orders.push(String(started?.orderNumber ?? '?'));
 			}
 		failedStarts?.(failed);
-		return runs;
+		return orders;
 	}
 
 	/** Every item a node output, across all executions of a workflow. */
