@@ -14,6 +14,7 @@ import {
 	type LineContext,
 } from './context';
 import { crashSteps } from './crashSteps';
+import { PARTS, runInLanes, writeOutcomeIfAsked, type Part, type Unit } from './lanes';
 import { exactlyOnceSteps } from './exactlyOnceSteps';
 import { executeSteps } from './executeSteps';
 import { offlineStep, packageSteps } from './packageSteps';
@@ -30,29 +31,57 @@ import { watchSteps } from './watchSteps';
  */
 
 /**
- * `-- --n8n=1` or `-- --n8n=2` runs one n8n line (default: both, 1.x first); `-- --only=regular`
- * (with the crash steps), `-- --only=crash`, `-- --only=queue` or `-- --only=month` one part.
+ * `-- --n8n=1` or `-- --n8n=2` runs one n8n line (default: both); `-- --only=regular`, `crash`, `queue`
+ * or `month` (or several, comma-separated) runs those parts (default: regular, crash and queue on each
+ * line, and the short month on 2.x). Parts run two at a time, each in a process of its own (lanes.ts);
+ * `-- --lanes=1` runs them one after the other in this process.
  */
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
+const lanes = Number(
+	process.argv.find((a) => a.startsWith('--lanes='))?.slice('--lanes='.length) ?? 2,
+);
 const timings: Record<string, number> = {};
 
-async function main(): Promise<number> {
-	for (const line of linesFromArgs(process.argv, N8N_LINES)) await runLine(line);
-	return report(timings);
+function unitsFromArgs(): Unit[] {
+	const asked = only?.split(',').map((p) => p.trim());
+	const unknown = asked?.filter((p) => !PARTS.includes(p as Part)) ?? [];
+	if (unknown.length > 0)
+		throw new Error(`--only=${only}: the parts are ${PARTS.join(', ')} (comma-separated)`);
+	return linesFromArgs(process.argv, N8N_LINES).flatMap((line) =>
+		PARTS.filter((part) =>
+			asked
+				? asked.includes(part)
+				: // The short month runs on the 2.x line only, for CI's time budget (`npm run month -- --n8n=1` runs 1.x).
+					part !== 'month' || line === '2',
+		).map((part) => ({ line, part })),
+	);
 }
 
-/** One n8n line: its parts in order, each on the line's one context; its files kept if a step failed. */
-async function runLine(line: N8nLine): Promise<void> {
+async function main(): Promise<number> {
+	const units = unitsFromArgs();
+	if (lanes > 1 && units.length > 1) await runInLanes(units, lanes, timings);
+	else
+		for (const line of [...new Set(units.map((u) => u.line))])
+			await runLine(
+				line,
+				units.filter((u) => u.line === line).map((u) => u.part),
+			);
+	writeOutcomeIfAsked(timings);
+	// A part run by lanes.ts may hold a single step; the whole run must hold more.
+	return report(timings, process.env.KSHER_E2E_OUTCOME ? 1 : 6);
+}
+
+/** One n8n line's parts in order, each on the line's one context; its files kept if a step failed. */
+async function runLine(line: N8nLine, parts: Part[]): Promise<void> {
 	const work = mkdtempSync(join(tmpdir(), 'ksher-e2e-'));
 	let ctx: LineContext | undefined;
 	try {
 		ctx = await openLine(line, work, timings);
 		await packageSteps(ctx);
-		if (!only || only === 'regular') await regularMode(await regularContext(ctx));
-		if (!only || only === 'regular' || only === 'crash') await crashSteps(ctx);
-		if (!only || only === 'queue') await queueModeSteps(ctx);
-		// The short month runs on the 2.x line only, for CI's time budget (`npm run month -- --n8n=1` runs 1.x).
-		if ((!only && line === '2') || only === 'month') await monthSteps(line, work, ctx.artifactsDir);
+		if (parts.includes('regular')) await regularMode(await regularContext(ctx));
+		if (parts.includes('crash')) await crashSteps(ctx);
+		if (parts.includes('queue')) await queueModeSteps(ctx);
+		if (parts.includes('month')) await monthSteps(line, work, ctx.artifactsDir);
 	} finally {
 		await closeLine(ctx);
 		if (results.every((r) => r.ok) && !process.env.KSHER_E2E_KEEP)
@@ -89,6 +118,7 @@ main().then(
 	(code) => process.exit(code),
 	(error: Error) => {
 		process.stderr.write(`[e2e] aborted: ${error.stack ?? error.message}\n`);
+		writeOutcomeIfAsked({});
 		report({});
 		process.exit(1);
 	},

@@ -1,0 +1,170 @@
+import { spawn } from 'child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { tmpdir } from 'os';
+import { join } from 'path';
+
+import { ensureN8n, type N8nLine } from '../harness/n8n';
+import { lineLabel, log, results, type StepResult } from './steps';
+
+/**
+ * The e2e's parts (one n8n line's regular mode, its crashes, its queue mode, the month), each in a
+ * process of its own, run two at a time: the machine has 2 cores and most steps wait (on Ksher's
+ * retry schedule, n8n's schedules, a restart), so two parts side by side take about half the wall
+ * time of one after the other (measured in docs/measurements.md#ci). Nothing is shared between parts
+ * but the n8n installs (read only) and the artifacts folder of a line, where no two parts write the
+ * same file.
+ *
+ * Queue mode is the one part that never runs beside another queue mode: its load and its faults
+ * fill both cores with n8n's own processes, and two of them at once would measure each other.
+ */
+export type Part = 'regular' | 'crash' | 'queue' | 'month';
+export const PARTS: readonly Part[] = ['regular', 'crash', 'queue', 'month'];
+
+export interface Unit {
+	line: N8nLine;
+	part: Part;
+}
+
+/**
+ * Minutes each part took alone (the 2026-12-05 runs in docs/measurements.md): the longest start
+ * first, so the two lanes end close together.
+ */
+const MINUTES: Record<Part, Record<N8nLine, number>> = {
+	regular: { '1': 16, '2': 18 },
+	queue: { '1': 10, '2': 9 },
+	crash: { '1': 5, '2': 5 },
+	month: { '1': 3, '2': 3 },
+};
+const EXCLUSIVE: ReadonlySet<Part> = new Set(['queue']);
+
+/** What a part's process leaves for the parent: its steps and its timings. */
+interface UnitOutcome {
+	results: StepResult[];
+	timings: Record<string, number>;
+}
+
+/** Where a part's process writes its outcome when its parent asked for one (KSHER_E2E_OUTCOME). */
+export function writeOutcomeIfAsked(timings: Record<string, number>): void {
+	const file = process.env.KSHER_E2E_OUTCOME;
+	if (!file) return;
+	writeFileSync(file, JSON.stringify({ results, timings } satisfies UnitOutcome));
+}
+
+/**
+ * Runs `units` in `lanes` processes at a time; their steps join this process's `results` (the
+ * report is the parent's) and their timings `timings`. A part's process that died without an
+ * outcome is one failed step, with the end of its output.
+ */
+export async function runInLanes(
+	units: Unit[],
+	lanes: number,
+	timings: Record<string, number>,
+): Promise<void> {
+	// Both installs first, one after the other: two parts of a line must not race to install it.
+	const labels = new Map<N8nLine, string>();
+	for (const line of [...new Set(units.map((u) => u.line))]) {
+		const install = await ensureN8n(line);
+		labels.set(line, lineLabel(install));
+	}
+	const pending = [...units].sort((a, b) => MINUTES[b.part][b.line] - MINUTES[a.part][a.line]);
+	const running = new Set<Unit>();
+	let wake: () => void = () => undefined;
+	const dir = mkdtempSync(join(tmpdir(), 'ksher-e2e-lanes-'));
+	const next = (): Unit | undefined => {
+		const busy = new Set([...running].map((u) => u.part).filter((p) => EXCLUSIVE.has(p)));
+		const i = pending.findIndex((u) => !busy.has(u.part));
+		return i < 0 ? undefined : pending.splice(i, 1)[0];
+	};
+	const lane = async (): Promise<void> => {
+		while (pending.length > 0) {
+			const unit = next();
+			if (!unit) {
+				// Every part left waits for one running now (queue mode beside queue mode).
+				await new Promise<void>((r) => (wake = r));
+				continue;
+			}
+			running.add(unit);
+			try {
+				const outcome = await runUnit(
+					unit,
+					join(dir, `${unit.line}-${unit.part}.json`),
+					labels.get(unit.line)!,
+				);
+				results.push(...outcome.results);
+				Object.assign(timings, outcome.timings);
+			} finally {
+				running.delete(unit);
+				wake();
+			}
+		}
+	};
+	try {
+		await Promise.all(Array.from({ length: lanes }, () => lane()));
+	} finally {
+		rmSync(dir, { recursive: true, force: true });
+	}
+}
+
+/** One part in a process of its own (this file's run.ts with --n8n and --only), its output prefixed. */
+function runUnit(unit: Unit, outcomeFile: string, label: string): Promise<UnitOutcome> {
+	const tag = `${unit.line}.x ${unit.part}`;
+	const started = Date.now();
+	log(`${tag}: started`);
+	return new Promise((resolvePromise) => {
+		const child = spawn(
+			process.execPath,
+			[
+				...process.execArgv,
+				join(__dirname, 'run.ts'),
+				`--n8n=${unit.line}`,
+				`--only=${unit.part}`,
+				'--lanes=1',
+				// What else the run was asked (the load's rate) holds for each part.
+				...process.argv.filter((a) => a.startsWith('--load=')),
+			],
+			{
+				env: { ...process.env, KSHER_E2E_OUTCOME: outcomeFile },
+				stdio: ['ignore', 'pipe', 'pipe'],
+			},
+		);
+		const tail: string[] = [];
+		const relay = (stream: NodeJS.ReadableStream, keep: boolean) => {
+			let buffered = '';
+			stream.setEncoding('utf8');
+			stream.on('data', (chunk: string) => {
+				buffered += chunk;
+				const lines = buffered.split('\n');
+				buffered = lines.pop() ?? '';
+				for (const line of lines) {
+					if (keep) process.stderr.write(`${tag} │ ${line}\n`);
+					tail.push(line);
+					if (tail.length > 40) tail.shift();
+				}
+			});
+		};
+		// stderr is the progress (streamed, each line tagged); stdout is the part's own report, which the
+		// parent's report replaces (kept for a part that died before writing its outcome).
+		relay(child.stderr!, true);
+		relay(child.stdout!, false);
+		child.on('close', (code, signal) => {
+			const minutes = ((Date.now() - started) / 60_000).toFixed(1);
+			log(`${tag}: ended (${signal ?? `exit ${code}`}) after ${minutes} min`);
+			if (existsSync(outcomeFile)) {
+				resolvePromise(JSON.parse(readFileSync(outcomeFile, 'utf8')) as UnitOutcome);
+				return;
+			}
+			resolvePromise({
+				results: [
+					{
+						step: `the ${tag} part's process`,
+						ok: false,
+						seconds: (Date.now() - started) / 1000,
+						detail: `ended (${signal ?? `exit ${code}`}) without its outcome; its last output: ${tail.slice(-15).join(' ⏎ ')}`,
+						line: label,
+					},
+				],
+				timings: {},
+			});
+		});
+	});
+}
