@@ -1,5 +1,5 @@
-import { spawn } from 'child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'fs';
+import { spawn, type ChildProcess } from 'child_process';
+import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'fs';
 import { tmpdir } from 'os';
 import { join } from 'path';
 
@@ -47,7 +47,9 @@ interface UnitOutcome {
 export function writeOutcomeIfAsked(timings: Record<string, number>): void {
 	const file = process.env.KSHER_E2E_OUTCOME;
 	if (!file) return;
-	writeFileSync(file, JSON.stringify({ results, timings } satisfies UnitOutcome));
+	// Whole or not at all: a process killed while writing leaves no half a file to be read as an outcome.
+	writeFileSync(`${file}.part`, JSON.stringify({ results, timings } satisfies UnitOutcome));
+	renameSync(`${file}.part`, file);
 }
 
 /**
@@ -68,7 +70,8 @@ export async function runInLanes(
 	}
 	const pending = [...units].sort((a, b) => MINUTES[b.part][b.line] - MINUTES[a.part][a.line]);
 	const running = new Set<Unit>();
-	let wake: () => void = () => undefined;
+	// Lanes waiting for a queue mode to end; all are woken when any part ends.
+	const waiting: Array<() => void> = [];
 	const dir = mkdtempSync(join(tmpdir(), 'ksher-e2e-lanes-'));
 	const next = (): Unit | undefined => {
 		const busy = new Set([...running].map((u) => u.part).filter((p) => EXCLUSIVE.has(p)));
@@ -76,11 +79,11 @@ export async function runInLanes(
 		return i < 0 ? undefined : pending.splice(i, 1)[0];
 	};
 	const lane = async (): Promise<void> => {
-		while (pending.length > 0) {
+		while (pending.length > 0 && !stopped) {
 			const unit = next();
 			if (!unit) {
 				// Every part left waits for one running now (queue mode beside queue mode).
-				await new Promise<void>((r) => (wake = r));
+				await new Promise<void>((r) => waiting.push(r));
 				continue;
 			}
 			running.add(unit);
@@ -94,16 +97,30 @@ export async function runInLanes(
 				Object.assign(timings, outcome.timings);
 			} finally {
 				running.delete(unit);
-				wake();
+				for (const wake of waiting.splice(0)) wake();
 			}
 		}
 	};
+	// Stopping the run (Ctrl-C, SIGTERM from CI) stops the parts, which stop their n8n, PostgreSQL and Redis.
+	const stop = (signal: NodeJS.Signals) => {
+		log(`${signal}: stopping ${children.size} part(s)`);
+		for (const child of children) child.kill('SIGTERM');
+		stopped = signal;
+	};
+	process.on('SIGINT', stop);
+	process.on('SIGTERM', stop);
 	try {
 		await Promise.all(Array.from({ length: lanes }, () => lane()));
 	} finally {
+		process.off('SIGINT', stop);
+		process.off('SIGTERM', stop);
 		rmSync(dir, { recursive: true, force: true });
 	}
+	if (stopped) process.exit(stopped === 'SIGINT' ? 130 : 143);
 }
+
+const children = new Set<ChildProcess>();
+let stopped: NodeJS.Signals | undefined;
 
 /** One part in a process of its own (this file's run.ts with --n8n and --only), its output prefixed. */
 function runUnit(unit: Unit, outcomeFile: string, label: string): Promise<UnitOutcome> {
@@ -141,30 +158,56 @@ function runUnit(unit: Unit, outcomeFile: string, label: string): Promise<UnitOu
 					if (tail.length > 40) tail.shift();
 				}
 			});
+			stream.on('end', () => {
+				if (buffered && keep) process.stderr.write(`${tag} │ ${buffered}\n`);
+				if (buffered) tail.push(buffered);
+			});
 		};
 		// stderr is the progress (streamed, each line tagged); stdout is the part's own report, which the
 		// parent's report replaces (kept for a part that died before writing its outcome).
 		relay(child.stderr!, true);
 		relay(child.stdout!, false);
+		children.add(child);
+		// A part that takes three times as long as it does is stuck: stopped, it is a failed step, and the others go on.
+		const deadline = setTimeout(
+			() => {
+				log(`${tag}: still running after ${3 * MINUTES[unit.part][unit.line]} min, stopped`);
+				child.kill('SIGTERM');
+				setTimeout(() => child.kill('SIGKILL'), 15_000).unref();
+			},
+			3 * MINUTES[unit.part][unit.line] * 60_000,
+		);
+		child.on('error', (error) => tail.push(`could not start: ${error.message}`));
 		child.on('close', (code, signal) => {
-			const minutes = ((Date.now() - started) / 60_000).toFixed(1);
-			log(`${tag}: ended (${signal ?? `exit ${code}`}) after ${minutes} min`);
-			if (existsSync(outcomeFile)) {
-				resolvePromise(JSON.parse(readFileSync(outcomeFile, 'utf8')) as UnitOutcome);
-				return;
+			clearTimeout(deadline);
+			children.delete(child);
+			const how = signal ?? `exit ${code}`;
+			log(`${tag}: ended (${how}) after ${((Date.now() - started) / 60_000).toFixed(1)} min`);
+			let outcome: UnitOutcome | undefined;
+			try {
+				const parsed = JSON.parse(readFileSync(outcomeFile, 'utf8')) as UnitOutcome;
+				if (Array.isArray(parsed?.results)) outcome = parsed;
+			} catch {
+				// none, or not an outcome: the failed step below
 			}
-			resolvePromise({
-				results: [
-					{
-						step: `the ${tag} part's process`,
+			// Each step under its part's name (every part has its own "packed package" step) and its line.
+			const steps = (outcome?.results ?? []).map((r) => ({
+				...r,
+				step: `${unit.part}: ${r.step}`,
+				line: label,
+			}));
+			// The process's exit code is its own report's: a failure its steps do not show (it aborted between
+			// steps, ran too few, was killed) is one more failed step.
+			if (code !== 0 || signal || !outcome)
+				if (steps.every((r) => r.ok))
+					steps.push({
+						step: `${unit.part}: the part's process`,
 						ok: false,
 						seconds: (Date.now() - started) / 1000,
-						detail: `ended (${signal ?? `exit ${code}`}) without its outcome; its last output: ${tail.slice(-15).join(' ⏎ ')}`,
+						detail: `ended (${how})${outcome ? '' : ' without its outcome'}; its last output: ${tail.slice(-15).join(' ⏎ ')}`,
 						line: label,
-					},
-				],
-				timings: {},
-			});
+					});
+			resolvePromise({ results: steps, timings: outcome?.timings ?? {} });
 		});
 	});
 }

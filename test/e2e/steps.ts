@@ -22,6 +22,17 @@ export function runningIn(install: N8nInstall): void {
 }
 export const log = (line: string) => process.stderr.write(`[e2e] ${line}\n`);
 
+/** A run that stopped between steps (a set-up that threw): one failed step saying why, in the report. */
+export function abortedStep(error: Error): void {
+	results.push({
+		step: 'the run, between steps',
+		ok: false,
+		seconds: 0,
+		detail: `aborted: ${error.message}`,
+		line: current,
+	});
+}
+
 export function assert(condition: unknown, message: string): asserts condition {
 	if (!condition) throw new Error(message);
 }
