@@ -26,8 +26,9 @@ export interface Unit {
 }
 
 /**
- * Minutes each part took alone (the 2026-12-05 runs in docs/measurements.md): the longest start
- * first, so the two lanes end close together.
+ * About how many minutes each part takes beside another (rounded up from the runs of 2026-12-05 in
+ * docs/measurements.md#ci): the longest start first, so that the two lanes end close together; a part
+ * still running after three times as long is stuck.
  */
 const MINUTES: Record<Part, Record<N8nLine, number>> = {
 	regular: { '1': 16, '2': 18 },
