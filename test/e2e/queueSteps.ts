@@ -49,15 +49,15 @@ const KSHER_TIME_SCALE = 0.1;
 const KSHER_RETRIES = 8;
 
 /**
- * The load step's rate. CI sends its 1,000 orders at 20 a second, which this 2-core machine's cluster runs
- * as they come; `-- --load=50` sends them at 50 a second, past what it runs, with n8n's own Webhook node
- * delivered the same load first for comparison: 3 to 10 minutes a line, the step CI ran until 2026-12-05
- * (its figures in docs/measurements.md). The assertions are the same at either rate.
+ * The load step's rate. CI sends its 1,000 orders at 10 a second, which this 2-core machine's cluster runs as
+ * they come even beside another part of the e2e (at 20 a second beside the month, n8n 2.41 once fell behind
+ * and the step took 9 minutes: docs/measurements.md); `-- --load=50` sends them at 50 a second, past what it
+ * runs, with n8n's own Webhook node delivered the same load first for comparison: 3 to 10 minutes a line, the
+ * step CI ran until 2026-12-05. The assertions are the same at any rate.
  */
-const LOAD_PER_SECOND = Number(
-	process.argv.find((a) => a.startsWith('--load='))?.slice('--load='.length) ?? 20,
-);
-const LOAD_COMPARED = LOAD_PER_SECOND > 20;
+const LOAD_ARG = process.argv.find((a) => a.startsWith('--load='))?.slice('--load='.length);
+const LOAD_PER_SECOND = Number(LOAD_ARG ?? 10);
+const LOAD_COMPARED = LOAD_ARG !== undefined;
 
 /**
  * The README's queue-mode set-up on n8n 1.x: 10 PostgreSQL connections per n8n process, not n8n's default 2.
