@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'fs
 import { tmpdir } from 'os';
 import { join } from 'path';
 
-import { ensureN8n, type N8nLine } from '../harness/n8n';
+import { ensureN8n, packPackage, REPO_DIR, type N8nLine } from '../harness/n8n';
 import { lineLabel, log, results, type StepResult } from './steps';
 
 /**
@@ -20,23 +20,34 @@ import { lineLabel, log, results, type StepResult } from './steps';
 export type Part = 'regular' | 'crash' | 'queue' | 'month';
 export const PARTS: readonly Part[] = ['regular', 'crash', 'queue', 'month'];
 
+/**
+ * `KSHER_E2E_DEMO=1` (what `.ci/run` sets) adds one more part: the README's first command as a new user
+ * runs it (`npm run test:demo`: no dist/, no .demo/, `npm start`, pay, receipt, Ctrl-C, a start killed and one
+ * that recovers), beside the others. It may: the parts share one tarball, packed before any starts, so none
+ * needs dist/ after that, and the demo's fixed ports (5678, 8866, 8025) are none of theirs. Not without the
+ * variable: the demo check deletes .demo/, a developer's demo database.
+ */
+type RunPart = Part | 'demo';
+
 export interface Unit {
 	line: N8nLine;
 	part: Part;
 }
+type RunUnit = { line: N8nLine; part: RunPart };
 
 /**
  * About how many minutes each part takes beside another (rounded up from the runs of 2026-12-05 in
  * docs/measurements.md#ci): the longest start first, so that the two lanes end close together; a part
  * still running after three times as long is stuck.
  */
-const MINUTES: Record<Part, Record<N8nLine, number>> = {
-	regular: { '1': 16, '2': 18 },
+const MINUTES: Record<RunPart, Record<N8nLine, number>> = {
+	regular: { '1': 16, '2': 19 },
 	queue: { '1': 10, '2': 9 },
 	crash: { '1': 5, '2': 5 },
-	month: { '1': 3, '2': 3 },
+	month: { '1': 4, '2': 4 },
+	demo: { '1': 5, '2': 5 },
 };
-const EXCLUSIVE: ReadonlySet<Part> = new Set(['queue']);
+const EXCLUSIVE: ReadonlySet<RunPart> = new Set(['queue']);
 
 /** What a part's process leaves for the parent: its steps and its timings. */
 interface UnitOutcome {
@@ -69,12 +80,16 @@ export async function runInLanes(
 		const install = await ensureN8n(line);
 		labels.set(line, lineLabel(install));
 	}
-	const pending = [...units].sort((a, b) => MINUTES[b.part][b.line] - MINUTES[a.part][a.line]);
-	const running = new Set<Unit>();
+	const dir = mkdtempSync(join(tmpdir(), 'ksher-e2e-lanes-'));
+	const tarball = packPackage(dir);
+	const all: RunUnit[] = process.env.KSHER_E2E_DEMO
+		? [...units, { line: '2', part: 'demo' }]
+		: units;
+	const pending = [...all].sort((a, b) => MINUTES[b.part][b.line] - MINUTES[a.part][a.line]);
+	const running = new Set<RunUnit>();
 	// Lanes waiting for a queue mode to end; all are woken when any part ends.
 	const waiting: Array<() => void> = [];
-	const dir = mkdtempSync(join(tmpdir(), 'ksher-e2e-lanes-'));
-	const next = (): Unit | undefined => {
+	const next = (): RunUnit | undefined => {
 		const busy = new Set([...running].map((u) => u.part).filter((p) => EXCLUSIVE.has(p)));
 		const i = pending.findIndex((u) => !busy.has(u.part));
 		return i < 0 ? undefined : pending.splice(i, 1)[0];
@@ -93,6 +108,7 @@ export async function runInLanes(
 					unit,
 					join(dir, `${unit.line}-${unit.part}.json`),
 					labels.get(unit.line)!,
+					tarball,
 				);
 				results.push(...outcome.results);
 				Object.assign(timings, outcome.timings);
@@ -124,24 +140,32 @@ const children = new Set<ChildProcess>();
 let stopped: NodeJS.Signals | undefined;
 
 /** One part in a process of its own (this file's run.ts with --n8n and --only), its output prefixed. */
-function runUnit(unit: Unit, outcomeFile: string, label: string): Promise<UnitOutcome> {
-	const tag = `${unit.line}.x ${unit.part}`;
+function runUnit(
+	unit: RunUnit,
+	outcomeFile: string,
+	label: string,
+	tarball: string,
+): Promise<UnitOutcome> {
+	const tag = unit.part === 'demo' ? 'demo' : `${unit.line}.x ${unit.part}`;
 	const started = Date.now();
 	log(`${tag}: started`);
 	return new Promise((resolvePromise) => {
 		const child = spawn(
 			process.execPath,
-			[
-				...process.execArgv,
-				join(__dirname, 'run.ts'),
-				`--n8n=${unit.line}`,
-				`--only=${unit.part}`,
-				'--lanes=1',
-				// What else the run was asked (the load's rate) holds for each part.
-				...process.argv.filter((a) => a.startsWith('--load=')),
-			],
+			unit.part === 'demo'
+				? [...process.execArgv, join(REPO_DIR, 'demo', 'demoCheck.ts')]
+				: [
+						...process.execArgv,
+						join(__dirname, 'run.ts'),
+						`--n8n=${unit.line}`,
+						`--only=${unit.part}`,
+						'--lanes=1',
+						// What else the run was asked (the load's rate) holds for each part.
+						...process.argv.filter((a) => a.startsWith('--load=')),
+					],
 			{
-				env: { ...process.env, KSHER_E2E_OUTCOME: outcomeFile },
+				cwd: REPO_DIR,
+				env: { ...process.env, KSHER_E2E_OUTCOME: outcomeFile, KSHER_E2E_TARBALL: tarball },
 				stdio: ['ignore', 'pipe', 'pipe'],
 			},
 		);
@@ -167,7 +191,8 @@ function runUnit(unit: Unit, outcomeFile: string, label: string): Promise<UnitOu
 		// stderr is the progress (streamed, each line tagged); stdout is the part's own report, which the
 		// parent's report replaces (kept for a part that died before writing its outcome).
 		relay(child.stderr!, true);
-		relay(child.stdout!, false);
+		// The demo check's progress is on its stdout.
+		relay(child.stdout!, unit.part === 'demo');
 		children.add(child);
 		// A part that takes three times as long as it does is stuck: stopped, it is a failed step, and the others go on.
 		const deadline = setTimeout(
@@ -184,13 +209,14 @@ function runUnit(unit: Unit, outcomeFile: string, label: string): Promise<UnitOu
 			children.delete(child);
 			const how = signal ?? `exit ${code}`;
 			log(`${tag}: ended (${how}) after ${((Date.now() - started) / 60_000).toFixed(1)} min`);
-			let outcome: UnitOutcome | undefined;
-			try {
-				const parsed = JSON.parse(readFileSync(outcomeFile, 'utf8')) as UnitOutcome;
-				if (Array.isArray(parsed?.results)) outcome = parsed;
-			} catch {
-				// none, or not an outcome: the failed step below
-			}
+			let outcome: UnitOutcome | undefined = demoOutcome(unit, code, started, tail, label);
+			if (!outcome)
+				try {
+					const parsed = JSON.parse(readFileSync(outcomeFile, 'utf8')) as UnitOutcome;
+					if (Array.isArray(parsed?.results)) outcome = parsed;
+				} catch {
+					// none, or not an outcome: the failed step below
+				}
 			// Each step under its part's name (every part has its own "packed package" step) and its line.
 			const steps = (outcome?.results ?? []).map((r) => ({
 				...r,
@@ -211,4 +237,28 @@ function runUnit(unit: Unit, outcomeFile: string, label: string): Promise<UnitOu
 			resolvePromise({ results: steps, timings: outcome?.timings ?? {} });
 		});
 	});
+}
+
+/** The demo check writes no outcome: its exit code is its one step. */
+function demoOutcome(
+	unit: RunUnit,
+	code: number | null,
+	started: number,
+	tail: string[],
+	label: string,
+): UnitOutcome | undefined {
+	if (unit.part !== 'demo') return undefined;
+	const said = tail.filter((l) => l.startsWith('[demo-check]'));
+	return {
+		results: [
+			{
+				step: "the README's first command as a new user runs it (`npm run test:demo`: no dist/, no .demo/, npm start, pay, receipt, Ctrl-C; a start killed while it imports; one that recovers)",
+				ok: code === 0,
+				seconds: (Date.now() - started) / 1000,
+				detail: code === 0 ? (said.at(-1) ?? '') : tail.slice(-15).join(' ⏎ '),
+				line: label,
+			},
+		],
+		timings: {},
+	};
 }
