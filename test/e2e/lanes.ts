@@ -118,10 +118,11 @@ export async function runInLanes(
 			}
 		}
 	};
-	// Stopping the run (Ctrl-C, SIGTERM from CI) stops the parts, which stop their n8n, PostgreSQL and Redis.
+	// Stopping the run (Ctrl-C, SIGTERM from CI) stops the parts and what they started (PostgreSQL, which
+	// pg_ctl starts in a session of its own, excepted).
 	const stop = (signal: NodeJS.Signals) => {
 		log(`${signal}: stopping ${children.size} part(s)`);
-		for (const child of children) child.kill('SIGTERM');
+		for (const child of children) stopGroup(child, 'SIGTERM');
 		stopped = signal;
 	};
 	process.on('SIGINT', stop);
@@ -137,6 +138,15 @@ export async function runInLanes(
 }
 
 const children = new Set<ChildProcess>();
+
+/** A signal to a part's whole process group (it may have ended already). */
+function stopGroup(child: ChildProcess, signal: NodeJS.Signals): void {
+	try {
+		process.kill(-child.pid!, signal);
+	} catch {
+		// gone
+	}
+}
 let stopped: NodeJS.Signals | undefined;
 
 /** One part in a process of its own (this file's run.ts with --n8n and --only), its output prefixed. */
@@ -167,6 +177,8 @@ function runUnit(
 				cwd: REPO_DIR,
 				env: { ...process.env, KSHER_E2E_OUTCOME: outcomeFile, KSHER_E2E_TARBALL: tarball },
 				stdio: ['ignore', 'pipe', 'pipe'],
+				// A process group of its own, so that stopping the part stops its n8n, Redis and Chromium too.
+				detached: true,
 			},
 		);
 		const tail: string[] = [];
@@ -198,8 +210,8 @@ function runUnit(
 		const deadline = setTimeout(
 			() => {
 				log(`${tag}: still running after ${3 * MINUTES[unit.part][unit.line]} min, stopped`);
-				child.kill('SIGTERM');
-				setTimeout(() => child.kill('SIGKILL'), 15_000).unref();
+				stopGroup(child, 'SIGTERM');
+				setTimeout(() => stopGroup(child, 'SIGKILL'), 15_000).unref();
 			},
 			3 * MINUTES[unit.part][unit.line] * 60_000,
 		);
