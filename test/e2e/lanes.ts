@@ -74,17 +74,18 @@ export async function runInLanes(
 	lanes: number,
 	timings: Record<string, number>,
 ): Promise<void> {
-	// Both installs first, one after the other: two parts of a line must not race to install it.
+	const all: RunUnit[] = process.env.KSHER_E2E_DEMO
+		? [...units, { line: '2', part: 'demo' }]
+		: units;
+	// Both installs first, one after the other: two parts of a line must not race to install it (the
+	// demo's line included, which `npm start` runs).
 	const labels = new Map<N8nLine, string>();
-	for (const line of [...new Set(units.map((u) => u.line))]) {
+	for (const line of [...new Set(all.map((u) => u.line))]) {
 		const install = await ensureN8n(line);
 		labels.set(line, lineLabel(install));
 	}
 	const dir = mkdtempSync(join(tmpdir(), 'ksher-e2e-lanes-'));
 	const tarball = packPackage(dir);
-	const all: RunUnit[] = process.env.KSHER_E2E_DEMO
-		? [...units, { line: '2', part: 'demo' }]
-		: units;
 	const pending = [...all].sort((a, b) => MINUTES[b.part][b.line] - MINUTES[a.part][a.line]);
 	const running = new Set<RunUnit>();
 	// Lanes waiting for a queue mode to end; all are woken when any part ends.
