@@ -343,25 +343,22 @@ export async function queueModeSteps(ctx: LineContext): Promise<void> {
 						slot: i,
 					})),
 				);
-				const compare = jobs.map((j) => ({
-					...j,
-					url: `${c.webhooks[0].url}/webhook/${WEBHOOK_NODE_PATH}`,
-				}));
+				const compare = LOAD_COMPARED
+					? jobs.map((j) => ({ ...j, url: `${c.webhooks[0].url}/webhook/${WEBHOOK_NODE_PATH}` }))
+					: [];
 				// One after the other, each once the workers are idle again, so both meet the same machine; n8n's
 				// Webhook node first, so that no backlog of ours is left for it to meet (docs/performance.md).
 				// n8n itself may answer 503 ("Database is not ready!") when the machine is busy: Ksher delivers again.
 				// The Webhook node (responseMode lastNode) answers with its item once the run has finished: any 200 is its acknowledgement. It is
 				// the comparison only: what n8n made of it (each delivery that reached it is a run, retries included)
 				// is reported, not asserted, and it gets Ksher's first six retries (the sixth 6 s after the fifth).
-				const theirs = LOAD_COMPARED
-					? await deliverLikeKsher(
-							compare,
-							LOAD_PER_SECOND,
-							KSHER_TIME_SCALE,
-							(answer) => answer.status === 200,
-							6,
-						)
-					: [];
+				const theirs = await deliverLikeKsher(
+					compare,
+					LOAD_PER_SECOND,
+					KSHER_TIME_SCALE,
+					(answer) => answer.status === 200,
+					6,
+				);
 				const theirRuns = LOAD_COMPARED
 					? await countSettled(() => rest.executionCount(WORKFLOW_IDS.webhookNode))
 					: 0;
