@@ -17,6 +17,7 @@ import {
 import { activateArgs, installPackage } from '../harness/n8n';
 import {
 	createQueueCluster,
+	QUEUE_DB_POOL,
 	triggerRunsInDatabase,
 	type QueueCluster,
 	type QueueProcess,
@@ -58,19 +59,6 @@ const KSHER_RETRIES = 8;
 const LOAD_ARG = process.argv.find((a) => a.startsWith('--load='))?.slice('--load='.length);
 const LOAD_PER_SECOND = Number(LOAD_ARG ?? 10);
 const LOAD_COMPARED = LOAD_ARG !== undefined;
-
-/**
- * The README's queue-mode set-up on n8n 1.x: 10 PostgreSQL connections per n8n process, not n8n's default 2.
- * With 2, n8n 1.123.81's webhook process taking 50 notifications a second stopped enqueueing for the rest of
- * the step, or queued its database check (SELECT 1, 5 s limit) behind the load's writes and answered "503
- * Database is not ready!" for minutes: tens to hundreds never acknowledged, in 3 runs of 2026-12-03 (two of
- * them sharing the machine). On 2.41.1 the default passed, and 10 connections made the check miss in the 2
- * runs tried (docs/measurements.md).
- */
-const QUEUE_DB_POOL: Record<'1' | '2', NodeJS.ProcessEnv> = {
-	'1': { DB_POSTGRESDB_POOL_SIZE: '10' },
-	'2': {},
-};
 
 /** A count once it has stopped growing for 10 s (5 minutes at most): the executions of a load once the workers are idle. */
 async function countSettled(count: () => Promise<number>): Promise<number> {

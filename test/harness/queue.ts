@@ -35,8 +35,14 @@ export interface QueueCluster {
 	webhooks: QueueProcess[];
 	/** An n8n CLI command against the same database (run before main starts to publish). */
 	cli: (args: string[]) => Promise<CliResult>;
+	/** Starts main, then the workers and webhook processes; started again, each process keeps its port. */
 	start: (options: { workers: number; webhooks: number }) => Promise<void>;
+	/** Stops the n8n processes, PostgreSQL and Redis staying up (n8n's CLI then reads the database). */
+	stopN8n: () => Promise<void>;
+	/** Stops everything: n8n, then Redis and PostgreSQL. */
 	stop: () => Promise<void>;
+	/** The size of n8n's PostgreSQL database in bytes. */
+	databaseBytes: () => number;
 	/** The PostgreSQL database n8n uses. */
 	database: { port: number; database: string; user: string; password: string };
 	/** Which worker logs name an execution id as started there. */
@@ -50,6 +56,19 @@ export interface QueueCluster {
 	/** Redis killed and started again (empty: no persistence), down for `ms`. */
 	bounceRedis: (ms: number) => Promise<void>;
 }
+
+/**
+ * The README's queue-mode set-up on n8n 1.x: 10 PostgreSQL connections per n8n process, not n8n's default 2.
+ * With 2, n8n 1.123.81's webhook process taking 50 notifications a second stopped enqueueing for the rest of
+ * the step, or queued its database check (SELECT 1, 5 s limit) behind the load's writes and answered "503
+ * Database is not ready!" for minutes: tens to hundreds never acknowledged, in 3 runs of 2026-12-03 (two of
+ * them sharing the machine). On 2.41.1 the default passed, and 10 connections made the check miss in the 2
+ * runs tried (docs/measurements.md). The e2e's queue mode and the month's use it.
+ */
+export const QUEUE_DB_POOL: Record<'1' | '2', NodeJS.ProcessEnv> = {
+	'1': { DB_POSTGRESDB_POOL_SIZE: '10' },
+	'2': {},
+};
 
 const log = (line: string) => process.stderr.write(`[e2e] ${line}\n`);
 
@@ -159,15 +178,19 @@ export async function createQueueCluster(
 			}),
 		start: async ({ workers, webhooks }) => {
 			// Main first: its first start runs the database migrations.
-			cluster.main = await spawnN8n('main', 0);
+			cluster.main = await spawnN8n('main', 0, cluster.main.port);
 			const rest = await Promise.all([
-				...Array.from({ length: workers }, (_, i) => spawnN8n('worker', i + 1)),
-				...Array.from({ length: webhooks }, (_, i) => spawnN8n('webhook', i + 1)),
+				...Array.from({ length: workers }, (_, i) =>
+					spawnN8n('worker', i + 1, cluster.workers[i]?.port),
+				),
+				...Array.from({ length: webhooks }, (_, i) =>
+					spawnN8n('webhook', i + 1, cluster.webhooks[i]?.port),
+				),
 			]);
 			cluster.workers = rest.filter((p) => p.role === 'worker');
 			cluster.webhooks = rest.filter((p) => p.role === 'webhook');
 		},
-		stop: async () => {
+		stopN8n: async () => {
 			await Promise.all(
 				processes
 					.filter((p) => p.role !== 'main')
@@ -178,6 +201,9 @@ export async function createQueueCluster(
 					.filter((p) => p.role === 'main')
 					.map((p) => (p.child ? stopChild(p.child) : undefined)),
 			);
+		},
+		stop: async () => {
+			await cluster.stopN8n();
 			await redis?.stop();
 			await postgres?.stop();
 			redis = undefined;
@@ -198,6 +224,8 @@ export async function createQueueCluster(
 		bounceRedis: async (ms) => {
 			await redis!.bounce(ms);
 		},
+		databaseBytes: () =>
+			Number(psql(cluster.database, 'SELECT pg_database_size(current_database())').trim()),
 		workerOf: (executionId) =>
 			cluster.workers
 				.filter(
@@ -222,21 +250,14 @@ export function triggerRunsInDatabase(
 	workflowId: string,
 	orderPrefix: string,
 ): { runs: Array<{ order: string; flagged: boolean }>; failedStarts: number } {
-	const { port, database, user, password } = c.database;
-	const r = spawnSync(
-		join(postgresBinDir(), 'psql'),
-		[
-			...['-h', '127.0.0.1', '-p', String(port), '-U', user, '-d', database],
-			...['-A', '-t', '-F', '\x1f', '-R', '\x1e', '-c'],
-			`SELECT e.status, d.data FROM execution_entity e JOIN execution_data d ON d."executionId" = e.id WHERE e."workflowId" = '${workflowId}' AND e.status IN ('success', 'error')`,
-		],
-		{ encoding: 'utf8', env: { ...process.env, PGPASSWORD: password }, maxBuffer: 1 << 30 },
+	const out = psql(
+		c.database,
+		`SELECT e.status, d.data FROM execution_entity e JOIN execution_data d ON d."executionId" = e.id WHERE e."workflowId" = '${workflowId}' AND e.status IN ('success', 'error')`,
 	);
-	if (r.status !== 0) throw new Error(`psql: ${r.stderr}`);
 	const pattern = new RegExp(`"(${orderPrefix}-[A-Za-z0-9-]+)"`, 'g');
 	const runs: Array<{ order: string; flagged: boolean }> = [];
 	let failedStarts = 0;
-	for (const record of r.stdout.split('\x1e')) {
+	for (const record of out.split('\x1e')) {
 		const [status, data] = record.split('\x1f');
 		if (!data) continue;
 		const orders = new Set([...data.matchAll(pattern)].map((m) => m[1]));
@@ -251,4 +272,18 @@ export function triggerRunsInDatabase(
 		});
 	}
 	return { runs, failedStarts };
+}
+
+/** One query's rows through psql: fields split by \x1f, rows by \x1e, no header. */
+function psql(db: QueueCluster['database'], query: string): string {
+	const r = spawnSync(
+		join(postgresBinDir(), 'psql'),
+		[
+			...['-h', '127.0.0.1', '-p', String(db.port), '-U', db.user, '-d', db.database],
+			...['-A', '-t', '-F', '\x1f', '-R', '\x1e', '-c', query],
+		],
+		{ encoding: 'utf8', env: { ...process.env, PGPASSWORD: db.password }, maxBuffer: 1 << 30 },
+	);
+	if (r.status !== 0) throw new Error(`psql: ${r.stderr}`);
+	return r.stdout;
 }
