@@ -1,8 +1,9 @@
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'fs';
 import { join } from 'path';
 
 import { listSettlements } from '../../nodes/protocol';
-import { activateArgs, installPackage, type N8nLine } from '../harness/n8n';
+import { activateArgs, type N8nLine } from '../harness/n8n';
+import { N8nRest } from '../harness/rest';
 import {
 	BOOKS_WEBHOOK_PATH,
 	booksWorkflow,
@@ -17,20 +18,27 @@ import {
 	createExampleTables,
 	createOrder,
 	openLine,
-	regularContext,
 	tableIds,
 	webhookServed,
-	type E2eContext,
+	type LineContext,
 	type Table,
 	type TableRef,
 	type Tables,
 } from '../e2e/context';
 import { waitFor } from '../e2e/steps';
 import { baht, typoOf, type Observed } from './model';
-import { aftercareDay, payDay, type FaultKind, type MonthPlan, type PlannedOrder } from './plan';
+import { queueMonthN8n, regularMonthN8n, type MonthN8n } from './n8n';
+import {
+	aftercareDay,
+	MID_PAYMENT_FAULTS,
+	payDay,
+	type FaultKind,
+	type MonthPlan,
+	type PlannedOrder,
+} from './plan';
 
 /**
- * Plays a month's plan in a real n8n (regular mode: one process, SQLite), on the shipped examples
+ * Plays a month's plan in a real n8n (regular mode, or queue mode: `n8n.ts`), on the shipped examples
  * changed only where a month in minutes needs it (credentials, table ids; the watch and the refund
  * queue every few seconds instead of every 5 and 10 minutes; the morning reconciliation started by
  * a webhook for the day the simulator's clock is on), and gathers what happened.
@@ -43,6 +51,8 @@ import { aftercareDay, payDay, type FaultKind, type MonthPlan, type PlannedOrder
 
 export interface MonthOptions {
 	line: N8nLine;
+	/** Regular mode (one process, SQLite; the default) or queue mode (PostgreSQL, Redis, workers, a webhook process). */
+	mode?: 'regular' | 'queue';
 	/** Payments a second (customers paying one after another). */
 	rate: number;
 	/** n8n's expression engine (N8N_EXPRESSION_ENGINE), when not the harness's (2.x: vm; 1.x: legacy). */
@@ -79,6 +89,7 @@ export interface MonthRun {
 	sizes: { memoryBytes: number; databaseBytes: number; executions: number; ordersRows: number };
 	seconds: number;
 	n8n: string;
+	mode: 'regular' | 'queue';
 }
 
 const WATCH_PATH = 'ksher-month-watch';
@@ -117,6 +128,9 @@ const dateOf = (ksherTime: string) =>
 
 const FAULT_NAMES: Record<FaultKind, string> = {
 	n8nKilled: 'n8n SIGKILLed mid-payments',
+	workerKilled: 'a worker SIGKILLed mid-payments',
+	redisRestarted: 'Redis restarted mid-payments',
+	postgresStopped: 'PostgreSQL stopped 10 s mid-payments',
 	ksherUnreachable: 'Ksher unreachable',
 	typoInQueue: 'a mistyped order number in the queue',
 };
@@ -127,35 +141,46 @@ export async function runMonth(
 	work: string,
 ): Promise<MonthRun> {
 	const started = Date.now();
+	const mode = options.mode ?? 'regular';
 	const line = await openLine(options.line, work, {});
+	let n8n: MonthN8n | undefined;
 	// Ctrl-C (or a CI timeout) stops the n8n it started too, rather than leaving it running.
 	const interrupted = (signal: NodeJS.Signals) =>
-		void closeLine(line).finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
+		void (n8n?.close() ?? Promise.resolve())
+			.then(() => closeLine(line))
+			.finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
 	process.once('SIGINT', interrupted);
 	process.once('SIGTERM', interrupted);
 	try {
-		installPackage(line.userFolder, line.tarball);
-		// Set up as the README's Performance section asks: on 2.x, expression isolates acquired lazily.
-		const ctx = await regularContext(line, {
+		const env = {
+			// As the README's Performance section asks: on 2.x, expression isolates acquired lazily.
 			...(options.line === '2' ? { N8N_EXPRESSION_ENGINE_LAZY_ACQUIRE: 'true' } : {}),
 			...(options.engine ? { N8N_EXPRESSION_ENGINE: options.engine } : {}),
 			...options.env,
-		});
-		return await playMonth(ctx, plan, options, started);
+		};
+		n8n = mode === 'queue' ? await queueMonthN8n(line, env) : await regularMonthN8n(line, env);
+		const unsupported = plan.faults.filter(
+			(f) => MID_PAYMENT_FAULTS.includes(f.kind) && !n8n!.faults.includes(f.kind),
+		);
+		if (unsupported.length)
+			throw new Error(`${mode} mode has no fault ${unsupported.map((f) => f.kind).join(', ')}`);
+		return await playMonth(line, n8n, plan, options, started);
 	} finally {
 		process.off('SIGINT', interrupted);
 		process.off('SIGTERM', interrupted);
+		await n8n?.close();
 		await closeLine(line);
 	}
 }
 
 async function playMonth(
-	ctx: E2eContext,
+	ctx: LineContext,
+	n8n: MonthN8n,
 	plan: MonthPlan,
 	options: MonthOptions,
 	started: number,
 ): Promise<MonthRun> {
-	const { sim, smtp, rest, n8n, control, log } = { ...ctx, log: options.log };
+	const { sim, smtp, control, log } = { ...ctx, log: options.log };
 	// Ksher's retry schedule 100 times faster: a retry 10 ms after a failed delivery, then 20 ms, …, 6 s, 36 s, 108 s.
 	await control('/time-scale', { timeScale: 0.01 });
 	// Day 1 starts at the next 09:00 in Bangkok on the simulator's clock, so that a day never straddles midnight.
@@ -175,9 +200,10 @@ async function playMonth(
 	};
 
 	// Set-up as a shop does it: credentials, tables (n8n makes them through its API, so n8n runs first), the examples.
-	writeFileSync(join(ctx.work, 'credentials.json'), JSON.stringify(ctx.credentials));
-	await ctx.cli(['import:credentials', `--input=${join(ctx.work, 'credentials.json')}`]);
+	writeFileSync(join(ctx.work, 'credentials.json'), JSON.stringify(n8n.credentials));
+	await n8n.cli(['import:credentials', `--input=${join(ctx.work, 'credentials.json')}`]);
 	await n8n.start();
+	const rest = new N8nRest(n8n.restUrl());
 	await rest.login();
 	await rest.createApiKey();
 	const tables: Tables = await createExampleTables(rest);
@@ -198,25 +224,28 @@ async function playMonth(
 		startedByDriver(refundQueue, QUEUE_PATH),
 	])
 		writeFileSync(join(dir, `${wf.id}.json`), JSON.stringify(wf));
-	await ctx.cli(['import:workflow', '--separate', `--input=${dir}`]);
+	await n8n.cli(['import:workflow', '--separate', `--input=${dir}`]);
 	for (const id of [
 		WORKFLOW_IDS.recordPaid,
 		WORKFLOW_IDS.watch,
 		WORKFLOW_IDS.books,
 		WORKFLOW_IDS.refundQueue,
 	])
-		await ctx.cli(activateArgs(ctx.install, id));
+		await n8n.cli(activateArgs(ctx.install, id));
 	await n8n.start();
 	await rest.login();
-	const notifyUrl = `${n8n.url}/webhook/${RECORD_WEBHOOK_ID}/webhook`;
+	const hooks = n8n.webhookUrl();
+	const notifyUrl = `${hooks}/webhook/${RECORD_WEBHOOK_ID}/webhook`;
 	await webhookServed("the record workflow's Ksher Trigger", notifyUrl, 60_000);
-	log(`n8n ${ctx.install.version} ready at ${n8n.url}; month starts ${firstDate}`);
+	log(
+		`${n8n.version}, ${n8n.mode} mode, ready (webhooks at ${hooks}, editor at ${n8n.restUrl()}); month starts ${firstDate}`,
+	);
 
 	/** One run of the watch or the queue, as its schedule would start it; returns when the run has ended (red or green). */
 	const runNow = async (path: string): Promise<number> => {
 		// 404 only while n8n registers the workflow's webhook (at its start).
 		for (let attempt = 0; ; attempt++) {
-			const r = await fetch(`${n8n.url}/webhook/${path}`, {
+			const r = await fetch(`${hooks}/webhook/${path}`, {
 				method: 'POST',
 				signal: AbortSignal.timeout(600_000),
 			});
@@ -230,6 +259,7 @@ async function playMonth(
 
 	const figures: DayFigures[] = [];
 	const morning = new Map<string, string[]>();
+	const caughtByFault = new Set<string>();
 	const reconcile = async (day: string): Promise<string[]> => {
 		const before = smtp.mails.filter((m) =>
 			m.subject.startsWith(`Ksher reconciliation for ${day}`),
@@ -237,7 +267,7 @@ async function playMonth(
 		await waitFor(
 			'the reconciliation webhook',
 			async () => {
-				const r = await fetch(`${n8n.url}/webhook/${BOOKS_WEBHOOK_PATH}`, {
+				const r = await fetch(`${hooks}/webhook/${BOOKS_WEBHOOK_PATH}`, {
 					method: 'POST',
 					headers: { 'content-type': 'application/json' },
 					body: JSON.stringify({ day }),
@@ -304,20 +334,28 @@ async function playMonth(
 				mch_notify_url: notifyUrl,
 			});
 		const paying = plan.orders.filter((o) => payDay(o) === day);
-		// The watch's schedule comes round while customers pay.
+		// The watch's schedule comes round while customers pay (not on a day a fault hits them: its run would be cut short too).
+		const hits = faults.filter((f) => MID_PAYMENT_FAULTS.includes(f));
 		const watchStarted = Date.now();
 		let watchSeconds = 0;
-		const watching = (faults.includes('n8nKilled') ? Promise.resolve(0) : watchRun()).then(
+		const watching = (hits.length ? Promise.resolve(0) : watchRun()).then(
 			(status) => ((watchSeconds = (Date.now() - watchStarted) / 1000), status),
 		);
-		if (faults.includes('n8nKilled')) {
-			// n8n dies with half of the day's payments notified and the rest on their way.
+		if (hits.length) {
+			// The faults hit with half of the day's payments notified and the rest on their way.
 			const half = Math.floor(paying.length / 2);
 			await pay(paying.slice(0, half));
-			await n8n.kill();
 			const rest2 = pay(paying.slice(half));
-			await new Promise((r) => setTimeout(r, 3000));
-			await n8n.start();
+			for (const kind of hits) {
+				// What a fault may cut short: every delivery open when it hits.
+				for (const d of sim.deliveries)
+					if (d.status === null && d.error === undefined) caughtByFault.add(d.mch_order_no);
+				const t0 = Date.now();
+				await n8n.fault(kind);
+				log(
+					`day ${day}: ${FAULT_NAMES[kind]}, back after ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+				);
+			}
 			await rest2;
 		} else await pay(paying);
 		const missed = await waitFor(
@@ -463,11 +501,7 @@ async function playMonth(
 			if (f) f.refundedSatang += r.refund_fee;
 		}
 	}
-	const triggerItems = await rest.nodeItems(WORKFLOW_IDS.recordPaid, 'Ksher Trigger');
-	const flagged = new Map<string, number>();
-	for (const item of triggerItems)
-		if (item.possibleDuplicate === true)
-			flagged.set(String(item.orderNumber), (flagged.get(String(item.orderNumber)) ?? 0) + 1);
+	const flagged = await n8n.flagged(rest, `M${plan.seed}`);
 	for (const f of figures)
 		f.duplicates = plan.orders
 			.filter((o) => payDay(o) === f.day)
@@ -490,13 +524,18 @@ async function playMonth(
 		ksher,
 		mails: smtp.mails.map((m) => ({ subject: m.subject, to: m.to })),
 		flagged,
-		caughtByKill: new Set(
-			sim.deliveries
+		caughtByFault: new Set([
+			...caughtByFault,
+			...sim.deliveries
 				.filter(
-					(d) => d.event === 'paid' && d.status === null && /fetch failed/.test(d.error ?? ''),
+					(d) =>
+						d.event === 'paid' &&
+						// No answer at all (n8n killed with it in flight), or an error of n8n's own, not the trigger's refusal.
+						((d.status === null && /fetch failed/.test(d.error ?? '')) ||
+							(d.status !== null && d.status >= 500 && !d.response.startsWith('{"result":"FAIL"'))),
 				)
 				.map((d) => d.mch_order_no),
-		),
+		]),
 		ordersTable: await rest.dataTableRows(tables.orders),
 		refundsTable: await rest.dataTableRows(tables.refunds),
 		queueTable: await queueRows(),
@@ -510,19 +549,20 @@ async function playMonth(
 		JSON.stringify(sim.deliveries.map(({ body: _body, ...d }) => d)),
 	);
 	const exported = join(ctx.work, 'record-workflow.json');
-	await ctx.cli(['export:workflow', `--id=${WORKFLOW_IDS.recordPaid}`, `--output=${exported}`]);
+	await n8n.cli(['export:workflow', `--id=${WORKFLOW_IDS.recordPaid}`, `--output=${exported}`]);
 	const wf = JSON.parse(readFileSync(exported, 'utf8')) as
 		| { staticData?: unknown }
 		| Array<{ staticData?: unknown }>;
 	const memoryBytes = JSON.stringify((Array.isArray(wf) ? wf[0] : wf).staticData ?? {}).length;
-	const databaseBytes = statSync(join(ctx.userFolder, '.n8n', 'database.sqlite')).size;
+	const databaseBytes = n8n.databaseBytes();
 	return {
 		observed,
 		days: figures,
 		dayName,
 		sizes: { memoryBytes, databaseBytes, executions, ordersRows: observed.ordersTable.length },
 		seconds: (Date.now() - started) / 1000,
-		n8n: `n8n ${ctx.install.version} (Node ${ctx.install.nodeVersion})`,
+		n8n: n8n.version,
+		mode: n8n.mode,
 	};
 }
 

@@ -89,8 +89,11 @@ export interface Observed {
 	mails: Array<{ subject: string; to: string[] }>;
 	/** The trigger's items flagged possibleDuplicate, by order number. */
 	flagged: Map<string, number>;
-	/** Orders a delivery of which got no answer at all: n8n was killed with it in flight. */
-	caughtByKill: Set<string>;
+	/**
+	 * Orders a fault may have cut short (the README's bound): a delivery open when a fault hit (or that got no answer
+	 * at all: n8n killed with it in flight), or answered with an error of n8n's own.
+	 */
+	caughtByFault: Set<string>;
 	ordersTable: Array<Record<string, unknown>>;
 	refundsTable: Array<Record<string, unknown>>;
 	queueTable: Array<Record<string, unknown>>;
@@ -108,8 +111,8 @@ export interface Verdict {
 		receipts: number;
 		missingReceipts: number;
 		flaggedTwice: number;
-		/** Unflagged second receipts of notifications a kill caught in flight (within the README's bound). */
-		killedTwice: number;
+		/** Unflagged second receipts of notifications a fault caught in flight (within the README's bound). */
+		faultTwice: number;
 		unflaggedTwice: number;
 		refunds: number;
 		refundEmails: number;
@@ -133,7 +136,7 @@ export function checkMonth(
 	let receipts = 0;
 	let missing = 0;
 	let flaggedTwice = 0;
-	let killedTwice = 0;
+	let faultTwice = 0;
 	let unflaggedTwice = 0;
 	for (const order of expected.paid) {
 		const k = observed.ksher.get(order.no);
@@ -146,10 +149,10 @@ export function checkMonth(
 			say(`${order.no}: paid, no receipt`);
 		} else if (n > 1) {
 			// A second receipt is allowed when its run said possibleDuplicate (a crash left the first unknown), or
-			// unflagged for a notification in flight when n8n was killed (the README's bound: a kill after the email
-			// went out and before n8n recorded the run cannot always be told).
+			// unflagged for a notification a fault caught in flight or n8n answered with an error of its own (the
+			// README's bound: a kill after the email went out and before n8n recorded the run cannot always be told).
 			if ((observed.flagged.get(order.no) ?? 0) >= n - 1) flaggedTwice += n - 1;
-			else if (n === 2 && observed.caughtByKill.has(order.no)) killedTwice++;
+			else if (n === 2 && observed.caughtByFault.has(order.no)) faultTwice++;
 			else {
 				unflaggedTwice += n - 1;
 				say(`${order.no}: ${n} receipts, ${observed.flagged.get(order.no) ?? 0} flagged`);
@@ -271,7 +274,7 @@ export function checkMonth(
 			receipts,
 			missingReceipts: missing,
 			flaggedTwice,
-			killedTwice,
+			faultTwice,
 			unflaggedTwice,
 			refunds,
 			refundEmails,

@@ -12,7 +12,8 @@ import { monthReport, summaryLine } from './report';
 /**
  * `npm run month`: a seeded month of a shop in a real n8n, checked against the simulator's ledger,
  * and its report (HTML, and a screenshot of it). Options: `--days=30 --orders=100 --seed=1
- * --n8n=2 --rate=5` (payments a second), `--engine=legacy` (n8n's expression engine), `--n8n-env=K=V,…` (more of n8n's environment), `--out=DIR`
+ * --n8n=2 --rate=5` (payments a second), `--mode=queue` (PostgreSQL, Redis, 2 workers, a webhook process; with
+ * its faults: a worker killed, Redis restarted, PostgreSQL stopped), `--engine=legacy` (n8n's expression engine), `--n8n-env=K=V,…` (more of n8n's environment), `--out=DIR`
  * (default .month/), `--docs` (also writes docs/month/report.html and docs/images/month.png).
  * Exits 1 when a check failed.
  */
@@ -26,12 +27,15 @@ async function main(): Promise<number> {
 	const seed = Number(arg('seed', '1'));
 	const line = arg('n8n', '2') as N8nLine;
 	const out = arg('out', join(REPO_DIR, '.month'));
+	const mode = arg('mode', 'regular');
+	if (mode !== 'regular' && mode !== 'queue') throw new Error('--mode is regular or queue');
 	if (![days, ordersPerDay, seed].every((n) => Number.isSafeInteger(n) && n > 0) || days < 2)
 		throw new Error('--days (2 or more), --orders and --seed are whole numbers above 0');
 	const plan = planMonth({
 		seed,
 		days,
 		ordersPerDay,
+		mode,
 		...(arg('faults', '') === 'none' ? { faults: [] } : {}),
 	});
 	const expected = expectations(plan);
@@ -45,6 +49,7 @@ async function main(): Promise<number> {
 			plan,
 			{
 				line,
+				mode,
 				rate: Number(arg('rate', '5')),
 				engine: arg('engine', '') || undefined,
 				env: Object.fromEntries(
@@ -66,7 +71,7 @@ async function main(): Promise<number> {
 			join(out, 'month.json'),
 			JSON.stringify(
 				{
-					plan: { seed, days, ordersPerDay },
+					plan: { seed, days, ordersPerDay, mode, n8n: run.n8n },
 					days: run.days,
 					sizes: run.sizes,
 					figures: verdict.figures,

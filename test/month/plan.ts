@@ -34,7 +34,25 @@ export interface PlannedOrder {
 	after: Aftercare;
 }
 
-export type FaultKind = 'n8nKilled' | 'ksherUnreachable' | 'typoInQueue';
+/**
+ * `n8nKilled`: the n8n that receives Ksher's notifications SIGKILLed (regular mode: n8n; queue mode: the
+ * webhook process). Queue mode only: a worker SIGKILLed, Redis restarted (empty), PostgreSQL stopped for 10 s.
+ * Each of these hits while customers pay; Ksher unreachable hits the refund queue; the typo is a person's.
+ */
+export type FaultKind =
+	| 'n8nKilled'
+	| 'workerKilled'
+	| 'redisRestarted'
+	| 'postgresStopped'
+	| 'ksherUnreachable'
+	| 'typoInQueue';
+/** The faults that hit while customers pay (half the day's payments made, the rest on their way). */
+export const MID_PAYMENT_FAULTS: FaultKind[] = [
+	'n8nKilled',
+	'workerKilled',
+	'redisRestarted',
+	'postgresStopped',
+];
 export interface Fault {
 	day: number;
 	kind: FaultKind;
@@ -78,6 +96,7 @@ export function planMonth(options: {
 	days: number;
 	ordersPerDay: number;
 	faults?: Fault[];
+	mode?: 'regular' | 'queue';
 }): MonthPlan {
 	const { seed, days, ordersPerDay } = options;
 	// Without fast-check's bias towards edge values: a month of ordinary amounts, not of 50.01 and 2,999.99.
@@ -131,16 +150,29 @@ export function planMonth(options: {
 	);
 	if (promptpay)
 		promptpay.after = { kind: 'portal', fee: Math.floor(promptpay.fee / 2), afterDays: 0 };
-	return { seed, days, ordersPerDay, orders, faults: options.faults ?? defaultFaults(days) };
+	return {
+		seed,
+		days,
+		ordersPerDay,
+		orders,
+		faults: options.faults ?? defaultFaults(days, options.mode),
+	};
 }
 
-/** One fault of each kind, spread over the month (a short month gets them on its middle days). */
-export function defaultFaults(days: number): Fault[] {
+/** One fault of each kind the mode has, spread over the month (a short month gets several a day). */
+export function defaultFaults(days: number, mode: 'regular' | 'queue' = 'regular'): Fault[] {
 	const at = (fraction: number) => Math.min(days, Math.max(1, Math.round(days * fraction)));
 	return [
 		{ day: at(0.3), kind: 'n8nKilled' },
 		{ day: at(0.6), kind: 'ksherUnreachable' },
 		{ day: at(0.5), kind: 'typoInQueue' },
+		...(mode === 'queue'
+			? ([
+					{ day: at(0.45), kind: 'workerKilled' },
+					{ day: at(0.75), kind: 'redisRestarted' },
+					{ day: at(0.9), kind: 'postgresStopped' },
+				] as Fault[])
+			: []),
 	];
 }
 

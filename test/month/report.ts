@@ -22,7 +22,7 @@ export function summaryLine(plan: MonthPlan, run: MonthRun, verdict: Verdict): s
 	const p99 = Math.max(...run.days.map((d) => d.ackP99));
 	return (
 		`month: ${plan.days} days, ${orders.toLocaleString('en')} orders, ${f.receipts.toLocaleString('en')} receipts ` +
-		`(${f.missingReceipts} missing, ${f.flaggedTwice} flagged twice, ${f.killedTwice} twice after a kill, ${f.unflaggedTwice} other repeats), ` +
+		`(${f.missingReceipts} missing, ${f.flaggedTwice} flagged twice, ${f.faultTwice} twice after a fault, ${f.unflaggedTwice} other repeats), ` +
 		`${f.refunds} refunds (${f.refundEmails} emails), ${f.overRefunds} over-refunds, ` +
 		`${f.reconciledDays} reconciliations (${f.unexplainedMismatches} unexplained mismatches, ${f.expectedMismatches} expected), ` +
 		`worst day's acknowledgement p99 ${(p99 / 1000).toFixed(2)} s`
@@ -110,7 +110,7 @@ export function monthReport(plan: MonthPlan, run: MonthRun, verdict: Verdict): s
 	const checks: Array<[string, string, boolean]> = [
 		[
 			'Every paid order got one receipt',
-			`${f.receipts} receipts, ${f.missingReceipts} missing, ${f.flaggedTwice} second ones flagged, ${f.killedTwice} unflagged second ones of a notification a kill caught in flight (the README's bound), ${f.unflaggedTwice} other repeats`,
+			`${f.receipts} receipts, ${f.missingReceipts} missing, ${f.flaggedTwice} second ones flagged, ${f.faultTwice} unflagged second ones of a notification a fault caught in flight or n8n answered with an error (the README's bound), ${f.unflaggedTwice} other repeats`,
 			f.missingReceipts === 0 && f.unflaggedTwice === 0,
 		],
 		[
@@ -160,7 +160,7 @@ table{border-collapse:collapse;width:100%;margin:8px 0 18px}td,th{border-bottom:
 .plot{position:relative;height:280px}ul.problems{color:#c0392b}
 </style></head><body>
 <h1>A shop's month in real n8n</h1>
-<p class="sub">${esc(run.n8n)}, regular mode · seed ${plan.seed} · ${plan.days} days from ${esc(days[0]?.date ?? '')} · ${plan.ordersPerDay} orders a day · ${Math.round(run.seconds / 60)} minutes of real time · <code>npm run month -- --seed=${plan.seed} --days=${plan.days} --orders=${plan.ordersPerDay}</code></p>
+<p class="sub">${esc(run.n8n)}, ${run.mode} mode${run.mode === 'queue' ? ' (PostgreSQL, Redis, main, 2 workers, 1 webhook process)' : ''} · seed ${plan.seed} · ${plan.days} days from ${esc(days[0]?.date ?? '')} · ${plan.ordersPerDay} orders a day · ${Math.round(run.seconds / 60)} minutes of real time · <code>npm run month -- --seed=${plan.seed} --days=${plan.days} --orders=${plan.ordersPerDay}${run.mode === 'queue' ? ' --mode=queue' : ''}</code></p>
 <div class="verdict">${ok ? 'All checks passed' : `${verdict.problems.length} problems`}: ${esc(summaryLine(plan, run, verdict))}</div>
 <div class="kpis">
 <div class="kpi">paid<b>${bahtGrouped(paid)} THB</b></div>
