@@ -1,0 +1,170 @@
+import {
+	baht,
+	checkMonth,
+	expectations,
+	markExpectedMismatches,
+	type Observed,
+} from '../month/model';
+import { payDay, planMonth } from '../month/plan';
+
+/**
+ * The month's oracle (test/month/model.ts): it must pass what the plan allows and catch what it does not. A
+ * month where n8n did exactly what the plan asked is built here; each test then changes one thing.
+ */
+const plan = planMonth({ seed: 11, days: 4, ordersPerDay: 25, mode: 'queue' });
+const dayName = (day: number) => `2026-12-${String(5 + day).padStart(2, '0')}`;
+
+function perfectMonth() {
+	const expected = expectations(plan);
+	markExpectedMismatches(plan, expected, dayName);
+	const ksher: Observed['ksher'] = new Map();
+	for (const o of plan.orders) ksher.set(o.no, undefined);
+	const mails: Observed['mails'] = [];
+	const ordersTable: Observed['ordersTable'] = [];
+	const refundsTable: Observed['refundsTable'] = [];
+	for (const o of expected.paid) {
+		const refunds = (expected.refunds.get(o.no) ?? []).map((r) => r.fee);
+		ksher.set(o.no, {
+			state: refunds.length ? 'REFUND' : 'SUCCESS',
+			channel: o.channel,
+			paidDay: dayName(payDay(o)!),
+			refunds,
+		});
+		mails.push({ subject: `Receipt for order ${o.no}`, to: [o.email] });
+		ordersTable.push({
+			orderNumber: o.no,
+			amount: baht(o.fee),
+			channel: o.channel,
+			paidAt: `${dayName(payDay(o)!)}T10:00:00`,
+		});
+		for (const r of expected.refunds.get(o.no) ?? []) {
+			if (r.emailed) mails.push({ subject: `Refund for order ${o.no}`, to: [o.email] });
+			if (r.recorded) refundsTable.push({ orderNumber: o.no, refundAmount: baht(r.fee) });
+		}
+	}
+	const books = new Map<string, string[]>();
+	for (let day = 1; day <= plan.days; day++)
+		books.set(
+			dayName(day),
+			(expected.expectedMismatches.get(dayName(day)) ?? []).map((c) => `${c}: 1.00 apart`),
+		);
+	const observed: Observed = {
+		ksher,
+		mails,
+		flagged: new Map(),
+		caughtByFault: new Set(),
+		ordersTable,
+		refundsTable,
+		queueTable: expected.queueRows.map((r) => ({
+			orderNumber: r.orderNumber,
+			amount: r.amount,
+			status: r.status,
+		})),
+		books,
+		morning: new Map(),
+		unfinished: { record: 0, watch: 0, queue: 0, books: 0 },
+	};
+	return { expected, observed };
+}
+
+const check = (month: ReturnType<typeof perfectMonth>) =>
+	checkMonth(plan, month.expected, month.observed, dayName);
+const aPaidOrder = (month: ReturnType<typeof perfectMonth>) => month.expected.paid[3];
+
+describe("the month's check against the ledger", () => {
+	it('passes a month where n8n did what the plan asked, its expected PromptPay mismatch listed as expected', () => {
+		const verdict = check(perfectMonth());
+		expect(verdict.problems).toEqual([]);
+		expect(verdict.figures.expectedMismatches).toBe(1);
+		expect(plan.faults.map((f) => f.kind).sort()).toEqual([
+			'ksherUnreachable',
+			'n8nKilled',
+			'postgresStopped',
+			'redisRestarted',
+			'typoInQueue',
+			'workerKilled',
+		]);
+	});
+
+	it('fails a second receipt that is neither flagged nor of a delivery a fault caught', () => {
+		const month = perfectMonth();
+		const order = aPaidOrder(month);
+		month.observed.mails.push({ subject: `Receipt for order ${order.no}`, to: [order.email] });
+		const verdict = check(month);
+		expect(verdict.figures.unflaggedTwice).toBe(1);
+		expect(verdict.problems).toEqual([`${order.no}: 2 receipts, 0 flagged`]);
+	});
+
+	it('allows a second receipt when its run was flagged possibleDuplicate', () => {
+		const month = perfectMonth();
+		const order = aPaidOrder(month);
+		month.observed.mails.push({ subject: `Receipt for order ${order.no}`, to: [order.email] });
+		month.observed.flagged.set(order.no, 1);
+		const verdict = check(month);
+		expect(verdict.problems).toEqual([]);
+		expect(verdict.figures.flaggedTwice).toBe(1);
+	});
+
+	it("allows one unflagged second receipt of a delivery a fault caught (the README's bound), never two", () => {
+		const month = perfectMonth();
+		const order = aPaidOrder(month);
+		month.observed.caughtByFault.add(order.no);
+		month.observed.mails.push({ subject: `Receipt for order ${order.no}`, to: [order.email] });
+		const once = check(month);
+		expect(once.problems).toEqual([]);
+		expect(once.figures.faultTwice).toBe(1);
+		month.observed.mails.push({ subject: `Receipt for order ${order.no}`, to: [order.email] });
+		expect(check(month).problems).toEqual([`${order.no}: 3 receipts, 0 flagged`]);
+	});
+
+	it('fails a missing receipt, and a receipt for an order nobody paid', () => {
+		const month = perfectMonth();
+		const order = aPaidOrder(month);
+		month.observed.mails = month.observed.mails.filter(
+			(m) => m.subject !== `Receipt for order ${order.no}`,
+		);
+		const unpaid = month.expected.unpaid[0];
+		month.observed.mails.push({ subject: `Receipt for order ${unpaid.no}`, to: [unpaid.email] });
+		const verdict = check(month);
+		expect(verdict.figures.missingReceipts).toBe(1);
+		expect(verdict.problems).toEqual(
+			expect.arrayContaining([
+				`${order.no}: paid, no receipt`,
+				`${unpaid.no}: never paid, got a receipt`,
+			]),
+		);
+	});
+
+	it('fails a refund Ksher holds that nobody asked for, by one satang', () => {
+		const month = perfectMonth();
+		const order = aPaidOrder(month);
+		const k = month.observed.ksher.get(order.no)!;
+		k.refunds = [...k.refunds, 1];
+		const verdict = check(month);
+		expect(verdict.figures.overRefunds).toBe(1);
+		expect(verdict.problems[0]).toMatch(new RegExp(`^${order.no}: Ksher refunded`));
+	});
+
+	it('fails a mismatch in the books the plan does not explain, and an execution left running', () => {
+		const month = perfectMonth();
+		month.observed.books.set(dayName(2), ['TrueMoney: Ksher 10.00, the books 0.00']);
+		month.observed.unfinished.watch = 1;
+		const verdict = check(month);
+		expect(verdict.figures.unexplainedMismatches).toBe(1);
+		expect(verdict.problems).toEqual([
+			`books ${dayName(2)}: TrueMoney: Ksher 10.00, the books 0.00`,
+			'1 executions of watch never finished',
+		]);
+	});
+
+	it('fails a Data Table row that differs from Ksher', () => {
+		const month = perfectMonth();
+		const row = month.observed.ordersTable[5];
+		row.amount = '0.01';
+		expect(check(month).problems).toEqual([
+			expect.stringMatching(
+				new RegExp(`^Ksher orders: ${String(row.orderNumber)} recorded as 0.01`),
+			),
+		]);
+	});
+});
