@@ -14,7 +14,7 @@ import { monthReport, summaryLine } from './report';
  * and its report (HTML, and a screenshot of it). Options: `--days=30 --orders=100 --seed=1
  * --n8n=2 --rate=5` (payments a second), `--mode=queue` (PostgreSQL, Redis, 2 workers, a webhook process; with
  * its faults: a worker killed, Redis restarted, PostgreSQL stopped), `--engine=legacy` (n8n's expression engine), `--n8n-env=K=V,…` (more of n8n's environment), `--out=DIR`
- * (default .month/), `--docs` (also writes docs/month/report.html and docs/images/month.png).
+ * (default .month/), `--docs` (also writes docs/month/report.html and docs/images/month.png; in queue mode report-queue.html and month-queue.png).
  * Exits 1 when a check failed.
  */
 const arg = (name: string, fallback: string) =>
@@ -92,9 +92,11 @@ async function main(): Promise<number> {
 			await browser.close();
 		}
 		if (process.argv.includes('--docs')) {
+			// One report per mode in docs/: the latest month of each.
+			const suffix = mode === 'queue' ? '-queue' : '';
 			mkdirSync(join(REPO_DIR, 'docs/month'), { recursive: true });
-			copyFileSync(html, join(REPO_DIR, 'docs/month/report.html'));
-			copyFileSync(png, join(REPO_DIR, 'docs/images/month.png'));
+			copyFileSync(html, join(REPO_DIR, `docs/month/report${suffix}.html`));
+			copyFileSync(png, join(REPO_DIR, `docs/images/month${suffix}.png`));
 		}
 		for (const problem of verdict.problems) log(`✗ ${problem}`);
 		process.stdout.write(`${summaryLine(plan, run, verdict)}\n`);
