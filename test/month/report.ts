@@ -137,8 +137,11 @@ export function monthReport(plan: MonthPlan, run: MonthRun, verdict: Verdict): s
 			'No execution left running',
 			Object.entries(run.observed.unfinished)
 				.map(([k, v]) => `${k} ${v}`)
-				.join(', '),
-			Object.values(run.observed.unfinished).every((n) => n === 0),
+				.join(', ') +
+				(f.leftRunning
+					? ` (n8n left ${f.leftRunning} "running" when PostgreSQL stopped under it; their orders ran again, flagged, as the README says)`
+					: ''),
+			!verdict.problems.some((p) => p.includes('never finished')),
 		],
 	];
 	const esc = (s: string) =>
