@@ -31,9 +31,9 @@ import { watchSteps } from './watchSteps';
  */
 
 /**
- * `-- --n8n=1` or `-- --n8n=2` runs one n8n line (default: both); `-- --only=regular`, `crash`, `queue`
- * or `month` (or several, comma-separated) runs those parts (default: regular, crash and queue on each
- * line, and the short month on 2.x). Parts run two at a time, each in a process of its own (lanes.ts);
+ * `-- --n8n=1` or `-- --n8n=2` runs one n8n line (default: both); `-- --only=regular`, `crash`, `queue`,
+ * `month` or `queue-month` (or several, comma-separated) runs those parts (default: regular, crash and queue
+ * on each line, the short month in regular mode on 2.x and in queue mode on 1.x). Parts run two at a time, each in a process of its own (lanes.ts);
  * `-- --lanes=1` runs them one after the other in this process.
  */
 const only = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length);
@@ -53,8 +53,9 @@ function unitsFromArgs(): Unit[] {
 		PARTS.filter((part) =>
 			asked
 				? asked.includes(part)
-				: // The short month runs on the 2.x line only, for CI's time budget (`npm run month -- --n8n=1` runs 1.x).
-					part !== 'month' || line === '2',
+				: // One short month a line, for CI's time budget: regular mode on 2.x, queue mode on 1.x; between them
+					// every fault of the month (`npm run month -- --n8n=1 --mode=…` runs any other).
+					(part !== 'month' || line === '2') && (part !== 'queue-month' || line === '1'),
 		).map((part) => ({ line, part })),
 	);
 }
@@ -83,7 +84,8 @@ async function runLine(line: N8nLine, parts: Part[]): Promise<void> {
 		if (parts.includes('regular')) await regularMode(await regularContext(ctx));
 		if (parts.includes('crash')) await crashSteps(ctx);
 		if (parts.includes('queue')) await queueModeSteps(ctx);
-		if (parts.includes('month')) await monthSteps(line, work, ctx.artifactsDir);
+		if (parts.includes('month')) await monthSteps(line, work, ctx.artifactsDir, 'regular');
+		if (parts.includes('queue-month')) await monthSteps(line, work, ctx.artifactsDir, 'queue');
 	} finally {
 		await closeLine(ctx);
 		if (results.every((r) => r.ok) && !process.env.KSHER_E2E_KEEP)
