@@ -1,5 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'child_process';
 import { createWriteStream, existsSync, readFileSync } from 'fs';
+import { createServer } from 'net';
 import { join } from 'path';
 
 import {
@@ -112,7 +113,10 @@ export async function createQueueCluster(
 		index: number,
 		fixedPort?: number,
 	): Promise<QueueProcess> => {
+		// A process started again takes its old port, unless something else took it meanwhile (another part of the
+		// e2e): then it fails here, rather than reading that other process's readiness as its own.
 		const port = fixedPort ?? (await freePort());
+		if (fixedPort !== undefined) await portStillFree(fixedPort);
 		const name = `${role}${index}`;
 		const env = { ...base(port, name), N8N_RUNNERS_BROKER_PORT: String(await freePort()) };
 		let health = `http://127.0.0.1:${port}/healthz/readiness`;
@@ -286,4 +290,22 @@ function psql(db: QueueCluster['database'], query: string): string {
 	);
 	if (r.status !== 0) throw new Error(`psql: ${r.stderr}`);
 	return r.stdout;
+}
+
+/** Resolves if `port` can be listened on (within 15 s: a killed process's socket may linger a moment); else throws. */
+async function portStillFree(port: number): Promise<void> {
+	const until = Date.now() + 15_000;
+	for (;;) {
+		const free = await new Promise<boolean>((resolvePromise) => {
+			const server = createServer();
+			server.once('error', () => resolvePromise(false));
+			server.listen(port, '127.0.0.1', () => server.close(() => resolvePromise(true)));
+		});
+		if (free) return;
+		if (Date.now() > until)
+			throw new Error(
+				`port ${port}, an n8n process's before it stopped, is taken by another process`,
+			);
+		await new Promise((r) => setTimeout(r, 500));
+	}
 }

@@ -186,10 +186,21 @@ export class N8nRest {
 
 	/** Every execution's status ("success", "crashed", "error", …), all pages, without their data. */
 	async executionStatuses(workflowId: string): Promise<string[]> {
-		const statuses: string[] = [];
-		for await (const page of this.executionPages<{ status?: string }>(workflowId, '', 250))
-			statuses.push(...page.map((e) => String(e.status)));
-		return statuses;
+		return (await this.executionSummaries(workflowId)).map((e) => e.status);
+	}
+
+	/** Every execution's status and start (ISO time), newest first, all pages, without their data. */
+	async executionSummaries(
+		workflowId: string,
+	): Promise<Array<{ status: string; startedAt: string }>> {
+		const all: Array<{ status: string; startedAt: string }> = [];
+		for await (const page of this.executionPages<{ status?: string; startedAt?: string }>(
+			workflowId,
+			'',
+			250,
+		))
+			all.push(...page.map((e) => ({ status: String(e.status), startedAt: String(e.startedAt) })));
+		return all;
 	}
 
 	private async data<T>(method: string, path: string, body?: unknown): Promise<T> {
