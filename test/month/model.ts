@@ -1,4 +1,4 @@
-import { aftercareDay, payDay, type MonthPlan, type PlannedOrder } from './plan';
+import { aftercareDay, payDay, type FaultKind, type MonthPlan, type PlannedOrder } from './plan';
 
 /**
  * What may come of a month's plan (the reference model), and the check of what a real n8n did
@@ -90,10 +90,12 @@ export interface Observed {
 	/** The trigger's items flagged possibleDuplicate, by order number. */
 	flagged: Map<string, number>;
 	/**
-	 * Orders a fault may have cut short (the README's bound): a delivery open when a fault hit (or that got no answer
-	 * at all: n8n killed with it in flight), or answered with an error of n8n's own.
+	 * Regular mode: orders whose delivery a SIGKILL of n8n caught in flight (open when it hit, or never answered).
+	 * The README's bound: such a run may go to the end twice unflagged. Every other repeat must be flagged.
 	 */
-	caughtByFault: Set<string>;
+	caughtByKill: Set<string>;
+	/** Each fault that hit while customers paid, with how many notifications were on their way when it did. */
+	faultsHit: Array<{ day: number; kind: FaultKind; caught: number; from: Date; to: Date }>;
 	ordersTable: Array<Record<string, unknown>>;
 	refundsTable: Array<Record<string, unknown>>;
 	queueTable: Array<Record<string, unknown>>;
@@ -104,9 +106,9 @@ export interface Observed {
 	/** Executions not finished (new, running, waiting), per workflow. */
 	unfinished: Record<string, number>;
 	/**
-	 * How many of the record workflow's executions n8n may leave "running" for good: the deliveries open when
-	 * PostgreSQL stopped (n8n never records the end of a run it lost the database under; the trigger gives up on
-	 * it and Ksher's next delivery runs the order again, flagged: the README's table of faults).
+	 * The record workflow's executions left "running" that began within 10 s of a PostgreSQL outage: n8n never
+	 * records the end of a run it lost the database under (the README's table of faults); the trigger gives up on
+	 * it and Ksher's next delivery runs the order again, flagged.
 	 */
 	strandedByOutage: number;
 }
@@ -117,8 +119,8 @@ export interface Verdict {
 		receipts: number;
 		missingReceipts: number;
 		flaggedTwice: number;
-		/** Unflagged second receipts of notifications a fault caught in flight (within the README's bound). */
-		faultTwice: number;
+		/** Unflagged second receipts of notifications a kill caught in flight, regular mode (the README's bound). */
+		killedTwice: number;
 		/** Record executions n8n left "running" after PostgreSQL's outage (within `strandedByOutage`). */
 		leftRunning: number;
 		unflaggedTwice: number;
@@ -144,7 +146,7 @@ export function checkMonth(
 	let receipts = 0;
 	let missing = 0;
 	let flaggedTwice = 0;
-	let faultTwice = 0;
+	let killedTwice = 0;
 	let unflaggedTwice = 0;
 	for (const order of expected.paid) {
 		const k = observed.ksher.get(order.no);
@@ -157,10 +159,10 @@ export function checkMonth(
 			say(`${order.no}: paid, no receipt`);
 		} else if (n > 1) {
 			// A second receipt is allowed when its run said possibleDuplicate (a crash left the first unknown), or
-			// unflagged for a notification a fault caught in flight or n8n answered with an error of its own (the
-			// README's bound: a kill after the email went out and before n8n recorded the run cannot always be told).
+			// unflagged for a notification in flight when n8n was killed in regular mode (the README's bound: a kill
+			// after the email went out and before n8n recorded the run cannot always be told).
 			if ((observed.flagged.get(order.no) ?? 0) >= n - 1) flaggedTwice += n - 1;
-			else if (n === 2 && observed.caughtByFault.has(order.no)) faultTwice++;
+			else if (n === 2 && observed.caughtByKill.has(order.no)) killedTwice++;
 			else {
 				unflaggedTwice += n - 1;
 				say(`${order.no}: ${n} receipts, ${observed.flagged.get(order.no) ?? 0} flagged`);
@@ -274,6 +276,9 @@ export function checkMonth(
 				say(`morning books ${name}: ${line}`);
 			}
 	}
+	for (const f of observed.faultsHit)
+		if (f.caught === 0)
+			say(`day ${f.day}: the fault "${f.kind}" hit no notification on its way (it tested nothing)`);
 	let leftRunning = 0;
 	for (const [workflow, n] of Object.entries(observed.unfinished)) {
 		const allowed = workflow === 'record' ? observed.strandedByOutage : 0;
@@ -289,7 +294,7 @@ export function checkMonth(
 			receipts,
 			missingReceipts: missing,
 			flaggedTwice,
-			faultTwice,
+			killedTwice,
 			leftRunning,
 			unflaggedTwice,
 			refunds,

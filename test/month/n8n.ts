@@ -1,8 +1,13 @@
-import { statSync } from 'fs';
+import { readFileSync, statSync } from 'fs';
 import { join } from 'path';
 
 import { installPackage, type CliResult } from '../harness/n8n';
-import { createQueueCluster, QUEUE_DB_POOL, triggerRunsInDatabase } from '../harness/queue';
+import {
+	createQueueCluster,
+	QUEUE_DB_POOL,
+	triggerRunsInDatabase,
+	type QueueProcess,
+} from '../harness/queue';
 import type { N8nRest } from '../harness/rest';
 import { credentialsFile, WORKFLOW_IDS } from '../harness/workflows';
 import { regularContext, succeeding, type LineContext } from '../e2e/context';
@@ -84,7 +89,8 @@ export async function regularMonthN8n(
 
 /**
  * Queue mode as the README sets it up: on 1.x 10 PostgreSQL connections a process; on 2.x expression isolates
- * acquired lazily. Its faults: the webhook process, or a worker, SIGKILLed and started again 3 s later; Redis
+ * acquired lazily. Its faults: the webhook process, or the worker that started the latest run, SIGKILLed and
+ * started again 3 s later; Redis
  * restarted (empty, as n8n's Redis keeps nothing); PostgreSQL stopped for 10 s.
  */
 export async function queueMonthN8n(line: LineContext, env: NodeJS.ProcessEnv): Promise<MonthN8n> {
@@ -98,6 +104,17 @@ export async function queueMonthN8n(line: LineContext, env: NodeJS.ProcessEnv): 
 		{ ...QUEUE_DB_POOL[line.line], ...env },
 	);
 	const size = { workers: 2, webhooks: 1 };
+	/** The worker that started the latest execution (its log says so): the one likeliest to be running one now. */
+	const busiestWorker = () => {
+		const latest = (w: QueueProcess) =>
+			Math.max(
+				-1,
+				...[...readFileSync(w.logFile, 'utf8').matchAll(/Worker started execution (\d+)/g)].map(
+					(m) => Number(m[1]),
+				),
+			);
+		return [...cluster.workers].sort((a, b) => latest(b) - latest(a))[0];
+	};
 	return {
 		mode: 'queue',
 		version: `n8n ${line.install.version} (Node ${line.install.nodeVersion})`,
@@ -110,7 +127,7 @@ export async function queueMonthN8n(line: LineContext, env: NodeJS.ProcessEnv): 
 		faults: ['n8nKilled', 'workerKilled', 'redisRestarted', 'postgresStopped'],
 		fault: async (kind) => {
 			if (kind === 'n8nKilled' || kind === 'workerKilled') {
-				const proc = kind === 'n8nKilled' ? cluster.webhooks[0] : cluster.workers[0];
+				const proc = kind === 'n8nKilled' ? cluster.webhooks[0] : busiestWorker();
 				await cluster.kill(proc);
 				await sleep(DOWN_MS);
 				await cluster.restart(proc);

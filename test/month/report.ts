@@ -22,7 +22,7 @@ export function summaryLine(plan: MonthPlan, run: MonthRun, verdict: Verdict): s
 	const p99 = Math.max(...run.days.map((d) => d.ackP99));
 	return (
 		`month: ${plan.days} days, ${orders.toLocaleString('en')} orders, ${f.receipts.toLocaleString('en')} receipts ` +
-		`(${f.missingReceipts} missing, ${f.flaggedTwice} flagged twice, ${f.faultTwice} twice after a fault, ${f.unflaggedTwice} other repeats), ` +
+		`(${f.missingReceipts} missing, ${f.flaggedTwice} flagged twice, ${f.killedTwice} twice after a kill, ${f.unflaggedTwice} other repeats), ` +
 		`${f.refunds} refunds (${f.refundEmails} emails), ${f.overRefunds} over-refunds, ` +
 		`${f.reconciledDays} reconciliations (${f.unexplainedMismatches} unexplained mismatches, ${f.expectedMismatches} expected), ` +
 		`worst day's acknowledgement p99 ${(p99 / 1000).toFixed(2)} s`
@@ -110,7 +110,7 @@ export function monthReport(plan: MonthPlan, run: MonthRun, verdict: Verdict): s
 	const checks: Array<[string, string, boolean]> = [
 		[
 			'Every paid order got one receipt',
-			`${f.receipts} receipts, ${f.missingReceipts} missing, ${f.flaggedTwice} second ones flagged, ${f.faultTwice} unflagged second ones of a notification a fault caught in flight or n8n answered with an error (the README's bound), ${f.unflaggedTwice} other repeats`,
+			`${f.receipts} receipts, ${f.missingReceipts} missing, ${f.flaggedTwice} second ones flagged, ${f.killedTwice} unflagged second ones of a notification a kill caught in flight (regular mode; the README's bound), ${f.unflaggedTwice} other repeats`,
 			f.missingReceipts === 0 && f.unflaggedTwice === 0,
 		],
 		[
@@ -184,7 +184,7 @@ ${
 		: ''
 }
 ${charts.map((c) => `<div class="chart"><h2>${esc(c.title)}</h2><div class="plot"><canvas id="${c.id}"></canvas></div></div>`).join('\n')}
-<p class="sub">Faults (red dashed lines): ${faults.map((x) => `day ${x.index + 1} ${esc(x.name)}`).join('; ') || 'none'}. Settled and transferred are shown on the trading day they belong to.</p>
+<p class="sub">Faults (red dashed lines): ${faults.map((x) => `day ${x.index + 1} ${esc(x.name)}`).join('; ') || 'none'}. ${run.observed.faultsHit.map((h) => `The ${esc(h.kind)} of day ${h.day} caught ${h.caught} notifications on their way.`).join(' ')} Settled and transferred are shown on the trading day they belong to.</p>
 <script>${script('chart.js/dist/chart.umd.js')}</script>
 <script>${script('chartjs-plugin-annotation/dist/chartjs-plugin-annotation.min.js')}</script>
 <script>

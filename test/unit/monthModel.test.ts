@@ -52,7 +52,10 @@ function perfectMonth() {
 		ksher,
 		mails,
 		flagged: new Map(),
-		caughtByFault: new Set(),
+		caughtByKill: new Set(),
+		faultsHit: plan.faults
+			.filter((f) => f.kind !== 'ksherUnreachable' && f.kind !== 'typoInQueue')
+			.map((f) => ({ day: f.day, kind: f.kind, caught: 1, from: new Date(), to: new Date() })),
 		ordersTable,
 		refundsTable,
 		queueTable: expected.queueRows.map((r) => ({
@@ -87,7 +90,7 @@ describe("the month's check against the ledger", () => {
 		]);
 	});
 
-	it('fails a second receipt that is neither flagged nor of a delivery a fault caught', () => {
+	it('fails a second receipt that is neither flagged nor of a delivery a kill caught', () => {
 		const month = perfectMonth();
 		const order = aPaidOrder(month);
 		month.observed.mails.push({ subject: `Receipt for order ${order.no}`, to: [order.email] });
@@ -106,14 +109,14 @@ describe("the month's check against the ledger", () => {
 		expect(verdict.figures.flaggedTwice).toBe(1);
 	});
 
-	it("allows one unflagged second receipt of a delivery a fault caught (the README's bound), never two", () => {
+	it("allows one unflagged second receipt of a delivery a kill caught in regular mode (the README's bound), never two", () => {
 		const month = perfectMonth();
 		const order = aPaidOrder(month);
-		month.observed.caughtByFault.add(order.no);
+		month.observed.caughtByKill.add(order.no);
 		month.observed.mails.push({ subject: `Receipt for order ${order.no}`, to: [order.email] });
 		const once = check(month);
 		expect(once.problems).toEqual([]);
-		expect(once.figures.faultTwice).toBe(1);
+		expect(once.figures.killedTwice).toBe(1);
 		month.observed.mails.push({ subject: `Receipt for order ${order.no}`, to: [order.email] });
 		expect(check(month).problems).toEqual([`${order.no}: 3 receipts, 0 flagged`]);
 	});
@@ -170,6 +173,15 @@ describe("the month's check against the ledger", () => {
 		expect(check(month).problems).toEqual([
 			'2 executions of record never finished (1 caught by the PostgreSQL outage may)',
 			'1 executions of books never finished',
+		]);
+	});
+
+	it('fails a fault that hit while no notification was on its way: it tested nothing', () => {
+		const month = perfectMonth();
+		month.observed.faultsHit[1].caught = 0;
+		const { day, kind } = month.observed.faultsHit[1];
+		expect(check(month).problems).toEqual([
+			`day ${day}: the fault "${kind}" hit no notification on its way (it tested nothing)`,
 		]);
 	});
 
