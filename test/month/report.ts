@@ -184,7 +184,7 @@ ${
 		: ''
 }
 ${charts.map((c) => `<div class="chart"><h2>${esc(c.title)}</h2><div class="plot"><canvas id="${c.id}"></canvas></div></div>`).join('\n')}
-<p class="sub">Faults (red dashed lines): ${faults.map((x) => `day ${x.index + 1} ${esc(x.name)}`).join('; ') || 'none'}. ${run.observed.faultsHit.map((h) => `The ${esc(h.kind)} of day ${h.day} caught ${h.caught} notifications on their way.`).join(' ')} Settled and transferred are shown on the trading day they belong to.</p>
+<p class="sub">Faults (red dashed lines): ${faults.map((x) => `day ${x.index + 1} ${esc(x.name)}`).join('; ') || 'none'}. ${run.observed.faultsHit.map((h) => `Day ${h.day}, ${esc(h.kind)}: ${h.caught} notification${h.caught === 1 ? '' : 's'} on ${h.caught === 1 ? 'its' : 'their'} way when it hit.`).join(' ')} Settled and transferred are shown on the trading day they belong to.</p>
 <script>${script('chart.js/dist/chart.umd.js')}</script>
 <script>${script('chartjs-plugin-annotation/dist/chartjs-plugin-annotation.min.js')}</script>
 <script>
