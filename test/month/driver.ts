@@ -144,13 +144,18 @@ export async function runMonth(
 	const mode = options.mode ?? 'regular';
 	const line = await openLine(options.line, work, {});
 	let n8n: MonthN8n | undefined;
-	// Ctrl-C (or a CI timeout) stops the n8n it started too, rather than leaving it running.
-	const interrupted = (signal: NodeJS.Signals) =>
+	// Ctrl-C (or a CI timeout) stops the n8n it started too, rather than leaving it running; a second signal (npx
+	// and tsx pass the first one on, so it often comes twice) does not cut that short.
+	let closing = false;
+	const interrupted = (signal: NodeJS.Signals) => {
+		if (closing) return;
+		closing = true;
 		void (n8n?.close() ?? Promise.resolve())
 			.then(() => closeLine(line))
 			.finally(() => process.exit(signal === 'SIGINT' ? 130 : 143));
-	process.once('SIGINT', interrupted);
-	process.once('SIGTERM', interrupted);
+	};
+	process.on('SIGINT', interrupted);
+	process.on('SIGTERM', interrupted);
 	try {
 		const env = {
 			// As the README's Performance section asks: on 2.x, expression isolates acquired lazily.
