@@ -264,7 +264,7 @@ export class KsherTrigger implements INodeType {
 						default: DEFAULT_GIVE_UP_MINUTES,
 						displayOptions: { show: { '/acknowledge': ['finished'] } },
 						description:
-							"If n8n has not reported the end of a run after this long (its execution stuck after a database or Redis outage), Ksher's next delivery runs the workflow again, marked possibleDuplicate. Set it above your workflow's longest run.",
+							"If n8n has not reported the end of a run after this long (its execution stuck after a database or Redis outage), Ksher's next delivery runs the workflow again, marked possibleDuplicate. Set it above your workflow's longest run, counting the time a run can wait in queue mode's queue.",
 					},
 					{
 						displayName: 'Confirm With Ksher',
