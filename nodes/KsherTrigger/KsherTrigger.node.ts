@@ -391,7 +391,8 @@ async function startRun(
 	const { check, credentialData } = verified;
 	const { acknowledge, options } = run;
 	// n8n answers only after it has stored the execution (or, when acknowledging a finished
-	// workflow, after the run) and saved the static data: a 200 means the run exists; a refusal
+	// workflow, after the run) and saved the static data: a 200 means the run exists (on 2.x; 1.x answers
+	// "When the Run Is Stored" while it stores the execution: docs/guarantees.md, n8n 1.x); a refusal
 	// below gives the claim back, an error from n8n leaves it started. Once the run is handed to n8n with
 	// "finished", n8n's answer settles the claim instead (answerOnlyWithAcknowledgement).
 	let handedOver = false;
