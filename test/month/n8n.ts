@@ -26,8 +26,11 @@ export interface MonthN8n {
 	credentials: unknown;
 	/** An n8n CLI command that must succeed; against the database even while n8n is stopped. */
 	cli: (args: string[]) => Promise<CliResult>;
-	/** Every process up and ready; the URLs stay the same across starts. */
-	start: () => Promise<void>;
+	/**
+	 * Every process up and ready (`editorOnly`: what the editor's API needs, for the set-up before the workflows
+	 * are imported; in queue mode the main process alone).
+	 */
+	start: (options?: { editorOnly?: boolean }) => Promise<void>;
 	stop: () => Promise<void>;
 	/** Where Ksher's notifications and the driver's webhook calls go (queue mode: the webhook process). */
 	webhookUrl: () => string;
@@ -120,7 +123,7 @@ export async function queueMonthN8n(line: LineContext, env: NodeJS.ProcessEnv): 
 		version: `n8n ${line.install.version} (Node ${line.install.nodeVersion})`,
 		credentials: credentialsFile({ sim: line.sim.info, smtp: line.smtp }),
 		cli: succeeding((args) => cluster.cli(args)),
-		start: () => cluster.start(size),
+		start: (options) => cluster.start(options?.editorOnly ? { workers: 0, webhooks: 0 } : size),
 		stop: () => cluster.stopN8n(),
 		webhookUrl: () => cluster.webhooks[0].url,
 		restUrl: () => cluster.main.url,
