@@ -207,7 +207,7 @@ async function playMonth(
 	// Set-up as a shop does it: credentials, tables (n8n makes them through its API, so n8n runs first), the examples.
 	writeFileSync(join(ctx.work, 'credentials.json'), JSON.stringify(n8n.credentials));
 	await n8n.cli(['import:credentials', `--input=${join(ctx.work, 'credentials.json')}`]);
-	await n8n.start();
+	await n8n.start({ editorOnly: true });
 	const rest = new N8nRest(n8n.restUrl());
 	await rest.login();
 	await rest.createApiKey();
@@ -366,15 +366,14 @@ async function playMonth(
 					sim.deliveries.filter(
 						(d) => d.event === 'paid' && d.status === null && d.error === undefined,
 					);
-				const caught = await waitFor(
-					'a notification on its way',
-					() => (open().length ? open() : undefined),
-					5000,
-				).catch(() => []);
+				// Looked for every 20 ms (a delivery is open for 50–300 ms here; waitFor's 250 ms could miss them all).
+				let caught = open();
+				for (const until = Date.now() + 5000; !caught.length && Date.now() < until; caught = open())
+					await new Promise((r) => setTimeout(r, 20));
 				const t0 = new Date();
-				// In regular mode a kill with a delivery in flight may run it twice unflagged (the README's bound).
-				if (kind === 'n8nKilled' && n8n.mode === 'regular')
-					for (const d of caught) caughtByKill.add(d.mch_order_no);
+				// A kill of the process that receives Ksher's notifications (regular n8n, or the webhook process) with a
+				// delivery in flight may run it twice unflagged: its claim was in that process's memory only (the README's bound).
+				if (kind === 'n8nKilled') for (const d of caught) caughtByKill.add(d.mch_order_no);
 				await n8n.fault(kind);
 				hit.push({ day, kind, caught: caught.length, from: t0, to: new Date() });
 				log(
@@ -561,14 +560,12 @@ async function playMonth(
 		flagged,
 		caughtByKill: new Set([
 			...caughtByKill,
-			// Regular mode: a delivery n8n never answered (killed with it in flight).
-			...(n8n.mode === 'regular'
-				? sim.deliveries
-						.filter(
-							(d) => d.event === 'paid' && d.status === null && /fetch failed/.test(d.error ?? ''),
-						)
-						.map((d) => d.mch_order_no)
-				: []),
+			// A delivery the receiving process never answered (killed with it in flight).
+			...sim.deliveries
+				.filter(
+					(d) => d.event === 'paid' && d.status === null && /fetch failed/.test(d.error ?? ''),
+				)
+				.map((d) => d.mch_order_no),
 		]),
 		faultsHit: hit,
 		ordersTable: await rest.dataTableRows(tables.orders),

@@ -90,8 +90,10 @@ export interface Observed {
 	/** The trigger's items flagged possibleDuplicate, by order number. */
 	flagged: Map<string, number>;
 	/**
-	 * Regular mode: orders whose delivery a SIGKILL of n8n caught in flight (open when it hit, or never answered).
-	 * The README's bound: such a run may go to the end twice unflagged. Every other repeat must be flagged.
+	 * Orders whose delivery a SIGKILL of the process receiving Ksher's notifications (regular n8n, or queue mode's
+	 * webhook process) caught in flight (open when it hit, or never answered): the claim was in that process's
+	 * memory only. The README's bound: such a run may go to the end twice unflagged. Every other repeat must be
+	 * flagged.
 	 */
 	caughtByKill: Set<string>;
 	/** Each fault that hit while customers paid, with how many notifications were on their way when it did. */
@@ -119,7 +121,7 @@ export interface Verdict {
 		receipts: number;
 		missingReceipts: number;
 		flaggedTwice: number;
-		/** Unflagged second receipts of notifications a kill caught in flight, regular mode (the README's bound). */
+		/** Unflagged second receipts of notifications a kill of the receiving process caught in flight (the README's bound). */
 		killedTwice: number;
 		/** Record executions n8n left "running" after PostgreSQL's outage (within `strandedByOutage`). */
 		leftRunning: number;
@@ -159,8 +161,8 @@ export function checkMonth(
 			say(`${order.no}: paid, no receipt`);
 		} else if (n > 1) {
 			// A second receipt is allowed when its run said possibleDuplicate (a crash left the first unknown), or
-			// unflagged for a notification in flight when n8n was killed in regular mode (the README's bound: a kill
-			// after the email went out and before n8n recorded the run cannot always be told).
+			// unflagged for a notification in flight when the process receiving it was killed (the README's bound: a
+			// kill after the email went out and before any save carried the claim to the database cannot be told).
 			if ((observed.flagged.get(order.no) ?? 0) >= n - 1) flaggedTwice += n - 1;
 			else if (n === 2 && observed.caughtByKill.has(order.no)) killedTwice++;
 			else {

@@ -110,7 +110,7 @@ export function monthReport(plan: MonthPlan, run: MonthRun, verdict: Verdict): s
 	const checks: Array<[string, string, boolean]> = [
 		[
 			'Every paid order got one receipt',
-			`${f.receipts} receipts, ${f.missingReceipts} missing, ${f.flaggedTwice} second ones flagged, ${f.killedTwice} unflagged second ones of a notification a kill caught in flight (regular mode; the README's bound), ${f.unflaggedTwice} other repeats`,
+			`${f.receipts} receipts, ${f.missingReceipts} missing, ${f.flaggedTwice} second ones flagged, ${f.killedTwice} unflagged second ones of a notification a kill of the receiving process caught in flight (the README's bound), ${f.unflaggedTwice} other repeats`,
 			f.missingReceipts === 0 && f.unflaggedTwice === 0,
 		],
 		[

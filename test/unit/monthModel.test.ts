@@ -109,7 +109,7 @@ describe("the month's check against the ledger", () => {
 		expect(verdict.figures.flaggedTwice).toBe(1);
 	});
 
-	it("allows one unflagged second receipt of a delivery a kill caught in regular mode (the README's bound), never two", () => {
+	it("allows one unflagged second receipt of a delivery a kill of the receiving process caught (the README's bound), never two", () => {
 		const month = perfectMonth();
 		const order = aPaidOrder(month);
 		month.observed.caughtByKill.add(order.no);
