@@ -139,7 +139,7 @@ export function monthReport(plan: MonthPlan, run: MonthRun, verdict: Verdict): s
 				.map(([k, v]) => `${k} ${v}`)
 				.join(', ') +
 				(f.leftRunning
-					? ` (n8n left ${f.leftRunning} "running" when PostgreSQL stopped under it; their orders ran again, flagged, as the README says)`
+					? ` (n8n left ${f.leftRunning} "running" when PostgreSQL stopped under it; their orders ran again, each with its receipt; the README's table of faults says n8n does this)`
 					: ''),
 			!verdict.problems.some((p) => p.includes('never finished')),
 		],
