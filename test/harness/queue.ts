@@ -46,11 +46,15 @@ export interface QueueCluster {
 	databaseBytes: () => number;
 	/** The PostgreSQL database n8n uses. */
 	database: { port: number; database: string; user: string; password: string };
+	/** When each of these executions was stored (ISO time), from PostgreSQL: n8n's API gives only the start. */
+	storedAt: (executionIds: string[]) => Map<string, string>;
 	/** Which worker logs name an execution id as started there. */
 	workerOf: (executionId: string) => string[];
+	/** Stops one n8n process as an operator would (SIGTERM, n8n's shutdown); it stays down until restart(). */
+	stopOne: (proc: QueueProcess) => Promise<void>;
 	/** SIGKILL to one n8n process (and its task runner); it stays down until restart(). */
 	kill: (proc: QueueProcess) => Promise<void>;
-	/** Starts a killed process again on the same port, as a container's restart policy does. */
+	/** Starts a killed or stopped process again on the same port, as a container's restart policy does. */
 	restart: (proc: QueueProcess) => Promise<void>;
 	/** PostgreSQL stopped as a crash would, down for `ms`, started again. */
 	bouncePostgres: (ms: number) => Promise<void>;
@@ -213,6 +217,11 @@ export async function createQueueCluster(
 			redis = undefined;
 			postgres = undefined;
 		},
+		stopOne: async (proc) => {
+			const child = proc.child;
+			proc.child = undefined;
+			if (child) await stopChild(child);
+		},
 		kill: async (proc) => {
 			const child = proc.child;
 			proc.child = undefined;
@@ -230,6 +239,20 @@ export async function createQueueCluster(
 		},
 		databaseBytes: () =>
 			Number(psql(cluster.database, 'SELECT pg_database_size(current_database())').trim()),
+		storedAt: (ids) => {
+			const stored = new Map<string, string>();
+			const numeric = ids.filter((id) => /^\d+$/.test(id));
+			if (numeric.length === 0) return stored;
+			const rows = psql(
+				cluster.database,
+				`SELECT id, to_char("createdAt" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') FROM execution_entity WHERE id IN (${numeric.join(',')})`,
+			);
+			for (const row of rows.split('\x1e').filter(Boolean)) {
+				const [id, at] = row.split('\x1f');
+				stored.set(id.trim(), at.trim());
+			}
+			return stored;
+		},
 		workerOf: (executionId) =>
 			cluster.workers
 				.filter(

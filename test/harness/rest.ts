@@ -189,17 +189,26 @@ export class N8nRest {
 		return (await this.executionSummaries(workflowId)).map((e) => e.status);
 	}
 
-	/** Every execution's status and start (ISO time), newest first, all pages, without their data. */
+	/**
+	 * Every execution's id, status and start (ISO time; "null" for one n8n stored but never started: the public API
+	 * has no creation time), newest first, all pages, without their data.
+	 */
 	async executionSummaries(
 		workflowId: string,
-	): Promise<Array<{ status: string; startedAt: string }>> {
-		const all: Array<{ status: string; startedAt: string }> = [];
-		for await (const page of this.executionPages<{ status?: string; startedAt?: string }>(
-			workflowId,
-			'',
-			250,
-		))
-			all.push(...page.map((e) => ({ status: String(e.status), startedAt: String(e.startedAt) })));
+	): Promise<Array<{ id: string; status: string; startedAt: string }>> {
+		const all: Array<{ id: string; status: string; startedAt: string }> = [];
+		for await (const page of this.executionPages<{
+			id?: string;
+			status?: string;
+			startedAt?: string;
+		}>(workflowId, '', 250))
+			all.push(
+				...page.map((e) => ({
+					id: String(e.id),
+					status: String(e.status),
+					startedAt: String(e.startedAt),
+				})),
+			);
 		return all;
 	}
 

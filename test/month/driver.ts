@@ -26,7 +26,7 @@ import {
 	type Tables,
 } from '../e2e/context';
 import { waitFor } from '../e2e/steps';
-import { baht, typoOf, type Observed } from './model';
+import { baht, typoOf, whenAgainstFaults, type Observed } from './model';
 import { queueMonthN8n, regularMonthN8n, type MonthN8n } from './n8n';
 import {
 	aftercareDay,
@@ -530,30 +530,78 @@ async function playMonth(
 		f.duplicates = plan.orders
 			.filter((o) => payDay(o) === f.day)
 			.reduce((a, o) => a + (flagged.get(o.no) ?? 0), 0);
-	const unfinished: Record<string, number> = {};
-	let strandedByOutage = 0;
-	let executions = 0;
-	const outages = hit.filter((h) => h.kind === 'postgresStopped');
-	for (const [name, id] of Object.entries({
+	// The runs n8n has not finished. In queue mode n8n's own clean-up of the runs it lost track of (an execution
+	// "new" or "running" with no job in Redis: a webhook process killed between storing and queueing it, Redis
+	// restarted under it, PostgreSQL stopped under its save) is the main process's queue recovery, which runs
+	// when the main process starts and every 3 hours (N8N_EXECUTIONS_QUEUE_RECOVERY_INTERVAL, read in n8n's
+	// scaling.service.js). A month is minutes long, so the main process is restarted here, as an operator would,
+	// and only what that recovery leaves is unfinished. What it marked crashed is checked against the faults.
+	const workflows = {
 		record: WORKFLOW_IDS.recordPaid,
 		watch: WORKFLOW_IDS.watch,
 		queue: WORKFLOW_IDS.refundQueue,
 		books: WORKFLOW_IDS.books,
-	})) {
-		const all = await rest.executionSummaries(id);
-		executions += all.length;
-		const left = all.filter((e) => ['new', 'running', 'waiting', 'unknown'].includes(e.status));
-		unfinished[name] = left.length;
-		// The record runs n8n left "running" because PostgreSQL stopped under them: begun within 10 s of the outage.
-		if (name === 'record')
-			strandedByOutage = left.filter((e) =>
-				outages.some(
-					(o) =>
-						Date.parse(e.startedAt) >= o.from.getTime() - 10_000 &&
-						Date.parse(e.startedAt) <= o.to.getTime() + 10_000,
-				),
-			).length;
+	};
+	const notFinished = async () => {
+		let left: Array<{ workflow: string; id: string; status: string; at: string }> = [];
+		const status = new Map<string, string>();
+		let count = 0;
+		for (const [workflow, id] of Object.entries(workflows)) {
+			const all = await rest.executionSummaries(id);
+			count += all.length;
+			for (const e of all) status.set(e.id, e.status);
+			for (const e of all)
+				if (['new', 'running', 'waiting', 'unknown'].includes(e.status))
+					left.push({
+						workflow,
+						id: e.id,
+						status: e.status,
+						at: e.startedAt,
+					});
+		}
+		// A run stored but never started: when it was stored.
+		const stored = n8n.storedAt(
+			left.filter((e) => Number.isNaN(Date.parse(e.at))).map((e) => e.id),
+		);
+		left = left.map((e) => ({ ...e, at: stored.get(e.id) ?? e.at }));
+		return { left, count, status };
+	};
+	const before = await notFinished();
+	const executions = before.count;
+	let left = before.left;
+	const describe = (e: (typeof left)[number]) =>
+		`${e.workflow} #${e.id} ${e.status} ${whenAgainstFaults(e.at, hit)}`;
+	let recovered: Observed['recovered'] = [];
+	if (n8n.mode === 'queue' && left.length > 0) {
+		log(
+			`${left.length} runs not finished (${left.map(describe).join('; ')}); restarting the main process, whose queue recovery marks the runs n8n lost track of crashed`,
+		);
+		await n8n.restartMain();
+		// The recovery runs just after the main process is ready, and n8n's API answers 404 for a moment after
+		// that: give both 30 s.
+		const since = Date.now();
+		let after: Awaited<ReturnType<typeof notFinished>> | undefined;
+		for (;;) {
+			after = await notFinished().catch((e: unknown) => {
+				if (Date.now() - since > 30_000) throw e;
+				return undefined;
+			});
+			if ((after && after.left.length === 0) || Date.now() - since > 30_000) break;
+			await new Promise((r) => setTimeout(r, 500));
+		}
+		if (!after)
+			throw new Error("n8n's API did not answer within 30 s of the main process's restart");
+		// Only what the recovery marked crashed: a run that finished meanwhile (a worker's stalled job run again)
+		// simply finished.
+		recovered = left
+			.filter((e) => after.status.get(e.id) === 'crashed')
+			.map((e) => ({ workflow: e.workflow, run: describe(e), at: Date.parse(e.at) }));
+		left = after.left;
 	}
+	const unfinished: Record<string, number> = Object.fromEntries(
+		Object.keys(workflows).map((w) => [w, left.filter((e) => e.workflow === w).length]),
+	);
+	const unfinishedRuns = left.map(describe);
 	const observed: Observed = {
 		ksher,
 		mails: smtp.mails.map((m) => ({ subject: m.subject, to: m.to })),
@@ -574,7 +622,8 @@ async function playMonth(
 		books,
 		morning,
 		unfinished,
-		strandedByOutage,
+		unfinishedRuns,
+		recovered,
 	};
 	await n8n.stop();
 	writeFileSync(

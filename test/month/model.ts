@@ -107,13 +107,25 @@ export interface Observed {
 	morning: Map<string, string[]>;
 	/** Executions not finished (new, running, waiting), per workflow. */
 	unfinished: Record<string, number>;
+	/** Each of those runs, named: "record #812 running at 10:01:02.345, 2.1 s from the start of day 3's workerKilled (3.0 s long)". */
+	unfinishedRuns?: string[];
 	/**
-	 * The record workflow's executions left "running" that began within 10 s of a PostgreSQL outage: n8n never
-	 * records the end of a run it lost the database under (the README's table of faults); the trigger gives up on
-	 * it and Ksher's next delivery runs the order again, flagged.
+	 * Queue mode: the runs n8n lost track of (stored "new" or "running", no job in Redis) that its queue recovery
+	 * marked crashed when the main process was started again at the month's end. n8n does this at the main
+	 * process's start and every 3 hours; the README's table of faults says which faults leave such runs.
 	 */
-	strandedByOutage: number;
+	recovered: Array<{ workflow: string; run: string; at: number }>;
 }
+
+/**
+ * The faults that leave runs n8n loses track of, in queue mode (read in n8n's scaling service and workflow
+ * runner): the webhook process killed between storing an execution and queueing it; Redis restarted empty with
+ * the job in it; PostgreSQL stopped while a worker takes the job or saves its end. A worker's kill does not: its
+ * job is run again or failed by the queue.
+ */
+const STRANDING: ReadonlyArray<FaultKind> = ['n8nKilled', 'redisRestarted', 'postgresStopped'];
+/** How far from such a fault a stranded run may have been stored or started. */
+const STRANDING_REACH_MS = 10_000;
 
 export interface Verdict {
 	problems: string[];
@@ -123,8 +135,8 @@ export interface Verdict {
 		flaggedTwice: number;
 		/** Unflagged second receipts of notifications a kill of the receiving process caught in flight (the README's bound). */
 		killedTwice: number;
-		/** Record executions n8n left "running" after PostgreSQL's outage (within `strandedByOutage`). */
-		leftRunning: number;
+		/** Runs a fault left unfinished, marked crashed by n8n's queue recovery (`recovered`). */
+		stranded: number;
 		unflaggedTwice: number;
 		refunds: number;
 		refundEmails: number;
@@ -281,15 +293,20 @@ export function checkMonth(
 	for (const f of observed.faultsHit)
 		if (f.caught === 0)
 			say(`day ${f.day}: the fault "${f.kind}" hit no notification on its way (it tested nothing)`);
-	let leftRunning = 0;
-	for (const [workflow, n] of Object.entries(observed.unfinished)) {
-		const allowed = workflow === 'record' ? observed.strandedByOutage : 0;
-		if (n > allowed)
+	for (const r of observed.recovered)
+		if (
+			!observed.faultsHit.some(
+				(f) =>
+					STRANDING.includes(f.kind) &&
+					r.at >= f.from.getTime() - STRANDING_REACH_MS &&
+					r.at <= f.to.getTime() + STRANDING_REACH_MS,
+			)
+		)
 			say(
-				`${n} executions of ${workflow} never finished${allowed ? ` (${allowed} caught by the PostgreSQL outage may)` : ''}`,
+				`n8n's queue recovery found ${r.run}, which no fault that strands runs explains (the webhook process killed, Redis restarted, PostgreSQL stopped, within ${STRANDING_REACH_MS / 1000} s)`,
 			);
-		else leftRunning += n;
-	}
+	for (const [workflow, n] of Object.entries(observed.unfinished))
+		if (n > 0) say(`${n} executions of ${workflow} never finished${runsOf(observed, workflow)}`);
 	return {
 		problems,
 		figures: {
@@ -297,7 +314,7 @@ export function checkMonth(
 			missingReceipts: missing,
 			flaggedTwice,
 			killedTwice,
-			leftRunning,
+			stranded: observed.recovered.length,
 			unflaggedTwice,
 			refunds,
 			refundEmails,
@@ -328,4 +345,34 @@ export function markExpectedMismatches(
 			'PromptPay',
 		]);
 	}
+}
+
+function runsOf(observed: Observed, workflow: string): string {
+	const runs = (observed.unfinishedRuns ?? []).filter((r) => r.startsWith(`${workflow} `));
+	return runs.length ? `: ${runs.join('; ')}` : '';
+}
+
+/** When a run was stored or began, against the nearest fault: what a failure message needs to say which fault left it. */
+export function whenAgainstFaults(
+	startedAt: string,
+	faults: ReadonlyArray<{ day: number; kind: string; from: Date; to: Date }>,
+): string {
+	const at = Date.parse(startedAt);
+	if (Number.isNaN(at)) return 'at an unknown time';
+	const nearest = [...faults].sort(
+		(a, b) => distance(at, a.from, a.to) - distance(at, b.from, b.to),
+	)[0];
+	const clock = new Date(at).toISOString().slice(11, 23);
+	if (!nearest) return `at ${clock}, no fault that month`;
+	const offset = (at - nearest.from.getTime()) / 1000;
+	return `at ${clock}, ${offset.toFixed(1)} s from the start of day ${nearest.day}'s ${nearest.kind} (${(
+		(nearest.to.getTime() - nearest.from.getTime()) /
+		1000
+	).toFixed(1)} s long)`;
+}
+
+function distance(at: number, from: Date, to: Date): number {
+	if (at < from.getTime()) return from.getTime() - at;
+	if (at > to.getTime()) return at - to.getTime();
+	return 0;
 }

@@ -32,6 +32,13 @@ export interface MonthN8n {
 	 */
 	start: (options?: { editorOnly?: boolean }) => Promise<void>;
 	stop: () => Promise<void>;
+	/**
+	 * The main process stopped as an operator would and started again (regular mode: n8n). In queue mode its start
+	 * runs n8n's queue recovery, which marks crashed the runs n8n lost track of.
+	 */
+	restartMain: () => Promise<void>;
+	/** When each of these executions was stored (ISO time), where the set-up can tell (queue mode: PostgreSQL). */
+	storedAt: (executionIds: string[]) => Map<string, string>;
 	/** Where Ksher's notifications and the driver's webhook calls go (queue mode: the webhook process). */
 	webhookUrl: () => string;
 	/** The editor's REST API (queue mode: the main process). */
@@ -67,6 +74,11 @@ export async function regularMonthN8n(
 		cli: ctx.cli,
 		start: () => n8n.start(),
 		stop: () => n8n.stop(),
+		restartMain: async () => {
+			await n8n.stop();
+			await n8n.start();
+		},
+		storedAt: () => new Map(),
 		webhookUrl: () => n8n.url,
 		restUrl: () => n8n.url,
 		faults: ['n8nKilled'],
@@ -125,6 +137,11 @@ export async function queueMonthN8n(line: LineContext, env: NodeJS.ProcessEnv): 
 		cli: succeeding((args) => cluster.cli(args)),
 		start: (options) => cluster.start(options?.editorOnly ? { workers: 0, webhooks: 0 } : size),
 		stop: () => cluster.stopN8n(),
+		restartMain: async () => {
+			await cluster.stopOne(cluster.main);
+			await cluster.restart(cluster.main);
+		},
+		storedAt: (ids) => cluster.storedAt(ids),
 		webhookUrl: () => cluster.webhooks[0].url,
 		restUrl: () => cluster.main.url,
 		faults: ['n8nKilled', 'workerKilled', 'redisRestarted', 'postgresStopped'],

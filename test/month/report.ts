@@ -138,8 +138,8 @@ export function monthReport(plan: MonthPlan, run: MonthRun, verdict: Verdict): s
 			Object.entries(run.observed.unfinished)
 				.map(([k, v]) => `${k} ${v}`)
 				.join(', ') +
-				(f.leftRunning
-					? ` (n8n left ${f.leftRunning} "running" when PostgreSQL stopped under it; their orders ran again, each with its receipt; the README's table of faults says n8n does this)`
+				(f.stranded
+					? ` after n8n's queue recovery at the main process's restart, which marked crashed ${f.stranded} runs the faults had left "new" or "running" (the README's table of faults says which faults do this): ${run.observed.recovered.map((r) => r.run).join('; ')}`
 					: ''),
 			!verdict.problems.some((p) => p.includes('never finished')),
 		],

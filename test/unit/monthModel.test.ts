@@ -4,6 +4,7 @@ import {
 	expectations,
 	markExpectedMismatches,
 	type Observed,
+	whenAgainstFaults,
 } from '../month/model';
 import { payDay, planMonth } from '../month/plan';
 
@@ -66,7 +67,7 @@ function perfectMonth() {
 		books,
 		morning: new Map(),
 		unfinished: { record: 0, watch: 0, queue: 0, books: 0 },
-		strandedByOutage: 0,
+		recovered: [],
 	};
 	return { expected, observed };
 }
@@ -161,19 +162,81 @@ describe("the month's check against the ledger", () => {
 		]);
 	});
 
-	it("allows the record executions n8n left running when PostgreSQL stopped under them, no more, and no other workflow's", () => {
+	it("allows the runs n8n's queue recovery found stranded by a fault that strands runs, and only near one", () => {
 		const month = perfectMonth();
-		month.observed.strandedByOutage = 1;
-		month.observed.unfinished.record = 1;
+		const from = new Date('2026-12-05T10:00:00.000Z');
+		month.observed.faultsHit = [
+			{ day: 2, kind: 'postgresStopped', caught: 3, from, to: new Date(from.getTime() + 10_000) },
+			{
+				day: 3,
+				kind: 'workerKilled',
+				caught: 1,
+				from: new Date(from.getTime() + 600_000),
+				to: new Date(from.getTime() + 603_000),
+			},
+		];
+		month.observed.recovered = [
+			{ workflow: 'record', run: 'record #40 running', at: from.getTime() + 19_000 },
+			{ workflow: 'watch', run: 'watch #41 new', at: from.getTime() - 9_000 },
+		];
 		const within = check(month);
 		expect(within.problems).toEqual([]);
-		expect(within.figures.leftRunning).toBe(1);
+		expect(within.figures.stranded).toBe(2);
+		// A worker's kill does not strand a run (its job is run again or failed), and 10 s is the reach.
+		month.observed.recovered = [
+			{ workflow: 'record', run: 'record #50 running', at: from.getTime() + 601_000 },
+			{ workflow: 'record', run: 'record #51 new', at: from.getTime() + 20_001 },
+		];
+		expect(check(month).problems).toEqual([
+			"n8n's queue recovery found record #50 running, which no fault that strands runs explains (the webhook process killed, Redis restarted, PostgreSQL stopped, within 10 s)",
+			"n8n's queue recovery found record #51 new, which no fault that strands runs explains (the webhook process killed, Redis restarted, PostgreSQL stopped, within 10 s)",
+		]);
+	});
+
+	it('fails any run still unfinished after the recovery, whatever fault was near', () => {
+		const month = perfectMonth();
 		month.observed.unfinished.record = 2;
 		month.observed.unfinished.books = 1;
 		expect(check(month).problems).toEqual([
-			'2 executions of record never finished (1 caught by the PostgreSQL outage may)',
+			'2 executions of record never finished',
 			'1 executions of books never finished',
 		]);
+	});
+
+	it('names each run left unfinished and the fault nearest its start, so a failed CI run says what to look at', () => {
+		const month = perfectMonth();
+		const from = new Date('2026-12-05T10:00:00.000Z');
+		const faults = [
+			{
+				day: 2,
+				kind: 'redisRestarted' as const,
+				caught: 1,
+				from,
+				to: new Date(from.getTime() + 3_000),
+			},
+			{
+				day: 3,
+				kind: 'workerKilled' as const,
+				caught: 1,
+				from: new Date(from.getTime() + 60_000),
+				to: new Date(from.getTime() + 63_000),
+			},
+		];
+		month.observed.unfinished.record = 1;
+		month.observed.unfinishedRuns = [
+			`record #812 running ${whenAgainstFaults('2026-12-05T10:01:04.500Z', faults)}`,
+			`watch #9 new ${whenAgainstFaults('null', faults)}`,
+		];
+		expect(month.observed.unfinishedRuns[1]).toBe('watch #9 new at an unknown time');
+		expect(check(month).problems).toEqual([
+			"1 executions of record never finished: record #812 running at 10:01:04.500, 4.5 s from the start of day 3's workerKilled (3.0 s long)",
+		]);
+		expect(whenAgainstFaults('2026-12-05T09:59:59.000Z', faults)).toBe(
+			"at 09:59:59.000, -1.0 s from the start of day 2's redisRestarted (3.0 s long)",
+		);
+		expect(whenAgainstFaults('2026-12-05T10:00:01.000Z', [])).toBe(
+			'at 10:00:01.000, no fault that month',
+		);
 	});
 
 	it('fails a fault that hit while no notification was on its way: it tested nothing', () => {
