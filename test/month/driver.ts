@@ -135,6 +135,9 @@ const FAULT_NAMES: Record<FaultKind, string> = {
 	typoInQueue: 'a mistyped order number in the queue',
 };
 
+/** The statuses of an execution n8n has not finished. */
+const UNFINISHED = ['new', 'running', 'waiting', 'unknown'];
+
 export async function runMonth(
 	plan: MonthPlan,
 	options: MonthOptions,
@@ -525,11 +528,6 @@ async function playMonth(
 			if (f) f.refundedSatang += r.refund_fee;
 		}
 	}
-	const flagged = await n8n.flagged(rest, `M${plan.seed}`);
-	for (const f of figures)
-		f.duplicates = plan.orders
-			.filter((o) => payDay(o) === f.day)
-			.reduce((a, o) => a + (flagged.get(o.no) ?? 0), 0);
 	// The runs n8n has not finished. In queue mode n8n's own clean-up of the runs it lost track of (an execution
 	// "new" or "running" with no job in Redis: a webhook process killed between storing and queueing it, Redis
 	// restarted under it, PostgreSQL stopped under its save) is the main process's queue recovery, which runs
@@ -551,7 +549,7 @@ async function playMonth(
 			count += all.length;
 			for (const e of all) status.set(e.id, e.status);
 			for (const e of all)
-				if (['new', 'running', 'waiting', 'unknown'].includes(e.status))
+				if (UNFINISHED.includes(e.status))
 					left.push({
 						workflow,
 						id: e.id,
@@ -572,6 +570,7 @@ async function playMonth(
 	const describe = (e: (typeof left)[number]) =>
 		`${e.workflow} #${e.id} ${e.status} ${whenAgainstFaults(e.at, hit)}`;
 	let recovered: Observed['recovered'] = [];
+	let finishedLate: Observed['recovered'] = [];
 	if (n8n.mode === 'queue' && left.length > 0) {
 		log(
 			`${left.length} runs not finished (${left.map(describe).join('; ')}); restarting the main process, whose queue recovery marks the runs n8n lost track of crashed`,
@@ -593,15 +592,28 @@ async function playMonth(
 			throw new Error("n8n's API did not answer within 30 s of the main process's restart");
 		// Only what the recovery marked crashed: a run that finished meanwhile (a worker's stalled job run again)
 		// simply finished.
-		recovered = left
-			.filter((e) => after.status.get(e.id) === 'crashed')
-			.map((e) => ({ workflow: e.workflow, run: describe(e), at: Date.parse(e.at) }));
+		const asFound = (e: (typeof left)[number]) => ({
+			workflow: e.workflow,
+			status: e.status,
+			run: describe(e),
+			at: Date.parse(e.at),
+		});
+		recovered = left.filter((e) => after.status.get(e.id) === 'crashed').map(asFound);
+		finishedLate = left
+			.filter((e) => !['crashed', ...UNFINISHED].includes(after.status.get(e.id) ?? 'crashed'))
+			.map(asFound);
 		left = after.left;
 	}
 	const unfinished: Record<string, number> = Object.fromEntries(
 		Object.keys(workflows).map((w) => [w, left.filter((e) => e.workflow === w).length]),
 	);
 	const unfinishedRuns = left.map(describe);
+	// What the runs left behind, read once the recovery's wait is over (a run may have ended during it).
+	const flagged = await n8n.flagged(rest, `M${plan.seed}`);
+	for (const f of figures)
+		f.duplicates = plan.orders
+			.filter((o) => payDay(o) === f.day)
+			.reduce((a, o) => a + (flagged.get(o.no) ?? 0), 0);
 	const observed: Observed = {
 		ksher,
 		mails: smtp.mails.map((m) => ({ subject: m.subject, to: m.to })),
@@ -624,6 +636,7 @@ async function playMonth(
 		unfinished,
 		unfinishedRuns,
 		recovered,
+		finishedLate,
 	};
 	await n8n.stop();
 	writeFileSync(

@@ -114,18 +114,63 @@ export interface Observed {
 	 * marked crashed when the main process was started again at the month's end. n8n does this at the main
 	 * process's start and every 3 hours; the README's table of faults says which faults leave such runs.
 	 */
-	recovered: Array<{ workflow: string; run: string; at: number }>;
+	recovered: Array<StrandedRun>;
+	/**
+	 * Runs still unfinished at the month's end that finished while the recovery was awaited (not marked crashed):
+	 * only a worker's stalled job, which the queue runs again once its lock expires, may.
+	 */
+	finishedLate?: Array<StrandedRun>;
+}
+
+/** A run as the month's end found it: "record #812 new at 10:01:02.345, …" (`at`: when stored or started). */
+export interface StrandedRun {
+	workflow: string;
+	status: string;
+	run: string;
+	at: number;
 }
 
 /**
- * The faults that leave runs n8n loses track of, in queue mode (read in n8n's scaling service and workflow
- * runner): the webhook process killed between storing an execution and queueing it; Redis restarted empty with
- * the job in it; PostgreSQL stopped while a worker takes the job or saves its end. A worker's kill does not: its
- * job is run again or failed by the queue.
+ * The faults that leave runs n8n loses track of in queue mode, each with the runs it can leave (read in n8n's
+ * scaling service, workflow runner and job processor, 1.123.81 and 2.41.1). A worker's kill leaves none: its job
+ * is run again or failed by the queue, or its run marked crashed when the worker starts again.
  */
-const STRANDING: ReadonlyArray<FaultKind> = ['n8nKilled', 'redisRestarted', 'postgresStopped'];
-/** How far from such a fault a stranded run may have been stored or started. */
-const STRANDING_REACH_MS = 10_000;
+const STRANDS: Partial<
+	Record<FaultKind, { statuses: string[]; window: (f: FaultHit) => [number, number] }>
+> = {
+	// The webhook process stores the execution, then queues its job: killed between the two, it leaves it "new".
+	n8nKilled: {
+		statuses: ['new'],
+		window: (f) => [f.from.getTime() - 10_000, f.from.getTime() + 1_000],
+	},
+	// Redis restarted empty: a job waiting in it is gone, its execution stays "new".
+	redisRestarted: {
+		statuses: ['new'],
+		window: (f) => [f.from.getTime() - 10_000, f.to.getTime() + 1_000],
+	},
+	// PostgreSQL stopped while a worker loaded the job ("new") or saved the run's end ("running").
+	postgresStopped: {
+		statuses: ['new', 'running'],
+		window: (f) => [f.from.getTime() - 10_000, f.to.getTime() + 10_000],
+	},
+};
+
+type FaultHit = Observed['faultsHit'][number];
+
+/**
+ * The fault that explains a run n8n's queue recovery found, if one does: its kind leaves runs of that status,
+ * the run was stored or started in its window, and (for the record workflow, whose runs are Ksher's deliveries)
+ * the fault has not already explained as many runs as it caught deliveries on their way.
+ */
+function strandedBy(run: StrandedRun, faults: FaultHit[], used: Map<FaultHit, number>) {
+	return faults.find((f) => {
+		const rule = STRANDS[f.kind];
+		if (!rule || !rule.statuses.includes(run.status)) return false;
+		const [from, to] = rule.window(f);
+		if (!(run.at >= from && run.at <= to)) return false;
+		return run.workflow !== 'record' || (used.get(f) ?? 0) < f.caught;
+	});
+}
 
 export interface Verdict {
 	problems: string[];
@@ -293,17 +338,27 @@ export function checkMonth(
 	for (const f of observed.faultsHit)
 		if (f.caught === 0)
 			say(`day ${f.day}: the fault "${f.kind}" hit no notification on its way (it tested nothing)`);
-	for (const r of observed.recovered)
+	const used = new Map<FaultHit, number>();
+	for (const r of observed.recovered) {
+		const fault = strandedBy(r, observed.faultsHit, used);
+		if (fault) {
+			if (r.workflow === 'record') used.set(fault, (used.get(fault) ?? 0) + 1);
+		} else
+			say(
+				`n8n's queue recovery found ${r.run}, which no fault explains (a webhook process's kill leaves runs "new" stored up to its kill, a Redis restart "new" ones, a PostgreSQL stop "new" or "running" ones, within 10 s; a record run each per notification the fault caught)`,
+			);
+	}
+	for (const r of observed.finishedLate ?? [])
 		if (
 			!observed.faultsHit.some(
 				(f) =>
-					STRANDING.includes(f.kind) &&
-					r.at >= f.from.getTime() - STRANDING_REACH_MS &&
-					r.at <= f.to.getTime() + STRANDING_REACH_MS,
+					f.kind === 'workerKilled' &&
+					r.at >= f.from.getTime() - 10_000 &&
+					r.at <= f.to.getTime() + 10_000,
 			)
 		)
 			say(
-				`n8n's queue recovery found ${r.run}, which no fault that strands runs explains (the webhook process killed, Redis restarted, PostgreSQL stopped, within ${STRANDING_REACH_MS / 1000} s)`,
+				`${r.run} was still unfinished at the month's end and finished only after it (no worker's kill explains it)`,
 			);
 	for (const [workflow, n] of Object.entries(observed.unfinished))
 		if (n > 0) say(`${n} executions of ${workflow} never finished${runsOf(observed, workflow)}`);
