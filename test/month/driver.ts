@@ -373,12 +373,23 @@ async function playMonth(
 				let caught = open();
 				for (const until = Date.now() + 5000; !caught.length && Date.now() < until; caught = open())
 					await new Promise((r) => setTimeout(r, 20));
+				// Every notification on its way at any moment of the fault, not only at its start: a run the fault leaves
+				// unfinished is one of these (the check's bound on such runs).
+				const during = new Set(caught.map((d) => d.id));
+				const sampling = setInterval(() => open().forEach((d) => during.add(d.id)), 20);
 				const t0 = new Date();
 				// A kill of the process that receives Ksher's notifications (regular n8n, or the webhook process) with a
 				// delivery in flight may run it twice unflagged: its claim was in that process's memory only (the README's bound).
 				if (kind === 'n8nKilled') for (const d of caught) caughtByKill.add(d.mch_order_no);
-				await n8n.fault(kind);
-				hit.push({ day, kind, caught: caught.length, from: t0, to: new Date() });
+				await n8n.fault(kind).finally(() => clearInterval(sampling));
+				hit.push({
+					day,
+					kind,
+					caught: caught.length,
+					during: during.size,
+					from: t0,
+					to: new Date(),
+				});
 				log(
 					`day ${day}: ${FAULT_NAMES[kind]} with ${caught.length} notifications on their way, back after ${((Date.now() - t0.getTime()) / 1000).toFixed(1)} s`,
 				);

@@ -97,7 +97,18 @@ export interface Observed {
 	 */
 	caughtByKill: Set<string>;
 	/** Each fault that hit while customers paid, with how many notifications were on their way when it did. */
-	faultsHit: Array<{ day: number; kind: FaultKind; caught: number; from: Date; to: Date }>;
+	/**
+	 * The faults as they hit: `caught`, the notifications on their way when each began; `during`, those on their way
+	 * at any moment of it (at least `caught`; a month's record before it had only `caught`).
+	 */
+	faultsHit: Array<{
+		day: number;
+		kind: FaultKind;
+		caught: number;
+		during?: number;
+		from: Date;
+		to: Date;
+	}>;
 	ordersTable: Array<Record<string, unknown>>;
 	refundsTable: Array<Record<string, unknown>>;
 	queueTable: Array<Record<string, unknown>>;
@@ -160,7 +171,7 @@ type FaultHit = Observed['faultsHit'][number];
 /**
  * The fault that explains a run n8n's queue recovery found, if one does: its kind leaves runs of that status,
  * the run was stored or started in its window, and (for the record workflow, whose runs are Ksher's deliveries)
- * the fault has not already explained as many runs as it caught deliveries on their way.
+ * the fault has not already explained as many runs as there were deliveries on their way while it hit.
  */
 function strandedBy(run: StrandedRun, faults: FaultHit[], used: Map<FaultHit, number>) {
 	return faults.find((f) => {
@@ -168,7 +179,7 @@ function strandedBy(run: StrandedRun, faults: FaultHit[], used: Map<FaultHit, nu
 		if (!rule || !rule.statuses.includes(run.status)) return false;
 		const [from, to] = rule.window(f);
 		if (!(run.at >= from && run.at <= to)) return false;
-		return run.workflow !== 'record' || (used.get(f) ?? 0) < f.caught;
+		return run.workflow !== 'record' || (used.get(f) ?? 0) < (f.during ?? f.caught);
 	});
 }
 
@@ -345,7 +356,7 @@ export function checkMonth(
 			if (r.workflow === 'record') used.set(fault, (used.get(fault) ?? 0) + 1);
 		} else
 			say(
-				`n8n's queue recovery found ${r.run}, which no fault explains (a webhook process's kill leaves runs "new" stored up to its kill, a Redis restart "new" ones, a PostgreSQL stop "new" or "running" ones, within 10 s; a record run each per notification the fault caught)`,
+				`n8n's queue recovery found ${r.run}, which no fault explains (a webhook process's kill leaves runs "new" stored up to its kill, a Redis restart "new" ones, a PostgreSQL stop "new" or "running" ones, within 10 s; a record run each per notification on its way during the fault)`,
 			);
 	}
 	for (const r of observed.finishedLate ?? [])
