@@ -190,23 +190,25 @@ export class N8nRest {
 	}
 
 	/**
-	 * Every execution's id, status and start (ISO time; "null" for one n8n stored but never started: the public API
-	 * has no creation time), newest first, all pages, without their data.
+	 * Every execution's id, status, start and end (ISO times; "null" for one n8n stored but never started, or not
+	 * ended: the public API has no creation time), newest first, all pages, without their data.
 	 */
 	async executionSummaries(
 		workflowId: string,
-	): Promise<Array<{ id: string; status: string; startedAt: string }>> {
-		const all: Array<{ id: string; status: string; startedAt: string }> = [];
+	): Promise<Array<{ id: string; status: string; startedAt: string; stoppedAt: string }>> {
+		const all: Array<{ id: string; status: string; startedAt: string; stoppedAt: string }> = [];
 		for await (const page of this.executionPages<{
 			id?: string;
 			status?: string;
 			startedAt?: string;
+			stoppedAt?: string;
 		}>(workflowId, '', 250))
 			all.push(
 				...page.map((e) => ({
 					id: String(e.id),
 					status: String(e.status),
 					startedAt: String(e.startedAt),
+					stoppedAt: String(e.stoppedAt),
 				})),
 			);
 		return all;

@@ -78,6 +78,15 @@ export interface DayFigures {
 	duplicates: number;
 	ackP50: number;
 	ackP99: number;
+	/**
+	 * Where the acknowledgement's time went, for the record runs of the day's payments (ms): the run itself (n8n's
+	 * start to end) and, in queue mode, its wait between being stored and a worker starting it (null when n8n
+	 * does not say).
+	 */
+	runP50: number | null;
+	runP99: number | null;
+	queuedP50: number | null;
+	queuedP99: number | null;
 	seconds: number;
 	faults: string[];
 }
@@ -273,6 +282,8 @@ async function playMonth(
 	const queueRun = () => runNow(QUEUE_PATH);
 
 	const figures: DayFigures[] = [];
+	/** Each day's payments, from the first to every notification acknowledged (real time, ms). */
+	const paymentWindows = new Map<number, [number, number]>();
 	const morning = new Map<string, string[]>();
 	const caughtByKill = new Set<string>();
 	/** Each fault that hit while customers paid: how many notifications it caught on their way, and when. */
@@ -396,6 +407,7 @@ async function playMonth(
 				await next;
 			}
 		} else await pay(paying);
+		const paymentsFrom = watchStarted;
 		const missed = await waitFor(
 			"every payment's notification acknowledged",
 			() => (allAcknowledged(paying).length === 0 ? [] : undefined),
@@ -403,6 +415,7 @@ async function playMonth(
 		).catch(() => allAcknowledged(paying));
 		if (missed.length)
 			log(`day ${day}: ${missed.length} notifications not acknowledged after 5 minutes`);
+		paymentWindows.set(day, [paymentsFrom, Date.now()]);
 		await watching;
 
 		// Refunds: in Ksher's portal, and rows in the refund queue (with people's mistakes).
@@ -498,6 +511,10 @@ async function playMonth(
 			duplicates: 0,
 			ackP50: q(0.5),
 			ackP99: q(0.99),
+			runP50: null,
+			runP99: null,
+			queuedP50: null,
+			queuedP99: null,
 			seconds: (Date.now() - dayStarted) / 1000,
 			faults: faults.map((f) => FAULT_NAMES[f]),
 		});
@@ -619,6 +636,38 @@ async function playMonth(
 		Object.keys(workflows).map((w) => [w, left.filter((e) => e.workflow === w).length]),
 	);
 	const unfinishedRuns = left.map(describe);
+	// Where each day's acknowledgement time went: the record runs stored while its customers paid, their own
+	// length, and in queue mode their wait from stored to started (PostgreSQL; n8n's API has no creation time).
+	const recordRuns = await rest.executionSummaries(WORKFLOW_IDS.recordPaid);
+	const storedAt = n8n.storedAt(recordRuns.map((e) => e.id));
+	const quantile = (xs: number[], p: number) => {
+		const sorted = [...xs].sort((a, b) => a - b);
+		return sorted.length
+			? sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]
+			: null;
+	};
+	for (const f of figures) {
+		const [from, to] = paymentWindows.get(f.day) ?? [0, -1];
+		const runs = recordRuns
+			.map((e) => ({
+				stored: Date.parse(storedAt.get(e.id) ?? e.startedAt),
+				started: Date.parse(e.startedAt),
+				stopped: Date.parse(e.stoppedAt),
+			}))
+			.filter((r) => r.stored >= from && r.stored <= to && !Number.isNaN(r.started + r.stopped));
+		const length = runs.map((r) => r.stopped - r.started);
+		f.runP50 = quantile(length, 0.5);
+		f.runP99 = quantile(length, 0.99);
+		if (storedAt.size) {
+			const queued = runs.map((r) => r.started - r.stored);
+			f.queuedP50 = quantile(queued, 0.5);
+			f.queuedP99 = quantile(queued, 0.99);
+		}
+		const ms = (x: number | null) => (x === null ? '?' : `${x.toFixed(0)}`);
+		log(
+			`day ${f.day}: ack p50 ${ms(f.ackP50)} / p99 ${ms(f.ackP99)} ms; its ${runs.length} record runs: run p50 ${ms(f.runP50)} / p99 ${ms(f.runP99)} ms${storedAt.size ? `, stored → started p50 ${ms(f.queuedP50)} / p99 ${ms(f.queuedP99)} ms` : ''}`,
+		);
+	}
 	// What the runs left behind, read once the recovery's wait is over (a run may have ended during it).
 	const flagged = await n8n.flagged(rest, `M${plan.seed}`);
 	for (const f of figures)

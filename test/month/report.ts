@@ -97,11 +97,29 @@ export function monthReport(plan: MonthPlan, run: MonthRun, verdict: Verdict): s
 		},
 		{
 			id: 'ack',
-			title: "Ksher's notifications: n8n's acknowledgement of the first delivery (ms)",
+			title:
+				"Ksher's notifications: n8n's acknowledgement of the first delivery, and the record run's part in it (ms)",
 			type: 'line',
 			datasets: [
 				{ label: 'p50', data: days.map((d) => Math.round(d.ackP50)), borderColor: '#2e86de' },
 				{ label: 'p99', data: days.map((d) => Math.round(d.ackP99)), borderColor: '#c0392b' },
+				// Where it went: the record run's own length, and (queue mode) its wait to be started by a worker.
+				{
+					label: 'record run p99',
+					data: days.map((d) => d.runP99),
+					borderColor: '#8e44ad',
+					borderDash: [6, 4],
+				},
+				...(days.some((d) => d.queuedP99 !== null)
+					? [
+							{
+								label: 'stored → started p99',
+								data: days.map((d) => d.queuedP99),
+								borderColor: '#16a085',
+								borderDash: [2, 3],
+							},
+						]
+					: []),
 			],
 		},
 	];
