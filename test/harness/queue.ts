@@ -254,13 +254,7 @@ export async function createQueueCluster(
 			return stored;
 		},
 		workerOf: (executionId) =>
-			cluster.workers
-				.filter(
-					(w) =>
-						existsSync(w.logFile) &&
-						readFileSync(w.logFile, 'utf8').includes(`Worker started execution ${executionId} `),
-				)
-				.map((w) => w.logFile),
+			cluster.workers.filter((w) => startedBy(w).includes(executionId)).map((w) => w.logFile),
 	};
 	return cluster;
 }
@@ -331,4 +325,12 @@ async function portStillFree(port: number): Promise<void> {
 			);
 		await new Promise((r) => setTimeout(r, 500));
 	}
+}
+
+/** The executions a worker's log says it started, in order (its line "Worker started execution 14 (job 13)"). */
+export function startedBy(worker: QueueProcess): string[] {
+	if (!worker.logFile || !existsSync(worker.logFile)) return [];
+	return [...readFileSync(worker.logFile, 'utf8').matchAll(/Worker started execution (\d+) /g)].map(
+		(m) => m[1],
+	);
 }

@@ -28,6 +28,7 @@ import {
 import { waitFor } from '../e2e/steps';
 import { baht, typoOf, whenAgainstFaults, type Observed } from './model';
 import { queueMonthN8n, regularMonthN8n, type MonthN8n } from './n8n';
+import { besideTheWatch, figuresOf, type Beside, type GroupFigures, type TimedRun } from './timing';
 import {
 	aftercareDay,
 	MID_PAYMENT_FAULTS,
@@ -99,6 +100,8 @@ export interface MonthRun {
 	seconds: number;
 	n8n: string;
 	mode: 'regular' | 'queue';
+	/** The record runs of the month's payments by what the watch was doing when each started. */
+	beside: Record<Beside, GroupFigures>;
 }
 
 const WATCH_PATH = 'ksher-month-watch';
@@ -638,36 +641,46 @@ async function playMonth(
 	const unfinishedRuns = left.map(describe);
 	// Where each day's acknowledgement time went: the record runs stored while its customers paid, their own
 	// length, and in queue mode their wait from stored to started (PostgreSQL; n8n's API has no creation time).
-	const recordRuns = await rest.executionSummaries(WORKFLOW_IDS.recordPaid);
-	const storedAt = n8n.storedAt(recordRuns.map((e) => e.id));
-	const quantile = (xs: number[], p: number) => {
-		const sorted = [...xs].sort((a, b) => a - b);
-		return sorted.length
-			? sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]
-			: null;
-	};
-	for (const f of figures) {
-		const [from, to] = paymentWindows.get(f.day) ?? [0, -1];
-		const runs = recordRuns
+	// Then the month's runs by what the watch was doing when each started (test/month/timing.ts).
+	const ranOn = n8n.ranOn();
+	const timed = async (workflowId: string): Promise<TimedRun[]> => {
+		const runs = await rest.executionSummaries(workflowId);
+		const stored = n8n.storedAt(runs.map((e) => e.id));
+		return runs
 			.map((e) => ({
-				stored: Date.parse(storedAt.get(e.id) ?? e.startedAt),
+				id: e.id,
+				stored: Date.parse(stored.get(e.id) ?? e.startedAt),
 				started: Date.parse(e.startedAt),
 				stopped: Date.parse(e.stoppedAt),
+				process: ranOn.get(e.id) ?? (n8n.mode === 'regular' ? 'n8n' : undefined),
 			}))
-			.filter((r) => r.stored >= from && r.stored <= to && !Number.isNaN(r.started + r.stopped));
-		const length = runs.map((r) => r.stopped - r.started);
-		f.runP50 = quantile(length, 0.5);
-		f.runP99 = quantile(length, 0.99);
-		if (storedAt.size) {
-			const queued = runs.map((r) => r.started - r.stored);
-			f.queuedP50 = quantile(queued, 0.5);
-			f.queuedP99 = quantile(queued, 0.99);
+			.filter((r) => !Number.isNaN(r.stored + r.started + r.stopped));
+	};
+	const records = await timed(WORKFLOW_IDS.recordPaid);
+	const knowsStored = n8n.mode === 'queue';
+	const ms = (x: number | null) => (x === null ? '?' : `${x.toFixed(0)}`);
+	const payingRecords: TimedRun[] = [];
+	for (const f of figures) {
+		const [from, to] = paymentWindows.get(f.day) ?? [0, -1];
+		const runs = records.filter((r) => r.stored >= from && r.stored <= to);
+		payingRecords.push(...runs);
+		const g = figuresOf(runs);
+		f.runP50 = g.runP50;
+		f.runP99 = g.runP99;
+		if (knowsStored) {
+			f.queuedP50 = g.queuedP50;
+			f.queuedP99 = g.queuedP99;
 		}
-		const ms = (x: number | null) => (x === null ? '?' : `${x.toFixed(0)}`);
 		log(
-			`day ${f.day}: ack p50 ${ms(f.ackP50)} / p99 ${ms(f.ackP99)} ms; its ${runs.length} record runs: run p50 ${ms(f.runP50)} / p99 ${ms(f.runP99)} ms${storedAt.size ? `, stored → started p50 ${ms(f.queuedP50)} / p99 ${ms(f.queuedP99)} ms` : ''}`,
+			`day ${f.day}: ack p50 ${ms(f.ackP50)} / p99 ${ms(f.ackP99)} ms; its ${runs.length} record runs: run p50 ${ms(g.runP50)} / p99 ${ms(g.runP99)} ms${knowsStored ? `, stored → started p50 ${ms(g.queuedP50)} / p99 ${ms(g.queuedP99)} ms` : ''}`,
 		);
 	}
+	const beside = besideTheWatch(payingRecords, await timed(WORKFLOW_IDS.watch));
+	for (const [group, g] of Object.entries(beside))
+		log(
+			`the month's record runs, ${group}: ${g.runs} runs, run p50 ${ms(g.runP50)} / p99 ${ms(g.runP99)} ms${knowsStored ? `, stored → started p50 ${ms(g.queuedP50)} / p99 ${ms(g.queuedP99)} ms` : ''}`,
+		);
+	writeFileSync(join(ctx.work, 'record-runs.json'), JSON.stringify(payingRecords));
 	// What the runs left behind, read once the recovery's wait is over (a run may have ended during it).
 	const flagged = await n8n.flagged(rest, `M${plan.seed}`);
 	for (const f of figures)
@@ -718,6 +731,7 @@ async function playMonth(
 		seconds: (Date.now() - started) / 1000,
 		n8n: n8n.version,
 		mode: n8n.mode,
+		beside,
 	};
 }
 

@@ -1,10 +1,11 @@
-import { readFileSync, statSync } from 'fs';
+import { statSync } from 'fs';
 import { join } from 'path';
 
 import { installPackage, type CliResult } from '../harness/n8n';
 import {
 	createQueueCluster,
 	QUEUE_DB_POOL,
+	startedBy,
 	triggerRunsInDatabase,
 	type QueueProcess,
 } from '../harness/queue';
@@ -37,6 +38,8 @@ export interface MonthN8n {
 	 * runs n8n's queue recovery, which marks crashed the runs n8n lost track of.
 	 */
 	restartMain: () => Promise<void>;
+	/** The process that ran each execution, by id, where the set-up can tell (queue mode: the workers' logs). */
+	ranOn: () => Map<string, string>;
 	/** When each of these executions was stored (ISO time), where the set-up can tell (queue mode: PostgreSQL). */
 	storedAt: (executionIds: string[]) => Map<string, string>;
 	/** Where Ksher's notifications and the driver's webhook calls go (queue mode: the webhook process). */
@@ -79,6 +82,7 @@ export async function regularMonthN8n(
 			await n8n.start();
 		},
 		storedAt: () => new Map(),
+		ranOn: () => new Map(),
 		webhookUrl: () => n8n.url,
 		restUrl: () => n8n.url,
 		faults: ['n8nKilled'],
@@ -121,13 +125,7 @@ export async function queueMonthN8n(line: LineContext, env: NodeJS.ProcessEnv): 
 	const size = { workers: 2, webhooks: 1 };
 	/** The worker that started the latest execution (its log says so): the one likeliest to be running one now. */
 	const busiestWorker = () => {
-		const latest = (w: QueueProcess) =>
-			Math.max(
-				-1,
-				...[...readFileSync(w.logFile, 'utf8').matchAll(/Worker started execution (\d+)/g)].map(
-					(m) => Number(m[1]),
-				),
-			);
+		const latest = (w: QueueProcess) => Math.max(-1, ...startedBy(w).map(Number));
 		return [...cluster.workers].sort((a, b) => latest(b) - latest(a))[0];
 	};
 	return {
@@ -142,6 +140,8 @@ export async function queueMonthN8n(line: LineContext, env: NodeJS.ProcessEnv): 
 			await cluster.restart(cluster.main);
 		},
 		storedAt: (ids) => cluster.storedAt(ids),
+		ranOn: () =>
+			new Map(cluster.workers.flatMap((w) => startedBy(w).map((id) => [id, `worker${w.index}`]))),
 		webhookUrl: () => cluster.webhooks[0].url,
 		restUrl: () => cluster.main.url,
 		faults: ['n8nKilled', 'workerKilled', 'redisRestarted', 'postgresStopped'],

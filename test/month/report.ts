@@ -162,6 +162,7 @@ export function monthReport(plan: MonthPlan, run: MonthRun, verdict: Verdict): s
 			!verdict.problems.some((p) => p.includes('never finished')),
 		],
 	];
+	const ms = (x: number | null) => (x === null ? '–' : x.toLocaleString('en'));
 	const esc = (s: string) =>
 		s.replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]!);
 	const paid = days.reduce((a, d) => a + d.paidSatang, 0);
@@ -202,6 +203,14 @@ ${
 		: ''
 }
 ${charts.map((c) => `<div class="chart"><h2>${esc(c.title)}</h2><div class="plot"><canvas id="${c.id}"></canvas></div></div>`).join('\n')}
+<table><tr><th>The month's record runs of payments, when each started</th><th>runs</th><th>run p50 / p99 (ms)</th><th>stored → started p50 / p99 (ms)</th></tr>
+${Object.entries(run.beside)
+	.map(
+		([group, g]) =>
+			`<tr><td>${esc(group)}</td><td>${g.runs}</td><td>${ms(g.runP50)} / ${ms(g.runP99)}</td><td>${run.mode === 'queue' ? `${ms(g.queuedP50)} / ${ms(g.queuedP99)}` : '(queue mode only)'}</td></tr>`,
+	)
+	.join('\n')}
+</table>
 <p class="sub">Faults (red dashed lines): ${faults.map((x) => `day ${x.index + 1} ${esc(x.name)}`).join('; ') || 'none'}. ${run.observed.faultsHit.map((h) => `Day ${h.day}, ${esc(h.kind)}: ${h.caught} notification${h.caught === 1 ? '' : 's'} on ${h.caught === 1 ? 'its' : 'their'} way when it hit.`).join(' ')} Settled and transferred are shown on the trading day they belong to.</p>
 <script>${script('chart.js/dist/chart.umd.js')}</script>
 <script>${script('chartjs-plugin-annotation/dist/chartjs-plugin-annotation.min.js')}</script>
