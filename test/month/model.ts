@@ -143,16 +143,35 @@ export interface StrandedRun {
 
 /**
  * The faults that leave runs n8n loses track of in queue mode, each with the runs it can leave (read in n8n's
- * scaling service, workflow runner and job processor, 1.123.81 and 2.41.1). A worker's kill leaves none: its job
- * is run again or failed by the queue, or its run marked crashed when the worker starts again.
+ * scaling service, workflow runner and job processor, 1.123.81 and 2.41.1), and when: a run's window, or none
+ * when the fault cannot have left it.
  */
 const STRANDS: Partial<
-	Record<FaultKind, { statuses: string[]; window: (f: FaultHit) => [number, number] }>
+	Record<
+		FaultKind,
+		{ statuses: string[]; window: (f: FaultHit, all: FaultHit[]) => [number, number] | undefined }
+	>
 > = {
 	// The webhook process stores the execution, then queues its job: killed between the two, it leaves it "new".
 	n8nKilled: {
 		statuses: ['new'],
 		window: (f) => [f.from.getTime() - 10_000, f.from.getTime() + 1_000],
+	},
+	// A worker killed with a job it had taken leaves its run "new" or "running" with the job still active in
+	// Redis, until the queue's stalled-job check (its 60-s lock expired, every 30 s) runs it again (1.x) or fails
+	// it (2.x). Redis restarted before that loses the job, and then only the recovery ends the run (CI's queue
+	// month of 2026-12-05: a worker killed on day 2, Redis restarted 45 s later on day 4).
+	workerKilled: {
+		statuses: ['new', 'running'],
+		window: (f, all) =>
+			all.some(
+				(r) =>
+					r.kind === 'redisRestarted' &&
+					r.from.getTime() >= f.from.getTime() &&
+					r.from.getTime() <= f.to.getTime() + STALLED_JOB_CHECKED_MS,
+			)
+				? [f.from.getTime() - 10_000, f.from.getTime() + 1_000]
+				: undefined,
 	},
 	// Redis restarted empty: a job waiting in it is gone, its execution stays "new".
 	redisRestarted: {
@@ -166,6 +185,9 @@ const STRANDS: Partial<
 	},
 };
 
+/** The latest a killed worker's job is taken up again by the queue: its lock (60 s) plus one stalled check (30 s). */
+const STALLED_JOB_CHECKED_MS = 90_000;
+
 type FaultHit = Observed['faultsHit'][number];
 
 /**
@@ -177,8 +199,8 @@ function strandedBy(run: StrandedRun, faults: FaultHit[], used: Map<FaultHit, nu
 	return faults.find((f) => {
 		const rule = STRANDS[f.kind];
 		if (!rule || !rule.statuses.includes(run.status)) return false;
-		const [from, to] = rule.window(f);
-		if (!(run.at >= from && run.at <= to)) return false;
+		const window = rule.window(f, faults);
+		if (!window || !(run.at >= window[0] && run.at <= window[1])) return false;
 		return run.workflow !== 'record' || (used.get(f) ?? 0) < (f.during ?? f.caught);
 	});
 }
@@ -356,7 +378,7 @@ export function checkMonth(
 			if (r.workflow === 'record') used.set(fault, (used.get(fault) ?? 0) + 1);
 		} else
 			say(
-				`n8n's queue recovery found ${r.run}, which no fault explains (a webhook process's kill leaves runs "new" stored up to its kill, a Redis restart "new" ones, a PostgreSQL stop "new" or "running" ones, within 10 s; a record run each per notification on its way during the fault)`,
+				`n8n's queue recovery found ${r.run}, which no fault explains (a webhook process's kill leaves runs "new" stored up to its kill, a worker's kill "new" or "running" ones when Redis restarts within 90 s, a Redis restart "new" ones, a PostgreSQL stop "new" or "running" ones, within 10 s; a record run each per notification on its way during the fault)`,
 			);
 	}
 	for (const r of observed.finishedLate ?? [])

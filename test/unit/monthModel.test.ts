@@ -187,7 +187,7 @@ describe("the month's check against the ledger", () => {
 			return check(month);
 		};
 		const unexplained = (r: { run: string }) =>
-			`n8n's queue recovery found ${r.run}, which no fault explains (a webhook process's kill leaves runs "new" stored up to its kill, a Redis restart "new" ones, a PostgreSQL stop "new" or "running" ones, within 10 s; a record run each per notification on its way during the fault)`;
+			`n8n's queue recovery found ${r.run}, which no fault explains (a webhook process's kill leaves runs "new" stored up to its kill, a worker's kill "new" or "running" ones when Redis restarts within 90 s, a Redis restart "new" ones, a PostgreSQL stop "new" or "running" ones, within 10 s; a record run each per notification on its way during the fault)`;
 
 		it('allows what each fault leaves: the kill a "new" run stored before it, Redis a "new" one, PostgreSQL "new" or "running"', () => {
 			const verdict = problemsWith(
@@ -212,19 +212,41 @@ describe("the month's check against the ledger", () => {
 			const faults = [
 				fault('n8nKilled', 0, 7_000),
 				fault('workerKilled', 8_000, 3_000),
-				fault('redisRestarted', 100_000, 3_000),
+				fault('redisRestarted', 200_000, 3_000),
 			];
 			const bad = [
 				// The webhook process does not run executions: a "running" one is not its kill's.
 				run('record', 'running', -1_000, 1),
 				// Stored after the kill (the restarted process's backlog): the kill did not leave it.
 				run('record', 'new', 5_000, 2),
-				// A worker's kill strands nothing (n8nKilled is 8 s before it, and only for "new" up to its kill).
+				// A worker's kill strands nothing unless Redis restarts before the queue takes its job up again (here 192 s
+				// later), and n8nKilled is 8 s before it, only for "new" up to its kill.
 				run('record', 'running', 9_000, 3),
-				run('record', 'running', 101_000, 4),
+				run('record', 'running', 201_000, 4),
 				{ workflow: 'record', status: 'new', run: 'record #5 new at an unknown time', at: NaN },
 			];
 			expect(problemsWith(faults, bad).problems).toEqual(bad.map(unexplained));
+		});
+
+		it("allows a worker's kill a run it had taken only when Redis restarted before the queue took the job up again", () => {
+			const taken = [run('record', 'new', 100, 44), run('record', 'running', -2_000, 45)];
+			// CI's queue month of 2026-12-05: the worker killed on day 2, Redis restarted 45 s later.
+			expect(
+				problemsWith(
+					[fault('workerKilled', 0, 11_000, 9), fault('redisRestarted', 45_000, 3_000, 1)],
+					taken,
+				).problems,
+			).toEqual([]);
+			// Redis restarted later than the stalled-job check (90 s after the worker was back), or not at all.
+			expect(
+				problemsWith(
+					[fault('workerKilled', 0, 11_000, 9), fault('redisRestarted', 102_000, 3_000, 1)],
+					taken,
+				).problems,
+			).toEqual(taken.map(unexplained));
+			expect(problemsWith([fault('workerKilled', 0, 11_000, 9)], taken).problems).toEqual(
+				taken.map(unexplained),
+			);
 		});
 
 		it('explains no more record runs than there were notifications on their way during the fault', () => {
