@@ -28,7 +28,14 @@ import {
 import { waitFor } from '../e2e/steps';
 import { baht, typoOf, whenAgainstFaults, type Observed } from './model';
 import { queueMonthN8n, regularMonthN8n, type MonthN8n } from './n8n';
-import { besideTheWatch, figuresOf, type Beside, type GroupFigures, type TimedRun } from './timing';
+import {
+	besideTheWatch,
+	figuresOf,
+	quantile,
+	type Beside,
+	type GroupFigures,
+	type TimedRun,
+} from './timing';
 import {
 	aftercareDay,
 	MID_PAYMENT_FAULTS,
@@ -410,7 +417,6 @@ async function playMonth(
 				await next;
 			}
 		} else await pay(paying);
-		const paymentsFrom = watchStarted;
 		const missed = await waitFor(
 			"every payment's notification acknowledged",
 			() => (allAcknowledged(paying).length === 0 ? [] : undefined),
@@ -418,7 +424,7 @@ async function playMonth(
 		).catch(() => allAcknowledged(paying));
 		if (missed.length)
 			log(`day ${day}: ${missed.length} notifications not acknowledged after 5 minutes`);
-		paymentWindows.set(day, [paymentsFrom, Date.now()]);
+		paymentWindows.set(day, [watchStarted, Date.now()]);
 		await watching;
 
 		// Refunds: in Ksher's portal, and rows in the refund queue (with people's mistakes).
@@ -492,12 +498,8 @@ async function playMonth(
 		const firstAttempts = sim.deliveries
 			.slice(deliveriesBefore)
 			.filter((d) => d.attempt === 1 && d.event === 'paid' && d.ms !== undefined)
-			.map((d) => d.ms!)
-			.sort((a, b) => a - b);
-		const q = (p: number) =>
-			firstAttempts.length
-				? firstAttempts[Math.min(firstAttempts.length - 1, Math.floor(p * firstAttempts.length))]
-				: 0;
+			.map((d) => d.ms!);
+		const q = (p: number) => quantile(firstAttempts, p) ?? 0;
 		const dayMails = smtp.mails.slice(mailsBefore);
 		figures.push({
 			day,
@@ -602,7 +604,7 @@ async function playMonth(
 		`${e.workflow} #${e.id} ${e.status} ${whenAgainstFaults(e.at, hit)}`;
 	let recovered: Observed['recovered'] = [];
 	let finishedLate: Observed['recovered'] = [];
-	if (n8n.mode === 'queue' && left.length > 0) {
+	if (n8n.restartMain && left.length > 0) {
 		log(
 			`${left.length} runs not finished (${left.map(describe).join('; ')}); restarting the main process, whose queue recovery marks the runs n8n lost track of crashed`,
 		);

@@ -34,10 +34,10 @@ export interface MonthN8n {
 	start: (options?: { editorOnly?: boolean }) => Promise<void>;
 	stop: () => Promise<void>;
 	/**
-	 * The main process stopped as an operator would and started again (regular mode: n8n). In queue mode its start
-	 * runs n8n's queue recovery, which marks crashed the runs n8n lost track of.
+	 * Queue mode: the main process stopped as an operator would and started again; its start runs n8n's queue
+	 * recovery, which marks crashed the runs n8n lost track of. Regular mode has no such recovery to run.
 	 */
-	restartMain: () => Promise<void>;
+	restartMain?: () => Promise<void>;
 	/** The process that ran each execution, by id, where the set-up can tell (queue mode: the workers' logs). */
 	ranOn: () => Map<string, string>;
 	/** When each of these executions was stored (ISO time), where the set-up can tell (queue mode: PostgreSQL). */
@@ -77,10 +77,6 @@ export async function regularMonthN8n(
 		cli: ctx.cli,
 		start: () => n8n.start(),
 		stop: () => n8n.stop(),
-		restartMain: async () => {
-			await n8n.stop();
-			await n8n.start();
-		},
 		storedAt: () => new Map(),
 		ranOn: () => new Map(),
 		webhookUrl: () => n8n.url,
