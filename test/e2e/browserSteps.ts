@@ -303,8 +303,23 @@ async function browserSession(input: BrowserInput): Promise<void> {
 			"browser: the node search shows the package's description (not the trigger's) for Ksher",
 			async () => {
 				await page.goto(`${input.editorUrl}/workflow/new`);
-				await page.locator('[data-test-id="node-creator-plus-button"]').first().click();
-				await page.keyboard.type('Ksher');
+				// Typed keys go nowhere while the node panel is still opening (stop 43's CI: the search never
+				// showed "Ksher"), so wait for its search box and fill it; a click made while the new canvas was
+				// still rendering can be lost too, so the panel gets a second click if it has not opened.
+				const plus = page.locator('[data-test-id="node-creator-plus-button"]').first();
+				const search = page.locator('input[data-test-id="node-creator-search-bar"]').first();
+				await plus.click();
+				if (
+					!(await search.waitFor({ timeout: 5_000 }).then(
+						() => true,
+						() => false,
+					))
+				) {
+					await screenshot(page, 'node-search-not-opened');
+					await plus.click();
+					await search.waitFor({ timeout: 15_000 });
+				}
+				await search.fill('Ksher');
 				const entry = page.getByText(PACKAGE_DESCRIPTION).first();
 				const ksher = page.getByText('Ksher', { exact: true }).first();
 				await ksher.waitFor({ timeout: 15_000 });
