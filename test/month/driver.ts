@@ -67,6 +67,8 @@ export interface MonthOptions {
 	engine?: string;
 	/** More of n8n's environment (`--n8n-env=N8N_EXPRESSION_ENGINE_POOL_SIZE=4`). */
 	env?: Record<string, string>;
+	/** Worker processes in queue mode (default 2). */
+	workers?: number;
 	log: (line: string) => void;
 }
 
@@ -185,7 +187,10 @@ export async function runMonth(
 			...(options.engine ? { N8N_EXPRESSION_ENGINE: options.engine } : {}),
 			...options.env,
 		};
-		n8n = mode === 'queue' ? await queueMonthN8n(line, env) : await regularMonthN8n(line, env);
+		n8n =
+			mode === 'queue'
+				? await queueMonthN8n(line, env, options.workers)
+				: await regularMonthN8n(line, env);
 		const unsupported = plan.faults.filter(
 			(f) => MID_PAYMENT_FAULTS.includes(f.kind) && !n8n!.faults.includes(f.kind),
 		);

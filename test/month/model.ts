@@ -215,6 +215,8 @@ export interface Verdict {
 		killedTwice: number;
 		/** Runs a fault left unfinished, marked crashed by n8n's queue recovery (`recovered`). */
 		stranded: number;
+		/** Runs still unfinished after that recovery (each one a problem). */
+		unfinished: number;
 		unflaggedTwice: number;
 		refunds: number;
 		refundEmails: number;
@@ -403,6 +405,7 @@ export function checkMonth(
 			flaggedTwice,
 			killedTwice,
 			stranded: observed.recovered.length,
+			unfinished: Object.values(observed.unfinished).reduce((a, b) => a + b, 0),
 			unflaggedTwice,
 			refunds,
 			refundEmails,

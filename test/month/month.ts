@@ -12,7 +12,7 @@ import { monthReport, summaryLine } from './report';
 /**
  * `npm run month`: a seeded month of a shop in a real n8n, checked against the simulator's ledger,
  * and its report (HTML, and a screenshot of it). Options: `--days=30 --orders=100 --seed=1
- * --n8n=2 --rate=5` (payments a second), `--mode=queue` (PostgreSQL, Redis, 2 workers, a webhook process; with
+ * --n8n=2 --rate=5` (payments a second), `--mode=queue` (PostgreSQL, Redis, 2 workers or `--workers=N`, a webhook process; with
  * its faults: a worker killed, Redis restarted, PostgreSQL stopped), `--engine=legacy` (n8n's expression engine), `--n8n-env=K=V,…` (more of n8n's environment), `--out=DIR`
  * (default .month/), `--docs` (also writes docs/month/report.html and docs/images/month.png; in queue mode report-queue.html and month-queue.png).
  * Exits 1 when a check failed.
@@ -28,6 +28,9 @@ async function main(): Promise<number> {
 	const line = arg('n8n', '2') as N8nLine;
 	const out = arg('out', join(REPO_DIR, '.month'));
 	const mode = arg('mode', 'regular');
+	const workers = Number(arg('workers', '2'));
+	if (!Number.isSafeInteger(workers) || workers < 1)
+		throw new Error('--workers is a whole number above 0');
 	if (mode !== 'regular' && mode !== 'queue') throw new Error('--mode is regular or queue');
 	if (![days, ordersPerDay, seed].every((n) => Number.isSafeInteger(n) && n > 0) || days < 2)
 		throw new Error('--days (2 or more), --orders and --seed are whole numbers above 0');
@@ -52,6 +55,7 @@ async function main(): Promise<number> {
 				mode,
 				rate: Number(arg('rate', '5')),
 				engine: arg('engine', '') || undefined,
+				workers,
 				env: Object.fromEntries(
 					arg('n8n-env', '')
 						.split(',')

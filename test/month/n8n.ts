@@ -108,7 +108,11 @@ export async function regularMonthN8n(
  * started again 3 s later; Redis
  * restarted (empty, as n8n's Redis keeps nothing); PostgreSQL stopped for 10 s.
  */
-export async function queueMonthN8n(line: LineContext, env: NodeJS.ProcessEnv): Promise<MonthN8n> {
+export async function queueMonthN8n(
+	line: LineContext,
+	env: NodeJS.ProcessEnv,
+	workers = 2,
+): Promise<MonthN8n> {
 	const userFolder = join(line.work, 'queue-n8n');
 	installPackage(userFolder, line.tarball);
 	const cluster = await createQueueCluster(
@@ -118,7 +122,7 @@ export async function queueMonthN8n(line: LineContext, env: NodeJS.ProcessEnv): 
 		join(line.work, 'queue-services'),
 		{ ...QUEUE_DB_POOL[line.line], ...env },
 	);
-	const size = { workers: 2, webhooks: 1 };
+	const size = { workers, webhooks: 1 };
 	/** The worker that started the latest execution (its log says so): the one likeliest to be running one now. */
 	const busiestWorker = () => {
 		const latest = (w: QueueProcess) => Math.max(-1, ...startedBy(w).map(Number));

@@ -25,6 +25,7 @@ export function summaryLine(plan: MonthPlan, run: MonthRun, verdict: Verdict): s
 		`(${f.missingReceipts} missing, ${f.flaggedTwice} flagged twice, ${f.killedTwice} twice after a kill, ${f.unflaggedTwice} other repeats), ` +
 		`${f.refunds} refunds (${f.refundEmails} emails), ${f.overRefunds} over-refunds, ` +
 		`${f.reconciledDays} reconciliations (${f.unexplainedMismatches} unexplained mismatches, ${f.expectedMismatches} expected), ` +
+		`${f.unfinished} runs unfinished (${f.stranded} ended by n8n's queue recovery), ` +
 		`worst day's acknowledgement p99 ${(p99 / 1000).toFixed(2)} s`
 	);
 }

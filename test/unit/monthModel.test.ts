@@ -273,10 +273,12 @@ describe("the month's check against the ledger", () => {
 		const month = perfectMonth();
 		month.observed.unfinished.record = 2;
 		month.observed.unfinished.books = 1;
-		expect(check(month).problems).toEqual([
+		const verdict = check(month);
+		expect(verdict.problems).toEqual([
 			'2 executions of record never finished',
 			'1 executions of books never finished',
 		]);
+		expect(verdict.figures.unfinished).toBe(3);
 	});
 
 	it('names each run left unfinished and the fault nearest its start, so a failed CI run says what to look at', () => {
