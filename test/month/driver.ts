@@ -683,7 +683,8 @@ async function playMonth(
 		);
 	}
 	const beside = besideTheWatch(payingRecords, await timed(WORKFLOW_IDS.watch));
-	for (const [group, g] of Object.entries(beside))
+	// Regular mode has one process, so "watch on another process" is empty there: not printed.
+	for (const [group, g] of Object.entries(beside).filter(([, g]) => g.runs > 0))
 		log(
 			`the month's record runs, ${group}: ${g.runs} runs, run p50 ${ms(g.runP50)} / p99 ${ms(g.runP99)} ms${knowsStored ? `, stored → started p50 ${ms(g.queuedP50)} / p99 ${ms(g.queuedP99)} ms` : ''}`,
 		);
