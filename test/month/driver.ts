@@ -67,7 +67,7 @@ export interface MonthOptions {
 	engine?: string;
 	/** More of n8n's environment (`--n8n-env=N8N_EXPRESSION_ENGINE_POOL_SIZE=4`). */
 	env?: Record<string, string>;
-	/** Worker processes in queue mode (default 2). */
+	/** Worker processes in queue mode (queueMonthN8n's default when not given). */
 	workers?: number;
 	log: (line: string) => void;
 }

@@ -28,10 +28,10 @@ async function main(): Promise<number> {
 	const line = arg('n8n', '2') as N8nLine;
 	const out = arg('out', join(REPO_DIR, '.month'));
 	const mode = arg('mode', 'regular');
-	const workers = Number(arg('workers', '2'));
-	if (!Number.isSafeInteger(workers) || workers < 1)
-		throw new Error('--workers is a whole number above 0');
 	if (mode !== 'regular' && mode !== 'queue') throw new Error('--mode is regular or queue');
+	const workers = arg('workers', '') ? Number(arg('workers', '')) : undefined;
+	if (workers !== undefined && (mode !== 'queue' || !Number.isSafeInteger(workers) || workers < 1))
+		throw new Error('--workers goes with --mode=queue and is a whole number above 0');
 	if (![days, ordersPerDay, seed].every((n) => Number.isSafeInteger(n) && n > 0) || days < 2)
 		throw new Error('--days (2 or more), --orders and --seed are whole numbers above 0');
 	const plan = planMonth({
