@@ -185,7 +185,10 @@ const STRANDS: Partial<
 	},
 };
 
-/** The latest a killed worker's job is taken up again by the queue: its lock (60 s) plus one stalled check (30 s). */
+/**
+ * The latest a killed worker's job is taken up again by the queue: its lock (60 s) plus one stalled check (30 s).
+ * Counted from the worker's return (`to`) rather than its kill, so the window is a few seconds wider than n8n's.
+ */
 const STALLED_JOB_CHECKED_MS = 90_000;
 
 type FaultHit = Observed['faultsHit'][number];
@@ -396,7 +399,10 @@ export function checkMonth(
 				`${r.run} was still unfinished at the month's end and finished only after it (no worker's kill explains it)`,
 			);
 	for (const [workflow, n] of Object.entries(observed.unfinished))
-		if (n > 0) say(`${n} executions of ${workflow} never finished${runsOf(observed, workflow)}`);
+		if (n > 0)
+			say(
+				`${n} ${n === 1 ? 'execution' : 'executions'} of ${workflow} never finished${runsOf(observed, workflow)}`,
+			);
 	return {
 		problems,
 		figures: {

@@ -158,7 +158,7 @@ describe("the month's check against the ledger", () => {
 		expect(verdict.figures.unexplainedMismatches).toBe(1);
 		expect(verdict.problems).toEqual([
 			`books ${dayName(2)}: TrueMoney: Ksher 10.00, the books 0.00`,
-			'1 executions of watch never finished',
+			'1 execution of watch never finished',
 		]);
 	});
 
@@ -276,7 +276,7 @@ describe("the month's check against the ledger", () => {
 		const verdict = check(month);
 		expect(verdict.problems).toEqual([
 			'2 executions of record never finished',
-			'1 executions of books never finished',
+			'1 execution of books never finished',
 		]);
 		expect(verdict.figures.unfinished).toBe(3);
 	});
@@ -308,8 +308,8 @@ describe("the month's check against the ledger", () => {
 		];
 		expect(month.observed.unfinishedRuns[1]).toBe('watch #9 new at an unknown time');
 		expect(check(month).problems).toEqual([
-			"1 executions of record never finished: record #812 running at 10:01:04.500, 4.5 s from the start of day 3's workerKilled (3.0 s long)",
-			'1 executions of watch never finished: watch #9 new at an unknown time',
+			"1 execution of record never finished: record #812 running at 10:01:04.500, 4.5 s from the start of day 3's workerKilled (3.0 s long)",
+			'1 execution of watch never finished: watch #9 new at an unknown time',
 		]);
 		expect(whenAgainstFaults('2026-12-05T09:59:59.000Z', faults)).toBe(
 			"at 09:59:59.000, -1.0 s from the start of day 2's redisRestarted (3.0 s long)",
