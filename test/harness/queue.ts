@@ -271,28 +271,54 @@ export function triggerRunsInDatabase(
 	workflowId: string,
 	orderPrefix: string,
 ): { runs: Array<{ order: string; flagged: boolean }>; failedStarts: number } {
-	const out = psql(
-		c.database,
-		`SELECT e.status, d.data FROM execution_entity e JOIN execution_data d ON d."executionId" = e.id WHERE e."workflowId" = '${workflowId}' AND e.status IN ('success', 'error')`,
-	);
-	const pattern = new RegExp(`"(${orderPrefix}-[A-Za-z0-9-]+)"`, 'g');
 	const runs: Array<{ order: string; flagged: boolean }> = [];
 	let failedStarts = 0;
+	for (const run of triggerRunsAfter(c, workflowId, orderPrefix, 0)) {
+		if ((run.status !== 'success' && run.status !== 'error') || !run.hasData) continue;
+		if (run.status === 'error' && run.order === undefined) failedStarts++;
+		else runs.push({ order: run.order ?? '?', flagged: run.flagged });
+	}
+	return { runs, failedStarts };
+}
+
+/**
+ * Every execution of a workflow with an id above `afterId`, any status, as PostgreSQL holds it: its order (by the
+ * prefix; undefined when none is in its data, '?' when several are), whether n8n has stored its data, and whether its item was flagged
+ * possibleDuplicate. Reading from an id on lets a caller read each run about once, before n8n's pruning (by
+ * default it keeps the newest 10,000 executions) deletes it.
+ */
+export function triggerRunsAfter(
+	c: QueueCluster,
+	workflowId: string,
+	orderPrefix: string,
+	afterId: number,
+): Array<{ id: number; status: string; hasData: boolean; order?: string; flagged: boolean }> {
+	const out = psql(
+		c.database,
+		`SELECT e.id, e.status, coalesce(d.data, '') FROM execution_entity e LEFT JOIN execution_data d ON d."executionId" = e.id WHERE e."workflowId" = '${workflowId}' AND e.id > ${Math.trunc(afterId)}`,
+	);
+	const pattern = new RegExp(`"(${orderPrefix}-[A-Za-z0-9-]+)"`, 'g');
+	const runs: Array<{
+		id: number;
+		status: string;
+		hasData: boolean;
+		order?: string;
+		flagged: boolean;
+	}> = [];
 	for (const record of out.split('\x1e')) {
-		const [status, data] = record.split('\x1f');
-		if (!data) continue;
+		const [id, status, data = ''] = record.split('\x1f');
+		if (!id?.trim() || !status) continue;
 		const orders = new Set([...data.matchAll(pattern)].map((m) => m[1]));
-		if (status.trim() === 'error' && orders.size === 0) {
-			failedStarts++;
-			continue;
-		}
 		runs.push({
-			order: orders.size === 1 ? [...orders][0] : '?',
+			id: Number(id),
+			status: status.trim(),
+			hasData: data !== '',
+			order: orders.size === 0 ? undefined : orders.size === 1 ? [...orders][0] : '?',
 			// n8n stores run data flattened (flatted): booleans stay inline, and the item has the key only when true.
 			flagged: data.includes('"possibleDuplicate":true'),
 		});
 	}
-	return { runs, failedStarts };
+	return runs;
 }
 
 /** One query's rows through psql: fields split by \x1f, rows by \x1e, no header. */

@@ -10,6 +10,7 @@ export const OWNER = {
 
 /** An execution as the public API lists it with its data: each node's runs and their items. */
 type ExecutionWithData = {
+	id?: string | number;
 	status?: string;
 	data?: {
 		resultData?: {
@@ -170,6 +171,35 @@ export class N8nRest {
 				for (const run of execution.data?.resultData?.runData?.[node] ?? [])
 					for (const item of run.data?.main?.[0] ?? []) if (item.json) items.push(item.json);
 		return items;
+	}
+
+	/**
+	 * A workflow's executions with an id above `afterId`, newest first: each one's status and the first item `node`
+	 * output (none for a run that has not got that far, or whose data n8n has not saved yet). Reading stops at
+	 * `afterId`, so a caller that remembers where it stopped reads each run about once, before n8n's pruning
+	 * (by default it keeps the newest 10,000 executions) can delete it.
+	 */
+	async runsAfter(
+		workflowId: string,
+		node: string,
+		afterId: number,
+	): Promise<Array<{ id: number; status: string; item?: Record<string, unknown> }>> {
+		const runs: Array<{ id: number; status: string; item?: Record<string, unknown> }> = [];
+		for await (const page of this.executionPages<ExecutionWithData>(
+			workflowId,
+			'&includeData=true',
+			100,
+		))
+			for (const execution of page) {
+				const id = Number(execution.id);
+				if (id <= afterId) return runs;
+				runs.push({
+					id,
+					status: String(execution.status),
+					item: execution.data?.resultData?.runData?.[node]?.[0]?.data?.main?.[0]?.[0]?.json,
+				});
+			}
+		return runs;
 	}
 
 	/** How many executions a workflow has (any status, or one status), all pages. */

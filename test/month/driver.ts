@@ -26,6 +26,7 @@ import {
 	type Tables,
 } from '../e2e/context';
 import { waitFor } from '../e2e/steps';
+import { FlaggedRuns, UNFINISHED } from './flags';
 import { baht, typoOf, whenAgainstFaults, type Observed } from './model';
 import { queueMonthN8n, regularMonthN8n, type MonthN8n } from './n8n';
 import {
@@ -105,7 +106,14 @@ export interface MonthRun {
 	observed: Observed;
 	days: DayFigures[];
 	dayName: (day: number) => string;
-	sizes: { memoryBytes: number; databaseBytes: number; executions: number; ordersRows: number };
+	sizes: {
+		memoryBytes: number;
+		databaseBytes: number;
+		/** The executions n8n holds at the end (after its pruning), and the record runs the month read day by day. */
+		executions: number;
+		recordRuns: number;
+		ordersRows: number;
+	};
 	seconds: number;
 	n8n: string;
 	mode: 'regular' | 'queue';
@@ -155,9 +163,6 @@ const FAULT_NAMES: Record<FaultKind, string> = {
 	ksherUnreachable: 'Ksher unreachable',
 	typoInQueue: 'a mistyped order number in the queue',
 };
-
-/** The statuses of an execution n8n has not finished. */
-const UNFINISHED = ['new', 'running', 'waiting', 'unknown'];
 
 export async function runMonth(
 	plan: MonthPlan,
@@ -281,13 +286,28 @@ async function playMonth(
 	);
 
 	/** One run of the watch or the queue, as its schedule would start it; returns when the run has ended (red or green). */
+	/**
+	 * A POST to one of n8n's webhooks, sent again if its connection was closed before any answer: fetch reuses an
+	 * idle keep-alive connection, and n8n closes those after 5 s, so a request sent at that moment meets a reset
+	 * that n8n never read (seen once in a 4-day month, day 3's watch call: "fetch failed", ECONNRESET).
+	 */
+	const postHook = async (path: string, init: RequestInit = {}): Promise<Response> => {
+		for (let attempt = 1; ; attempt++) {
+			try {
+				return await fetch(`${hooks}/webhook/${path}`, { method: 'POST', ...init });
+			} catch (error) {
+				const code = String((error as { cause?: { code?: unknown } }).cause?.code ?? '');
+				if (attempt >= 3 || !['ECONNRESET', 'UND_ERR_SOCKET', 'EPIPE'].includes(code)) throw error;
+				log(
+					`n8n closed the connection of a call to /webhook/${path} before answering (${code}); sending it again`,
+				);
+			}
+		}
+	};
 	const runNow = async (path: string): Promise<number> => {
 		// 404 only while n8n registers the workflow's webhook (at its start).
 		for (let attempt = 0; ; attempt++) {
-			const r = await fetch(`${hooks}/webhook/${path}`, {
-				method: 'POST',
-				signal: AbortSignal.timeout(600_000),
-			});
+			const r = await postHook(path, { signal: AbortSignal.timeout(600_000) });
 			await r.text();
 			if (r.status !== 404 || attempt >= 60) return r.status;
 			await new Promise((resolve) => setTimeout(resolve, 1000));
@@ -310,8 +330,7 @@ async function playMonth(
 		await waitFor(
 			'the reconciliation webhook',
 			async () => {
-				const r = await fetch(`${hooks}/webhook/${BOOKS_WEBHOOK_PATH}`, {
-					method: 'POST',
+				const r = await postHook(BOOKS_WEBHOOK_PATH, {
 					headers: { 'content-type': 'application/json' },
 					body: JSON.stringify({ day }),
 				});
@@ -334,11 +353,17 @@ async function playMonth(
 	const pay = async (orders: PlannedOrder[]) => {
 		const paying: Array<Promise<unknown>> = [];
 		for (const order of orders) {
-			paying.push(control('/pay', { mch_order_no: order.no, channel: order.channel }));
+			const paid = control('/pay', { mch_order_no: order.no, channel: order.channel });
+			paid.catch(() => undefined); // thrown by Promise.all below, not as an unhandled rejection meanwhile
+			paying.push(paid);
 			await new Promise((r) => setTimeout(r, 1000 / options.rate));
 		}
 		await Promise.all(paying);
 	};
+	// The record runs flagged possibleDuplicate, read at each day's end, before n8n's pruning can take them (flags.ts).
+	const flaggedRuns = new FlaggedRuns();
+	const readFlags = async () =>
+		flaggedRuns.add(await n8n.recordRunsAfter(rest, `M${plan.seed}`, flaggedRuns.after));
 	const queueRows = () => rest.dataTableRows(queue);
 	const allAcknowledged = (orders: PlannedOrder[]) => {
 		const acked = new Set(
@@ -384,6 +409,8 @@ async function playMonth(
 		const watching = (hits.length ? Promise.resolve(0) : watchRun()).then(
 			(status) => ((watchSeconds = (Date.now() - watchStarted) / 1000), status),
 		);
+		// Its failure is thrown where it is awaited, after the payments, not as an unhandled rejection that ends the process.
+		watching.catch(() => undefined);
 		if (hits.length) {
 			// The day's payments in one slice more than its faults: each fault hits while the next slice is being paid
 			// and notified, once a notification is on its way to n8n (5 s at most), so that it has something to cut short.
@@ -391,6 +418,7 @@ async function playMonth(
 			await pay(paying.slice(0, slice));
 			for (const [i, kind] of hits.entries()) {
 				const next = pay(paying.slice((i + 1) * slice, (i + 2) * slice));
+				next.catch(() => undefined); // thrown at `await next`, after the fault
 				const open = () =>
 					sim.deliveries.filter(
 						(d) => d.event === 'paid' && d.status === null && d.error === undefined,
@@ -531,6 +559,7 @@ async function playMonth(
 		log(
 			`day ${day}: ${made.length} orders, ${paying.length} paid, ${dayMails.length} emails, ack p50 ${q(0.5).toFixed(0)} ms p99 ${q(0.99).toFixed(0)} ms (a watch run of ${watchSeconds.toFixed(1)} s alongside), ${((Date.now() - dayStarted) / 1000).toFixed(0)} s`,
 		);
+		await readFlags();
 	}
 
 	// Month end: four more days, so every channel has settled (cards T+3) and transferred; each day reconciled again.
@@ -690,7 +719,8 @@ async function playMonth(
 		);
 	writeFileSync(join(ctx.work, 'record-runs.json'), JSON.stringify(payingRecords));
 	// What the runs left behind, read once the recovery's wait is over (a run may have ended during it).
-	const flagged = await n8n.flagged(rest, `M${plan.seed}`);
+	await readFlags();
+	const flagged = flaggedRuns.byOrder();
 	for (const f of figures)
 		f.duplicates = plan.orders
 			.filter((o) => payDay(o) === f.day)
@@ -735,7 +765,13 @@ async function playMonth(
 		observed,
 		days: figures,
 		dayName,
-		sizes: { memoryBytes, databaseBytes, executions, ordersRows: observed.ordersTable.length },
+		sizes: {
+			memoryBytes,
+			databaseBytes,
+			executions,
+			recordRuns: flaggedRuns.runs,
+			ordersRows: observed.ordersTable.length,
+		},
 		seconds: (Date.now() - started) / 1000,
 		n8n: n8n.version,
 		mode: n8n.mode,

@@ -105,7 +105,7 @@ async function main(): Promise<number> {
 		for (const problem of verdict.problems) log(`✗ ${problem}`);
 		process.stdout.write(`${summaryLine(plan, run, verdict)}\n`);
 		process.stdout.write(
-			`sizes: trigger memory ${run.sizes.memoryBytes} bytes, n8n database ${(run.sizes.databaseBytes / 1048576).toFixed(1)} MB, ${run.sizes.executions} executions; ${Math.round(run.seconds)} s; report ${html}\n`,
+			`sizes: trigger memory ${run.sizes.memoryBytes} bytes, n8n database ${(run.sizes.databaseBytes / 1048576).toFixed(1)} MB, ${run.sizes.executions} executions kept after n8n's pruning (${run.sizes.recordRuns} record runs in all); ${Math.round(run.seconds)} s; report ${html}\n`,
 		);
 		keep = verdict.problems.length > 0 || !!process.env.KSHER_E2E_KEEP;
 		return verdict.problems.length ? 1 : 0;

@@ -6,12 +6,13 @@ import {
 	createQueueCluster,
 	QUEUE_DB_POOL,
 	startedBy,
-	triggerRunsInDatabase,
+	triggerRunsAfter,
 	type QueueProcess,
 } from '../harness/queue';
 import type { N8nRest } from '../harness/rest';
 import { credentialsFile, WORKFLOW_IDS } from '../harness/workflows';
 import { regularContext, succeeding, type LineContext } from '../e2e/context';
+import type { RecordRun } from './flags';
 import type { FaultKind } from './plan';
 
 /**
@@ -52,8 +53,11 @@ export interface MonthN8n {
 	faults: FaultKind[];
 	/** n8n's database in bytes (SQLite's file, PostgreSQL's database). */
 	databaseBytes: () => number;
-	/** The record workflow's trigger runs flagged possibleDuplicate, by order number. */
-	flagged: (rest: N8nRest, orderPrefix: string) => Promise<Map<string, number>>;
+	/**
+	 * The record workflow's executions with an id above `afterId`, any status: each one's order (undefined when its
+	 * trigger's item is not in it) and whether that item was flagged possibleDuplicate.
+	 */
+	recordRunsAfter: (rest: N8nRest, orderPrefix: string, afterId: number) => Promise<RecordRun[]>;
 	/** Stops n8n and what this set-up started beside it (PostgreSQL, Redis); never throws. */
 	close: () => Promise<void>;
 }
@@ -89,13 +93,13 @@ export async function regularMonthN8n(
 			await n8n.start();
 		},
 		databaseBytes: () => statSync(join(line.userFolder, '.n8n', 'database.sqlite')).size,
-		flagged: async (rest) => {
-			const flagged = new Map<string, number>();
-			for (const item of await rest.nodeItems(WORKFLOW_IDS.recordPaid, 'Ksher Trigger'))
-				if (item.possibleDuplicate === true)
-					flagged.set(String(item.orderNumber), (flagged.get(String(item.orderNumber)) ?? 0) + 1);
-			return flagged;
-		},
+		recordRunsAfter: async (rest, _orderPrefix, afterId) =>
+			(await rest.runsAfter(WORKFLOW_IDS.recordPaid, 'Ksher Trigger', afterId)).map((run) => ({
+				id: run.id,
+				status: run.status,
+				order: run.item === undefined ? undefined : String(run.item.orderNumber),
+				flagged: run.item?.possibleDuplicate === true,
+			})),
 		close: async () => {
 			await n8n.stop().catch(() => undefined);
 		},
@@ -157,12 +161,8 @@ export async function queueMonthN8n(
 		},
 		databaseBytes: () => cluster.databaseBytes(),
 		// From PostgreSQL, not n8n's API: n8n 2.41 leaves out the data of runs under load (harness/queue.ts).
-		flagged: async (_rest, orderPrefix) => {
-			const flagged = new Map<string, number>();
-			for (const run of triggerRunsInDatabase(cluster, WORKFLOW_IDS.recordPaid, orderPrefix).runs)
-				if (run.flagged) flagged.set(run.order, (flagged.get(run.order) ?? 0) + 1);
-			return flagged;
-		},
+		recordRunsAfter: async (_rest, orderPrefix, afterId) =>
+			triggerRunsAfter(cluster, WORKFLOW_IDS.recordPaid, orderPrefix, afterId),
 		close: async () => {
 			await cluster.stop().catch(() => undefined);
 		},

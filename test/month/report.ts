@@ -190,7 +190,7 @@ table{border-collapse:collapse;width:100%;margin:8px 0 18px}td,th{border-bottom:
 <div class="kpi">refunded<b>${bahtGrouped(refunded)} THB</b></div>
 <div class="kpi">settled by Ksher<b>${bahtGrouped(settled)} THB</b></div>
 <div class="kpi">trigger memory<b>${(run.sizes.memoryBytes / 1024).toFixed(0)} KB</b></div>
-<div class="kpi">n8n database<b>${(run.sizes.databaseBytes / 1048576).toFixed(1)} MB</b>${run.sizes.executions} executions</div>
+<div class="kpi">n8n database<b>${(run.sizes.databaseBytes / 1048576).toFixed(1)} MB</b>${run.sizes.executions} executions kept (${run.sizes.recordRuns} record runs in the month)</div>
 </div>
 <table><tr><th>Checked against the simulator's ledger</th><th>Measured</th><th></th></tr>
 ${checks.map(([what, got, pass]) => `<tr><td>${esc(what)}</td><td>${esc(got)}</td><td class="${pass ? 'pass' : 'fail'}">${pass ? 'PASS' : 'FAIL'}</td></tr>`).join('\n')}
