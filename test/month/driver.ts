@@ -761,6 +761,11 @@ async function playMonth(
 		| Array<{ staticData?: unknown }>;
 	const memoryBytes = JSON.stringify((Array.isArray(wf) ? wf[0] : wf).staticData ?? {}).length;
 	const databaseBytes = n8n.databaseBytes();
+	observed.memory = {
+		bytes: memoryBytes,
+		// Each notification Ksher sent (its retries are attempts of one delivery).
+		notifications: new Set(sim.deliveries.map((d) => d.delivery)).size,
+	};
 	return {
 		observed,
 		days: figures,

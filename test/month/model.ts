@@ -78,6 +78,13 @@ export function expectations(plan: MonthPlan): Expected {
 	return { paid, unpaid, refunds, queueRows, expectedMismatches };
 }
 
+/**
+ * The size of the trigger's memory the README states: 8 bytes a notification packed, which base64 makes 11
+ * characters, and 21 more for a notification dated hours after n8n's clock (kept by its own time too); in a
+ * compressed month every notification is, since the simulator's days run ahead of n8n's clock. Then a header.
+ */
+export const MEMORY_BOUND = { perNotification: 32, fixed: 256 };
+
 /** What the real n8n, the mail sink and the simulator hold at the end. */
 export interface Observed {
 	/** Per order number: Ksher's state, channel, payment day (Bangkok), refunds (satang). */
@@ -118,6 +125,8 @@ export interface Observed {
 	morning: Map<string, string[]>;
 	/** Executions not finished (new, running, waiting), per workflow. */
 	unfinished: Record<string, number>;
+	/** The record trigger's memory as n8n stored it at the end, and how many notifications Ksher sent it in all. */
+	memory?: { bytes: number; notifications: number };
 	/** Each of those runs, named: "record #812 running at 10:01:02.345, 2.1 s from the start of day 3's workerKilled (3.0 s long)". */
 	unfinishedRuns?: string[];
 	/**
@@ -398,6 +407,14 @@ export function checkMonth(
 			say(
 				`${r.run} was still unfinished at the month's end and finished only after it (no worker's kill explains it)`,
 			);
+	if (
+		observed.memory &&
+		observed.memory.bytes >
+			MEMORY_BOUND.perNotification * observed.memory.notifications + MEMORY_BOUND.fixed
+	)
+		say(
+			`the trigger's memory takes ${observed.memory.bytes} bytes for ${observed.memory.notifications} notifications, more than the README's ${MEMORY_BOUND.perNotification} bytes a notification and ${MEMORY_BOUND.fixed} more`,
+		);
 	for (const [workflow, n] of Object.entries(observed.unfinished))
 		if (n > 0)
 			say(

@@ -3,6 +3,7 @@ import {
 	checkMonth,
 	expectations,
 	markExpectedMismatches,
+	MEMORY_BOUND,
 	type Observed,
 	whenAgainstFaults,
 } from '../month/model';
@@ -68,6 +69,7 @@ function perfectMonth() {
 		morning: new Map(),
 		unfinished: { record: 0, watch: 0, queue: 0, books: 0 },
 		recovered: [],
+		memory: { bytes: 31 * expected.paid.length + 40, notifications: expected.paid.length },
 	};
 	return { expected, observed };
 }
@@ -77,6 +79,17 @@ const check = (month: ReturnType<typeof perfectMonth>) =>
 const aPaidOrder = (month: ReturnType<typeof perfectMonth>) => month.expected.paid[3];
 
 describe("the month's check against the ledger", () => {
+	it("finds a trigger memory larger than the README's size for the notifications it was sent", () => {
+		const month = perfectMonth();
+		const n = month.observed.memory!.notifications;
+		month.observed.memory!.bytes = MEMORY_BOUND.perNotification * n + MEMORY_BOUND.fixed;
+		expect(check(month).problems).toEqual([]);
+		month.observed.memory!.bytes += 1;
+		expect(check(month).problems).toEqual([
+			`the trigger's memory takes ${month.observed.memory!.bytes} bytes for ${n} notifications, more than the README's 32 bytes a notification and 256 more`,
+		]);
+	});
+
 	it('passes a month where n8n did what the plan asked, its expected PromptPay mismatch listed as expected', () => {
 		const verdict = check(perfectMonth());
 		expect(verdict.problems).toEqual([]);
