@@ -132,7 +132,9 @@ export async function ensureN8n(line: N8nLine = '2'): Promise<N8nInstall> {
 		node: join(binDir, 'node'),
 		n8n: join(dir, 'node_modules', 'n8n', 'bin', 'n8n'),
 	};
-	if (existsSync(join(dir, '.ready'))) return install;
+	// Ready, and still there (a directory emptied after its install was marked ready is installed again).
+	if (existsSync(join(dir, '.ready')) && existsSync(install.n8n) && existsSync(install.node))
+		return install;
 	mkdirSync(root, { recursive: true });
 	// Another process installing this line (CI's prefetch, `.ci/run`, while the unit tests run): wait for it.
 	const lock = join(root, `${key}.installing`);
@@ -173,12 +175,21 @@ async function installedByOther(lock: string, dir: string): Promise<boolean> {
 	return existsSync(join(dir, '.ready'));
 }
 
+/**
+ * Removes the installs of `line` other than `key` (another version or lockfile); the other line's stay, and so do
+ * the lock files (`<key>.installing`). Until 2026-12-05 the locks went too, this install's own among them: a
+ * process waiting for it then found no lock, started its own install, and emptied the directory under the first
+ * (CI's prefetch and the e2e, when the unit tests ended before the 1.x install: "ENOTEMPTY").
+ */
+export function removeStaleInstalls(root: string, line: N8nLine, key: string): void {
+	for (const entry of readdirSync(root))
+		if (entry !== key && entry.startsWith(`n8n-${line}.`) && !entry.endsWith('.installing'))
+			rmSync(join(root, entry), { recursive: true, force: true });
+}
+
 async function installInto(install: N8nInstall, key: string, root: string): Promise<void> {
 	const { line, version, nodeVersion, dir, binDir } = install;
-	// Stale installs of this line (another version or lockfile) go; the other line's stay.
-	for (const entry of readdirSync(root))
-		if (entry !== key && entry.startsWith(`n8n-${line}.`))
-			rmSync(join(root, entry), { recursive: true, force: true });
+	removeStaleInstalls(root, line, key);
 	rmSync(dir, { recursive: true, force: true });
 	mkdirSync(dir, { recursive: true });
 	for (const f of ['package.json', 'package-lock.json'])
