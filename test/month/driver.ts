@@ -285,10 +285,9 @@ async function playMonth(
 		`${n8n.version}, ${n8n.mode} mode, ready (webhooks at ${hooks}, editor at ${n8n.restUrl()}); month starts ${firstDate}`,
 	);
 
-	/** One run of the watch or the queue, as its schedule would start it; returns when the run has ended (red or green). */
 	/**
 	 * A POST to one of n8n's webhooks, sent again if its connection was closed before any answer: fetch reuses an
-	 * idle keep-alive connection, and n8n closes those after 5 s, so a request sent at that moment meets a reset
+	 * idle keep-alive connection, which n8n's server closes after a while (Node's default: 5 s), so a request sent then meets a reset
 	 * that n8n never read (seen once in a 4-day month, day 3's watch call: "fetch failed", ECONNRESET).
 	 */
 	const postHook = async (path: string, init: RequestInit = {}): Promise<Response> => {
@@ -304,6 +303,7 @@ async function playMonth(
 			}
 		}
 	};
+	/** One run of the watch or the queue, as its schedule would start it; returns when the run has ended (red or green). */
 	const runNow = async (path: string): Promise<number> => {
 		// 404 only while n8n registers the workflow's webhook (at its start).
 		for (let attempt = 0; ; attempt++) {
