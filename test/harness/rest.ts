@@ -22,6 +22,10 @@ type ExecutionWithData = {
 	};
 };
 
+/** The first item a node output in an execution (its first run, first output), if it got that far. */
+const firstItem = (execution: ExecutionWithData, node: string) =>
+	execution.data?.resultData?.runData?.[node]?.[0]?.data?.main?.[0]?.[0]?.json;
+
 export class N8nRest {
 	private cookie = '';
 	private apiKey = '';
@@ -147,8 +151,7 @@ export class N8nRest {
 			100,
 		))
 			for (const execution of page) {
-				const started =
-					execution.data?.resultData?.runData?.[node]?.[0]?.data?.main?.[0]?.[0]?.json;
+				const started = firstItem(execution, node);
 				if (failedStarts && execution.status === 'error' && !started) {
 					failed++;
 					continue;
@@ -196,7 +199,7 @@ export class N8nRest {
 				runs.push({
 					id,
 					status: String(execution.status),
-					item: execution.data?.resultData?.runData?.[node]?.[0]?.data?.main?.[0]?.[0]?.json,
+					item: firstItem(execution, node),
 				});
 			}
 		return runs;

@@ -125,10 +125,10 @@ export interface Observed {
 	morning: Map<string, string[]>;
 	/** Executions not finished (new, running, waiting), per workflow. */
 	unfinished: Record<string, number>;
-	/** The record trigger's memory as n8n stored it at the end, and how many notifications Ksher sent it in all. */
-	memory?: { bytes: number; notifications: number };
 	/** Each of those runs, named: "record #812 running at 10:01:02.345, 2.1 s from the start of day 3's workerKilled (3.0 s long)". */
 	unfinishedRuns?: string[];
+	/** The record trigger's memory as n8n stored it at the end, and how many notifications Ksher sent it in all. */
+	memory?: { bytes: number; notifications: number };
 	/**
 	 * Queue mode: the runs n8n lost track of (stored "new" or "running", no job in Redis) that its queue recovery
 	 * marked crashed when the main process was started again at the month's end. n8n does this at the main
